@@ -1,0 +1,42 @@
+import { z } from "zod";
+
+/**
+ * What the server's cloud-config depends on. This is the contract between the infra stack
+ * (which validates the user's stack configuration and derives these values) and
+ * `renderCloudInit` (which turns them into cloud-config text). No secret ever belongs here:
+ * whatever is in here ends up in the instance's user data.
+ */
+export const cloudInitOptionsSchema = z
+  .object({
+    /** Short machine name of the app: system user, /opt/<appName>, systemd unit prefix. */
+    appName: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{1,30}$/)
+      .default("todo-api"),
+    /** Environment name (dev, prod, ...), for the hostname and log tags. */
+    environment: z.string().regex(/^[a-z][a-z0-9-]{0,20}$/),
+    /** `local`: PostgreSQL on the server. `rds`: the deploy step writes DATABASE_URL. */
+    databaseMode: z.enum(["local", "rds"]),
+    /** Public domain name for HTTPS via Certbot; absent means plain HTTP on the IP. */
+    domain: z.string().optional(),
+    /** Contact e-mail for Let's Encrypt; required when `domain` is set. */
+    acmeEmail: z.string().email().optional(),
+    /** Node.js major version to install (an LTS line, e.g. 24). */
+    nodeMajor: z.number().int().min(20).default(24),
+    /** Base URL of the Node.js release mirror (same layout as https://nodejs.org/dist). */
+    nodeMirror: z.string().url().default("https://nodejs.org/dist"),
+    /** Loopback ports of the app instances behind Nginx; at least two for rolling restarts. */
+    appPorts: z.array(z.number().int().min(1024).max(65535)).min(2).default([3001, 3002]),
+    /** Days of local pg_dump backups to keep. */
+    backupRetentionDays: z.number().int().min(1).max(365).default(7),
+    /** MemoryMax of each app instance, in MiB. */
+    appMemoryMaxMiB: z.number().int().min(128).default(512),
+  })
+  .strict()
+  .refine((o) => !o.domain || o.acmeEmail, {
+    message: "acmeEmail is required when domain is set",
+    path: ["acmeEmail"],
+  });
+
+export type CloudInitOptions = z.input<typeof cloudInitOptionsSchema>;
+export type ResolvedCloudInitOptions = z.output<typeof cloudInitOptionsSchema>;
