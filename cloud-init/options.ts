@@ -18,24 +18,46 @@ export const cloudInitOptionsSchema = z
     /** `local`: PostgreSQL on the server. `rds`: the deploy step writes DATABASE_URL. */
     databaseMode: z.enum(["local", "rds"]),
     /** Public domain name for HTTPS via Certbot; absent means plain HTTP on the IP. */
-    domain: z.string().optional(),
+    domain: z
+      .string()
+      .toLowerCase()
+      .regex(
+        /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+        "domain must be a DNS name such as api.example.com (no scheme, port or path)",
+      )
+      .optional(),
     /** Contact e-mail for Let's Encrypt; required when `domain` is set. */
-    acmeEmail: z.string().email().optional(),
+    acmeEmail: z
+      .string()
+      .email()
+      .regex(/^[^'"\\$`\s]+$/, "acmeEmail must not contain quotes, backslashes, $ or spaces")
+      .optional(),
     /** Node.js major version to install (an LTS line, e.g. 24). */
     nodeMajor: z.number().int().min(20).default(24),
     /** Base URL of the Node.js release mirror (same layout as https://nodejs.org/dist). */
-    nodeMirror: z.string().url().default("https://nodejs.org/dist"),
+    nodeMirror: z
+      .string()
+      .url()
+      .regex(/^https?:\/\/[^'"\\$`\s]+$/, "nodeMirror must be an http(s) URL without quotes, $ or spaces")
+      .transform((url) => url.replace(/\/+$/, ""))
+      .default("https://nodejs.org/dist"),
     /** Loopback ports of the app instances behind Nginx; at least two for rolling restarts. */
     appPorts: z.array(z.number().int().min(1024).max(65535)).min(2).default([3001, 3002]),
     /** Days of local pg_dump backups to keep. */
     backupRetentionDays: z.number().int().min(1).max(365).default(7),
     /** MemoryMax of each app instance, in MiB. */
     appMemoryMaxMiB: z.number().int().min(128).default(512),
+    /** Releases kept in /opt/<appName>/releases (current and previous are always kept). */
+    keepReleases: z.number().int().min(2).max(50).default(5),
   })
   .strict()
   .refine((o) => !o.domain || o.acmeEmail, {
     message: "acmeEmail is required when domain is set",
     path: ["acmeEmail"],
+  })
+  .refine((o) => new Set(o.appPorts).size === o.appPorts.length, {
+    message: "appPorts must not repeat a port",
+    path: ["appPorts"],
   });
 
 export type CloudInitOptions = z.input<typeof cloudInitOptionsSchema>;
