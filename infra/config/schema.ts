@@ -1,0 +1,203 @@
+import { isIP } from "node:net";
+import { z } from "zod";
+
+/**
+ * The stack configuration: what a user may choose about one environment (dev, prod, ...).
+ *
+ * The file (stack.config.json, copied from stack.config.example.json) holds `defaults` plus
+ * per-environment overrides; each environment is the deep merge of both and is validated
+ * against `environmentSchema` on its own, so every problem is reported with its path.
+ */
+
+const name = (what: string) =>
+  z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,20}$/, `${what}: lowercase letters, digits and "-", starting with a letter, at most 21 characters`);
+
+/** IPv4 CIDR such as 203.0.113.7/32. Bare addresses are not accepted to avoid ambiguity. */
+export const ipv4Cidr = z.string().refine(
+  (v) => {
+    const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(v);
+    return !!m && isIP(m[1]!) === 4 && Number(m[2]) <= 32;
+  },
+  { message: 'must be an IPv4 CIDR such as "203.0.113.7/32" (your public IP followed by /32)' },
+);
+
+const sshPublicKey = z
+  .string()
+  .trim()
+  .regex(
+    /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/,
+    'must be one OpenSSH public key line ("ssh-ed25519 AAAA... you@laptop"), not a private key',
+  );
+
+/** A local path Terraform reads at apply time; it ends up inside an HCL expression. */
+const localPath = z
+  .string()
+  .min(1)
+  .refine((p) => !/["\\\r\n]|\$\{|%\{/.test(p), 'must not contain quotes, backslashes, "${" or "%{"');
+
+const dnsName = z
+  .string()
+  .toLowerCase()
+  .regex(
+    /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+    'must be a fully qualified domain name such as "api.example.com" (no scheme, no path)',
+  );
+
+const tagKey = z.string().regex(/^[A-Za-z0-9_.:/=+\-@ ]{1,128}$/, "tag keys: 1-128 letters, digits, spaces or _.:/=+-@");
+
+export const imageSchema = z.union([
+  z.strictObject({
+    /** Explicit image id (e.g. from the ECS console); skips the lookup. */
+    id: z.string().regex(/^image-[a-z0-9]+$/, 'must look like "image-ybqi99s7yq8rx7mnk44b"'),
+  }),
+  z.strictObject({
+    /** Public image looked up with the volcengine_images data source. */
+    platform: z.enum(["Ubuntu", "Debian"]),
+    /** Version prefix matched against the image's platform_version or name, e.g. "24.04", "12". */
+    version: z.string().regex(/^[0-9][0-9.]*$/, 'must be a version such as "24.04" or "12"'),
+  }),
+]);
+
+const localDatabase = z.strictObject({ mode: z.literal("local") });
+
+const rdsDatabase = z.strictObject({
+  mode: z.literal("rds"),
+  engineVersion: z
+    .enum(["PostgreSQL_12", "PostgreSQL_13", "PostgreSQL_14", "PostgreSQL_15", "PostgreSQL_16", "PostgreSQL_17"])
+    .default("PostgreSQL_16"),
+  /** Node spec; see the volcengine_rds_postgresql_instance_specs data source or the console. */
+  nodeSpec: z.string().regex(/^rds\.postgres\.[a-z0-9.]+$/, 'must look like "rds.postgres.1c2g"').default("rds.postgres.1c2g"),
+  storageGb: z
+    .number()
+    .int()
+    .min(20)
+    .max(3000)
+    .refine((n) => n % 10 === 0, "must be a multiple of 10")
+    .default(20),
+  /** Zone of the standby node; defaults to the server's zone (single-zone instance). */
+  secondaryZone: z.string().regex(/^[a-z]+-[a-z0-9-]+$/).optional(),
+  databaseName: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "lowercase letters, digits, _; start with a letter").default("todo"),
+  username: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{1,62}$/, "lowercase letters, digits, _; start with a letter")
+    .refine((u) => !["postgres", "root", "admin"].includes(u), "reserved name; choose another")
+    .default("todo_app"),
+});
+
+export const environmentSchema = z
+  .strictObject({
+    region: z.string().regex(/^[a-z]+-[a-z0-9-]+$/, 'must be a region id such as "cn-beijing"'),
+    zone: z.string().regex(/^[a-z]+-[a-z0-9-]+$/, 'must be a zone id such as "cn-beijing-a"'),
+    instanceType: z.string().regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, 'must be an ECS instance type such as "ecs.c3i.large"'),
+    image: imageSchema,
+    systemDisk: z
+      .strictObject({
+        type: z.enum(["ESSD_PL0", "ESSD_PL1", "ESSD_PL2", "ESSD_FlexPL", "PTSSD"]).default("ESSD_PL0"),
+        sizeGb: z.number().int().min(20).max(2048).default(40),
+      })
+      .prefault({}),
+    network: z
+      .strictObject({
+        vpcCidr: ipv4Cidr.default("172.16.0.0/16"),
+        subnetCidr: ipv4Cidr.default("172.16.1.0/24"),
+      })
+      .prefault({}),
+    ssh: z
+      .strictObject({
+        /** The public key to install (one of publicKey / publicKeyPath). */
+        publicKey: sshPublicKey.optional(),
+        publicKeyPath: localPath.optional(),
+        /**
+         * Private key Terraform uses to ship releases (read by Terraform at apply time, never at
+         * synth). Omit it to use your ssh-agent instead (needed for passphrase-protected keys).
+         */
+        privateKeyPath: localPath.optional(),
+        /** Login user of the image; Volcengine's public Ubuntu/Debian images use root. */
+        user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default("root"),
+        /** Who may reach port 22. Required; the whole Internet only with allowWorldSsh. */
+        adminCidrs: z.array(ipv4Cidr).min(1, "list at least one CIDR allowed to SSH, e.g. your public IP + /32"),
+        allowWorldSsh: z.boolean().default(false),
+      })
+      .superRefine((s, ctx) => {
+        if (!s.publicKey === !s.publicKeyPath) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["publicKeyPath"],
+            message: "set exactly one of ssh.publicKey (the key text) or ssh.publicKeyPath (e.g. ~/.ssh/id_ed25519.pub)",
+          });
+        }
+        s.adminCidrs.forEach((c, i) => {
+          if (/\/0$/.test(c) && !s.allowWorldSsh) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["adminCidrs", i],
+              message: `"${c}" opens SSH to the whole Internet; use your own IP/32, or set ssh.allowWorldSsh: true if you really mean it`,
+            });
+          }
+        });
+      }),
+    eip: z
+      .strictObject({
+        billingType: z.enum(["PostPaidByTraffic", "PostPaidByBandwidth"]).default("PostPaidByTraffic"),
+        bandwidthMbps: z.number().int().min(1).max(500).default(5),
+        isp: z.enum(["BGP", "ChinaMobile", "ChinaUnicom", "ChinaTelecom"]).default("BGP"),
+      })
+      .prefault({}),
+    https: z
+      .strictObject({
+        domain: dnsName,
+        acmeEmail: z.email("must be an e-mail address for Let's Encrypt expiry notices"),
+      })
+      .optional(),
+    database: z.discriminatedUnion("mode", [localDatabase, rdsDatabase]).prefault({ mode: "local" }),
+    /** Node.js download mirror (same layout as nodejs.org/dist), e.g. for servers in mainland China. */
+    nodeMirror: z.url({ protocol: /^https$/, error: "must be an https:// URL" }).optional(),
+    tags: z
+      .record(tagKey, z.string().max(256))
+      .refine((t) => Object.keys(t).length <= 20, "at most 20 tags")
+      .default({}),
+  });
+
+export type EnvironmentInput = z.input<typeof environmentSchema>;
+export type EnvironmentConfig = z.output<typeof environmentSchema>;
+
+export const stateSchema = z.discriminatedUnion("backend", [
+  z.strictObject({ backend: z.literal("local") }),
+  z.strictObject({
+    /** S3-compatible backend on Volcengine TOS; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. */
+    backend: z.literal("s3"),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be a TOS bucket name"),
+    region: z.string().regex(/^[a-z]+-[a-z0-9-]+$/),
+    /** S3 endpoint of TOS for that region, e.g. https://tos-s3-cn-beijing.volces.com. */
+    endpoint: z.url({ protocol: /^https$/, error: "must be an https:// URL" }),
+    keyPrefix: z.string().regex(/^[a-zA-Z0-9_./-]*$/).default("todo-api"),
+  }),
+]);
+
+export type StateConfig = z.output<typeof stateSchema>;
+
+/** The file as written by the user, before merging (environment fields checked per environment). */
+export const stackConfigFileSchema = z.strictObject({
+  $schema: z.string().optional(),
+  /** Prefix of every resource name and of the stack names (`<project>-<environment>`). */
+  project: name("project").default("todo-api"),
+  state: stateSchema.prefault({ backend: "local" }),
+  defaults: z.record(z.string(), z.unknown()).default({}),
+  environments: z
+    .record(name("environment name"), z.record(z.string(), z.unknown()))
+    .refine((e) => Object.keys(e).length > 0, 'define at least one environment, e.g. "dev": {}'),
+});
+
+export interface StackConfig {
+  project: string;
+  state: StateConfig;
+  /** Validated environments in file order. The SSH public key is resolved to its text. */
+  environments: ResolvedEnvironment[];
+}
+
+export interface ResolvedEnvironment extends EnvironmentConfig {
+  name: string;
+  ssh: EnvironmentConfig["ssh"] & { publicKey: string };
+}

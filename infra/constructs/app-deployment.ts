@@ -1,0 +1,117 @@
+import { Construct } from "constructs";
+import { Fn, type SSHProvisionerConnection } from "cdktf";
+import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
+
+/** The on-server release command installed by cloud-init (cross-part contract). */
+export const RELEASE_COMMAND = "/usr/local/sbin/todo-release";
+
+export interface Release {
+  /** Local path of the release tarball (dist/release/todo-api-<hash>.tar.gz). */
+  path: string;
+  /** Content hash of the release: a new hash is what makes Terraform redeploy. */
+  hash: string;
+}
+
+export interface AppDeploymentConfig {
+  /** Public IP to SSH to. */
+  host: string;
+  /** Instance id: a replaced server gets the release again. */
+  instanceId: string;
+  sshUser: string;
+  /** Private key file read by Terraform at apply time; undefined means use the ssh-agent. */
+  sshPrivateKeyPath?: string;
+  release: Release;
+  /** Sensitive expression of the DATABASE_URL (rds mode); undefined keeps the local database. */
+  databaseUrl?: string;
+  /** Sensitive expression of the JWT secret; an empty value lets the server keep/generate its own. */
+  jwtSecret: string;
+  /** Resources that must exist before SSH can work (e.g. the EIP association). */
+  dependsOn?: import("cdktf").ITerraformDependable[];
+}
+
+/**
+ * Ships the release to the server over SSH once it is up, and writes the server-side secrets over
+ * the same channel (never through user data). Triggers are the release hash and the instance id
+ * only: a code change redeploys the app without touching the server; an unchanged tree does
+ * nothing.
+ *
+ * Every script below avoids "${" and "%{" except where Terraform interpolation is intended:
+ * Terraform would otherwise evaluate the shell's own syntax.
+ */
+export class AppDeployment extends Construct {
+  readonly resource: NullResource;
+  readonly remoteTarball: string;
+
+  constructor(scope: Construct, id: string, config: AppDeploymentConfig) {
+    super(scope, id);
+    if (!/^[0-9a-f]{8,64}$/.test(config.release.hash)) {
+      throw new Error(`AppDeployment: release hash "${config.release.hash}" is not a hex content hash`);
+    }
+    this.remoteTarball = `/tmp/todo-api-${config.release.hash}.tar.gz`;
+
+    const connection: SSHProvisionerConnection = {
+      type: "ssh",
+      host: config.host,
+      user: config.sshUser,
+      timeout: "10m",
+      ...(config.sshPrivateKeyPath
+        ? { privateKey: Fn.file(Fn.pathexpand(config.sshPrivateKeyPath)), agent: "false" }
+        : { agent: "true" }),
+    };
+
+    this.resource = new NullResource(this, "release", {
+      triggers: {
+        release_hash: config.release.hash,
+        instance_id: config.instanceId,
+      },
+      dependsOn: config.dependsOn,
+      connection,
+      provisioners: [
+        {
+          // Secrets first, in their own script: Terraform hides the output of a provisioner
+          // whose config references a sensitive value, and the script deletes itself.
+          type: "remote-exec",
+          inline: secretsScript(config),
+        },
+        { type: "file", source: config.release.path, destination: this.remoteTarball },
+        { type: "remote-exec", inline: deployScript(this.remoteTarball) },
+      ],
+    });
+  }
+}
+
+const sudo = `SUDO=; if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi`;
+
+function secretsScript(config: AppDeploymentConfig): string[] {
+  const lines = [
+    "#!/bin/sh",
+    "set -eu",
+    // The script holds secrets: remove it from /tmp before doing anything else.
+    `rm -f -- "$0"`,
+    sudo,
+    // The release command exists once cloud-init has finished (exit 2 = done with warnings).
+    "rc=0; cloud-init status --wait >/dev/null 2>&1 || rc=$?",
+    `if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then echo "cloud-init failed (exit $rc); see /var/log/cloud-init-output.log on the server" >&2; $SUDO cloud-init status --long >&2 || true; exit 1; fi`,
+    `test -x ${RELEASE_COMMAND} || { echo "${RELEASE_COMMAND} is missing: the server was not set up by cloud-init" >&2; exit 1; }`,
+    // Single quotes: the JWT secret is validated to hold no quote; URL parts are URL-encoded.
+    `jwt='${config.jwtSecret}'`,
+    `if [ -n "$jwt" ]; then printf '%s' "$jwt" | $SUDO ${RELEASE_COMMAND} set-env JWT_SECRET;`,
+    `elif ! $SUDO grep -q '^JWT_SECRET=.' /etc/todo-api/env 2>/dev/null; then openssl rand -hex 32 | tr -d '\\n' | $SUDO ${RELEASE_COMMAND} set-env JWT_SECRET; fi`,
+    "unset jwt",
+  ];
+  if (config.databaseUrl) {
+    lines.push(`printf '%s' '${config.databaseUrl}' | $SUDO ${RELEASE_COMMAND} set-env DATABASE_URL`);
+  }
+  return lines;
+}
+
+function deployScript(remoteTarball: string): string[] {
+  return [
+    "#!/bin/sh",
+    "set -eu",
+    sudo,
+    `$SUDO ${RELEASE_COMMAND} deploy ${remoteTarball}`,
+    `rm -f -- ${remoteTarball}`,
+    `$SUDO ${RELEASE_COMMAND} status`,
+  ];
+}

@@ -1,0 +1,99 @@
+import { Construct } from "constructs";
+import { SecurityGroup } from "../../.gen/providers/volcengine/security-group";
+import { SecurityGroupRule } from "../../.gen/providers/volcengine/security-group-rule";
+import { Subnet } from "../../.gen/providers/volcengine/subnet";
+import { Vpc } from "../../.gen/providers/volcengine/vpc";
+import { tagBlocks } from "./tags";
+
+export interface NetworkConfig {
+  /** Prefix of resource names, e.g. "todo-api-dev". */
+  name: string;
+  zone: string;
+  vpcCidr: string;
+  subnetCidr: string;
+  /** CIDRs allowed to reach SSH (port 22). Nothing else may. */
+  adminCidrs: readonly string[];
+  tags: Readonly<Record<string, string>>;
+}
+
+/** One ingress rule the security group opens, as the stack intends it (for tests and docs). */
+export interface IngressRule {
+  port: number;
+  cidr: string;
+  purpose: string;
+}
+
+/**
+ * The private network of one environment: VPC, one subnet in the server's zone, and the security
+ * group that is the only way in: SSH from the admin CIDRs, HTTP and HTTPS from anywhere, all
+ * egress. PostgreSQL (5432) is never opened: the app reaches it on localhost or inside the VPC.
+ */
+export class Network extends Construct {
+  readonly vpcId: string;
+  readonly subnetId: string;
+  readonly subnetCidr: string;
+  readonly zone: string;
+  readonly securityGroupId: string;
+  readonly ingressRules: readonly IngressRule[];
+
+  constructor(scope: Construct, id: string, config: NetworkConfig) {
+    super(scope, id);
+    const tags = tagBlocks(config.tags);
+
+    const vpc = new Vpc(this, "vpc", {
+      vpcName: `${config.name}-vpc`,
+      cidrBlock: config.vpcCidr,
+      description: `Todo API network (${config.name})`,
+      tags,
+    });
+    const subnet = new Subnet(this, "subnet", {
+      subnetName: `${config.name}-subnet`,
+      vpcId: vpc.id,
+      zoneId: config.zone,
+      cidrBlock: config.subnetCidr,
+    });
+    const group = new SecurityGroup(this, "security-group", {
+      securityGroupName: `${config.name}-sg`,
+      vpcId: vpc.id,
+      description: "SSH from admin CIDRs only; HTTP/HTTPS from anywhere",
+      tags,
+    });
+
+    const ingressRules: IngressRule[] = [
+      ...config.adminCidrs.map((cidr) => ({ port: 22, cidr, purpose: "ssh from admin" })),
+      { port: 80, cidr: "0.0.0.0/0", purpose: "http (redirect, ACME challenge)" },
+      { port: 443, cidr: "0.0.0.0/0", purpose: "https" },
+    ];
+    ingressRules.forEach((rule, i) => {
+      new SecurityGroupRule(this, `ingress-${rule.port}-${i}`, {
+        securityGroupId: group.id,
+        direction: "ingress",
+        protocol: "tcp",
+        portStart: rule.port,
+        portEnd: rule.port,
+        cidrIp: rule.cidr,
+        policy: "accept",
+        priority: 1,
+        description: rule.purpose,
+      });
+    });
+    new SecurityGroupRule(this, "egress-all", {
+      securityGroupId: group.id,
+      direction: "egress",
+      protocol: "all",
+      portStart: -1,
+      portEnd: -1,
+      cidrIp: "0.0.0.0/0",
+      policy: "accept",
+      priority: 1,
+      description: "all outbound (packages, Let's Encrypt, Node.js downloads)",
+    });
+
+    this.vpcId = vpc.id;
+    this.subnetId = subnet.id;
+    this.subnetCidr = config.subnetCidr;
+    this.zone = config.zone;
+    this.securityGroupId = group.id;
+    this.ingressRules = ingressRules;
+  }
+}

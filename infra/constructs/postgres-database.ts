@@ -1,0 +1,92 @@
+import { Construct } from "constructs";
+import { Fn, TerraformLocal } from "cdktf";
+import { RdsPostgresqlAccount } from "../../.gen/providers/volcengine/rds-postgresql-account";
+import { RdsPostgresqlAllowlist } from "../../.gen/providers/volcengine/rds-postgresql-allowlist";
+import { RdsPostgresqlAllowlistAssociate } from "../../.gen/providers/volcengine/rds-postgresql-allowlist-associate";
+import { RdsPostgresqlDatabase } from "../../.gen/providers/volcengine/rds-postgresql-database";
+import { RdsPostgresqlInstance } from "../../.gen/providers/volcengine/rds-postgresql-instance";
+import { tagBlocks } from "./tags";
+
+export interface PostgresDatabaseConfig {
+  name: string;
+  engineVersion: string;
+  nodeSpec: string;
+  storageGb: number;
+  primaryZone: string;
+  secondaryZone: string;
+  subnetId: string;
+  /** The only network allowed to connect: the server's subnet. */
+  subnetCidr: string;
+  databaseName: string;
+  username: string;
+  /** Reference to a sensitive Terraform variable; never a literal. */
+  password: string;
+  tags: Readonly<Record<string, string>>;
+}
+
+/**
+ * RDS for PostgreSQL in the environment's subnet, pay-as-you-go: instance, application account
+ * owning one database, and an allowlist holding only the subnet CIDR.
+ */
+export class PostgresDatabase extends Construct {
+  readonly instanceId: string;
+  /** Private endpoint host and port (Terraform expressions, known after apply). */
+  readonly host: string;
+  readonly port: string;
+  readonly databaseName: string;
+  readonly username: string;
+  readonly allowedCidrs: readonly string[];
+  /** postgres:// URL with the password URL-encoded by Terraform (sensitive). */
+  readonly connectionUrl: string;
+  /** Done when the server's subnet may connect (what the app deployment waits for). */
+  readonly reachable: RdsPostgresqlAllowlistAssociate;
+
+  constructor(scope: Construct, id: string, config: PostgresDatabaseConfig) {
+    super(scope, id);
+    const instance = new RdsPostgresqlInstance(this, "instance", {
+      instanceName: `${config.name}-pg`,
+      dbEngineVersion: config.engineVersion,
+      nodeSpec: config.nodeSpec,
+      storageSpace: config.storageGb,
+      primaryZoneId: config.primaryZone,
+      secondaryZoneId: config.secondaryZone,
+      subnetId: config.subnetId,
+      chargeInfo: { chargeType: "PostPaid" },
+      tags: tagBlocks(config.tags),
+    });
+    const account = new RdsPostgresqlAccount(this, "account", {
+      instanceId: instance.id,
+      accountName: config.username,
+      accountPassword: config.password,
+      accountType: "Normal",
+    });
+    const database = new RdsPostgresqlDatabase(this, "database", {
+      instanceId: instance.id,
+      dbName: config.databaseName,
+      owner: account.accountName,
+    });
+    const allowlist = new RdsPostgresqlAllowlist(this, "allowlist", {
+      allowListName: `${config.name}-app-subnet`,
+      allowListDesc: "Only the Todo API server's subnet",
+      allowListType: "IPv4",
+      allowList: [config.subnetCidr],
+    });
+    this.reachable = new RdsPostgresqlAllowlistAssociate(this, "allowlist-association", {
+      allowListId: allowlist.id,
+      instanceId: instance.id,
+    });
+
+    // The private (VPC) address of the instance's endpoints.
+    const privateAddresses = `[for a in flatten(${instance.fqn}.endpoints[*].address) : a if a.network_type == "Private"]`;
+    const host = new TerraformLocal(this, "host", `\${try(${privateAddresses}[0].domain, "")}`);
+    const port = new TerraformLocal(this, "port", `\${try(${privateAddresses}[0].port, "5432")}`);
+
+    this.instanceId = instance.id;
+    this.host = host.asString;
+    this.port = port.asString;
+    this.databaseName = database.dbName;
+    this.username = account.accountName;
+    this.allowedCidrs = [config.subnetCidr];
+    this.connectionUrl = `postgres://${account.accountName}:${Fn.urlencode(config.password)}@${this.host}:${this.port}/${database.dbName}`;
+  }
+}

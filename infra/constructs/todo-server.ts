@@ -1,0 +1,97 @@
+import { Construct } from "constructs";
+import { EcsInstance } from "../../.gen/providers/volcengine/ecs-instance";
+import { EcsKeyPair } from "../../.gen/providers/volcengine/ecs-key-pair";
+import { EipAddress } from "../../.gen/providers/volcengine/eip-address";
+import { EipAssociate } from "../../.gen/providers/volcengine/eip-associate";
+import { ServerImage, type ServerImageChoice } from "./server-image";
+import { tagBlocks } from "./tags";
+import { encodeUserData } from "./user-data";
+
+export interface TodoServerConfig {
+  /** Prefix of resource names, e.g. "todo-api-dev". */
+  name: string;
+  zone: string;
+  instanceType: string;
+  image: ServerImageChoice;
+  systemDisk: { type: string; sizeGb: number };
+  subnetId: string;
+  securityGroupId: string;
+  /** OpenSSH public key line imported as the server's key pair. */
+  sshPublicKey: string;
+  /** Rendered cloud-config text (no secrets); encoded here. */
+  cloudConfig: string;
+  eip: { billingType: string; bandwidthMbps: number; isp: string };
+  tags: Readonly<Record<string, string>>;
+}
+
+/**
+ * The machine the API runs on: imported key pair, pay-as-you-go ECS instance with an ESSD system
+ * disk set up by cloud-init, and an elastic IP attached to it.
+ */
+export class TodoServer extends Construct {
+  readonly instanceId: string;
+  readonly publicIp: string;
+  readonly privateIp: string;
+  /** The EIP association: whatever needs the public IP to answer waits on it. */
+  readonly eipAssociation: EipAssociate;
+
+  constructor(scope: Construct, id: string, config: TodoServerConfig) {
+    super(scope, id);
+    const tags = tagBlocks(config.tags);
+    const userData = encodeUserData(config.cloudConfig, config.name);
+    const image = new ServerImage(this, "image", { image: config.image, instanceType: config.instanceType });
+
+    const keyPair = new EcsKeyPair(this, "key-pair", {
+      keyPairName: `${config.name}-key`,
+      publicKey: config.sshPublicKey,
+      description: "Admin key imported by the Todo API stack",
+    });
+
+    const instance = new EcsInstance(this, "instance", {
+      instanceName: `${config.name}-server`,
+      hostName: config.name,
+      description: `Todo API server (${config.name})`,
+      zoneId: config.zone,
+      instanceType: config.instanceType,
+      imageId: image.imageId,
+      instanceChargeType: "PostPaid",
+      subnetId: config.subnetId,
+      securityGroupIds: [config.securityGroupId],
+      systemVolumeType: config.systemDisk.type,
+      systemVolumeSize: config.systemDisk.sizeGb,
+      keyPairName: keyPair.keyPairName,
+      userData,
+      tags,
+      lifecycle: {
+        // A newer public image appearing later must never rebuild the server.
+        ignoreChanges: ["image_id"],
+        precondition: image.found
+          ? [
+              {
+                condition: image.found,
+                errorMessage: `No public ${image.description} image supporting cloud-init was found for ${config.instanceType} in ${config.zone}. Set "image": { "id": "image-..." } in stack.config.json (or TODO_IMAGE_ID).`,
+              },
+            ]
+          : undefined,
+      },
+    });
+
+    const eip = new EipAddress(this, "eip", {
+      name: `${config.name}-eip`,
+      description: `Public IP of the Todo API server (${config.name})`,
+      billingType: config.eip.billingType,
+      bandwidth: config.eip.bandwidthMbps,
+      isp: config.eip.isp,
+      tags,
+    });
+    this.eipAssociation = new EipAssociate(this, "eip-association", {
+      allocationId: eip.id,
+      instanceId: instance.id,
+      instanceType: "EcsInstance",
+    });
+
+    this.instanceId = instance.id;
+    this.publicIp = eip.eipAddress;
+    this.privateIp = instance.primaryIpAddress;
+  }
+}
