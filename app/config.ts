@@ -1,0 +1,182 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { join, resolve } from "node:path";
+import { z } from "zod";
+
+/**
+ * The one place the process reads its environment. Everything else receives a typed `Config`.
+ * Bad or missing settings stop the process with one message listing every problem.
+ */
+
+const boolean = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: "must be a whole number" })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
+
+const list = z
+  .string()
+  .transform((v) => v.split(",").map((s) => s.trim()).filter((s) => s.length > 0));
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address, bits, ...rest] = entry.split("/");
+  if (rest.length > 0 || address === undefined) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d+$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"], { message: "must be development, production or test" }).default("development"),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: int(0, 65535).default(3000),
+  DATABASE_URL: z
+    .string()
+    .refine((v) => /^postgres(ql)?:\/\//.test(v), { message: "must be a postgres:// or postgresql:// URL" })
+    .optional(),
+  DATABASE_POOL_SIZE: int(1, 1000).default(10),
+  DATA_DIR: z.string().min(1).default(".data"),
+  JWT_SECRET: z.string().optional(),
+  JWT_ISSUER: z.string().min(1).default("todo-api"),
+  JWT_AUDIENCE: z.string().min(1).default("todo-api-clients"),
+  ACCESS_TOKEN_TTL_SECONDS: int(30, 86_400).default(900),
+  REFRESH_TOKEN_TTL_DAYS: int(1, 365).default(30),
+  BCRYPT_COST: int(4, 15).default(12),
+  RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(10),
+  TRUSTED_PROXIES: list
+    .pipe(z.array(z.string().refine(isAddressOrCidr, { message: "each entry must be an IP address or CIDR (e.g. 127.0.0.1 or 10.0.0.0/8)" })))
+    .default([]),
+  CORS_ORIGINS: list
+    .pipe(z.array(z.string().refine((o) => o === "*" || /^https?:\/\/[^/\s]+$/.test(o), { message: "each entry must be an origin like https://app.example.com (no path)" })))
+    .default([]),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { message: "must be one of fatal, error, warn, info, debug, trace, silent" }).default("info"),
+  MIGRATE_ON_START: boolean.default(true),
+});
+
+/** How to fix each setting, shown next to its problem. */
+const hints: Record<string, string> = {
+  NODE_ENV: "set NODE_ENV=production on servers, development locally",
+  PORT: "e.g. PORT=3000",
+  DATABASE_URL: "e.g. DATABASE_URL=postgres://todo:secret@127.0.0.1:5432/todo",
+  DATABASE_POOL_SIZE: "e.g. DATABASE_POOL_SIZE=10",
+  JWT_SECRET: "generate one with: openssl rand -base64 48",
+  ACCESS_TOKEN_TTL_SECONDS: "e.g. ACCESS_TOKEN_TTL_SECONDS=900 (15 minutes)",
+  REFRESH_TOKEN_TTL_DAYS: "e.g. REFRESH_TOKEN_TTL_DAYS=30",
+  BCRYPT_COST: "12 in production; 4 only in tests",
+  RATE_LIMIT_PER_MINUTE: "e.g. RATE_LIMIT_PER_MINUTE=10",
+  TRUSTED_PROXIES: "e.g. TRUSTED_PROXIES=127.0.0.1 when behind a local Nginx",
+  CORS_ORIGINS: "e.g. CORS_ORIGINS=https://app.example.com,https://admin.example.com",
+  MIGRATE_ON_START: "true or false",
+};
+
+export interface Config {
+  env: "development" | "production" | "test";
+  host: string;
+  port: number;
+  database: { kind: "postgres"; url: string; poolSize: number } | { kind: "pglite"; dataDir: string };
+  dataDir: string;
+  jwt: { secret: Uint8Array; issuer: string; audience: string; accessTokenTtlSeconds: number; secretSource: "env" | "generated" };
+  refreshTokenTtlDays: number;
+  bcryptCost: number;
+  rateLimitPerMinute: number;
+  trustedProxies: string[];
+  corsOrigins: string[];
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  migrateOnStart: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  - ${p}`).join("\n") +
+        "\nSet these environment variables (on servers: /etc/todo-api/env) and start again.",
+    );
+    this.name = "ConfigError";
+  }
+}
+
+const MIN_SECRET_BYTES = 32;
+const SECRET_FILE = "jwt-secret";
+
+/**
+ * Reads, validates and returns the configuration. Throws ConfigError listing every problem.
+ * In development without JWT_SECRET a random secret is generated once and kept in DATA_DIR.
+ */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  // Treat empty strings as unset: `FOO=` in an env file means "not configured".
+  const env = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = String(issue.path[0] ?? "?");
+      const value = key === "JWT_SECRET" || key === "DATABASE_URL" ? "" : env[key] !== undefined ? ` (got "${env[key]}")` : "";
+      problems.push(`${key}: ${issue.message}${value}${hints[key] ? ` — ${hints[key]}` : ""}`);
+    }
+  }
+  const e = parsed.success ? parsed.data : undefined;
+  const nodeEnv = e?.NODE_ENV ?? (env.NODE_ENV as Config["env"] | undefined);
+  const secret = env.JWT_SECRET;
+  if (secret !== undefined && Buffer.byteLength(secret, "utf8") < MIN_SECRET_BYTES) {
+    problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes — ${hints.JWT_SECRET}`);
+  }
+  if (nodeEnv === "production") {
+    if (env.DATABASE_URL === undefined) {
+      problems.push(`DATABASE_URL: required when NODE_ENV=production (the embedded database is for development only) — ${hints.DATABASE_URL}`);
+    }
+    if (secret === undefined) {
+      problems.push(`JWT_SECRET: required when NODE_ENV=production — ${hints.JWT_SECRET}`);
+    }
+  }
+  if (problems.length > 0 || !e) throw new ConfigError(problems);
+
+  const dataDir = resolve(e.DATA_DIR);
+  const jwtSecret = secret ?? loadOrCreateDevSecret(dataDir);
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    database: e.DATABASE_URL
+      ? { kind: "postgres", url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
+      : { kind: "pglite", dataDir: join(dataDir, "pglite") },
+    dataDir,
+    jwt: {
+      secret: new TextEncoder().encode(jwtSecret),
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      secretSource: secret ? "env" : "generated",
+    },
+    refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
+    bcryptCost: e.BCRYPT_COST,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    trustedProxies: e.TRUSTED_PROXIES,
+    corsOrigins: e.CORS_ORIGINS,
+    logLevel: e.LOG_LEVEL,
+    migrateOnStart: e.MIGRATE_ON_START,
+  };
+}
+
+/** A development secret survives restarts (so tokens keep working) but never leaves DATA_DIR. */
+function loadOrCreateDevSecret(dataDir: string): string {
+  const file = join(dataDir, SECRET_FILE);
+  try {
+    const existing = readFileSync(file, "utf8").trim();
+    if (Buffer.byteLength(existing) >= MIN_SECRET_BYTES) return existing;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const created = randomBytes(48).toString("base64url");
+  writeFileSync(file, created + "\n", { mode: 0o600 });
+  return created;
+}

@@ -1,0 +1,124 @@
+import { HTTPException } from "hono/http-exception";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
+import type { Context, MiddlewareHandler } from "hono";
+import type { Config } from "./config.js";
+import { isDatabaseUnavailable } from "./db/errors.js";
+import { AppError, badRequest, internal, notFound, unavailable } from "./errors.js";
+import type { AppEnv } from "./http/app-env.js";
+import { createRouter } from "./http/create-router.js";
+import { queryGuard } from "./http/query-guard.js";
+import { rateLimit } from "./http/rate-limit.js";
+import { requestId } from "./http/request-id.js";
+import { requestLog } from "./http/request-log.js";
+import type { Logger } from "./logger.js";
+import { authRouter } from "./routes/auth/auth.index.js";
+import { mountDocs } from "./routes/docs/docs.js";
+import { healthRouter } from "./routes/health/health.index.js";
+import { todosRouter } from "./routes/todos/todos.index.js";
+import { usersRouter } from "./routes/users/users.index.js";
+import type { Services } from "./services/index.js";
+
+export interface AppDeps {
+  config: Pick<Config, "corsOrigins">;
+  services: Services;
+  logger: Logger;
+}
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** The whole HTTP API as a Hono app; no sockets, no process state — `TodoServer` serves it. */
+export function createApp(deps: AppDeps) {
+  const app = createRouter();
+
+  app.use("*", requestId);
+  app.use("*", async (c, next) => {
+    c.set("services", deps.services);
+    c.set("logger", deps.logger);
+    await next();
+  });
+  app.use("*", requestLog);
+  app.use("*", securityHeaders());
+  if (deps.config.corsOrigins.length > 0) {
+    const origins = deps.config.corsOrigins;
+    app.use(
+      "*",
+      cors({
+        origin: origins.includes("*") ? "*" : origins,
+        allowMethods: ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
+        allowHeaders: ["Authorization", "Content-Type", "X-Request-Id"],
+        exposeHeaders: ["X-Request-Id", "Retry-After", "Location", "WWW-Authenticate"],
+        maxAge: 600,
+      }),
+    );
+  }
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: BODY_LIMIT_BYTES,
+      onError: () => {
+        throw new AppError("payload_too_large", `The request body must be at most ${BODY_LIMIT_BYTES / 1024} KiB.`);
+      },
+    }),
+  );
+  app.use("*", queryGuard);
+  // Counted before the body is parsed, so malformed floods are limited too.
+  app.on("POST", "/api/v1/users", rateLimit("register", (c) => c.var.services.registrationLimiter));
+  app.on("POST", "/api/v1/auth/token", rateLimit("login", (c) => c.var.services.loginLimiter));
+
+  const routed = app.route("/", healthRouter).route("/", authRouter).route("/", usersRouter).route("/", todosRouter);
+  mountDocs(routed);
+
+  routed.notFound(() => {
+    throw notFound("No such route.");
+  });
+  routed.onError((err, c) => errorResponse(err, c, deps.logger));
+  return routed;
+}
+
+export type TodoApp = ReturnType<typeof createApp>;
+
+function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof HTTPException) {
+    if (err.status === 400) return badRequest(err.message || "Malformed request.");
+    if (err.status === 413) return new AppError("payload_too_large", `The request body must be at most ${BODY_LIMIT_BYTES / 1024} KiB.`);
+    if (err.status === 415) return badRequest("Unsupported Content-Type: send application/json.");
+    if (err.status === 404) return notFound();
+  }
+  if (isDatabaseUnavailable(err)) return unavailable();
+  return internal();
+}
+
+function errorResponse(err: unknown, c: Context<AppEnv>, logger: Logger): Response {
+  const appError = toAppError(err);
+  const reqId = c.get("requestId");
+  if (appError.code === "internal") {
+    logger.error({ req_id: reqId, err }, "unhandled error");
+  } else if (appError.code === "unavailable" && !(err instanceof AppError)) {
+    logger.warn({ req_id: reqId, err: { message: (err as Error).message, code: (err as { code?: string }).code } }, "database unavailable");
+  }
+  const headers: Record<string, string> = {};
+  if (appError.code === "unauthorized") headers["WWW-Authenticate"] = 'Bearer realm="todo-api"';
+  if (appError.retryAfterSeconds !== undefined) headers["Retry-After"] = String(appError.retryAfterSeconds);
+  if (appError.code === "unavailable") headers["Retry-After"] = "5";
+  return c.json(appError.toBody(), appError.status, headers);
+}
+
+function securityHeaders(): MiddlewareHandler<AppEnv> {
+  const api = secureHeaders({
+    contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  });
+  const docs = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+  });
+  return (c, next) => (c.req.path === "/docs" || c.req.path.startsWith("/docs/") ? docs(c, next) : api(c, next));
+}

@@ -1,0 +1,88 @@
+import { Kysely, PostgresDialect, sql } from "kysely";
+import pg from "pg";
+import type { Config } from "../config.js";
+import type { Database } from "./schema.js";
+
+/** An open database: the query builder plus what operations need around it. */
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  kind: "postgres" | "pglite";
+  /** Where the data lives, safe to print (no password). */
+  location: string;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** Called when an idle pooled connection dies (e.g. PostgreSQL restarted). */
+  onPoolError?: (err: Error) => void;
+}
+
+const INT8_OID = 20;
+// Ids and counts are bigint in SQL; as JSON numbers they are exact up to 2^53.
+const parseInt8 = (value: string) => Number(value);
+
+export async function openDatabase(config: Config["database"], options: OpenDatabaseOptions = {}): Promise<DatabaseHandle> {
+  if (config.kind === "postgres") return openPostgres(config.url, config.poolSize, options);
+  return openPGlite(config.dataDir);
+}
+
+function openPostgres(url: string, poolSize: number, options: OpenDatabaseOptions): DatabaseHandle {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    // Fail fast when PostgreSQL is unreachable so callers get 503 instead of hanging.
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    application_name: "todo-api",
+    types: {
+      getTypeParser: ((oid: number, format?: "text" | "binary") =>
+        oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+    },
+  });
+  // Without a listener an idle client's error (server restart) would crash the process. The pool
+  // discards that client and opens a fresh one on the next checkout, which is how we recover.
+  pool.on("error", (err) => options.onPoolError?.(err));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    kind: "postgres",
+    location: redactUrl(url),
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
+  // Loaded only here: production bundles (which require DATABASE_URL) never need the WASM build.
+  const [{ PGlite }, { PGliteDialect }, { mkdirSync }] = await Promise.all([
+    import("@electric-sql/pglite"),
+    import("./pglite-dialect.js"),
+    import("node:fs"),
+  ]);
+  mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create({ dataDir, parsers: { [INT8_OID]: parseInt8 } });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  return {
+    db,
+    kind: "pglite",
+    location: dataDir,
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparseable DATABASE_URL)";
+  }
+}

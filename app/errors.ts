@@ -1,0 +1,60 @@
+/**
+ * The errors the API can answer with, one per row of the contract's error table. Services throw
+ * these; the HTTP layer turns them into `{ error: { code, message, details? } }`.
+ */
+export type ErrorCode =
+  | "bad_request"
+  | "unauthorized"
+  | "not_found"
+  | "conflict"
+  | "payload_too_large"
+  | "validation_failed"
+  | "rate_limited"
+  | "unavailable"
+  | "internal";
+
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+const STATUS: Record<ErrorCode, 400 | 401 | 404 | 409 | 413 | 422 | 429 | 503 | 500> = {
+  bad_request: 400,
+  unauthorized: 401,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  validation_failed: 422,
+  rate_limited: 429,
+  unavailable: 503,
+  internal: 500,
+};
+
+export class AppError extends Error {
+  readonly status: (typeof STATUS)[ErrorCode];
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: ErrorDetail[],
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = "AppError";
+    this.status = STATUS[code];
+  }
+
+  toBody(): { error: { code: ErrorCode; message: string; details?: ErrorDetail[] } } {
+    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+  }
+}
+
+export const badRequest = (message: string) => new AppError("bad_request", message);
+export const unauthorized = (message = "Missing, invalid or expired credentials.") => new AppError("unauthorized", message);
+export const notFound = (message = "Not found.") => new AppError("not_found", message);
+export const conflict = (message: string, details?: ErrorDetail[]) => new AppError("conflict", message, details);
+export const validationFailed = (details: ErrorDetail[], message = "The request did not pass validation.") =>
+  new AppError("validation_failed", message, details);
+export const rateLimited = (retryAfterSeconds: number) =>
+  new AppError("rate_limited", "Too many attempts. Try again later.", undefined, retryAfterSeconds);
+export const unavailable = () => new AppError("unavailable", "The service is temporarily unavailable. Try again shortly.");
+export const internal = () => new AppError("internal", "Something went wrong on our side.");

@@ -1,0 +1,15 @@
+import type { HttpBindings } from "@hono/node-server";
+import type { Logger } from "../logger.js";
+import type { Services } from "../services/index.js";
+
+/** What every handler can read from the context. */
+export interface AppEnv {
+  Bindings: HttpBindings;
+  Variables: {
+    requestId: string;
+    services: Services;
+    logger: Logger;
+    /** Set by `requireAuth`; only read on routes that use it. */
+    userId: number;
+  };
+}

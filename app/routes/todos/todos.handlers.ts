@@ -1,0 +1,36 @@
+import type { AppRouteHandler } from "../../http/create-router.js";
+import type * as routes from "./todos.routes.js";
+
+export const create: AppRouteHandler<typeof routes.create> = async (c) => {
+  const todo = await c.var.services.todos.create(c.var.userId, c.req.valid("json"));
+  c.header("Location", `/api/v1/todos/${todo.id}`);
+  return c.json(todo, 201);
+};
+
+export const list: AppRouteHandler<typeof routes.list> = async (c) => {
+  const q = c.req.valid("query");
+  const page = await c.var.services.todos.list(c.var.userId, {
+    limit: q.limit ?? 20,
+    offset: q.offset ?? 0,
+    completed: q.completed,
+    sort: q.sort ?? "-created_at",
+  });
+  return c.json(page, 200);
+};
+
+export const get: AppRouteHandler<typeof routes.get> = async (c) =>
+  c.json(await c.var.services.todos.get(c.var.userId, c.req.valid("param").id), 200);
+
+export const update: AppRouteHandler<typeof routes.update> = async (c) =>
+  c.json(await c.var.services.todos.update(c.var.userId, c.req.valid("param").id, c.req.valid("json")), 200);
+
+export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
+  await c.var.services.todos.delete(c.var.userId, c.req.valid("param").id);
+  return c.body(null, 204);
+};
+
+export const complete: AppRouteHandler<typeof routes.complete> = async (c) =>
+  c.json(await c.var.services.todos.setCompleted(c.var.userId, c.req.valid("param").id, true), 200);
+
+export const reopen: AppRouteHandler<typeof routes.reopen> = async (c) =>
+  c.json(await c.var.services.todos.setCompleted(c.var.userId, c.req.valid("param").id, false), 200);

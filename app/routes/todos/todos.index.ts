@@ -1,0 +1,12 @@
+import { createRouter } from "../../http/create-router.js";
+import * as handlers from "./todos.handlers.js";
+import * as routes from "./todos.routes.js";
+
+export const todosRouter = createRouter()
+  .openapi(routes.create, handlers.create)
+  .openapi(routes.list, handlers.list)
+  .openapi(routes.get, handlers.get)
+  .openapi(routes.update, handlers.update)
+  .openapi(routes.remove, handlers.remove)
+  .openapi(routes.complete, handlers.complete)
+  .openapi(routes.reopen, handlers.reopen);

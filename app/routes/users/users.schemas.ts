@@ -1,0 +1,34 @@
+import { z } from "@hono/zod-openapi";
+import { Timestamp } from "../../http/schemas.js";
+
+export const Username = z
+  .string()
+  .regex(/^[A-Za-z0-9_.\-]{3,50}$/, { message: "must be 3–50 characters: letters, digits, _ . -" })
+  .openapi({ example: "alice" });
+export const Email = z.email({ message: "must be a valid email address" }).max(254, { message: "must be at most 254 characters" }).openapi({ example: "alice@example.com" });
+export const Password = z
+  .string()
+  .min(8, { message: "must be at least 8 characters" })
+  .max(128, { message: "must be at most 128 characters" })
+  .openapi({ example: "correct horse battery staple", format: "password" });
+const FullName = z.string().max(200, { message: "must be at most 200 characters" }).nullable().openapi({ example: "Alice Liddell" });
+
+export const User = z
+  .object({
+    id: z.number().int().openapi({ example: 1 }),
+    username: z.string(),
+    email: z.string(),
+    full_name: z.string().nullable(),
+    created_at: Timestamp,
+  })
+  .openapi("User");
+
+export const RegisterRequest = z
+  .strictObject({ username: Username, email: Email, password: Password, full_name: FullName.optional() })
+  .openapi("RegisterRequest");
+
+export const UpdateMeRequest = z.strictObject({ email: Email.optional(), full_name: FullName.optional() }).openapi("UpdateMeRequest");
+
+export const ChangePasswordRequest = z
+  .strictObject({ current_password: z.string().min(1, { message: "is required" }).max(1024), new_password: Password })
+  .openapi("ChangePasswordRequest");

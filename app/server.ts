@@ -1,0 +1,84 @@
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import type { Server } from "node:http";
+import type { Config } from "./config.js";
+import { createApp } from "./create-app.js";
+import { openDatabase, type DatabaseHandle } from "./db/database.js";
+import { migrateToLatest } from "./db/migrator.js";
+import type { Logger } from "./logger.js";
+import { createServices, type ServiceOptions } from "./services/index.js";
+
+export interface TodoServerOptions extends ServiceOptions {
+  /** Use this database instead of opening one from config (tests share one between two apps). */
+  database?: DatabaseHandle;
+}
+
+/**
+ * The API listening on a socket: opens the database, migrates it (advisory-locked), serves HTTP,
+ * and shuts down gracefully (stop accepting, finish in-flight requests, close the pool).
+ */
+export class TodoServer {
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly url: string,
+    readonly database: DatabaseHandle,
+    private readonly server: Server,
+    private readonly logger: Logger,
+    private readonly ownsDatabase: boolean,
+  ) {}
+
+  get docsUrl(): string {
+    return `${this.url}/docs`;
+  }
+
+  static async start(config: Config, logger: Logger, options: TodoServerOptions = {}): Promise<TodoServer> {
+    const database =
+      options.database ??
+      (await openDatabase(config.database, {
+        onPoolError: (err) => logger.warn({ err: { message: err.message } }, "idle database connection lost; it will be replaced"),
+      }));
+    try {
+      if (database.kind === "pglite") {
+        logger.info({ data_dir: database.location }, `Using the embedded PGlite database in ${database.location} (set DATABASE_URL to use PostgreSQL)`);
+      } else {
+        logger.info({ database: database.location }, "Using PostgreSQL");
+      }
+      if (config.jwt.secretSource === "generated") {
+        logger.info({ file: `${config.dataDir}/jwt-secret` }, "No JWT_SECRET set: using the development secret kept in DATA_DIR");
+      }
+      if (config.migrateOnStart) {
+        const applied = await migrateToLatest(database.db);
+        if (applied.length > 0) logger.info({ migrations: applied }, "database migrated");
+      }
+      const services = createServices(config, database, options);
+      const app = createApp({ config, services, logger });
+      const server = await new Promise<Server>((resolve, reject) => {
+        const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s as Server));
+        s.once("error", reject);
+      });
+      // Keep-alive sockets must not outlive a proxy's idle timeout in the wrong order (Nginx: 60 s).
+      server.keepAliveTimeout = 65_000;
+      const address = server.address() as AddressInfo;
+      const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+      return new TodoServer(`http://${host}:${address.port}`, database, server, logger, !options.database);
+    } catch (err) {
+      if (!options.database) await database.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Stops accepting, lets in-flight requests finish, then closes the database. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        this.server.close(() => resolve());
+        // Idle keep-alive connections would otherwise hold close() open until they time out.
+        this.server.closeIdleConnections();
+      });
+      if (this.ownsDatabase) await this.database.close();
+      this.logger.info("server stopped");
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,112 @@
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { sql, type Kysely } from "kysely";
+import type { Database } from "../db/schema.js";
+import { unauthorized } from "../errors.js";
+import type { AccessTokens } from "./access-tokens.js";
+import type { PasswordHasher } from "./passwords.js";
+
+export interface TokenPair {
+  access_token: string;
+  token_type: "bearer";
+  expires_in: number;
+  refresh_token: string;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Refresh tokens are 256 random bits; only their SHA-256 is stored, so a database leak yields no sessions. */
+function newRefreshToken(): { token: string; hash: string } {
+  const token = randomBytes(32).toString("base64url");
+  return { token, hash: hashRefreshToken(token) };
+}
+
+function hashRefreshToken(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+const INVALID_LOGIN = "Incorrect username or password.";
+const INVALID_REFRESH = "The refresh token is invalid, expired or already used.";
+
+export class AuthService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly passwords: PasswordHasher,
+    private readonly accessTokens: AccessTokens,
+    private readonly refreshTtlDays: number,
+  ) {}
+
+  /** Password login; `username` may also be the email. Unknown users cost the same bcrypt time. */
+  async login(username: string, password: string): Promise<TokenPair> {
+    const login = username.trim();
+    const user = await this.db
+      .selectFrom("users")
+      .select(["id", "password_hash"])
+      .where((eb) => eb.or([eb(sql`lower(username)`, "=", login.toLowerCase()), eb(sql`lower(email)`, "=", login.toLowerCase())]))
+      .executeTakeFirst();
+    const ok = user ? await this.passwords.verify(password, user.password_hash) : await this.passwords.verifyNobody(password);
+    if (!user || !ok) throw unauthorized(INVALID_LOGIN);
+    return this.issue(this.db, user.id, randomUUID());
+  }
+
+  /**
+   * Single-use rotation. A token that was already used or revoked means it leaked (or a client
+   * replayed it): every token of that login is revoked and the caller gets 401.
+   */
+  async refresh(refreshToken: string): Promise<TokenPair> {
+    const hash = hashRefreshToken(refreshToken);
+    const outcome = await this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom("refresh_tokens")
+        .select(["id", "user_id", "family_id", "expires_at", "used_at", "revoked_at"])
+        .where("token_hash", "=", hash)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!row) return { kind: "invalid" as const };
+      if (row.used_at !== null || row.revoked_at !== null) {
+        await trx
+          .updateTable("refresh_tokens")
+          .set({ revoked_at: sql<Date>`now()` })
+          .where("family_id", "=", row.family_id)
+          .where("revoked_at", "is", null)
+          .execute();
+        return { kind: "reused" as const };
+      }
+      if (row.expires_at.getTime() <= Date.now()) return { kind: "invalid" as const };
+      await trx.updateTable("refresh_tokens").set({ used_at: sql<Date>`now()` }).where("id", "=", row.id).execute();
+      return { kind: "ok" as const, pair: await this.issue(trx, row.user_id, row.family_id) };
+    });
+    // Thrown after the transaction so the family revocation above is committed, not rolled back.
+    if (outcome.kind !== "ok") throw unauthorized(INVALID_REFRESH);
+    return outcome.pair;
+  }
+
+  /** Ends the login the token belongs to. Idempotent: an unknown token is not an error. */
+  async logout(refreshToken: string): Promise<void> {
+    const hash = hashRefreshToken(refreshToken);
+    await this.db
+      .updateTable("refresh_tokens")
+      .set({ revoked_at: sql<Date>`now()` })
+      .where("family_id", "=", (eb) => eb.selectFrom("refresh_tokens").select("family_id").where("token_hash", "=", hash))
+      .where("revoked_at", "is", null)
+      .execute();
+  }
+
+  private async issue(db: Kysely<Database>, userId: number, familyId: string): Promise<TokenPair> {
+    const refresh = newRefreshToken();
+    await db
+      .insertInto("refresh_tokens")
+      .values({
+        user_id: userId,
+        token_hash: refresh.hash,
+        family_id: familyId,
+        expires_at: new Date(Date.now() + this.refreshTtlDays * DAY_MS),
+      })
+      .execute();
+    return {
+      access_token: await this.accessTokens.issue(userId),
+      token_type: "bearer",
+      expires_in: this.accessTokens.ttlSeconds,
+      refresh_token: refresh.token,
+    };
+  }
+}

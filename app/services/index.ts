@@ -1,0 +1,48 @@
+import type { Config } from "../config.js";
+import type { DatabaseHandle } from "../db/database.js";
+import { ClientAddressResolver } from "../http/client-address.js";
+import { AccessTokens } from "./access-tokens.js";
+import { AuthService } from "./auth.service.js";
+import { PasswordHasher } from "./passwords.js";
+import { PostgresRateLimitStore, RateLimiter, type RateLimitStore } from "./rate-limit.js";
+import { TodosService } from "./todos.service.js";
+import { UsersService } from "./users.service.js";
+
+export interface Services {
+  database: DatabaseHandle;
+  accessTokens: AccessTokens;
+  auth: AuthService;
+  users: UsersService;
+  todos: TodosService;
+  registrationLimiter: RateLimiter;
+  loginLimiter: RateLimiter;
+  clientAddress: ClientAddressResolver;
+}
+
+export interface ServiceOptions {
+  /** Clock for rate-limit windows (tests pin it so a window boundary cannot split a test). */
+  now?: () => number;
+  rateLimitStore?: RateLimitStore;
+}
+
+export function createServices(config: Config, database: DatabaseHandle, options: ServiceOptions = {}): Services {
+  const passwords = new PasswordHasher(config.bcryptCost);
+  const accessTokens = new AccessTokens({
+    secret: config.jwt.secret,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    ttlSeconds: config.jwt.accessTokenTtlSeconds,
+  });
+  const store = options.rateLimitStore ?? new PostgresRateLimitStore(database.db);
+  const limiterOptions = { limit: config.rateLimitPerMinute, ...(options.now ? { now: options.now } : {}) };
+  return {
+    database,
+    accessTokens,
+    auth: new AuthService(database.db, passwords, accessTokens, config.refreshTokenTtlDays),
+    users: new UsersService(database.db, passwords),
+    todos: new TodosService(database.db),
+    registrationLimiter: new RateLimiter(store, limiterOptions),
+    loginLimiter: new RateLimiter(store, limiterOptions),
+    clientAddress: new ClientAddressResolver(config.trustedProxies),
+  };
+}

@@ -1,0 +1,111 @@
+import { sql, type Kysely } from "kysely";
+import type { Database } from "../db/schema.js";
+import { uniqueViolation } from "../db/errors.js";
+import { conflict, unauthorized, validationFailed } from "../errors.js";
+import type { PasswordHasher } from "./passwords.js";
+import { presentUser, type UserView } from "./presenters.js";
+
+export interface Registration {
+  username: string;
+  email: string;
+  password: string;
+  full_name?: string | null | undefined;
+}
+
+export interface ProfileChanges {
+  email?: string | undefined;
+  full_name?: string | null | undefined;
+}
+
+const USER_COLUMNS = ["id", "username", "email", "full_name", "created_at"] as const;
+
+function conflictFor(constraint: string) {
+  const field = constraint.includes("email") ? "email" : "username";
+  return conflict(`That ${field} is already registered.`, [{ path: field, message: `already registered` }]);
+}
+
+export class UsersService {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly passwords: PasswordHasher,
+  ) {}
+
+  async register(input: Registration): Promise<UserView> {
+    const passwordHash = await this.passwords.hash(input.password);
+    try {
+      const row = await this.db
+        .insertInto("users")
+        .values({
+          username: input.username,
+          email: input.email.toLowerCase(),
+          full_name: input.full_name ?? null,
+          password_hash: passwordHash,
+        })
+        .returning(USER_COLUMNS)
+        .executeTakeFirstOrThrow();
+      return presentUser(row);
+    } catch (err) {
+      const constraint = uniqueViolation(err);
+      if (constraint !== null) throw conflictFor(constraint);
+      throw err;
+    }
+  }
+
+  /** The caller's own account; 401 if it no longer exists (deleted while the token lives). */
+  async get(userId: number): Promise<UserView> {
+    const row = await this.db.selectFrom("users").select(USER_COLUMNS).where("id", "=", userId).executeTakeFirst();
+    if (!row) throw unauthorized();
+    return presentUser(row);
+  }
+
+  async update(userId: number, changes: ProfileChanges): Promise<UserView> {
+    const set: { email?: string; full_name?: string | null } = {};
+    if (changes.email !== undefined) set.email = changes.email.toLowerCase();
+    if (changes.full_name !== undefined) set.full_name = changes.full_name;
+    if (Object.keys(set).length === 0) return this.get(userId);
+    try {
+      const row = await this.db
+        .updateTable("users")
+        .set({ ...set, updated_at: sql<Date>`now()` as unknown as Date })
+        .where("id", "=", userId)
+        .returning(USER_COLUMNS)
+        .executeTakeFirst();
+      if (!row) throw unauthorized();
+      return presentUser(row);
+    } catch (err) {
+      const constraint = uniqueViolation(err);
+      if (constraint !== null) throw conflictFor(constraint);
+      throw err;
+    }
+  }
+
+  /** Checks the current password, stores the new one and ends every session, in one transaction. */
+  async changePassword(userId: number, currentPassword: string, newPassword: string): Promise<void> {
+    const user = await this.db.selectFrom("users").select(["password_hash"]).where("id", "=", userId).executeTakeFirst();
+    if (!user) throw unauthorized();
+    if (!(await this.passwords.verify(currentPassword, user.password_hash))) {
+      throw validationFailed([{ path: "current_password", message: "is not the current password" }], "The current password is wrong.");
+    }
+    const newHash = await this.passwords.hash(newPassword);
+    await this.db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable("users")
+        .set({ password_hash: newHash, updated_at: sql<Date>`now()` as unknown as Date })
+        .where("id", "=", userId)
+        .executeTakeFirst();
+      if (updated.numUpdatedRows === 0n) throw unauthorized();
+      await trx
+        .updateTable("refresh_tokens")
+        .set({ revoked_at: sql<Date>`now()` as unknown as Date })
+        .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .execute();
+    });
+  }
+
+  /** Deletes the account; todos and refresh tokens go with it (ON DELETE CASCADE). */
+  async delete(userId: number): Promise<void> {
+    const result = await this.db.deleteFrom("users").where("id", "=", userId).executeTakeFirst();
+    if (result.numDeletedRows === 0n) throw unauthorized();
+  }
+}
