@@ -1,0 +1,293 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CloudInitOptions } from "../../cloud-init/options.js";
+import { freePort, renderedFiles, requireTool, run } from "./helpers.js";
+
+requireTool("nginx", "nginx-light");
+
+interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+function send(
+  port: number,
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; body?: Buffer; tls?: boolean } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const options = {
+      host: "127.0.0.1",
+      port,
+      path,
+      method: init.method ?? "GET",
+      headers: { ...init.headers, ...(init.body ? { "content-length": String(init.body.length) } : {}) },
+      agent: false as const,
+      ...(init.tls ? { servername: "api.example.com", rejectUnauthorized: false } : {}),
+    };
+    const req = (init.tls ? httpsRequest : httpRequest)(options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on("error", reject);
+    req.end(init.body);
+  });
+}
+
+/** Stand-in app instance: echoes what Nginx forwarded, like the API it sends its own headers. */
+function upstream(port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      res.setHeader("content-type", "application/json");
+      res.setHeader("x-content-type-options", "nosniff");
+      const echo = {
+        port,
+        url: req.url,
+        xff: req.headers["x-forwarded-for"],
+        proto: req.headers["x-forwarded-proto"],
+        requestId: req.headers["x-request-id"],
+        host: req.headers.host,
+        connection: req.headers.connection,
+        bodyBytes: Buffer.concat(chunks).length,
+        padding: req.url === "/big" ? "x".repeat(5000) : undefined,
+      };
+      res.end(JSON.stringify(echo));
+    });
+  });
+  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
+}
+
+class NginxUnderTest {
+  readonly dir = mkdtempSync(join(tmpdir(), "nginx-test-"));
+  process?: ChildProcess;
+  httpPort = 0;
+  tlsPort = 0;
+  appPorts: number[] = [];
+
+  async prepare(options: Omit<CloudInitOptions, "appPorts">, site: "http" | "https") {
+    this.httpPort = await freePort();
+    this.tlsPort = await freePort();
+    this.appPorts = [await freePort(), await freePort()];
+    const d = this.dir;
+    chmodSync(d, 0o755);
+    for (const sub of ["conf.d", "snippets", "sites", "logs", "tmp", "cert", "acme/.well-known/acme-challenge"]) {
+      mkdirSync(join(d, sub), { recursive: true, mode: 0o755 });
+    }
+    const files = renderedFiles({ ...options, appPorts: this.appPorts });
+    const localize = (text: string) =>
+      text
+        .replaceAll("/var/log/nginx/", `${d}/logs/`)
+        .replaceAll("/etc/nginx/snippets/", `${d}/snippets/`)
+        .replaceAll("/var/www/letsencrypt", `${d}/acme`)
+        .replaceAll(`/etc/letsencrypt/live/${options.domain}/`, `${d}/cert/`)
+        .replaceAll("listen 80 default_server;", `listen 127.0.0.1:${this.httpPort} default_server;`)
+        .replaceAll("listen 443 ssl http2 default_server;", `listen 127.0.0.1:${this.tlsPort} ssl http2 default_server;`);
+    const file = (path: string) => {
+      const f = files.get(path);
+      if (!f) throw new Error(`${path} not rendered`);
+      return localize(f.content);
+    };
+    writeFileSync(join(d, "conf.d/todo-api.conf"), file("/etc/nginx/conf.d/todo-api.conf"));
+    writeFileSync(join(d, "snippets/todo-api-proxy.conf"), file("/etc/nginx/snippets/todo-api-proxy.conf"));
+    writeFileSync(join(d, "sites/todo-api.conf"), file(`/etc/nginx/sites-available/todo-api-${site}.conf`));
+    writeFileSync(join(d, "acme/.well-known/acme-challenge/token123"), "token123.key");
+    if (site === "https") {
+      const r = run("openssl", [
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=api.example.com",
+        "-keyout", join(d, "cert/privkey.pem"), "-out", join(d, "cert/fullchain.pem"),
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+    }
+    // The distribution's nginx.conf, reduced to what matters, including the site like sites-enabled.
+    writeFileSync(
+      join(d, "nginx.conf"),
+      `pid ${d}/nginx.pid;
+error_log ${d}/logs/error.log;
+events { worker_connections 64; }
+http {
+  include /etc/nginx/mime.types;
+  default_type application/octet-stream;
+  client_body_temp_path ${d}/tmp/body;
+  proxy_temp_path ${d}/tmp/proxy;
+  fastcgi_temp_path ${d}/tmp/fastcgi;
+  uwsgi_temp_path ${d}/tmp/uwsgi;
+  scgi_temp_path ${d}/tmp/scgi;
+  access_log ${d}/logs/access.log;
+  include ${d}/conf.d/*.conf;
+  include ${d}/sites/*.conf;
+}
+`,
+    );
+  }
+
+  test() {
+    return run("nginx", ["-t", "-p", this.dir, "-c", join(this.dir, "nginx.conf")]);
+  }
+
+  async start() {
+    this.process = spawn("nginx", ["-p", this.dir, "-c", join(this.dir, "nginx.conf"), "-g", "daemon off;"], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    for (let i = 0; i < 100; i++) {
+      try {
+        await send(this.httpPort, "/.well-known/acme-challenge/token123");
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    throw new Error("nginx did not start");
+  }
+
+  async stop() {
+    if (this.process && this.process.exitCode === null) {
+      const exited = new Promise((r) => this.process!.once("exit", r));
+      this.process.kill("SIGTERM");
+      await exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+describe("Nginx site without a domain (plain HTTP)", () => {
+  const nginx = new NginxUnderTest();
+  const apps: Server[] = [];
+
+  beforeAll(async () => {
+    await nginx.prepare({ environment: "dev", databaseMode: "local" }, "http");
+  });
+  afterAll(async () => {
+    await nginx.stop();
+    await Promise.all(apps.map((s) => new Promise((r) => s.close(r))));
+  });
+
+  it("passes nginx -t", () => {
+    const r = nginx.test();
+    expect(r.stderr).toContain("test is successful");
+    expect(r.status).toBe(0);
+  });
+
+  it("proxies to the app instances with the client address, scheme and a request id", async () => {
+    for (const port of nginx.appPorts) apps.push(await upstream(port));
+    await nginx.start();
+    const seen = new Set<number>();
+    for (let i = 0; i < 6; i++) {
+      const r = await send(nginx.httpPort, "/api/v1/todos?limit=1", { headers: { "x-forwarded-for": "6.6.6.6" } });
+      expect(r.status).toBe(200);
+      const echo = JSON.parse(r.body.toString());
+      seen.add(echo.port);
+      expect(echo.xff).toBe("127.0.0.1"); // a client cannot smuggle in another address
+      expect(echo.proto).toBe("http");
+      expect(echo.requestId).toMatch(/^[0-9a-f]{32}$/);
+      expect(echo.connection).toBeUndefined(); // keepalive to the upstream, no "close"
+      expect(r.headers["x-content-type-options"]).toBe("nosniff"); // once, not duplicated
+      expect(r.headers["x-frame-options"]).toBe("DENY");
+      expect(r.headers["referrer-policy"]).toBe("no-referrer");
+      expect(r.headers["strict-transport-security"]).toBeUndefined();
+      expect(r.headers.server).toBe("nginx");
+    }
+    expect([...seen].sort()).toEqual([...nginx.appPorts].sort());
+    const withId = await send(nginx.httpPort, "/x", { headers: { "x-request-id": "client-chosen-id" } });
+    expect(JSON.parse(withId.body.toString()).requestId).toBe("client-chosen-id");
+  });
+
+  it("gzips JSON", async () => {
+    const r = await send(nginx.httpPort, "/big", { headers: { "accept-encoding": "gzip" } });
+    expect(r.headers["content-encoding"]).toBe("gzip");
+    expect(JSON.parse(gunzipSync(r.body).toString()).padding).toHaveLength(5000);
+  });
+
+  it("accepts 64 KiB bodies and refuses larger ones with the API's JSON error", async () => {
+    const ok = await send(nginx.httpPort, "/api/v1/todos", { method: "POST", body: Buffer.alloc(64 * 1024, 97) });
+    expect(ok.status).toBe(200);
+    const big = await send(nginx.httpPort, "/api/v1/todos", { method: "POST", body: Buffer.alloc(64 * 1024 + 1, 97) });
+    expect(big.status).toBe(413);
+    expect(big.headers["content-type"]).toBe("application/json");
+    expect(JSON.parse(big.body.toString()).error.code).toBe("payload_too_large");
+  });
+
+  it("serves ACME challenges from the webroot", async () => {
+    const r = await send(nginx.httpPort, "/.well-known/acme-challenge/token123");
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe("token123.key");
+  });
+
+  it("keeps answering with one instance down, and answers 503 JSON with both down", async () => {
+    await new Promise((r) => apps[0]!.close(r));
+    for (let i = 0; i < 4; i++) {
+      const r = await send(nginx.httpPort, "/api/v1/todos", { method: "POST", body: Buffer.from("{}") });
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.body.toString()).port).toBe(nginx.appPorts[1]);
+    }
+    await new Promise((r) => apps[1]!.close(r));
+    const r = await send(nginx.httpPort, "/api/v1/todos");
+    expect(r.status).toBe(503);
+    expect(JSON.parse(r.body.toString()).error.code).toBe("unavailable");
+    expect(r.headers["retry-after"]).toBe("5");
+  });
+
+  it("writes a JSON access log line per request", async () => {
+    const { readFileSync } = await import("node:fs");
+    const lines = readFileSync(join(nginx.dir, "logs/todo-api.access.log"), "utf8").trim().split("\n");
+    const entry = JSON.parse(lines.at(-1)!);
+    expect(entry).toMatchObject({ method: "GET", uri: "/api/v1/todos", status: 503 });
+    expect(entry.request_id).toMatch(/^[0-9a-f]{32}$/);
+  });
+});
+
+describe("Nginx site with a domain (HTTPS after the certificate)", () => {
+  const nginx = new NginxUnderTest();
+  const apps: Server[] = [];
+  const options = { environment: "prod", databaseMode: "rds", domain: "api.example.com", acmeEmail: "ops@example.com" } as const;
+
+  beforeAll(async () => {
+    await nginx.prepare(options, "https");
+  });
+  afterAll(async () => {
+    await nginx.stop();
+    await Promise.all(apps.map((s) => new Promise((r) => s.close(r))));
+  });
+
+  it("passes nginx -t with a certificate in place", () => {
+    const r = nginx.test();
+    expect(r.stderr).toContain("test is successful");
+    expect(r.status).toBe(0);
+  });
+
+  it("the HTTP-only site of the same variant passes nginx -t too (before the certificate)", async () => {
+    const before = new NginxUnderTest();
+    try {
+      await before.prepare(options, "http");
+      expect(before.test().status).toBe(0);
+    } finally {
+      await before.stop();
+    }
+  });
+
+  it("redirects HTTP to HTTPS but still answers ACME challenges on HTTP", async () => {
+    for (const port of nginx.appPorts) apps.push(await upstream(port));
+    await nginx.start();
+    const r = await send(nginx.httpPort, "/api/v1/todos?x=1");
+    expect(r.status).toBe(301);
+    expect(r.headers.location).toBe("https://api.example.com/api/v1/todos?x=1");
+    const acme = await send(nginx.httpPort, "/.well-known/acme-challenge/token123");
+    expect(acme.status).toBe(200);
+  });
+
+  it("proxies HTTPS with HSTS and X-Forwarded-Proto https", async () => {
+    const r = await send(nginx.tlsPort, "/api/v1/todos", { tls: true });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body.toString()).proto).toBe("https");
+    expect(r.headers["strict-transport-security"]).toBe("max-age=31536000");
+  });
+});

@@ -1,0 +1,142 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  renderCloudInit,
+  serverFiles,
+  stripShellComments,
+  USER_DATA_LIMIT_BYTES,
+} from "../../cloud-init/render.js";
+import { decodeCloudConfig, requireTool, run, variants } from "./helpers.js";
+
+requireTool("cloud-init", "cloud-init");
+const dir = mkdtempSync(join(tmpdir(), "cloud-init-render-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function schema(text: string) {
+  const file = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, text);
+  return run("cloud-init", ["schema", "--config-file", file]);
+}
+
+describe.each(Object.entries(variants))("rendered cloud-config (%s)", (_name, options) => {
+  const text = renderCloudInit(options);
+  const { config, files } = decodeCloudConfig(text);
+  const local = options.databaseMode === "local";
+  const withDomain = Boolean(options.domain);
+
+  it("is #cloud-config within the 16 KB user-data limit", () => {
+    expect(text.startsWith("#cloud-config\n")).toBe(true);
+    expect(Buffer.byteLength(text)).toBeLessThan(USER_DATA_LIMIT_BYTES);
+  });
+
+  it("passes `cloud-init schema`", () => {
+    const r = schema(text);
+    expect(r.stderr + r.stdout).toContain("Valid cloud-config");
+    expect(r.status).toBe(0);
+  });
+
+  it("contains nothing Terraform would interpolate and is deterministic", () => {
+    expect(text).not.toMatch(/\$\{|%\{/);
+    expect(renderCloudInit(options)).toBe(text);
+  });
+
+  it("unpacks to exactly the server files, with their modes", () => {
+    const expected = serverFiles(options);
+    expect([...files.keys()].sort()).toEqual(expected.map((f) => f.path).sort());
+    for (const f of expected) {
+      const got = files.get(f.path)!;
+      expect(got.content, f.path).toBe(f.content);
+      expect(got.mode.toString(8), f.path).toBe(f.permissions.slice(1));
+    }
+    expect(config.runcmd.at(-1)).toEqual(["/usr/local/sbin/todo-setup"]);
+  });
+
+  it("installs PostgreSQL and backups only in local mode, Certbot only with a domain", () => {
+    expect(config.packages.includes("postgresql")).toBe(local);
+    expect(files.has("/usr/local/sbin/todo-backup")).toBe(local);
+    expect(files.has("/etc/systemd/system/todo-api-backup.timer")).toBe(local);
+    expect(config.packages.includes("certbot")).toBe(withDomain);
+    expect(files.has("/etc/nginx/sites-available/todo-api-https.conf")).toBe(withDomain);
+    expect(files.has("/etc/systemd/system/todo-api-certificate.timer")).toBe(withDomain);
+    expect(files.has("/etc/letsencrypt/renewal-hooks/deploy/reload-nginx")).toBe(withDomain);
+  });
+
+  it("carries the host settings and no secret", () => {
+    const conf = files.get("/etc/todo-host.conf")!.content;
+    expect(conf).toContain("APP_NAME='todo-api'");
+    expect(conf).toContain("APP_PORTS='3001 3002'");
+    expect(conf).toContain(`DB_MODE='${options.databaseMode}'`);
+    expect(conf).toContain(`DOMAIN='${options.domain ?? ""}'`);
+    expect(conf).toContain("NODE_MIRROR='https://nodejs.org/dist'");
+    for (const f of files.values()) {
+      expect(f.content, f.path).not.toMatch(/(JWT_SECRET|DATABASE_URL|PASSWORD)=['"]?[A-Za-z0-9]/);
+    }
+  });
+
+  it("points the Nginx upstream at every app port and the unit at the memory limit", () => {
+    const http = files.get("/etc/nginx/conf.d/todo-api.conf")!.content;
+    expect(http).toContain("server 127.0.0.1:3001");
+    expect(http).toContain("server 127.0.0.1:3002");
+    expect(http).toMatch(/keepalive \d+;/);
+    expect(files.get("/etc/systemd/system/todo-api@.service")!.content).toContain("MemoryMax=512M");
+    if (withDomain) {
+      const https = files.get("/etc/nginx/sites-available/todo-api-https.conf")!.content;
+      expect(https).toContain("/etc/letsencrypt/live/api.example.com/fullchain.pem");
+      expect(https).toContain("return 301 https://api.example.com$request_uri;");
+    }
+    for (const f of files.values()) expect(f.content, f.path).not.toContain("{{");
+  });
+});
+
+describe("cloud-config options", () => {
+  it("follows appPorts, nodeMirror and the other options", () => {
+    const { files } = decodeCloudConfig(
+      renderCloudInit({
+        environment: "staging",
+        databaseMode: "local",
+        appPorts: [4001, 4002, 4003],
+        nodeMirror: "https://npmmirror.com/mirrors/node/",
+        nodeMajor: 22,
+        backupRetentionDays: 14,
+        appMemoryMaxMiB: 768,
+        keepReleases: 3,
+      }),
+    );
+    const conf = files.get("/etc/todo-host.conf")!.content;
+    expect(conf).toContain("APP_PORTS='4001 4002 4003'");
+    expect(conf).toContain("NODE_MIRROR='https://npmmirror.com/mirrors/node'");
+    expect(conf).toContain("NODE_MAJOR='22'");
+    expect(conf).toContain("BACKUP_RETENTION_DAYS='14'");
+    expect(conf).toContain("KEEP_RELEASES='3'");
+    expect(files.get("/etc/nginx/conf.d/todo-api.conf")!.content).toContain("server 127.0.0.1:4003");
+    expect(files.get("/etc/systemd/system/todo-api@.service")!.content).toContain("MemoryMax=768M");
+  });
+
+  it.each([
+    [{ environment: "prod", databaseMode: "local", domain: "api.example.com" }, /acmeEmail is required/],
+    [{ environment: "prod", databaseMode: "local", domain: "https://api.example.com", acmeEmail: "a@b.co" }, /domain must be a DNS name/],
+    [{ environment: "prod", databaseMode: "local", appPorts: [3001] }, /appPorts/],
+    [{ environment: "prod", databaseMode: "local", appPorts: [3001, 3001] }, /must not repeat/],
+    [{ environment: "prod", databaseMode: "sqlite" }, /databaseMode/],
+    [{ environment: "prod", databaseMode: "local", nodeMirror: "ftp://mirror" }, /nodeMirror/],
+    [{ environment: "Prod!", databaseMode: "local" }, /environment/],
+    [{ environment: "prod", databaseMode: "local", extra: 1 }, /extra/],
+  ])("refuses %j", (options, message) => {
+    expect(() => renderCloudInit(options as never)).toThrow(message);
+  });
+
+  it("`cloud-init schema` does reject a broken cloud-config (the check can fail)", () => {
+    const r = schema("#cloud-config\nwrite_files:\n  - content: 5\n    encoding: rot13\n");
+    expect(r.status).not.toBe(0);
+  });
+
+  it("strips comments from shell scripts but keeps the shebang and shellcheck directives", () => {
+    const script = "#!/usr/bin/env bash\n# a comment\n\n  # indented\n# shellcheck source=/dev/null\necho '# not a comment'\n";
+    expect(stripShellComments(script)).toBe(
+      "#!/usr/bin/env bash\n# shellcheck source=/dev/null\necho '# not a comment'\n",
+    );
+    expect(readFileSync(new URL("../../cloud-init/bin/todo-release", import.meta.url), "utf8")).toContain("# ");
+  });
+});

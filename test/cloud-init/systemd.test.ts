@@ -1,0 +1,77 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { renderedFiles, requireTool, run, variants } from "./helpers.js";
+
+requireTool("systemd-analyze", "systemd");
+const root = mkdtempSync(join(tmpdir(), "systemd-verify-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/**
+ * `systemd-analyze verify` checks that every ExecStart binary exists, so the executables the units
+ * name are pointed at stand-ins under a temporary root; everything else is verified as rendered.
+ */
+function writeUnits(name: string, files: ReturnType<typeof renderedFiles>): string[] {
+  const dir = join(root, name.replace(/\W+/g, "-"));
+  const unitDir = join(dir, "units");
+  mkdirSync(join(dir, "sbin"), { recursive: true });
+  mkdirSync(unitDir, { recursive: true });
+  const units: string[] = [];
+  for (const f of files.values()) {
+    if (f.path.startsWith("/usr/local/sbin/")) {
+      const stub = join(dir, "sbin", f.path.split("/").pop()!);
+      writeFileSync(stub, f.content);
+      chmodSync(stub, 0o755);
+    }
+    if (!f.path.startsWith("/etc/systemd/system/")) continue;
+    const content = f.content
+      .replaceAll("/usr/local/bin/node", process.execPath)
+      .replaceAll("/usr/local/sbin/", `${dir}/sbin/`);
+    const file = join(unitDir, f.path.split("/").pop()!);
+    writeFileSync(file, content);
+    units.push(file.includes("@.service") ? file.replace("@.service", "@3001.service") : file);
+  }
+  return units;
+}
+
+describe.each(Object.entries(variants))("systemd units (%s)", (name, options) => {
+  const files = renderedFiles(options);
+
+  it("pass systemd-analyze verify without a warning", () => {
+    const units = writeUnits(name, files);
+    expect(units.length).toBe(1 + (options.databaseMode === "local" ? 2 : 0) + (options.domain ? 2 : 0));
+    const r = run("systemd-analyze", ["verify", "--man=no", ...units]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+});
+
+describe("the app unit", () => {
+  const unit = renderedFiles(variants["local, no domain"]!).get("/etc/systemd/system/todo-api@.service")!.content;
+
+  it("runs hardened as the app user with its env file and restarts always", () => {
+    for (const line of [
+      "User=todo-api",
+      "EnvironmentFile=/etc/todo-api/env",
+      "Environment=HOST=127.0.0.1 PORT=%i",
+      "Restart=always",
+      "NoNewPrivileges=yes",
+      "ProtectSystem=strict",
+      "ProtectHome=yes",
+      "PrivateTmp=yes",
+      "ReadWritePaths=/var/lib/todo-api",
+      "MemoryMax=512M",
+      "CapabilityBoundingSet=",
+    ]) {
+      expect(unit.split("\n")).toContain(line);
+    }
+  });
+
+  it("systemd-analyze verify does reject a broken unit (the check can fail)", () => {
+    const bad = join(root, "broken.service");
+    writeFileSync(bad, "[Service]\nExecStart=/nonexistent/binary\n");
+    const r = run("systemd-analyze", ["verify", "--man=no", bad]);
+    expect(r.status !== 0 || r.stderr !== "").toBe(true);
+  });
+});
