@@ -23,7 +23,7 @@ export interface AppDeploymentConfig {
   release: Release;
   /** Sensitive expression of the DATABASE_URL (rds mode); undefined keeps the local database. */
   databaseUrl?: string;
-  /** Sensitive expression of the JWT secret; an empty value lets the server keep/generate its own. */
+  /** Sensitive expression of the JWT secret; empty keeps the one the server generated at setup. */
   jwtSecret: string;
   /** Resources that must exist before SSH can work (e.g. the EIP association). */
   dependsOn?: import("cdktf").ITerraformDependable[];
@@ -94,9 +94,9 @@ function secretsScript(config: AppDeploymentConfig): string[] {
     `if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then echo "cloud-init failed (exit $rc); see /var/log/cloud-init-output.log on the server" >&2; $SUDO cloud-init status --long >&2 || true; exit 1; fi`,
     `test -x ${RELEASE_COMMAND} || { echo "${RELEASE_COMMAND} is missing: the server was not set up by cloud-init" >&2; exit 1; }`,
     // Single quotes: the JWT secret is validated to hold no quote; URL parts are URL-encoded.
+    // Without a JWT secret from the deployer, the one todo-setup generated on the server stays.
     `jwt='${config.jwtSecret}'`,
-    `if [ -n "$jwt" ]; then printf '%s' "$jwt" | $SUDO ${RELEASE_COMMAND} set-env JWT_SECRET;`,
-    `elif ! $SUDO grep -q '^JWT_SECRET=.' /etc/todo-api/env 2>/dev/null; then openssl rand -hex 32 | tr -d '\\n' | $SUDO ${RELEASE_COMMAND} set-env JWT_SECRET; fi`,
+    `if [ -n "$jwt" ]; then printf '%s' "$jwt" | $SUDO ${RELEASE_COMMAND} set-env JWT_SECRET; fi`,
     "unset jwt",
   ];
   if (config.databaseUrl) {

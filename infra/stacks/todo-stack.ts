@@ -60,7 +60,7 @@ export class TodoStack extends TerraformStack {
       nullable: false,
       default: "",
       description:
-        "JWT signing secret for the API (>= 32 characters of [A-Za-z0-9+/=_.-]). Set TF_VAR_jwt_secret; empty = the server generates one on first deploy and keeps it.",
+        "JWT signing secret for the API (>= 32 characters of [A-Za-z0-9+/=_.-]). Set TF_VAR_jwt_secret; empty = keep the one the server generated at setup.",
       validation: [
         {
           condition: `\${var.jwt_secret == "" || (length(var.jwt_secret) >= 32 && can(regex("^[A-Za-z0-9+/=_.-]+$", var.jwt_secret)))}`,
