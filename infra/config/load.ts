@@ -210,6 +210,12 @@ function note(issuePath: PropertyKey[], overridden?: Map<string, string>): strin
 
 function formatIssues(issues: z.core.$ZodIssue[], prefix: string, overridden?: Map<string, string>): string[] {
   return issues.flatMap((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((k) => line([...issue.path, k], "unknown setting (check the spelling against stack.config.example.json)"));
+    }
+    if (issue.code === "invalid_key") {
+      return issue.issues.map((inner) => line(issue.path, inner.message));
+    }
     // A union reports one sub-issue list per alternative; show the alternatives' own messages.
     if (issue.code === "invalid_union" && issue.errors.length > 0 && !issue.message.startsWith("Invalid input:")) {
       return [line(issue.path, issue.message)];
