@@ -66,3 +66,8 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
 });
 
 export const Timestamp = z.iso.datetime().openapi({ example: "2026-11-28T06:00:00.000Z" });
+
+/** A zod error option: "is required" when the field is missing, else `message`. */
+export const says = (message: string) => ({
+  error: (issue: { input?: unknown }) => (issue.input === undefined ? "is required" : message),
+});

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { Timestamp } from "../../http/schemas.js";
+import { says, Timestamp } from "../../http/schemas.js";
 
 const Title = z
   .string()
@@ -9,7 +9,7 @@ const Title = z
   .openapi({ example: "Buy milk", description: "1–200 characters after trimming (stored trimmed)" });
 const Description = z.string().max(2000, { message: "must be at most 2000 characters" }).nullable().openapi({ example: "2 litres" });
 const DueDate = z.iso
-  .datetime({ offset: true, message: "must be an RFC 3339 date-time, e.g. 2026-11-28T06:00:00Z" })
+  .datetime({ offset: true, ...says("must be an RFC 3339 date-time, e.g. 2026-11-28T06:00:00Z") })
   .nullable()
   .openapi({ example: "2026-11-28T06:00:00.000Z" });
 

@@ -1,11 +1,11 @@
 import { z } from "@hono/zod-openapi";
-import { Timestamp } from "../../http/schemas.js";
+import { says, Timestamp } from "../../http/schemas.js";
 
 export const Username = z
   .string()
-  .regex(/^[A-Za-z0-9_.\-]{3,50}$/, { message: "must be 3–50 characters: letters, digits, _ . -" })
+  .regex(/^[A-Za-z0-9_.\-]{3,50}$/, says("must be 3–50 characters: letters, digits, _ . -"))
   .openapi({ example: "alice" });
-export const Email = z.email({ message: "must be a valid email address" }).max(254, { message: "must be at most 254 characters" }).openapi({ example: "alice@example.com" });
+export const Email = z.email(says("must be a valid email address")).max(254, { message: "must be at most 254 characters" }).openapi({ example: "alice@example.com" });
 export const Password = z
   .string()
   .min(8, { message: "must be at least 8 characters" })
