@@ -1,0 +1,212 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, openSync, closeSync } from "node:fs";
+import { mkdir, readFile, writeFile, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Cleanup } from "./cleanup.js";
+import type { PrivateNetwork } from "./network.js";
+import { run, tail, type RunOptions, type RunResult } from "./shell.js";
+
+/**
+ * The rehearsal server: a throw-away overlay on the cached Debian root filesystem, booted with
+ * systemd-nspawn (systemd as PID 1, the real cloud-init from a NoCloud seed) in its own network
+ * namespace. Commands run inside with nsenter into PID 1's namespaces, because with
+ * `--register=no` there is no machined to ask (no `machinectl shell`, no `systemd-run -M`).
+ */
+export interface ContainerOptions {
+  name: string;
+  runDir: string;
+  lowerDir: string;
+  network: PrivateNetwork;
+  /** Host directory bound over /var/cache/apt/archives: downloads survive between rehearsals. */
+  aptCacheDir: string;
+}
+
+const CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export class Container {
+  readonly root: string;
+  private nspawn: ChildProcess | undefined;
+  private exited: Promise<number | null> | undefined;
+  private pid1: number | undefined;
+  private boots = 0;
+
+  constructor(
+    private readonly options: ContainerOptions,
+    private readonly cleanup: Cleanup,
+  ) {
+    this.root = join(options.runDir, "root");
+  }
+
+  get consoleLog(): string {
+    return join(this.options.runDir, `console-${this.boots}.log`);
+  }
+
+  /** Mounts a fresh overlay: the cached image stays pristine, every rehearsal starts from it. */
+  async prepare(): Promise<void> {
+    const upper = join(this.options.runDir, "upper");
+    const work = join(this.options.runDir, "work");
+    await Promise.all([upper, work, this.root, this.options.aptCacheDir].map((d) => mkdir(d, { recursive: true })));
+    await run("mount", [
+      "-t",
+      "overlay",
+      "overlay",
+      "-o",
+      `lowerdir=${this.options.lowerDir},upperdir=${upper},workdir=${work}`,
+      this.root,
+    ]);
+    this.cleanup.add(`overlay ${this.root}`, async () => {
+      const result = await run("umount", [this.root], { allowFailure: true });
+      if (result.code !== 0) await run("umount", ["--lazy", this.root], { allowFailure: true });
+    });
+  }
+
+  /** What the ECS metadata service provides, as a NoCloud seed the image's cloud-init reads. */
+  async writeSeed(userData: string, instanceId: string, hostname: string): Promise<void> {
+    const seed = join(this.root, "var/lib/cloud/seed/nocloud");
+    await mkdir(seed, { recursive: true });
+    await writeFile(join(seed, "user-data"), userData);
+    await writeFile(join(seed, "meta-data"), `instance-id: ${instanceId}\nlocal-hostname: ${hostname}\n`);
+    // The network is configured by the rehearsal (namespace + veth) before boot, like a cloud
+    // network the metadata service would describe; cloud-init must not try DHCP on it.
+    await writeFile(
+      join(this.root, "etc/cloud/cloud.cfg.d/90-rehearsal.cfg"),
+      "datasource_list: [ NoCloud, None ]\nnetwork: {config: disabled}\n",
+    );
+  }
+
+  async writeFile(path: string, content: string | Buffer, mode = 0o644): Promise<void> {
+    const target = join(this.root, path);
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, content, { mode });
+  }
+
+  async readFile(path: string): Promise<string> {
+    return readFile(join(this.root, path), "utf8");
+  }
+
+  get running(): boolean {
+    return this.nspawn !== undefined && this.nspawn.exitCode === null && this.nspawn.signalCode === null;
+  }
+
+  async boot(): Promise<void> {
+    if (this.running) throw new Error("container is already running");
+    this.boots += 1;
+    const consoleFd = openSync(this.consoleLog, "a");
+    const child = spawn(
+      "systemd-nspawn",
+      [
+        "--quiet",
+        "--register=no",
+        "--keep-unit",
+        `--machine=${this.options.name}`,
+        "-D",
+        this.root,
+        `--network-namespace-path=${this.options.network.namespacePath}`,
+        "--resolv-conf=copy-host",
+        `--bind=${this.options.aptCacheDir}:/var/cache/apt/archives`,
+        "--console=pipe",
+        "--boot",
+      ],
+      { stdio: ["ignore", consoleFd, consoleFd] },
+    );
+    closeSync(consoleFd);
+    this.nspawn = child;
+    this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+    if (this.boots === 1) this.cleanup.add("container", () => this.poweroff());
+
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const pid = await findInit(child.pid!);
+      if (pid !== undefined && existsSync(`/proc/${pid}/root/run/systemd/private`)) {
+        this.pid1 = pid;
+        return;
+      }
+      if (!this.running) {
+        throw new Error(`systemd-nspawn exited during boot:\n${tail(await this.console(), 40)}`);
+      }
+      if (Date.now() > deadline) throw new Error("systemd did not come up inside the container within 60 s");
+      await sleep(250);
+    }
+  }
+
+  /** Runs a shell script inside the container as root, with a clean environment. */
+  exec(script: string, options: RunOptions = {}): Promise<RunResult> {
+    if (!this.running || this.pid1 === undefined) throw new Error("container is not running");
+    return run(
+      "nsenter",
+      [
+        `--target=${this.pid1}`,
+        "--all",
+        "--",
+        "env",
+        "-i",
+        `PATH=${CONTAINER_PATH}`,
+        "LANG=C.UTF-8",
+        "HOME=/root",
+        "/bin/sh",
+        "-c",
+        script,
+      ],
+      options,
+    );
+  }
+
+  /** Orderly shutdown (systemd-nspawn turns SIGTERM into a poweroff of the container). */
+  async poweroff(timeoutMs = 60_000): Promise<void> {
+    const child = this.nspawn;
+    if (!child || !this.running) return;
+    child.kill("SIGTERM");
+    const timedOut = await Promise.race([this.exited!.then(() => false), sleep(timeoutMs).then(() => true)]);
+    if (timedOut) {
+      child.kill("SIGKILL");
+      await this.exited;
+    }
+    this.pid1 = undefined;
+  }
+
+  async console(): Promise<string> {
+    return readFile(this.consoleLog, "utf8").catch(() => "");
+  }
+
+  /** cloud-init's logs and the journal: what explains a failed boot. */
+  async diagnostics(): Promise<string> {
+    const parts: string[] = [];
+    const file = async (path: string, lines: number) => {
+      const text = await readFile(join(this.root, path), "utf8").catch(() => undefined);
+      if (text !== undefined) parts.push(`----- ${path} (last ${lines} lines)\n${tail(text, lines)}`);
+    };
+    await file("var/log/cloud-init-output.log", 120);
+    await file("var/log/cloud-init.log", 60);
+    if (this.running) {
+      const status = await this.exec("cloud-init status --long; systemctl --failed --no-pager", { allowFailure: true });
+      parts.push(`----- cloud-init status / failed units\n${status.output}`);
+      const journal = await this.exec("journalctl -b --no-pager -p warning -n 80; journalctl -b --no-pager -n 120", {
+        allowFailure: true,
+        timeoutMs: 20_000,
+      });
+      parts.push(`----- journalctl (warnings, then the last lines)\n${journal.output}`);
+    } else if (existsSync(join(this.root, "var/log/journal"))) {
+      const journal = await run("journalctl", ["-D", join(this.root, "var/log/journal"), "--no-pager", "-n", "150"], {
+        allowFailure: true,
+      });
+      parts.push(`----- journal (from disk)\n${journal.output}`);
+    }
+    parts.push(`----- console\n${tail(await this.console(), 40)}`);
+    return parts.join("\n");
+  }
+
+  async removeRunDir(): Promise<void> {
+    await rm(this.options.runDir, { recursive: true, force: true });
+  }
+}
+
+/** The container's init: the child of systemd-nspawn that runs systemd. */
+async function findInit(nspawnPid: number): Promise<number | undefined> {
+  const children = await readFile(`/proc/${nspawnPid}/task/${nspawnPid}/children`, "utf8").catch(() => "");
+  for (const pid of children.trim().split(/\s+/).filter(Boolean).map(Number)) {
+    const comm = (await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "")).trim();
+    if (comm === "systemd") return pid;
+  }
+  return undefined;
+}
