@@ -375,6 +375,11 @@ function checkReferences(
 ): void {
   // Drop string literals so their contents are not mistaken for references.
   const code = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  // A bare name such as ${HOME} is almost always shell text Terraform would try to evaluate.
+  const bare = /^\s*([A-Za-z_][\w-]*)\s*$/.exec(code);
+  if (bare && !["true", "false", "null"].includes(bare[1]!)) {
+    report(path, `"\${${bare[1]}}" is not a valid Terraform reference (shell syntax? write $\${${bare[1]}} or avoid braces)`);
+  }
   const ref = /(?<![\w.])(data\.)?([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z_][\w-]*)(?:\.([a-z_][a-z0-9_]*))?/g;
   for (const m of code.matchAll(ref)) {
     const [, isData, type, name, attrName] = m;

@@ -138,6 +138,9 @@ describe("provider schema check", () => {
       "output.ip.value: reference to undeclared variable var.nope",
       "output.ip.value: reference to undeclared local.nope",
     ]);
+    expect(problemsOf((c) => (c.resource.null_resource.deploy.provisioner[0]["remote-exec"].inline = ['echo "${HOME}"']))).toEqual([
+      'resource.null_resource.deploy.provisioner[0].remote-exec.inline[0]: "${HOME}" is not a valid Terraform reference (shell syntax? write $${HOME} or avoid braces)',
+    ]);
     // Text inside string literals and escaped $${ is not a reference.
     expect(problemsOf((c) => (c.output.ip.value = '${upper("volcengine_vpc.ghost.id")} $${volcengine_vpc.ghost.id}'))).toEqual([]);
   });
