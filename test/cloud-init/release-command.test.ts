@@ -1,0 +1,376 @@
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { get } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTar, gzipDeterministic } from "../../scripts/lib/tar.js";
+import { freePort, renderedFiles, run, variants } from "./helpers.js";
+
+/**
+ * The release command as cloud-init installs it (rendered, comments stripped), run against a
+ * temporary tree. A stand-in `systemctl` starts and stops real node HTTP servers from
+ * `current/server.mjs`, one per port, so every health check is a real HTTP request to /readyz.
+ */
+const dir = mkdtempSync(join(tmpdir(), "todo-release-"));
+const root = join(dir, "opt");
+const state = join(dir, "state");
+const envFile = join(dir, "etc/env");
+const releaseCmd = join(dir, "todo-release");
+let ports: number[] = [];
+
+const STANDIN_SYSTEMCTL = `#!/usr/bin/env bash
+# Stand-in for systemctl: todo-api@PORT units are node processes started from current/.
+set -u
+action=$1
+unit=\${2:-}
+port=\${unit#*@}
+pidfile=$STANDIN_STATE/$port.pid
+log() { echo "$*" >>"$STANDIN_STATE/systemctl.log"; }
+alive() { # a zombie (exited, not yet reaped by init) counts as gone
+  local s
+  s=$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+  [ -n "$s" ] && [ "$s" != Z ]
+}
+running() { [ -f "$pidfile" ] && alive "$(cat "$pidfile")"; }
+stop() {
+  if running; then
+    pid=$(cat "$pidfile"); kill "$pid"
+    for _ in $(seq 100); do alive "$pid" || break; sleep 0.05; done
+    kill -9 "$pid" 2>/dev/null
+  fi
+  rm -f "$pidfile"
+}
+start() {
+  local release
+  release=$(readlink -f "$TODO_ROOT/current")
+  (
+    cd "$release" || exit 1
+    while IFS= read -r line; do export "\${line?}"; done <"$TODO_ENV_FILE"
+    export HOST=127.0.0.1 PORT=$port
+    exec "$TODO_NODE" server.mjs >>"$STANDIN_STATE/$port.out" 2>&1 9>&-
+  ) &
+  echo $! >"$pidfile"
+}
+others_up() {
+  for p in $STANDIN_PORTS; do
+    [ "$p" = "$port" ] && continue
+    curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$p/readyz" && return 0
+  done
+  return 1
+}
+case $action in
+restart)
+  if others_up; then log "restart $unit others-up"; else log "restart $unit others-down"; fi
+  stop; start ;;
+start) log "start $unit"; running || start ;;
+stop) log "stop $unit"; stop ;;
+enable) log "enable $unit" ;;
+is-active) if running; then echo active; else echo inactive; exit 3; fi ;;
+*) echo "stand-in systemctl: unsupported: $*" >&2; exit 1 ;;
+esac
+`;
+
+type Mode = "good" | "unready" | "crash" | "bad-migration";
+
+/** A release tarball of a stand-in app; `mode` decides how it behaves. */
+function makeRelease(name: string, mode: Mode = "good"): { path: string; hash: string } {
+  const server = `import { createServer } from "node:http";
+import { readFileSync } from "node:fs";
+const release = readFileSync(new URL("./RELEASE", import.meta.url), "utf8").trim();
+const mode = ${JSON.stringify(mode)};
+if (mode === "crash") process.exit(1);
+const server = createServer((req, res) => {
+  const ok = mode !== "unready";
+  res.writeHead(req.url === "/readyz" ? (ok ? 200 : 503) : 404, { "content-type": "application/json" });
+  res.end(JSON.stringify({ release, greeting: process.env.GREETING ?? null, cwd: process.cwd() }));
+});
+server.listen(Number(process.env.PORT), process.env.HOST);
+process.on("SIGTERM", () => { server.closeAllConnections(); server.close(() => process.exit(0)); });
+`;
+  const migrate = `import { appendFileSync, readFileSync } from "node:fs";
+const release = readFileSync("RELEASE", "utf8").trim();
+appendFileSync(process.env.MIGRATE_LOG, release + " " + process.argv[2] + " " + process.env.NODE_ENV + "\\n");
+if (${JSON.stringify(mode)} === "bad-migration") { console.error("migration 0002 failed"); process.exit(1); }
+`;
+  const files: Record<string, string> = {
+    "server.mjs": server,
+    "migrate.mjs": migrate,
+    "package.json": JSON.stringify({ name: "todo-api", private: true, type: "module", description: name }),
+  };
+  const hash = createHash("sha256").update(JSON.stringify(files)).digest("hex").slice(0, 12);
+  files.RELEASE = `${hash}\n`;
+  const tar = createTar(
+    Object.entries(files)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([path, content]) => ({ path, type: "file" as const, mode: 0o644, content: Buffer.from(content) })),
+  );
+  const path = join(dir, `todo-api-${hash}.tar.gz`);
+  writeFileSync(path, gzipDeterministic(tar));
+  return { path, hash };
+}
+
+function release(args: string[], input?: string, extraEnv: Record<string, string> = {}) {
+  return run("bash", [releaseCmd, ...args], {
+    input,
+    timeout: 90_000,
+    env: {
+      PATH: process.env.PATH,
+      TODO_HOST_CONF: join(dir, "host.conf"),
+      TODO_ROOT: root,
+      TODO_ENV_FILE: envFile,
+      TODO_ENV_OWNER: "",
+      TODO_RUN_AS: "",
+      TODO_NODE: process.execPath,
+      TODO_READY_TIMEOUT: "6",
+      TODO_LOCK_FILE: join(state, "release.lock"),
+      TODO_CLOUD_INIT: join(dir, "cloud-init"),
+      SYSTEMCTL: join(dir, "systemctl"),
+      STANDIN_STATE: state,
+      STANDIN_PORTS: ports.join(" "),
+      ...extraEnv,
+    },
+  });
+}
+
+/** GET /readyz on a fresh connection (a pooled one could be left over from a replaced process). */
+function readyz(port: number): Promise<{ status: number; body: Record<string, string> } | null> {
+  return new Promise((resolve) => {
+    const req = get({ host: "127.0.0.1", port, path: "/readyz", agent: false }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (text += c));
+      res.on("end", () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+    });
+    req.on("error", () => resolve(null));
+  });
+}
+
+async function servedRelease(port: number): Promise<string | null> {
+  return (await readyz(port))?.body.release ?? null;
+}
+
+const link = (name: string) => (existsSync(join(root, name)) ? readlinkSync(join(root, name)) : null);
+const systemctlLog = () =>
+  existsSync(join(state, "systemctl.log")) ? readFileSync(join(state, "systemctl.log"), "utf8").trim().split("\n") : [];
+const resetLog = () => rmSync(join(state, "systemctl.log"), { force: true });
+const migrations = () => readFileSync(join(state, "migrations.log"), "utf8").trim().split("\n");
+const keptReleases = () => readdirSync(join(root, "releases")).filter((n) => /^[0-9a-f]{12}$/.test(n)).sort();
+
+beforeAll(async () => {
+  ports = [await freePort(), await freePort()];
+  mkdirSync(state, { recursive: true });
+  const rendered = renderedFiles(variants["local, no domain"]!);
+  writeFileSync(releaseCmd, rendered.get("/usr/local/sbin/todo-release")!.content);
+  chmodSync(releaseCmd, 0o755);
+  writeFileSync(
+    join(dir, "host.conf"),
+    rendered
+      .get("/etc/todo-host.conf")!
+      .content.replace(/^APP_PORTS=.*$/m, `APP_PORTS='${ports.join(" ")}'`)
+      .replace(/^KEEP_RELEASES=.*$/m, "KEEP_RELEASES='3'"),
+  );
+  writeFileSync(join(dir, "systemctl"), STANDIN_SYSTEMCTL);
+  chmodSync(join(dir, "systemctl"), 0o755);
+  writeFileSync(join(dir, "cloud-init"), `#!/bin/sh\necho "cloud-init $*" >>"${state}/cloud-init.log"\n`);
+  chmodSync(join(dir, "cloud-init"), 0o755);
+});
+
+afterAll(() => {
+  for (const port of ports) {
+    const pidfile = join(state, `${port}.pid`);
+    if (existsSync(pidfile)) {
+      try {
+        process.kill(Number(readFileSync(pidfile, "utf8")), "SIGKILL");
+      } catch {}
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("todo-release set-env", () => {
+  it("writes the value from stdin into the env file without ever printing it", () => {
+    const secret = "postgres://todo_api:s3cr3t-Value_42@10.0.0.5:5432/todo_api?sslmode=require";
+    const r = release(["set-env", "DATABASE_URL"], secret);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain("s3cr3t");
+    expect(readFileSync(envFile, "utf8")).toBe(`DATABASE_URL=${secret}\n`);
+    expect(statSync(envFile).mode & 0o777).toBe(0o640);
+    expect(readFileSync(join(state, "cloud-init.log"), "utf8")).toContain("cloud-init status --wait");
+  });
+
+  it("replaces a key in place and keeps the others", () => {
+    expect(release(["set-env", "NODE_ENV"], "production\n").status).toBe(0);
+    expect(release(["set-env", "MIGRATE_LOG"], join(state, "migrations.log")).status).toBe(0);
+    expect(release(["set-env", "DATABASE_URL"], "postgres://u:p@127.0.0.1/db").status).toBe(0);
+    const lines = readFileSync(envFile, "utf8").trim().split("\n");
+    expect(lines).toEqual([
+      "NODE_ENV=production",
+      `MIGRATE_LOG=${join(state, "migrations.log")}`,
+      "DATABASE_URL=postgres://u:p@127.0.0.1/db",
+    ]);
+    expect(readdirSync(join(dir, "etc"))).toEqual(["env"]); // no temp file left behind
+  });
+
+  it.each([
+    [["set-env", "lower"], "x", /invalid variable name/],
+    [["set-env", "PORT"], "1", /set per instance/],
+    [["set-env", "JWT_SECRET"], "", /no value/],
+    [["set-env", "JWT_SECRET"], "a'b", /percent-encode/],
+    [["set-env", "JWT_SECRET"], "a$HOME", /percent-encode/],
+    [["set-env", "JWT_SECRET"], "line1\nline2", /percent-encode/],
+  ])("refuses %j with bad input", (args, input, message) => {
+    const before = readFileSync(envFile, "utf8");
+    const r = release(args, input);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+    expect(readFileSync(envFile, "utf8")).toBe(before);
+  });
+});
+
+describe("todo-release deploy, rollback, status", () => {
+  const a = makeRelease("A");
+  const b = makeRelease("B");
+
+  it("first deploy: unpacks, migrates, points current at it and starts every instance", async () => {
+    const r = release(["deploy", a.path]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(link("current")).toBe(`releases/${a.hash}`);
+    expect(link("previous")).toBeNull();
+    expect(migrations()).toEqual([`${a.hash} up production`]);
+    for (const port of ports) expect(await servedRelease(port)).toBe(a.hash);
+    expect(systemctlLog()).toEqual(
+      expect.arrayContaining(ports.map((p) => `enable todo-api@${p}`)),
+    );
+    expect(statSync(join(root, "releases", a.hash, "server.mjs")).mode & 0o777).toBe(0o644);
+  });
+
+  it("second deploy: restarts one instance at a time, the other always serving", async () => {
+    resetLog();
+    const r = release(["deploy", b.path]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(link("current")).toBe(`releases/${b.hash}`);
+    expect(link("previous")).toBe(`releases/${a.hash}`);
+    const restarts = systemctlLog().filter((l) => l.startsWith("restart"));
+    expect(restarts).toEqual(ports.map((p) => `restart todo-api@${p} others-up`));
+    for (const port of ports) expect(await servedRelease(port)).toBe(b.hash);
+  });
+
+  it("deploying the current, healthy release again changes nothing", () => {
+    resetLog();
+    const r = release(["deploy", b.path]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain("nothing to do");
+    expect(systemctlLog().filter((l) => l.startsWith("restart"))).toEqual([]);
+    expect(link("previous")).toBe(`releases/${a.hash}`);
+  });
+
+  it.each([
+    ["never becomes ready", "unready"],
+    ["crashes at start", "crash"],
+  ] as const)("a release that %s is rolled back by itself after the first instance", async (_what, mode) => {
+    resetLog();
+    const bad = makeRelease(`bad-${mode}`, mode);
+    const r = release(["deploy", bad.path]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`rolled back to ${b.hash}`);
+    expect(link("current")).toBe(`releases/${b.hash}`);
+    expect(link("previous")).toBe(`releases/${a.hash}`);
+    expect(existsSync(join(root, "releases", bad.hash))).toBe(false);
+    // the bad release only ever replaced the first instance; then both came back on B
+    const restarts = systemctlLog().filter((l) => l.startsWith("restart"));
+    expect(restarts).toEqual([
+      `restart todo-api@${ports[0]} others-up`,
+      `restart todo-api@${ports[0]} others-up`,
+      `restart todo-api@${ports[1]} others-up`,
+    ]);
+    for (const port of ports) expect(await servedRelease(port)).toBe(b.hash);
+  });
+
+  it("a release whose migrations fail is never switched to", async () => {
+    resetLog();
+    const bad = makeRelease("bad-migration", "bad-migration");
+    const r = release(["deploy", bad.path]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("migrations");
+    expect(r.stderr).toContain("migration 0002 failed");
+    expect(link("current")).toBe(`releases/${b.hash}`);
+    expect(existsSync(join(root, "releases", bad.hash))).toBe(false);
+    expect(systemctlLog().filter((l) => l.startsWith("restart"))).toEqual([]);
+    for (const port of ports) expect(await servedRelease(port)).toBe(b.hash);
+  });
+
+  it("refuses a tarball that is not a release", () => {
+    const junk = join(dir, "junk.tar.gz");
+    writeFileSync(junk, gzipDeterministic(createTar([{ path: "README", type: "file", mode: 0o644, content: Buffer.from("hi") }])));
+    const r = release(["deploy", junk]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("is not a release");
+    expect(release(["deploy", join(dir, "missing.tar.gz")]).stderr).toContain("no such file");
+  });
+
+  it("status shows current, previous and healthy instances", () => {
+    const r = release(["status"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`current:  ${b.hash}`);
+    expect(r.stdout).toContain(`previous: ${a.hash}`);
+    for (const port of ports) expect(r.stdout).toMatch(new RegExp(`todo-api@${port}\\s+active\\s+ready`));
+  });
+
+  it("rollback returns to the previous release with a rolling restart", async () => {
+    resetLog();
+    const r = release(["rollback"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(link("current")).toBe(`releases/${a.hash}`);
+    expect(link("previous")).toBe(`releases/${b.hash}`);
+    expect(systemctlLog().filter((l) => l.startsWith("restart"))).toEqual(
+      ports.map((p) => `restart todo-api@${p} others-up`),
+    );
+    for (const port of ports) expect(await servedRelease(port)).toBe(a.hash);
+  });
+
+  it("restart applies a changed env file, one instance at a time", async () => {
+    expect(release(["set-env", "GREETING"], "hello-from-env").status).toBe(0);
+    const r = release(["restart"]);
+    expect(r.status, r.stderr).toBe(0);
+    for (const port of ports) {
+      const body = (await readyz(port))!.body;
+      expect(body.greeting).toBe("hello-from-env");
+      expect(body.cwd).toBe(join(root, "releases", a.hash));
+    }
+  });
+
+  it("keeps the newest releases plus current and previous, removing the rest", async () => {
+    // kept so far: A (current, after the rollback), B (previous); the failed ones were discarded
+    const c = makeRelease("C");
+    const d = makeRelease("D");
+    expect(release(["deploy", c.path]).status).toBe(0);
+    expect(release(["deploy", d.path]).status).toBe(0);
+    const kept = keptReleases();
+    expect(kept).toHaveLength(3);
+    // D current, C previous, A the most recently current before them; B pruned
+    expect(kept).toEqual([c.hash, d.hash, a.hash].sort());
+    expect(link("current")).toBe(`releases/${d.hash}`);
+    expect(link("previous")).toBe(`releases/${c.hash}`);
+    expect(readdirSync(join(root, "releases")).filter((n) => n.startsWith("."))).toEqual([]);
+    for (const port of ports) expect(await servedRelease(port)).toBe(d.hash);
+  });
+
+  it("status exits non-zero when an instance is not ready", () => {
+    run(join(dir, "systemctl"), ["stop", `todo-api@${ports[1]}`], { env: { ...process.env, STANDIN_STATE: state } });
+    const r = release(["status"]);
+    expect(r.status).toBe(3);
+    expect(r.stdout).toMatch(new RegExp(`todo-api@${ports[1]}\\s+inactive\\s+NOT ready`));
+  });
+});
