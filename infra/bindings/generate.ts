@@ -28,10 +28,9 @@ export const PROVIDER_VERSION = "0.0.196";
 export const PROVIDER_CONSTRAINT = "~> 0.0.196";
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const schemaPath = path.join(projectRoot, "infra/provider/volcengine.schema.json");
-export const genDir = path.join(projectRoot, ".gen");
-const providerDir = path.join(genDir, "providers/volcengine");
-const stampPath = path.join(providerDir, ".generated-from.json");
+export const defaultSchemaPath = path.join(projectRoot, "infra/provider/volcengine.schema.json");
+/** Where `cdktf get` writes (cdktf.json "codeMakerOutput"). */
+export const defaultGenDir = path.join(projectRoot, ".gen");
 const generatorScript = fileURLToPath(import.meta.url);
 
 function generatorVersion(): string {
@@ -52,7 +51,22 @@ function inputHash(schemaText: string): string {
     .digest("hex");
 }
 
-export function bindingsAreCurrent(): boolean {
+export interface BindingsLocation {
+  /** Provider schema (output of `terraform providers schema -json`). */
+  schemaPath?: string;
+  /** Output root; bindings land in <genDir>/providers/volcengine. */
+  genDir?: string;
+}
+
+function locate(opts: BindingsLocation) {
+  const schemaPath = opts.schemaPath ?? defaultSchemaPath;
+  const genDir = opts.genDir ?? defaultGenDir;
+  const providerDir = path.join(genDir, "providers/volcengine");
+  return { schemaPath, genDir, providerDir, stampPath: path.join(providerDir, ".generated-from.json") };
+}
+
+export function bindingsAreCurrent(opts: BindingsLocation = {}): boolean {
+  const { schemaPath, providerDir, stampPath } = locate(opts);
   if (!existsSync(stampPath) || !existsSync(path.join(providerDir, "index.ts"))) return false;
   try {
     const stamp = JSON.parse(readFileSync(stampPath, "utf8")) as { hash?: string };
@@ -68,10 +82,11 @@ export interface GenerateResult {
   ms: number;
 }
 
-export async function generateBindings(opts: { force?: boolean } = {}): Promise<GenerateResult> {
+export async function generateBindings(opts: BindingsLocation & { force?: boolean } = {}): Promise<GenerateResult> {
   const started = performance.now();
+  const { schemaPath, genDir, providerDir, stampPath } = locate(opts);
   const schemaText = readFileSync(schemaPath, "utf8");
-  if (!opts.force && bindingsAreCurrent()) {
+  if (!opts.force && bindingsAreCurrent(opts)) {
     return { generated: false, files: 0, ms: performance.now() - started };
   }
 

@@ -92,7 +92,7 @@ describe.each(Object.entries(variants))("variant %s", (_name, variant) => {
   });
 
   it("user data is base64 of the rendered cloud-config: valid YAML, within 16 KB, no Terraform syntax", () => {
-    const [instance] = resources(tf, "volcengine_ecs_instance");
+    const instance = resources(tf, "volcengine_ecs_instance")[0]!;
     expect(instance.user_data).toMatch(/^[A-Za-z0-9+/]+=*$/);
     const text = Buffer.from(instance.user_data, "base64").toString("utf8");
     expect(Buffer.byteLength(text)).toBeLessThanOrEqual(16 * 1024);
@@ -130,7 +130,7 @@ describe.each(Object.entries(variants))("variant %s", (_name, variant) => {
     }
     expect(instances).toHaveLength(1);
     expect(instances[0]).toMatchObject({ charge_info: { charge_type: "PostPaid" }, primary_zone_id: "cn-beijing-a", secondary_zone_id: "cn-beijing-b" });
-    const [subnet] = resources(tf, "volcengine_subnet");
+    const subnet = resources(tf, "volcengine_subnet")[0]!;
     const allowlists = resources(tf, "volcengine_rds_postgresql_allowlist");
     expect(allowlists).toHaveLength(1);
     expect(allowlists[0]!.allow_list).toEqual([subnet.cidr_block]);
@@ -138,7 +138,7 @@ describe.each(Object.entries(variants))("variant %s", (_name, variant) => {
     expect(tf.variable.db_password).toMatchObject({ sensitive: true, type: "string" });
     expect(tf.variable.db_password.default).toBeUndefined();
     // The DATABASE_URL is written over SSH, never into user data.
-    const [deploy] = resources(tf, "null_resource");
+    const deploy = resources(tf, "null_resource")[0]!;
     expect(JSON.stringify(deploy.provisioner)).toContain("set-env DATABASE_URL");
     expect(JSON.stringify(deploy.provisioner)).toContain("${urlencode(var.db_password)}");
   });
