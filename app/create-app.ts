@@ -103,6 +103,8 @@ function errorResponse(err: unknown, c: Context<AppEnv>, logger: Logger): Respon
   if (appError.code === "unauthorized") headers["WWW-Authenticate"] = 'Bearer realm="todo-api"';
   if (appError.retryAfterSeconds !== undefined) headers["Retry-After"] = String(appError.retryAfterSeconds);
   if (appError.code === "unavailable") headers["Retry-After"] = "5";
+  // The unread rest of an oversized body would poison a kept-alive connection: close it.
+  if (appError.code === "payload_too_large") headers["Connection"] = "close";
   return c.json(appError.toBody(), appError.status, headers);
 }
 
