@@ -1,0 +1,35 @@
+/**
+ * Checks every synthesized stack against the committed provider schemas — the offline stand-in
+ * for `terraform validate`. Run after `npx cdktf synth`:
+ *
+ *   npx tsx infra/validate/main.ts [cdktf.out]
+ */
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { checkTerraformJson, formatProblems, loadProviderSchemas } from "./schema-check";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const outdir = path.resolve(process.argv[2] ?? path.join(root, "cdktf.out"));
+const stacksDir = path.join(outdir, "stacks");
+if (!existsSync(stacksDir)) {
+  console.error(`No synthesized stacks in ${outdir}; run \`npx cdktf synth\` first.`);
+  process.exit(1);
+}
+const schemas = loadProviderSchemas(
+  path.join(root, "infra/provider/volcengine.schema.json"),
+  path.join(root, "infra/provider/null.schema.json"),
+);
+let failed = false;
+for (const stack of readdirSync(stacksDir).sort()) {
+  const file = path.join(stacksDir, stack, "cdk.tf.json");
+  if (!existsSync(file)) continue;
+  const problems = checkTerraformJson(JSON.parse(readFileSync(file, "utf8")), schemas);
+  if (problems.length === 0) {
+    console.log(`${stack}: ok`);
+  } else {
+    failed = true;
+    console.log(`${stack}: ${problems.length} problem(s)\n${formatProblems(problems).replace(/^/gm, "  ")}`);
+  }
+}
+process.exit(failed ? 1 : 0);
