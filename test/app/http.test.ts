@@ -78,7 +78,7 @@ describe("errors", () => {
       duplex: "half",
     } as RequestInit & { duplex: "half" });
     expect(res.status).toBe(413);
-    expect((await res.json()).error.code).toBe("payload_too_large");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
   });
 });
 
