@@ -4,6 +4,7 @@ import path from "node:path";
 import type { z } from "zod";
 import {
   environmentSchema,
+  sshPublicKey,
   stackConfigFileSchema,
   type ResolvedEnvironment,
   type StackConfig,
@@ -107,28 +108,34 @@ export function parseStackConfig(raw: unknown, opts: { source: string; env?: Nod
     const overridden = applyEnvOverrides(merged, env);
     const prefix = `environments.${envName}`;
     const parsed = environmentSchema.safeParse(merged);
-    if (!parsed.success) {
-      problems.push(...formatIssues(parsed.error.issues, prefix, overridden));
-      continue;
-    }
-    const cfg = parsed.data;
-    let publicKey = cfg.ssh.publicKey;
-    if (!publicKey && cfg.ssh.publicKeyPath) {
-      const keyPath = resolveLocalPath(cfg.ssh.publicKeyPath, baseDir);
+    const issues = parsed.success ? [] : parsed.error.issues;
+    // The key file is read even when other settings are wrong, so one run reports everything.
+    const rawSsh = isPlainObject(merged.ssh) ? merged.ssh : {};
+    let publicKey = typeof rawSsh.publicKey === "string" ? rawSsh.publicKey.trim() : undefined;
+    let keyFileOk = true;
+    const pathIssue = issues.some((i) => i.path.join(".").startsWith("ssh.publicKeyPath"));
+    if (!publicKey && typeof rawSsh.publicKeyPath === "string" && !pathIssue) {
+      const keyPath = resolveLocalPath(rawSsh.publicKeyPath, baseDir);
       try {
         publicKey = readFileSync(keyPath, "utf8").trim();
+        const check = sshPublicKey.safeParse(publicKey);
+        if (!check.success) {
+          keyFileOk = false;
+          problems.push(`${prefix}.ssh.publicKeyPath: "${keyPath}" ${check.error.issues[0]?.message ?? "is not a public key"}`);
+        }
       } catch {
+        keyFileOk = false;
         problems.push(
           `${prefix}.ssh.publicKeyPath: cannot read "${keyPath}"; create a key with \`ssh-keygen -t ed25519\` or set ssh.publicKey${note(["ssh", "publicKeyPath"], overridden)}`,
         );
-        continue;
-      }
-      const check = environmentSchema.shape.ssh.safeParse({ ...merged.ssh as object, publicKey, publicKeyPath: undefined });
-      if (!check.success) {
-        problems.push(`${prefix}.ssh.publicKeyPath: "${keyPath}" ${check.error.issues[0]?.message ?? "is not a public key"}`);
-        continue;
       }
     }
+    if (!parsed.success) {
+      problems.push(...formatIssues(issues, prefix, overridden));
+      continue;
+    }
+    if (!keyFileOk) continue;
+    const cfg = parsed.data;
     const privateKeyPath = cfg.ssh.privateKeyPath && absoluteUnlessHome(cfg.ssh.privateKeyPath, baseDir);
     environments.push({
       ...cfg,

@@ -23,7 +23,7 @@ export const ipv4Cidr = z.string().refine(
   { message: 'must be an IPv4 CIDR such as "203.0.113.7/32" (your public IP followed by /32)' },
 );
 
-const sshPublicKey = z
+export const sshPublicKey = z
   .string()
   .trim()
   .regex(

@@ -144,6 +144,18 @@ describe("stack configuration", () => {
       ),
     );
     expect(err.problems).toHaveLength(3);
+    // A missing key file is reported together with the other problems of the same environment.
+    const both = errorOf(() =>
+      parseStackConfig(
+        { environments: { a: baseEnvironment({ instanceType: "big", ssh: { publicKeyPath: "missing.pub", adminCidrs: ["0.0.0.0/0"] } }) } },
+        { source: path.join(dir, "stack.config.json") },
+      ),
+    );
+    expect(both.problems.map((p) => p.split(":")[0])).toEqual([
+      "environments.a.ssh.publicKeyPath",
+      "environments.a.instanceType",
+      "environments.a.ssh.adminCidrs.0",
+    ]);
     expect(err.problems[0]).toMatch(/^environments\.a\.ssh\.publicKeyPath: cannot read ".*missing\.pub"; create a key with `ssh-keygen -t ed25519`/);
     expect(err.problems[1]).toMatch(/^environments\.b\.ssh\.publicKeyPath: ".*\/id" must be one OpenSSH public key line/);
     expect(err.problems[2]).toBe(
