@@ -1,0 +1,115 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase, type DatabaseHandle } from "../../app/db/database.js";
+import { migrateDown, migrateToLatest, migrationStatus } from "../../app/db/migrator.js";
+import { migrations } from "../../app/db/migrations/index.js";
+import { createTestDatabase } from "../support/database.js";
+
+let dbUrl: string;
+let drop: () => Promise<void>;
+const handles: DatabaseHandle[] = [];
+
+beforeAll(async () => {
+  const db = await createTestDatabase();
+  dbUrl = db.url;
+  drop = db.drop;
+});
+
+afterAll(async () => {
+  await Promise.all(handles.map((h) => h.close()));
+  await drop?.();
+});
+
+async function pg(): Promise<DatabaseHandle> {
+  const h = await openDatabase({ kind: "postgres", url: dbUrl, poolSize: 2 });
+  handles.push(h);
+  return h;
+}
+
+describe("migrations on PostgreSQL", () => {
+  it("two processes migrating at once apply each migration exactly once (advisory lock)", async () => {
+    const [a, b, c] = [await pg(), await pg(), await pg()];
+    const results = await Promise.all([migrateToLatest(a.db), migrateToLatest(b.db), migrateToLatest(c.db)]);
+    expect(results.flat()).toEqual(Object.keys(migrations));
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from kysely_migration`.execute(a.db);
+    expect(rows[0]!.n).toBe(Object.keys(migrations).length);
+    expect((await migrationStatus(a.db)).every((m) => m.executedAt instanceof Date)).toBe(true);
+  });
+
+  it("creates the schema the contract needs: case-insensitive uniques, cascade, list indexes", async () => {
+    const h = await pg();
+    const { rows: indexes } = await sql<{ indexname: string; indexdef: string }>`
+      select indexname, indexdef from pg_indexes where schemaname = 'public'`.execute(h.db);
+    const def = (name: string) => indexes.find((i) => i.indexname === name)?.indexdef ?? "";
+    expect(def("users_username_lower_key")).toMatch(/UNIQUE INDEX .* \(lower\(username\)\)/);
+    expect(def("users_email_lower_key")).toMatch(/UNIQUE INDEX .* \(lower\(email\)\)/);
+    expect(def("todos_user_created_idx")).toContain("(user_id, created_at DESC, id DESC)");
+    expect(def("todos_user_due_idx")).toContain("(user_id, due_date, id)");
+    const { rows: fks } = await sql<{ table: string; rule: string }>`
+      select tc.table_name as table, rc.delete_rule as rule
+      from information_schema.referential_constraints rc
+      join information_schema.table_constraints tc on tc.constraint_name = rc.constraint_name`.execute(h.db);
+    expect(fks.map((f) => `${f.table}:${f.rule}`).sort()).toEqual(["refresh_tokens:CASCADE", "todos:CASCADE"]);
+    const user = await h.db.insertInto("users").values({ username: "Case", email: "case@example.com", password_hash: "x" }).returning("id").executeTakeFirstOrThrow();
+    await expect(h.db.insertInto("users").values({ username: "CASE", email: "other@example.com", password_hash: "x" }).execute()).rejects.toMatchObject({ code: "23505" });
+    await h.db.insertInto("todos").values({ user_id: user.id, title: "t" }).execute();
+    await h.db.deleteFrom("users").where("id", "=", user.id).execute();
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from todos where user_id = ${user.id}`.execute(h.db);
+    expect(rows[0]!.n).toBe(0);
+  });
+
+  it("down reverts and up re-applies", async () => {
+    const h = await pg();
+    expect(await migrateDown(h.db)).toEqual(["0001_initial"]);
+    expect((await migrationStatus(h.db)).every((m) => m.executedAt === null)).toBe(true);
+    expect(await migrateToLatest(h.db)).toEqual(["0001_initial"]);
+  });
+});
+
+describe("PGlite driver", () => {
+  it("commits, rolls back on error, supports savepoints, and serialises transactions", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "todo-api-pglite-driver-"));
+    const h = await openDatabase({ kind: "pglite", dataDir: dir });
+    try {
+      await sql`create table t (v int)`.execute(h.db);
+      await h.db.transaction().execute(async (trx) => {
+        await sql`insert into t values (1)`.execute(trx);
+      });
+      await expect(
+        h.db.transaction().execute(async (trx) => {
+          await sql`insert into t values (2)`.execute(trx);
+          throw new Error("boom");
+        }),
+      ).rejects.toThrow("boom");
+      const trx = await h.db.startTransaction().execute();
+      await sql`insert into t values (3)`.execute(trx);
+      const sp = await trx.savepoint("sp1").execute();
+      await sql`insert into t values (4)`.execute(sp);
+      await sp.rollbackToSavepoint("sp1").execute();
+      await trx.commit().execute();
+      // Concurrent transactions each read-modify-write; serialisation means no lost update.
+      await sql`create table counter (n int)`.execute(h.db);
+      await sql`insert into counter values (0)`.execute(h.db);
+      await Promise.all(
+        Array.from({ length: 10 }, () =>
+          h.db.transaction().execute(async (t) => {
+            const { rows } = await sql<{ n: number }>`select n from counter`.execute(t);
+            await sql`update counter set n = ${rows[0]!.n + 1}`.execute(t);
+          }),
+        ),
+      );
+      const { rows } = await sql<{ v: number }>`select v from t order by v`.execute(h.db);
+      expect(rows.map((r) => r.v)).toEqual([1, 3]);
+      const { rows: counter } = await sql<{ n: number }>`select n from counter`.execute(h.db);
+      expect(counter[0]!.n).toBe(10);
+      const { rows: big } = await sql<{ n: number }>`select 9007199254740991::bigint as n`.execute(h.db);
+      expect(big[0]!.n).toBe(Number.MAX_SAFE_INTEGER);
+    } finally {
+      await h.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
