@@ -157,7 +157,12 @@ export class Container {
     const child = this.nspawn;
     if (!child || !this.running) return;
     child.kill("SIGTERM");
-    const timedOut = await Promise.race([this.exited!.then(() => false), sleep(timeoutMs).then(() => true)]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      this.exited!.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
+    ]);
+    clearTimeout(timer);
     if (timedOut) {
       child.kill("SIGKILL");
       await this.exited;

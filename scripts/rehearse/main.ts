@@ -20,16 +20,18 @@ import { expectActive, expectSystemRunning, releaseStatus } from "./server-check
 import { runSmokeTest } from "./smoke-test.js";
 import { StepLog } from "./steps.js";
 import { startTraffic, type TrafficReport } from "./traffic.js";
-import { rehearsalUserData } from "./user-data.js";
+import { appPortsOf, nodeMajorOf, rehearsalCloudInitOptions, rehearsalUserData } from "./user-data.js";
 
 const cacheDir = process.env.REHEARSAL_CACHE_DIR ?? "/var/cache/todo-rehearsal";
 const workDir = process.env.REHEARSAL_WORK_DIR ?? "/var/tmp/todo-rehearsal";
-const nodeMajor = Number(process.env.REHEARSAL_NODE_MAJOR ?? 24);
 const cloudInitTimeoutMs = Number(process.env.REHEARSAL_CLOUD_INIT_TIMEOUT_S ?? 900) * 1000;
 const id = randomBytes(2).toString("hex");
 const subnet = process.env.REHEARSAL_SUBNET ?? `10.213.${randomBytes(1)[0]! & 0xfc}`;
 const appName = "todo-api";
-const appPorts = [3001, 3002];
+// What the rendered user data installs and configures, read from the same options it is rendered from.
+const plannedOptions = rehearsalCloudInitOptions("http://mirror.invalid");
+const nodeMajor = nodeMajorOf(plannedOptions);
+const appPorts = appPortsOf(plannedOptions);
 
 async function main(): Promise<number> {
   const log = new StepLog();
@@ -50,11 +52,13 @@ async function main(): Promise<number> {
       const { rm } = await import("node:fs/promises");
       await rm(runDir, { recursive: true, force: true });
     });
+    const buildLog: string[] = [];
     // Built while the server boots (it needs nothing from it); awaited before the first deploy.
     const releasesBuilt = (async () => {
-      const base = await baseRelease();
-      const second = await variantRelease(base, join(runDir, "releases"), "same-code");
-      const broken = await variantRelease(base, join(runDir, "releases"), "exits-at-start");
+      const quiet = (message: string) => void buildLog.push(message);
+      const base = await baseRelease(quiet);
+      const second = await variantRelease(base, join(runDir, "releases"), "second", quiet);
+      const broken = await variantRelease(base, join(runDir, "releases"), "exits-at-start", quiet);
       return { base, second, broken };
     })();
     releasesBuilt.catch(() => undefined); // reported where it is awaited
@@ -70,7 +74,7 @@ async function main(): Promise<number> {
       return server;
     });
     const userData = await log.step("render the user data", async () => {
-      const data = await rehearsalUserData(mirrorServer.url, nodeMajor);
+      const data = await rehearsalUserData(mirrorServer.url);
       log.info(`${data.source}: ${Buffer.byteLength(data.text)} bytes`);
       return data;
     });
@@ -125,9 +129,9 @@ async function main(): Promise<number> {
     const api = new RehearsalClient(`http://${network.containerAddress}`);
 
     const releases = await log.step("the release (built during the boot) and its variants", async () => {
-      const built = await releasesBuilt;
+      const built = await releasesBuilt.finally(() => buildLog.forEach((line) => log.info(line)));
       log.info(`release ${built.base.hash} (${built.base.path})`);
-      log.info(`same code, new hash ${built.second.hash}; server exits at start ${built.broken.hash}`);
+      log.info(`second release ${built.second.hash}; release whose server exits at start ${built.broken.hash}`);
       return built;
     });
     await log.step(`deploy release ${releases.base.hash} with todo-release`, async () => {

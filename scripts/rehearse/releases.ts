@@ -1,60 +1,53 @@
-import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { buildRelease, type Release } from "../release.js";
 import { run } from "./shell.js";
 
+export type { Release };
+
 /**
- * The releases the rehearsal delivers: the real build (`buildRelease()`, what the infra ships),
- * and variants of it repacked here: the same code under another release hash (a "second
- * deploy"), and one whose server exits at once (a deploy that must roll itself back).
+ * The releases the rehearsal delivers, all made by the project's release builder:
+ * - the real build (`buildRelease()`, exactly what the infra ships);
+ * - a second release: the same bundle with a marker comment, hence new content and a new hash
+ *   (a routine "next deploy");
+ * - a broken release whose server exits at start (its migrations are the real ones, so the deploy
+ *   gets as far as the health-gated restart and must roll itself back).
  * REHEARSAL_RELEASE=<tarball> delivers a given release instead of building one.
  */
-export interface Release {
-  path: string;
-  hash: string;
-}
-
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "../..");
-
-export async function baseRelease(): Promise<Release> {
+export async function baseRelease(log: (message: string) => void): Promise<Release> {
   const given = process.env.REHEARSAL_RELEASE;
   if (given) {
     const hash = /todo-api-([0-9a-f]{12})\.tar\.gz$/.exec(basename(given))?.[1];
     if (!hash) throw new Error(`REHEARSAL_RELEASE must name a todo-api-<hash>.tar.gz: ${given}`);
     return { path: given, hash };
   }
-  const module = join(repoRoot, "scripts/release.ts");
-  if (!existsSync(module)) throw new Error("scripts/release.ts does not exist yet (or set REHEARSAL_RELEASE)");
-  // Imported by path so this script type-checks before the release builder lands.
-  const { buildRelease } = (await import(module)) as { buildRelease: () => Promise<Release> };
-  return buildRelease();
+  return buildRelease({ log });
 }
 
-export type Variant = "same-code" | "exits-at-start";
+export type Variant = "second" | "exits-at-start";
 
-/** Repacks `base` with a new RELEASE hash (derived from the base hash and the variant name). */
-export async function variantRelease(base: Release, outDir: string, variant: Variant): Promise<Release> {
-  const hash = createHash("sha256").update(`${base.hash}:${variant}`).digest("hex").slice(0, 12);
+export async function variantRelease(
+  base: Release,
+  outDir: string,
+  variant: Variant,
+  log: (message: string) => void,
+): Promise<Release> {
   await mkdir(outDir, { recursive: true });
-  const tree = await mkdtemp(join(outDir, "variant-"));
+  const bundle = await mkdtemp(join(outDir, `bundle-${variant}-`));
   try {
-    await run("tar", ["-xzf", base.path, "-C", tree]);
-    const found = (await readFile(join(tree, "RELEASE"), "utf8")).trim();
-    if (found !== base.hash) throw new Error(`${base.path}: RELEASE is ${found}, expected ${base.hash}`);
-    await writeFile(join(tree, "RELEASE"), `${hash}\n`);
-    if (variant === "exits-at-start") {
-      // Migrations still work (the deploy gets as far as switching); the server never listens.
+    await run("tar", ["-xzf", base.path, "-C", bundle, "server.mjs", "migrate.mjs"]);
+    if (variant === "second") {
+      await appendFile(join(bundle, "server.mjs"), `\n// rehearsal: second release of ${base.hash}\n`);
+    } else {
       await writeFile(
-        join(tree, "server.mjs"),
+        join(bundle, "server.mjs"),
         'console.error("rehearsal: this release fails its health check on purpose");\nprocess.exit(1);\n',
       );
     }
-    const path = join(outDir, `todo-api-${hash}.tar.gz`);
-    await run("tar", ["-czf", path, "--sort=name", "--owner=0", "--group=0", "--numeric-owner", "-C", tree, "."]);
-    return { path, hash };
+    const release = await buildRelease({ bundleDir: bundle, outDir, log });
+    if (release.hash === base.hash) throw new Error(`the ${variant} release has the same hash as the base release`);
+    return release;
   } finally {
-    await rm(tree, { recursive: true, force: true });
+    await rm(bundle, { recursive: true, force: true });
   }
 }

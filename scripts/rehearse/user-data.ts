@@ -1,12 +1,12 @@
 import { readFile } from "node:fs/promises";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { join, dirname } from "node:path";
+import { renderCloudInit } from "../../cloud-init/render.js";
+import { cloudInitOptionsSchema, type CloudInitOptions } from "../../cloud-init/options.js";
 
 /**
- * The user data the rehearsal server boots with: rendered by the project's own code, with the
- * options the infra stack passes for database mode `local` and no domain, except that Node.js
- * comes from the rehearsal's mirror (the same `nodeMirror` option a user in China would set).
+ * The user data the rehearsal server boots with: `renderCloudInit` called with the options the
+ * infra stack derives for database mode `local` and no domain (infra/stacks/todo-stack.ts passes
+ * environment, databaseMode, and nodeMirror when configured; everything else is the default), with
+ * Node.js from the rehearsal's mirror — the same `nodeMirror` option a user in China would set.
  * REHEARSAL_USER_DATA=<file> boots a given cloud-config instead (for debugging the machinery);
  * `{{nodeMirror}}` in it is replaced by the mirror URL.
  */
@@ -15,29 +15,28 @@ export interface RehearsalUserData {
   source: string;
 }
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "../..");
+export function rehearsalCloudInitOptions(nodeMirror: string): CloudInitOptions {
+  return { environment: "rehearsal", databaseMode: "local", nodeMirror };
+}
 
-export async function rehearsalUserData(nodeMirror: string, nodeMajor: number): Promise<RehearsalUserData> {
+/** The Node.js major the rendered user data installs (the options' default unless overridden). */
+export function nodeMajorOf(options: CloudInitOptions): number {
+  return cloudInitOptionsSchema.parse(options).nodeMajor;
+}
+
+/** The app ports the rendered user data configures. */
+export function appPortsOf(options: CloudInitOptions): number[] {
+  return cloudInitOptionsSchema.parse(options).appPorts;
+}
+
+export async function rehearsalUserData(nodeMirror: string): Promise<RehearsalUserData> {
   const override = process.env.REHEARSAL_USER_DATA;
   if (override) {
     const text = (await readFile(override, "utf8")).replaceAll("{{nodeMirror}}", nodeMirror);
     return { text, source: override };
   }
-
-  const renderModule = join(repoRoot, "cloud-init/render.ts");
-  if (!existsSync(renderModule)) {
-    throw new Error("cloud-init/render.ts does not exist yet: nothing to rehearse (or set REHEARSAL_USER_DATA)");
-  }
-  // Imported by path so this script type-checks before the renderer lands.
-  const { renderCloudInit } = (await import(renderModule)) as {
-    renderCloudInit: (options: Record<string, unknown>) => string;
+  return {
+    text: renderCloudInit(rehearsalCloudInitOptions(nodeMirror)),
+    source: "renderCloudInit (cloud-init/render.ts), database mode local, no domain",
   };
-  const text = renderCloudInit({
-    environment: "rehearsal",
-    databaseMode: "local",
-    nodeMajor,
-    nodeMirror,
-    appPorts: [3001, 3002],
-  });
-  return { text, source: "renderCloudInit (cloud-init/render.ts)" };
 }
