@@ -1,0 +1,151 @@
+import { spawn } from "node:child_process";
+import { basename, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { pathToFileURL } from "node:url";
+import { z } from "zod";
+import { buildRelease, type Release } from "./release.js";
+import { runSmoke } from "./smoke.js";
+
+/**
+ * `npm run deploy -- --host <ip>`: ships a release to a server over SSH and installs it with the
+ * server's release command (which waits for cloud-init, migrates, switches, restarts one instance
+ * at a time and rolls back by itself on failed health checks).
+ *
+ *   1. builds the release (or takes --tarball),
+ *   2. waits until SSH answers (a fresh server is still booting),
+ *   3. writes each --env KEY into /etc/todo-api/env — the value comes from this process's
+ *      environment and travels on SSH's stdin, never on a command line,
+ *   4. copies the tarball to /tmp/todo-api-<hash>.tar.gz and runs `todo-release deploy` on it,
+ *   5. optionally runs the smoke test against --smoke <url>.
+ *
+ * This is what the infra stack's deploy step runs; it is also the manual redeploy.
+ */
+export const deployOptionsSchema = z.object({
+  host: z.string().min(1, "host is required (the server's public IP or name)"),
+  user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "user must be a Unix user name").default("root"),
+  port: z.coerce.number().int().min(1).max(65535).default(22),
+  identityFile: z.string().optional(),
+  tarball: z.string().optional(),
+  /** Names of variables to copy from this process's environment into the server's env file. */
+  env: z.array(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "env names are UPPER_CASE")).default([]),
+  smokeUrl: z.string().url().optional(),
+  /** How long to wait for SSH to answer, in seconds. */
+  waitSeconds: z.coerce.number().int().min(0).default(600),
+});
+export type DeployOptions = z.input<typeof deployOptionsSchema>;
+
+/** Where the tarball is put on the server before `todo-release deploy` unpacks it. */
+export const remoteTarballPath = (hash: string) => `/tmp/todo-api-${hash}.tar.gz`;
+export const RELEASE_COMMAND = "/usr/local/sbin/todo-release";
+
+const log = (message: string) => process.stderr.write(`deploy: ${message}\n`);
+
+/** Quotes a word for the remote POSIX shell that sshd hands the command to. */
+export const shellQuote = (word: string) => (/^[A-Za-z0-9_./:@=+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+
+function exec(command: string, args: string[], stdin?: string): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { stdio: [stdin === undefined ? "ignore" : "pipe", "inherit", "inherit"] });
+    child.once("error", reject);
+    child.once("exit", (code, signal) => resolvePromise(code ?? (signal ? 128 : 1)));
+    if (stdin !== undefined) child.stdin!.end(stdin);
+  });
+}
+
+export async function deployRelease(input: DeployOptions): Promise<Release> {
+  const parsed = deployOptionsSchema.safeParse(input);
+  if (!parsed.success) throw new Error(`invalid deploy options:\n${z.prettifyError(parsed.error)}`);
+  const o = parsed.data;
+  const missing = o.env.filter((key) => !process.env[key]);
+  if (missing.length) throw new Error(`--env ${missing.join(", ")}: not set in this environment`);
+
+  const ssh = process.env.TODO_SSH ?? "ssh";
+  const scp = process.env.TODO_SCP ?? "scp";
+  const common = [
+    "-o", "BatchMode=yes",
+    "-o", "StrictHostKeyChecking=accept-new",
+    "-o", "ConnectTimeout=10",
+    "-o", "ServerAliveInterval=15",
+    ...(o.identityFile ? ["-i", o.identityFile] : []),
+  ];
+  const target = `${o.user}@${o.host}`;
+  const sudo = o.user === "root" ? [] : ["sudo", "-n"];
+  const remote = (words: string[], stdin?: string) =>
+    exec(ssh, [...common, "-p", String(o.port), target, [...sudo, ...words].map(shellQuote).join(" ")], stdin);
+
+  const release = o.tarball ? releaseFromTarball(o.tarball) : await buildRelease();
+  log(`release ${release.hash} → ${target}`);
+
+  const deadline = Date.now() + o.waitSeconds * 1000;
+  for (let attempt = 1; ; attempt++) {
+    if ((await remote(["true"])) === 0) break;
+    if (Date.now() > deadline) throw new Error(`SSH to ${target}:${o.port} did not answer within ${o.waitSeconds}s`);
+    log(`waiting for SSH on ${target} (attempt ${attempt})`);
+    await new Promise((r) => setTimeout(r, 5000));
+  }
+
+  for (const key of o.env) {
+    if ((await remote([RELEASE_COMMAND, "set-env", key], process.env[key])) !== 0) {
+      throw new Error(`setting ${key} on the server failed`);
+    }
+  }
+
+  const remotePath = remoteTarballPath(release.hash);
+  const copy = await exec(scp, [...common, "-q", "-P", String(o.port), release.path, `${target}:${remotePath}`]);
+  if (copy !== 0) throw new Error(`copying ${release.path} to ${target}:${remotePath} failed`);
+  const status = await remote([RELEASE_COMMAND, "deploy", remotePath]);
+  if (status !== 0) throw new Error(`todo-release deploy failed on ${target} (exit ${status}); see its output above`);
+  log(`release ${release.hash} is live on ${o.host}`);
+
+  if (o.smokeUrl) {
+    const result = await runSmoke(o.smokeUrl);
+    if (!result.ok) throw new Error(`the smoke test against ${o.smokeUrl} failed`);
+  }
+  return release;
+}
+
+function releaseFromTarball(path: string): Release {
+  const match = /^todo-api-([0-9a-f]{12})\.tar\.gz$/.exec(basename(path));
+  if (!match) throw new Error(`${path} is not named todo-api-<hash>.tar.gz (build it with npm run release)`);
+  return { path: resolve(path), hash: match[1]! };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  let values: Record<string, unknown>;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        host: { type: "string" },
+        user: { type: "string" },
+        port: { type: "string" },
+        identity: { type: "string", short: "i" },
+        tarball: { type: "string" },
+        env: { type: "string", multiple: true },
+        smoke: { type: "string" },
+        wait: { type: "string" },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(
+      "usage: npm run deploy -- --host <ip> [--user root] [--port 22] [-i key] [--tarball file] [--env KEY]... [--smoke url]\n",
+    );
+    process.exit(2);
+  }
+  deployRelease({
+    host: values.host as string,
+    user: values.user as string | undefined,
+    port: values.port as string | undefined,
+    identityFile: values.identity as string | undefined,
+    tarball: values.tarball as string | undefined,
+    env: values.env as string[] | undefined,
+    smokeUrl: values.smoke as string | undefined,
+    waitSeconds: values.wait as string | undefined,
+  } as DeployOptions).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`deploy failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
