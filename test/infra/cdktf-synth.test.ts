@@ -8,13 +8,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check";
-import { TEST_PUBLIC_KEY, projectRoot, projectSchemas } from "./synth-helpers";
+import { SENTINELS, TEST_PUBLIC_KEY, projectRoot, projectSchemas } from "./synth-helpers";
 
 const outdir = mkdtempSync(path.join(tmpdir(), "todo-cdktf-synth-"));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
 describe("npx cdktf synth", () => {
-  it("runs offline without VOLCENGINE_* credentials and writes valid stacks", () => {
+  it("runs offline without VOLCENGINE_* credentials, leaks no secret, and writes valid stacks", () => {
     const env = Object.fromEntries(
       Object.entries(process.env).filter(([k]) => !k.startsWith("VOLCENGINE_") && !k.startsWith("TODO_") && !k.startsWith("TF_VAR_")),
     );
@@ -24,6 +24,9 @@ describe("npx cdktf synth", () => {
       timeout: 240_000,
       env: {
         ...env,
+        // No VOLCENGINE_* at all; secrets given to Terraform must not reach the output.
+        TF_VAR_db_password: SENTINELS.TF_VAR_db_password,
+        TF_VAR_jwt_secret: SENTINELS.TF_VAR_jwt_secret,
         // The committed example configuration, with a key that exists on any machine.
         TODO_STACK_CONFIG: path.join(projectRoot, "stack.config.example.json"),
         TODO_SSH_PUBLIC_KEY: TEST_PUBLIC_KEY,
@@ -36,7 +39,9 @@ describe("npx cdktf synth", () => {
     for (const stack of ["todo-api-dev", "todo-api-prod"]) {
       const file = path.join(outdir, "stacks", stack, "cdk.tf.json");
       expect(existsSync(file), `${file}\n${log}`).toBe(true);
-      const tf = JSON.parse(readFileSync(file, "utf8"));
+      const text = readFileSync(file, "utf8");
+      for (const secret of Object.values(SENTINELS)) expect(text).not.toContain(secret);
+      const tf = JSON.parse(text);
       expect(formatProblems(checkTerraformJson(tf, projectSchemas()))).toBe("");
       expect(tf.provider.volcengine).toEqual([{ region: "cn-beijing" }]);
       // The deploy step ships a release that synth built from app/.

@@ -110,6 +110,13 @@ describe.each(Object.entries(variants))("variant %s", (_name, variant) => {
     expect(instance.system_volume_type).toMatch(/^ESSD_/);
   });
 
+  it("creates only pay-as-you-go billable resources, so destroy leaves nothing billable", () => {
+    expect(resources(tf, "volcengine_ecs_instance").map((r) => r.instance_charge_type)).toEqual(["PostPaid"]);
+    expect(resources(tf, "volcengine_eip_address").map((r) => r.billing_type)).toEqual(["PostPaidByTraffic"]);
+    for (const db of resources(tf, "volcengine_rds_postgresql_instance")) expect(db.charge_info).toEqual({ charge_type: "PostPaid" });
+    expect(result.text).not.toContain("PrePaid");
+  });
+
   it("has the outputs a user needs", () => {
     const outputs = tf.output;
     const expected = ["api_url", "docs_url", "public_ip", "ssh_command", ...(variant.mode === "rds" ? ["database_endpoint"] : [])];
