@@ -1,4 +1,5 @@
-import { Kysely, PostgresDialect, sql } from "kysely";
+import { createHash } from "node:crypto";
+import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from "kysely";
 import pg from "pg";
 import type { Config } from "../config.js";
 import type { Database } from "./schema.js";
@@ -44,7 +45,7 @@ function openPostgres(url: string, poolSize: number, options: OpenDatabaseOption
   // Without a listener an idle client's error (server restart) would crash the process. The pool
   // discards that client and opens a fresh one on the next checkout, which is how we recover.
   pool.on("error", (err) => options.onPoolError?.(err));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) });
   return {
     db,
     kind: "postgres",
@@ -54,6 +55,35 @@ function openPostgres(url: string, poolSize: number, options: OpenDatabaseOption
     },
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Runs every parameterised query as a named prepared statement (name = hash of its SQL), so each
+ * pooled connection parses and plans a statement once instead of on every request. The app has
+ * a small fixed set of statements, so the per-connection statement cache stays small.
+ */
+function withPreparedStatements(pool: pg.Pool): PostgresPool {
+  return {
+    connect: async () => {
+      const client = await pool.connect();
+      const query = (text: unknown, values?: unknown) =>
+        typeof text === "string" && Array.isArray(values) && values.length > 0
+          ? client.query({ name: statementName(text), text, values })
+          : client.query(text as string, values as unknown[]);
+      return { query: query as unknown as PostgresPoolClient["query"], release: (destroy?: boolean) => client.release(destroy) };
+    },
+    end: () => pool.end(),
+  };
+}
+
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `todo_${createHash("sha1").update(text).digest("hex").slice(0, 24)}`;
+    if (statementNames.size < 10_000) statementNames.set(text, name);
+  }
+  return name;
 }
 
 async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
