@@ -233,6 +233,9 @@ function formatIssues(issues: z.core.$ZodIssue[], prefix: string, overridden?: M
       );
       return [line(issue.path, `must be one of the documented shapes — ${alternatives.map((a, i) => `option ${i + 1}: ${a}`).join(" | ")}`)];
     }
+    if (issue.code === "invalid_type" && / received undefined$/.test(issue.message)) {
+      return [line(issue.path, `is required (${issue.expected === "object" ? "a section" : issue.expected === "array" ? "a list" : `a ${issue.expected}`}); see ${EXAMPLE_CONFIG_FILE}`)];
+    }
     return [line(issue.path, issue.message)];
   });
 

@@ -47,18 +47,32 @@ const dnsName = z
 
 const tagKey = z.string().regex(/^[A-Za-z0-9_.:/=+\-@ ]{1,128}$/, "tag keys: 1-128 letters, digits, spaces or _.:/=+-@");
 
-export const imageSchema = z.union([
-  z.strictObject({
-    /** Explicit image id (e.g. from the ECS console); skips the lookup. */
-    id: z.string().regex(/^image-[a-z0-9]+$/, 'must look like "image-ybqi99s7yq8rx7mnk44b"'),
-  }),
-  z.strictObject({
-    /** Public image looked up with the volcengine_images data source. */
-    platform: z.enum(["Ubuntu", "Debian"]),
-    /** Version prefix matched against the image's platform_version or name, e.g. "24.04", "12". */
-    version: z.string().regex(/^[0-9][0-9.]*$/, 'must be a version such as "24.04" or "12"'),
-  }),
-]);
+const imageId = z.string().regex(/^image-[a-z0-9]+$/, 'must look like "image-ybqi99s7yq8rx7mnk44b"');
+
+/**
+ * Either a public image looked up with the volcengine_images data source by platform and version
+ * prefix (matched against the image's platform_version or name, e.g. "24.04", "12"), or an
+ * explicit image id (from the ECS console), which skips the lookup.
+ */
+export const imageSchema = z
+  .strictObject({
+    id: imageId.optional(),
+    platform: z.enum(["Ubuntu", "Debian"]).optional(),
+    version: z.string().regex(/^[0-9][0-9.]*$/, 'must be a version such as "24.04" or "12"').optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.id !== undefined && (v.platform !== undefined || v.version !== undefined)) {
+      ctx.addIssue({ code: "custom", message: 'set either "id" or "platform" + "version", not both' });
+    } else if (v.id === undefined && (v.platform === undefined || v.version === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        message: 'set "platform" and "version" (e.g. { "platform": "Ubuntu", "version": "24.04" }) or an explicit { "id": "image-..." }',
+      });
+    }
+  })
+  .transform((v): { id: string } | { platform: "Ubuntu" | "Debian"; version: string } =>
+    v.id !== undefined ? { id: v.id } : { platform: v.platform!, version: v.version! },
+  );
 
 const localDatabase = z.strictObject({ mode: z.literal("local") });
 

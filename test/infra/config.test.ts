@@ -75,7 +75,7 @@ describe("stack configuration", () => {
     const missing = errorOf(() =>
       parseStackConfig({ environments: { dev: baseEnvironment({ ssh: { publicKey: TEST_PUBLIC_KEY } }) } }, { source }),
     );
-    expect(missing.problems).toEqual(["environments.dev.ssh.adminCidrs: Invalid input: expected array, received undefined"]);
+    expect(missing.problems).toEqual(["environments.dev.ssh.adminCidrs: is required (a list); see stack.config.example.json"]);
     const allowed = parseStackConfig(
       { environments: { dev: baseEnvironment({ ssh: { publicKey: TEST_PUBLIC_KEY, adminCidrs: ["0.0.0.0/0"], allowWorldSsh: true } }) } },
       { source },
