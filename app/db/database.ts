@@ -45,7 +45,7 @@ function openPostgres(url: string, poolSize: number, options: OpenDatabaseOption
   // Without a listener an idle client's error (server restart) would crash the process. The pool
   // discards that client and opens a fresh one on the next checkout, which is how we recover.
   pool.on("error", (err) => options.onPoolError?.(err));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool, options.onPoolError) }) });
   return {
     db,
     kind: "postgres",
@@ -62,10 +62,17 @@ function openPostgres(url: string, poolSize: number, options: OpenDatabaseOption
  * pooled connection parses and plans a statement once instead of on every request. The app has
  * a small fixed set of statements, so the per-connection statement cache stays small.
  */
-function withPreparedStatements(pool: pg.Pool): PostgresPool {
+function withPreparedStatements(pool: pg.Pool, onError?: (err: Error) => void): PostgresPool {
+  const watched = new WeakSet<pg.PoolClient>();
   return {
     connect: async () => {
       const client = await pool.connect();
+      // A checked-out client whose server goes away emits 'error' outside any query; unhandled,
+      // that would crash the process. The broken client is dropped by the pool on release.
+      if (!watched.has(client)) {
+        watched.add(client);
+        client.on("error", (err) => onError?.(err));
+      }
       const query = (text: unknown, values?: unknown) =>
         typeof text === "string" && Array.isArray(values) && values.length > 0
           ? client.query({ name: statementName(text), text, values })
