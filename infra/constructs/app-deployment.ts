@@ -25,6 +25,8 @@ export interface AppDeploymentConfig {
   databaseUrl?: string;
   /** Sensitive expression of the JWT secret; empty keeps the one the server generated at setup. */
   jwtSecret: string;
+  /** Conditions checked before deploying (e.g. the database has an address). */
+  preconditions?: { condition: string; errorMessage: string }[];
   /** Resources that must exist before SSH can work (e.g. the EIP association). */
   dependsOn?: import("cdktf").ITerraformDependable[];
 }
@@ -65,6 +67,7 @@ export class AppDeployment extends Construct {
         instance_id: config.instanceId,
       },
       dependsOn: config.dependsOn,
+      lifecycle: config.preconditions?.length ? { precondition: config.preconditions } : undefined,
       connection,
       provisioners: [
         {

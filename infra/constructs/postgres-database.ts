@@ -38,6 +38,8 @@ export class PostgresDatabase extends Construct {
   readonly allowedCidrs: readonly string[];
   /** postgres:// URL with the password URL-encoded by Terraform (sensitive). */
   readonly connectionUrl: string;
+  /** Terraform condition: the instance reported an address the app can connect to. */
+  readonly hasAddress: string;
   /** Done when the server's subnet may connect (what the app deployment waits for). */
   readonly reachable: RdsPostgresqlAllowlistAssociate;
 
@@ -76,13 +78,15 @@ export class PostgresDatabase extends Construct {
       instanceId: instance.id,
     });
 
-    // The private (VPC) address of the instance's endpoints.
-    const privateAddresses = `[for a in flatten(${instance.fqn}.endpoints[*].address) : a if a.network_type == "Private"]`;
-    const host = new TerraformLocal(this, "host", `\${try(${privateAddresses}[0].domain, "")}`);
-    const port = new TerraformLocal(this, "port", `\${try(${privateAddresses}[0].port, "5432")}`);
+    // The instance's addresses, private (VPC) ones first; the app connects to the first one.
+    const all = `flatten(${instance.fqn}.endpoints[*].address)`;
+    const addresses = new TerraformLocal(this, "addresses", `\${concat([for a in ${all} : a if lower(a.network_type) == "private"], ${all})}`);
+    const host = new TerraformLocal(this, "host", `\${try(coalesce(local.${addresses.friendlyUniqueId}[0].domain, local.${addresses.friendlyUniqueId}[0].ip_address), "")}`);
+    const port = new TerraformLocal(this, "port", `\${try(local.${addresses.friendlyUniqueId}[0].port, "5432")}`);
 
     this.instanceId = instance.id;
     this.host = host.asString;
+    this.hasAddress = `\${local.${host.friendlyUniqueId} != ""}`;
     this.port = port.asString;
     this.databaseName = database.dbName;
     this.username = account.accountName;

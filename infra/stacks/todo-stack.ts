@@ -29,6 +29,8 @@ export class TodoStack extends TerraformStack {
 
   constructor(scope: Construct, id: string, props: TodoStackProps) {
     super(scope, id);
+    // startswith/strcontains in expressions and the S3 backend's `endpoints` need Terraform 1.6+.
+    this.addOverride("terraform.required_version", ">= 1.6.0");
     const env = props.environment;
     const name = `${props.project}-${env.name}`;
     const tags = { ...env.tags, "managed-by": "cdktf", app: props.project, environment: env.name };
@@ -138,6 +140,14 @@ export class TodoStack extends TerraformStack {
       databaseUrl: this.database?.connectionUrl,
       jwtSecret: jwtSecret.stringValue,
       dependsOn: [this.server.eipAssociation, ...(this.database ? [this.database.reachable] : [])],
+      preconditions: this.database
+        ? [
+            {
+              condition: this.database.hasAddress,
+              errorMessage: "RDS for PostgreSQL reported no endpoint address; check the instance in the console.",
+            },
+          ]
+        : undefined,
     });
 
     const apiUrl = env.https ? `https://${env.https.domain}` : `http://${this.server.publicIp}`;

@@ -90,3 +90,43 @@ describe.skipIf(!hasTerraform)("Terraform interpolation of scripts and user data
     }
   }, 120_000);
 });
+
+describe.skipIf(!hasTerraform)("RDS endpoint selection (terraform CLI)", () => {
+  it("picks the private address, falls back to any address, and flags none", async () => {
+    const r = await synth({ environments: { prod: baseEnvironment({ database: RDS }) } });
+    const stack = r.stacks["todo-api-prod"]!;
+    const locals = Object.fromEntries(
+      Object.entries(stack.locals as Record<string, string>)
+        .filter(([name]) => name.startsWith("database_"))
+        .map(([name, expr]) => [name, expr.replace(/volcengine_rds_postgresql_instance\.[\w-]+\.endpoints/g, "local.mock_endpoints")]),
+    );
+    const hostLocal = Object.keys(locals).find((n) => n.startsWith("database_host_"))!;
+    const portLocal = Object.keys(locals).find((n) => n.startsWith("database_port_"))!;
+    const deploy = resources(stack, "null_resource")[0]!;
+    const condition: string = deploy.lifecycle.precondition[0].condition;
+    expect(condition).toBe(`\${local.${hostLocal} != ""}`);
+
+    const address = (network_type: string, domain: string, port: string) => ({ network_type, domain, ip_address: "10.0.0.9", port });
+    const cases: [string, unknown, { host: string; port: string; ok: boolean }][] = [
+      ["private preferred", [{ address: [address("Public", "pub.example.com", "5432"), address("Private", "priv.internal", "6432")] }], { host: "priv.internal", port: "6432", ok: true }],
+      ["any address otherwise", [{ address: [address("Inner", "inner.internal", "5433")] }], { host: "inner.internal", port: "5433", ok: true }],
+      ["ip when no domain", [{ address: [address("Private", "", "5432")] }], { host: "10.0.0.9", port: "5432", ok: true }],
+      ["nothing", [], { host: "", port: "5432", ok: false }],
+    ];
+    for (const [name, endpoints, expected] of cases) {
+      const dir = mkdtempSync(path.join(tmpdir(), "todo-tf-endpoints-"));
+      dirs.push(dir);
+      writeFileSync(
+        path.join(dir, "main.tf.json"),
+        JSON.stringify({
+          locals: { ...locals, mock_endpoints: endpoints },
+          output: { host: { value: `\${local.${hostLocal}}` }, port: { value: `\${local.${portLocal}}` }, ok: { value: condition } },
+        }),
+      );
+      tf(dir, ["init", "-input=false", "-no-color"]);
+      tf(dir, ["apply", "-auto-approve", "-input=false", "-no-color"]);
+      const out = JSON.parse(tf(dir, ["output", "-json"])) as Record<string, { value: unknown }>;
+      expect({ host: out.host!.value, port: out.port!.value, ok: out.ok!.value }, name).toEqual(expected);
+    }
+  }, 180_000);
+});
