@@ -132,6 +132,7 @@ export function checkTerraformJson(config: Record<string, unknown>, schemas: Pro
         }
         checkBlock(obj, schema.block, path, report, kind === "resource" ? RESOURCE_META : DATA_META);
         if (kind === "resource") checkProvisioners(obj, path, report);
+        checkMeta(obj, schema.block, path, declared, report);
       }
     }
   }
@@ -232,6 +233,52 @@ function checkNestedBlock(value: unknown, bt: SchemaBlockType, path: string, rep
     if (!obj) report(`${path}[${i}]`, "must be a block (object)");
     else checkBlock(obj, bt.block, `${path}[${i}]`, report);
   });
+}
+
+/** depends_on must name declared things; lifecycle.ignore_changes must name real attributes. */
+function checkMeta(
+  body: Record<string, unknown>,
+  block: SchemaBlock,
+  path: string,
+  declared: Declared,
+  report: (path: string, message: string) => void,
+): void {
+  const dependsOn = body.depends_on;
+  if (dependsOn !== undefined) {
+    if (!Array.isArray(dependsOn)) report(`${path}.depends_on`, "must be a list");
+    else
+      dependsOn.forEach((ref, i) => {
+        const m = typeof ref === "string" ? /^(data\.)?([a-z][a-z0-9_]*)\.([\w-]+)$/.exec(ref) : null;
+        const pool = m?.[1] ? declared.data : declared.resources;
+        if (!m || !pool.get(m[2]!)?.has(m[3]!)) report(`${path}.depends_on[${i}]`, `does not name a declared resource: ${JSON.stringify(ref)}`);
+      });
+  }
+  const lifecycle = asObject(body.lifecycle);
+  if (body.lifecycle !== undefined && !lifecycle) report(`${path}.lifecycle`, "must be a block (object)");
+  if (!lifecycle) return;
+  const known = new Set(["create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by", "precondition", "postcondition"]);
+  for (const key of Object.keys(lifecycle)) if (!known.has(key)) report(`${path}.lifecycle.${key}`, `unknown lifecycle argument "${key}"`);
+  const ignore = lifecycle.ignore_changes;
+  if (Array.isArray(ignore)) {
+    ignore.forEach((attr, i) => {
+      const root = typeof attr === "string" ? attr.split(/[.[]/)[0]! : "";
+      if (!block.attributes?.[root] && !block.block_types?.[root]) {
+        report(`${path}.lifecycle.ignore_changes[${i}]`, `"${String(attr)}" is not an attribute of this resource`);
+      }
+    });
+  } else if (ignore !== undefined && ignore !== "all") {
+    report(`${path}.lifecycle.ignore_changes`, 'must be a list of attribute names or "all"');
+  }
+  for (const kind of ["precondition", "postcondition"] as const) {
+    const list = lifecycle[kind];
+    if (list === undefined) continue;
+    (Array.isArray(list) ? list : [list]).forEach((c, i) => {
+      const cond = asObject(c);
+      if (!cond || cond.condition === undefined || typeof cond.error_message !== "string") {
+        report(`${path}.lifecycle.${kind}[${i}]`, "needs condition and error_message");
+      }
+    });
+  }
 }
 
 function checkProvisioners(body: Record<string, unknown>, path: string, report: (path: string, message: string) => void): void {

@@ -127,6 +127,18 @@ describe("provider schema check", () => {
     ]);
   });
 
+  it("checks depends_on and lifecycle", () => {
+    expect(problemsOf((c) => (c.resource.null_resource.deploy.depends_on = ["volcengine_vpc.other"]))).toEqual([
+      'resource.null_resource.deploy.depends_on[0]: does not name a declared resource: "volcengine_vpc.other"',
+    ]);
+    expect(problemsOf((c) => (c.resource.volcengine_vpc.main.lifecycle = { ignore_changes: ["tags", "cidr"] }))).toEqual([
+      'resource.volcengine_vpc.main.lifecycle.ignore_changes[1]: "cidr" is not an attribute of this resource',
+    ]);
+    expect(problemsOf((c) => (c.resource.volcengine_vpc.main.lifecycle = { precondition: [{ condition: "${true}" }] }))).toEqual([
+      "resource.volcengine_vpc.main.lifecycle.precondition[0]: needs condition and error_message",
+    ]);
+  });
+
   it("catches references to undeclared things and unknown attributes", () => {
     expect(problemsOf((c) => (c.resource.volcengine_subnet.main.vpc_id = "${volcengine_vpc.other.id}"))).toEqual([
       "resource.volcengine_subnet.main.vpc_id: reference to undeclared resource volcengine_vpc.other",
