@@ -1,4 +1,4 @@
-import { spawnSync, type SpawnSyncOptions } from "node:child_process";
+import { spawn, spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { createServer } from "node:net";
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
@@ -69,5 +69,23 @@ export async function freePort(): Promise<number> {
       if (typeof address !== "object" || !address) return reject(new Error("no port"));
       server.close(() => resolve(address.port));
     });
+  });
+}
+
+/** Like run(), without blocking the event loop (for commands that talk to servers in this process). */
+export function runAsync(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.once("error", reject);
+    child.once("close", (status) => resolve({ status, stdout, stderr }));
+    child.stdin.end(options.input ?? "");
   });
 }
