@@ -1,5 +1,4 @@
 import { HTTPException } from "hono/http-exception";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import type { Context, MiddlewareHandler } from "hono";
@@ -8,6 +7,7 @@ import { isDatabaseUnavailable } from "./db/errors.js";
 import { AppError, badRequest, internal, notFound, unavailable } from "./errors.js";
 import type { AppEnv } from "./http/app-env.js";
 import { createRouter } from "./http/create-router.js";
+import { bodyLimit, payloadTooLarge } from "./http/body-limit.js";
 import { queryGuard } from "./http/query-guard.js";
 import { rateLimit } from "./http/rate-limit.js";
 import { requestId } from "./http/request-id.js";
@@ -26,7 +26,6 @@ export interface AppDeps {
   logger: Logger;
 }
 
-export const BODY_LIMIT_BYTES = 64 * 1024;
 
 /** The whole HTTP API as a Hono app; no sockets, no process state — `TodoServer` serves it. */
 export function createApp(deps: AppDeps) {
@@ -53,15 +52,7 @@ export function createApp(deps: AppDeps) {
       }),
     );
   }
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: BODY_LIMIT_BYTES,
-      onError: () => {
-        throw new AppError("payload_too_large", `The request body must be at most ${BODY_LIMIT_BYTES / 1024} KiB.`);
-      },
-    }),
-  );
+  app.use("*", bodyLimit);
   app.use("*", queryGuard);
   // Counted before the body is parsed, so malformed floods are limited too.
   app.on("POST", "/api/v1/users", rateLimit("register", (c) => c.var.services.registrationLimiter));
@@ -83,7 +74,7 @@ function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof HTTPException) {
     if (err.status === 400) return badRequest(err.message || "Malformed request.");
-    if (err.status === 413) return new AppError("payload_too_large", `The request body must be at most ${BODY_LIMIT_BYTES / 1024} KiB.`);
+    if (err.status === 413) return payloadTooLarge();
     if (err.status === 415) return badRequest("Unsupported Content-Type: send application/json.");
     if (err.status === 404) return notFound();
   }
