@@ -27,12 +27,15 @@ export class Cleanup {
   }
 
   /** On SIGINT/SIGTERM/SIGHUP: clean up, then exit with 128+signal like a shell would report. */
-  installSignalHandlers(): void {
+  installSignalHandlers(afterCleanup: () => void = () => undefined): void {
     const codes: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
     for (const [signal, code] of Object.entries(codes)) {
       process.once(signal, () => {
         process.stderr.write(`\n${signal}: cleaning up…\n`);
-        void this.runAll().finally(() => process.exit(code));
+        void this.runAll().finally(() => {
+          afterCleanup();
+          process.exit(code);
+        });
       });
     }
   }

@@ -85,6 +85,11 @@ export class Container {
     return readFile(join(this.root, path), "utf8");
   }
 
+  /** PID of the container's init on the host (for nsenter by hand). */
+  get pid(): number | undefined {
+    return this.pid1;
+  }
+
   get running(): boolean {
     return this.nspawn !== undefined && this.nspawn.exitCode === null && this.nspawn.signalCode === null;
   }
@@ -183,6 +188,7 @@ export class Container {
     };
     await file("var/log/cloud-init-output.log", 120);
     await file("var/log/cloud-init.log", 60);
+    await file("var/log/nginx/error.log", 40);
     if (this.running) {
       const status = await this.exec("cloud-init status --long; systemctl --failed --no-pager", { allowFailure: true });
       parts.push(`----- cloud-init status / failed units\n${status.output}`);

@@ -36,7 +36,7 @@ const appPorts = appPortsOf(plannedOptions);
 async function main(): Promise<number> {
   const log = new StepLog();
   const cleanup = new Cleanup();
-  cleanup.installSignalHandlers();
+  cleanup.installSignalHandlers(() => process.stdout.write(`\nSteps (interrupted):\n${log.summary()}\n`));
   let container: Container | undefined;
   try {
     await log.step("preflight", () => preflight());
@@ -146,7 +146,7 @@ async function main(): Promise<number> {
         log.info(`GET ${api.baseUrl}${path} → 200 ${JSON.stringify(body)}`);
       }
     });
-    await log.step("smoke test through Nginx (register, login, CRUD, refresh, logout)", () =>
+    await log.check("smoke test through Nginx (register, login, CRUD, refresh, logout)", () =>
       runSmokeTest(api.baseUrl, log),
     );
 
@@ -175,17 +175,20 @@ async function main(): Promise<number> {
       return report;
     };
 
-    await log.step(`rolling deploy of release ${releases.second.hash} under continuous traffic`, async () => {
+    await log.check(`rolling deploy of release ${releases.second.hash} under continuous traffic`, async () => {
       const report = await underTraffic(async () => {
         const result = await deploy(releases.second);
         if (result.code !== 0) throw new Error(`todo-release deploy exited ${result.code}`);
       });
       await expectCurrent(releases.second.hash);
       if (report.requests < 50) throw new Error(`only ${report.requests} requests were made during the deploy`);
-      if (report.failures > 0) throw new Error(`${report.failures} requests failed during the rolling restart`);
+      if (report.failures > 0) {
+        log.info(await nginxFailures(box));
+        throw new Error(`${report.failures} requests failed during the rolling restart`);
+      }
     });
 
-    await log.step(`release ${releases.broken.hash} fails its health check and is rolled back`, async () => {
+    await log.check(`release ${releases.broken.hash} fails its health check and is rolled back`, async () => {
       const report = await underTraffic(async () => {
         const result = await deploy(releases.broken);
         if (result.code === 0) throw new Error("todo-release deploy of a release that cannot start succeeded");
@@ -193,10 +196,13 @@ async function main(): Promise<number> {
       });
       await expectCurrent(releases.second.hash);
       await api.expect(200, "GET", "/readyz");
-      if (report.failures > 0) throw new Error(`${report.failures} requests failed while the broken release was tried`);
+      if (report.failures > 0) {
+        log.info(await nginxFailures(box));
+        throw new Error(`${report.failures} requests failed while the broken release was tried`);
+      }
     });
 
-    await log.step("restart the server: services come back by themselves, data survives", async () => {
+    await log.check("restart the server: services come back by themselves, data survives", async () => {
       await box.poweroff();
       await box.boot();
       await expectSystemRunning(box, log);
@@ -209,7 +215,7 @@ async function main(): Promise<number> {
       log.info(`todo ${data.todoId} is still there: "${title}"`);
     });
 
-    await log.step("backup service, then restore", async () => {
+    await log.check("backup service, then restore", async () => {
       await box.exec(`systemctl start ${appName}-backup.service`, { timeoutMs: 120_000 });
       const dumps = (await box.exec(`ls -l /var/backups/${appName}/`)).stdout.trim();
       log.info(dumps);
@@ -225,6 +231,9 @@ async function main(): Promise<number> {
       if (title !== todoTitle) throw new Error(`todo ${data.todoId} after the restore: ${JSON.stringify(title)}`);
       log.info(`todo ${data.todoId} is back after the restore`);
     });
+    if (log.failed.length > 0) {
+      throw new Error(`${log.failed.length} check(s) failed: ${log.failed.map((r) => r.name).join("; ")}`);
+    }
     process.stdout.write("\nREHEARSAL PASSED\n");
     return 0;
   } catch (error) {
@@ -235,6 +244,14 @@ async function main(): Promise<number> {
       process.stdout.write(`\n${diagnostics}\n`);
       report += `\n${diagnostics}\n`;
     }
+    if (container?.running && process.env.REHEARSAL_KEEP_ON_FAILURE) {
+      // For debugging by hand: the failed server stays up until Ctrl-C, then is cleaned up.
+      process.stdout.write(
+        `\ncontainer kept running: nsenter --target=${container.pid} --all /bin/bash  (root ${container.root});` +
+          " Ctrl-C cleans up\n",
+      );
+      await new Promise(() => undefined);
+    }
     await mkdir(".rehearsal", { recursive: true });
     const saved = join(".rehearsal", `failure-${id}.log`);
     await writeFile(saved, report);
@@ -244,6 +261,15 @@ async function main(): Promise<number> {
     await cleanup.runAll();
     process.stdout.write(`\nSteps:\n${log.summary()}\n`);
   }
+}
+
+/** What Nginx saw when clients got errors: its error log and the failed requests of its access log. */
+async function nginxFailures(box: Container): Promise<string> {
+  const result = await box.exec(
+    `tail -n 20 /var/log/nginx/error.log; echo; grep -h '"status":5' /var/log/nginx/${appName}.access.log | tail -n 5`,
+    { allowFailure: true },
+  );
+  return `nginx:\n${result.output.trim()}`;
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

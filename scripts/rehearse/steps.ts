@@ -30,6 +30,24 @@ export class StepLog {
     }
   }
 
+  /**
+   * A step whose failure does not invalidate the ones after it (e.g. requests failed during a
+   * rolling restart, but the release is deployed): recorded as failed, printed, and the run goes on.
+   */
+  async check(name: string, body: () => Promise<void>): Promise<boolean> {
+    try {
+      await this.step(name, body);
+      return true;
+    } catch (error) {
+      process.stdout.write(`  ✘ ${(error as Error).message.split("\n").join("\n    ")}\n`);
+      return false;
+    }
+  }
+
+  get failed(): StepRecord[] {
+    return this.records.filter((r) => r.status === "failed");
+  }
+
   /** A line of detail under the current step. */
   info(message: string): void {
     process.stdout.write(`  ${message.split("\n").join("\n  ")}\n`);
