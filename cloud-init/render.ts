@@ -25,15 +25,23 @@ const source = (relative: string): string =>
   readFileSync(new URL(`./${relative}`, import.meta.url), "utf8");
 
 /**
- * Drops full-line comments and blank lines from a shell script (keeping the shebang and shellcheck
- * directives): the commented originals live in the repository, and user data is limited to 16 KB.
+ * Drops full-line comments and blank lines (keeping a shebang and shellcheck directives) and says
+ * where the commented original lives: user data is limited to 16 KB, the explanations stay in the
+ * repository. `#` comments for shell, Nginx and systemd; `//` for apt.conf.
  */
-export function stripShellComments(script: string): string {
-  return script
-    .split("\n")
-    .filter((line, i) => (i === 0 && line.startsWith("#!")) || line.includes("shellcheck") || !/^\s*(#|$)/.test(line))
-    .join("\n")
-    .concat("\n");
+export function stripComments(text: string, source: string): string {
+  const lines = text.split("\n");
+  const marker = /^\s*\/\//.test(lines.find((l) => l.trim()) ?? "") ? "//" : "#";
+  const kept = lines.filter(
+    (line, i) =>
+      (i === 0 && line.startsWith("#!")) ||
+      (marker === "#" && /^\s*#\s*shellcheck /.test(line)) ||
+      !(line.trim() === "" || line.trimStart().startsWith(marker)),
+  );
+  const note = `${marker} Installed by cloud-init; commented source: cloud-init/${source} in the project.`;
+  if (kept[0]?.startsWith("#!")) kept.splice(1, 0, note);
+  else kept.unshift(note);
+  return `${kept.join("\n")}\n`;
 }
 
 /** Replaces `{{name}}` placeholders; an unknown placeholder is a bug in a template, so it throws. */
@@ -90,7 +98,7 @@ export function serverFiles(input: CloudInitOptions): ServerFile[] {
   };
   const file = (path: string, template: string, permissions: ServerFile["permissions"] = "0644") => {
     const content = fill(source(template), values);
-    return { path, content: permissions === "0755" ? stripShellComments(content) : content, permissions };
+    return { path, content: stripComments(content, template), permissions };
   };
 
   const files: ServerFile[] = [

@@ -282,7 +282,7 @@ describe("todo-release deploy, rollback, status", () => {
   ] as const)("a release that %s is rolled back by itself after the first instance", async (_what, mode) => {
     resetLog();
     const bad = makeRelease(`bad-${mode}`, mode);
-    const r = release(["deploy", bad.path]);
+    const r = release(["deploy", bad.path], undefined, { TODO_READY_TIMEOUT: "3" });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain(`rolled back to ${b.hash}`);
     expect(link("current")).toBe(`releases/${b.hash}`);

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   renderCloudInit,
   serverFiles,
-  stripShellComments,
+  stripComments,
   USER_DATA_LIMIT_BYTES,
 } from "../../cloud-init/render.js";
 import { decodeCloudConfig, requireTool, run, variants } from "./helpers.js";
@@ -132,11 +132,16 @@ describe("cloud-config options", () => {
     expect(r.status).not.toBe(0);
   });
 
-  it("strips comments from shell scripts but keeps the shebang and shellcheck directives", () => {
-    const script = "#!/usr/bin/env bash\n# a comment\n\n  # indented\n# shellcheck source=/dev/null\necho '# not a comment'\n";
-    expect(stripShellComments(script)).toBe(
-      "#!/usr/bin/env bash\n# shellcheck source=/dev/null\necho '# not a comment'\n",
+  it("strips comments but keeps the shebang and shellcheck directives, and points at the source", () => {
+    const script = "#!/usr/bin/env bash\n# a comment\n\n  # indented\n# shellcheck source=/dev/null\necho '# not a comment' # trailing\n";
+    expect(stripComments(script, "bin/x")).toBe(
+      "#!/usr/bin/env bash\n# Installed by cloud-init; commented source: cloud-init/bin/x in the project.\n# shellcheck source=/dev/null\necho '# not a comment' # trailing\n",
     );
-    expect(readFileSync(new URL("../../cloud-init/bin/todo-release", import.meta.url), "utf8")).toContain("# ");
+    expect(stripComments("// apt\nAPT::X \"1\";\n", "etc/a")).toBe(
+      "// Installed by cloud-init; commented source: cloud-init/etc/a in the project.\nAPT::X \"1\";\n",
+    );
+    expect(stripComments("[Unit]\n# why\nDescription=x\n", "systemd/u")).toBe(
+      "# Installed by cloud-init; commented source: cloud-init/systemd/u in the project.\n[Unit]\nDescription=x\n",
+    );
   });
 });
