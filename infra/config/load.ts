@@ -13,21 +13,6 @@ import {
 export const CONFIG_FILE = "stack.config.json";
 export const EXAMPLE_CONFIG_FILE = "stack.config.example.json";
 
-/**
- * Environment variables that override the file, for every selected environment. They exist for
- * values that differ per person or per machine (your IP, your key) so the file can be shared.
- */
-export const ENV_OVERRIDES = {
-  TODO_STACK_CONFIG: "path of the stack configuration file (default: ./stack.config.json, else the example)",
-  TODO_ENVIRONMENTS: "comma-separated environments to synthesize (default: all in the file)",
-  TODO_ADMIN_CIDRS: "comma-separated CIDRs allowed to SSH (replaces ssh.adminCidrs)",
-  TODO_SSH_PUBLIC_KEY: "public key text (replaces ssh.publicKey / ssh.publicKeyPath)",
-  TODO_SSH_PUBLIC_KEY_PATH: "public key file (replaces ssh.publicKey / ssh.publicKeyPath)",
-  TODO_SSH_PRIVATE_KEY_PATH: "private key file Terraform uses to deploy (replaces ssh.privateKeyPath)",
-  TODO_IMAGE_ID: "explicit ECS image id (replaces image)",
-  TODO_NODE_MIRROR: "Node.js download mirror for the server (replaces nodeMirror)",
-} as const;
-
 export class StackConfigError extends Error {
   constructor(
     readonly source: string,
@@ -171,7 +156,13 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Applies TODO_* overrides in place; returns which config paths each variable set. */
+/**
+ * Applies the TODO_* environment overrides in place, for every selected environment; returns
+ * which config paths each variable set. They exist for values that differ per person or machine
+ * (your IP, your key) so the file can be shared: TODO_ADMIN_CIDRS, TODO_SSH_PUBLIC_KEY,
+ * TODO_SSH_PUBLIC_KEY_PATH, TODO_SSH_PRIVATE_KEY_PATH, TODO_IMAGE_ID, TODO_NODE_MIRROR.
+ * (TODO_STACK_CONFIG and TODO_ENVIRONMENTS choose the file and the environments.)
+ */
 function applyEnvOverrides(cfg: Record<string, unknown>, env: NodeJS.ProcessEnv): Map<string, string> {
   const set = new Map<string, string>();
   const ssh = (): Record<string, unknown> => {
@@ -224,9 +215,6 @@ function formatIssues(issues: z.core.$ZodIssue[], prefix: string, overridden?: M
       return issue.issues.map((inner) => line(issue.path, inner.message));
     }
     // A union reports one sub-issue list per alternative; show the alternatives' own messages.
-    if (issue.code === "invalid_union" && issue.errors.length > 0 && !issue.message.startsWith("Invalid input:")) {
-      return [line(issue.path, issue.message)];
-    }
     if (issue.code === "invalid_union" && issue.errors.length > 0) {
       const alternatives = issue.errors.map((errs) =>
         errs.map((e) => `${[...e.path].map(String).join(".") || "(value)"} ${e.message}`).join("; "),
