@@ -60,7 +60,8 @@ describe("the app unit", () => {
       "ProtectSystem=strict",
       "ProtectHome=yes",
       "PrivateTmp=yes",
-      "ReadWritePaths=/var/lib/todo-api",
+      "ReadWritePaths=-/var/lib/todo-api",
+      "SystemCallFilter=@system-service",
       "MemoryMax=512M",
       "CapabilityBoundingSet=",
     ]) {
