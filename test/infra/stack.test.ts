@@ -97,6 +97,7 @@ describe.each(Object.entries(variants))("variant %s", (_name, variant) => {
     const text = Buffer.from(instance.user_data, "base64").toString("utf8");
     expect(Buffer.byteLength(text)).toBeLessThanOrEqual(16 * 1024);
     expect(text.startsWith("#cloud-config\n")).toBe(true);
+    for (const secret of Object.values(SENTINELS)) expect(text).not.toContain(secret);
     const doc = parseYaml(text);
     expect(doc).toBeTypeOf("object");
     expect(text).toBe(
