@@ -22,11 +22,10 @@ export const INSTALL_HINT =
   "PostgreSQL is required to run the tests and was not found (no initdb on PATH or under /usr/lib/postgresql/*/bin).\n" +
   "Install it with:  apt-get install -y postgresql   (or set TEST_DATABASE_URL to a PostgreSQL superuser URL).";
 
-export function findPostgresBin(): string | null {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+export function findPostgresBin(path = process.env.PATH ?? "", root = "/usr/lib/postgresql"): string | null {
+  for (const dir of path.split(delimiter)) {
     if (dir && existsSync(join(dir, "initdb")) && existsSync(join(dir, "pg_ctl"))) return dir;
   }
-  const root = "/usr/lib/postgresql";
   if (!existsSync(root)) return null;
   const versions = readdirSync(root)
     .filter((v) => existsSync(join(root, v, "bin", "initdb")))
@@ -65,8 +64,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startPgCluster(): Promise<PgCluster> {
-  const bin = findPostgresBin();
+export async function startPgCluster(bin: string | null = findPostgresBin()): Promise<PgCluster> {
   if (!bin) throw new Error(INSTALL_HINT);
   const user = runAs();
   const root = mkdtempSync(join(tmpdir(), "todo-api-pg-"));
