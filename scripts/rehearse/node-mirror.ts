@@ -150,8 +150,10 @@ export async function serveMirror(dir: string, host: string, port: number): Prom
     server.once("error", reject);
     server.listen(port, host, resolve);
   });
+  const address = server.address();
+  const actualPort = typeof address === "object" && address ? address.port : port;
   return {
-    url: `http://${host}:${port}`,
+    url: `http://${host}:${actualPort}`,
     requests,
     close: () =>
       new Promise((resolve) => {
