@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from "kysely";
 import pg from "pg";
 import type { Config } from "../config.js";
@@ -95,23 +96,70 @@ function statementName(text: string): string {
 
 async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
   // Loaded only here: production bundles (which require DATABASE_URL) never need the WASM build.
-  const [{ PGlite }, { PGliteDialect }, { mkdirSync }] = await Promise.all([
-    import("@electric-sql/pglite"),
-    import("./pglite-dialect.js"),
-    import("node:fs"),
-  ]);
+  const [{ PGlite }, { PGliteDialect }] = await Promise.all([import("@electric-sql/pglite"), import("./pglite-dialect.js")]);
   mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create({ dataDir, parsers: { [INT8_OID]: parseInt8 } });
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-  return {
-    db,
-    kind: "pglite",
-    location: dataDir,
-    ping: async () => {
-      await sql`select 1`.execute(db);
-    },
-    close: () => db.destroy(),
-  };
+  const unlock = lockDataDir(dataDir);
+  try {
+    const pglite = await PGlite.create({ dataDir, parsers: { [INT8_OID]: parseInt8 } });
+    const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+    return {
+      db,
+      kind: "pglite",
+      location: dataDir,
+      ping: async () => {
+        await sql`select 1`.execute(db);
+      },
+      close: async () => {
+        try {
+          await db.destroy();
+        } finally {
+          unlock();
+        }
+      },
+    };
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+}
+
+export class DataDirInUseError extends Error {
+  constructor(dataDir: string, pid: number) {
+    super(
+      `The embedded database in ${dataDir} is in use by process ${pid}. Stop that process first ` +
+        `(or give this one another DATA_DIR, or set DATABASE_URL to use PostgreSQL).`,
+    );
+    this.name = "DataDirInUseError";
+  }
+}
+
+/**
+ * PGlite is an in-process PostgreSQL: two processes opening one data folder would corrupt it.
+ * A pid file next to the folder keeps it to one; a pid file of a dead process is stale and taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const lockFile = `${dataDir}.lock`;
+  for (;;) {
+    try {
+      writeFileSync(lockFile, String(process.pid), { flag: "wx" });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const owner = Number(readFileSync(lockFile, "utf8").trim());
+      if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) throw new DataDirInUseError(dataDir, owner);
+      rmSync(lockFile, { force: true });
+    }
+  }
+  return () => rmSync(lockFile, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 export function redactUrl(url: string): string {

@@ -81,3 +81,22 @@ describe("embedded PGlite", () => {
     expect(list.body.items.map((t: { title: string }) => t.title)).toEqual(["persisted"]);
   });
 });
+
+describe("embedded PGlite data folder", () => {
+  it("can be opened by one process at a time; a stale lock is taken over", async () => {
+    const { openDatabase, DataDirInUseError } = await import("../../app/db/database.js");
+    const { writeFileSync } = await import("node:fs");
+    const dir = join(dataDir, "pglite");
+    // The app from the tests above holds it.
+    await expect(openDatabase({ kind: "pglite", dataDir: dir })).rejects.toBeInstanceOf(DataDirInUseError);
+    const other = mkdtempSync(join(tmpdir(), "todo-api-pglite-lock-"));
+    try {
+      writeFileSync(join(other, "pglite.lock"), "2147483646"); // no such process
+      const h = await openDatabase({ kind: "pglite", dataDir: join(other, "pglite") });
+      await h.ping();
+      await h.close();
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+});
