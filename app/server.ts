@@ -59,6 +59,7 @@ export class TodoServer {
       });
       // Keep-alive sockets must not outlive a proxy's idle timeout in the wrong order (Nginx: 60 s).
       server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 66_000;
       const address = server.address() as AddressInfo;
       const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
       return new TodoServer(`http://${host}:${address.port}`, database, server, logger, !options.database);
@@ -72,8 +73,14 @@ export class TodoServer {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await new Promise<void>((resolve) => {
-        this.server.close(() => resolve());
-        // Idle keep-alive connections would otherwise hold close() open until they time out.
+        // A kept-alive connection (e.g. from Nginx) whose request is still running becomes idle
+        // once it is answered; sweep those too, or close() would wait for their keep-alive timeout.
+        const sweep = setInterval(() => this.server.closeIdleConnections(), 50);
+        sweep.unref();
+        this.server.close(() => {
+          clearInterval(sweep);
+          resolve();
+        });
         this.server.closeIdleConnections();
       });
       if (this.ownsDatabase) await this.database.close();

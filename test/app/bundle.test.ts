@@ -113,7 +113,8 @@ describe("dist/server.mjs", () => {
       port: url.port,
       method: "POST",
       path: "/api/v1/todos",
-      agent: false,
+      // Kept alive like Nginx's upstream connections: shutdown must not wait for its idle timeout.
+      agent: new http.Agent({ keepAlive: true }),
       headers: { authorization: `Bearer ${acct.access}`, "content-type": "application/json", expect: "100-continue", "transfer-encoding": "chunked" },
     });
     const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
