@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
@@ -237,7 +237,6 @@ describe("Nginx site without a domain (plain HTTP)", () => {
   });
 
   it("writes a JSON access log line per request", async () => {
-    const { readFileSync } = await import("node:fs");
     const lines = readFileSync(join(nginx.dir, "logs/todo-api.access.log"), "utf8").trim().split("\n");
     const entry = JSON.parse(lines.at(-1)!);
     expect(entry).toMatchObject({ method: "GET", uri: "/api/v1/todos", status: 503 });
@@ -289,5 +288,49 @@ describe("Nginx site with a domain (HTTPS after the certificate)", () => {
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body.toString()).proto).toBe("https");
     expect(r.headers["strict-transport-security"]).toBe("max-age=31536000");
+  });
+});
+
+describe("Nginx site inside the distribution's own nginx.conf", () => {
+  const main = "/etc/nginx/nginx.conf";
+  const dir = mkdtempSync(join(tmpdir(), "nginx-distro-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A copy of /etc/nginx with our files installed as todo-setup installs them. */
+  function install(site: "http" | "https") {
+    const etc = join(dir, site);
+    cpSync("/etc/nginx", etc, { recursive: true, dereference: true });
+    rmSync(join(etc, "sites-enabled"), { recursive: true, force: true });
+    mkdirSync(join(etc, "sites-enabled"));
+    mkdirSync(join(etc, "logs"));
+    const files = renderedFiles({ environment: "prod", databaseMode: "local", domain: "api.example.com", acmeEmail: "ops@example.com" });
+    const local = (text: string) =>
+      text
+        .replaceAll("/etc/nginx/", `${etc}/`)
+        .replaceAll("/var/log/nginx/", `${etc}/logs/`)
+        .replaceAll("/etc/letsencrypt/live/api.example.com/", `${etc}/cert/`);
+    for (const [path, file] of files) {
+      if (!path.startsWith("/etc/nginx/")) continue;
+      const target = join(etc, path.slice("/etc/nginx/".length));
+      mkdirSync(join(target, ".."), { recursive: true });
+      writeFileSync(target, local(file.content));
+    }
+    cpSync(join(etc, `sites-available/todo-api-${site}.conf`), join(etc, "sites-enabled/todo-api.conf"));
+    if (site === "https") {
+      mkdirSync(join(etc, "cert"));
+      run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=api.example.com",
+        "-keyout", join(etc, "cert/privkey.pem"), "-out", join(etc, "cert/fullchain.pem")]);
+    }
+    writeFileSync(join(etc, "nginx.conf"), local(readFileSync(main, "utf8")).replaceAll("/var/log/nginx/", `${etc}/logs/`));
+    return etc;
+  }
+
+  it.each(["http", "https"] as const)("the %s site passes nginx -t with the packaged main config", (site) => {
+    const etc = install(site);
+    // the packaged prefix, where load_module finds the distribution's modules
+    const r = run("nginx", ["-t", "-p", "/usr/share/nginx/", "-c", join(etc, "nginx.conf")]);
+    expect(r.stderr).toContain("test is successful");
+    expect(r.stderr).not.toMatch(/\[(warn|emerg)\]/);
+    expect(r.status).toBe(0);
   });
 });
