@@ -16,22 +16,28 @@ import { ensureNodeMirror, serveMirror } from "./node-mirror.js";
 import { preflight } from "./preflight.js";
 import { baseRelease, variantRelease, type Release } from "./releases.js";
 import { debian12, ensureRootfs } from "./rootfs.js";
-import { expectActive, expectSystemRunning, releaseStatus } from "./server-checks.js";
+import {
+  expectActive,
+  expectServerAsDocumented,
+  expectSetupIdempotent,
+  expectSystemRunning,
+  releaseStatus,
+} from "./server-checks.js";
 import { runSmokeTest } from "./smoke-test.js";
 import { StepLog } from "./steps.js";
 import { startTraffic, type TrafficReport } from "./traffic.js";
-import { appPortsOf, nodeMajorOf, rehearsalCloudInitOptions, rehearsalUserData } from "./user-data.js";
+import { appNameOf, appPortsOf, nodeMajorOf, rehearsalCloudInitOptions, rehearsalUserData } from "./user-data.js";
 
 const cacheDir = process.env.REHEARSAL_CACHE_DIR ?? "/var/cache/todo-rehearsal";
 const workDir = process.env.REHEARSAL_WORK_DIR ?? "/var/tmp/todo-rehearsal";
 const cloudInitTimeoutMs = Number(process.env.REHEARSAL_CLOUD_INIT_TIMEOUT_S ?? 900) * 1000;
 const id = randomBytes(2).toString("hex");
 const subnet = process.env.REHEARSAL_SUBNET ?? `10.213.${randomBytes(1)[0]! & 0xfc}`;
-const appName = "todo-api";
 // What the rendered user data installs and configures, read from the same options it is rendered from.
 const plannedOptions = rehearsalCloudInitOptions("http://mirror.invalid");
 const nodeMajor = nodeMajorOf(plannedOptions);
 const appPorts = appPortsOf(plannedOptions);
+const appName = appNameOf(plannedOptions);
 
 async function main(): Promise<number> {
   const log = new StepLog();
@@ -149,6 +155,14 @@ async function main(): Promise<number> {
     await log.check("smoke test through Nginx (register, login, CRUD, refresh, logout)", () =>
       runSmokeTest(api.baseUrl, log),
     );
+
+    await log.check("the server as documented (listeners, env file, service user, SCRAM, no leaked secret)", () =>
+      expectServerAsDocumented(box, appName, log),
+    );
+    await log.check("todo-setup run again changes nothing", async () => {
+      await expectSetupIdempotent(box, appName, log);
+      await api.expect(200, "GET", "/readyz");
+    });
 
     const user = { username: `rehearsal_${id}`, password: `Rehearsal-${randomBytes(6).toString("hex")}` };
     const todoTitle = `written before the reboot (${id})`;

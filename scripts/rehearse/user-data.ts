@@ -24,6 +24,11 @@ export function nodeMajorOf(options: CloudInitOptions): number {
   return cloudInitOptionsSchema.parse(options).nodeMajor;
 }
 
+/** The app name (system user, unit prefix, /opt/<name>) the rendered user data uses. */
+export function appNameOf(options: CloudInitOptions): string {
+  return cloudInitOptionsSchema.parse(options).appName;
+}
+
 /** The app ports the rendered user data configures. */
 export function appPortsOf(options: CloudInitOptions): number[] {
   return cloudInitOptionsSchema.parse(options).appPorts;
