@@ -93,7 +93,7 @@ export function serverFiles(input: CloudInitOptions): ServerFile[] {
     domain: o.domain ?? "",
     memoryMax: String(o.appMemoryMaxMiB),
     upstreamServers: o.appPorts
-      .map((port) => `  server 127.0.0.1:${port} max_fails=1 fail_timeout=3s;`)
+      .map((port) => `  server 127.0.0.1:${port} max_fails=0;`)
       .join("\n"),
   };
   const file = (path: string, template: string, permissions: ServerFile["permissions"] = "0644") => {
