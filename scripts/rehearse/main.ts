@@ -46,11 +46,14 @@ async function main(): Promise<number> {
   let container: Container | undefined;
   try {
     await log.step("preflight", () => preflight());
-    const rootfs = await log.step("Debian 12 root filesystem (debootstrap + cloud-init)", () =>
-      ensureRootfs(cacheDir, debian12, log, process.argv.includes("--rebuild-rootfs")),
-    );
-    const mirror = await log.step(`Node.js ${nodeMajor} mirror from the npm registry`, () =>
-      ensureNodeMirror(cacheDir, nodeMajor, log),
+    // Independent (one is mostly downloads and dpkg, the other npm and xz): built side by side.
+    const [rootfs, mirror] = await log.step(
+      `Debian 12 image (debootstrap + cloud-init) and Node.js ${nodeMajor} mirror (npm registry)`,
+      () =>
+        Promise.all([
+          ensureRootfs(cacheDir, debian12, log, process.argv.includes("--rebuild-rootfs")),
+          ensureNodeMirror(cacheDir, nodeMajor, log),
+        ]),
     );
     const runDir = join(workDir, `run-${id}`);
     await mkdir(runDir, { recursive: true });
@@ -216,7 +219,21 @@ async function main(): Promise<number> {
       }
     });
 
+    await log.check("todo-release rollback under continuous traffic", async () => {
+      const report = await underTraffic(async () => {
+        const result = await box.exec("/usr/local/sbin/todo-release rollback", { allowFailure: true, timeoutMs: 300_000 });
+        log.info(result.output.trim());
+        if (result.code !== 0) throw new Error(`todo-release rollback exited ${result.code}`);
+      });
+      await expectCurrent(releases.base.hash);
+      if (report.failures > 0) {
+        log.info(await nginxFailures(box));
+        throw new Error(`${report.failures} requests failed during the rollback`);
+      }
+    });
+
     await log.check("restart the server: services come back by themselves, data survives", async () => {
+      const before = await releaseStatus(box);
       await box.poweroff();
       await box.boot();
       await expectSystemRunning(box, log);
@@ -225,7 +242,7 @@ async function main(): Promise<number> {
       const token = await api.login(user.username, user.password);
       const title = await api.todoTitle(token, data.todoId);
       if (title !== todoTitle) throw new Error(`todo ${data.todoId} after the reboot: ${JSON.stringify(title)}`);
-      await expectCurrent(releases.second.hash);
+      await expectCurrent(before.current);
       log.info(`todo ${data.todoId} is still there: "${title}"`);
     });
 
