@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type DatabaseHandle } from "../../app/db/database.js";
@@ -66,50 +63,5 @@ describe("migrations on PostgreSQL", () => {
     expect(await migrateDown(h.db)).toEqual(["0001_initial"]);
     expect((await migrationStatus(h.db)).every((m) => m.executedAt === null)).toBe(true);
     expect(await migrateToLatest(h.db)).toEqual(["0001_initial"]);
-  });
-});
-
-describe("PGlite driver", () => {
-  it("commits, rolls back on error, supports savepoints, and serialises transactions", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "todo-api-pglite-driver-"));
-    const h = await openDatabase({ kind: "pglite", dataDir: dir });
-    try {
-      await sql`create table t (v int)`.execute(h.db);
-      await h.db.transaction().execute(async (trx) => {
-        await sql`insert into t values (1)`.execute(trx);
-      });
-      await expect(
-        h.db.transaction().execute(async (trx) => {
-          await sql`insert into t values (2)`.execute(trx);
-          throw new Error("boom");
-        }),
-      ).rejects.toThrow("boom");
-      const trx = await h.db.startTransaction().execute();
-      await sql`insert into t values (3)`.execute(trx);
-      const sp = await trx.savepoint("sp1").execute();
-      await sql`insert into t values (4)`.execute(sp);
-      await sp.rollbackToSavepoint("sp1").execute();
-      await trx.commit().execute();
-      // Concurrent transactions each read-modify-write; serialisation means no lost update.
-      await sql`create table counter (n int)`.execute(h.db);
-      await sql`insert into counter values (0)`.execute(h.db);
-      await Promise.all(
-        Array.from({ length: 10 }, () =>
-          h.db.transaction().execute(async (t) => {
-            const { rows } = await sql<{ n: number }>`select n from counter`.execute(t);
-            await sql`update counter set n = ${rows[0]!.n + 1}`.execute(t);
-          }),
-        ),
-      );
-      const { rows } = await sql<{ v: number }>`select v from t order by v`.execute(h.db);
-      expect(rows.map((r) => r.v)).toEqual([1, 3]);
-      const { rows: counter } = await sql<{ n: number }>`select n from counter`.execute(h.db);
-      expect(counter[0]!.n).toBe(10);
-      const { rows: big } = await sql<{ n: number }>`select 9007199254740991::bigint as n`.execute(h.db);
-      expect(big[0]!.n).toBe(Number.MAX_SAFE_INTEGER);
-    } finally {
-      await h.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

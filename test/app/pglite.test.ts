@@ -1,7 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DataDirInUseError, openDatabase } from "../../app/db/database.js";
 import { client, newAccount, startTestApp, type Client, type TestApp } from "../support/app-harness.js";
 
 /** The default path: no DATABASE_URL → embedded PGlite persisted in DATA_DIR. */
@@ -69,34 +71,64 @@ describe("embedded PGlite", () => {
     expect(refreshes.filter((r) => r.status === 200).length).toBeLessThanOrEqual(1);
   });
 
-  it("keeps the data in DATA_DIR across restarts", async () => {
+  it("refuses a second opener of the same data folder while the app holds it", async () => {
+    await expect(openDatabase({ kind: "pglite", dataDir: join(dataDir, "pglite") })).rejects.toBeInstanceOf(DataDirInUseError);
+  });
+
+  it("keeps the data in DATA_DIR across restarts, taking over the lock of a dead process", async () => {
     const acct = await newAccount(api);
     await api.post("/api/v1/todos", { token: acct.access, json: { title: "persisted" } });
     await app.close();
+    writeFileSync(join(dataDir, "pglite.lock"), "2147483646"); // as if killed with -9: no such process
     app = await startTestApp({ env: { DATA_DIR: dataDir } });
     api = client(app.url);
     const login = await api.post("/api/v1/auth/token", { form: { username: acct.username, password: acct.password } });
     expect(login.status).toBe(200);
     const list = await api.get("/api/v1/todos", { token: login.body.access_token });
     expect(list.body.items.map((t: { title: string }) => t.title)).toEqual(["persisted"]);
+    await app.close();
   });
 });
 
-describe("embedded PGlite data folder", () => {
-  it("can be opened by one process at a time; a stale lock is taken over", async () => {
-    const { openDatabase, DataDirInUseError } = await import("../../app/db/database.js");
-    const { writeFileSync } = await import("node:fs");
-    const dir = join(dataDir, "pglite");
-    // The app from the tests above holds it.
-    await expect(openDatabase({ kind: "pglite", dataDir: dir })).rejects.toBeInstanceOf(DataDirInUseError);
-    const other = mkdtempSync(join(tmpdir(), "todo-api-pglite-lock-"));
+describe("PGlite Kysely driver", () => {
+  it("commits, rolls back on error, supports savepoints, serialises transactions, parses bigint", async () => {
+    const h = await openDatabase({ kind: "pglite", dataDir: join(dataDir, "pglite") });
     try {
-      writeFileSync(join(other, "pglite.lock"), "2147483646"); // no such process
-      const h = await openDatabase({ kind: "pglite", dataDir: join(other, "pglite") });
-      await h.ping();
-      await h.close();
+      await sql`create table driver_t (v int)`.execute(h.db);
+      await h.db.transaction().execute(async (trx) => {
+        await sql`insert into driver_t values (1)`.execute(trx);
+      });
+      await expect(
+        h.db.transaction().execute(async (trx) => {
+          await sql`insert into driver_t values (2)`.execute(trx);
+          throw new Error("boom");
+        }),
+      ).rejects.toThrow("boom");
+      const trx = await h.db.startTransaction().execute();
+      await sql`insert into driver_t values (3)`.execute(trx);
+      const sp = await trx.savepoint("sp1").execute();
+      await sql`insert into driver_t values (4)`.execute(sp);
+      await sp.rollbackToSavepoint("sp1").execute();
+      await trx.commit().execute();
+      // Concurrent read-modify-write transactions: serialised, so no update is lost.
+      await sql`create table driver_counter (n int)`.execute(h.db);
+      await sql`insert into driver_counter values (0)`.execute(h.db);
+      await Promise.all(
+        Array.from({ length: 10 }, () =>
+          h.db.transaction().execute(async (t) => {
+            const { rows } = await sql<{ n: number }>`select n from driver_counter`.execute(t);
+            await sql`update driver_counter set n = ${rows[0]!.n + 1}`.execute(t);
+          }),
+        ),
+      );
+      const { rows } = await sql<{ v: number }>`select v from driver_t order by v`.execute(h.db);
+      expect(rows.map((r) => r.v)).toEqual([1, 3]);
+      const { rows: counter } = await sql<{ n: number }>`select n from driver_counter`.execute(h.db);
+      expect(counter[0]!.n).toBe(10);
+      const { rows: big } = await sql<{ n: number }>`select 9007199254740991::bigint as n`.execute(h.db);
+      expect(big[0]!.n).toBe(Number.MAX_SAFE_INTEGER);
     } finally {
-      rmSync(other, { recursive: true, force: true });
+      await h.close();
     }
   });
 });
