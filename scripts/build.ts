@@ -48,7 +48,6 @@ export async function buildServer(options: { outDir?: string } = {}): Promise<Bu
     banner: { js: 'import { createRequire as __todoApiCreateRequire } from "node:module";\nconst require = __todoApiCreateRequire(import.meta.url);' },
     minifySyntax: true,
     minifyWhitespace: true,
-    keepNames: true,
     legalComments: "eof",
     logLevel: "warning",
     plugins: [embedSwaggerAssets],

@@ -8,8 +8,20 @@ export interface AccessTokenSettings {
   ttlSeconds: number;
 }
 
-/** Short-lived HS256 JWTs. Verification pins the algorithm, issuer and audience. */
+const CACHE_LIMIT = 10_000;
+
+/**
+ * Short-lived HS256 JWTs. Verification pins the algorithm, issuer and audience.
+ *
+ * A client sends the same token on every request for up to 15 minutes, and jose verifies through
+ * WebCrypto (an asynchronous job per call). So the result of a successful verification is
+ * remembered by exact token string until the token expires. The map is bounded, and the oldest
+ * entry is evicted first. Only success is cached: a forged token is checked every time, and
+ * a cached token's expiry is checked on every hit.
+ */
 export class AccessTokens {
+  private readonly verified = new Map<string, { userId: number; expiresAtMs: number }>();
+
   constructor(private readonly settings: AccessTokenSettings) {}
 
   get ttlSeconds(): number {
@@ -30,6 +42,18 @@ export class AccessTokens {
 
   /** Returns the user id the token was issued to; throws 401 for anything else. */
   async verify(token: string): Promise<number> {
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (Date.now() < cached.expiresAtMs) return cached.userId;
+      this.verified.delete(token);
+    }
+    const { userId, expiresAtMs } = await this.verifyWithJose(token);
+    if (this.verified.size >= CACHE_LIMIT) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { userId, expiresAtMs });
+    return userId;
+  }
+
+  private async verifyWithJose(token: string): Promise<{ userId: number; expiresAtMs: number }> {
     try {
       const { payload } = await jwtVerify(token, this.settings.secret, {
         algorithms: ["HS256"],
@@ -39,7 +63,7 @@ export class AccessTokens {
       });
       const sub = payload.sub ?? "";
       if (!/^[1-9]\d{0,15}$/.test(sub)) throw unauthorized();
-      return Number(sub);
+      return { userId: Number(sub), expiresAtMs: payload.exp! * 1000 };
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw unauthorized("The access token has expired.");
       if (err instanceof joseErrors.JOSEError || err instanceof TypeError) throw unauthorized();
