@@ -5,7 +5,7 @@
  * the logs that explain it; always cleans up what it created. See docs/rehearsal.md.
  */
 import { randomBytes } from "node:crypto";
-import { copyFile, mkdir, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { RehearsalClient } from "./api.js";
 import { Cleanup } from "./cleanup.js";
@@ -57,10 +57,7 @@ async function main(): Promise<number> {
     );
     const runDir = join(workDir, `run-${id}`);
     await mkdir(runDir, { recursive: true });
-    cleanup.add(`work directory ${runDir}`, async () => {
-      const { rm } = await import("node:fs/promises");
-      await rm(runDir, { recursive: true, force: true });
-    });
+    cleanup.add(`work directory ${runDir}`, () => rm(runDir, { recursive: true, force: true }));
     const buildLog: string[] = [];
     // Built while the server boots (it needs nothing from it); awaited before the first deploy.
     const releasesBuilt = (async () => {
