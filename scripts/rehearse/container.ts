@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, openSync, closeSync } from "node:fs";
-import { mkdir, readFile, writeFile, rm } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Cleanup } from "./cleanup.js";
@@ -205,10 +205,6 @@ export class Container {
     }
     parts.push(`----- console\n${tail(await this.console(), 40)}`);
     return parts.join("\n");
-  }
-
-  async removeRunDir(): Promise<void> {
-    await rm(this.options.runDir, { recursive: true, force: true });
   }
 }
 
