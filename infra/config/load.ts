@@ -122,10 +122,17 @@ export function parseStackConfig(raw: unknown, opts: { source: string; env?: Nod
     if (!keyFileOk) continue;
     const cfg = parsed.data;
     const privateKeyPath = cfg.ssh.privateKeyPath && absoluteUnlessHome(cfg.ssh.privateKeyPath, baseDir);
+    // Certificate files, like the SSH private key, are read by Terraform at apply time.
+    const certificate = cfg.cluster.certificate && {
+      ...cfg.cluster.certificate,
+      certificatePath: absoluteUnlessHome(cfg.cluster.certificate.certificatePath, baseDir),
+      privateKeyPath: absoluteUnlessHome(cfg.cluster.certificate.privateKeyPath, baseDir),
+    };
     environments.push({
       ...cfg,
       name: envName,
       ssh: { ...cfg.ssh, publicKey: publicKey!, privateKeyPath },
+      cluster: { ...cfg.cluster, certificate },
     });
   }
 

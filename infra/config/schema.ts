@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
+import { clusterProblems } from "./cluster";
 
 /**
  * The stack configuration: what a user may choose about one environment (dev, prod, ...).
@@ -100,11 +101,62 @@ const rdsDatabase = z.strictObject({
     .default("todo_app"),
 });
 
+const zoneId = z.string().regex(/^[a-z]+-[a-z0-9-]+$/, 'must be a zone id such as "cn-beijing-a"');
+const instanceType = z.string().regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, 'must be an ECS instance type such as "ecs.c3i.large"');
+
+const eipSchema = z
+  .strictObject({
+    billingType: z.enum(["PostPaidByTraffic", "PostPaidByBandwidth"]).default("PostPaidByTraffic"),
+    bandwidthMbps: z.number().int().min(1).max(500).default(5),
+    isp: z.enum(["BGP", "ChinaMobile", "ChinaUnicom", "ChinaTelecom"]).default("BGP"),
+  })
+  .prefault({});
+
+/**
+ * Settings of the load-balanced topology (used only with `"topology": "cluster"`; see
+ * docs/scale-out.md). The servers are spread over `zone` and the second zone.
+ */
+export const clusterSchema = z
+  .strictObject({
+    /** App servers behind the load balancer, alternating between the two zones. */
+    servers: z.number().int().min(2, "a cluster needs at least 2 servers").max(20).default(2),
+    /** Zone of every second server; defaults to database.secondaryZone. Must differ from `zone`. */
+    secondZone: zoneId.optional(),
+    loadBalancer: z
+      .strictObject({
+        /** CLB specification (capacity); see Volcengine's CLB documentation for the limits of each. */
+        spec: z.enum(["small_1", "small_2", "medium_1", "medium_2", "large_1", "large_2"]).default("small_1"),
+        /** Billing of the load balancer's public IP (the address clients connect to). */
+        eip: eipSchema,
+      })
+      .prefault({}),
+    /**
+     * HTTPS at the load balancer with your own certificate: PEM files on the deploying machine,
+     * read by Terraform at apply time (never committed, never in user data; they are stored in
+     * the Terraform state).
+     */
+    certificate: z
+      .strictObject({
+        domain: dnsName,
+        certificatePath: localPath,
+        privateKeyPath: localPath,
+      })
+      .optional(),
+    /** The app servers have no public IP; they reach the Internet (apt, Node.js) through NAT. */
+    natGateway: z.strictObject({ spec: z.enum(["Small", "Medium", "Large"]).default("Small") }).prefault({}),
+    /** The SSH jump host; defaults to the app servers' instance type (choose a smaller one if you like). */
+    bastion: z.strictObject({ instanceType: instanceType.optional() }).prefault({}),
+  })
+  .prefault({});
+
 export const environmentSchema = z
   .strictObject({
+    /** "single": one server with its own public IP. "cluster": load balancer, several servers, RDS. */
+    topology: z.enum(["single", "cluster"]).default("single"),
+    cluster: clusterSchema,
     region: z.string().regex(/^[a-z]+-[a-z0-9-]+$/, 'must be a region id such as "cn-beijing"'),
-    zone: z.string().regex(/^[a-z]+-[a-z0-9-]+$/, 'must be a zone id such as "cn-beijing-a"'),
-    instanceType: z.string().regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, 'must be an ECS instance type such as "ecs.c3i.large"'),
+    zone: zoneId,
+    instanceType,
     image: imageSchema,
     systemDisk: z
       .strictObject({
@@ -116,6 +168,10 @@ export const environmentSchema = z
       .strictObject({
         vpcCidr: ipv4Cidr.default("172.16.0.0/16"),
         subnetCidr: ipv4Cidr.default("172.16.1.0/24"),
+        /** cluster: the app subnet of the second zone (default: the block after subnetCidr). */
+        secondSubnetCidr: ipv4Cidr.optional(),
+        /** cluster: the load balancer's and NAT gateway's subnet (default: two blocks after subnetCidr). */
+        loadBalancerSubnetCidr: ipv4Cidr.optional(),
       })
       .prefault({}),
     ssh: z
@@ -152,13 +208,8 @@ export const environmentSchema = z
           }
         });
       }),
-    eip: z
-      .strictObject({
-        billingType: z.enum(["PostPaidByTraffic", "PostPaidByBandwidth"]).default("PostPaidByTraffic"),
-        bandwidthMbps: z.number().int().min(1).max(500).default(5),
-        isp: z.enum(["BGP", "ChinaMobile", "ChinaUnicom", "ChinaTelecom"]).default("BGP"),
-      })
-      .prefault({}),
+    /** Public IP billing: the server's EIP (single); the bastion's and the NAT gateway's (cluster). */
+    eip: eipSchema,
     https: z
       .strictObject({
         domain: dnsName,
@@ -172,6 +223,10 @@ export const environmentSchema = z
       .record(tagKey, z.string().max(256))
       .refine((t) => Object.keys(t).length <= 20, "at most 20 tags")
       .default({}),
+  })
+  .superRefine((env, ctx) => {
+    if (env.topology !== "cluster") return;
+    for (const problem of clusterProblems(env)) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
   });
 
 export type EnvironmentInput = z.input<typeof environmentSchema>;

@@ -13,8 +13,15 @@ export interface Release {
 }
 
 export interface AppDeploymentConfig {
-  /** Public IP to SSH to. */
+  /** Address to SSH to: the public IP, or the private IP when going through `bastion`. */
   host: string;
+  /** Jump host (public IP) for servers without a public address; same user and key. */
+  bastionHost?: string;
+  /**
+   * Non-secret settings written to the server's env file before the release starts (e.g.
+   * TRUSTED_PROXIES behind the load balancer). Values must not contain quotes, "$" or "%{".
+   */
+  settings?: Readonly<Record<string, string>>;
   /** Instance id: a replaced server gets the release again. */
   instanceId: string;
   sshUser: string;
@@ -46,6 +53,11 @@ export class AppDeployment extends Construct {
 
   constructor(scope: Construct, id: string, config: AppDeploymentConfig) {
     super(scope, id);
+    for (const [key, value] of Object.entries(config.settings ?? {})) {
+      if (!/^[A-Z_][A-Z0-9_]*$/.test(key) || /['"\\$`%\s]/.test(value) || value === "") {
+        throw new Error(`AppDeployment: setting ${key} must be an env name with a plain value (no quotes, $, %, spaces)`);
+      }
+    }
     if (!/^[0-9a-f]{8,64}$/.test(config.release.hash)) {
       throw new Error(`AppDeployment: release hash "${config.release.hash}" is not a hex content hash`);
     }
@@ -59,6 +71,13 @@ export class AppDeployment extends Construct {
       ...(config.sshPrivateKeyPath
         ? { privateKey: Fn.file(Fn.pathexpand(config.sshPrivateKeyPath)), agent: "false" }
         : { agent: "true" }),
+      ...(config.bastionHost
+        ? {
+            bastionHost: config.bastionHost,
+            bastionUser: config.sshUser,
+            ...(config.sshPrivateKeyPath ? { bastionPrivateKey: Fn.file(Fn.pathexpand(config.sshPrivateKeyPath)) } : {}),
+          }
+        : {}),
     };
 
     this.resource = new NullResource(this, "release", {
@@ -104,6 +123,9 @@ function secretsScript(config: AppDeploymentConfig): string[] {
   ];
   if (config.databaseUrl) {
     lines.push(`printf '%s' '${config.databaseUrl}' | $SUDO ${RELEASE_COMMAND} set-env DATABASE_URL`);
+  }
+  for (const [key, value] of Object.entries(config.settings ?? {})) {
+    lines.push(`printf '%s' '${value}' | $SUDO ${RELEASE_COMMAND} set-env ${key}`);
   }
   return lines;
 }

@@ -15,8 +15,8 @@ export interface PostgresDatabaseConfig {
   primaryZone: string;
   secondaryZone: string;
   subnetId: string;
-  /** The only network allowed to connect: the server's subnet. */
-  subnetCidr: string;
+  /** The only networks allowed to connect: the app servers' subnet(s). */
+  allowedCidrs: readonly string[];
   databaseName: string;
   username: string;
   /** Reference to a sensitive Terraform variable; never a literal. */
@@ -26,7 +26,7 @@ export interface PostgresDatabaseConfig {
 
 /**
  * RDS for PostgreSQL in the environment's subnet, pay-as-you-go: instance, application account
- * owning one database, and an allowlist holding only the subnet CIDR.
+ * owning one database, and an allowlist holding only the app servers' subnet CIDR(s).
  */
 export class PostgresDatabase extends Construct {
   readonly instanceId: string;
@@ -69,9 +69,9 @@ export class PostgresDatabase extends Construct {
     });
     const allowlist = new RdsPostgresqlAllowlist(this, "allowlist", {
       allowListName: `${config.name}-app-subnet`,
-      allowListDesc: "Only the Todo API server's subnet",
+      allowListDesc: config.allowedCidrs.length === 1 ? "Only the Todo API server's subnet" : "Only the Todo API servers' subnets",
       allowListType: "IPv4",
-      allowList: [config.subnetCidr],
+      allowList: [...config.allowedCidrs],
     });
     this.reachable = new RdsPostgresqlAllowlistAssociate(this, "allowlist-association", {
       allowListId: allowlist.id,
@@ -90,7 +90,7 @@ export class PostgresDatabase extends Construct {
     this.port = port.asString;
     this.databaseName = database.dbName;
     this.username = account.accountName;
-    this.allowedCidrs = [config.subnetCidr];
+    this.allowedCidrs = [...config.allowedCidrs];
     this.connectionUrl = `postgres://${account.accountName}:${Fn.urlencode(config.password)}@${this.host}:${this.port}/${database.dbName}`;
   }
 }

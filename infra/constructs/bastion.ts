@@ -1,0 +1,80 @@
+import { Construct } from "constructs";
+import { EcsInstance } from "../../.gen/providers/volcengine/ecs-instance";
+import { EipAddress } from "../../.gen/providers/volcengine/eip-address";
+import { EipAssociate } from "../../.gen/providers/volcengine/eip-associate";
+import { ServerImage, type ServerImageChoice } from "./server-image";
+import { tagBlocks } from "./tags";
+
+export interface BastionConfig {
+  name: string;
+  zone: string;
+  subnetId: string;
+  /** Its own security group: SSH from the admin CIDRs only. */
+  securityGroupId: string;
+  instanceType: string;
+  image: ServerImageChoice;
+  keyPairName: string;
+  eip: { billingType: string; bandwidthMbps: number; isp: string };
+  tags: Readonly<Record<string, string>>;
+}
+
+/**
+ * The one host of the cluster you can SSH to from outside: a small pay-as-you-go ECS instance with
+ * an elastic IP, no software of its own (no user data), used as a jump host to the app servers
+ * (`ssh -J`) and by the deploy step (Terraform's `bastion_host`).
+ */
+export class Bastion extends Construct {
+  readonly instanceId: string;
+  readonly publicIp: string;
+  readonly privateIp: string;
+  /** Whatever SSHes through the bastion waits on this. */
+  readonly eipAssociation: EipAssociate;
+
+  constructor(scope: Construct, id: string, config: BastionConfig) {
+    super(scope, id);
+    const tags = tagBlocks(config.tags);
+    const image = new ServerImage(this, "image", { image: config.image, instanceType: config.instanceType });
+    const instance = new EcsInstance(this, "instance", {
+      instanceName: `${config.name}-bastion`,
+      hostName: `${config.name}-bastion`,
+      description: `SSH jump host of the Todo API cluster (${config.name})`,
+      zoneId: config.zone,
+      instanceType: config.instanceType,
+      imageId: image.imageId,
+      instanceChargeType: "PostPaid",
+      subnetId: config.subnetId,
+      securityGroupIds: [config.securityGroupId],
+      systemVolumeType: "ESSD_PL0",
+      systemVolumeSize: 20,
+      keyPairName: config.keyPairName,
+      tags,
+      lifecycle: {
+        ignoreChanges: ["image_id"],
+        precondition: image.found
+          ? [
+              {
+                condition: image.found,
+                errorMessage: `No public ${image.description} image supporting cloud-init was found for the bastion's instance type ${config.instanceType}. Set "image": { "id": "image-..." } or cluster.bastion.instanceType.`,
+              },
+            ]
+          : undefined,
+      },
+    });
+    const eip = new EipAddress(this, "eip", {
+      name: `${config.name}-bastion-eip`,
+      description: `Public IP of the Todo API bastion (${config.name})`,
+      billingType: config.eip.billingType,
+      bandwidth: config.eip.bandwidthMbps,
+      isp: config.eip.isp,
+      tags,
+    });
+    this.eipAssociation = new EipAssociate(this, "eip-association", {
+      allocationId: eip.id,
+      instanceId: instance.id,
+      instanceType: "EcsInstance",
+    });
+    this.instanceId = instance.id;
+    this.publicIp = eip.eipAddress;
+    this.privateIp = instance.primaryIpAddress;
+  }
+}

@@ -1,0 +1,143 @@
+import { Construct } from "constructs";
+import { SecurityGroup } from "../../.gen/providers/volcengine/security-group";
+import { SecurityGroupRule } from "../../.gen/providers/volcengine/security-group-rule";
+import { Subnet } from "../../.gen/providers/volcengine/subnet";
+import { Vpc } from "../../.gen/providers/volcengine/vpc";
+import { tagBlocks } from "./tags";
+
+export interface ClusterNetworkConfig {
+  /** Prefix of resource names, e.g. "todo-api-prod". */
+  name: string;
+  vpcCidr: string;
+  /** The two zones and their app subnets (same order). */
+  zones: readonly [string, string];
+  appSubnetCidrs: readonly [string, string];
+  /** Subnet of the load balancer and the NAT gateway (in the first zone). */
+  loadBalancerSubnetCidr: string;
+  /** CIDRs allowed to SSH to the bastion. Nothing else reaches port 22 from outside. */
+  adminCidrs: readonly string[];
+  tags: Readonly<Record<string, string>>;
+}
+
+/** One ingress rule as the stack intends it: from a CIDR or from another security group. */
+export interface ClusterIngressRule {
+  port: number;
+  from: { cidr: string } | { securityGroup: "bastion" };
+  purpose: string;
+}
+
+/**
+ * The private network of the load-balanced topology: a VPC, one app subnet in each of two zones,
+ * a subnet for the load balancer (and the NAT gateway), and two security groups:
+ * - app servers: HTTP (80) only from the load balancer's subnet, SSH only from the bastion's
+ *   security group; nothing open to the world (they have no public address anyway);
+ * - bastion: SSH only from the admin CIDRs.
+ * Both may send anything out (the app servers through the NAT gateway). PostgreSQL is never opened.
+ */
+export class ClusterNetwork extends Construct {
+  readonly vpcId: string;
+  readonly appSubnetIds: readonly [string, string];
+  readonly appSubnetCidrs: readonly [string, string];
+  readonly zones: readonly [string, string];
+  readonly loadBalancerSubnetId: string;
+  readonly loadBalancerSubnetCidr: string;
+  readonly appSecurityGroupId: string;
+  readonly bastionSecurityGroupId: string;
+  readonly appIngressRules: readonly ClusterIngressRule[];
+  readonly bastionIngressRules: readonly ClusterIngressRule[];
+
+  constructor(scope: Construct, id: string, config: ClusterNetworkConfig) {
+    super(scope, id);
+    const tags = tagBlocks(config.tags);
+
+    const vpc = new Vpc(this, "vpc", {
+      vpcName: `${config.name}-vpc`,
+      cidrBlock: config.vpcCidr,
+      description: `Todo API network (${config.name}, cluster)`,
+      tags,
+    });
+    const appSubnets = config.zones.map(
+      (zone, i) =>
+        new Subnet(this, `app-subnet-${i + 1}`, {
+          subnetName: `${config.name}-app-${i + 1}`,
+          vpcId: vpc.id,
+          zoneId: zone,
+          cidrBlock: config.appSubnetCidrs[i]!,
+        }),
+    );
+    const lbSubnet = new Subnet(this, "lb-subnet", {
+      subnetName: `${config.name}-lb`,
+      vpcId: vpc.id,
+      zoneId: config.zones[0],
+      cidrBlock: config.loadBalancerSubnetCidr,
+    });
+
+    const appGroup = new SecurityGroup(this, "app-security-group", {
+      securityGroupName: `${config.name}-app-sg`,
+      vpcId: vpc.id,
+      description: "App servers: HTTP from the load balancer subnet, SSH from the bastion only",
+      tags,
+    });
+    const bastionGroup = new SecurityGroup(this, "bastion-security-group", {
+      securityGroupName: `${config.name}-bastion-sg`,
+      vpcId: vpc.id,
+      description: "Bastion: SSH from admin CIDRs only",
+      tags,
+    });
+
+    const appIngressRules: ClusterIngressRule[] = [
+      { port: 80, from: { cidr: config.loadBalancerSubnetCidr }, purpose: "http from the load balancer" },
+      { port: 22, from: { securityGroup: "bastion" }, purpose: "ssh from the bastion" },
+    ];
+    const bastionIngressRules: ClusterIngressRule[] = config.adminCidrs.map((cidr) => ({
+      port: 22,
+      from: { cidr },
+      purpose: "ssh from admin",
+    }));
+
+    const ingress = (groupId: string, prefix: string, rules: ClusterIngressRule[]) =>
+      rules.forEach((rule, i) => {
+        new SecurityGroupRule(this, `${prefix}-ingress-${rule.port}-${i}`, {
+          securityGroupId: groupId,
+          direction: "ingress",
+          protocol: "tcp",
+          portStart: rule.port,
+          portEnd: rule.port,
+          ...("cidr" in rule.from ? { cidrIp: rule.from.cidr } : { sourceGroupId: bastionGroup.id }),
+          policy: "accept",
+          priority: 1,
+          description: rule.purpose,
+        });
+      });
+    ingress(appGroup.id, "app", appIngressRules);
+    ingress(bastionGroup.id, "bastion", bastionIngressRules);
+
+    for (const [prefix, groupId, why] of [
+      ["app", appGroup.id, "all outbound through the NAT gateway (packages, Node.js downloads, RDS)"],
+      ["bastion", bastionGroup.id, "all outbound (SSH to the app servers, packages)"],
+    ] as const) {
+      new SecurityGroupRule(this, `${prefix}-egress-all`, {
+        securityGroupId: groupId,
+        direction: "egress",
+        protocol: "all",
+        portStart: -1,
+        portEnd: -1,
+        cidrIp: "0.0.0.0/0",
+        policy: "accept",
+        priority: 1,
+        description: why,
+      });
+    }
+
+    this.vpcId = vpc.id;
+    this.appSubnetIds = [appSubnets[0]!.id, appSubnets[1]!.id];
+    this.appSubnetCidrs = config.appSubnetCidrs;
+    this.zones = config.zones;
+    this.loadBalancerSubnetId = lbSubnet.id;
+    this.loadBalancerSubnetCidr = config.loadBalancerSubnetCidr;
+    this.appSecurityGroupId = appGroup.id;
+    this.bastionSecurityGroupId = bastionGroup.id;
+    this.appIngressRules = appIngressRules;
+    this.bastionIngressRules = bastionIngressRules;
+  }
+}

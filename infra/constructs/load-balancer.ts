@@ -1,0 +1,134 @@
+import { Construct } from "constructs";
+import { Fn } from "cdktf";
+import { Certificate } from "../../.gen/providers/volcengine/certificate";
+import { Clb } from "../../.gen/providers/volcengine/clb";
+import { Listener, type ListenerHealthCheck } from "../../.gen/providers/volcengine/listener";
+import { ServerGroup } from "../../.gen/providers/volcengine/server-group";
+import { ServerGroupServer } from "../../.gen/providers/volcengine/server-group-server";
+import { tagBlocks } from "./tags";
+
+/** The port Nginx listens on on every app server; the load balancer forwards there. */
+export const BACKEND_PORT = 80;
+/** Readiness endpoint of the app (cross-part contract): 200 only when the database answers. */
+export const HEALTH_CHECK_PATH = "/readyz";
+
+export interface LoadBalancerConfig {
+  name: string;
+  subnetId: string;
+  spec: string;
+  eip: { billingType: string; bandwidthMbps: number; isp: string };
+  /** ECS instance ids of the app servers; every one joins the server group. */
+  serverInstanceIds: readonly string[];
+  /**
+   * PEM files on the deploying machine, read by Terraform at apply time (so never in the
+   * synthesized JSON); the provider stores them in the Terraform state.
+   */
+  certificate?: { domain: string; certificatePath: string; privateKeyPath: string };
+  tags: Readonly<Record<string, string>>;
+}
+
+/**
+ * A public CLB in front of the app servers: its elastic IP (billing from `eip`), one server group
+ * holding every server on port 80 (Nginx), an HTTP listener on 80 and, with a certificate, an
+ * HTTPS listener on 443 that terminates TLS and forwards plain HTTP to the same group. Both
+ * listeners health-check GET /readyz through Nginx, so a server whose app or database connection
+ * is down stops getting traffic.
+ *
+ * Port 80 keeps serving the API in plain HTTP even with a certificate (no redirect): a redirect
+ * would turn API POSTs into GETs in many clients; apps should use the https:// URL.
+ */
+export class LoadBalancer extends Construct {
+  readonly loadBalancerId: string;
+  readonly publicIp: string;
+  readonly serverGroupId: string;
+  readonly listeners: { protocol: "HTTP" | "HTTPS"; port: number }[] = [];
+  /** What the deploy step waits for: every server registered in the group. */
+  readonly members: ServerGroupServer[];
+
+  constructor(scope: Construct, id: string, config: LoadBalancerConfig) {
+    super(scope, id);
+    const tags = tagBlocks(config.tags);
+    const clb = new Clb(this, "clb", {
+      loadBalancerName: `${config.name}-clb`,
+      description: `Public entry of the Todo API (${config.name})`,
+      type: "public",
+      subnetId: config.subnetId,
+      loadBalancerSpec: config.spec,
+      loadBalancerBillingType: "PostPaid",
+      eipBillingConfig: {
+        eipBillingType: config.eip.billingType,
+        bandwidth: config.eip.bandwidthMbps,
+        isp: config.eip.isp,
+      },
+      tags,
+    });
+    const group = new ServerGroup(this, "server-group", {
+      loadBalancerId: clb.id,
+      serverGroupName: `${config.name}-app-servers`,
+      description: "Todo API app servers (Nginx on port 80)",
+      type: "instance",
+    });
+    this.members = config.serverInstanceIds.map(
+      (instanceId, i) =>
+        new ServerGroupServer(this, `server-${i + 1}`, {
+          serverGroupId: group.id,
+          instanceId,
+          type: "ecs",
+          port: BACKEND_PORT,
+          weight: 100,
+          description: `app server ${i + 1}`,
+        }),
+    );
+
+    const healthCheck: ListenerHealthCheck = {
+      enabled: "on",
+      method: "GET",
+      uri: HEALTH_CHECK_PATH,
+      httpCode: "http_2xx",
+      interval: 2,
+      timeout: 2,
+      healthyThreshold: 2,
+      unHealthyThreshold: 2,
+    };
+    new Listener(this, "http", {
+      loadBalancerId: clb.id,
+      listenerName: `${config.name}-http`,
+      description: "API over plain HTTP",
+      protocol: "HTTP",
+      port: 80,
+      serverGroupId: group.id,
+      scheduler: "wlc",
+      healthCheck,
+    });
+    this.listeners.push({ protocol: "HTTP", port: 80 });
+
+    if (config.certificate) {
+      const certificate = new Certificate(this, "certificate", {
+        certificateName: `${config.name}-${config.certificate.domain.replace(/\./g, "-")}`.slice(0, 128),
+        description: `TLS certificate for ${config.certificate.domain}`,
+        publicKey: Fn.file(Fn.pathexpand(config.certificate.certificatePath)),
+        privateKey: Fn.file(Fn.pathexpand(config.certificate.privateKeyPath)),
+        tags,
+      });
+      new Listener(this, "https", {
+        loadBalancerId: clb.id,
+        listenerName: `${config.name}-https`,
+        description: `API over HTTPS for ${config.certificate.domain}`,
+        protocol: "HTTPS",
+        port: 443,
+        serverGroupId: group.id,
+        scheduler: "wlc",
+        certificateSource: "clb",
+        certificateId: certificate.id,
+        // TLS 1.2+ only (iOS App Transport Security requires 1.2 with forward secrecy).
+        securityPolicyId: "tls_cipher_policy_1_2",
+        healthCheck,
+      });
+      this.listeners.push({ protocol: "HTTPS", port: 443 });
+    }
+
+    this.loadBalancerId = clb.id;
+    this.publicIp = clb.eipAddress;
+    this.serverGroupId = group.id;
+  }
+}
