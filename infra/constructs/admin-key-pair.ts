@@ -8,7 +8,9 @@ export class AdminKeyPair extends Construct {
   constructor(scope: Construct, id: string, config: { name: string; publicKey: string }) {
     super(scope, id);
     const keyPair = new EcsKeyPair(this, "key-pair", {
-      keyPairName: `${config.name}-key`,
+      // Not "<name>-key" (the single topology's): switching topologies creates this one while
+      // the other still exists, and key pair names are unique.
+      keyPairName: `${config.name}-admin-key`,
       publicKey: config.publicKey,
       description: "Admin key imported by the Todo API stack",
     });

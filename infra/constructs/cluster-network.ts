@@ -53,13 +53,15 @@ export class ClusterNetwork extends Construct {
     const vpc = new Vpc(this, "vpc", {
       vpcName: `${config.name}-vpc`,
       cidrBlock: config.vpcCidr,
-      description: `Todo API network (${config.name}, cluster)`,
+      description: `Todo API network (${config.name})`,
       tags,
     });
+    // The first app subnet has the same construct id, name and CIDR as the single topology's
+    // subnet, so switching topologies keeps it (and the RDS instance that lives in it).
     const appSubnets = config.zones.map(
       (zone, i) =>
-        new Subnet(this, `app-subnet-${i + 1}`, {
-          subnetName: `${config.name}-app-${i + 1}`,
+        new Subnet(this, i === 0 ? "subnet" : `app-subnet-${i + 1}`, {
+          subnetName: i === 0 ? `${config.name}-subnet` : `${config.name}-subnet-${i + 1}`,
           vpcId: vpc.id,
           zoneId: zone,
           cidrBlock: config.appSubnetCidrs[i]!,

@@ -259,7 +259,8 @@ export class TodoStack extends TerraformStack {
 
     const database = this.rdsDatabase(name, env.database, tags, {
       primaryZone: layout.zones[0],
-      secondaryZone: layout.zones[1],
+      // As in the single topology when set there, so switching topologies keeps the instance.
+      secondaryZone: env.database.secondaryZone ?? layout.zones[1],
       subnetId: network.appSubnetIds[0],
       allowedCidrs: network.appSubnetCidrs,
     });

@@ -168,7 +168,7 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     const [nat] = resources(tf, "volcengine_nat_gateway");
     expect(nat).toMatchObject({ billing_type: "PostPaid", spec: "Small" });
     const snat = resources(tf, "volcengine_snat_entry");
-    const appSubnets = entries(tf, "volcengine_subnet").filter(([, s]) => /-app-\d$/.test(s.subnet_name)).map(([id]) => id);
+    const appSubnets = entries(tf, "volcengine_subnet").filter(([, s]) => /-subnet(-2)?$/.test(s.subnet_name)).map(([id]) => id);
     expect(snat.map((s) => ref(s.subnet_id)).sort()).toEqual(appSubnets.sort());
     const natEip = entries(tf, "volcengine_eip_address").find(([, e]) => e.name.endsWith("-nat-eip"))![0];
     for (const s of snat) {
@@ -179,7 +179,7 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
 
   it("allows only the app subnets (both zones) into RDS, with the standby in the second zone", () => {
     const allowlist = resources(tf, "volcengine_rds_postgresql_allowlist")[0]!;
-    expect(allowlist.allow_list).toEqual([subnetCidr(tf, "-app-1"), subnetCidr(tf, "-app-2")]);
+    expect(allowlist.allow_list).toEqual([subnetCidr(tf, "-subnet"), subnetCidr(tf, "-subnet-2")]);
     expect(allowlist.allow_list).toEqual(["172.16.1.0/24", "172.16.2.0/24"]);
     expect(resources(tf, "volcengine_rds_postgresql_instance")[0]).toMatchObject({ primary_zone_id: "cn-beijing-a", secondary_zone_id: "cn-beijing-b" });
   });
@@ -315,6 +315,22 @@ describe("cluster configuration", () => {
     expect(explicit.stacks).toEqual(plain.stacks);
     const tf = plain.stacks["todo-api-dev"]!;
     for (const type of ["volcengine_clb", "volcengine_nat_gateway", "volcengine_listener", "volcengine_certificate"]) expect(resources(tf, type)).toHaveLength(0);
+  });
+
+  it("switching between single (rds) and cluster keeps the VPC, the first subnet and the RDS instance", async () => {
+    const single = (await synth({ environments: { prod: baseEnvironment({ database: RDS }) } })).stacks["todo-api-prod"]!;
+    const cluster = (await synth({ environments: { prod: baseEnvironment({ database: RDS, topology: "cluster" }) } })).stacks["todo-api-prod"]!;
+    const strip = (r: Record<string, any>) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== "//"));
+    // Same Terraform addresses and arguments: a switch neither replaces nor loses them.
+    expect(strip(cluster.resource.volcengine_vpc)).toEqual(strip(single.resource.volcengine_vpc));
+    const [singleSubnet] = Object.keys(single.resource.volcengine_subnet);
+    expect(cluster.resource.volcengine_subnet[singleSubnet!]).toEqual(single.resource.volcengine_subnet[singleSubnet!]);
+    expect(cluster.resource.volcengine_rds_postgresql_instance).toEqual(single.resource.volcengine_rds_postgresql_instance);
+    expect(Object.keys(cluster.resource.volcengine_rds_postgresql_account)).toEqual(Object.keys(single.resource.volcengine_rds_postgresql_account));
+    expect(Object.keys(cluster.resource.volcengine_rds_postgresql_database)).toEqual(Object.keys(single.resource.volcengine_rds_postgresql_database));
+    // Resources that do change must not collide by name while both exist during the switch.
+    const names = (tf: TfJson) => resources(tf, "volcengine_ecs_key_pair").map((k) => k.key_pair_name);
+    expect(names(cluster)).not.toEqual(expect.arrayContaining(names(single)));
   });
 
   it("a new release changes only the rollout steps, never the servers or the load balancer", async () => {
