@@ -199,6 +199,12 @@ describe("OpenAPI document and docs", () => {
       form: { grant_type: "password", username: acct.username, password: acct.password, scope: "", client_id: "" },
     });
     expect(login.status).toBe(200);
+    // Swagger UI's default "client credentials location: basic" sends an empty Basic header instead.
+    const basic = await api.post("/api/v1/auth/token", {
+      form: { grant_type: "password", scope: "", username: acct.username, password: acct.password },
+      headers: { authorization: `Basic ${Buffer.from(":").toString("base64")}` },
+    });
+    expect(basic.status).toBe(200);
   });
 });
 
