@@ -1,3 +1,7 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderCloudInit } from "../../cloud-init/render";
 import { CLUSTER_NEEDS_RDS } from "../../infra/config/cluster";
@@ -345,5 +349,34 @@ describe("cluster configuration", () => {
     expect(strip(b)).toEqual(strip(a));
     const hashes = resources(b.stacks["todo-api-prod"]!, "null_resource").map((s) => s.triggers.release_hash);
     expect(hashes).toEqual(["fedcba987654", "fedcba987654", "fedcba987654"]);
+  });
+});
+
+const hasTerraform = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
+
+describe.skipIf(!hasTerraform)("cluster jwt_secret validation (terraform CLI, offline)", () => {
+  it("refuses an empty or short secret and accepts a long one", async () => {
+    const tf = (await synth({ environments: { prod: variants["2 servers, no certificate"].env } })).stacks["todo-api-prod"]!;
+    const dir = mkdtempSync(path.join(tmpdir(), "todo-tf-jwt-"));
+    try {
+      // Only the variable itself: no provider is needed to evaluate its validation.
+      writeFileSync(path.join(dir, "main.tf.json"), JSON.stringify({ variable: { jwt_secret: tf.variable.jwt_secret }, output: { ok: { value: "ok" } } }));
+      const run = (args: string[]) =>
+        spawnSync("terraform", args, {
+          cwd: dir,
+          encoding: "utf8",
+          env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1" },
+          timeout: 60_000,
+        });
+      expect(run(["init", "-input=false"]).status).toBe(0);
+      const plan = (value: string) => run(["plan", "-input=false", "-var", `jwt_secret=${value}`]);
+      const empty = plan("");
+      expect(empty.status).not.toBe(0);
+      expect(empty.stderr).toContain("all servers share it");
+      expect(plan("short").status).not.toBe(0);
+      expect(plan("A".repeat(40) + "+/=_.-").status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
