@@ -78,6 +78,9 @@ start) log "start $unit"; running || start ;;
 stop) log "stop $unit"; stop ;;
 enable) log "enable $unit" ;;
 is-active) if running; then echo active; else echo inactive; exit 3; fi ;;
+show) # only "show -p NRestarts --value UNIT": a process that died counts as restarted by systemd
+  unit=\${5:-}; port=\${unit#*@}; pidfile=$STANDIN_STATE/$port.pid
+  if [ ! -f "$pidfile" ] || running; then echo 0; else echo 1; fi ;;
 *) echo "stand-in systemctl: unsupported: $*" >&2; exit 1 ;;
 esac
 `;
@@ -277,13 +280,18 @@ describe("todo-release deploy, rollback, status", () => {
   });
 
   it.each([
-    ["never becomes ready", "unready"],
-    ["crashes at start", "crash"],
-  ] as const)("a release that %s is rolled back by itself after the first instance", async (_what, mode) => {
+    ["never becomes ready", "unready", "not ready on http://127.0.0.1:"],
+    ["crashes at start", "crash", "exited while starting"],
+  ] as const)("a release that %s is rolled back by itself after the first instance", async (_what, mode, reason) => {
     resetLog();
     const bad = makeRelease(`bad-${mode}`, mode);
-    const r = release(["deploy", bad.path], undefined, { TODO_READY_TIMEOUT: "3" });
+    // a crash is noticed at once; "not ready" takes the whole timeout, so the crash gets a long one
+    const timeout = mode === "crash" ? "60" : "3";
+    const started = Date.now();
+    const r = release(["deploy", bad.path], undefined, { TODO_READY_TIMEOUT: timeout });
     expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(reason);
+    if (mode === "crash") expect(Date.now() - started).toBeLessThan(30_000);
     expect(r.stderr).toContain(`rolled back to ${b.hash}`);
     expect(link("current")).toBe(`releases/${b.hash}`);
     expect(link("previous")).toBe(`releases/${a.hash}`);
