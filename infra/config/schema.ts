@@ -224,10 +224,17 @@ export const environmentSchema = z
       .refine((t) => Object.keys(t).length <= 20, "at most 20 tags")
       .default({}),
   })
-  .superRefine((env, ctx) => {
-    if (env.topology !== "cluster") return;
-    for (const problem of clusterProblems(env)) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
-  });
+  .superRefine(
+    (env, ctx) => {
+      if (env.topology !== "cluster") return;
+      for (const problem of clusterProblems(env)) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+    },
+    // Also when unrelated settings are wrong (so one run lists every problem), as long as the
+    // settings the cluster checks read were valid.
+    { when: (payload) => !payload.issues.some((issue) => CLUSTER_INPUTS.has(String(issue.path?.[0]))) },
+  );
+
+const CLUSTER_INPUTS = new Set(["topology", "zone", "network", "database", "cluster", "https"]);
 
 export type EnvironmentInput = z.input<typeof environmentSchema>;
 export type EnvironmentConfig = z.output<typeof environmentSchema>;

@@ -274,6 +274,21 @@ describe("cluster configuration", () => {
     expect(CLUSTER_NEEDS_RDS).toContain('topology "cluster" requires database mode "rds"');
   });
 
+  it("reports cluster problems together with unrelated ones, in one message", () => {
+    expect(problems(baseEnvironment({ topology: "cluster", instanceType: "c3i.large" }))).toEqual([
+      'environments.prod.instanceType: must be an ECS instance type such as "ecs.c3i.large"',
+      `environments.prod.database.mode: ${CLUSTER_NEEDS_RDS}`,
+      'environments.prod.cluster.secondZone: topology "cluster" spreads the servers over two zones: set database.secondaryZone (or cluster.secondZone) to a zone other than "cn-beijing-a"',
+    ]);
+  });
+
+  it("places the servers in cluster.secondZone while RDS keeps database.secondaryZone", async () => {
+    const tf = (await synth({ environments: { prod: baseEnvironment({ topology: "cluster", database: RDS, cluster: { secondZone: "cn-beijing-c" } }) } })).stacks["todo-api-prod"]!;
+    expect(appServers(tf).map(([, r]) => r.zone_id)).toEqual(["cn-beijing-a", "cn-beijing-c"]);
+    expect(resources(tf, "volcengine_rds_postgresql_instance")[0]).toMatchObject({ primary_zone_id: "cn-beijing-a", secondary_zone_id: "cn-beijing-b" });
+    expect(formatProblems(checkTerraformJson(tf, projectSchemas()))).toBe("");
+  });
+
   it("refuses Certbot settings, a single zone, fewer than two servers and subnets outside the VPC", () => {
     expect(problems(baseEnvironment({ topology: "cluster", database: RDS, https: { domain: "api.example.com", acmeEmail: "ops@example.com" } }))).toEqual([
       'environments.prod.https: sets up Certbot on a single server and does not apply to topology "cluster", where TLS terminates at the load balancer: remove it and set cluster.certificate { domain, certificatePath, privateKeyPath } instead (see docs/scale-out.md)',
@@ -291,6 +306,10 @@ describe("cluster configuration", () => {
       "environments.prod.network.loadBalancerSubnetCidr: 10.0.1.0/25 is not inside the VPC 10.0.0.0/24; set network.loadBalancerSubnetCidr explicitly",
     ]);
     expect(problems(baseEnvironment({ topology: "mesh" }))[0]).toMatch(/^environments\.prod\.topology: /);
+    // A setting the cluster checks read is itself invalid: only its own message, no follow-up noise.
+    expect(problems(baseEnvironment({ topology: "cluster", database: RDS, network: { subnetCidr: "172.16.1.0" } }))).toEqual([
+      'environments.prod.network.subnetCidr: must be an IPv4 CIDR such as "203.0.113.7/32" (your public IP followed by /32)',
+    ]);
   });
 
   it("derives the zones and subnets, takes cluster.secondZone over the database's, and resolves certificate paths", () => {
