@@ -5,7 +5,11 @@
 export class RehearsalClient {
   constructor(readonly baseUrl: string) {}
 
-  async request(method: string, path: string, init: { token?: string; json?: unknown; form?: Record<string, string> } = {}) {
+  async request(
+    method: string,
+    path: string,
+    init: { token?: string; json?: unknown; form?: Record<string, string> } = {}
+  ) {
     const headers: Record<string, string> = { accept: "application/json" };
     let body: string | undefined;
     if (init.token) headers.authorization = `Bearer ${init.token}`;
@@ -16,7 +20,12 @@ export class RehearsalClient {
       headers["content-type"] = "application/x-www-form-urlencoded";
       body = new URLSearchParams(init.form).toString();
     }
-    const response = await fetch(new URL(path, this.baseUrl), { method, headers, body, signal: AbortSignal.timeout(15_000) });
+    const response = await fetch(new URL(path, this.baseUrl), {
+      method,
+      headers,
+      body,
+      signal: AbortSignal.timeout(15_000),
+    });
     const text = await response.text();
     let data: unknown = undefined;
     try {
@@ -56,7 +65,8 @@ export class RehearsalClient {
   async todoTitle(token: string, id: string): Promise<string | undefined> {
     const result = await this.request("GET", `/api/v1/todos/${id}`, { token });
     if (result.status === 404) return undefined;
-    if (result.status !== 200) throw new Error(`GET /api/v1/todos/${id}: ${result.status} ${JSON.stringify(result.data)}`);
+    if (result.status !== 200)
+      throw new Error(`GET /api/v1/todos/${id}: ${result.status} ${JSON.stringify(result.data)}`);
     return String((result.data as Record<string, unknown>).title);
   }
 }

@@ -31,10 +31,7 @@ export class Container {
   private pid1: number | undefined;
   private boots = 0;
 
-  constructor(
-    private readonly options: ContainerOptions,
-    private readonly cleanup: Cleanup,
-  ) {
+  constructor(private readonly options: ContainerOptions, private readonly cleanup: Cleanup) {
     this.root = join(options.runDir, "root");
   }
 
@@ -71,7 +68,7 @@ export class Container {
     // network the metadata service would describe; cloud-init must not try DHCP on it.
     await writeFile(
       join(this.root, "etc/cloud/cloud.cfg.d/90-rehearsal.cfg"),
-      "datasource_list: [ NoCloud, None ]\nnetwork: {config: disabled}\n",
+      "datasource_list: [ NoCloud, None ]\nnetwork: {config: disabled}\n"
     );
   }
 
@@ -113,7 +110,7 @@ export class Container {
         "--console=pipe",
         "--boot",
       ],
-      { stdio: ["ignore", consoleFd, consoleFd] },
+      { stdio: ["ignore", consoleFd, consoleFd] }
     );
     closeSync(consoleFd);
     this.nspawn = child;
@@ -153,7 +150,7 @@ export class Container {
         "-c",
         script,
       ],
-      options,
+      options
     );
   }
 

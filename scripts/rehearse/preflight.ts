@@ -13,7 +13,8 @@ export const hostCommands: Record<string, string> = {
 };
 
 export async function preflight(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error("the rehearsal must run as root (debootstrap, mounts, network namespaces)");
+  if (process.getuid?.() !== 0)
+    throw new Error("the rehearsal must run as root (debootstrap, mounts, network namespaces)");
   if (process.platform !== "linux") throw new Error("the rehearsal needs Linux");
   const missing: string[] = [];
   for (const [command, pkg] of Object.entries(hostCommands)) {

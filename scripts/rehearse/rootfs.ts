@@ -73,7 +73,7 @@ export async function ensureRootfs(cacheDir: string, spec: RootfsSpec, log: Step
     await run(
       "debootstrap",
       ["--variant=minbase", `--include=${spec.bootstrapPackages.join(",")}`, spec.suite, building, spec.archive],
-      { timeoutMs: 15 * 60_000 },
+      { timeoutMs: 15 * 60_000 }
     );
     log.info(`debootstrap ${spec.suite}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
@@ -84,7 +84,7 @@ export async function ensureRootfs(cacheDir: string, spec: RootfsSpec, log: Step
         `deb ${spec.archive} ${spec.suite}-updates main`,
         `deb ${spec.securityArchive} ${spec.suite}-security main`,
         "",
-      ].join("\n"),
+      ].join("\n")
     );
     t = Date.now();
     // systemd-nspawn (not chroot) so package scripts see /proc, /sys and /dev; the host network
@@ -111,7 +111,7 @@ export async function ensureRootfs(cacheDir: string, spec: RootfsSpec, log: Step
           "apt-get clean",
         ].join("\n"),
       ],
-      { timeoutMs: 15 * 60_000 },
+      { timeoutMs: 15 * 60_000 }
     );
     log.info(`apt-get install ${spec.imagePackages.join(" ")}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
 

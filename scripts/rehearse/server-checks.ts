@@ -5,7 +5,9 @@ import type { StepLog } from "./steps.js";
 
 /** Waits for systemd to finish starting up; every unit must have started (nothing "degraded"). */
 export async function expectSystemRunning(box: Container, log: StepLog): Promise<void> {
-  const state = (await box.exec("systemctl is-system-running --wait", { allowFailure: true, timeoutMs: 300_000 })).stdout.trim();
+  const state = (
+    await box.exec("systemctl is-system-running --wait", { allowFailure: true, timeoutMs: 300_000 })
+  ).stdout.trim();
   log.info(`systemd: ${state}`);
   if (state !== "running") {
     const failed = await box.exec("systemctl --failed --no-pager --no-legend; journalctl -b --no-pager -p err -n 40", {
@@ -54,10 +56,13 @@ export async function expectServerAsDocumented(box: Container, appName: string, 
     if (!loopback && port !== 80 && port !== 443 && port !== 22) problems.push(`listens beyond loopback: ${line}`);
     if (!loopback && /postgres|node/.test(line)) problems.push(`app or database reachable from outside: ${line}`);
   }
-  log.info(`listeners: ${listeners.map((l) => `${l.split(/\s+/)[3]} ${/users:\(\("([^"]+)"/.exec(l)?.[1] ?? ""}`).join(", ")}`);
+  log.info(
+    `listeners: ${listeners.map((l) => `${l.split(/\s+/)[3]} ${/users:\(\("([^"]+)"/.exec(l)?.[1] ?? ""}`).join(", ")}`
+  );
 
   const envStat = (await box.exec(`stat -c '%U:%G %a' /etc/${appName}/env`)).stdout.trim();
-  if (envStat !== `root:${appName} 640`) problems.push(`/etc/${appName}/env is ${envStat}, expected root:${appName} 640`);
+  if (envStat !== `root:${appName} 640`)
+    problems.push(`/etc/${appName}/env is ${envStat}, expected root:${appName} 640`);
 
   const user = (
     await box.exec(`ps -o user= -p "$(systemctl show -p MainPID --value ${appName}@3001)"`, { allowFailure: true })
@@ -66,11 +71,15 @@ export async function expectServerAsDocumented(box: Container, appName: string, 
 
   const scram = (
     await box.exec(
-      `runuser -u postgres -- psql -XAt -c "SELECT rolpassword LIKE 'SCRAM-SHA-256\\$%' FROM pg_authid WHERE rolname = '${appName.replace(/-/g, "_")}'"`,
-      { allowFailure: true },
+      `runuser -u postgres -- psql -XAt -c "SELECT rolpassword LIKE 'SCRAM-SHA-256\\$%' FROM pg_authid WHERE rolname = '${appName.replace(
+        /-/g,
+        "_"
+      )}'"`,
+      { allowFailure: true }
     )
   ).stdout.trim();
-  if (scram !== "t") problems.push(`the database role's password is not stored as SCRAM-SHA-256 (${scram || "no role"})`);
+  if (scram !== "t")
+    problems.push(`the database role's password is not stored as SCRAM-SHA-256 (${scram || "no role"})`);
 
   // The secrets are generated on the server; none may appear in what the cloud (user data) or the
   // logs hold. Searched here in Node, so the secrets never go on a command line.
@@ -105,6 +114,7 @@ export async function expectSetupIdempotent(box: Container, appName: string, log
   log.info(rerun.output.trim().split("\n").slice(-4).join("\n"));
   if (rerun.code !== 0) throw new Error(`todo-setup exited ${rerun.code} when run again`);
   const after = (await fingerprint()).stdout;
-  if (after !== before) throw new Error(`todo-setup changed ${watched.join(", ")} when run again:\n${before}\n→\n${after}`);
+  if (after !== before)
+    throw new Error(`todo-setup changed ${watched.join(", ")} when run again:\n${before}\n→\n${after}`);
   await expectActive(box, [`${appName}@3001`, `${appName}@3002`, "nginx", "postgresql"]);
 }

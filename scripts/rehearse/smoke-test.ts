@@ -7,7 +7,8 @@ import type { StepLog } from "./steps.js";
  */
 export async function runSmokeTest(baseUrl: string, log: StepLog): Promise<void> {
   const result = await runSmoke(baseUrl, {
-    report: (step) => log.info(`${step.ok ? "ok  " : "FAIL"} ${step.name} (${step.ms} ms)${step.detail ? `: ${step.detail}` : ""}`),
+    report: (step) =>
+      log.info(`${step.ok ? "ok  " : "FAIL"} ${step.name} (${step.ms} ms)${step.detail ? `: ${step.detail}` : ""}`),
   });
   if (!result.ok) {
     const failed = result.steps.filter((s) => !s.ok).map((s) => s.name);

@@ -20,7 +20,7 @@ export interface Traffic {
 export function startTraffic(
   baseUrl: string,
   token: string,
-  { workers = 4, pauseMs = 10, maxSeconds = 600 } = {},
+  { workers = 4, pauseMs = 10, maxSeconds = 600 } = {}
 ): Traffic {
   const started = Date.now();
   const report: TrafficReport = { requests: 0, failures: 0, samples: [], seconds: 0 };
