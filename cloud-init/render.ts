@@ -14,7 +14,7 @@ export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 /** Where cloud-init writes the archive of server files; `runcmd` unpacks it into `/`. */
 export const SERVER_FILES_ARCHIVE = "/var/lib/todo-setup/files.tar";
 
-/** A file the server gets (unpacked by `runcmd` after the packages are installed). */
+/** A file the server gets (unpacked by `runcmd`, then todo-setup does the rest). */
 export interface ServerFile {
   path: string;
   content: string;
@@ -132,20 +132,6 @@ export function serverFiles(input: CloudInitOptions): ServerFile[] {
   return files;
 }
 
-/** Debian/Ubuntu packages of the variant (todo-setup installs any that failed here again). */
-export function serverPackages(o: ResolvedCloudInitOptions): string[] {
-  return [
-    "nginx",
-    "curl",
-    "ca-certificates",
-    "xz-utils",
-    "openssl",
-    "unattended-upgrades",
-    ...(o.databaseMode === "local" ? ["postgresql"] : []),
-    ...(o.domain ? ["certbot"] : []),
-  ];
-}
-
 /** The server files as one tar archive (paths relative to `/`, root-owned, fixed order and times). */
 export function serverFilesArchive(options: CloudInitOptions): Buffer {
   return createTar(
@@ -159,18 +145,17 @@ export function serverFilesArchive(options: CloudInitOptions): Buffer {
 }
 
 /**
- * The instance's user data: `#cloud-config` that installs the packages, writes the server files
- * and runs todo-setup. The files travel as ONE gzip+base64 `write_files` entry holding a tar
- * archive: compressed together they fit the 16 KB user-data limit with room to spare, which one
- * entry per file does not. Only modules and keys that cloud-init 22.4 (Debian 12) knows are used.
- * Deterministic: the same options give the same text.
+ * The instance's user data: `#cloud-config` that writes the server files and runs todo-setup.
+ * The files travel as ONE gzip+base64 `write_files` entry holding a tar archive: compressed
+ * together they fit the 16 KB user-data limit with room to spare, which one entry per file does
+ * not. Packages are installed by todo-setup, not cloud-init's `packages`: at first boot apt is
+ * often locked (apt-daily, unattended-upgrades), and cloud-init gives up on the lock and marks the
+ * boot failed, while todo-setup waits for it and retries. Only modules and keys that cloud-init
+ * 22.4 (Debian 12) knows are used. Deterministic: the same options give the same text.
  */
 export function renderCloudInit(options: CloudInitOptions): string {
   const o = parseCloudInitOptions(options);
   const config = {
-    package_update: true,
-    package_upgrade: false,
-    packages: serverPackages(o),
     write_files: [
       {
         path: SERVER_FILES_ARCHIVE,
@@ -180,7 +165,6 @@ export function renderCloudInit(options: CloudInitOptions): string {
         content: gzipDeterministic(serverFilesArchive(o)).toString("base64"),
       },
     ],
-    // Unpacked only now, after the packages: Nginx and PostgreSQL install with their defaults.
     runcmd: [
       ["tar", "-xf", SERVER_FILES_ARCHIVE, "-C", "/", "--no-same-owner"],
       ["/usr/local/sbin/todo-setup"],

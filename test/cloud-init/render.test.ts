@@ -53,11 +53,10 @@ describe.each(Object.entries(variants))("rendered cloud-config (%s)", (_name, op
     expect(config.runcmd.at(-1)).toEqual(["/usr/local/sbin/todo-setup"]);
   });
 
-  it("installs PostgreSQL and backups only in local mode, Certbot only with a domain", () => {
-    expect(config.packages.includes("postgresql")).toBe(local);
+  it("ships backups only in local mode, Certbot's files only with a domain", () => {
+    expect(Object.keys(config).sort()).toEqual(["runcmd", "write_files"]);
     expect(files.has("/usr/local/sbin/todo-backup")).toBe(local);
     expect(files.has("/etc/systemd/system/todo-api-backup.timer")).toBe(local);
-    expect(config.packages.includes("certbot")).toBe(withDomain);
     expect(files.has("/etc/nginx/sites-available/todo-api-https.conf")).toBe(withDomain);
     expect(files.has("/etc/systemd/system/todo-api-certificate.timer")).toBe(withDomain);
     expect(files.has("/etc/letsencrypt/renewal-hooks/deploy/reload-nginx")).toBe(withDomain);
