@@ -41,9 +41,6 @@ export class LoadBalancer extends Construct {
   readonly loadBalancerId: string;
   readonly publicIp: string;
   readonly serverGroupId: string;
-  readonly listeners: { protocol: "HTTP" | "HTTPS"; port: number }[] = [];
-  /** What the deploy step waits for: every server registered in the group. */
-  readonly members: ServerGroupServer[];
 
   constructor(scope: Construct, id: string, config: LoadBalancerConfig) {
     super(scope, id);
@@ -68,17 +65,16 @@ export class LoadBalancer extends Construct {
       description: "Todo API app servers (Nginx on port 80)",
       type: "instance",
     });
-    this.members = config.serverInstanceIds.map(
-      (instanceId, i) =>
-        new ServerGroupServer(this, `server-${i + 1}`, {
-          serverGroupId: group.id,
-          instanceId,
-          type: "ecs",
-          port: BACKEND_PORT,
-          weight: 100,
-          description: `app server ${i + 1}`,
-        }),
-    );
+    config.serverInstanceIds.forEach((instanceId, i) => {
+      new ServerGroupServer(this, `server-${i + 1}`, {
+        serverGroupId: group.id,
+        instanceId,
+        type: "ecs",
+        port: BACKEND_PORT,
+        weight: 100,
+        description: `app server ${i + 1}`,
+      });
+    });
 
     const healthCheck: ListenerHealthCheck = {
       enabled: "on",
@@ -100,7 +96,6 @@ export class LoadBalancer extends Construct {
       scheduler: "wlc",
       healthCheck,
     });
-    this.listeners.push({ protocol: "HTTP", port: 80 });
 
     if (config.certificate) {
       const certificate = new Certificate(this, "certificate", {
@@ -124,7 +119,6 @@ export class LoadBalancer extends Construct {
         securityPolicyId: "tls_cipher_policy_1_2",
         healthCheck,
       });
-      this.listeners.push({ protocol: "HTTPS", port: 443 });
     }
 
     this.loadBalancerId = clb.id;

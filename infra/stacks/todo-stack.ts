@@ -82,13 +82,23 @@ export class TodoStack extends TerraformStack {
     }
 
     if (env.topology === "cluster") {
-      this.composeCluster(name, env, tags, props.release);
+      const parts = this.composeCluster(name, env, tags, props.release);
+      this.clusterNetwork = parts.network;
+      this.loadBalancer = parts.loadBalancer;
+      this.appServers = parts.servers;
+      this.bastion = parts.bastion;
+      this.rollout = parts.rollout;
+      this.database = parts.database;
     } else {
-      this.composeSingle(name, env, tags, props.release);
+      const parts = this.composeSingle(name, env, tags, props.release);
+      this.network = parts.network;
+      this.server = parts.server;
+      this.deployment = parts.deployment;
+      this.database = parts.database;
     }
   }
 
-  private composeSingle(name: string, env: ResolvedEnvironment, tags: Record<string, string>, release: Release): void {
+  private composeSingle(name: string, env: ResolvedEnvironment, tags: Record<string, string>, release: Release) {
     const jwtSecret = new TerraformVariable(this, "jwt_secret", {
       type: "string",
       sensitive: true,
@@ -169,10 +179,10 @@ export class TodoStack extends TerraformStack {
     });
     if (database) databaseOutput(this, database, "Private endpoint of RDS for PostgreSQL (reachable from the server only)");
 
-    Object.assign(this, { network, server, database, deployment });
+    return { network, server, database, deployment };
   }
 
-  private composeCluster(name: string, env: ResolvedEnvironment, tags: Record<string, string>, release: Release): void {
+  private composeCluster(name: string, env: ResolvedEnvironment, tags: Record<string, string>, release: Release) {
     if (env.database.mode !== "rds") throw new Error(CLUSTER_NEEDS_RDS); // the config schema refuses it first
     const layout = clusterLayout(env);
 
@@ -309,7 +319,7 @@ export class TodoStack extends TerraformStack {
     });
     databaseOutput(this, database, "Private endpoint of RDS for PostgreSQL (reachable from the app servers and the bastion only)");
 
-    Object.assign(this, { clusterNetwork: network, loadBalancer, appServers: servers, bastion, rollout, database });
+    return { network, loadBalancer, servers, bastion, rollout, database };
   }
 
   private rdsDatabase(
