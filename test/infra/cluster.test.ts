@@ -216,6 +216,7 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
       const exprs = step.provisioner
         .flatMap((p: any) => p["remote-exec"]?.inline ?? [])
         .flatMap((line: string) => [...line.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]!.replace(/_[0-9A-F]{8}\b/g, "_X")));
+      for (const line of step.provisioner.flatMap((p: any) => p["remote-exec"]?.inline ?? [])) expect(line).not.toContain("%{");
       expect(exprs.sort()).toEqual(
         [
           "var.jwt_secret",
@@ -354,6 +355,20 @@ describe("cluster configuration", () => {
     // Resources that do change must not collide by name while both exist during the switch.
     const names = (tf: TfJson) => resources(tf, "volcengine_ecs_key_pair").map((k) => k.key_pair_name);
     expect(names(cluster)).not.toEqual(expect.arrayContaining(names(single)));
+  });
+
+  it("uses the ssh-agent for the bastion hop too when no private key path is configured", async () => {
+    const env = variants["2 servers, no certificate"].env;
+    const ssh = { ...(env.ssh as object), privateKeyPath: undefined };
+    const tf = (await synth({ environments: { prod: { ...env, ssh } } })).stacks["todo-api-prod"]!;
+    for (const step of resources(tf, "null_resource")) {
+      expect(step.connection.agent).toBe("true");
+      expect(step.connection.private_key).toBeUndefined();
+      expect(step.connection.bastion_private_key).toBeUndefined();
+      expect(step.connection.bastion_host).toMatch(/^\$\{volcengine_eip_address\.[\w-]+\.eip_address\}$/);
+    }
+    expect(tf.output.bastion_ssh_command.value).toMatch(/^ssh root@\$\{/);
+    expect(tf.output.server_ssh_command.value).toMatch(/^ssh -J root@\$\{/);
   });
 
   it("a new release changes only the rollout steps, never the servers or the load balancer", async () => {
