@@ -49,6 +49,21 @@ export const cloudInitOptionsSchema = z
     appMemoryMaxMiB: z.number().int().min(128).default(512),
     /** Releases kept in /opt/<appName>/releases (current and previous are always kept). */
     keepReleases: z.number().int().min(2).max(50).default(5),
+    /**
+     * Off-server copies of the backups in a TOS bucket, written with the temporary credentials of
+     * the instance's IAM role (fetched from the metadata service at run time; no key here).
+     */
+    offsiteBackup: z
+      .object({
+        bucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/),
+        region: z.string().regex(/^[a-z]+-[a-z0-9-]+$/),
+        /** S3-compatible endpoint, e.g. https://tos-s3-cn-beijing.volces.com */
+        endpoint: z.string().regex(/^https:\/\/[^'"\\$`\s/]+\/?$/, "endpoint must be an https:// origin without quotes, $ or spaces"),
+        /** IAM role attached to the instance (its credentials come from the metadata service). */
+        roleName: z.string().regex(/^[A-Za-z0-9.@_-]{1,64}$/),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((o) => !o.domain || o.acmeEmail, {

@@ -78,6 +78,14 @@ export function renderHostConf(o: ResolvedCloudInitOptions): string {
     NODE_MIRROR: o.nodeMirror,
     BACKUP_RETENTION_DAYS: o.backupRetentionDays,
     KEEP_RELEASES: o.keepReleases,
+    ...(o.offsiteBackup
+      ? {
+          OFFSITE_BUCKET: o.offsiteBackup.bucket,
+          OFFSITE_REGION: o.offsiteBackup.region,
+          OFFSITE_ENDPOINT: o.offsiteBackup.endpoint,
+          OFFSITE_ROLE: o.offsiteBackup.roleName,
+        }
+      : {}),
   };
   const lines = Object.entries(values).map(([key, value]) => `${key}=${shellValue(value)}`);
   return `# Host settings from the stack configuration, written by cloud-init. No secrets here.\n${lines.join("\n")}\n`;
@@ -92,6 +100,7 @@ export function serverFiles(input: CloudInitOptions): ServerFile[] {
     appVar: app.replace(/-/g, "_"),
     domain: o.domain ?? "",
     memoryMax: String(o.appMemoryMaxMiB),
+    readyzResolve: o.domain ? `--resolve ${o.domain}:443:127.0.0.1 ` : "",
     upstreamServers: o.appPorts
       .map((port) => `  server 127.0.0.1:${port} max_fails=0;`)
       .join("\n"),
@@ -111,6 +120,8 @@ export function serverFiles(input: CloudInitOptions): ServerFile[] {
     file(`/etc/nginx/sites-available/${app}-http.conf`, "nginx/site-http.conf"),
     file(`/etc/systemd/journald.conf.d/60-${app}.conf`, "etc/journald.conf"),
     file("/etc/apt/apt.conf.d/52todo-auto-upgrades", "etc/auto-upgrades"),
+    file(`/etc/systemd/system/${app}-health.service`, "systemd/app-health.service"),
+    file(`/etc/systemd/system/${app}-health.timer`, "systemd/app-health.timer"),
   ];
   if (o.databaseMode === "local") {
     files.push(

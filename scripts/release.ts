@@ -21,7 +21,7 @@ import { createTar, gzipDeterministic, type TarEntry } from "./lib/tar.js";
  * `npm run release`: the production server as one self-contained, content-addressed tarball,
  * dist/release/todo-api-<hash>.tar.gz, that unpacks to
  *
- *   server.mjs  migrate.mjs  package.json  RELEASE  node_modules/@node-rs/bcrypt{,-linux-x64-gnu}
+ *   server.mjs  migrate.mjs  offsite.mjs  package.json  RELEASE  node_modules/@node-rs/bcrypt{,-linux-x64-gnu}
  *
  * so a server needs Node.js and nothing from a package registry. <hash> is the first 12 hex digits
  * of a SHA-256 over the sorted file list and contents (not over tar or gzip bytes), so the same
@@ -29,6 +29,7 @@ import { createTar, gzipDeterministic, type TarEntry } from "./lib/tar.js";
  * it is quiet on stdout and skips the build when its inputs have not changed.
  */
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const OFFSITE_CLIENT = "cloud-init/lib/offsite.mjs";
 
 export const RELEASE_APP_NAME = "todo-api";
 /** The only package that cannot be bundled: a native addon, plus its Linux x64 glibc binary. */
@@ -76,6 +77,7 @@ function inputFingerprint(): string {
     ...listFiles(join(projectRoot, "app")),
     ...listFiles(join(projectRoot, "scripts/lib")),
     join(projectRoot, "scripts/build.ts"),
+    join(projectRoot, OFFSITE_CLIENT),
     join(projectRoot, "scripts/release.ts"),
     join(projectRoot, "package.json"),
     join(projectRoot, "package-lock.json"),
@@ -150,6 +152,9 @@ function collectFiles(bundleDir: string, cacheDir: string, log: (m: string) => v
     if (!existsSync(path)) throw new Error(`the build did not produce ${path}`);
     files.set(name, { content: readFileSync(path), mode: 0o644 });
   }
+  // The server's off-site backup client (todo-backup/todo-restore run it from the current
+  // release): too big for the 16 KB user data, and versioned with the release this way.
+  files.set("offsite.mjs", { content: readFileSync(join(projectRoot, OFFSITE_CLIENT)), mode: 0o644 });
   const require = createRequire(join(projectRoot, "package.json"));
   const bcryptDir = dirname(require.resolve("@node-rs/bcrypt/package.json"));
   const bcryptVersion = readPackageJson(bcryptDir).version;

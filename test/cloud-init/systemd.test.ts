@@ -40,7 +40,7 @@ describe.each(Object.entries(variants))("systemd units (%s)", (name, options) =>
 
   it("pass systemd-analyze verify without a warning", () => {
     const units = writeUnits(name, files);
-    expect(units.length).toBe(1 + (options.databaseMode === "local" ? 2 : 0) + (options.domain ? 2 : 0));
+    expect(units.length).toBe(3 + (options.databaseMode === "local" ? 2 : 0) + (options.domain ? 2 : 0));
     const r = run("systemd-analyze", ["verify", "--man=no", ...units]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);

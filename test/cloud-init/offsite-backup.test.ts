@@ -1,0 +1,157 @@
+import { spawn } from "node:child_process";
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CloudInitOptions } from "../../cloud-init/options.js";
+import { createTestDatabase } from "../support/database.js";
+import { findPostgresBin } from "../support/pg-cluster.js";
+import { renderedFiles } from "./helpers.js";
+import { startMetadataStandIn, startS3StandIn, type MetadataStandIn, type S3StandIn } from "./s3-stand-in.js";
+
+/**
+ * todo-backup and todo-restore as rendered for a stack with an off-site bucket, against the test
+ * run's real PostgreSQL, the stand-in S3 store (verifying signatures) and metadata service.
+ * The host settings file is the rendered one with only the endpoint pointed at the stand-in.
+ */
+const client = fileURLToPath(new URL("../../cloud-init/lib/offsite.mjs", import.meta.url));
+const options: CloudInitOptions = {
+  environment: "dev",
+  databaseMode: "local",
+  offsiteBackup: {
+    bucket: "todo-api-dev-backups-1a2b3c4d",
+    region: "cn-beijing",
+    endpoint: "https://tos-s3-cn-beijing.volces.com",
+    roleName: "todo-api-dev-backup",
+  },
+};
+const creds = { AccessKeyId: "AKTPBACKUP", SecretAccessKey: "backup-secret", SessionToken: "backup-token" };
+const dir = mkdtempSync(join(tmpdir(), "todo-offsite-backup-"));
+const backups = join(dir, "backups");
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let dbName = "";
+let env: NodeJS.ProcessEnv = {};
+let s3: S3StandIn;
+let metadata: MetadataStandIn;
+
+/** Like helpers' run(), but asynchronous: the stand-in servers live in this process. */
+function run(command: string, args: string[], opts: { env: NodeJS.ProcessEnv }): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: opts.env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status: status ?? -1, stdout, stderr }));
+  });
+}
+
+const query = async (sql: string) => {
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows;
+  } finally {
+    await c.end();
+  }
+};
+
+beforeAll(async () => {
+  s3 = await startS3StandIn({ bucket: options.offsiteBackup!.bucket, region: "cn-beijing", creds: () => creds });
+  metadata = await startMetadataStandIn(options.offsiteBackup!.roleName, () => creds);
+  db = await createTestDatabase();
+  const url = new URL(db.url);
+  dbName = url.pathname.slice(1);
+  const files = renderedFiles(options);
+  for (const name of ["todo-backup", "todo-restore"]) {
+    writeFileSync(join(dir, name), files.get(`/usr/local/sbin/${name}`)!.content);
+    chmodSync(join(dir, name), 0o755);
+  }
+  const hostConf = files.get("/etc/todo-host.conf")!.content;
+  expect(hostConf).toContain("OFFSITE_BUCKET='todo-api-dev-backups-1a2b3c4d'");
+  expect(hostConf).toContain("OFFSITE_ROLE='todo-api-dev-backup'");
+  expect(hostConf).toContain("OFFSITE_ENDPOINT='https://tos-s3-cn-beijing.volces.com'");
+  // The scripts source this file, so the endpoint is pointed at the stand-in here.
+  writeFileSync(join(dir, "host.conf"), hostConf.replace("https://tos-s3-cn-beijing.volces.com", s3.url));
+  writeFileSync(join(dir, "systemctl"), "#!/bin/sh\nexit 0\n");
+  chmodSync(join(dir, "systemctl"), 0o755);
+  env = {
+    PATH: [findPostgresBin(), process.env.PATH].filter(Boolean).join(delimiter),
+    PGHOST: decodeURIComponent(url.hostname || (url.searchParams.get("host") ?? "")),
+    PGPORT: url.port || "5432",
+    PGUSER: decodeURIComponent(url.username),
+    PGPASSWORD: decodeURIComponent(url.password),
+    TODO_HOST_CONF: join(dir, "host.conf"),
+    TODO_BACKUP_DIR: backups,
+    TODO_DB_NAME: dbName,
+    TODO_DB_ROLE: decodeURIComponent(url.username),
+    TODO_RUN_AS_POSTGRES: "",
+    SYSTEMCTL: join(dir, "systemctl"),
+    TODO_OFFSITE_CLIENT: client,
+    // Stand-ins instead of TOS and the ECS metadata service; everything else from host.conf.
+    OFFSITE_PATH_STYLE: "1",
+    TODO_METADATA_URL: metadata.url,
+    OFFSITE_RETRY_MS: "10",
+    OFFSITE_ATTEMPTS: "2",
+  };
+  await query("create table todos (id serial primary key, title text not null); insert into todos (title) values ('offsite one');");
+});
+
+afterAll(async () => {
+  await s3?.close();
+  await metadata?.close();
+  if (db) {
+    const admin = new pg.Client({ connectionString: new URL("/postgres", db.url).toString() });
+    await admin.connect();
+    const saved = await admin.query("select datname from pg_database where datname like $1", [`${dbName}\\_%`]);
+    for (const row of saved.rows) await admin.query(`drop database if exists "${row.datname}" with (force)`);
+    await admin.end();
+    await db.drop();
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("todo-backup with an off-site bucket", () => {
+  it("uploads the new dump to the bucket under postgres/ and keeps the local copy", async () => {
+    const r = await run("bash", [join(dir, "todo-backup")], { env });
+    expect(r.status, r.stderr).toBe(0);
+    const local = readdirSync(backups).filter((f) => f.endsWith(".dump"));
+    expect(local).toHaveLength(1);
+    expect(r.stdout).toContain(`to tos://todo-api-dev-backups-1a2b3c4d/postgres/${local[0]}`);
+    expect(s3.objects.get(`postgres/${local[0]}`)?.subarray(0, 5).toString()).toBe("PGDMP");
+  });
+
+  it("fails the run (so the unit shows failed) when the upload fails, keeping the local dump", async () => {
+    const before = readdirSync(backups).length;
+    s3.failNext(2, 503);
+    const r = await run("bash", [join(dir, "todo-backup")], { env: { ...env } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/todo-backup: error: copying .*\.dump to TOS bucket todo-api-dev-backups-1a2b3c4d failed; the local copy is kept/);
+    expect(readdirSync(backups).length).toBe(before + 1);
+  });
+
+  it("todo-restore lists the bucket's dumps and restores one of them by date", async () => {
+    const listed = await run("bash", [join(dir, "todo-restore"), "--list-offsite"], { env });
+    expect(listed.status, listed.stderr).toBe(0);
+    const keys = listed.stdout.trim().split("\n").map((l) => l.split("\t")[0]!);
+    expect(keys).toHaveLength(1);
+    // the server loses its local copies: the bucket is what is left
+    rmSync(backups, { recursive: true, force: true });
+    await query("delete from todos");
+    const day = /-(\d{4})(\d{2})(\d{2})T/.exec(keys[0]!)!.slice(1).join("-");
+    const r = await run("bash", [join(dir, "todo-restore"), `offsite:${day}`], { env });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`downloaded ${join(backups, keys[0]!.replace("postgres/", ""))}`);
+    expect((await query("select title from todos")).map((row) => row.title)).toEqual(["offsite one"]);
+  });
+
+  it("todo-restore says so when the bucket has no dump of that day", async () => {
+    const r = await run("bash", [join(dir, "todo-restore"), "offsite:2001-01-01"], { env });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("no backup in bucket todo-api-dev-backups-1a2b3c4d from 2001-01-01");
+    expect(r.stderr).toContain("could not download 2001-01-01");
+  });
+});
