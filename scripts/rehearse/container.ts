@@ -18,7 +18,11 @@ export interface ContainerOptions {
   runDir: string;
   lowerDir: string;
   network: PrivateNetwork;
-  /** Host directory bound over /var/cache/apt/archives: downloads survive between rehearsals. */
+  /**
+   * Host directory of .deb files kept between rehearsals. Each run gets its own hard-linked copy
+   * bound over /var/cache/apt/archives (apt locks that directory, so concurrent rehearsals must
+   * not share it), and new downloads are linked back into it when the run ends.
+   */
   aptCacheDir: string;
 }
 
@@ -35,6 +39,10 @@ export class Container {
     this.root = join(options.runDir, "root");
   }
 
+  private get aptArchives(): string {
+    return join(this.options.runDir, "apt-archives");
+  }
+
   get consoleLog(): string {
     return join(this.options.runDir, `console-${this.boots}.log`);
   }
@@ -44,6 +52,9 @@ export class Container {
     const upper = join(this.options.runDir, "upper");
     const work = join(this.options.runDir, "work");
     await Promise.all([upper, work, this.root, this.options.aptCacheDir].map((d) => mkdir(d, { recursive: true })));
+    await mkdir(this.aptArchives, { recursive: true });
+    await linkDebs(this.options.aptCacheDir, this.aptArchives);
+    this.cleanup.add("keep the downloaded packages", () => linkDebs(this.aptArchives, this.options.aptCacheDir));
     await run("mount", [
       "-t",
       "overlay",
@@ -106,7 +117,7 @@ export class Container {
         this.root,
         `--network-namespace-path=${this.options.network.namespacePath}`,
         "--resolv-conf=copy-host",
-        `--bind=${this.options.aptCacheDir}:/var/cache/apt/archives`,
+        `--bind=${this.aptArchives}:/var/cache/apt/archives`,
         "--console=pipe",
         "--boot",
       ],
@@ -203,6 +214,12 @@ export class Container {
     parts.push(`----- console\n${tail(await this.console(), 40)}`);
     return parts.join("\n");
   }
+}
+
+/** Hard-links the .deb files of one directory into another (copies across file systems); never overwrites. */
+async function linkDebs(from: string, to: string): Promise<void> {
+  const script = `for f in "$1"/*.deb; do [ -e "$f" ] || continue; [ -e "$2/\${f##*/}" ] || ln "$f" "$2/" 2>/dev/null || cp "$f" "$2/"; done`;
+  await run("sh", ["-c", script, "link-debs", from, to]);
 }
 
 /** The container's init: the child of systemd-nspawn that runs systemd. */
