@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { EcsInstance } from "../../.gen/providers/volcengine/ecs-instance";
-import { EipAddress } from "../../.gen/providers/volcengine/eip-address";
-import { EipAssociate } from "../../.gen/providers/volcengine/eip-associate";
+import type { EipAssociate } from "../../.gen/providers/volcengine/eip-associate";
+import { ElasticIp, type EipSettings } from "./elastic-ip";
 import { ServerImage, type ServerImageChoice } from "./server-image";
 import { tagBlocks } from "./tags";
 
@@ -14,7 +14,7 @@ export interface BastionConfig {
   instanceType: string;
   image: ServerImageChoice;
   keyPairName: string;
-  eip: { billingType: string; bandwidthMbps: number; isp: string };
+  eip: EipSettings;
   tags: Readonly<Record<string, string>>;
 }
 
@@ -60,21 +60,16 @@ export class Bastion extends Construct {
           : undefined,
       },
     });
-    const eip = new EipAddress(this, "eip", {
+    const eip = new ElasticIp(this, "eip", {
       name: `${config.name}-bastion-eip`,
       description: `Public IP of the Todo API bastion (${config.name})`,
-      billingType: config.eip.billingType,
-      bandwidth: config.eip.bandwidthMbps,
-      isp: config.eip.isp,
-      tags,
+      eip: config.eip,
+      attachTo: { id: instance.id, type: "EcsInstance" },
+      tags: config.tags,
     });
-    this.eipAssociation = new EipAssociate(this, "eip-association", {
-      allocationId: eip.id,
-      instanceId: instance.id,
-      instanceType: "EcsInstance",
-    });
+    this.eipAssociation = eip.association;
     this.instanceId = instance.id;
-    this.publicIp = eip.eipAddress;
+    this.publicIp = eip.address;
     this.privateIp = instance.primaryIpAddress;
   }
 }

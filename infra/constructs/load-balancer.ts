@@ -5,6 +5,7 @@ import { Clb } from "../../.gen/providers/volcengine/clb";
 import { Listener, type ListenerHealthCheck } from "../../.gen/providers/volcengine/listener";
 import { ServerGroup } from "../../.gen/providers/volcengine/server-group";
 import { ServerGroupServer } from "../../.gen/providers/volcengine/server-group-server";
+import type { EipSettings } from "./elastic-ip";
 import { tagBlocks } from "./tags";
 
 /** The port Nginx listens on on every app server; the load balancer forwards there. */
@@ -16,7 +17,7 @@ export interface LoadBalancerConfig {
   name: string;
   subnetId: string;
   spec: string;
-  eip: { billingType: string; bandwidthMbps: number; isp: string };
+  eip: EipSettings;
   /** ECS instance ids of the app servers; every one joins the server group. */
   serverInstanceIds: readonly string[];
   /**

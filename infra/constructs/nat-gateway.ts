@@ -1,8 +1,7 @@
 import { Construct } from "constructs";
-import { EipAddress } from "../../.gen/providers/volcengine/eip-address";
-import { EipAssociate } from "../../.gen/providers/volcengine/eip-associate";
 import { NatGateway as VolcNatGateway } from "../../.gen/providers/volcengine/nat-gateway";
 import { SnatEntry } from "../../.gen/providers/volcengine/snat-entry";
+import { ElasticIp, type EipSettings } from "./elastic-ip";
 import { tagBlocks } from "./tags";
 
 export interface NatGatewayConfig {
@@ -13,7 +12,7 @@ export interface NatGatewayConfig {
   /** Subnets whose servers reach the Internet through it (one SNAT entry each). */
   sourceSubnetIds: readonly string[];
   spec: "Small" | "Medium" | "Large";
-  eip: { billingType: string; bandwidthMbps: number; isp: string };
+  eip: EipSettings;
   tags: Readonly<Record<string, string>>;
 }
 
@@ -39,18 +38,12 @@ export class NatGateway extends Construct {
       spec: config.spec,
       tags,
     });
-    const eip = new EipAddress(this, "eip", {
+    const eip = new ElasticIp(this, "eip", {
       name: `${config.name}-nat-eip`,
       description: `Outbound IP of the Todo API servers (${config.name})`,
-      billingType: config.eip.billingType,
-      bandwidth: config.eip.bandwidthMbps,
-      isp: config.eip.isp,
-      tags,
-    });
-    const association = new EipAssociate(this, "eip-association", {
-      allocationId: eip.id,
-      instanceId: gateway.id,
-      instanceType: "Nat",
+      eip: config.eip,
+      attachTo: { id: gateway.id, type: "Nat" },
+      tags: config.tags,
     });
     this.ready = config.sourceSubnetIds.map(
       (subnetId, i) =>
@@ -58,10 +51,10 @@ export class NatGateway extends Construct {
           snatEntryName: `${config.name}-snat-${i + 1}`,
           natGatewayId: gateway.id,
           subnetId,
-          eipId: eip.id,
-          dependsOn: [association],
+          eipId: eip.allocationId,
+          dependsOn: [eip.association],
         }),
     );
-    this.publicIp = eip.eipAddress;
+    this.publicIp = eip.address;
   }
 }

@@ -1,8 +1,8 @@
 import { Construct } from "constructs";
 import { EcsInstance } from "../../.gen/providers/volcengine/ecs-instance";
 import { EcsKeyPair } from "../../.gen/providers/volcengine/ecs-key-pair";
-import { EipAddress } from "../../.gen/providers/volcengine/eip-address";
-import { EipAssociate } from "../../.gen/providers/volcengine/eip-associate";
+import type { EipAssociate } from "../../.gen/providers/volcengine/eip-associate";
+import { ElasticIp, type EipSettings } from "./elastic-ip";
 import { ServerImage, type ServerImageChoice } from "./server-image";
 import { tagBlocks } from "./tags";
 import { encodeUserData } from "./user-data";
@@ -20,7 +20,7 @@ export interface TodoServerConfig {
   sshPublicKey: string;
   /** Rendered cloud-config text (no secrets); encoded here. */
   cloudConfig: string;
-  eip: { billingType: string; bandwidthMbps: number; isp: string };
+  eip: EipSettings;
   tags: Readonly<Record<string, string>>;
 }
 
@@ -76,22 +76,17 @@ export class TodoServer extends Construct {
       },
     });
 
-    const eip = new EipAddress(this, "eip", {
+    const eip = new ElasticIp(this, "eip", {
       name: `${config.name}-eip`,
       description: `Public IP of the Todo API server (${config.name})`,
-      billingType: config.eip.billingType,
-      bandwidth: config.eip.bandwidthMbps,
-      isp: config.eip.isp,
-      tags,
+      eip: config.eip,
+      attachTo: { id: instance.id, type: "EcsInstance" },
+      tags: config.tags,
     });
-    this.eipAssociation = new EipAssociate(this, "eip-association", {
-      allocationId: eip.id,
-      instanceId: instance.id,
-      instanceType: "EcsInstance",
-    });
+    this.eipAssociation = eip.association;
 
     this.instanceId = instance.id;
-    this.publicIp = eip.eipAddress;
+    this.publicIp = eip.address;
     this.privateIp = instance.primaryIpAddress;
   }
 }
