@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { clusterProblems } from "./cluster";
+import { alertsSchema, backupsSchema } from "./operations";
 
 /**
  * The stack configuration: what a user may choose about one environment (dev, prod, ...).
@@ -217,6 +218,10 @@ export const environmentSchema = z
       })
       .optional(),
     database: z.discriminatedUnion("mode", [localDatabase, rdsDatabase]).prefault({ mode: "local" }),
+    /** Database dumps copied off the server into a private TOS bucket (docs/operations.md). */
+    backups: backupsSchema,
+    /** CloudMonitor alarms to this e-mail (and webhook); omit for no alarms. */
+    alerts: alertsSchema,
     /** Node.js download mirror (same layout as nodejs.org/dist), e.g. for servers in mainland China. */
     nodeMirror: z.url({ protocol: /^https$/, error: "must be an https:// URL" }).optional(),
     tags: z

@@ -17,6 +17,9 @@ import { ClusterNetwork } from "../constructs/cluster-network";
 import { LoadBalancer } from "../constructs/load-balancer";
 import { NatGateway } from "../constructs/nat-gateway";
 import { RollingDeployment } from "../constructs/rolling-deployment";
+import { Alarms, databaseAlarms, serverAlarms, type MetricAlarm } from "../constructs/alarms";
+import { BackupBucket, backupRoleName } from "../constructs/backup-bucket";
+import { defaultBackupBucketName, defaultTosS3Endpoint } from "../config/operations";
 
 export interface TodoStackProps {
   project: string;
@@ -50,6 +53,10 @@ export class TodoStack extends TerraformStack {
   readonly bastion?: Bastion;
   readonly rollout?: RollingDeployment;
   readonly database?: PostgresDatabase;
+  /** Off-server backups (single topology, local database). */
+  readonly backups?: BackupBucket;
+  /** CloudMonitor alarms, when `alerts` is configured. */
+  readonly alarms?: Alarms;
 
   constructor(scope: Construct, id: string, props: TodoStackProps) {
     super(scope, id);
@@ -89,12 +96,15 @@ export class TodoStack extends TerraformStack {
       this.bastion = parts.bastion;
       this.rollout = parts.rollout;
       this.database = parts.database;
+      this.alarms = parts.alarms;
     } else {
       const parts = this.composeSingle(name, env, tags, props.release);
       this.network = parts.network;
       this.server = parts.server;
       this.deployment = parts.deployment;
       this.database = parts.database;
+      this.backups = parts.backups;
+      this.alarms = parts.alarms;
     }
   }
 
@@ -123,11 +133,24 @@ export class TodoStack extends TerraformStack {
       tags,
     });
 
+    // Off-server backups exist where the server makes backups: the local database. (RDS keeps
+    // its own automated backups; docs/operations.md.) Names are literals known at synth time,
+    // so the user data carries no Terraform expression; credentials never appear anywhere.
+    const offsite =
+      env.database.mode === "local"
+        ? {
+            bucket: env.backups.bucketName ?? defaultBackupBucketName(name, env.ssh.publicKey),
+            region: env.region,
+            endpoint: env.backups.endpoint ?? defaultTosS3Endpoint(env.region),
+            roleName: backupRoleName(name),
+          }
+        : undefined;
     const cloudInit: CloudInitOptions = {
       environment: env.name,
       databaseMode: env.database.mode,
       ...(env.https ? { domain: env.https.domain, acmeEmail: env.https.acmeEmail } : {}),
       ...(env.nodeMirror ? { nodeMirror: env.nodeMirror } : {}),
+      ...(offsite ? { offsiteBackup: offsite } : {}),
     };
 
     const server = new TodoServer(this, "server", {
@@ -154,6 +177,20 @@ export class TodoStack extends TerraformStack {
           })
         : undefined;
 
+    const backups = offsite
+      ? new BackupBucket(this, "backups", {
+          name,
+          bucketName: offsite.bucket,
+          retentionDays: env.backups.retentionDays,
+          instanceIds: [server.instanceId],
+          tags,
+        })
+      : undefined;
+    const alarms = this.environmentAlarms(name, env, tags, [
+      ...serverAlarms(name, server.instanceId),
+      ...(database ? databaseAlarms(name, database.instanceId) : []),
+    ]);
+
     const deployment = new AppDeployment(this, "app", {
       host: server.publicIp,
       instanceId: server.instanceId,
@@ -179,7 +216,14 @@ export class TodoStack extends TerraformStack {
     });
     if (database) databaseOutput(this, database, "Private endpoint of RDS for PostgreSQL (reachable from the server only)");
 
-    return { network, server, database, deployment };
+    if (backups) {
+      new TerraformOutput(this, "backup_bucket", {
+        value: backups.bucketName,
+        description: "Private TOS bucket holding the off-server database backups (todo-restore offsite:<date>)",
+      });
+    }
+
+    return { network, server, database, deployment, backups, alarms };
   }
 
   private composeCluster(name: string, env: ResolvedEnvironment, tags: Record<string, string>, release: Release) {
@@ -319,7 +363,28 @@ export class TodoStack extends TerraformStack {
     });
     databaseOutput(this, database, "Private endpoint of RDS for PostgreSQL (reachable from the app servers and the bastion only)");
 
-    return { network, loadBalancer, servers, bastion, rollout, database };
+    // Each app server's own CPU/memory/disk alarms (rule names carry the server's number).
+    const alarms = this.environmentAlarms(name, env, tags, [
+      ...servers.servers.flatMap((server, i) =>
+        serverAlarms(`${name}-app-${i + 1}`, server.instanceId).map((a) => ({ ...a, id: `app-${i + 1}-${a.id}` })),
+      ),
+      ...databaseAlarms(name, database.instanceId),
+    ]);
+
+    return { network, loadBalancer, servers, bastion, rollout, database, alarms };
+  }
+
+  /** The environment's CloudMonitor alarms, or none without `alerts` in the configuration. */
+  private environmentAlarms(name: string, env: ResolvedEnvironment, tags: Record<string, string>, alarms: MetricAlarm[]): Alarms | undefined {
+    if (!env.alerts) return undefined;
+    return new Alarms(this, "alarms", {
+      name,
+      region: env.region,
+      email: env.alerts.email,
+      webhook: env.alerts.webhook,
+      alarms,
+      tags,
+    });
   }
 
   private rdsDatabase(

@@ -125,12 +125,16 @@ describe("todo-backup with an off-site bucket", () => {
   });
 
   it("fails the run (so the unit shows failed) when the upload fails, keeping the local dump", async () => {
+    await new Promise((r) => setTimeout(r, 1100)); // dump names have a one-second resolution
     const before = readdirSync(backups).length;
     s3.failNext(2, 503);
     const r = await run("bash", [join(dir, "todo-backup")], { env: { ...env } });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/todo-backup: error: copying .*\.dump to TOS bucket todo-api-dev-backups-1a2b3c4d failed; the local copy is kept/);
     expect(readdirSync(backups).length).toBe(before + 1);
+    const kept = /copying (\S+) to TOS/.exec(r.stderr)![1]!;
+    expect(readdirSync(backups)).toContain(kept.split("/").pop());
+    expect(s3.objects.has(`postgres/${kept.split("/").pop()}`)).toBe(false);
   });
 
   it("todo-restore lists the bucket's dumps and restores one of them by date", async () => {

@@ -1,0 +1,68 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+
+/**
+ * Operations settings of an environment: where backups go off the server and who hears about
+ * trouble. Kept apart from the rest of the stack configuration (schema.ts composes them).
+ */
+
+const tosBucketName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/,
+    "must be a TOS bucket name: 3-63 lowercase letters, digits and '-', not starting or ending with '-'",
+  );
+
+/** Backups kept in a private TOS bucket of the environment (always created). */
+export const backupsSchema = z
+  .strictObject({
+    /** Days a backup object stays in the bucket; a lifecycle rule deletes it afterwards. */
+    retentionDays: z.number().int().min(1).max(3650).default(30),
+    /**
+     * Bucket name. TOS bucket names are global across all accounts, so the default carries a
+     * hash of the project, environment and your SSH key; set one to choose it yourself.
+     */
+    bucketName: tosBucketName.optional(),
+    /**
+     * S3-compatible TOS endpoint the server uploads to. Default `https://tos-s3-<region>.volces.com`
+     * (unverified from here; see docs/operations.md).
+     */
+    endpoint: z
+      .url({ protocol: /^https$/, error: "must be an https:// URL" })
+      .refine((u) => !/['"\\$`\s]/.test(u), "must not contain quotes, $, backslashes or spaces")
+      .optional(),
+  })
+  .prefault({});
+
+/**
+ * Alarms (CloudMonitor). Optional: without it no contact group or alarm rule is created — an
+ * alarm nobody receives is only a cost and a false sense of safety.
+ */
+export const alertsSchema = z
+  .strictObject({
+    /** Receives every alarm (CloudMonitor contact in a contact group of this environment). */
+    email: z.email("must be an e-mail address that receives the alarms"),
+    /** Optional HTTPS webhook CloudMonitor also calls for every alarm (e.g. a chat bot). */
+    webhook: z.url({ protocol: /^https$/, error: "must be an https:// URL" }).optional(),
+  })
+  .optional();
+
+export type BackupsConfig = z.output<typeof backupsSchema>;
+export type AlertsConfig = z.output<typeof alertsSchema>;
+
+/**
+ * Default backup bucket name: `<project>-<environment>-backups-<8 hex>`. TOS bucket names are
+ * global, so a bare `todo-api-dev-backups` would collide between users of this project; the hash
+ * of the stack name and the admin's SSH public key is stable for one user (the bucket is not
+ * renamed between deploys) and different between users.
+ */
+export function defaultBackupBucketName(stackName: string, sshPublicKey: string): string {
+  const hash = createHash("sha256").update(`${stackName}\0${sshPublicKey}`).digest("hex").slice(0, 8);
+  const suffix = `-backups-${hash}`;
+  return `${stackName.slice(0, 63 - suffix.length).replace(/-+$/, "")}${suffix}`;
+}
+
+/** TOS's S3-compatible endpoint of a region (the documented pattern; unverified from here). */
+export function defaultTosS3Endpoint(region: string): string {
+  return `https://tos-s3-${region}.volces.com`;
+}
