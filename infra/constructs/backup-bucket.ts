@@ -82,11 +82,9 @@ export class BackupBucket extends Construct {
       publicAcl: "private",
       storageClass: "STANDARD",
       tags: tagBlocks(config.tags),
-      lifecycle: {
-        // The only copy of the database that survives the server: never destroy it by accident.
-        // `cdktf destroy` stops here; empty and delete the bucket by hand (docs/operations.md).
-        preventDestroy: true,
-      },
+      // No prevent_destroy: it would make every `cdktf destroy` fail. TOS refuses to delete a
+      // bucket that still holds objects (the provider has no force-destroy), so destroy removes
+      // everything else and keeps the backups; docs/operations.md says how to let them go.
     });
 
     new TosBucketLifecycle(this, "lifecycle", {

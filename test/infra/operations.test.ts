@@ -30,12 +30,12 @@ describe("backups off the server (single server, local database)", () => {
     expect(formatProblems(checkTerraformJson(tf, projectSchemas()))).toBe("");
   });
 
-  it("creates a private bucket that cannot be destroyed by accident", () => {
+  it("creates a private bucket, granting no other account anything", () => {
     const bucket = only(tf, "volcengine_tos_bucket");
     expect(bucket.public_acl).toBe("private");
     expect(bucket.bucket_name).toMatch(/^todo-api-dev-backups-[0-9a-f]{8}$/);
-    expect(bucket.lifecycle).toEqual({ prevent_destroy: true });
     expect(bucket.account_acl).toBeUndefined();
+    expect(resources(tf, "volcengine_tos_bucket_policy")).toEqual([]);
   });
 
   it("expires backups after 30 days by default with a lifecycle rule on the dump prefix", () => {
