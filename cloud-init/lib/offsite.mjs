@@ -16,7 +16,7 @@
 // instead of the host name), OFFSITE_RETRY_MS (first retry delay, default 2000) and
 // OFFSITE_ATTEMPTS (default 5).
 import { createHash, createHmac } from "node:crypto";
-import { createReadStream, createWriteStream, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { createReadStream, createWriteStream, readFileSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import { basename, join } from "node:path";
@@ -205,7 +205,9 @@ async function main([command, ...args]) {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+// Run as a program (not imported). Node reports the real path of the main module, and the server
+// runs it through the /opt/<app>/current symlink, so compare real paths.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   main(process.argv.slice(2)).catch((err) => {
     console.error(`todo-offsite: error: ${err.message}`);
     process.exit(1);

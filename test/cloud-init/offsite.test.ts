@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,7 +36,7 @@ afterEach(() => {
 
 function offsite(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [client, ...args], {
+    const child = spawn(process.execPath, [extra.OFFSITE_CLIENT_PATH ?? client, ...args], {
       env: {
         PATH: process.env.PATH,
         TODO_HOST_CONF: join(dir, "no-such-host.conf"),
@@ -174,6 +174,16 @@ describe("offsite.mjs", () => {
     const r = await offsite(["upload", file]);
     expect(r.status, r.stderr).toBe(0);
     expect(s3.objects.has("postgres/todo_api-20261129T033000Z.dump")).toBe(true);
+  });
+
+  it("runs through a symlinked release directory as on the server (/opt/<app>/current)", async () => {
+    const release = join(dir, "releases/0123456789ab");
+    mkdirSync(release, { recursive: true });
+    copyFileSync(client, join(release, "offsite.mjs"));
+    symlinkSync(release, join(dir, "current"));
+    const r = await offsite(["list", "2026-11-27"], { OFFSITE_CLIENT_PATH: join(dir, "current/offsite.mjs") });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("postgres/todo_api-20261127T033000Z.dump");
   });
 
   it("reads its settings from the host settings file and refuses to run unconfigured", async () => {
