@@ -130,6 +130,13 @@ export function serverFiles(input: CloudInitOptions): ServerFile[] {
       file(`/etc/systemd/system/${app}-backup.service`, "systemd/app-backup.service"),
       file(`/etc/systemd/system/${app}-backup.timer`, "systemd/app-backup.timer"),
     );
+  } else if (o.offsiteBackup) {
+    // rds: a daily dump of RDS only for the independent copy in TOS (restore: docs/operations.md).
+    files.push(
+      file("/usr/local/sbin/todo-backup", "bin/todo-backup", "0755"),
+      file(`/etc/systemd/system/${app}-backup.service`, "systemd/app-backup-rds.service"),
+      file(`/etc/systemd/system/${app}-backup.timer`, "systemd/app-backup.timer"),
+    );
   }
   if (o.domain) {
     files.push(

@@ -53,7 +53,7 @@ export class TodoStack extends TerraformStack {
   readonly bastion?: Bastion;
   readonly rollout?: RollingDeployment;
   readonly database?: PostgresDatabase;
-  /** Off-server backups (single topology, local database). */
+  /** Off-server backups (single topology). */
   readonly backups?: BackupBucket;
   /** CloudMonitor alarms, when `alerts` is configured. */
   readonly alarms?: Alarms;
@@ -133,24 +133,22 @@ export class TodoStack extends TerraformStack {
       tags,
     });
 
-    // Off-server backups exist where the server makes backups: the local database. (RDS keeps
-    // its own automated backups; docs/operations.md.) Names are literals known at synth time,
-    // so the user data carries no Terraform expression; credentials never appear anywhere.
-    const offsite =
-      env.database.mode === "local"
-        ? {
-            bucket: env.backups.bucketName ?? defaultBackupBucketName(name, env.ssh.publicKey),
-            region: env.region,
-            endpoint: env.backups.endpoint ?? defaultTosS3Endpoint(env.region),
-            roleName: backupRoleName(name),
-          }
-        : undefined;
+    // Off-server backups in both database modes: of the local database, or in rds mode an
+    // independent copy besides RDS's own automated backups (docs/operations.md). Names are
+    // literals known at synth time, so the user data carries no Terraform expression;
+    // credentials never appear anywhere.
+    const offsite = {
+      bucket: env.backups.bucketName ?? defaultBackupBucketName(name, env.ssh.publicKey),
+      region: env.region,
+      endpoint: env.backups.endpoint ?? defaultTosS3Endpoint(env.region),
+      roleName: backupRoleName(name),
+    };
     const cloudInit: CloudInitOptions = {
       environment: env.name,
       databaseMode: env.database.mode,
       ...(env.https ? { domain: env.https.domain, acmeEmail: env.https.acmeEmail } : {}),
       ...(env.nodeMirror ? { nodeMirror: env.nodeMirror } : {}),
-      ...(offsite ? { offsiteBackup: offsite } : {}),
+      offsiteBackup: offsite,
     };
 
     const server = new TodoServer(this, "server", {
@@ -177,15 +175,13 @@ export class TodoStack extends TerraformStack {
           })
         : undefined;
 
-    const backups = offsite
-      ? new BackupBucket(this, "backups", {
-          name,
-          bucketName: offsite.bucket,
-          retentionDays: env.backups.retentionDays,
-          instanceIds: [server.instanceId],
-          tags,
-        })
-      : undefined;
+    const backups = new BackupBucket(this, "backups", {
+      name,
+      bucketName: offsite.bucket,
+      retentionDays: env.backups.retentionDays,
+      instanceIds: [server.instanceId],
+      tags,
+    });
     const alarms = this.environmentAlarms(name, env, tags, [
       ...serverAlarms(name, server.instanceId),
       ...(database ? databaseAlarms(name, database.instanceId) : []),
@@ -216,12 +212,10 @@ export class TodoStack extends TerraformStack {
     });
     if (database) databaseOutput(this, database, "Private endpoint of RDS for PostgreSQL (reachable from the server only)");
 
-    if (backups) {
-      new TerraformOutput(this, "backup_bucket", {
-        value: backups.bucketName,
-        description: "Private TOS bucket holding the off-server database backups (todo-restore offsite:<date>)",
-      });
-    }
+    new TerraformOutput(this, "backup_bucket", {
+      value: backups.bucketName,
+      description: "Private TOS bucket holding the off-server database backups (docs/operations.md)",
+    });
 
     return { network, server, database, deployment, backups, alarms };
   }

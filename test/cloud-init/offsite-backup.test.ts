@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -157,5 +157,75 @@ describe("todo-backup with an off-site bucket", () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("no backup in bucket todo-api-dev-backups-1a2b3c4d from 2001-01-01");
     expect(r.stderr).toContain("could not download 2001-01-01");
+  });
+});
+
+describe("todo-backup in rds mode (dump of the managed database, for the off-site copy only)", () => {
+  const rdsOptions: CloudInitOptions = { ...options, databaseMode: "rds" };
+
+  it("is installed with a unit that runs as the app user with the app's env file, and no todo-restore", () => {
+    const files = renderedFiles(rdsOptions);
+    expect(files.has("/usr/local/sbin/todo-backup")).toBe(true);
+    expect(files.has("/usr/local/sbin/todo-restore")).toBe(false);
+    const unit = files.get("/etc/systemd/system/todo-api-backup.service")!.content;
+    for (const line of ["User=todo-api", "EnvironmentFile=/etc/todo-api/env", "ReadWritePaths=/var/backups/todo-api", "ProtectSystem=strict"]) {
+      expect(unit).toContain(line);
+    }
+    expect(unit).not.toContain("postgresql.service");
+    // systemd-analyze verify, with the script at a temporary path (verify checks ExecStart exists)
+    const verifyDir = join(dir, "verify");
+    mkdirSync(verifyDir, { recursive: true });
+    writeFileSync(join(verifyDir, "todo-backup"), "#!/bin/sh\n");
+    chmodSync(join(verifyDir, "todo-backup"), 0o755);
+    writeFileSync(join(verifyDir, "todo-api-backup.service"), unit.replace("/usr/local/sbin/todo-backup", join(verifyDir, "todo-backup")));
+    writeFileSync(join(verifyDir, "todo-api-backup.timer"), files.get("/etc/systemd/system/todo-api-backup.timer")!.content);
+    const verify = spawnSync("systemd-analyze", ["verify", "--man=no", join(verifyDir, "todo-api-backup.service"), join(verifyDir, "todo-api-backup.timer")], { encoding: "utf8" });
+    expect(verify.stderr).toBe("");
+    expect(verify.status).toBe(0);
+    expect(files.has("/etc/systemd/system/todo-api-backup.timer")).toBe(true);
+    // without a bucket (the stack always sets one) rds mode has no backup at all
+    expect(renderedFiles({ environment: "dev", databaseMode: "rds" }).has("/usr/local/sbin/todo-backup")).toBe(false);
+  });
+
+  it("dumps DATABASE_URL with the password only in pg_dump's environment, and uploads it", async () => {
+    const files = renderedFiles(rdsOptions);
+    const rdsDir = join(dir, "rds");
+    const bin = join(rdsDir, "bin");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(rdsDir, "todo-backup"), files.get("/usr/local/sbin/todo-backup")!.content);
+    writeFileSync(join(rdsDir, "host.conf"), files.get("/etc/todo-host.conf")!.content.replace("https://tos-s3-cn-beijing.volces.com", s3.url));
+    expect(files.get("/etc/todo-host.conf")!.content).toContain("DB_MODE='rds'");
+    // pg_dump stand-in on PATH: records its arguments and PGPASSWORD, then runs the real one.
+    const realPgDump = spawnSync("sh", ["-c", "command -v pg_dump"], {
+      encoding: "utf8",
+      env: { PATH: [findPostgresBin(), process.env.PATH].filter(Boolean).join(delimiter) },
+    }).stdout.trim();
+    expect(realPgDump).not.toBe("");
+    writeFileSync(join(bin, "pg_dump"), `#!/bin/sh\nprintf '%s\\n' "$@" >"${rdsDir}/args"\nprintf '%s' "$PGPASSWORD" >"${rdsDir}/password"\nexec "${realPgDump}" "$@"\n`);
+    chmodSync(join(bin, "pg_dump"), 0o755);
+    // The test cluster trusts local connections, so any password works; this one needs URL-encoding.
+    const password = "p@ss:w/rd%é";
+    const url = new URL(db.url);
+    url.password = encodeURIComponent(password);
+    const r = await run("bash", [join(rdsDir, "todo-backup")], {
+      env: {
+        PATH: [bin, findPostgresBin(), process.env.PATH].filter(Boolean).join(delimiter),
+        TODO_HOST_CONF: join(rdsDir, "host.conf"),
+        TODO_BACKUP_DIR: join(rdsDir, "backups"),
+        TODO_OFFSITE_CLIENT: client,
+        DATABASE_URL: url.toString(),
+        OFFSITE_PATH_STYLE: "1",
+        TODO_METADATA_URL: metadata.url,
+        OFFSITE_RETRY_MS: "10",
+      },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const args = readFileSync(join(rdsDir, "args"), "utf8");
+    expect(readFileSync(join(rdsDir, "password"), "utf8")).toBe(password);
+    expect(args).not.toContain(encodeURIComponent(password));
+    expect(args).not.toContain("p@ss");
+    expect(args).toContain(`--dbname=postgres://${url.username}@${url.host}${url.pathname}`);
+    const dump = readdirSync(join(rdsDir, "backups")).find((f) => f.endsWith(".dump"))!;
+    expect(s3.objects.get(`postgres/${dump}`)?.subarray(0, 5).toString()).toBe("PGDMP");
   });
 });

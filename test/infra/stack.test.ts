@@ -105,17 +105,13 @@ describe.each(Object.entries(variants))("variant %s", (_name, variant) => {
         environment: "dev",
         databaseMode: variant.mode,
         ...(variant.domain ? { domain: variant.domain, acmeEmail: HTTPS.acmeEmail } : {}),
-        // Off-server backups of the local database (test/infra/operations.test.ts).
-        ...(variant.mode === "local"
-          ? {
-              offsiteBackup: {
-                bucket: resources(tf, "volcengine_tos_bucket")[0]!.bucket_name,
-                region: "cn-beijing",
-                endpoint: "https://tos-s3-cn-beijing.volces.com",
-                roleName: "todo-api-dev-backup",
-              },
-            }
-          : {}),
+        // Off-server backups (test/infra/operations.test.ts).
+        offsiteBackup: {
+          bucket: resources(tf, "volcengine_tos_bucket")[0]!.bucket_name,
+          region: "cn-beijing",
+          endpoint: "https://tos-s3-cn-beijing.volces.com",
+          roleName: "todo-api-dev-backup",
+        },
       }),
     );
     expect(instance.instance_charge_type).toBe("PostPaid");
@@ -131,7 +127,7 @@ describe.each(Object.entries(variants))("variant %s", (_name, variant) => {
 
   it("has the outputs a user needs", () => {
     const outputs = tf.output;
-    const expected = ["api_url", "docs_url", "public_ip", "ssh_command", ...(variant.mode === "rds" ? ["database_endpoint"] : ["backup_bucket"])];
+    const expected = ["api_url", "backup_bucket", "docs_url", "public_ip", "ssh_command", ...(variant.mode === "rds" ? ["database_endpoint"] : [])];
     expect(Object.keys(outputs).sort()).toEqual(expected.sort());
     const ip = outputs.public_ip.value;
     expect(ip).toMatch(/^\$\{volcengine_eip_address\.[\w-]+\.eip_address\}$/);
