@@ -3,7 +3,6 @@ import { S3Backend, TerraformOutput, TerraformStack, TerraformVariable } from "c
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { VolcengineProvider } from "../../.gen/providers/volcengine/provider";
 import { renderCloudInit } from "../../cloud-init/render";
-import type { CloudInitOptions } from "../../cloud-init/options";
 import type { ResolvedEnvironment, StateConfig } from "../config/schema";
 import { CLUSTER_NEEDS_RDS, clusterLayout } from "../config/cluster";
 import { AppDeployment, type Release } from "../constructs/app-deployment";
@@ -18,8 +17,8 @@ import { LoadBalancer } from "../constructs/load-balancer";
 import { NatGateway } from "../constructs/nat-gateway";
 import { RollingDeployment } from "../constructs/rolling-deployment";
 import { Alarms, databaseAlarms, serverAlarms, type MetricAlarm } from "../constructs/alarms";
-import { BackupBucket, backupRoleName } from "../constructs/backup-bucket";
-import { defaultBackupBucketName, defaultTosS3Endpoint } from "../config/operations";
+import { BackupBucket } from "../constructs/backup-bucket";
+import { clusterServerCloudInit, singleServerCloudInit } from "./server-cloud-init";
 
 export interface TodoStackProps {
   project: string;
@@ -28,10 +27,6 @@ export interface TodoStackProps {
   release: Release;
 }
 
-/**
- * One environment of the Todo API (dev, prod, ...): network, server, optional managed
- * PostgreSQL, and the app deployment. It only composes constructs; resource details live in them.
- */
 /**
  * One environment of the Todo API (dev, prod, ...) in one of two topologies:
  * - `single`: network, one server with its own public IP, optional managed PostgreSQL, and the
@@ -133,23 +128,7 @@ export class TodoStack extends TerraformStack {
       tags,
     });
 
-    // Off-server backups in both database modes: of the local database, or in rds mode an
-    // independent copy besides RDS's own automated backups (docs/operations.md). Names are
-    // literals known at synth time, so the user data carries no Terraform expression;
-    // credentials never appear anywhere.
-    const offsite = {
-      bucket: env.backups.bucketName ?? defaultBackupBucketName(name, env.ssh.publicKey),
-      region: env.region,
-      endpoint: env.backups.endpoint ?? defaultTosS3Endpoint(env.region),
-      roleName: backupRoleName(name),
-    };
-    const cloudInit: CloudInitOptions = {
-      environment: env.name,
-      databaseMode: env.database.mode,
-      ...(env.https ? { domain: env.https.domain, acmeEmail: env.https.acmeEmail } : {}),
-      ...(env.nodeMirror ? { nodeMirror: env.nodeMirror } : {}),
-      offsiteBackup: offsite,
-    };
+    const cloudInit = singleServerCloudInit(env, name);
 
     const server = new TodoServer(this, "server", {
       name,
@@ -177,7 +156,7 @@ export class TodoStack extends TerraformStack {
 
     const backups = new BackupBucket(this, "backups", {
       name,
-      bucketName: offsite.bucket,
+      bucketName: cloudInit.offsiteBackup.bucket,
       retentionDays: env.backups.retentionDays,
       instanceIds: [server.instanceId],
       tags,
@@ -262,13 +241,7 @@ export class TodoStack extends TerraformStack {
 
     const keyPair = new AdminKeyPair(this, "key-pair", { name, publicKey: env.ssh.publicKey });
 
-    // The same cloud-config as a single server with RDS: no local PostgreSQL, and no Certbot
-    // because TLS terminates at the load balancer.
-    const cloudInit: CloudInitOptions = {
-      environment: env.name,
-      databaseMode: "rds",
-      ...(env.nodeMirror ? { nodeMirror: env.nodeMirror } : {}),
-    };
+    const cloudInit = clusterServerCloudInit(env);
     const servers = new AppServers(this, "servers", {
       name,
       count: env.cluster.servers,

@@ -1,12 +1,18 @@
 import { readFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { EXAMPLE_CONFIG_FILE, loadStackConfig } from "../../infra/config/load.js";
+import { singleServerCloudInit } from "../../infra/stacks/server-cloud-init.js";
 import { renderCloudInit } from "../../cloud-init/render.js";
 import { cloudInitOptionsSchema, type CloudInitOptions } from "../../cloud-init/options.js";
 
 /**
- * The user data the rehearsal server boots with: `renderCloudInit` called with the options the
- * infra stack derives for database mode `local` and no domain (infra/stacks/todo-stack.ts passes
- * environment, databaseMode, and nodeMirror when configured; everything else is the default), with
- * Node.js from the rehearsal's mirror — the same `nodeMirror` option a user in China would set.
+ * The user data the rehearsal server boots with: the infra stack's own derivation
+ * (`singleServerCloudInit`, infra/stacks/server-cloud-init.ts) for the example configuration's
+ * `dev` environment — database mode `local`, no domain — rendered by `renderCloudInit`. Two things
+ * differ, both because nothing here is Volcengine: Node.js comes from the rehearsal's loopback
+ * mirror (through the same `nodeMirror` option a user in China would set), and there is no TOS
+ * bucket or instance role, so off-server backup uploads are left out.
  * REHEARSAL_USER_DATA=<file> boots a given cloud-config instead (for debugging the machinery);
  * `{{nodeMirror}}` in it is replaced by the mirror URL.
  */
@@ -15,8 +21,29 @@ export interface RehearsalUserData {
   source: string;
 }
 
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const ENVIRONMENT = "dev";
+// The example configuration reads the admin's public key from ~/.ssh; the rehearsal logs in with
+// nsenter, not SSH, so any well-formed key does.
+const PLACEHOLDER_PUBLIC_KEY =
+  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE8rBqkH1m2oQpX7m4kV3r8gkJm9u2cC5y0cN8i6bWcd rehearsal@localhost";
+
 export function rehearsalCloudInitOptions(nodeMirror: string): CloudInitOptions {
-  return { environment: "rehearsal", databaseMode: "local", nodeMirror };
+  const config = loadStackConfig({
+    cwd: root,
+    env: {
+      TODO_STACK_CONFIG: join(root, EXAMPLE_CONFIG_FILE),
+      TODO_ENVIRONMENTS: ENVIRONMENT,
+      TODO_SSH_PUBLIC_KEY: PLACEHOLDER_PUBLIC_KEY,
+    },
+  });
+  const env = config.environments.find((e) => e.name === ENVIRONMENT);
+  if (!env) throw new Error(`${EXAMPLE_CONFIG_FILE} has no "${ENVIRONMENT}" environment to rehearse`);
+  if (env.database.mode !== "local" || env.https) {
+    throw new Error(`the rehearsal boots database mode local without a domain; ${EXAMPLE_CONFIG_FILE}'s "${ENVIRONMENT}" is not that`);
+  }
+  const { offsiteBackup: _noTosHere, ...options } = singleServerCloudInit(env, `${config.project}-${env.name}`);
+  return { ...options, nodeMirror };
 }
 
 /** The Node.js major the rendered user data installs (the options' default unless overridden). */
@@ -42,6 +69,6 @@ export async function rehearsalUserData(nodeMirror: string): Promise<RehearsalUs
   }
   return {
     text: renderCloudInit(rehearsalCloudInitOptions(nodeMirror)),
-    source: "renderCloudInit (cloud-init/render.ts), database mode local, no domain",
+    source: `the infra stack's singleServerCloudInit for ${EXAMPLE_CONFIG_FILE} "${ENVIRONMENT}" (database mode local, no domain), rendered by renderCloudInit`,
   };
 }

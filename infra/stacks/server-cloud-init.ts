@@ -1,0 +1,58 @@
+import type { CloudInitOptions } from "../../cloud-init/options";
+import type { ResolvedEnvironment } from "../config/schema";
+import { defaultBackupBucketName, defaultTosS3Endpoint } from "../config/operations";
+import { backupRoleName } from "../constructs/backup-bucket";
+
+/**
+ * What an environment's servers are told at first boot: the one place the stack configuration
+ * becomes cloud-init options. The stack renders these into user data, and the local rehearsal
+ * (scripts/rehearse) boots a container with exactly the same derivation.
+ */
+
+export interface OffsiteBackupTarget {
+  bucket: string;
+  region: string;
+  endpoint: string;
+  roleName: string;
+}
+
+/** The off-server backup target of a single-topology server (no credentials: the role has them). */
+export function offsiteBackupTarget(env: ResolvedEnvironment, name: string): OffsiteBackupTarget {
+  return {
+    bucket: env.backups.bucketName ?? defaultBackupBucketName(name, env.ssh.publicKey),
+    region: env.region,
+    endpoint: env.backups.endpoint ?? defaultTosS3Endpoint(env.region),
+    roleName: backupRoleName(name),
+  };
+}
+
+/**
+ * The single server: its database mode, HTTPS when a domain is set, and off-server backups in both
+ * database modes (of the local database, or in rds mode an independent copy besides RDS's own
+ * automated backups; docs/operations.md). Every value is a literal known at synth time, so the
+ * user data carries no Terraform expression.
+ */
+export function singleServerCloudInit(
+  env: ResolvedEnvironment,
+  name: string,
+): CloudInitOptions & { offsiteBackup: OffsiteBackupTarget } {
+  return {
+    environment: env.name,
+    databaseMode: env.database.mode,
+    ...(env.https ? { domain: env.https.domain, acmeEmail: env.https.acmeEmail } : {}),
+    ...(env.nodeMirror ? { nodeMirror: env.nodeMirror } : {}),
+    offsiteBackup: offsiteBackupTarget(env, name),
+  };
+}
+
+/**
+ * A cluster's app servers: the same cloud-config as a single server with RDS, without local
+ * PostgreSQL, and without Certbot because TLS terminates at the load balancer.
+ */
+export function clusterServerCloudInit(env: ResolvedEnvironment): CloudInitOptions {
+  return {
+    environment: env.name,
+    databaseMode: "rds",
+    ...(env.nodeMirror ? { nodeMirror: env.nodeMirror } : {}),
+  };
+}
