@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { apiRequest, type ApiReply, type ApiRequestInit } from "./lib/api-request.js";
 
 /**
  * `npm run smoke -- <base-url>`: drives a deployed API the way a mobile client does — health,
@@ -30,12 +31,8 @@ export interface SmokeOptions {
   timeoutMs?: number;
 }
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: any;
-  text: string;
-}
+/** The smoke test reads fields off JSON bodies it has just checked the status of. */
+type Reply = ApiReply & { body: any };
 
 class StepFailed extends Error {}
 
@@ -50,37 +47,13 @@ export async function runSmoke(baseUrl: string, options: SmokeOptions = {}): Pro
   const timeoutMs = options.timeoutMs ?? 10_000;
   const steps: SmokeStep[] = [];
 
-  async function call(
-    method: string,
-    path: string,
-    init: { json?: unknown; form?: Record<string, string>; token?: string } = {},
-  ): Promise<Reply> {
-    const headers: Record<string, string> = { accept: "application/json", "user-agent": "todo-api-smoke/1" };
-    let body: string | undefined;
-    if (init.json !== undefined) {
-      headers["content-type"] = "application/json";
-      body = JSON.stringify(init.json);
-    } else if (init.form) {
-      headers["content-type"] = "application/x-www-form-urlencoded";
-      body = new URLSearchParams(init.form).toString();
-    }
-    if (init.token) headers.authorization = `Bearer ${init.token}`;
-    const url = new URL(path.replace(/^\//, ""), base.href.endsWith("/") ? base.href : `${base.href}/`);
-    let res: Response;
+  async function call(method: string, path: string, init: Omit<ApiRequestInit, "timeoutMs"> = {}): Promise<Reply> {
     try {
-      res = await fetch(url, { method, headers, body, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
+      return await apiRequest(base.href, method, path, { ...init, timeoutMs });
     } catch (err) {
       const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
-      throw new StepFailed(`${method} ${url.pathname}: request failed: ${cause}`);
+      throw new StepFailed(`${method} ${path}: request failed: ${cause}`);
     }
-    const text = await res.text();
-    let parsed: unknown = undefined;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      /* not JSON; reported below when it matters */
-    }
-    return { status: res.status, headers: res.headers, body: parsed, text };
   }
 
   function expectStatus(reply: Reply, status: number, what: string): void {

@@ -1,3 +1,5 @@
+import { apiRequest, type ApiReply, type ApiRequestInit } from "../lib/api-request.js";
+
 /**
  * The few API calls the rehearsal makes itself (beyond the smoke test): enough to leave data on
  * the server and find it again after a reboot, a rolling restart or a restore. Follows docs/API.md.
@@ -5,43 +7,16 @@
 export class RehearsalClient {
   constructor(readonly baseUrl: string) {}
 
-  async request(
-    method: string,
-    path: string,
-    init: { token?: string; json?: unknown; form?: Record<string, string> } = {}
-  ) {
-    const headers: Record<string, string> = { accept: "application/json" };
-    let body: string | undefined;
-    if (init.token) headers.authorization = `Bearer ${init.token}`;
-    if (init.json !== undefined) {
-      headers["content-type"] = "application/json";
-      body = JSON.stringify(init.json);
-    } else if (init.form) {
-      headers["content-type"] = "application/x-www-form-urlencoded";
-      body = new URLSearchParams(init.form).toString();
-    }
-    const response = await fetch(new URL(path, this.baseUrl), {
-      method,
-      headers,
-      body,
-      signal: AbortSignal.timeout(15_000),
-    });
-    const text = await response.text();
-    let data: unknown = undefined;
-    try {
-      data = text ? JSON.parse(text) : undefined;
-    } catch {
-      data = text;
-    }
-    return { status: response.status, data, headers: response.headers };
+  request(method: string, path: string, init: ApiRequestInit = {}): Promise<ApiReply> {
+    return apiRequest(this.baseUrl, method, path, init);
   }
 
-  async expect(status: number, method: string, path: string, init: Parameters<RehearsalClient["request"]>[2] = {}) {
+  async expect(status: number, method: string, path: string, init: ApiRequestInit = {}) {
     const result = await this.request(method, path, init);
     if (result.status !== status) {
-      throw new Error(`${method} ${path}: expected ${status}, got ${result.status} ${JSON.stringify(result.data)}`);
+      throw new Error(`${method} ${path}: expected ${status}, got ${result.status} ${result.text}`);
     }
-    return result.data as Record<string, unknown>;
+    return result.body as Record<string, unknown>;
   }
 
   async register(username: string, password: string): Promise<void> {
@@ -66,7 +41,7 @@ export class RehearsalClient {
     const result = await this.request("GET", `/api/v1/todos/${id}`, { token });
     if (result.status === 404) return undefined;
     if (result.status !== 200)
-      throw new Error(`GET /api/v1/todos/${id}: ${result.status} ${JSON.stringify(result.data)}`);
-    return String((result.data as Record<string, unknown>).title);
+      throw new Error(`GET /api/v1/todos/${id}: ${result.status} ${result.text}`);
+    return String((result.body as Record<string, unknown>).title);
   }
 }
