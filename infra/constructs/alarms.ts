@@ -7,24 +7,39 @@ import { tagBlocks } from "./tags";
 /**
  * One threshold alarm on a CloudMonitor metric.
  *
- * Where the names come from (the search of Volcengine material available to this project; the
- * CloudMonitor console's metric catalogue https://console.volcengine.com/cloud_monitor/docs?namespace=VCM_ECS
- * is the authority and needs a login, so it was NOT read directly):
- * - Namespaces `VCM_ECS` and `VCM_RDS_PostgreSQL`: Volcengine's "支持的云产品" page
+ * Where the names come from (the CloudMonitor console's metric catalogue
+ * https://console.volcengine.com/cloud_monitor/docs?namespace=VCM_ECS is the authority; it needs
+ * a login and was not read directly):
+ * - ECS, CONFIRMED by Volcengine's own code: the metric schema served by Volcengine's CloudMonitor
+ *   MCP server (repo volcengine/mcp-server, file
+ *   server/mcp_server_cloudmonitor/src/mcp_server_cloudmonitor/server.py, resource "data://schema"):
+ *   - namespace `VCM_ECS`, sub-namespace `Instance`, dimension `ResourceID`: `CpuTotal`
+ *     (Percent, "实例CPU总使用率") and `MemoryUsedUtilization` (Percent);
+ *   - namespace `VCM_ECS`, sub-namespace **`Storage`**, dimensions `ResourceID,DiskName`:
+ *     `DiskUsageUtilization` (Percent, "磁盘已用容量占总容量比例").
+ *   The BytePlus provider's `byteplus_cloud_monitor_rule` docs (repo
+ *   byteplus-sdk/terraform-provider-byteplus, website/docs/r/cloud_monitor_rule.html.markdown; BytePlus
+ *   is Volcengine's international sibling, same provider code base) show exactly such a rule:
+ *   `VCM_ECS`/`Storage`, `DiskUsageUtilization` in Percent, `original_dimensions` with the key
+ *   `ResourceID` only. So the disk rule names only the instance and covers every disk of it
+ *   (`DiskName` left open); our servers have just the system disk.
+ * - `evaluation_count`: the same docs say "Unit in minutes" and allow 1, 3, 5, 10, 15, 30, 60, 120
+ *   (hence the type of `evaluationCount`).
+ * - Namespace `VCM_RDS_PostgreSQL`: Volcengine's "支持的云产品" page
  *   (https://www.volcengine.com/docs/6408/1115078), as transcribed in public repositories.
- * - ECS sub-namespace `Instance`, dimension `ResourceID` (the instance id), metrics `CpuTotal`
- *   ("CPU使用率", Percent) and `MemoryUsedUtilization` ("内存使用率", Percent): the metric table of
- *   Guance's Volcengine ECS integration (which links the console catalogue above), and the
- *   `volcenginecc_cloudmonitor_rule` example of Volcengine's successor provider
- *   (namespace VCM_ECS, sub_namespace Instance, dimension ResourceID, metric CpuTotal).
- * - `DiskUsageUtilization` (VCM_ECS/Instance): seen only in third-party code querying
- *   CloudMonitor (with an extra VolumeId dimension there); NOT confirmed by a Volcengine page.
- * - RDS for PostgreSQL `CpuUtil` / `DiskUtil` in sub-namespace `resource_monitor`: INFERRED from
- *   the same names used for VCM_RDS_MySQL in third-party code; NOT confirmed for PostgreSQL.
+ * - RDS for PostgreSQL `CpuUtil` / `DiskUtil` in sub-namespace `resource_monitor`: NOT CONFIRMED.
+ *   Inferred from VCM_RDS_MySQL, for which third-party code uses the same metric names in
+ *   `resource_monitor` and in `resource_monitor_new`. No public Volcengine source for the
+ *   PostgreSQL names was found; check the catalogue
+ *   (https://console.volcengine.com/cloud_monitor/docs?namespace=VCM_RDS_PostgreSQL) — see
+ *   docs/operations.md.
  * Memory and disk usage are measured inside the guest by Volcengine's monitoring agent
- * (Guance's page: "需要在 volcengine ECS 控制台安装监控插件"); without the agent those two
- * alarms have no data. See docs/operations.md for what to check in the console after deploy.
+ * (Guance's Volcengine ECS page: "需要在 volcengine ECS 控制台安装监控插件"); without the agent those
+ * two alarms have no data.
  */
+/** The values `evaluation_count` accepts (provider docs cited above). */
+export type EvaluationCount = 1 | 3 | 5 | 10 | 15 | 30 | 60 | 120;
+
 export interface MetricAlarm {
   /** Short id, part of the rule name. */
   id: string;
@@ -37,21 +52,21 @@ export interface MetricAlarm {
   threshold: number;
   statistics: "avg" | "max";
   /**
-   * Consecutive evaluation periods over the threshold before the alarm fires. The rule's period
-   * is computed by the provider (not settable); CloudMonitor's default period is one minute
-   * (unverified), so 5 periods mean "for 5 minutes".
+   * Consecutive minutes over the threshold before the alarm fires ("Unit in minutes" in the
+   * provider docs cited above, which allow only these values).
    */
-  evaluationCount: number;
+  evaluationCount: EvaluationCount;
   level: "critical" | "warning" | "notice";
   /** The resource the metric is about (ECS instance id or RDS instance id). */
   resourceId: string;
 }
 
 export function serverAlarms(name: string, instanceId: string): MetricAlarm[] {
-  const common = { namespace: "VCM_ECS", subNamespace: "Instance", metricUnit: "Percent", comparison: ">" as const, resourceId: instanceId };
+  const common = { namespace: "VCM_ECS", metricUnit: "Percent", comparison: ">" as const, resourceId: instanceId };
   return [
     {
       ...common,
+      subNamespace: "Instance",
       id: "cpu",
       description: `CPU of ${name} above 80% for 5 minutes`,
       metricName: "CpuTotal",
@@ -62,6 +77,7 @@ export function serverAlarms(name: string, instanceId: string): MetricAlarm[] {
     },
     {
       ...common,
+      subNamespace: "Instance",
       id: "memory",
       description: `Memory of ${name} above 85%`,
       metricName: "MemoryUsedUtilization",
@@ -72,6 +88,8 @@ export function serverAlarms(name: string, instanceId: string): MetricAlarm[] {
     },
     {
       ...common,
+      // Disk metrics live in their own sub-namespace, per disk (see the sources above).
+      subNamespace: "Storage",
       id: "disk",
       description: `System disk of ${name} above 85% full`,
       metricName: "DiskUsageUtilization",
@@ -83,6 +101,11 @@ export function serverAlarms(name: string, instanceId: string): MetricAlarm[] {
   ];
 }
 
+/**
+ * The database's CPU and storage. The sub-namespace and metric names are UNCONFIRMED for
+ * PostgreSQL (see the sources above): if the console's catalogue names them differently, the
+ * rules are created but never fire — check after the first deploy.
+ */
 export function databaseAlarms(name: string, rdsInstanceId: string): MetricAlarm[] {
   const common = {
     namespace: "VCM_RDS_PostgreSQL",

@@ -156,16 +156,18 @@ describe("CloudMonitor alarms", () => {
     const byName = rules(tf);
     expect(Object.keys(byName).sort()).toEqual(["todo-api-dev-cpu", "todo-api-dev-disk", "todo-api-dev-memory"]);
     const instance = ref(tf, "volcengine_ecs_instance");
+    // Namespaces and sub-namespaces as in Volcengine's CloudMonitor metric schema
+    // (volcengine/mcp-server, mcp_server_cloudmonitor/server.py): disk usage is in "Storage".
     const expected = {
-      "todo-api-dev-cpu": { metric: "CpuTotal", threshold: "80", evaluation: 5 },
-      "todo-api-dev-memory": { metric: "MemoryUsedUtilization", threshold: "85", evaluation: 3 },
-      "todo-api-dev-disk": { metric: "DiskUsageUtilization", threshold: "85", evaluation: 1 },
+      "todo-api-dev-cpu": { metric: "CpuTotal", sub: "Instance", threshold: "80", evaluation: 5 },
+      "todo-api-dev-memory": { metric: "MemoryUsedUtilization", sub: "Instance", threshold: "85", evaluation: 3 },
+      "todo-api-dev-disk": { metric: "DiskUsageUtilization", sub: "Storage", threshold: "85", evaluation: 1 },
     };
     for (const [name, want] of Object.entries(expected)) {
       const rule = byName[name]!;
       expect(rule).toMatchObject({
         namespace: "VCM_ECS",
-        sub_namespace: "Instance",
+        sub_namespace: want.sub,
         regions: ["cn-beijing"],
         enable_state: "enable",
         alert_methods: ["Email"],
@@ -178,6 +180,8 @@ describe("CloudMonitor alarms", () => {
         expect.objectContaining({ metric_name: want.metric, comparison_operator: ">", threshold: want.threshold, metric_unit: "Percent" }),
       ]);
       expect(rule.web_hook).toBeUndefined();
+      // the provider accepts only these evaluation counts (minutes)
+      expect([1, 3, 5, 10, 15, 30, 60, 120]).toContain(rule.evaluation_count);
     }
   });
 
@@ -196,6 +200,7 @@ describe("CloudMonitor alarms", () => {
     const byName = rules(tf);
     const rds = ref(tf, "volcengine_rds_postgresql_instance");
     expect(byName["todo-api-dev-db-cpu"]).toMatchObject({ namespace: "VCM_RDS_PostgreSQL", evaluation_count: 5, original_dimensions: [{ key: "ResourceID", value: [rds] }] });
+    expect(byName["todo-api-dev-db-storage"]).toMatchObject({ namespace: "VCM_RDS_PostgreSQL", original_dimensions: [{ key: "ResourceID", value: [rds] }] });
     expect(byName["todo-api-dev-db-cpu"]!.conditions[0]).toMatchObject({ threshold: "80", comparison_operator: ">" });
     expect(byName["todo-api-dev-db-storage"]!.conditions[0]).toMatchObject({ threshold: "85", comparison_operator: ">" });
     expect(Object.keys(byName)).toHaveLength(5);
