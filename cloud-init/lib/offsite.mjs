@@ -6,9 +6,10 @@
 //                                              fetch a dump (the day's newest) into <dir>, print its path
 //
 // TOS speaks the S3 API; requests are signed with AWS Signature V4 (node:crypto, no dependency:
-// this file travels in the user data, which is limited to 16 KB). Credentials are the temporary
-// ones of the IAM role attached to the instance, read from the ECS metadata service for every
-// attempt (they rotate); nothing secret is stored on disk or printed.
+// this one file is copied into every release next to the bundled app, and runs on the bare
+// server). Credentials are the temporary ones of the IAM role attached to the instance, read
+// from the ECS metadata service for every attempt (they rotate), token first (IMDSv2, see
+// metadataToken); nothing secret is stored on disk or printed.
 //
 // Settings come from the environment, else from the host settings file (/etc/todo-host.conf):
 // OFFSITE_BUCKET, OFFSITE_REGION, OFFSITE_ENDPOINT, OFFSITE_ROLE; for tests also
@@ -69,10 +70,34 @@ function send(url, { method = "GET", headers = {}, body, sink } = {}) {
   });
 }
 
-/** Temporary credentials of the instance's role. Path as used by Volcengine's own cello agent. */
+// ECS metadata service, token mode ("IMDSv2") as Volcengine's official Go SDK speaks it
+// (volcengine/volcengine-go-sdk, volcengine/credentials/ecs_role_provider.go): GET /latest/api/token
+// with a TTL header returns a token; credential requests carry it in X-volc-ecs-metadata-token.
+const TOKEN_PATH = "/latest/api/token";
+const TOKEN_TTL_HEADER = "X-volc-ecs-metadata-token-ttl-seconds";
+const TOKEN_HEADER = "X-volc-ecs-metadata-token";
+const TOKEN_TTL_SECONDS = "21600"; // the SDK's value (6 hours); we use each token once anyway
+
+/**
+ * A fresh metadata token, or undefined when the service has no token endpoint (404/405): a
+ * service without one cannot require tokens, so the plain request (as Volcengine's TOS SDKs
+ * still send it) is then the right one. Any other failure is retried, never
+ * quietly downgraded, so an instance that enforces tokens does not end in a confusing 401.
+ */
+export async function metadataToken(s) {
+  const res = await send(new URL(`${s.metadata}${TOKEN_PATH}`), { headers: { [TOKEN_TTL_HEADER]: TOKEN_TTL_SECONDS } });
+  if (res.status === 404 || res.status === 405) return undefined;
+  if (res.status !== 200) throw new RetryableError(`metadata service answered ${res.status} for a token`);
+  const token = res.text.trim();
+  if (!token) throw new RetryableError("metadata service returned an empty token");
+  return token;
+}
+
+/** Temporary credentials of the instance's role (fields as in the Go SDK's imdsCredentialResponse). */
 export async function roleCredentials(s) {
+  const token = await metadataToken(s);
   const url = new URL(`${s.metadata}/volcstack/latest/iam/security_credentials/${encodeURIComponent(s.role)}`);
-  const res = await send(url);
+  const res = await send(url, { headers: token ? { [TOKEN_HEADER]: token } : {} });
   if (res.status !== 200) throw new RetryableError(`metadata service answered ${res.status} for role ${s.role}`);
   const c = JSON.parse(res.text);
   if (!c.AccessKeyId || !c.SecretAccessKey) throw new Error("metadata service returned no credentials");

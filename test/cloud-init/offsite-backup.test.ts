@@ -61,7 +61,7 @@ const query = async (sql: string) => {
 
 beforeAll(async () => {
   s3 = await startS3StandIn({ bucket: options.offsiteBackup!.bucket, region: "cn-beijing", creds: () => creds });
-  metadata = await startMetadataStandIn(options.offsiteBackup!.roleName, () => creds);
+  metadata = await startMetadataStandIn(options.offsiteBackup!.roleName, () => creds, { tokens: "enforced" });
   db = await createTestDatabase();
   const url = new URL(db.url);
   dbName = url.pathname.slice(1);

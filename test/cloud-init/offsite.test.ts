@@ -8,7 +8,9 @@ import { startMetadataStandIn, startS3StandIn, type Credentials, type MetadataSt
 
 /**
  * cloud-init/lib/offsite.mjs, run as the server runs it (`node offsite.mjs ...`), against a
- * stand-in S3 store that checks every SigV4 signature and a stand-in ECS metadata service.
+ * stand-in S3 store that checks every SigV4 signature and a stand-in ECS metadata service that,
+ * like an instance with token mode enforced, hands out credentials only against a session token
+ * (one test uses a service without the token endpoint).
  */
 const client = fileURLToPath(new URL("../../cloud-init/lib/offsite.mjs", import.meta.url));
 const BUCKET = "todo-api-dev-backups-1a2b3c4d";
@@ -22,7 +24,7 @@ let metadata: MetadataStandIn;
 
 beforeAll(async () => {
   s3 = await startS3StandIn({ bucket: BUCKET, region: REGION, creds: () => creds, pageSize: 2 });
-  metadata = await startMetadataStandIn(ROLE, () => creds);
+  metadata = await startMetadataStandIn(ROLE, () => creds, { tokens: "enforced" });
 });
 afterAll(async () => {
   await s3.close();
@@ -75,10 +77,39 @@ describe("offsite.mjs", () => {
     expect(r.stdout).toContain(`tos://${BUCKET}/postgres/todo_api-20261127T033000Z.dump (${body.length} bytes)`);
     expect(s3.objects.get("postgres/todo_api-20261127T033000Z.dump")?.equals(body)).toBe(true);
     expect(s3.log.at(-1)).toMatchObject({ method: "PUT", status: 200 });
-    expect(metadata.requests.at(-1)).toBe(`/volcstack/latest/iam/security_credentials/${ROLE}`);
+    // token first, then the credentials with it (the service refuses them without)
+    expect(metadata.log.slice(-2)).toEqual([
+      { method: "GET", path: "/latest/api/token", withToken: false, status: 200 },
+      { method: "GET", path: `/volcstack/latest/iam/security_credentials/${ROLE}`, withToken: true, status: 200 },
+    ]);
     // nothing secret is printed
     expect(r.stdout + r.stderr).not.toContain(creds.SecretAccessKey);
     expect(r.stdout + r.stderr).not.toContain(creds.SessionToken);
+  });
+
+  it("the metadata stand-in really enforces tokens: no credentials for a plain or a forged request", async () => {
+    const path = `${metadata.url}/volcstack/latest/iam/security_credentials/${ROLE}`;
+    expect((await fetch(path)).status).toBe(401);
+    expect((await fetch(path, { headers: { "X-volc-ecs-metadata-token": "forged" } })).status).toBe(401);
+    expect((await fetch(`${metadata.url}/latest/api/token`)).status).toBe(400); // no TTL header
+  });
+
+  it("falls back to the plain credential request when the metadata service has no token endpoint", async () => {
+    const v1 = await startMetadataStandIn(ROLE, () => creds, { tokens: "absent" });
+    try {
+      const file = dump("todo_api-20261127T034500Z.dump", "PGDMP v1");
+      const r = await offsite(["upload", file], { TODO_METADATA_URL: v1.url });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toBe("");
+      expect(s3.objects.get("postgres/todo_api-20261127T034500Z.dump")?.toString()).toBe("PGDMP v1");
+      expect(v1.log).toEqual([
+        { method: "GET", path: "/latest/api/token", withToken: false, status: 404 },
+        { method: "GET", path: `/volcstack/latest/iam/security_credentials/${ROLE}`, withToken: false, status: 200 },
+      ]);
+    } finally {
+      await v1.close();
+      s3.objects.delete("postgres/todo_api-20261127T034500Z.dump"); // the listing tests below count dumps
+    }
   });
 
   it("is refused by the store when it signs with the wrong secret (the stand-in really verifies)", async () => {
@@ -101,6 +132,7 @@ describe("offsite.mjs", () => {
 
   it("retries 5xx answers of the store and of the metadata service with backoff, then succeeds", async () => {
     const file = dump("todo_api-20261128T033000Z.dump", "PGDMP retried");
+    const seen = metadata.log.length;
     s3.failNext(2, 503);
     metadata.failNext(1);
     const r = await offsite(["upload", file]);
@@ -109,6 +141,10 @@ describe("offsite.mjs", () => {
     expect(r.stderr).toContain("retrying in 20 ms (attempt 2 of 5)");
     expect(r.stderr).toContain("retrying in 40 ms (attempt 3 of 5)");
     expect(s3.objects.get("postgres/todo_api-20261128T033000Z.dump")?.toString()).toBe("PGDMP retried");
+    // the metadata failure hit the token request; it was retried, never downgraded to a plain request
+    const exchanges = metadata.log.slice(seen);
+    expect(exchanges[0]).toMatchObject({ path: "/latest/api/token", status: 500 });
+    expect(exchanges.filter((l) => !l.withToken && l.path.includes("security_credentials"))).toEqual([]);
   });
 
   it("gives up after the last attempt and fails with the store's error", async () => {
