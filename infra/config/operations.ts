@@ -25,7 +25,7 @@ export const backupsSchema = z
     bucketName: tosBucketName.optional(),
     /**
      * S3-compatible TOS endpoint the server uploads to. Default `https://tos-s3-<region>.volces.com`
-     * (unverified from here; see docs/operations.md).
+     * (see defaultTosS3Endpoint); `https://tos-s3-<region>.ivolces.com` is the in-region private one.
      */
     endpoint: z
       .url({ protocol: /^https$/, error: "must be an https:// URL" })
@@ -62,7 +62,13 @@ export function defaultBackupBucketName(stackName: string, sshPublicKey: string)
   return `${stackName.slice(0, 63 - suffix.length).replace(/-+$/, "")}${suffix}`;
 }
 
-/** TOS's S3-compatible endpoint of a region (the documented pattern; unverified from here). */
+/**
+ * TOS's S3-compatible endpoint of a region. The host names are those Volcengine's own TOS SDK
+ * for Rust lists as TOS's S3 endpoints (to refuse them for its native protocol):
+ * `TOS_S3_ENDPOINTS` in volcengine/ve-tos-rust-sdk, src/constant.rs — `tos-s3-<region>.volces.com`
+ * (public) and `tos-s3-<region>.ivolces.com` (private), for cn-beijing, cn-beijing2, cn-shanghai,
+ * cn-guangzhou, cn-hongkong, ap-southeast-1 and ap-southeast-3. Not tried against TOS from here.
+ */
 export function defaultTosS3Endpoint(region: string): string {
   return `https://tos-s3-${region}.volces.com`;
 }
