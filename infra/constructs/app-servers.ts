@@ -16,8 +16,13 @@ export interface AppServersConfig {
   systemDisk: { type: string; sizeGb: number };
   securityGroupId: string;
   keyPairName: string;
-  /** Rendered cloud-config text (no secrets); the same for every server. */
+  /** Rendered cloud-config text (no secrets) of every server. */
   cloudConfig: string;
+  /**
+   * The first server's cloud-config when it differs from the others' (it also runs the daily
+   * export of the database to TOS); default `cloudConfig`.
+   */
+  firstServerCloudConfig?: string;
   /** What must exist before the servers boot (the NAT route cloud-init downloads through). */
   dependsOn?: ITerraformDependable[];
   tags: Readonly<Record<string, string>>;
@@ -42,6 +47,8 @@ export class AppServers extends Construct {
     if (config.placements.length === 0) throw new Error("AppServers: no placement (subnet) given");
     const tags = tagBlocks(config.tags);
     const userData = encodeUserData(config.cloudConfig, `${config.name} app servers`);
+    const firstUserData =
+      config.firstServerCloudConfig === undefined ? userData : encodeUserData(config.firstServerCloudConfig, `${config.name}-app-1`);
     const image = new ServerImage(this, "image", { image: config.image, instanceType: config.instanceType });
 
     this.servers = Array.from({ length: config.count }, (_, i) => {
@@ -59,7 +66,7 @@ export class AppServers extends Construct {
         systemVolumeType: config.systemDisk.type,
         systemVolumeSize: config.systemDisk.sizeGb,
         keyPairName: config.keyPairName,
-        userData,
+        userData: i === 0 ? firstUserData : userData,
         tags,
         dependsOn: config.dependsOn,
         lifecycle: {

@@ -16,7 +16,7 @@ export interface OffsiteBackupTarget {
   roleName: string;
 }
 
-/** The off-server backup target of a single-topology server (no credentials: the role has them). */
+/** The off-server backup target of the server that exports the backups (no credentials: the role has them). */
 export function offsiteBackupTarget(env: ResolvedEnvironment, name: string): OffsiteBackupTarget {
   return {
     bucket: env.backups.bucketName ?? defaultBackupBucketName(name, env.ssh.publicKey),
@@ -47,12 +47,20 @@ export function singleServerCloudInit(
 
 /**
  * A cluster's app servers: the same cloud-config as a single server with RDS, without local
- * PostgreSQL, and without Certbot because TLS terminates at the load balancer.
+ * PostgreSQL, and without Certbot because TLS terminates at the load balancer. The first server
+ * alone also gets the off-server backup target: it runs the daily `pg_dump` of RDS and copies it
+ * to TOS (every server sees the same database, so one export a day is enough; the others stay
+ * identical). Its user data is that of a single rds server without a domain, well below the
+ * largest user data (local database, domain and backups), so the 16 KB budget does not grow.
  */
-export function clusterServerCloudInit(env: ResolvedEnvironment): CloudInitOptions {
-  return {
+export function clusterServerCloudInit(
+  env: ResolvedEnvironment,
+  name: string,
+): { firstServer: CloudInitOptions & { offsiteBackup: OffsiteBackupTarget }; otherServers: CloudInitOptions } {
+  const otherServers: CloudInitOptions = {
     environment: env.name,
     databaseMode: "rds",
     ...(env.nodeMirror ? { nodeMirror: env.nodeMirror } : {}),
   };
+  return { firstServer: { ...otherServers, offsiteBackup: offsiteBackupTarget(env, name) }, otherServers };
 }

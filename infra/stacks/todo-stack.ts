@@ -32,7 +32,8 @@ export interface TodoStackProps {
  * - `single`: network, one server with its own public IP, optional managed PostgreSQL, and the
  *   app deployment;
  * - `cluster`: network over two zones, NAT gateway, public load balancer, several app servers
- *   without public addresses, a bastion, RDS for PostgreSQL, and a rolling deployment.
+ *   without public addresses, a bastion, RDS for PostgreSQL, a TOS bucket for the daily export
+ *   of the database (by the first server), and a rolling deployment.
  * It only composes constructs; resource details live in them.
  */
 export class TodoStack extends TerraformStack {
@@ -48,7 +49,7 @@ export class TodoStack extends TerraformStack {
   readonly bastion?: Bastion;
   readonly rollout?: RollingDeployment;
   readonly database?: PostgresDatabase;
-  /** Off-server backups (single topology). */
+  /** Off-server backups: the TOS bucket and the role of the server that exports them. */
   readonly backups?: BackupBucket;
   /** CloudMonitor alarms, when `alerts` is configured. */
   readonly alarms?: Alarms;
@@ -91,6 +92,7 @@ export class TodoStack extends TerraformStack {
       this.bastion = parts.bastion;
       this.rollout = parts.rollout;
       this.database = parts.database;
+      this.backups = parts.backups;
       this.alarms = parts.alarms;
     } else {
       const parts = this.composeSingle(name, env, tags, props.release);
@@ -241,7 +243,7 @@ export class TodoStack extends TerraformStack {
 
     const keyPair = new AdminKeyPair(this, "key-pair", { name, publicKey: env.ssh.publicKey });
 
-    const cloudInit = clusterServerCloudInit(env);
+    const cloudInit = clusterServerCloudInit(env, name);
     const servers = new AppServers(this, "servers", {
       name,
       count: env.cluster.servers,
@@ -251,7 +253,8 @@ export class TodoStack extends TerraformStack {
       systemDisk: env.systemDisk,
       securityGroupId: network.appSecurityGroupId,
       keyPairName: keyPair.keyPairName,
-      cloudConfig: renderCloudInit(cloudInit),
+      cloudConfig: renderCloudInit(cloudInit.otherServers),
+      firstServerCloudConfig: renderCloudInit(cloudInit.firstServer),
       dependsOn: nat.ready,
       tags,
     });
@@ -284,6 +287,16 @@ export class TodoStack extends TerraformStack {
       secondaryZone: env.database.secondaryZone ?? layout.zones[1],
       subnetId: network.appSubnetIds[0],
       allowedCidrs: network.appSubnetCidrs,
+    });
+
+    // The independent copy of the RDS database: the first app server exports it daily to TOS, so
+    // only that server gets the role (the others cannot touch the bucket).
+    const backups = new BackupBucket(this, "backups", {
+      name,
+      bucketName: cloudInit.firstServer.offsiteBackup.bucket,
+      retentionDays: env.backups.retentionDays,
+      instanceIds: [servers.servers[0]!.instanceId],
+      tags,
     });
 
     const rollout = new RollingDeployment(this, "app", {
@@ -329,6 +342,10 @@ export class TodoStack extends TerraformStack {
       description: "The address the app servers' outbound traffic comes from (for third-party allowlists)",
     });
     databaseOutput(this, database, "Private endpoint of RDS for PostgreSQL (reachable from the app servers and the bastion only)");
+    new TerraformOutput(this, "backup_bucket", {
+      value: backups.bucketName,
+      description: "Private TOS bucket holding the daily pg_dump of RDS exported by the first app server (docs/operations.md)",
+    });
 
     // Each app server's own CPU/memory/disk alarms (rule names carry the server's number).
     const alarms = this.environmentAlarms(name, env, tags, [
@@ -338,7 +355,7 @@ export class TodoStack extends TerraformStack {
       ...databaseAlarms(name, database.instanceId),
     ]);
 
-    return { network, loadBalancer, servers, bastion, rollout, database, alarms };
+    return { network, loadBalancer, servers, bastion, rollout, database, backups, alarms };
   }
 
   /** The environment's CloudMonitor alarms, or none without `alerts` in the configuration. */

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderCloudInit } from "../../cloud-init/render";
+import { decodeCloudConfig } from "../cloud-init/helpers";
 import { CLUSTER_NEEDS_RDS } from "../../infra/config/cluster";
 import { StackConfigError, parseStackConfig } from "../../infra/config/load";
 import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check";
@@ -99,11 +100,45 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     }
   });
 
-  it("gives every server the same cloud-config: RDS, no local PostgreSQL, no Certbot", () => {
-    const expected = renderCloudInit({ environment: "prod", databaseMode: "rds" });
-    for (const [, r] of appServers(tf)) expect(Buffer.from(r.user_data, "base64").toString("utf8")).toBe(expected);
-    expect(expected).not.toMatch(/certbot|postgresql\n/);
+  it("gives every server the cloud-config for RDS without local PostgreSQL or Certbot; only the first exports backups", () => {
+    const bucket = resources(tf, "volcengine_tos_bucket")[0]!.bucket_name as string;
+    const others = renderCloudInit({ environment: "prod", databaseMode: "rds" });
+    const first = renderCloudInit({
+      environment: "prod",
+      databaseMode: "rds",
+      offsiteBackup: { bucket, region: "cn-beijing", endpoint: "https://tos-s3-cn-beijing.volces.com", roleName: "todo-api-prod-backup" },
+    });
+    const userData = appServers(tf).map(([, r]) => Buffer.from(r.user_data, "base64").toString("utf8"));
+    expect(userData[0]).toBe(first);
+    for (const text of userData.slice(1)) expect(text).toBe(others);
+    for (const text of [first, others]) expect(text).not.toMatch(/certbot|postgresql\n/);
+    // the first server's host settings name the bucket and role, and its timer runs the export
+    const files = decodeCloudConfig(first).files;
+    expect(files.get("/etc/todo-host.conf")!.content).toContain(`OFFSITE_BUCKET='${bucket}'`);
+    expect(files.get("/etc/todo-host.conf")!.content).toContain("OFFSITE_ROLE='todo-api-prod-backup'");
+    expect(files.has("/etc/systemd/system/todo-api-backup.timer")).toBe(true);
+    expect(files.get("/etc/systemd/system/todo-api-backup.service")!.content).toContain("EnvironmentFile=/etc/todo-api/env");
+    expect(decodeCloudConfig(others).files.has("/etc/systemd/system/todo-api-backup.timer")).toBe(false);
     expect(bastionInstance(tf)[1].user_data).toBeUndefined();
+  });
+
+  it("keeps the daily RDS export in a private bucket whose role only the first server holds", () => {
+    const buckets = resources(tf, "volcengine_tos_bucket");
+    expect(buckets).toHaveLength(1);
+    const bucketName = buckets[0]!.bucket_name as string;
+    expect(buckets[0]!.public_acl).toBe("private");
+    expect(bucketName).toMatch(/^todo-api-prod-backups-[0-9a-f]{8}$/);
+    expect(resources(tf, "volcengine_tos_bucket_lifecycle")[0]!.rules[0]).toMatchObject({ prefix: "postgres/", expiration: { days: 30 } });
+    const policy = JSON.parse(resources(tf, "volcengine_iam_policy")[0]!.policy_document) as { Statement: { Action: string[]; Resource: string[] }[] };
+    expect(policy.Statement.flatMap((st) => st.Action).sort()).toEqual(["tos:GetObject", "tos:ListBucket", "tos:PutObject"]);
+    for (const resource of policy.Statement.flatMap((st) => st.Resource)) {
+      expect(resource === `trn:tos:::${bucketName}` || resource.startsWith(`trn:tos:::${bucketName}/`), resource).toBe(true);
+    }
+    const attachments = resources(tf, "volcengine_iam_role_attachment");
+    expect(attachments).toHaveLength(1);
+    expect(ref(attachments[0]!.instance_id)).toBe(appServers(tf)[0]![0]);
+    expect(attachments[0]!.iam_role_name).toBe(`\${${entries(tf, "volcengine_iam_role")[0]![0]}.role_name}`);
+    expect(tf.output.backup_bucket.value).toBe(bucketName);
   });
 
   it("puts every app server in the load balancer's server group on port 80", () => {
@@ -243,7 +278,17 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
   it("has the outputs a user needs: load balancer, API and docs URLs, bastion and ProxyJump commands", () => {
     const o = tf.output;
     expect(Object.keys(o).sort()).toEqual(
-      ["api_url", "bastion_ssh_command", "database_endpoint", "docs_url", "load_balancer_ip", "nat_public_ip", "server_private_ips", "server_ssh_command"].sort(),
+      [
+        "api_url",
+        "backup_bucket",
+        "bastion_ssh_command",
+        "database_endpoint",
+        "docs_url",
+        "load_balancer_ip",
+        "nat_public_ip",
+        "server_private_ips",
+        "server_ssh_command",
+      ].sort(),
     );
     expect(o.load_balancer_ip.value).toMatch(/^\$\{volcengine_clb\.[\w-]+\.eip_address\}$/);
     expect(o.api_url.value).toBe(variant.certificate ? "https://api.example.com" : `http://${o.load_balancer_ip.value}`);
@@ -341,7 +386,7 @@ describe("cluster configuration", () => {
     for (const type of ["volcengine_clb", "volcengine_nat_gateway", "volcengine_listener", "volcengine_certificate"]) expect(resources(tf, type)).toHaveLength(0);
   });
 
-  it("switching between single (rds) and cluster keeps the VPC, the first subnet and the RDS instance", async () => {
+  it("switching between single (rds) and cluster keeps the VPC, the first subnet, the RDS instance and the backup bucket", async () => {
     const single = (await synth({ environments: { prod: baseEnvironment({ database: RDS }) } })).stacks["todo-api-prod"]!;
     const cluster = (await synth({ environments: { prod: baseEnvironment({ database: RDS, topology: "cluster" }) } })).stacks["todo-api-prod"]!;
     const strip = (r: Record<string, any>) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== "//"));
@@ -352,6 +397,10 @@ describe("cluster configuration", () => {
     expect(cluster.resource.volcengine_rds_postgresql_instance).toEqual(single.resource.volcengine_rds_postgresql_instance);
     expect(Object.keys(cluster.resource.volcengine_rds_postgresql_account)).toEqual(Object.keys(single.resource.volcengine_rds_postgresql_account));
     expect(Object.keys(cluster.resource.volcengine_rds_postgresql_database)).toEqual(Object.keys(single.resource.volcengine_rds_postgresql_database));
+    // The backups survive a switch: same bucket, lifecycle, role and policy; only the attachment moves.
+    for (const type of ["volcengine_tos_bucket", "volcengine_tos_bucket_lifecycle", "volcengine_iam_role", "volcengine_iam_policy"]) {
+      expect(strip(cluster.resource[type]), type).toEqual(strip(single.resource[type]));
+    }
     // Resources that do change must not collide by name while both exist during the switch.
     const names = (tf: TfJson) => resources(tf, "volcengine_ecs_key_pair").map((k) => k.key_pair_name);
     expect(names(cluster)).not.toEqual(expect.arrayContaining(names(single)));
