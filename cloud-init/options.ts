@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_APP_MEMORY_MAX_MIB } from "./node-flags.js";
 
 /**
  * What the server's cloud-config depends on. This is the contract between the infra stack
@@ -46,7 +47,7 @@ export const cloudInitOptionsSchema = z
     /** Days of local pg_dump backups to keep. */
     backupRetentionDays: z.number().int().min(1).max(365).default(7),
     /** MemoryMax of each app instance, in MiB. */
-    appMemoryMaxMiB: z.number().int().min(128).default(512),
+    appMemoryMaxMiB: z.number().int().min(128).default(DEFAULT_APP_MEMORY_MAX_MIB),
     /** Releases kept in /opt/<appName>/releases (current and previous are always kept). */
     keepReleases: z.number().int().min(2).max(50).default(5),
     /**

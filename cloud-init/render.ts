@@ -7,6 +7,7 @@ import {
   type ResolvedCloudInitOptions,
 } from "./options.js";
 import { createTar, gzipDeterministic } from "../scripts/lib/tar.js";
+import { apiNodeFlags } from "./node-flags.js";
 
 /** EC2-style user-data limit, which Volcengine ECS shares. */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
@@ -100,6 +101,7 @@ export function serverFiles(input: CloudInitOptions): ServerFile[] {
     appVar: app.replace(/-/g, "_"),
     domain: o.domain ?? "",
     memoryMax: String(o.appMemoryMaxMiB),
+    nodeFlags: apiNodeFlags(o.appMemoryMaxMiB).join(" "),
     readyzResolve: o.domain ? `--resolve ${o.domain}:443:127.0.0.1 ` : "",
     upstreamServers: o.appPorts
       .map((port) => `  server 127.0.0.1:${port} max_fails=0;`)

@@ -19,10 +19,12 @@ import pg from "pg";
 import { freePort, startPgCluster, type PgCluster } from "../test/support/pg-cluster.js";
 import { runLoad, type LoadResult } from "./bench/wrk.js";
 import { buildServer } from "./build.js";
+import { apiNodeFlags, DEFAULT_APP_MEMORY_MAX_MIB } from "../cloud-init/node-flags.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const withBaseline = process.argv.includes("--baseline");
+const SERVER_FLAGS = apiNodeFlags(DEFAULT_APP_MEMORY_MAX_MIB);
 const CONNECTIONS = 32;
 const THREADS = 2;
 const JWT = { secret: randomBytes(48).toString("base64"), issuer: "todo-api", audience: "todo-api-clients" };
@@ -158,7 +160,8 @@ async function main(): Promise<void> {
       ACCESS_TOKEN_TTL_SECONDS: "3600",
       LOG_LEVEL: "info",
     };
-    const api = await startProcess([bundle.server], env, "/readyz");
+    // The V8 flags production runs with (app@.service), so the figures are production's.
+    const api = await startProcess([...SERVER_FLAGS, bundle.server], env, "/readyz");
     children.push(api.child);
     const { token, todoId } = await seed(api.url);
     const auth = { authorization: `Bearer ${token}` };
@@ -191,7 +194,7 @@ async function main(): Promise<void> {
 
     printTable(rows, rss);
     const list = rows[0]!;
-    console.log(`\nnode ${process.version}, ${THREADS} wrk threads on the same 2 cores; PostgreSQL ${cluster ? "throw-away cluster (fsync off)" : "from BENCH_DATABASE_URL"}`);
+    console.log(`\nnode ${process.version} ${SERVER_FLAGS.join(" ")}, ${THREADS} wrk threads on the same 2 cores; PostgreSQL ${cluster ? "throw-away cluster (fsync off)" : "from BENCH_DATABASE_URL"}`);
     if (withBaseline) {
       const ratio = list.requestsPerSecond / rows[rows.length - 1]!.requestsPerSecond;
       console.log(`list route at ${(ratio * 100).toFixed(0)}% of the bare node:http yardstick (target ≥ 60%)`);

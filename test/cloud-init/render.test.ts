@@ -110,7 +110,12 @@ describe("cloud-config options", () => {
     expect(conf).toContain("BACKUP_RETENTION_DAYS='14'");
     expect(conf).toContain("KEEP_RELEASES='3'");
     expect(files.get("/etc/nginx/conf.d/todo-api.conf")!.content).toContain("server 127.0.0.1:4003");
-    expect(files.get("/etc/systemd/system/todo-api@.service")!.content).toContain("MemoryMax=768M");
+    const unit = files.get("/etc/systemd/system/todo-api@.service")!.content;
+    expect(unit).toContain("MemoryMax=768M");
+    // V8's heap limit follows MemoryMax, leaving 128 MiB for the rest of the process.
+    expect(unit).toContain(
+      "ExecStart=/usr/local/bin/node --no-allocation-site-pretenuring --max-semi-space-size=8 --max-old-space-size=640 /opt/todo-api/current/server.mjs",
+    );
   });
 
   it.each([
