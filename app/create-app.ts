@@ -12,7 +12,7 @@ import { queryGuard } from "./http/query-guard.js";
 import { rateLimit } from "./http/rate-limit.js";
 import { requestId } from "./http/request-id.js";
 import { requestLog } from "./http/request-log.js";
-import type { Logger } from "./logger.js";
+import { accessLogger, type Logger } from "./logger.js";
 import { authRouter } from "./routes/auth/auth.index.js";
 import { mountDocs } from "./routes/docs/docs.js";
 import { healthRouter } from "./routes/health/health.index.js";
@@ -37,7 +37,7 @@ export function createApp(deps: AppDeps) {
     c.set("logger", deps.logger);
     await next();
   });
-  app.use("*", requestLog);
+  app.use("*", requestLog(accessLogger(deps.logger)));
   app.use("*", securityHeaders());
   if (deps.config.corsOrigins.length > 0) {
     const origins = deps.config.corsOrigins;
