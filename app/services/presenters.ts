@@ -1,6 +1,9 @@
-import type { TodoRow, UserRow } from "../db/schema.js";
+import type { UserRow } from "../db/schema.js";
 
-/** What clients see: snake_case fields, RFC 3339 UTC times, never a password hash. */
+/**
+ * What clients see: snake_case fields, RFC 3339 UTC times, never a password hash. Todos are
+ * selected in this shape directly (todos.service.ts, TODO_VIEW).
+ */
 export interface UserView {
   id: number;
   username: string;
@@ -26,17 +29,5 @@ export function presentUser(row: Pick<UserRow, "id" | "username" | "email" | "fu
     email: row.email,
     full_name: row.full_name,
     created_at: row.created_at.toISOString(),
-  };
-}
-
-export function presentTodo(row: Pick<TodoRow, "id" | "title" | "description" | "due_date" | "completed" | "created_at" | "updated_at">): TodoView {
-  return {
-    id: row.id,
-    title: row.title,
-    description: row.description,
-    due_date: row.due_date ? row.due_date.toISOString() : null,
-    completed: row.completed,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
   };
 }

@@ -2,7 +2,7 @@ import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { Database } from "../db/schema.js";
 import { isForeignKeyViolation } from "../db/errors.js";
 import { notFound, unauthorized } from "../errors.js";
-import { presentTodo, type TodoView } from "./presenters.js";
+import type { TodoView } from "./presenters.js";
 
 export type TodoSort = "created_at" | "-created_at" | "due_date" | "-due_date";
 
@@ -34,7 +34,23 @@ export interface TodoPage {
   offset: number;
 }
 
-const COLUMNS = ["id", "title", "description", "due_date", "completed", "created_at", "updated_at"] as const;
+/**
+ * A todo exactly as clients see it, times already as RFC 3339 UTC strings with milliseconds
+ * (`2026-11-28T06:00:00.000Z`). PostgreSQL formats them: reading 60 timestamps of a page into
+ * Dates only to print them again was the largest allocation of the list route (measured, see
+ * docs/app.md). Every todo query returns this same selection, so all routes print times alike.
+ */
+const rfc3339 = <C extends "due_date" | "created_at" | "updated_at">(column: C) =>
+  sql<C extends "due_date" ? string | null : string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as(column);
+const TODO_VIEW = [
+  "id",
+  "title",
+  "description",
+  rfc3339("due_date"),
+  "completed",
+  rfc3339("created_at"),
+  rfc3339("updated_at"),
+] as const;
 
 /**
  * `updated_at` must visibly change on every change, even two changes within one millisecond
@@ -61,9 +77,9 @@ export class TodosService {
           due_date: input.due_date ? new Date(input.due_date) : null,
           completed: input.completed ?? false,
         })
-        .returning(COLUMNS)
+        .returning(TODO_VIEW)
         .executeTakeFirstOrThrow();
-      return presentTodo(row);
+      return row;
     } catch (err) {
       // The owner row is gone: the account was deleted while this token was still alive.
       if (isForeignKeyViolation(err)) throw unauthorized();
@@ -75,13 +91,13 @@ export class TodosService {
   async list(userId: number, query: ListQuery): Promise<TodoPage> {
     let q = this.db
       .selectFrom("todos")
-      .select([...COLUMNS, sql<number>`count(*) over ()`.as("total")])
+      .select([...TODO_VIEW, sql<number>`count(*) over ()`.as("total")])
       .where("user_id", "=", userId);
     if (query.completed !== undefined) q = q.where("completed", "=", query.completed);
     q = applySort(q, query.sort).limit(query.limit).offset(query.offset);
     const rows = await q.execute();
     if (rows.length > 0) {
-      return { items: rows.map(presentTodo), total: rows[0]!.total, limit: query.limit, offset: query.offset };
+      return { items: rows.map(({ total: _total, ...todo }) => todo), total: rows[0]!.total, limit: query.limit, offset: query.offset };
     }
     // Empty page: past the end, no todos at all, or no such account. One more query tells which.
     const completedFilter = query.completed === undefined ? sql`` : sql` and completed = ${query.completed}`;
@@ -96,12 +112,12 @@ export class TodosService {
   async get(userId: number, todoId: number): Promise<TodoView> {
     const row = await this.db
       .selectFrom("todos")
-      .select(COLUMNS)
+      .select(TODO_VIEW)
       .where("id", "=", todoId)
       .where("user_id", "=", userId)
       .executeTakeFirst();
     if (!row) return this.missing(userId);
-    return presentTodo(row);
+    return row;
   }
 
   async update(userId: number, todoId: number, changes: TodoChanges): Promise<TodoView> {
@@ -122,10 +138,10 @@ export class TodosService {
       .set({ ...set, updated_at: sql<Date>`case when ${changed} then ${BUMPED_UPDATED_AT} else updated_at end` })
       .where("id", "=", todoId)
       .where("user_id", "=", userId)
-      .returning(COLUMNS)
+      .returning(TODO_VIEW)
       .executeTakeFirst();
     if (!row) return this.missing(userId);
-    return presentTodo(row);
+    return row;
   }
 
   setCompleted(userId: number, todoId: number, completed: boolean): Promise<TodoView> {

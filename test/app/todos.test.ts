@@ -52,6 +52,21 @@ describe("POST /api/v1/todos", () => {
     expect(got.body).toEqual(todo);
   });
 
+  it.each([
+    ["2026-12-01T08:30:00.1239+08:00", "2026-12-01T00:30:00.123Z"],
+    ["2027-01-01T01:00:00.5+02:00", "2026-12-31T23:00:00.500Z"],
+    ["0999-06-30T23:59:59.999-00:30", "0999-07-01T00:29:59.999Z"],
+  ])("prints due_date %s as %s (milliseconds, UTC, four-digit year) in every route", async (input, printed) => {
+    const acct = await newAccount(api);
+    const todo = await createTodo(acct, { title: "When", due_date: input });
+    expect(todo.due_date).toBe(printed);
+    expect((await api.get(`/api/v1/todos/${todo.id}`, { token: acct.access })).body.due_date).toBe(printed);
+    expect((await api.get("/api/v1/todos", { token: acct.access })).body.items[0].due_date).toBe(printed);
+    const patched = await api.patch(`/api/v1/todos/${todo.id}`, { token: acct.access, json: { title: "When?" } });
+    expect(patched.body.due_date).toBe(printed);
+    expect(patched.body.updated_at).toMatch(ISO_UTC);
+  });
+
   it("accepts the boundaries: 200-character title (after trimming) and 2000-character description", async () => {
     const acct = await newAccount(api);
     const todo = await createTodo(acct, { title: `   ${"t".repeat(200)}   `, description: "d".repeat(2000) });
