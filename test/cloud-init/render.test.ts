@@ -114,7 +114,7 @@ describe("cloud-config options", () => {
     expect(unit).toContain("MemoryMax=768M");
     // V8's heap limit follows MemoryMax, leaving 128 MiB for the rest of the process.
     expect(unit).toContain(
-      "ExecStart=/usr/local/bin/node --no-allocation-site-pretenuring --max-semi-space-size=8 --max-old-space-size=640 /opt/todo-api/current/server.mjs",
+      "ExecStart=/usr/local/bin/node --no-allocation-site-pretenuring --max-semi-space-size=16 --max-old-space-size=640 /opt/todo-api/current/server.mjs",
     );
   });
 
