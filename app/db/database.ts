@@ -4,7 +4,6 @@ import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClien
 import pg from "pg";
 import type { Config } from "../config.js";
 import type { Database } from "./schema.js";
-import { parseTimestamptz } from "./timestamps.js";
 
 /** An open database: the query builder plus what operations need around it. */
 export interface DatabaseHandle {
@@ -23,11 +22,8 @@ export interface OpenDatabaseOptions {
 }
 
 const INT8_OID = 20;
-const TIMESTAMPTZ_OID = 1184;
 // Ids and counts are bigint in SQL; as JSON numbers they are exact up to 2^53.
 const parseInt8 = (value: string) => Number(value);
-const defaultTimestamptz = pg.types.getTypeParser(TIMESTAMPTZ_OID, "text") as (value: string) => Date;
-const readTimestamptz = (value: string) => parseTimestamptz(value, defaultTimestamptz);
 
 export async function openDatabase(config: Config["database"], options: OpenDatabaseOptions = {}): Promise<DatabaseHandle> {
   if (config.kind === "postgres") return openPostgres(config.url, config.poolSize, options);
@@ -44,11 +40,7 @@ function openPostgres(url: string, poolSize: number, options: OpenDatabaseOption
     application_name: "todo-api",
     types: {
       getTypeParser: ((oid: number, format?: "text" | "binary") =>
-        oid === INT8_OID
-          ? parseInt8
-          : oid === TIMESTAMPTZ_OID && format !== "binary"
-            ? readTimestamptz
-            : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+        oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
     },
   });
   // Without a listener an idle client's error (server restart) would crash the process. The pool

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import type { Logger } from "../logger.js";
 import { routePath } from "hono/route";
+import type { Logger } from "../logger.js";
 import type { AppEnv } from "./app-env.js";
 
 /**
