@@ -48,7 +48,7 @@ export class TodoServer {
         logger.info({ file: `${config.dataDir}/jwt-secret` }, "No JWT_SECRET set: using the development secret kept in DATA_DIR");
       }
       if (config.migrateOnStart) {
-        const applied = await migrateToLatest(database.db);
+        const applied = await migrateToLatest(database.sessionDb);
         if (applied.length > 0) logger.info({ migrations: applied }, "database migrated");
       }
       const services = createServices(config, database, options);

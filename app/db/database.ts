@@ -1,13 +1,18 @@
-import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from "kysely";
+import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import type { Config } from "../config.js";
+import { PipelinedPostgresDialect } from "./pipelined-dialect.js";
 import type { Database } from "./schema.js";
 
 /** An open database: the query builder plus what operations need around it. */
 export interface DatabaseHandle {
   db: Kysely<Database>;
+  /**
+   * The same database through connections held for a whole `connection()` session, for code that
+   * needs session state (the migrator's advisory lock). `db` pipelines single statements.
+   */
+  sessionDb: Kysely<Database>;
   kind: "postgres" | "pglite";
   /** Where the data lives, safe to print (no password). */
   location: string;
@@ -30,25 +35,36 @@ export async function openDatabase(config: Config["database"], options: OpenData
   return openPGlite(config.dataDir);
 }
 
+/** Shared pipelined connections for single statements (see PipelinedPostgresDialect). */
+const PIPELINES = 2;
+
 function openPostgres(url: string, poolSize: number, options: OpenDatabaseOptions): DatabaseHandle {
-  const pool = new pg.Pool({
+  const settings: pg.ClientConfig = {
     connectionString: url,
-    max: poolSize,
     // Fail fast when PostgreSQL is unreachable so callers get 503 instead of hanging.
     connectionTimeoutMillis: 5_000,
-    idleTimeoutMillis: 30_000,
     application_name: "todo-api",
     types: {
       getTypeParser: ((oid: number, format?: "text" | "binary") =>
         oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
     },
-  });
+  };
+  const pool = new pg.Pool({ ...settings, max: poolSize, idleTimeoutMillis: 30_000 });
   // Without a listener an idle client's error (server restart) would crash the process. The pool
   // discards that client and opens a fresh one on the next checkout, which is how we recover.
   pool.on("error", (err) => options.onPoolError?.(err));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool, options.onPoolError) }) });
+  const dialect = new PipelinedPostgresDialect({
+    pool,
+    openPipeline: () => new pg.Client({ ...settings, pipeline: true } as pg.ClientConfig),
+    pipelines: Math.min(PIPELINES, poolSize),
+    onError: options.onPoolError,
+  });
+  const db = new Kysely<Database>({ dialect });
+  // Shares the pool; `db.destroy()` ends it, so this one is never destroyed on its own.
+  const sessionDb = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
+    sessionDb,
     kind: "postgres",
     location: redactUrl(url),
     ping: async () => {
@@ -56,42 +72,6 @@ function openPostgres(url: string, poolSize: number, options: OpenDatabaseOption
     },
     close: () => db.destroy(),
   };
-}
-
-/**
- * Runs every parameterised query as a named prepared statement (name = hash of its SQL), so each
- * pooled connection parses and plans a statement once instead of on every request. The app has
- * a small fixed set of statements, so the per-connection statement cache stays small.
- */
-function withPreparedStatements(pool: pg.Pool, onError?: (err: Error) => void): PostgresPool {
-  const watched = new WeakSet<pg.PoolClient>();
-  return {
-    connect: async () => {
-      const client = await pool.connect();
-      // A checked-out client whose server goes away emits 'error' outside any query; unhandled,
-      // that would crash the process. The broken client is dropped by the pool on release.
-      if (!watched.has(client)) {
-        watched.add(client);
-        client.on("error", (err) => onError?.(err));
-      }
-      const query = (text: unknown, values?: unknown) =>
-        typeof text === "string" && Array.isArray(values) && values.length > 0
-          ? client.query({ name: statementName(text), text, values })
-          : client.query(text as string, values as unknown[]);
-      return { query: query as unknown as PostgresPoolClient["query"], release: (destroy?: boolean) => client.release(destroy) };
-    },
-    end: () => pool.end(),
-  };
-}
-
-const statementNames = new Map<string, string>();
-function statementName(text: string): string {
-  let name = statementNames.get(text);
-  if (!name) {
-    name = `todo_${createHash("sha1").update(text).digest("hex").slice(0, 24)}`;
-    if (statementNames.size < 10_000) statementNames.set(text, name);
-  }
-  return name;
 }
 
 async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
@@ -104,6 +84,7 @@ async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
     const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
     return {
       db,
+      sessionDb: db,
       kind: "pglite",
       location: dataDir,
       ping: async () => {

@@ -28,13 +28,13 @@ export async function runMigrateCli(argv: string[]): Promise<number> {
   try {
     process.stdout.write(`database: ${handle.kind === "pglite" ? `embedded PGlite in ${handle.location}` : handle.location}\n`);
     if (command === "up") {
-      const applied = await migrateToLatest(handle.db);
+      const applied = await migrateToLatest(handle.sessionDb);
       process.stdout.write(applied.length ? applied.map((n) => `applied ${n}\n`).join("") : "already up to date\n");
     } else if (command === "down") {
-      const reverted = await migrateDown(handle.db);
+      const reverted = await migrateDown(handle.sessionDb);
       process.stdout.write(reverted.length ? reverted.map((n) => `reverted ${n}\n`).join("") : "nothing to revert\n");
     } else {
-      for (const m of await migrationStatus(handle.db)) {
+      for (const m of await migrationStatus(handle.sessionDb)) {
         process.stdout.write(`${m.executedAt ? `applied ${m.executedAt.toISOString()}` : "pending                         "}  ${m.name}\n`);
       }
     }

@@ -29,11 +29,11 @@ async function pg(): Promise<DatabaseHandle> {
 describe("migrations on PostgreSQL", () => {
   it("two processes migrating at once apply each migration exactly once (advisory lock)", async () => {
     const [a, b, c] = [await pg(), await pg(), await pg()];
-    const results = await Promise.all([migrateToLatest(a.db), migrateToLatest(b.db), migrateToLatest(c.db)]);
+    const results = await Promise.all([migrateToLatest(a.sessionDb), migrateToLatest(b.sessionDb), migrateToLatest(c.sessionDb)]);
     expect(results.flat()).toEqual(Object.keys(migrations));
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from kysely_migration`.execute(a.db);
     expect(rows[0]!.n).toBe(Object.keys(migrations).length);
-    expect((await migrationStatus(a.db)).every((m) => m.executedAt instanceof Date)).toBe(true);
+    expect((await migrationStatus(a.sessionDb)).every((m) => m.executedAt instanceof Date)).toBe(true);
   });
 
   it("creates the schema the contract needs: case-insensitive uniques, cascade, list indexes", async () => {
@@ -60,8 +60,8 @@ describe("migrations on PostgreSQL", () => {
 
   it("down reverts and up re-applies", async () => {
     const h = await pg();
-    expect(await migrateDown(h.db)).toEqual(["0001_initial"]);
-    expect((await migrationStatus(h.db)).every((m) => m.executedAt === null)).toBe(true);
-    expect(await migrateToLatest(h.db)).toEqual(["0001_initial"]);
+    expect(await migrateDown(h.sessionDb)).toEqual(["0001_initial"]);
+    expect((await migrationStatus(h.sessionDb)).every((m) => m.executedAt === null)).toBe(true);
+    expect(await migrateToLatest(h.sessionDb)).toEqual(["0001_initial"]);
   });
 });
