@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import type { Config } from "../config.js";
-import { PipelinedPostgresDialect } from "./pipelined-dialect.js";
+import { pipelinedPostgresDialect } from "./pipelined-dialect.js";
 import type { Database } from "./schema.js";
 
 /** An open database: the query builder plus what operations need around it. */
@@ -35,7 +35,7 @@ export async function openDatabase(config: Config["database"], options: OpenData
   return openPGlite(config.dataDir);
 }
 
-/** Shared pipelined connections for single statements (see PipelinedPostgresDialect). */
+/** Shared pipelined connections for single statements (see pipelinedPostgresDialect). */
 const PIPELINES = 2;
 
 function openPostgres(url: string, poolSize: number, options: OpenDatabaseOptions): DatabaseHandle {
@@ -53,7 +53,7 @@ function openPostgres(url: string, poolSize: number, options: OpenDatabaseOption
   // Without a listener an idle client's error (server restart) would crash the process. The pool
   // discards that client and opens a fresh one on the next checkout, which is how we recover.
   pool.on("error", (err) => options.onPoolError?.(err));
-  const dialect = new PipelinedPostgresDialect({
+  const dialect = pipelinedPostgresDialect({
     pool,
     openPipeline: () => new pg.Client({ ...settings, pipeline: true } as pg.ClientConfig),
     pipelines: Math.min(PIPELINES, poolSize),
@@ -76,12 +76,12 @@ function openPostgres(url: string, poolSize: number, options: OpenDatabaseOption
 
 async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
   // Loaded only here: production bundles (which require DATABASE_URL) never need the WASM build.
-  const [{ PGlite }, { PGliteDialect }] = await Promise.all([import("@electric-sql/pglite"), import("./pglite-dialect.js")]);
+  const [{ PGlite }, { pgliteDialect }] = await Promise.all([import("@electric-sql/pglite"), import("./pglite-dialect.js")]);
   mkdirSync(dataDir, { recursive: true });
   const unlock = lockDataDir(dataDir);
   try {
     const pglite = await PGlite.create({ dataDir, parsers: { [INT8_OID]: parseInt8 } });
-    const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+    const db = new Kysely<Database>({ dialect: pgliteDialect(pglite) });
     return {
       db,
       sessionDb: db,

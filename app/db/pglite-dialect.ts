@@ -1,46 +1,22 @@
 import type { PGlite } from "@electric-sql/pglite";
-import {
-  CompiledQuery,
-  PostgresAdapter,
-  PostgresIntrospector,
-  PostgresQueryCompiler,
-  type DatabaseConnection,
-  type DatabaseIntrospector,
-  type Dialect,
-  type DialectAdapter,
-  type Driver,
-  type Kysely,
-  type QueryCompiler,
-  type QueryResult,
-  type TransactionSettings,
-} from "kysely";
+import type { CompiledQuery, DatabaseConnection, Dialect, QueryResult } from "kysely";
+import { PostgresSqlDriver, postgresDialect } from "./postgres-sql-driver.js";
 
 /**
  * Kysely dialect for embedded PGlite. PGlite is a single connection, so the driver hands out that
  * one connection to one user at a time: a transaction holds it from BEGIN to COMMIT and every
  * other query waits its turn.
  */
-export class PGliteDialect implements Dialect {
-  constructor(private readonly pglite: PGlite) {}
-  createAdapter(): DialectAdapter {
-    return new PostgresAdapter();
-  }
-  createDriver(): Driver {
-    return new PGliteDriver(this.pglite);
-  }
-  createIntrospector(db: Kysely<any>): DatabaseIntrospector {
-    return new PostgresIntrospector(db);
-  }
-  createQueryCompiler(): QueryCompiler {
-    return new PostgresQueryCompiler();
-  }
+export function pgliteDialect(pglite: PGlite): Dialect {
+  return postgresDialect(() => new PGliteDriver(pglite));
 }
 
-class PGliteDriver implements Driver {
+class PGliteDriver extends PostgresSqlDriver {
   private readonly connection: PGliteConnection;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly pglite: PGlite) {
+    super();
     this.connection = new PGliteConnection(pglite);
   }
 
@@ -58,33 +34,6 @@ class PGliteDriver implements Driver {
     return this.connection;
   }
 
-  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    let sql = "begin";
-    if (settings.isolationLevel) sql += ` isolation level ${settings.isolationLevel}`;
-    if (settings.accessMode) sql += ` ${settings.accessMode}`;
-    await connection.executeQuery(CompiledQuery.raw(sql));
-  }
-
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw("commit"));
-  }
-
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw("rollback"));
-  }
-
-  async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw(`savepoint ${quoteIdent(name)}`));
-  }
-
-  async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw(`rollback to savepoint ${quoteIdent(name)}`));
-  }
-
-  async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw(`release savepoint ${quoteIdent(name)}`));
-  }
-
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
     const c = connection as PGliteConnection;
     const release = c.release;
@@ -97,10 +46,6 @@ class PGliteDriver implements Driver {
     await this.queue;
     if (!this.pglite.closed) await this.pglite.close();
   }
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 class PGliteConnection implements DatabaseConnection {

@@ -1,21 +1,7 @@
 import { createHash } from "node:crypto";
-import {
-  AbortedTransactionError,
-  CompiledQuery,
-  PostgresAdapter,
-  PostgresIntrospector,
-  PostgresQueryCompiler,
-  type DatabaseConnection,
-  type DatabaseIntrospector,
-  type Dialect,
-  type DialectAdapter,
-  type Driver,
-  type Kysely,
-  type QueryCompiler,
-  type QueryResult,
-  type TransactionSettings,
-} from "kysely";
+import type { CompiledQuery, DatabaseConnection, Dialect, QueryResult } from "kysely";
 import pg from "pg";
+import { PostgresSqlDriver, postgresDialect } from "./postgres-sql-driver.js";
 
 export interface PipelinedPostgresOptions {
   /** Connections for transactions, one transaction per connection. */
@@ -45,26 +31,15 @@ export interface PipelinedPostgresOptions {
  * session (Kysely's Migrator holds a session-level advisory lock) uses a plain pooled Kysely
  * (`DatabaseHandle.sessionDb`).
  */
-export class PipelinedPostgresDialect implements Dialect {
-  constructor(private readonly options: PipelinedPostgresOptions) {}
-  createAdapter(): DialectAdapter {
-    return new PostgresAdapter();
-  }
-  createDriver(): Driver {
-    return new PipelinedPostgresDriver(this.options);
-  }
-  createIntrospector(db: Kysely<any>): DatabaseIntrospector {
-    return new PostgresIntrospector(db);
-  }
-  createQueryCompiler(): QueryCompiler {
-    return new PostgresQueryCompiler();
-  }
+export function pipelinedPostgresDialect(options: PipelinedPostgresOptions): Dialect {
+  return postgresDialect(() => new PipelinedPostgresDriver(options));
 }
 
-class PipelinedPostgresDriver implements Driver {
+class PipelinedPostgresDriver extends PostgresSqlDriver {
   private readonly pipelines: Pipelines;
 
   constructor(private readonly options: PipelinedPostgresOptions) {
+    super();
     this.pipelines = new Pipelines(options.pipelines, options.openPipeline, options.onError);
   }
 
@@ -74,39 +49,18 @@ class PipelinedPostgresDriver implements Driver {
     return new RoutedConnection(this.options.pool, this.pipelines, this.options.onError);
   }
 
-  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    let sql = "begin";
-    if (settings.isolationLevel) sql += ` isolation level ${settings.isolationLevel}`;
-    if (settings.accessMode) sql += ` ${settings.accessMode}`;
+  protected override async prepareTransaction(connection: DatabaseConnection): Promise<void> {
     await (connection as RoutedConnection).pin();
-    await connection.executeQuery(CompiledQuery.raw(sql));
   }
 
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    const { rows } = await connection.executeQuery<{ command?: string }>(CompiledQuery.raw("commit"));
-    // PostgreSQL answers COMMIT with ROLLBACK when an earlier statement aborted the transaction.
-    if (rows[0]?.command === "ROLLBACK") throw new AbortedTransactionError();
-  }
-
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     try {
-      await connection.executeQuery(CompiledQuery.raw("rollback"));
+      await super.rollbackTransaction(connection);
     } catch (err) {
+      // The pool must not hand this connection out again in an unknown transaction state.
       (connection as RoutedConnection).discard();
       throw err;
     }
-  }
-
-  async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw(`savepoint ${quoteIdent(name)}`));
-  }
-
-  async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw(`rollback to savepoint ${quoteIdent(name)}`));
-  }
-
-  async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw(`release savepoint ${quoteIdent(name)}`));
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
@@ -117,10 +71,6 @@ class PipelinedPostgresDriver implements Driver {
     await this.pipelines.end();
     await this.options.pool.end();
   }
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 const SESSION_ERROR = "a db.connection() session needs one connection: use a transaction, or DatabaseHandle.sessionDb";
