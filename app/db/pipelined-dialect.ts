@@ -137,6 +137,7 @@ class RoutedConnection implements DatabaseConnection {
 class Pipelines {
   private readonly slots: Array<Promise<pg.Client> | undefined>;
   private turn = 0;
+  private closed = false;
 
   constructor(
     size: number,
@@ -147,6 +148,7 @@ class Pipelines {
   }
 
   next(): Promise<pg.Client> {
+    if (this.closed) return Promise.reject(new Error("Client was closed and is not queryable"));
     const slot = this.turn++ % this.slots.length;
     return (this.slots[slot] ??= this.connect(slot));
   }
@@ -174,7 +176,9 @@ class Pipelines {
   }
 
   async end(): Promise<void> {
-    const open = this.slots.splice(0, this.slots.length);
+    this.closed = true;
+    const open = this.slots.map((pending) => pending);
+    this.slots.fill(undefined);
     await Promise.all(
       open.map(async (pending) => {
         const client = await pending?.catch(() => undefined);
