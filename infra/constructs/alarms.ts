@@ -57,12 +57,15 @@ export interface MetricAlarm {
    */
   evaluationCount: EvaluationCount;
   level: "critical" | "warning" | "notice";
-  /** The resource the metric is about (ECS instance id or RDS instance id). */
-  resourceId: string;
+  /**
+   * The rule's `original_dimensions`: which resource (and part of it) the metric is about, e.g.
+   * `{ ResourceID: <ECS instance id> }` or `{ ResourceID: <CLB id>, ListenerID: <listener id> }`.
+   */
+  dimensions: Readonly<Record<string, string>>;
 }
 
 export function serverAlarms(name: string, instanceId: string): MetricAlarm[] {
-  const common = { namespace: "VCM_ECS", metricUnit: "Percent", comparison: ">" as const, resourceId: instanceId };
+  const common = { namespace: "VCM_ECS", metricUnit: "Percent", comparison: ">" as const, dimensions: { ResourceID: instanceId } };
   return [
     {
       ...common,
@@ -112,7 +115,7 @@ export function databaseAlarms(name: string, rdsInstanceId: string): MetricAlarm
     subNamespace: "resource_monitor",
     metricUnit: "Percent",
     comparison: ">" as const,
-    resourceId: rdsInstanceId,
+    dimensions: { ResourceID: rdsInstanceId },
   };
   return [
     {
@@ -134,6 +137,36 @@ export function databaseAlarms(name: string, rdsInstanceId: string): MetricAlarm
       statistics: "max",
       evaluationCount: 1,
       level: "critical",
+    },
+  ];
+}
+
+/**
+ * The app's health as the load balancer sees it (cluster topology). The CLB checks GET /readyz
+ * through Nginx on every app server every 2 s (see LoadBalancer); `listener_unhealthy_rs_count`
+ * counts the servers currently failing that check. One failing server for 3 minutes is a warning
+ * (the others still serve); the alarm recovers when the server passes again.
+ *
+ * Source: Guance's Volcengine CLB integration (repo GuanceCloud/guance-docs, file
+ * docs/en/integrations/volcengine_clb.md), which lists the CloudMonitor catalogue's `VCM_CLB` metrics: sub-namespace
+ * `listener`, `listener_unhealthy_rs_count` ("Unhealthy Backend Servers", unit Count, dimensions
+ * `ResourceID,ListenerID`). `npm run check:alarms` checks it against the live catalogue.
+ */
+export function loadBalancerAlarms(name: string, loadBalancerId: string, listenerId: string): MetricAlarm[] {
+  return [
+    {
+      id: "unhealthy-servers",
+      description: `An app server of ${name} failing GET /readyz at the load balancer for 3 minutes`,
+      namespace: "VCM_CLB",
+      subNamespace: "listener",
+      metricName: "listener_unhealthy_rs_count",
+      metricUnit: "Count",
+      comparison: ">",
+      threshold: 0,
+      statistics: "max",
+      evaluationCount: 3,
+      level: "warning",
+      dimensions: { ResourceID: loadBalancerId, ListenerID: listenerId },
     },
   ];
 }
@@ -195,7 +228,7 @@ export class Alarms extends Construct {
             threshold: String(alarm.threshold),
           },
         ],
-        originalDimensions: [{ key: "ResourceID", value: [alarm.resourceId] }],
+        originalDimensions: Object.entries(alarm.dimensions).map(([key, value]) => ({ key, value: [value] })),
         recoveryNotify: { enable: true },
         tags: tagBlocks(config.tags),
       });

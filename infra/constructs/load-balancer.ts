@@ -42,6 +42,8 @@ export class LoadBalancer extends Construct {
   readonly loadBalancerId: string;
   readonly publicIp: string;
   readonly serverGroupId: string;
+  /** The plain-HTTP listener; its health-check counts are what the unhealthy-server alarm watches. */
+  readonly httpListenerId: string;
 
   constructor(scope: Construct, id: string, config: LoadBalancerConfig) {
     super(scope, id);
@@ -87,7 +89,7 @@ export class LoadBalancer extends Construct {
       healthyThreshold: 2,
       unHealthyThreshold: 2,
     };
-    new Listener(this, "http", {
+    const httpListener = new Listener(this, "http", {
       loadBalancerId: clb.id,
       listenerName: `${config.name}-http`,
       description: "API over plain HTTP",
@@ -125,5 +127,6 @@ export class LoadBalancer extends Construct {
     this.loadBalancerId = clb.id;
     this.publicIp = clb.eipAddress;
     this.serverGroupId = group.id;
+    this.httpListenerId = httpListener.listenerId;
   }
 }

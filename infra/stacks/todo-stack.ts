@@ -16,7 +16,7 @@ import { ClusterNetwork } from "../constructs/cluster-network";
 import { LoadBalancer } from "../constructs/load-balancer";
 import { NatGateway } from "../constructs/nat-gateway";
 import { RollingDeployment } from "../constructs/rolling-deployment";
-import { Alarms, databaseAlarms, serverAlarms, type MetricAlarm } from "../constructs/alarms";
+import { Alarms, databaseAlarms, loadBalancerAlarms, serverAlarms, type MetricAlarm } from "../constructs/alarms";
 import { BackupBucket } from "../constructs/backup-bucket";
 import { clusterServerCloudInit, singleServerCloudInit } from "./server-cloud-init";
 
@@ -347,8 +347,10 @@ export class TodoStack extends TerraformStack {
       description: "Private TOS bucket holding the daily pg_dump of RDS exported by the first app server (docs/operations.md)",
     });
 
-    // Each app server's own CPU/memory/disk alarms (rule names carry the server's number).
+    // Each app server's own CPU/memory/disk alarms (rule names carry the server's number), and the
+    // load balancer's view of the app's health (/readyz).
     const alarms = this.environmentAlarms(name, env, tags, [
+      ...loadBalancerAlarms(name, loadBalancer.loadBalancerId, loadBalancer.httpListenerId),
       ...servers.servers.flatMap((server, i) =>
         serverAlarms(`${name}-app-${i + 1}`, server.instanceId).map((a) => ({ ...a, id: `app-${i + 1}-${a.id}` })),
       ),

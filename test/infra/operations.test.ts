@@ -223,10 +223,28 @@ describe("CloudMonitor alarms", () => {
         "todo-api-prod-app-2-memory",
         "todo-api-prod-db-cpu",
         "todo-api-prod-db-storage",
+        "todo-api-prod-unhealthy-servers",
       ].sort(),
     );
+    // The app's health as the load balancer sees it: its /readyz checks, per listener.
+    const health = rules(tf)["todo-api-prod-unhealthy-servers"]!;
+    const httpListener = Object.entries(tf.resource.volcengine_listener as Record<string, { port: number }>).find(([, l]) => l.port === 80)![0];
+    expect(health).toMatchObject({
+      namespace: "VCM_CLB",
+      sub_namespace: "listener",
+      evaluation_count: 3,
+      contact_group_ids: [ref(tf, "volcengine_cloud_monitor_contact_group")],
+      original_dimensions: [
+        { key: "ResourceID", value: [ref(tf, "volcengine_clb")] },
+        { key: "ListenerID", value: [`\${volcengine_listener.${httpListener}.listener_id}`] },
+      ],
+    });
+    expect(health.conditions).toEqual([
+      expect.objectContaining({ metric_name: "listener_unhealthy_rs_count", metric_unit: "Count", comparison_operator: ">", threshold: "0", statistics: "max" }),
+    ]);
     const instances = Object.keys(tf.resource.volcengine_ecs_instance).filter((k) => k.includes("server"));
     const watched = resources(tf, "volcengine_cloud_monitor_rule").flatMap((r) => r.original_dimensions[0].value as string[]);
+    expect(watched).toContain(ref(tf, "volcengine_clb"));
     for (const key of instances.filter((k) => !k.includes("bastion"))) expect(watched).toContain(`\${volcengine_ecs_instance.${key}.id}`);
   });
 });
