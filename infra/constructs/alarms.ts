@@ -30,9 +30,8 @@ import { tagBlocks } from "./tags";
  * - RDS for PostgreSQL `CpuUtil` / `DiskUtil` in sub-namespace `resource_monitor`: NOT CONFIRMED.
  *   Inferred from VCM_RDS_MySQL, for which third-party code uses the same metric names in
  *   `resource_monitor` and in `resource_monitor_new`. No public Volcengine source for the
- *   PostgreSQL names was found; check the catalogue
- *   (https://console.volcengine.com/cloud_monitor/docs?namespace=VCM_RDS_PostgreSQL) — see
- *   docs/operations.md.
+ *   PostgreSQL names was found; `npm run check:alarms` checks them (and every other rule)
+ *   against CloudMonitor's live metric catalogue — see docs/operations.md.
  * Memory and disk usage are measured inside the guest by Volcengine's monitoring agent
  * (Guance's Volcengine ECS page: "需要在 volcengine ECS 控制台安装监控插件"); without the agent those
  * two alarms have no data.
@@ -106,8 +105,8 @@ export function serverAlarms(name: string, instanceId: string): MetricAlarm[] {
 
 /**
  * The database's CPU and storage. The sub-namespace and metric names are UNCONFIRMED for
- * PostgreSQL (see the sources above): if the console's catalogue names them differently, the
- * rules are created but never fire — check after the first deploy.
+ * PostgreSQL (see the sources above): if the catalogue names them differently, the rules are
+ * created but never fire — `npm run check:alarms` says so before a deploy.
  */
 export function databaseAlarms(name: string, rdsInstanceId: string): MetricAlarm[] {
   const common = {

@@ -101,7 +101,7 @@ function checkCondition(rule: AlarmRule, condition: AlarmRule["conditions"][numb
 /** Every finding about `rule`, given all catalogue metrics of its namespace. */
 export function checkRule(rule: AlarmRule, namespaceMetrics: readonly CatalogueMetric[]): RuleReport {
   if (namespaceMetrics.length === 0) {
-    return { rule, findings: [{ severity: "error", message: `namespace ${rule.namespace} is unknown to the catalogue (it lists no metric in it)` }] };
+    return { rule, findings: [{ severity: "error", message: `namespace ${rule.namespace} is unknown to the catalogue (it lists no metric in it; a saved --catalogue file may just not include it)` }] };
   }
   return { rule, findings: rule.conditions.flatMap((c) => checkCondition(rule, c, namespaceMetrics)) };
 }
