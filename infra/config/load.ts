@@ -9,6 +9,7 @@ import {
   type ResolvedEnvironment,
   type StackConfig,
 } from "./schema";
+import { defaultBackupBucketName } from "./operations";
 
 export const CONFIG_FILE = "stack.config.json";
 export const EXAMPLE_CONFIG_FILE = "stack.config.example.json";
@@ -131,6 +132,10 @@ export function parseStackConfig(raw: unknown, opts: { source: string; env?: Nod
     environments.push({
       ...cfg,
       name: envName,
+      backups: {
+        ...cfg.backups,
+        bucketName: cfg.backups.bucketName ?? defaultBackupBucketName(`${file.data.project}-${envName}`, cfg.region, stateLocation(file.data.state)),
+      },
       ssh: { ...cfg.ssh, publicKey: publicKey!, privateKeyPath },
       cluster: { ...cfg.cluster, certificate },
     });
@@ -138,6 +143,11 @@ export function parseStackConfig(raw: unknown, opts: { source: string; env?: Nod
 
   if (problems.length > 0) throw new StackConfigError(opts.source, problems);
   return { project: file.data.project, state: file.data.state, environments };
+}
+
+/** Where an environment's Terraform state lives, as far as naming is concerned (see defaultBackupBucketName). */
+function stateLocation(state: StackConfig["state"]): string {
+  return state.backend === "s3" ? `s3://${state.bucket}/${state.keyPrefix}` : "local";
 }
 
 /** Keys whose value is one of several shapes: an environment replaces them instead of merging. */

@@ -20,7 +20,8 @@ export const backupsSchema = z
     retentionDays: z.number().int().min(1).max(3650).default(30),
     /**
      * Bucket name. TOS bucket names are global across all accounts, so the default carries a
-     * hash of the project, environment and your SSH key; set one to choose it yourself.
+     * hash of the stack name, region and state location (defaultBackupBucketName); set one to
+     * choose it yourself. It can never change for an existing environment.
      */
     bucketName: tosBucketName.optional(),
     /**
@@ -52,11 +53,26 @@ export type AlertsConfig = z.output<typeof alertsSchema>;
 
 /**
  * Default backup bucket name: `<project>-<environment>-backups-<8 hex>`. TOS bucket names are
- * global, so a bare `todo-api-dev-backups` would collide between users of this project; the hash
- * of the stack name and the admin's SSH public key is stable for one user (the bucket is not
- * renamed between deploys) and different between users.
+ * global, so a bare `todo-api-dev-backups` would collide between users of this project. The hash
+ * is of what identifies the environment's Terraform state, nothing about the person deploying:
+ * the stack name, the region and where the state lives (`s3://<bucket>/<key prefix>` for the
+ * shared TOS backend, whose bucket name is itself globally unique; `local` otherwise). A new SSH
+ * key or a second computer therefore keeps the name (bucket_name is ForceNew: a new name would
+ * mean a new, empty bucket). With local state two people who keep the default project name can
+ * pick the same name; TOS then refuses the second bucket (BucketAlreadyExists) and
+ * `backups.bucketName` chooses another (docs/deploy.md).
  */
-export function defaultBackupBucketName(stackName: string, sshPublicKey: string): string {
+export function defaultBackupBucketName(stackName: string, region: string, stateLocation: string): string {
+  const hash = createHash("sha256").update(`${stackName}\0${region}\0${stateLocation}`).digest("hex").slice(0, 8);
+  const suffix = `-backups-${hash}`;
+  return `${stackName.slice(0, 63 - suffix.length).replace(/-+$/, "")}${suffix}`;
+}
+
+/**
+ * The default of earlier versions, derived from the admin's SSH public key. Only to tell the owner
+ * of an existing environment which name to pin (see BackupBucket's name check).
+ */
+export function legacyBackupBucketName(stackName: string, sshPublicKey: string): string {
   const hash = createHash("sha256").update(`${stackName}\0${sshPublicKey}`).digest("hex").slice(0, 8);
   const suffix = `-backups-${hash}`;
   return `${stackName.slice(0, 63 - suffix.length).replace(/-+$/, "")}${suffix}`;

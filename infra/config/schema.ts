@@ -92,7 +92,10 @@ const rdsDatabase = z.strictObject({
     .max(3000)
     .refine((n) => n % 10 === 0, "must be a multiple of 10")
     .default(20),
-  /** Zone of the standby node; defaults to the server's zone (single-zone instance). */
+  /**
+   * Zone of the standby node. Required (see rdsStandbyZoneProblem): it can never change later, so
+   * it has no default that could differ between topologies.
+   */
   secondaryZone: z.string().regex(/^[a-z]+-[a-z0-9-]+$/).optional(),
   databaseName: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "lowercase letters, digits, _; start with a letter").default("todo"),
   username: z
@@ -231,6 +234,8 @@ export const environmentSchema = z
   })
   .superRefine(
     (env, ctx) => {
+      const standby = rdsStandbyZoneProblem(env);
+      if (standby) ctx.addIssue({ code: "custom", path: ["database", "secondaryZone"], message: standby });
       if (env.topology !== "cluster") return;
       for (const problem of clusterProblems(env)) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
     },
@@ -238,6 +243,28 @@ export const environmentSchema = z
     // settings the cluster checks read were valid.
     { when: (payload) => !payload.issues.some((issue) => CLUSTER_INPUTS.has(String(issue.path?.[0]))) },
   );
+
+/**
+ * RDS's standby zone must be written down. The provider refuses any later change of
+ * `secondary_zone_id` ("the zone_migrations field is needed to migrate the secondary node"), and
+ * earlier versions defaulted it differently per topology (the server's zone when single, the
+ * second zone in a cluster), so switching topology with the default could never be applied.
+ * The message names the value that keeps an instance created with that old default.
+ */
+export function rdsStandbyZoneProblem(env: {
+  topology: "single" | "cluster";
+  zone: string;
+  database: { mode: "local" } | { mode: "rds"; secondaryZone?: string };
+  cluster: { secondZone?: string };
+}): string | undefined {
+  if (env.database.mode !== "rds" || env.database.secondaryZone !== undefined) return undefined;
+  const kept = env.topology === "cluster" ? env.cluster.secondZone : env.zone;
+  return (
+    "is required with RDS: the zone of the database's standby node can never be changed later, so choose it now " +
+    '(a second zone such as "cn-beijing-b" survives a zone outage; the same zone as `zone` keeps both nodes together). ' +
+    (kept ? `An RDS instance created by an earlier version of this stack without it has its standby in "${kept}": set that to keep it.` : "")
+  ).trim();
+}
 
 const CLUSTER_INPUTS = new Set(["topology", "zone", "network", "database", "cluster", "https"]);
 
@@ -281,4 +308,6 @@ export interface StackConfig {
 export interface ResolvedEnvironment extends EnvironmentConfig {
   name: string;
   ssh: EnvironmentConfig["ssh"] & { publicKey: string };
+  /** The bucket name is resolved by the loader (its default depends on the state location). */
+  backups: EnvironmentConfig["backups"] & { bucketName: string };
 }

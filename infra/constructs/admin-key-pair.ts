@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { EcsKeyPair } from "../../.gen/providers/volcengine/ecs-key-pair";
+import { apiDescription } from "./description";
 
 /** The admin's SSH public key imported once, for every server of the environment. */
 export class AdminKeyPair extends Construct {
@@ -12,7 +13,11 @@ export class AdminKeyPair extends Construct {
       // the other still exists, and key pair names are unique.
       keyPairName: `${config.name}-admin-key`,
       publicKey: config.publicKey,
-      description: "Admin key imported by the Todo API stack",
+      description: apiDescription("Admin key imported by the Todo API stack"),
+      // public_key is ForceNew, and the servers keep the key they were created with whatever
+      // happens to the key pair: a different key (new laptop) must not delete and re-import the
+      // pair. Rotating the admin key is a documented manual step (docs/deploy.md).
+      lifecycle: { ignoreChanges: ["public_key"] },
     });
     this.keyPairName = keyPair.keyPairName;
   }

@@ -3,6 +3,7 @@ import { CloudMonitorContact } from "../../.gen/providers/volcengine/cloud-monit
 import { CloudMonitorContactGroup } from "../../.gen/providers/volcengine/cloud-monitor-contact-group";
 import { CloudMonitorRule } from "../../.gen/providers/volcengine/cloud-monitor-rule";
 import { tagBlocks } from "./tags";
+import { apiDescription } from "./description";
 
 /**
  * One threshold alarm on a CloudMonitor metric.
@@ -70,7 +71,7 @@ export function serverAlarms(name: string, instanceId: string): MetricAlarm[] {
       ...common,
       subNamespace: "Instance",
       id: "cpu",
-      description: `CPU of ${name} above 80% for 5 minutes`,
+      description: `CPU of ${name} above 80 percent for 5 minutes`,
       metricName: "CpuTotal",
       threshold: 80,
       statistics: "avg",
@@ -81,7 +82,7 @@ export function serverAlarms(name: string, instanceId: string): MetricAlarm[] {
       ...common,
       subNamespace: "Instance",
       id: "memory",
-      description: `Memory of ${name} above 85%`,
+      description: `Memory of ${name} above 85 percent`,
       metricName: "MemoryUsedUtilization",
       threshold: 85,
       statistics: "avg",
@@ -93,7 +94,7 @@ export function serverAlarms(name: string, instanceId: string): MetricAlarm[] {
       // Disk metrics live in their own sub-namespace, per disk (see the sources above).
       subNamespace: "Storage",
       id: "disk",
-      description: `System disk of ${name} above 85% full`,
+      description: `System disk of ${name} above 85 percent full`,
       metricName: "DiskUsageUtilization",
       threshold: 85,
       statistics: "max",
@@ -120,7 +121,7 @@ export function databaseAlarms(name: string, rdsInstanceId: string): MetricAlarm
     {
       ...common,
       id: "db-cpu",
-      description: `CPU of the ${name} database above 80% for 5 minutes`,
+      description: `CPU of the ${name} database above 80 percent for 5 minutes`,
       metricName: "CpuUtil",
       threshold: 80,
       statistics: "avg",
@@ -130,7 +131,7 @@ export function databaseAlarms(name: string, rdsInstanceId: string): MetricAlarm
     {
       ...common,
       id: "db-storage",
-      description: `Storage of the ${name} database above 85% full`,
+      description: `Storage of the ${name} database above 85 percent full`,
       metricName: "DiskUtil",
       threshold: 85,
       statistics: "max",
@@ -155,7 +156,7 @@ export function loadBalancerAlarms(name: string, loadBalancerId: string, listene
   return [
     {
       id: "unhealthy-servers",
-      description: `An app server of ${name} failing GET /readyz at the load balancer for 3 minutes`,
+      description: `An app server of ${name} failing GET readyz at the load balancer for 3 minutes`,
       namespace: "VCM_CLB",
       subNamespace: "listener",
       metricName: "listener_unhealthy_rs_count",
@@ -196,7 +197,7 @@ export class Alarms extends Construct {
     });
     const group = new CloudMonitorContactGroup(this, "contact-group", {
       name: `${config.name}-alerts`,
-      description: `Receives the alarms of ${config.name}`,
+      description: apiDescription(`Receives the alarms of ${config.name}`),
       contactsIdList: [contact.id],
     });
     this.contactGroupId = group.id;
@@ -204,7 +205,7 @@ export class Alarms extends Construct {
     for (const alarm of config.alarms) {
       new CloudMonitorRule(this, `rule-${alarm.id}`, {
         ruleName: `${config.name}-${alarm.id}`,
-        description: alarm.description,
+        description: apiDescription(alarm.description),
         namespace: alarm.namespace,
         subNamespace: alarm.subNamespace,
         regions: [config.region],

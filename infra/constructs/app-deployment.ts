@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
-import { Fn, type SSHProvisionerConnection } from "cdktf";
+import type { SSHProvisionerConnection } from "cdktf";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
+import { LocalFile } from "./local-file";
 
 /** The on-server release command installed by cloud-init (cross-part contract). */
 export const RELEASE_COMMAND = "/usr/local/sbin/todo-release";
@@ -63,19 +64,22 @@ export class AppDeployment extends Construct {
     }
     this.remoteTarball = `/tmp/todo-api-${config.release.hash}.tar.gz`;
 
+    // Read at plan time, and only required to deploy: destroy works without the key file.
+    const key = config.sshPrivateKeyPath ? new LocalFile(this, "ssh-private-key", config.sshPrivateKeyPath) : undefined;
+    const preconditions = [...(config.preconditions ?? []), ...(key ? [key.required("SSH private key (ssh.privateKeyPath)")] : [])];
     const connection: SSHProvisionerConnection = {
       type: "ssh",
       host: config.host,
       user: config.sshUser,
       timeout: "10m",
-      ...(config.sshPrivateKeyPath
-        ? { privateKey: Fn.file(Fn.pathexpand(config.sshPrivateKeyPath)), agent: "false" }
+      ...(key
+        ? { privateKey: key.content, agent: "false" }
         : { agent: "true" }),
       ...(config.bastionHost
         ? {
             bastionHost: config.bastionHost,
             bastionUser: config.sshUser,
-            ...(config.sshPrivateKeyPath ? { bastionPrivateKey: Fn.file(Fn.pathexpand(config.sshPrivateKeyPath)) } : {}),
+            ...(key ? { bastionPrivateKey: key.content } : {}),
           }
         : {}),
     };
@@ -86,7 +90,7 @@ export class AppDeployment extends Construct {
         instance_id: config.instanceId,
       },
       dependsOn: config.dependsOn,
-      lifecycle: config.preconditions?.length ? { precondition: config.preconditions } : undefined,
+      lifecycle: preconditions.length ? { precondition: preconditions } : undefined,
       connection,
       provisioners: [
         {

@@ -4,6 +4,7 @@ import { EcsInstance } from "../../.gen/providers/volcengine/ecs-instance";
 import { ServerImage, type ServerImageChoice } from "./server-image";
 import { tagBlocks } from "./tags";
 import { encodeUserData } from "./user-data";
+import { apiDescription } from "./description";
 
 export interface AppServersConfig {
   /** Prefix of resource names, e.g. "todo-api-prod". */
@@ -56,7 +57,7 @@ export class AppServers extends Construct {
       const instance = new EcsInstance(this, `server-${i + 1}`, {
         instanceName: `${config.name}-app-${i + 1}`,
         hostName: `${config.name}-app-${i + 1}`,
-        description: `Todo API app server ${i + 1} (${config.name}, behind the load balancer)`,
+        description: apiDescription(`Todo API app server ${i + 1} of ${config.name}, behind the load balancer`),
         zoneId: placement.zone,
         instanceType: config.instanceType,
         imageId: image.imageId,

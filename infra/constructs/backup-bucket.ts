@@ -6,6 +6,7 @@ import { IamRolePolicyAttachment } from "../../.gen/providers/volcengine/iam-rol
 import { TosBucket } from "../../.gen/providers/volcengine/tos-bucket";
 import { TosBucketLifecycle } from "../../.gen/providers/volcengine/tos-bucket-lifecycle";
 import { tagBlocks } from "./tags";
+import { apiDescription } from "./description";
 
 export interface BackupBucketConfig {
   /** Prefix of resource names, e.g. "todo-api-dev". */
@@ -72,6 +73,9 @@ export const ECS_TRUST_POLICY = JSON.stringify({
  */
 export class BackupBucket extends Construct {
   readonly bucketName: string;
+  /** The bucket and its expiry rule: what `terraform state rm` takes out to keep the backups. */
+  readonly bucket: TosBucket;
+  readonly lifecycle: TosBucketLifecycle;
   readonly roleName: string;
   readonly policyDocument: string;
 
@@ -83,12 +87,31 @@ export class BackupBucket extends Construct {
       storageClass: "STANDARD",
       tags: tagBlocks(config.tags),
       // No prevent_destroy: it would make every `cdktf destroy` fail. TOS refuses to delete a
-      // bucket that still holds objects (the provider has no force-destroy), so destroy removes
-      // everything else and keeps the backups; docs/operations.md says how to let them go.
+      // bucket that still holds objects (the provider has no force-destroy and retries the
+      // delete for 15 minutes), so what happens to the backups on destroy is the owner's
+      // deliberate choice, made before destroying (docs/deploy.md "Destroy"): keep them (the
+      // `keep_backups_command` output takes the bucket out of the state, with its expiry rule) or
+      // empty the bucket first.
+      lifecycle: {
+        // bucket_name is ForceNew: a changed name would mean deleting the bucket with the backups
+        // in it. A different configured name is refused below instead, before anything changes.
+        ignoreChanges: ["bucket_name"],
+      },
     });
 
-    new TosBucketLifecycle(this, "lifecycle", {
+    this.lifecycle = new TosBucketLifecycle(this, "lifecycle", {
       bucketName: bucket.bucketName,
+      lifecycle: {
+        // The servers are told the configured name (user data) and the IAM policy names it: they
+        // must match the bucket that exists. Happens with an environment deployed before the
+        // default name stopped depending on the SSH key, or after editing backups.bucketName.
+        precondition: [
+          {
+            condition: `\${${bucket.terraformResourceType}.${bucket.friendlyUniqueId}.bucket_name == ${JSON.stringify(config.bucketName)}}`,
+            errorMessage: `The backup bucket of this environment is named \${${bucket.terraformResourceType}.${bucket.friendlyUniqueId}.bucket_name}, but the configuration says ${config.bucketName}. A bucket cannot be renamed: set "backups": { "bucketName": "<the existing name>" } in stack.config.json.`,
+          },
+        ],
+      },
       rules: [
         {
           id: "expire-backups",
@@ -104,7 +127,7 @@ export class BackupBucket extends Construct {
     const role = new IamRole(this, "role", {
       roleName,
       displayName: `${config.name} backups`,
-      description: `Lets the ${config.name} server(s) write and read database backups in TOS bucket ${config.bucketName}`,
+      description: apiDescription(`Lets the ${config.name} servers write and read database backups in TOS bucket ${config.bucketName}`),
       trustPolicyDocument: ECS_TRUST_POLICY,
       // Short sessions: the metadata service renews them; a leaked token is useless sooner.
       maxSessionDuration: 3600,
@@ -114,7 +137,7 @@ export class BackupBucket extends Construct {
     this.policyDocument = backupPolicyDocument(config.bucketName);
     const policy = new IamPolicy(this, "policy", {
       policyName: `${config.name}-backup-tos`,
-      description: `Write, read and list database backups in TOS bucket ${config.bucketName} only`,
+      description: apiDescription(`Write, read and list database backups in TOS bucket ${config.bucketName} only`),
       policyDocument: this.policyDocument,
     });
 
@@ -132,6 +155,7 @@ export class BackupBucket extends Construct {
     });
 
     this.bucketName = config.bucketName;
+    this.bucket = bucket;
     this.roleName = roleName;
   }
 }

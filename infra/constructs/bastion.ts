@@ -4,6 +4,7 @@ import type { EipAssociate } from "../../.gen/providers/volcengine/eip-associate
 import { ElasticIp, type EipSettings } from "./elastic-ip";
 import { ServerImage, type ServerImageChoice } from "./server-image";
 import { tagBlocks } from "./tags";
+import { apiDescription } from "./description";
 
 export interface BastionConfig {
   name: string;
@@ -37,7 +38,7 @@ export class Bastion extends Construct {
     const instance = new EcsInstance(this, "instance", {
       instanceName: `${config.name}-bastion`,
       hostName: `${config.name}-bastion`,
-      description: `SSH jump host of the Todo API cluster (${config.name})`,
+      description: apiDescription(`SSH jump host of the Todo API cluster ${config.name}`),
       zoneId: config.zone,
       instanceType: config.instanceType,
       imageId: image.imageId,
@@ -62,7 +63,7 @@ export class Bastion extends Construct {
     });
     const eip = new ElasticIp(this, "eip", {
       name: `${config.name}-bastion-eip`,
-      description: `Public IP of the Todo API bastion (${config.name})`,
+      description: `Public IP of the Todo API bastion of ${config.name}`,
       eip: config.eip,
       attachTo: { id: instance.id, type: "EcsInstance" },
       tags: config.tags,

@@ -4,6 +4,16 @@ import { SecurityGroupRule } from "../../.gen/providers/volcengine/security-grou
 import { Subnet } from "../../.gen/providers/volcengine/subnet";
 import { Vpc } from "../../.gen/providers/volcengine/vpc";
 import { tagBlocks } from "./tags";
+import { apiDescription } from "./description";
+import { movedFromLegacyId, ruleId } from "./rule-ids";
+
+/**
+ * Where a CLB layer-7 listener's requests and health checks come from: the CLB documentation
+ * ("Configuring a server security group") says HTTP/HTTPS listeners reach every backend from
+ * 100.64.0.0/10, not from the load balancer's subnet. The app servers' port 80 and the app's
+ * TRUSTED_PROXIES both need it.
+ */
+export const CLB_BACKEND_SOURCE_CIDR = "100.64.0.0/10";
 
 export interface ClusterNetworkConfig {
   /** Prefix of resource names, e.g. "todo-api-prod". */
@@ -29,8 +39,8 @@ export interface ClusterIngressRule {
 /**
  * The private network of the load-balanced topology: a VPC, one app subnet in each of two zones,
  * a subnet for the load balancer (and the NAT gateway), and two security groups:
- * - app servers: HTTP (80) only from the load balancer's subnet, SSH only from the bastion's
- *   security group; nothing open to the world (they have no public address anyway);
+ * - app servers: HTTP (80) only from the CLB's layer-7 source range 100.64.0.0/10, SSH only from
+ *   the bastion's security group; nothing open to the world (they have no public address anyway);
  * - bastion: SSH only from the admin CIDRs.
  * Both may send anything out (the app servers through the NAT gateway). PostgreSQL is never opened.
  */
@@ -53,7 +63,7 @@ export class ClusterNetwork extends Construct {
     const vpc = new Vpc(this, "vpc", {
       vpcName: `${config.name}-vpc`,
       cidrBlock: config.vpcCidr,
-      description: `Todo API network (${config.name})`,
+      description: apiDescription(`Todo API network of ${config.name}`),
       tags,
     });
     // The first app subnet has the same construct id, name and CIDR as the single topology's
@@ -77,18 +87,18 @@ export class ClusterNetwork extends Construct {
     const appGroup = new SecurityGroup(this, "app-security-group", {
       securityGroupName: `${config.name}-app-sg`,
       vpcId: vpc.id,
-      description: "App servers: HTTP from the load balancer subnet, SSH from the bastion only",
+      description: apiDescription("App servers, HTTP from the load balancer, SSH from the bastion only"),
       tags,
     });
     const bastionGroup = new SecurityGroup(this, "bastion-security-group", {
       securityGroupName: `${config.name}-bastion-sg`,
       vpcId: vpc.id,
-      description: "Bastion: SSH from admin CIDRs only",
+      description: apiDescription("Bastion, SSH from admin CIDRs only"),
       tags,
     });
 
     const appIngressRules: ClusterIngressRule[] = [
-      { port: 80, from: { cidr: config.loadBalancerSubnetCidr }, purpose: "http from the load balancer" },
+      { port: 80, from: { cidr: CLB_BACKEND_SOURCE_CIDR }, purpose: "http from the load balancer" },
       { port: 22, from: { securityGroup: "bastion" }, purpose: "ssh from the bastion" },
     ];
     const bastionIngressRules: ClusterIngressRule[] = config.adminCidrs.map((cidr) => ({
@@ -99,7 +109,8 @@ export class ClusterNetwork extends Construct {
 
     const ingress = (groupId: string, prefix: string, rules: ClusterIngressRule[]) =>
       rules.forEach((rule, i) => {
-        new SecurityGroupRule(this, `${prefix}-ingress-${rule.port}-${i}`, {
+        const source = "cidr" in rule.from ? rule.from.cidr : rule.from.securityGroup;
+        const sgRule = new SecurityGroupRule(this, ruleId(`${prefix}-ingress`, rule.port, source), {
           securityGroupId: groupId,
           direction: "ingress",
           protocol: "tcp",
@@ -108,15 +119,19 @@ export class ClusterNetwork extends Construct {
           ...("cidr" in rule.from ? { cidrIp: rule.from.cidr } : { sourceGroupId: bastionGroup.id }),
           policy: "accept",
           priority: 1,
-          description: rule.purpose,
+          description: apiDescription(rule.purpose),
         });
+        // Earlier versions named rules by position (`<prefix>-ingress-<port>-<i>`): move them.
+        // Not the old port-80 rule, which allowed the load balancer's subnet: that is a different
+        // rule (it never let the CLB in), so it is deleted and the 100.64.0.0/10 one created.
+        if (!(prefix === "app" && rule.port === 80)) movedFromLegacyId(sgRule, `${prefix}-ingress-${rule.port}-${i}`);
       });
     ingress(appGroup.id, "app", appIngressRules);
     ingress(bastionGroup.id, "bastion", bastionIngressRules);
 
     for (const [prefix, groupId, why] of [
-      ["app", appGroup.id, "all outbound through the NAT gateway (packages, Node.js downloads, RDS)"],
-      ["bastion", bastionGroup.id, "all outbound (SSH to the app servers, packages)"],
+      ["app", appGroup.id, "all outbound through the NAT gateway, packages, Node.js downloads, RDS"],
+      ["bastion", bastionGroup.id, "all outbound, SSH to the app servers, packages"],
     ] as const) {
       new SecurityGroupRule(this, `${prefix}-egress-all`, {
         securityGroupId: groupId,
@@ -127,7 +142,7 @@ export class ClusterNetwork extends Construct {
         cidrIp: "0.0.0.0/0",
         policy: "accept",
         priority: 1,
-        description: why,
+        description: apiDescription(why),
       });
     }
 

@@ -2,6 +2,7 @@ import { Construct } from "constructs";
 import { EipAddress } from "../../.gen/providers/volcengine/eip-address";
 import { EipAssociate } from "../../.gen/providers/volcengine/eip-associate";
 import { tagBlocks } from "./tags";
+import { apiDescription } from "./description";
 
 export interface EipSettings {
   billingType: string;
@@ -31,7 +32,7 @@ export class ElasticIp extends Construct {
     super(scope, id);
     const eip = new EipAddress(this, "address", {
       name: config.name,
-      description: config.description,
+      description: apiDescription(config.description),
       billingType: config.eip.billingType,
       bandwidth: config.eip.bandwidthMbps,
       isp: config.eip.isp,

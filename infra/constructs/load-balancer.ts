@@ -1,12 +1,13 @@
 import { Construct } from "constructs";
-import { Fn } from "cdktf";
 import { Certificate } from "../../.gen/providers/volcengine/certificate";
 import { Clb } from "../../.gen/providers/volcengine/clb";
 import { Listener, type ListenerHealthCheck } from "../../.gen/providers/volcengine/listener";
 import { ServerGroup } from "../../.gen/providers/volcengine/server-group";
 import { ServerGroupServer } from "../../.gen/providers/volcengine/server-group-server";
 import type { EipSettings } from "./elastic-ip";
+import { LocalFile } from "./local-file";
 import { tagBlocks } from "./tags";
+import { apiDescription } from "./description";
 
 /** The port Nginx listens on on every app server; the load balancer forwards there. */
 export const BACKEND_PORT = 80;
@@ -21,8 +22,8 @@ export interface LoadBalancerConfig {
   /** ECS instance ids of the app servers; every one joins the server group. */
   serverInstanceIds: readonly string[];
   /**
-   * PEM files on the deploying machine, read by Terraform at apply time (so never in the
-   * synthesized JSON); the provider stores them in the Terraform state.
+   * PEM files on the deploying machine, read by Terraform at plan time (so never in the
+   * synthesized JSON; not needed for destroy); the provider stores them in the Terraform state.
    */
   certificate?: { domain: string; certificatePath: string; privateKeyPath: string };
   tags: Readonly<Record<string, string>>;
@@ -50,7 +51,7 @@ export class LoadBalancer extends Construct {
     const tags = tagBlocks(config.tags);
     const clb = new Clb(this, "clb", {
       loadBalancerName: `${config.name}-clb`,
-      description: `Public entry of the Todo API (${config.name})`,
+      description: apiDescription(`Public entry of the Todo API of ${config.name}`),
       type: "public",
       subnetId: config.subnetId,
       loadBalancerSpec: config.spec,
@@ -65,7 +66,7 @@ export class LoadBalancer extends Construct {
     const group = new ServerGroup(this, "server-group", {
       loadBalancerId: clb.id,
       serverGroupName: `${config.name}-app-servers`,
-      description: "Todo API app servers (Nginx on port 80)",
+      description: apiDescription("Todo API app servers, Nginx on port 80"),
       type: "instance",
     });
     config.serverInstanceIds.forEach((instanceId, i) => {
@@ -75,7 +76,7 @@ export class LoadBalancer extends Construct {
         type: "ecs",
         port: BACKEND_PORT,
         weight: 100,
-        description: `app server ${i + 1}`,
+        description: apiDescription(`app server ${i + 1}`),
       });
     });
 
@@ -92,7 +93,7 @@ export class LoadBalancer extends Construct {
     const httpListener = new Listener(this, "http", {
       loadBalancerId: clb.id,
       listenerName: `${config.name}-http`,
-      description: "API over plain HTTP",
+      description: apiDescription("API over plain HTTP"),
       protocol: "HTTP",
       port: 80,
       serverGroupId: group.id,
@@ -101,17 +102,27 @@ export class LoadBalancer extends Construct {
     });
 
     if (config.certificate) {
+      // Read at plan time; only needed to create the certificate (destroy works without them).
+      const pem = new LocalFile(this, "certificate-pem", config.certificate.certificatePath);
+      const pemKey = new LocalFile(this, "certificate-key", config.certificate.privateKeyPath);
       const certificate = new Certificate(this, "certificate", {
         certificateName: `${config.name}-${config.certificate.domain.replace(/\./g, "-")}`.slice(0, 128),
-        description: `TLS certificate for ${config.certificate.domain}`,
-        publicKey: Fn.file(Fn.pathexpand(config.certificate.certificatePath)),
-        privateKey: Fn.file(Fn.pathexpand(config.certificate.privateKeyPath)),
+        description: apiDescription(`TLS certificate for ${config.certificate.domain}`),
+        publicKey: pem.content,
+        privateKey: pemKey.content,
         tags,
+        lifecycle: {
+          // Both keys are ForceNew in the provider: a renewed certificate is a new resource. Create
+          // it and re-point the HTTPS listener before deleting the old one, which the listener
+          // still uses (the default order would delete the in-use certificate first).
+          createBeforeDestroy: true,
+          precondition: [pem.required("cluster.certificate.certificatePath"), pemKey.required("cluster.certificate.privateKeyPath")],
+        },
       });
       new Listener(this, "https", {
         loadBalancerId: clb.id,
         listenerName: `${config.name}-https`,
-        description: `API over HTTPS for ${config.certificate.domain}`,
+        description: apiDescription(`API over HTTPS for ${config.certificate.domain}`),
         protocol: "HTTPS",
         port: 443,
         serverGroupId: group.id,

@@ -3,6 +3,7 @@ import { NatGateway as VolcNatGateway } from "../../.gen/providers/volcengine/na
 import { SnatEntry } from "../../.gen/providers/volcengine/snat-entry";
 import { ElasticIp, type EipSettings } from "./elastic-ip";
 import { tagBlocks } from "./tags";
+import { apiDescription } from "./description";
 
 export interface NatGatewayConfig {
   name: string;
@@ -31,7 +32,7 @@ export class NatGateway extends Construct {
     const tags = tagBlocks(config.tags);
     const gateway = new VolcNatGateway(this, "gateway", {
       natGatewayName: `${config.name}-nat`,
-      description: `Outbound Internet for the Todo API servers (${config.name})`,
+      description: apiDescription(`Outbound Internet for the Todo API servers of ${config.name}`),
       vpcId: config.vpcId,
       subnetId: config.subnetId,
       billingType: "PostPaid",
@@ -40,7 +41,7 @@ export class NatGateway extends Construct {
     });
     const eip = new ElasticIp(this, "eip", {
       name: `${config.name}-nat-eip`,
-      description: `Outbound IP of the Todo API servers (${config.name})`,
+      description: `Outbound IP of the Todo API servers of ${config.name}`,
       eip: config.eip,
       attachTo: { id: gateway.id, type: "Nat" },
       tags: config.tags,

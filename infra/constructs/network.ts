@@ -4,6 +4,8 @@ import { SecurityGroupRule } from "../../.gen/providers/volcengine/security-grou
 import { Subnet } from "../../.gen/providers/volcengine/subnet";
 import { Vpc } from "../../.gen/providers/volcengine/vpc";
 import { tagBlocks } from "./tags";
+import { apiDescription } from "./description";
+import { movedFromLegacyId, ruleId } from "./rule-ids";
 
 export interface NetworkConfig {
   /** Prefix of resource names, e.g. "todo-api-dev". */
@@ -43,7 +45,7 @@ export class Network extends Construct {
     const vpc = new Vpc(this, "vpc", {
       vpcName: `${config.name}-vpc`,
       cidrBlock: config.vpcCidr,
-      description: `Todo API network (${config.name})`,
+      description: apiDescription(`Todo API network of ${config.name}`),
       tags,
     });
     const subnet = new Subnet(this, "subnet", {
@@ -55,17 +57,17 @@ export class Network extends Construct {
     const group = new SecurityGroup(this, "security-group", {
       securityGroupName: `${config.name}-sg`,
       vpcId: vpc.id,
-      description: "SSH from admin CIDRs only; HTTP/HTTPS from anywhere",
+      description: apiDescription("SSH from admin CIDRs only, HTTP and HTTPS from anywhere"),
       tags,
     });
 
     const ingressRules: IngressRule[] = [
       ...config.adminCidrs.map((cidr) => ({ port: 22, cidr, purpose: "ssh from admin" })),
-      { port: 80, cidr: "0.0.0.0/0", purpose: "http (redirect, ACME challenge)" },
+      { port: 80, cidr: "0.0.0.0/0", purpose: "http, redirect and ACME challenge" },
       { port: 443, cidr: "0.0.0.0/0", purpose: "https" },
     ];
     ingressRules.forEach((rule, i) => {
-      new SecurityGroupRule(this, `ingress-${rule.port}-${i}`, {
+      const sgRule = new SecurityGroupRule(this, ruleId("ingress", rule.port, rule.cidr), {
         securityGroupId: group.id,
         direction: "ingress",
         protocol: "tcp",
@@ -74,8 +76,10 @@ export class Network extends Construct {
         cidrIp: rule.cidr,
         policy: "accept",
         priority: 1,
-        description: rule.purpose,
+        description: apiDescription(rule.purpose),
       });
+      // Earlier versions named them `ingress-<port>-<position>`: move those rules, never replace them.
+      movedFromLegacyId(sgRule, `ingress-${rule.port}-${i}`);
     });
     new SecurityGroupRule(this, "egress-all", {
       securityGroupId: group.id,
@@ -86,7 +90,7 @@ export class Network extends Construct {
       cidrIp: "0.0.0.0/0",
       policy: "accept",
       priority: 1,
-      description: "all outbound (packages, Let's Encrypt, Node.js downloads)",
+      description: apiDescription("all outbound, packages, Lets Encrypt, Node.js downloads"),
     });
 
     this.vpcId = vpc.id;

@@ -6,6 +6,10 @@ import { RdsPostgresqlAllowlistAssociate } from "../../.gen/providers/volcengine
 import { RdsPostgresqlDatabase } from "../../.gen/providers/volcengine/rds-postgresql-database";
 import { RdsPostgresqlInstance } from "../../.gen/providers/volcengine/rds-postgresql-instance";
 import { tagBlocks } from "./tags";
+import { apiDescription } from "./description";
+
+/** Privileges of the app's RDS account (see the account resource below). */
+export const RDS_APP_ACCOUNT_PRIVILEGES = "Login,Inherit";
 
 export interface PostgresDatabaseConfig {
   name: string;
@@ -21,6 +25,8 @@ export interface PostgresDatabaseConfig {
   username: string;
   /** Reference to a sensitive Terraform variable; never a literal. */
   password: string;
+  /** Checked when the account is planned (e.g. "the password variable is set"); not on destroy. */
+  passwordPreconditions?: { condition: string; errorMessage: string }[];
   tags: Readonly<Record<string, string>>;
 }
 
@@ -61,6 +67,12 @@ export class PostgresDatabase extends Construct {
       accountName: config.username,
       accountPassword: config.password,
       accountType: "Normal",
+      // What the provider's own example sets for a Normal account, and what RDS grants when the
+      // field is left out. Without it, `account_privileges` (Optional, not Computed) reads back as
+      // "Login,Inherit" and every later plan shows a change whose apply calls
+      // RevokeDBAccountPrivilege on the app's account.
+      accountPrivileges: RDS_APP_ACCOUNT_PRIVILEGES,
+      lifecycle: config.passwordPreconditions?.length ? { precondition: config.passwordPreconditions } : undefined,
     });
     const database = new RdsPostgresqlDatabase(this, "database", {
       instanceId: instance.id,
@@ -69,7 +81,7 @@ export class PostgresDatabase extends Construct {
     });
     const allowlist = new RdsPostgresqlAllowlist(this, "allowlist", {
       allowListName: `${config.name}-app-subnet`,
-      allowListDesc: config.allowedCidrs.length === 1 ? "Only the Todo API server's subnet" : "Only the Todo API servers' subnets",
+      allowListDesc: apiDescription(config.allowedCidrs.length === 1 ? "Only the subnet of the Todo API server" : "Only the subnets of the Todo API servers"),
       allowListType: "IPv4",
       allowList: [...config.allowedCidrs],
     });

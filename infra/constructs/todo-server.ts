@@ -6,6 +6,7 @@ import { ElasticIp, type EipSettings } from "./elastic-ip";
 import { ServerImage, type ServerImageChoice } from "./server-image";
 import { tagBlocks } from "./tags";
 import { encodeUserData } from "./user-data";
+import { apiDescription } from "./description";
 
 export interface TodoServerConfig {
   /** Prefix of resource names, e.g. "todo-api-dev". */
@@ -44,13 +45,17 @@ export class TodoServer extends Construct {
     const keyPair = new EcsKeyPair(this, "key-pair", {
       keyPairName: `${config.name}-key`,
       publicKey: config.sshPublicKey,
-      description: "Admin key imported by the Todo API stack",
+      description: apiDescription("Admin key imported by the Todo API stack"),
+      // public_key is ForceNew, and the servers keep the key they were created with whatever
+      // happens to the key pair: a different key (new laptop) must not delete and re-import the
+      // pair. Rotating the admin key is a documented manual step (docs/deploy.md).
+      lifecycle: { ignoreChanges: ["public_key"] },
     });
 
     const instance = new EcsInstance(this, "instance", {
       instanceName: `${config.name}-server`,
       hostName: config.name,
-      description: `Todo API server (${config.name})`,
+      description: apiDescription(`Todo API server of ${config.name}`),
       zoneId: config.zone,
       instanceType: config.instanceType,
       imageId: image.imageId,
@@ -78,7 +83,7 @@ export class TodoServer extends Construct {
 
     const eip = new ElasticIp(this, "eip", {
       name: `${config.name}-eip`,
-      description: `Public IP of the Todo API server (${config.name})`,
+      description: `Public IP of the Todo API server of ${config.name}`,
       eip: config.eip,
       attachTo: { id: instance.id, type: "EcsInstance" },
       tags: config.tags,

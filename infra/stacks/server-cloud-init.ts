@@ -1,6 +1,6 @@
 import type { CloudInitOptions } from "../../cloud-init/options";
 import type { ResolvedEnvironment } from "../config/schema";
-import { defaultBackupBucketName, defaultTosS3Endpoint } from "../config/operations";
+import { defaultTosS3Endpoint } from "../config/operations";
 import { backupRoleName } from "../constructs/backup-bucket";
 
 /**
@@ -19,7 +19,7 @@ export interface OffsiteBackupTarget {
 /** The off-server backup target of the server that exports the backups (no credentials: the role has them). */
 export function offsiteBackupTarget(env: ResolvedEnvironment, name: string): OffsiteBackupTarget {
   return {
-    bucket: env.backups.bucketName ?? defaultBackupBucketName(name, env.ssh.publicKey),
+    bucket: env.backups.bucketName,
     region: env.region,
     endpoint: env.backups.endpoint ?? defaultTosS3Endpoint(env.region),
     roleName: backupRoleName(name),

@@ -182,18 +182,22 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     const https = listeners.find((l) => l.protocol === "HTTPS")!;
     expect(https).toMatchObject({ certificate_source: "clb", security_policy_id: "tls_cipher_policy_1_2" });
     expect(ref(https.certificate_id)).toBe(certs[0]![0]);
-    // The PEM files are read by Terraform at apply time: only their paths are in the JSON.
-    expect(certs[0]![1].public_key).toBe(`\${file(pathexpand("${CERT.certificatePath}"))}`);
-    expect(certs[0]![1].private_key).toBe(`\${file(pathexpand("${CERT.privateKeyPath}"))}`);
+    // The PEM files are read by Terraform at plan time: only their paths are in the JSON, read
+    // through locals that tolerate a missing file (destroy), with preconditions for deploys.
+    const local = (expr: string) => tf.locals[/^\$\{local\.([\w-]+)\}$/.exec(expr)![1]!];
+    expect(local(certs[0]![1].public_key)).toBe(`\${try(file(pathexpand("${CERT.certificatePath}")), "")}`);
+    expect(local(certs[0]![1].private_key)).toBe(`\${try(file(pathexpand("${CERT.privateKeyPath}")), "")}`);
+    expect(certs[0]![1].lifecycle.precondition.map((p: any) => p.error_message)).toEqual([
+      expect.stringContaining(CERT.certificatePath),
+      expect.stringContaining(CERT.privateKeyPath),
+    ]);
     expect(result.text).not.toContain("BEGIN");
   });
 
-  it("opens HTTP on the app servers only to the load balancer's subnet and SSH only to the bastion", () => {
+  it("opens HTTP on the app servers only to the CLB's layer-7 source range and SSH only to the bastion", () => {
     const app = groupByName(tf, "-app-sg");
     const bastion = groupByName(tf, "-bastion-sg");
-    const lbCidr = subnetCidr(tf, "-lb");
-    expect(lbCidr).toBe("172.16.3.0/24");
-    expect(ingressOf(tf, app)).toEqual([`tcp/22-22 from group ${bastion}`, `tcp/80-80 from ${lbCidr}`].sort());
+    expect(ingressOf(tf, app)).toEqual([`tcp/22-22 from group ${bastion}`, "tcp/80-80 from 100.64.0.0/10"].sort());
     expect(ingressOf(tf, bastion)).toEqual(ADMIN.map((c) => `tcp/22-22 from ${c}`).sort());
     const rules = resources(tf, "volcengine_security_group_rule");
     expect(rules.filter((r) => r.direction === "ingress" && r.cidr_ip === "0.0.0.0/0")).toEqual([]);
@@ -235,15 +239,16 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
         host: `\${${servers[i]}.primary_ip_address}`,
         bastion_host: bastionIp,
         bastion_user: "root",
-        bastion_private_key: '${file(pathexpand("~/.ssh/id_ed25519"))}',
       });
+      expect(tf.locals[/^\$\{local\.([\w-]+)\}$/.exec(step.connection.bastion_private_key)![1]!]).toBe('${try(file(pathexpand("~/.ssh/id_ed25519")), "")}');
+      expect(step.connection.private_key).toBe(step.connection.bastion_private_key);
       expect(step.triggers).toEqual({ release_hash: "0123456789ab", instance_id: `\${${servers[i]}.id}` });
       const previous = steps[i - 1]?.[0];
       const chained = step.depends_on.filter((d: string) => d.startsWith("null_resource."));
       expect(chained).toEqual(previous ? [previous] : []);
       expect(id).toContain(`server-${i + 1}`);
       const [secrets, upload, run] = step.provisioner;
-      expect(secrets["remote-exec"].inline).toContain("printf '%s' '127.0.0.1,172.16.3.0/24' | $SUDO /usr/local/sbin/todo-release set-env TRUSTED_PROXIES");
+      expect(secrets["remote-exec"].inline).toContain("printf '%s' '127.0.0.1,100.64.0.0/10' | $SUDO /usr/local/sbin/todo-release set-env TRUSTED_PROXIES");
       expect(JSON.stringify(secrets)).toContain("set-env DATABASE_URL");
       expect(upload.file.destination).toBe("/tmp/todo-api-0123456789ab.tar.gz");
       expect(run["remote-exec"].inline).toContain("$SUDO /usr/local/sbin/todo-release deploy /tmp/todo-api-0123456789ab.tar.gz");
@@ -265,17 +270,18 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     });
   });
 
-  it("requires a JWT secret shared by every server, and never holds a secret value", () => {
-    expect(tf.variable.jwt_secret).toMatchObject({ sensitive: true, nullable: false, type: "string" });
-    expect(tf.variable.jwt_secret.default).toBeUndefined();
-    expect(tf.variable.jwt_secret.validation[0].condition).not.toContain('== ""');
-    expect(tf.variable.db_password.default).toBeUndefined();
+  it("requires a JWT secret shared by every server to deploy (not to destroy), and never holds a secret value", () => {
+    expect(tf.variable.jwt_secret).toMatchObject({ sensitive: true, nullable: false, type: "string", default: "" });
+    expect(tf.variable.db_password.default).toBe("");
+    for (const step of resources(tf, "null_resource")) {
+      expect(step.lifecycle.precondition).toContainEqual({ condition: '${var.jwt_secret != ""}', error_message: expect.stringContaining("TF_VAR_jwt_secret") });
+    }
     for (const secret of Object.values(SENTINELS)) expect(result.text).not.toContain(secret);
     expect(result.text).not.toMatch(/"(access_key|secret_key|session_token)"/);
     expect(result.text).not.toContain("PrePaid");
   });
 
-  it("has the outputs a user needs: load balancer, API and docs URLs, bastion and ProxyJump commands", () => {
+  it("has the outputs a user needs: load balancer, API and docs URLs, bastion and jump commands", () => {
     const o = tf.output;
     expect(Object.keys(o).sort()).toEqual(
       [
@@ -284,6 +290,7 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
         "bastion_ssh_command",
         "database_endpoint",
         "docs_url",
+        "keep_backups_command",
         "load_balancer_ip",
         "nat_public_ip",
         "server_private_ips",
@@ -295,7 +302,10 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     expect(o.docs_url.value).toBe(`${o.api_url.value}/docs`);
     const bastionIp = `\${${entries(tf, "volcengine_eip_address").find(([, e]) => e.name.endsWith("-bastion-eip"))![0]}.eip_address}`;
     expect(o.bastion_ssh_command.value).toBe(`ssh -i ~/.ssh/id_ed25519 root@${bastionIp}`);
-    expect(o.server_ssh_command.value).toBe(`ssh -i ~/.ssh/id_ed25519 -J root@${bastionIp} root@\${${appServers(tf)[0]![0]}.primary_ip_address}`);
+    // -i does not apply to a -J jump host (ssh(1)): the key is given to the bastion hop explicitly.
+    expect(o.server_ssh_command.value).toBe(
+      `ssh -i ~/.ssh/id_ed25519 -o ProxyCommand="ssh -i ~/.ssh/id_ed25519 -W %h:%p root@${bastionIp}" root@\${${appServers(tf)[0]![0]}.primary_ip_address}`,
+    );
     expect(o.server_private_ips.value).toHaveLength(variant.servers);
   });
 });
@@ -438,26 +448,43 @@ describe("cluster configuration", () => {
 const hasTerraform = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
 
 describe.skipIf(!hasTerraform)("cluster jwt_secret validation (terraform CLI, offline)", () => {
-  it("refuses an empty or short secret and accepts a long one", async () => {
+  it("refuses a short secret, stops a deploy without one, and lets destroy run without one", async () => {
     const tf = (await synth({ environments: { prod: variants["2 servers, no certificate"].env } })).stacks["todo-api-prod"]!;
     const dir = mkdtempSync(path.join(tmpdir(), "todo-tf-jwt-"));
     try {
-      // Only the variable itself: no provider is needed to evaluate its validation.
-      writeFileSync(path.join(dir, "main.tf.json"), JSON.stringify({ variable: { jwt_secret: tf.variable.jwt_secret }, output: { ok: { value: "ok" } } }));
+      // The variable and the deploy step's jwt precondition on a provider-free stand-in resource.
+      const step = resources(tf, "null_resource")[0]!;
+      const jwtCheck = step.lifecycle.precondition.filter((p: any) => p.condition.includes("var.jwt_secret"));
+      expect(jwtCheck).toHaveLength(1);
+      writeFileSync(
+        path.join(dir, "main.tf.json"),
+        JSON.stringify({
+          variable: { jwt_secret: tf.variable.jwt_secret },
+          resource: { terraform_data: { deploy: { input: "release", lifecycle: { precondition: jwtCheck } } } },
+        }),
+      );
+      // No TF_VAR_* from this process (the tests set sentinel values there).
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("TF_VAR_")));
       const run = (args: string[]) =>
         spawnSync("terraform", args, {
           cwd: dir,
           encoding: "utf8",
-          env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1" },
+          env: { ...env, TF_CLI_CONFIG_FILE: "/dev/null", TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1" },
           timeout: 60_000,
         });
       expect(run(["init", "-input=false"]).status).toBe(0);
-      const plan = (value: string) => run(["plan", "-input=false", "-var", `jwt_secret=${value}`]);
-      const empty = plan("");
+      const plan = (value: string) => run(["plan", "-input=false", "-no-color", "-var", `jwt_secret=${value}`]);
+      const empty = run(["plan", "-input=false", "-no-color"]);
       expect(empty.status).not.toBe(0);
-      expect(empty.stderr).toContain("all servers share it");
-      expect(plan("short").status).not.toBe(0);
-      expect(plan("A".repeat(40) + "+/=_.-").status).toBe(0);
+      expect(empty.stderr).toContain("Set TF_VAR_jwt_secret");
+      const short = plan("short");
+      expect(short.status).not.toBe(0);
+      expect(short.stderr).toContain("all servers share it");
+      const secret = "A".repeat(40) + "+/=_.-";
+      expect(run(["apply", "-auto-approve", "-input=false", "-var", `jwt_secret=${secret}`]).status).toBe(0);
+      // Destroy from another computer: no TF_VAR_jwt_secret at all.
+      const destroy = run(["destroy", "-auto-approve", "-input=false", "-no-color"]);
+      expect(destroy.status, destroy.stderr).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -112,14 +112,15 @@ describe("backup settings", () => {
     expect(JSON.parse(only(tf, "volcengine_iam_policy").policy_document).Statement[1].Resource).toEqual(["trn:tos:::my-todo-backups"]);
   });
 
-  it("default bucket names are stable, valid, and differ between environments and users", async () => {
+  it("default bucket names are stable, valid, and differ between environments, regions and shared states", async () => {
     await infra();
     const { defaultBackupBucketName } = await import("../../infra/config/operations");
-    const a = defaultBackupBucketName("todo-api-dev", TEST_PUBLIC_KEY);
-    expect(defaultBackupBucketName("todo-api-dev", TEST_PUBLIC_KEY)).toBe(a);
-    expect(defaultBackupBucketName("todo-api-prod", TEST_PUBLIC_KEY)).not.toBe(a);
-    expect(defaultBackupBucketName("todo-api-dev", `${TEST_PUBLIC_KEY}2`)).not.toBe(a);
-    const long = defaultBackupBucketName(`${"a".repeat(21)}-${"b".repeat(21)}`, TEST_PUBLIC_KEY);
+    const a = defaultBackupBucketName("todo-api-dev", "cn-beijing", "local");
+    expect(defaultBackupBucketName("todo-api-dev", "cn-beijing", "local")).toBe(a);
+    expect(defaultBackupBucketName("todo-api-prod", "cn-beijing", "local")).not.toBe(a);
+    expect(defaultBackupBucketName("todo-api-dev", "cn-shanghai", "local")).not.toBe(a);
+    expect(defaultBackupBucketName("todo-api-dev", "cn-beijing", "s3://team-state/todo-api")).not.toBe(a);
+    const long = defaultBackupBucketName(`${"a".repeat(21)}-${"b".repeat(21)}`, "cn-beijing", "local");
     expect(long.length).toBeLessThanOrEqual(63);
     expect(long).toMatch(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/);
   });

@@ -127,7 +127,7 @@ describe.each(Object.entries(variants))("variant %s", (_name, variant) => {
 
   it("has the outputs a user needs", () => {
     const outputs = tf.output;
-    const expected = ["api_url", "backup_bucket", "docs_url", "public_ip", "ssh_command", ...(variant.mode === "rds" ? ["database_endpoint"] : [])];
+    const expected = ["api_url", "backup_bucket", "docs_url", "keep_backups_command", "public_ip", "ssh_command", ...(variant.mode === "rds" ? ["database_endpoint"] : [])];
     expect(Object.keys(outputs).sort()).toEqual(expected.sort());
     const ip = outputs.public_ip.value;
     expect(ip).toMatch(/^\$\{volcengine_eip_address\.[\w-]+\.eip_address\}$/);
@@ -151,7 +151,9 @@ describe.each(Object.entries(variants))("variant %s", (_name, variant) => {
     expect(allowlists[0]!.allow_list).toEqual([subnet.cidr_block]);
     expect(resources(tf, "volcengine_rds_postgresql_allowlist_associate")).toHaveLength(1);
     expect(tf.variable.db_password).toMatchObject({ sensitive: true, type: "string" });
-    expect(tf.variable.db_password.default).toBeUndefined();
+    // A default, so destroy does not need the password; deploys are stopped by the precondition.
+    expect(tf.variable.db_password.default).toBe("");
+    expect(resources(tf, "volcengine_rds_postgresql_account")[0]!.lifecycle.precondition[0].condition).toBe('${var.db_password != ""}');
     // The DATABASE_URL is written over SSH, never into user data.
     const deploy = resources(tf, "null_resource")[0]!;
     expect(JSON.stringify(deploy.provisioner)).toContain("set-env DATABASE_URL");
@@ -182,15 +184,17 @@ describe("app deployment", () => {
     expect(withoutDeploy(b)).toEqual(withoutDeploy(a1));
   });
 
-  it("ships the tarball and runs the server's release command over SSH with a key read at apply time", async () => {
+  it("ships the tarball and runs the server's release command over SSH with a key read at plan time", async () => {
     const r = await synth({ environments: { dev: baseEnvironment() } });
     const deploy = resources(r.stacks["todo-api-dev"]!, "null_resource")[0]!;
     expect(deploy.connection).toMatchObject({
       type: "ssh",
       user: "root",
       host: r.stacks["todo-api-dev"]!.output.public_ip.value,
-      private_key: '${file(pathexpand("~/.ssh/id_ed25519"))}',
     });
+    const tf = r.stacks["todo-api-dev"]!;
+    expect(tf.locals[/^\$\{local\.([\w-]+)\}$/.exec(deploy.connection.private_key)![1]!]).toBe('${try(file(pathexpand("~/.ssh/id_ed25519")), "")}');
+    expect(deploy.lifecycle.precondition).toContainEqual({ condition: expect.stringMatching(/^\$\{local\.[\w-]+ != ""\}$/), error_message: expect.stringContaining("~/.ssh/id_ed25519") });
     const [secrets, upload, run] = deploy.provisioner;
     expect(Object.keys(secrets)).toEqual(["remote-exec"]);
     expect(upload.file.destination).toBe("/tmp/todo-api-0123456789ab.tar.gz");

@@ -1,0 +1,185 @@
+import { TerraformOutput, type TerraformStack } from "cdktf";
+import { renderCloudInit } from "../../cloud-init/render";
+import type { ResolvedEnvironment } from "../config/schema";
+import { CLUSTER_NEEDS_RDS, clusterLayout } from "../config/cluster";
+import type { Release } from "../constructs/app-deployment";
+import { AdminKeyPair } from "../constructs/admin-key-pair";
+import { AppServers } from "../constructs/app-servers";
+import { Bastion } from "../constructs/bastion";
+import { CLB_BACKEND_SOURCE_CIDR, ClusterNetwork } from "../constructs/cluster-network";
+import { LoadBalancer } from "../constructs/load-balancer";
+import { NatGateway } from "../constructs/nat-gateway";
+import { RollingDeployment } from "../constructs/rolling-deployment";
+import { databaseAlarms, loadBalancerAlarms, serverAlarms } from "../constructs/alarms";
+import { BackupBucket } from "../constructs/backup-bucket";
+import { clusterServerCloudInit } from "./server-cloud-init";
+import {
+  backupOutputs,
+  databaseHasAddress,
+  databaseOutput,
+  environmentAlarms,
+  jwtSecretVariable,
+  rdsDatabase,
+  rdsStandbyZone,
+} from "./stack-parts";
+
+/**
+ * The `cluster` topology: network over two zones, NAT gateway, public load balancer, several app
+ * servers without public addresses, a bastion, RDS for PostgreSQL, a TOS bucket for the daily
+ * export of the database (by the first server), alarms and a rolling deployment. Construct ids
+ * are those of the stack before it was split per topology (test/infra/fixtures/addresses.json).
+ */
+export function composeCluster(stack: TerraformStack, name: string, env: ResolvedEnvironment, tags: Record<string, string>, release: Release) {
+  if (env.database.mode !== "rds") throw new Error(CLUSTER_NEEDS_RDS); // the config schema refuses it first
+  const layout = clusterLayout(env);
+  const jwtSecret = jwtSecretVariable(stack, "cluster");
+
+  const network = new ClusterNetwork(stack, "network", {
+    name,
+    vpcCidr: env.network.vpcCidr,
+    zones: layout.zones,
+    appSubnetCidrs: layout.appSubnetCidrs,
+    loadBalancerSubnetCidr: layout.loadBalancerSubnetCidr,
+    adminCidrs: env.ssh.adminCidrs,
+    tags,
+  });
+
+  const nat = new NatGateway(stack, "nat", {
+    name,
+    vpcId: network.vpcId,
+    subnetId: network.loadBalancerSubnetId,
+    sourceSubnetIds: network.appSubnetIds,
+    spec: env.cluster.natGateway.spec,
+    eip: env.eip,
+    tags,
+  });
+
+  const keyPair = new AdminKeyPair(stack, "key-pair", { name, publicKey: env.ssh.publicKey });
+
+  const cloudInit = clusterServerCloudInit(env, name);
+  const servers = new AppServers(stack, "servers", {
+    name,
+    count: env.cluster.servers,
+    placements: layout.zones.map((zone, i) => ({ zone, subnetId: network.appSubnetIds[i]! })),
+    instanceType: env.instanceType,
+    image: env.image,
+    systemDisk: env.systemDisk,
+    securityGroupId: network.appSecurityGroupId,
+    keyPairName: keyPair.keyPairName,
+    cloudConfig: renderCloudInit(cloudInit.otherServers),
+    firstServerCloudConfig: renderCloudInit(cloudInit.firstServer),
+    dependsOn: nat.ready,
+    tags,
+  });
+
+  const bastion = new Bastion(stack, "bastion", {
+    name,
+    zone: layout.zones[0],
+    subnetId: network.appSubnetIds[0],
+    securityGroupId: network.bastionSecurityGroupId,
+    instanceType: env.cluster.bastion.instanceType ?? env.instanceType,
+    image: env.image,
+    keyPairName: keyPair.keyPairName,
+    eip: env.eip,
+    tags,
+  });
+
+  const loadBalancer = new LoadBalancer(stack, "load-balancer", {
+    name,
+    subnetId: network.loadBalancerSubnetId,
+    spec: env.cluster.loadBalancer.spec,
+    eip: env.cluster.loadBalancer.eip,
+    serverInstanceIds: servers.servers.map((s) => s.instanceId),
+    certificate: env.cluster.certificate,
+    tags,
+  });
+
+  const database = rdsDatabase(stack, name, env.database, tags, {
+    primaryZone: layout.zones[0],
+    // The same written-down value as in the single topology, so switching keeps the instance.
+    secondaryZone: rdsStandbyZone(env.database),
+    subnetId: network.appSubnetIds[0],
+    allowedCidrs: network.appSubnetCidrs,
+  });
+
+  // The independent copy of the RDS database: the first app server exports it daily to TOS, so
+  // only that server gets the role (the others cannot touch the bucket).
+  const backups = new BackupBucket(stack, "backups", {
+    name,
+    bucketName: cloudInit.firstServer.offsiteBackup.bucket,
+    retentionDays: env.backups.retentionDays,
+    instanceIds: [servers.servers[0]!.instanceId],
+    tags,
+  });
+
+  const rollout = new RollingDeployment(stack, "app", {
+    servers: servers.servers,
+    bastionHost: bastion.publicIp,
+    sshUser: env.ssh.user,
+    sshPrivateKeyPath: env.ssh.privateKeyPath,
+    release,
+    databaseUrl: database.connectionUrl,
+    jwtSecret: jwtSecret.value,
+    // Requests reach the app through the load balancer (from its layer-7 source range) and
+    // Nginx: both may report the client. Without the CLB's range every client would share the
+    // CLB node's address, and one rate-limit budget.
+    settings: { TRUSTED_PROXIES: `127.0.0.1,${CLB_BACKEND_SOURCE_CIDR}` },
+    dependsOn: [bastion.eipAssociation, database.reachable, ...nat.ready],
+    preconditions: [databaseHasAddress(database), ...jwtSecret.preconditions],
+  });
+
+  const cert = env.cluster.certificate;
+  const apiUrl = cert ? `https://${cert.domain}` : `http://${loadBalancer.publicIp}`;
+  const firstServer = servers.servers[0]!;
+  new TerraformOutput(stack, "load_balancer_ip", {
+    value: loadBalancer.publicIp,
+    description: cert
+      ? `Public IP of the load balancer (point ${cert.domain}'s A record here)`
+      : "Public IP of the load balancer (the API's address)",
+  });
+  new TerraformOutput(stack, "api_url", { value: apiUrl, description: "Base URL of the API" });
+  new TerraformOutput(stack, "docs_url", { value: `${apiUrl}/docs`, description: "Interactive API documentation" });
+  sshOutputs(stack, env, bastion.publicIp, firstServer.privateIp);
+  new TerraformOutput(stack, "server_private_ips", {
+    value: servers.servers.map((s) => s.privateIp),
+    description: "Private IPs of the app servers, in rollout order",
+  });
+  new TerraformOutput(stack, "nat_public_ip", {
+    value: nat.publicIp,
+    description: "The address the app servers' outbound traffic comes from (for third-party allowlists)",
+  });
+  databaseOutput(stack, database, "Private endpoint of RDS for PostgreSQL (reachable from the app servers and the bastion only)");
+  backupOutputs(stack, backups, "Private TOS bucket holding the daily pg_dump of RDS exported by the first app server (docs/operations.md)");
+
+  // Each app server's own CPU/memory/disk alarms (rule names carry the server's number), and the
+  // load balancer's view of the app's health (/readyz).
+  const alarms = environmentAlarms(stack, name, env, tags, [
+    ...loadBalancerAlarms(name, loadBalancer.loadBalancerId, loadBalancer.httpListenerId),
+    ...servers.servers.flatMap((server, i) =>
+      serverAlarms(`${name}-app-${i + 1}`, server.instanceId).map((a) => ({ ...a, id: `app-${i + 1}-${a.id}` })),
+    ),
+    ...databaseAlarms(name, database.instanceId),
+  ]);
+
+  return { network, loadBalancer, servers, bastion, rollout, database, backups, alarms };
+}
+
+/**
+ * How to reach the bastion and an app server. The jump uses ProxyCommand rather than `-J`:
+ * options given on the command line (`-i`) do not apply to a `-J` jump host, so a key that is
+ * not one of ssh's defaults failed on the bastion hop.
+ */
+function sshOutputs(stack: TerraformStack, env: ResolvedEnvironment, bastionIp: string, serverIp: string): void {
+  const user = env.ssh.user;
+  const key = env.ssh.privateKeyPath ? `-i ${env.ssh.privateKeyPath} ` : "";
+  new TerraformOutput(stack, "bastion_ssh_command", {
+    value: `ssh ${key}${user}@${bastionIp}`,
+    description: "How to log in to the bastion (the only host reachable by SSH)",
+  });
+  new TerraformOutput(stack, "server_ssh_command", {
+    value: key
+      ? `ssh ${key}-o ProxyCommand="ssh ${key}-W %h:%p ${user}@${bastionIp}" ${user}@${serverIp}`
+      : `ssh -J ${user}@${bastionIp} ${user}@${serverIp}`,
+    description: "How to reach an app server through the bastion; replace the IP with any of server_private_ips",
+  });
+}
