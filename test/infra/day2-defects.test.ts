@@ -120,9 +120,9 @@ describe("issue 14 #4: destroy from a fresh clone", () => {
 
   it("still stops a deploy without them, and names the bucket and rule to keep the backups", () => {
     const tf = stacks["single rds + domain + alerts"]!;
-    const [account] = resources(tf, "volcengine_rds_postgresql_account");
+    const account = resources(tf, "volcengine_rds_postgresql_account")[0]!;
     expect(JSON.stringify(account.lifecycle.precondition)).toContain("TF_VAR_db_password");
-    const [deploy] = resources(tf, "null_resource");
+    const deploy = resources(tf, "null_resource")[0]!;
     expect(JSON.stringify(deploy.lifecycle.precondition)).toContain("~/.ssh/id_ed25519");
     const [bucket] = Object.keys(tf.resource.volcengine_tos_bucket);
     const [rule] = Object.keys(tf.resource.volcengine_tos_bucket_lifecycle);
@@ -158,7 +158,7 @@ describe("issue 14 #5: switching topology with RDS", () => {
 
 describe("issue 14 #6: certificate renewal", () => {
   it("creates the new certificate before the old one, still used by the listener, is deleted", () => {
-    const [cert] = resources(stacks["cluster with certificate + alerts"]!, "volcengine_certificate");
+    const cert = resources(stacks["cluster with certificate + alerts"]!, "volcengine_certificate")[0]!;
     expect(cert.lifecycle.create_before_destroy).toBe(true);
   });
 });
