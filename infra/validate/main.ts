@@ -1,6 +1,7 @@
 /**
- * Checks every synthesized stack against the committed provider schemas — the offline stand-in
- * for `terraform validate`. Run after `npx cdktf synth`:
+ * Checks every synthesized stack against the committed provider schemas — the check that runs
+ * without the provider binary (`terraform validate` with the real provider runs in
+ * test/infra/terraform-validate.test.ts when a mirror holds it). Run after `npx cdktf synth`:
  *
  *   npx tsx infra/validate/main.ts [cdktf.out]
  */
