@@ -189,3 +189,49 @@ describe("issue 14 #8: another SSH key", () => {
     }
   });
 });
+
+describe.skipIf(!hasTerraform)("issue 14 #8: an environment whose bucket has another name (terraform CLI, offline)", () => {
+  it("is stopped at plan naming the existing bucket, instead of replacing the bucket", async () => {
+    const synthWith = async (bucketName: string) => one({ ...ADDRESS_VARIANTS["single local"]!, backups: { bucketName } });
+    const dir = mkdtempSync(path.join(tmpdir(), "todo-tf-bucket-"));
+    // The bucket and its lifecycle rule as synthesized, on terraform_data stand-ins: the bucket
+    // keeps its lifecycle (ignore_changes), the rule keeps its precondition.
+    const standIn = (tf: TfJson) => {
+      const [bucketId, bucket] = Object.entries<any>(tf.resource.volcengine_tos_bucket)[0]!;
+      const rule = Object.values<any>(tf.resource.volcengine_tos_bucket_lifecycle)[0]!;
+      const ref = (s: string) => s.replaceAll(`volcengine_tos_bucket.${bucketId}.bucket_name`, "terraform_data.bucket.output.bucket_name");
+      expect(bucket.lifecycle.ignore_changes).toEqual(["bucket_name"]);
+      return JSON.stringify({
+        resource: {
+          terraform_data: {
+            bucket: { input: { bucket_name: bucket.bucket_name }, lifecycle: { ignore_changes: ["input"] } },
+            rule: {
+              input: "expire-backups",
+              lifecycle: { precondition: rule.lifecycle.precondition.map((p: any) => ({ condition: ref(p.condition), error_message: ref(p.error_message) })) },
+            },
+          },
+        },
+      });
+    };
+    const run = (args: string[]) =>
+      spawnSync("terraform", args, {
+        cwd: dir,
+        encoding: "utf8",
+        env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1" },
+        timeout: 60_000,
+      });
+    try {
+      writeFileSync(path.join(dir, "main.tf.json"), standIn(await synthWith("todo-api-v-backups-0ld0ld00")));
+      expect(run(["init", "-input=false"]).status).toBe(0);
+      expect(run(["apply", "-auto-approve", "-input=false"]).status).toBe(0);
+      writeFileSync(path.join(dir, "main.tf.json"), standIn(await synthWith("todo-api-v-backups-4ew4ew00")));
+      const plan = run(["plan", "-input=false", "-no-color"]);
+      expect(plan.status).not.toBe(0);
+      expect(plan.stderr.replace(/\s+/g, " ")).toContain(
+        'The backup bucket of this environment is named todo-api-v-backups-0ld0ld00, but the configuration says todo-api-v-backups-4ew4ew00. A bucket cannot be renamed',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
