@@ -30,8 +30,9 @@ function missing(): string | undefined {
   if (spawnSync("terraform", ["version"], { encoding: "utf8" }).status !== 0) return "no terraform CLI on PATH";
   if (!mirror) {
     return (
-      "VOLCENGINE_PROVIDER_MIRROR is not set: no provider binary (the Go module proxy here answers 403 Forbidden for " +
-      "github.com/volcengine/terraform-provider-volcengine@v0.0.196, so it cannot be built; docs/deploy.md, For maintainers)"
+      "VOLCENGINE_PROVIDER_MIRROR is not set: no provider binary (the Go module proxy answers 403 Forbidden for " +
+      "github.com/volcengine/terraform-provider-volcengine@v0.0.196, so `go install` cannot fetch it; build it from a " +
+      "clone of the v0.0.196 tag as docs/deploy.md, For maintainers, says)"
     );
   }
   for (const p of PROVIDERS) {
