@@ -64,7 +64,7 @@ async function main(): Promise<number> {
         () => true,
         () => false,
       );
-      await nspawn(root, undefined, ["useradd", "--create-home", "--shell", "/bin/bash", USER]);
+      await nspawn(root, undefined, ["/usr/sbin/useradd", "--create-home", "--shell", "/bin/bash", USER]);
       const clone = join(root, HOME.slice(1), "todo");
       await run("git", ["clone", "--quiet", "--no-hardlinks", repo, clone]);
       await run("git", ["-C", clone, "checkout", "--quiet", "--detach", commit]);
@@ -114,7 +114,7 @@ function nspawn(
   command: string[],
   options: { user?: string; onOutput?: (chunk: string) => void } = {},
 ) {
-  const args = ["--quiet", "--register=no", "--keep-unit", "-D", root, "--resolv-conf=copy-host"];
+  const args = ["--quiet", "--register=no", "--keep-unit", `--machine=todo-fresh-${id}`, "-D", root, "--resolv-conf=copy-host"];
   if (network) args.push(`--network-namespace-path=${network.namespacePath}`);
   if (options.user) {
     args.push(`--user=${options.user}`, `--chdir=${HOME}/todo`, `--setenv=HOME=${HOME}`, `--setenv=USER=${options.user}`);
