@@ -22,3 +22,12 @@ export function useEmptyTerraformCliConfigIfMissing(env: NodeJS.ProcessEnv = pro
   }
   return replaced;
 }
+
+/**
+ * @cdktf/commons also asks HashiCorp's checkpoint service for news when it is loaded; offline
+ * (no DNS for it) that prints `[ERROR] getaddrinfo ENOTFOUND checkpoint-api.hashicorp.com`. The
+ * generator works offline by design, so it opts out (CHECKPOINT_DISABLE, Terraform's own switch).
+ */
+export function disableCheckpoint(env: NodeJS.ProcessEnv = process.env): void {
+  env.CHECKPOINT_DISABLE ??= "1";
+}
