@@ -20,10 +20,12 @@ import { findPostgresBin } from "./pg-cluster.js";
 export interface ToolInfo {
   /** What the summary line calls it. */
   label: string;
-  /** How to install it, as a command a user can paste. */
-  install: string;
-  /** True where it is found (a command on PATH unless `find` says otherwise). */
-  find?: () => string | undefined;
+  /** Its Debian/Ubuntu package, when it has one (the summary merges them into one apt-get line). */
+  apt?: string;
+  /** How to install it otherwise, as a user would do it. */
+  install?: string;
+  /** Where it is found (a command on PATH unless `find` says otherwise). */
+  find?: (env: NodeJS.ProcessEnv) => string | undefined;
   /**
    * False for a tool no machine of this project can get: strict mode reports it and does not
    * fail. Say why in `why`.
@@ -33,18 +35,18 @@ export interface ToolInfo {
 }
 
 export const TOOLS = {
-  "cloud-init": { label: "cloud-init", install: "sudo apt-get install -y cloud-init" },
-  shellcheck: { label: "shellcheck", install: "sudo apt-get install -y shellcheck" },
-  nginx: { label: "nginx", install: "sudo apt-get install -y nginx-light" },
-  "systemd-analyze": { label: "systemd-analyze", install: "sudo apt-get install -y systemd" },
-  openssl: { label: "openssl", install: "sudo apt-get install -y openssl" },
+  "cloud-init": { label: "cloud-init", apt: "cloud-init" },
+  shellcheck: { label: "shellcheck", apt: "shellcheck" },
+  nginx: { label: "nginx", apt: "nginx-light" },
+  "systemd-analyze": { label: "systemd-analyze", apt: "systemd" },
+  openssl: { label: "openssl", apt: "openssl" },
   pg_dump: {
     label: "pg_dump/pg_restore",
-    install: "sudo apt-get install -y postgresql-client",
+    apt: "postgresql-client",
     // The backup suites put the local PostgreSQL binaries first on PATH, as pg-cluster.ts finds them.
-    find: () => {
-      const bin = findPostgresBin();
-      return bin && existsSync(join(bin, "pg_dump")) && existsSync(join(bin, "pg_restore")) ? join(bin, "pg_dump") : commandPath("pg_dump");
+    find: (env) => {
+      const bin = findPostgresBin(env.PATH ?? "");
+      return bin && existsSync(join(bin, "pg_dump")) && existsSync(join(bin, "pg_restore")) ? join(bin, "pg_dump") : commandPath("pg_dump", env);
     },
   },
   terraform: {
@@ -61,6 +63,14 @@ export const TOOLS = {
 } satisfies Record<string, ToolInfo>;
 
 export type ToolName = keyof typeof TOOLS;
+
+/** The command that installs these tools, e.g. "sudo apt-get install -y nginx-light openssl". */
+export function installCommand(names: readonly ToolName[]): string {
+  const infos: ToolInfo[] = names.map((n) => TOOLS[n]);
+  const apt = infos.map((i) => i.apt).filter((p): p is string => Boolean(p));
+  const other = infos.map((i) => (i.apt ? undefined : i.install)).filter((c): c is string => Boolean(c));
+  return [...(apt.length > 0 ? [`sudo apt-get install -y ${apt.join(" ")}`] : []), ...other].join("; ");
+}
 
 export interface Tool {
   name: ToolName;
@@ -81,8 +91,8 @@ export function strictTools(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.STRICT_TOOLS === "1" || (env.CI !== undefined && env.CI !== "" && env.CI !== "false" && env.CI !== "0");
 }
 
-export function commandPath(command: string): string | undefined {
-  const r = spawnSync("sh", ["-c", 'command -v "$1"', "sh", command], { encoding: "utf8" });
+export function commandPath(command: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const r = spawnSync("/bin/sh", ["-c", 'command -v "$1"', "sh", command], { encoding: "utf8", env });
   const path = r.status === 0 ? r.stdout.trim() : "";
   return path || undefined;
 }
@@ -91,17 +101,18 @@ export function commandPath(command: string): string | undefined {
  * Finds a tool; records it as missing in the current test file (for the summary) or, in strict
  * mode, throws so the file fails with the install command.
  */
-export function requireTool(name: ToolName): Tool {
+export function requireTool(name: ToolName, env: NodeJS.ProcessEnv = process.env): Tool {
   const info: ToolInfo = TOOLS[name];
-  const path = info.find ? info.find() : commandPath(name);
+  const path = info.find ? info.find(env) : commandPath(name, env);
   const tool: Tool = { name, path, available: path !== undefined, missing: path === undefined };
   if (tool.available) return tool;
-  if (strictTools() && info.obtainable !== false) {
+  if (strictTools(env) && info.obtainable !== false) {
     throw new Error(
-      `${info.label} is not installed, and CI=true/STRICT_TOOLS=1 makes a missing tool a failure. Install it: ${info.install}`,
+      `${info.label} is not installed, and CI=true/STRICT_TOOLS=1 makes a missing tool a failure. Install it: ${installCommand([name])}`,
     );
   }
-  const file = TestRunner.getCurrentSuite()?.file;
+  // Recorded for the summary when a test file declares what it needs (not for probes with their own env).
+  const file = env === process.env && !TestRunner.getCurrentTest() ? TestRunner.getCurrentSuite()?.file : undefined;
   if (file) file.meta.missingTools = [...new Set([...(file.meta.missingTools ?? []), name])];
   return tool;
 }
@@ -113,8 +124,8 @@ export function requireTool(name: ToolName): Tool {
 export function findVolcengineProvider(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const roots = [
     env.TF_PLUGIN_CACHE_DIR,
-    join(homedir(), ".terraform.d/plugins"),
-    join(homedir(), ".local/share/terraform/plugins"),
+    join(env.HOME ?? homedir(), ".terraform.d/plugins"),
+    join(env.HOME ?? homedir(), ".local/share/terraform/plugins"),
     "/usr/local/share/terraform/plugins",
     "/usr/share/terraform/plugins",
   ].filter((r): r is string => Boolean(r));
@@ -128,7 +139,7 @@ export function findVolcengineProvider(env: NodeJS.ProcessEnv = process.env): st
       if (binary) return join(platformDir, binary);
     }
   }
-  return commandPath("terraform-provider-volcengine");
+  return commandPath("terraform-provider-volcengine", env);
 }
 
 /** Several tools for one suite: `missing` if any of them is. */
