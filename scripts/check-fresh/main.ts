@@ -115,6 +115,8 @@ function nspawn(
   options: { user?: string; onOutput?: (chunk: string) => void } = {},
 ) {
   const args = ["--quiet", "--register=no", "--keep-unit", `--machine=todo-fresh-${id}`, "-D", root, "--resolv-conf=copy-host"];
+  // A pipe, not a pseudo-terminal: plain progress output that can be logged and read back.
+  args.push("--console=pipe");
   if (network) args.push(`--network-namespace-path=${network.namespacePath}`);
   if (options.user) {
     args.push(`--user=${options.user}`, `--chdir=${HOME}/todo`, `--setenv=HOME=${HOME}`, `--setenv=USER=${options.user}`);
