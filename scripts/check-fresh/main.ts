@@ -7,7 +7,7 @@
  * rehearsal's image cache, network and Node.js mirror code; cleans up everything it creates.
  */
 import { randomBytes } from "node:crypto";
-import { copyFile, mkdir, rm } from "node:fs/promises";
+import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Cleanup } from "../rehearse/cleanup.js";
@@ -56,6 +56,8 @@ async function main(): Promise<number> {
       cleanup.add(`overlay ${root}`, async () => {
         if ((await run("umount", [root], { allowFailure: true })).code !== 0) await run("umount", ["--lazy", root], { allowFailure: true });
       });
+      // Every installed Debian has it (the installer writes it); debootstrap alone does not.
+      await writeFile(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
       await installNode(root, inputs);
       log.info(`node v${inputs.node.version}, npm ${inputs.npmVersion} in /usr/local`);
       // This machine reaches the registry through a TLS-inspecting egress proxy: the container

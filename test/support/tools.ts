@@ -40,6 +40,7 @@ export const TOOLS = {
   nginx: { label: "nginx", apt: "nginx-light" },
   "systemd-analyze": { label: "systemd-analyze", apt: "systemd" },
   openssl: { label: "openssl", apt: "openssl" },
+  curl: { label: "curl", apt: "curl" },
   pg_dump: {
     label: "pg_dump/pg_restore",
     apt: "postgresql-client",
