@@ -7,11 +7,12 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { missingToolsSummary } from "../support/tools-reporter.js";
 import { findVolcengineProvider, requireTool, strictTools } from "../support/tools.js";
 
-const projectRoot = path.resolve(import.meta.dirname, "../..");
+const projectRoot = fileURLToPath(new URL("../..", import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), "todo-tools-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const empty = path.join(dir, "empty");
