@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // The summary line of system tools that were missing (test/support/tools.ts).
+    reporters: ["default", "./test/support/tools-reporter.ts"],
   },
 });

@@ -14,14 +14,15 @@ async function main(): Promise<void> {
   const { loadStackConfig } = await import("./config/load");
   const config = loadStackConfig();
   if (config.isExample) {
-    console.warn(
+    // stdout: cdktf shows everything the app writes to stderr as an [ERROR].
+    console.log(
       `note: no stack.config.json found; using ${config.source}. Copy it to stack.config.json and ` +
         "set your own admin CIDR and SSH key before `cdktf deploy` (see docs/deploy.md).",
     );
   }
 
   const { buildRelease } = await import("../scripts/release");
-  const release = await buildRelease();
+  const release = await buildRelease({ log: (message) => console.log(`release: ${message}`) });
 
   const { buildApp } = await import("./app");
   buildApp({ config, release }).app.synth();

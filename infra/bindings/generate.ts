@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { disableCheckpoint, useEmptyTerraformCliConfigIfMissing } from "./terraform-cli-config";
 
 const require = createRequire(import.meta.url);
 
@@ -90,6 +91,10 @@ export async function generateBindings(opts: BindingsLocation & { force?: boolea
     return { generated: false, files: 0, ms: performance.now() - started };
   }
 
+  // @cdktf/commons runs `terraform version` and a checkpoint request when it is loaded: neither
+  // may print an alarm (a missing CLI config, no network).
+  useEmptyTerraformCliConfigIfMissing();
+  disableCheckpoint();
   // Loaded lazily: these pull in a lot of code and are only needed when regenerating.
   // Deep import: the package index also loads a module that needs jsii-pacmak.
   const { TerraformProviderGenerator } = require(

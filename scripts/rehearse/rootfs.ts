@@ -12,6 +12,11 @@ import type { StepLog } from "./steps.js";
  * It is built once and cached; each rehearsal boots a throw-away overlay on top of it.
  */
 export interface RootfsSpec {
+  /**
+   * Cache name of a variant image (default: the suite). Each name keeps its own newest image, so
+   * a variant (e.g. the plain image of `npm run check:fresh`) never evicts the rehearsal's.
+   */
+  name?: string;
   suite: string;
   archive: string;
   securityArchive: string;
@@ -58,7 +63,8 @@ export interface Rootfs {
 
 export async function ensureRootfs(cacheDir: string, spec: RootfsSpec, log: StepLog, rebuild = false): Promise<Rootfs> {
   const key = rootfsKey(spec);
-  const path = join(cacheDir, `rootfs-${spec.suite}-${key}`);
+  const prefix = `rootfs-${spec.name ?? spec.suite}-`;
+  const path = join(cacheDir, `${prefix}${key}`);
   if (existsSync(join(path, ".complete")) && !rebuild) {
     log.info(`cached root filesystem ${path}`);
     return { path, key, built: false };
@@ -70,9 +76,10 @@ export async function ensureRootfs(cacheDir: string, spec: RootfsSpec, log: Step
   await rm(building, { recursive: true, force: true });
   try {
     let t = Date.now();
+    const include = spec.bootstrapPackages.length > 0 ? [`--include=${spec.bootstrapPackages.join(",")}`] : [];
     await run(
       "debootstrap",
-      ["--variant=minbase", `--include=${spec.bootstrapPackages.join(",")}`, spec.suite, building, spec.archive],
+      ["--variant=minbase", ...include, spec.suite, building, spec.archive],
       { timeoutMs: 15 * 60_000 }
     );
     log.info(`debootstrap ${spec.suite}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
@@ -87,6 +94,7 @@ export async function ensureRootfs(cacheDir: string, spec: RootfsSpec, log: Step
       ].join("\n")
     );
     t = Date.now();
+    if (spec.imagePackages.length > 0) {
     // systemd-nspawn (not chroot) so package scripts see /proc, /sys and /dev; the host network
     // is shared here, only to reach Debian's archive while building the image.
     await run(
@@ -114,17 +122,18 @@ export async function ensureRootfs(cacheDir: string, spec: RootfsSpec, log: Step
       { timeoutMs: 15 * 60_000 }
     );
     log.info(`apt-get install ${spec.imagePackages.join(" ")}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    }
 
     // Like a cloud image: no machine identity and no SSH host keys baked in; the first boot
     // of each instance creates its own.
-    await truncate(join(building, "etc/machine-id"), 0);
+    if (existsSync(join(building, "etc/machine-id"))) await truncate(join(building, "etc/machine-id"), 0);
     await rm(join(building, "var/lib/dbus/machine-id"), { force: true });
     await run("sh", ["-c", `rm -f '${building}'/etc/ssh/ssh_host_*`]);
     await writeFile(join(building, ".complete"), `${new Date().toISOString()}\n`);
 
     await rm(path, { recursive: true, force: true });
     await rename(building, path);
-    await removeStaleImages(cacheDir, spec.suite, path);
+    await removeStaleImages(cacheDir, prefix, path);
     return { path, key, built: true };
   } catch (error) {
     await rm(building, { recursive: true, force: true });
@@ -133,10 +142,10 @@ export async function ensureRootfs(cacheDir: string, spec: RootfsSpec, log: Step
 }
 
 /** Images of an older recipe are never used again; drop them so the cache does not grow. */
-async function removeStaleImages(cacheDir: string, suite: string, keep: string): Promise<void> {
+async function removeStaleImages(cacheDir: string, prefix: string, keep: string): Promise<void> {
   for (const name of await readdir(cacheDir)) {
     const path = join(cacheDir, name);
-    if (name.startsWith(`rootfs-${suite}-`) && path !== keep && !name.includes(".building-")) {
+    if (name.startsWith(prefix) && path !== keep && !name.includes(".building-")) {
       await rm(path, { recursive: true, force: true });
     }
   }

@@ -3,6 +3,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderedFiles, variants } from "./helpers.js";
+import { requireTool } from "../support/tools.js";
+
+const curl = requireTool("curl");
 
 /**
  * The readiness check unit (<app>-health.service + timer) as rendered: its ExecStart is run here
@@ -42,7 +45,7 @@ function check(argv: string[]): Promise<{ status: number; stderr: string }> {
   });
 }
 
-describe("the readiness check", () => {
+describe.skipIf(curl.missing)("the readiness check", () => {
   it("runs every minute, only once a release exists, and logs failures at priority err", () => {
     const timer = unit("local, no domain", "health.timer");
     expect(timer).toContain("OnUnitActiveSec=1min");

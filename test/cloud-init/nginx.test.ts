@@ -7,9 +7,10 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CloudInitOptions } from "../../cloud-init/options.js";
-import { freePort, renderedFiles, requireTool, run } from "./helpers.js";
+import { freePort, renderedFiles, run } from "./helpers.js";
+import { requireTools } from "../support/tools.js";
 
-requireTool("nginx", "nginx-light");
+const nginxAndOpenssl = requireTools("nginx", "openssl");
 
 interface Reply {
   status: number;
@@ -159,7 +160,7 @@ http {
   }
 }
 
-describe("Nginx site without a domain (plain HTTP)", () => {
+describe.skipIf(nginxAndOpenssl.missing)("Nginx site without a domain (plain HTTP)", () => {
   const nginx = new NginxUnderTest();
   const apps: Server[] = [];
 
@@ -257,7 +258,7 @@ describe("Nginx site without a domain (plain HTTP)", () => {
   });
 });
 
-describe("Nginx site with a domain (HTTPS after the certificate)", () => {
+describe.skipIf(nginxAndOpenssl.missing)("Nginx site with a domain (HTTPS after the certificate)", () => {
   const nginx = new NginxUnderTest();
   const apps: Server[] = [];
   const options = { environment: "prod", databaseMode: "rds", domain: "api.example.com", acmeEmail: "ops@example.com" } as const;
@@ -304,7 +305,7 @@ describe("Nginx site with a domain (HTTPS after the certificate)", () => {
   });
 });
 
-describe("Nginx site inside the distribution's own nginx.conf", () => {
+describe.skipIf(nginxAndOpenssl.missing)("Nginx site inside the distribution's own nginx.conf", () => {
   const main = "/etc/nginx/nginx.conf";
   const dir = mkdtempSync(join(tmpdir(), "nginx-distro-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

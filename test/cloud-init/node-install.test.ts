@@ -6,6 +6,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTar, gzipDeterministic } from "../../scripts/lib/tar.js";
 import { freePort, renderedFiles, run, runAsync, variants } from "./helpers.js";
+import { requireTool } from "../support/tools.js";
+
+const curl = requireTool("curl");
 
 /**
  * The Node.js step of todo-setup (`todo-setup node`) against a mirror on loopback laid out like
@@ -84,7 +87,7 @@ beforeEach(() => {
   requests.length = 0;
 });
 
-describe("todo-setup node", () => {
+describe.skipIf(curl.missing)("todo-setup node", () => {
   it("installs the newest vN.x from the mirror's latest-vN.x listing, checked against SHASUMS256.txt", async () => {
     publish("v24.7.3", { latest: true });
     const opt = join(dir, "a");

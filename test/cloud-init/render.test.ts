@@ -8,9 +8,10 @@ import {
   stripComments,
   USER_DATA_LIMIT_BYTES,
 } from "../../cloud-init/render.js";
-import { decodeCloudConfig, requireTool, run, variants } from "./helpers.js";
+import { decodeCloudConfig, run, variants } from "./helpers.js";
+import { requireTool } from "../support/tools.js";
 
-requireTool("cloud-init", "cloud-init");
+const cloudInit = requireTool("cloud-init");
 const dir = mkdtempSync(join(tmpdir(), "cloud-init-render-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -20,7 +21,7 @@ function schema(text: string) {
   return run("cloud-init", ["schema", "--config-file", file]);
 }
 
-describe.each(Object.entries(variants))("rendered cloud-config (%s)", (_name, options) => {
+describe.skipIf(cloudInit.missing).each(Object.entries(variants))("rendered cloud-config (%s)", (_name, options) => {
   const text = renderCloudInit(options);
   const { config, files } = decodeCloudConfig(text);
   const local = options.databaseMode === "local";
@@ -89,7 +90,7 @@ describe.each(Object.entries(variants))("rendered cloud-config (%s)", (_name, op
   });
 });
 
-describe("cloud-config options", () => {
+describe.skipIf(cloudInit.missing)("cloud-config options", () => {
   it("follows appPorts, nodeMirror and the other options", () => {
     const { files } = decodeCloudConfig(
       renderCloudInit({

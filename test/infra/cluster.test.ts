@@ -9,6 +9,7 @@ import { CLUSTER_NEEDS_RDS } from "../../infra/config/cluster";
 import { StackConfigError, parseStackConfig } from "../../infra/config/load";
 import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check";
 import { RDS, SENTINELS, baseEnvironment, cleanupSynthDirs, fakeRelease, projectSchemas, resources, synth, type SynthResult, type TfJson } from "./synth-helpers";
+import { requireTool } from "../support/tools.js";
 
 const CERT = { domain: "api.example.com", certificatePath: "~/certs/api.example.com/fullchain.pem", privateKeyPath: "~/certs/api.example.com/privkey.pem" };
 const ADMIN = ["198.51.100.7/32", "203.0.113.0/28"];
@@ -445,7 +446,7 @@ describe("cluster configuration", () => {
   });
 });
 
-const hasTerraform = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
+const hasTerraform = requireTool("terraform").available;
 
 describe.skipIf(!hasTerraform)("cluster jwt_secret validation (terraform CLI, offline)", () => {
   it("refuses a short secret, stops a deploy without one, and lets destroy run without one", async () => {

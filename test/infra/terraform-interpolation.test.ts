@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { HTTPS, RDS, baseEnvironment, cleanupSynthDirs, resources, synth } from "./synth-helpers";
+import { requireTool } from "../support/tools.js";
 
-const terraform = spawnSync("terraform", ["version"], { encoding: "utf8" });
-const hasTerraform = terraform.status === 0;
+const hasTerraform = requireTool("terraform").available;
 const dirs: string[] = [];
 afterAll(() => {
   dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
