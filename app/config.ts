@@ -51,6 +51,9 @@ const envSchema = z.object({
   REFRESH_TOKEN_TTL_DAYS: int(1, 365).default(30),
   BCRYPT_COST: int(4, 15).default(12),
   RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(10),
+  PASSWORD_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(10),
+  SYNC_RETENTION_DAYS: int(1, 3650).default(30),
+  REFRESH_REUSE_GRACE_SECONDS: int(0, 3600).default(30),
   TRUSTED_PROXIES: list
     .pipe(z.array(z.string().refine(isAddressOrCidr, { message: "each entry must be an IP address or CIDR (e.g. 127.0.0.1 or 10.0.0.0/8)" })))
     .default([]),
@@ -72,6 +75,9 @@ const hints: Record<string, string> = {
   REFRESH_TOKEN_TTL_DAYS: "e.g. REFRESH_TOKEN_TTL_DAYS=30",
   BCRYPT_COST: "12 in production; 4 only in tests",
   RATE_LIMIT_PER_MINUTE: "e.g. RATE_LIMIT_PER_MINUTE=10",
+  PASSWORD_RATE_LIMIT_PER_MINUTE: "e.g. PASSWORD_RATE_LIMIT_PER_MINUTE=10",
+  SYNC_RETENTION_DAYS: "e.g. SYNC_RETENTION_DAYS=30 (how long deletions stay visible to delta sync)",
+  REFRESH_REUSE_GRACE_SECONDS: "e.g. REFRESH_REUSE_GRACE_SECONDS=30 (0 turns the grace window off)",
   TRUSTED_PROXIES: "e.g. TRUSTED_PROXIES=127.0.0.1 when behind a local Nginx",
   CORS_ORIGINS: "e.g. CORS_ORIGINS=https://app.example.com,https://admin.example.com",
   MIGRATE_ON_START: "true or false",
@@ -87,6 +93,10 @@ export interface Config {
   refreshTokenTtlDays: number;
   bcryptCost: number;
   rateLimitPerMinute: number;
+  /** Password checks of a signed-in user (PUT /users/me/password, e-mail change) per user per minute. */
+  passwordRateLimitPerMinute: number;
+  syncRetentionDays: number;
+  refreshReuseGraceSeconds: number;
   trustedProxies: string[];
   corsOrigins: string[];
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -159,6 +169,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
     bcryptCost: e.BCRYPT_COST,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    passwordRateLimitPerMinute: e.PASSWORD_RATE_LIMIT_PER_MINUTE,
+    syncRetentionDays: e.SYNC_RETENTION_DAYS,
+    refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
     trustedProxies: e.TRUSTED_PROXIES,
     corsOrigins: e.CORS_ORIGINS,
     logLevel: e.LOG_LEVEL,

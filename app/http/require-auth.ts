@@ -7,6 +7,8 @@ import type { AppEnv } from "./app-env.js";
  * round trip. Whether the account still exists is folded into each route's own query.
  */
 export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
+  // Per-user data: a shared cache must not keep it, and a client revalidates it (ETag) before reuse.
+  c.header("Cache-Control", "private, no-cache");
   const header = c.req.header("authorization");
   const match = header ? /^Bearer[ ]+([A-Za-z0-9\-_.~+/]+=*)\s*$/i.exec(header) : null;
   if (!match) throw unauthorized(header ? "The Authorization header must be `Bearer <access_token>`." : "Authentication required.");

@@ -20,6 +20,7 @@ export interface TodoView {
   completed: boolean;
   created_at: string;
   updated_at: string;
+  version: number;
 }
 
 export function presentUser(row: Pick<UserRow, "id" | "username" | "email" | "full_name" | "created_at">): UserView {

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { says, Timestamp } from "../../http/schemas.js";
+import { Id, says, Timestamp } from "../../http/schemas.js";
 
 export const Username = z
   .string()
@@ -15,9 +15,9 @@ const FullName = z.string().max(200, { message: "must be at most 200 characters"
 
 export const User = z
   .object({
-    id: z.number().int().openapi({ example: 1 }),
+    id: Id,
     username: z.string(),
-    email: z.string(),
+    email: z.string().openapi({ format: "email" }),
     full_name: z.string().nullable(),
     created_at: Timestamp,
   })
