@@ -8,6 +8,7 @@ export interface Database {
   rate_limit_buckets: RateLimitBucketsTable;
   todo_tombstones: TodoTombstonesTable;
   idempotency_keys: IdempotencyKeysTable;
+  account_tokens: AccountTokensTable;
 }
 
 type CreatedAt = ColumnType<Date, never, never>;
@@ -20,6 +21,8 @@ export interface UsersTable {
   password_hash: string;
   /** The last change number taken by this user's todos (migration 0002; kept by a trigger). */
   change_seq: ColumnType<number, never, never>;
+  /** Migration 0003; a trigger resets it when the email changes. */
+  email_verified: ColumnType<boolean, never, boolean>;
   created_at: ColumnType<Date, never, never>;
   updated_at: ColumnType<Date, never, Date>;
 }
@@ -78,6 +81,19 @@ export interface RateLimitBucketsTable {
   key: string;
   window_start: Date;
   hits: number;
+}
+
+export interface AccountTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  purpose: "password_reset" | "email_verification";
+  /** sha256 of the token, hex. The token itself is only ever in the mail. */
+  token_hash: string;
+  /** The address the token was mailed to. */
+  email: string;
+  expires_at: Date;
+  used_at: Date | null;
+  created_at: CreatedAt;
 }
 
 export type UserRow = Selectable<UsersTable>;

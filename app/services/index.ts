@@ -2,7 +2,9 @@ import type { Config } from "../config.js";
 import type { DatabaseHandle } from "../db/database.js";
 import { ClientAddressResolver } from "../http/client-address.js";
 import { AccessTokens } from "./access-tokens.js";
+import { AccountMailService } from "./account-mail.service.js";
 import { AuthService } from "./auth.service.js";
+import { createMailer } from "./mailer.js";
 import { Cleanup } from "./cleanup.js";
 import { IdempotencyStore } from "./idempotency.js";
 import { SyncService } from "./sync.service.js";
@@ -25,6 +27,9 @@ export interface Services {
   loginLimiter: RateLimiter;
   /** Per user: password checks of a signed-in user. */
   passwordLimiter: RateLimiter;
+  /** Password-reset requests, per client address and per address asked for. */
+  passwordResetLimiter: RateLimiter;
+  accountMail: AccountMailService;
   clientAddress: ClientAddressResolver;
 }
 
@@ -46,6 +51,7 @@ export function createServices(config: Config, database: DatabaseHandle, options
   const limiterOptions = { limit: config.rateLimitPerMinute, ...(options.now ? { now: options.now } : {}) };
   const sync = new SyncService(database.db, config.syncRetentionDays);
   const idempotency = new IdempotencyStore(database.db);
+  const accountMail = new AccountMailService(database.db, passwords, createMailer(config.mail));
   return {
     database,
     accessTokens,
@@ -57,10 +63,13 @@ export function createServices(config: Config, database: DatabaseHandle, options
     cleanup: new Cleanup([
       { name: "todo_tombstones", run: () => sync.prune() },
       { name: "idempotency_keys", run: () => idempotency.prune() },
+      { name: "account_tokens", run: () => accountMail.prune() },
     ]),
     registrationLimiter: new RateLimiter(store, limiterOptions),
     loginLimiter: new RateLimiter(store, limiterOptions),
     passwordLimiter: new RateLimiter(store, { ...limiterOptions, limit: config.passwordRateLimitPerMinute }),
+    passwordResetLimiter: new RateLimiter(store, limiterOptions),
+    accountMail,
     clientAddress: new ClientAddressResolver(config.trustedProxies),
   };
 }

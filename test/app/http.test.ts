@@ -163,6 +163,10 @@ describe("OpenAPI document and docs", () => {
         "POST /api/v1/todos/{id}/complete",
         "POST /api/v1/todos/{id}/reopen",
         "GET /api/v1/todos/changes",
+        "POST /api/v1/auth/password-reset",
+        "POST /api/v1/auth/password-reset/confirm",
+        "POST /api/v1/users/me/email-verification",
+        "POST /api/v1/auth/verify-email",
       ].sort(),
     );
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });

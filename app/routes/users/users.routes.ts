@@ -41,10 +41,13 @@ export const updateMe = createRoute({
   operationId: "updateMe",
   tags,
   summary: "Change email and/or full name (full_name may be null)",
+  description:
+    "A new `email` needs `current_password` (422 on `current_password` when missing or wrong; password checks are rate " +
+    "limited per user), starts unverified and gets a verification mail.",
   security: bearerSecurity,
   middleware: requireAuth,
   request: { body: jsonBody(UpdateMeRequest) },
-  responses: { 200: json(User, "The updated account"), ...errorResponses(400, 401, 409, 413, 422) },
+  responses: { 200: json(User, "The updated account"), ...errorResponses(400, 401, 409, 413, 422, 429) },
 });
 
 export const changePassword = createRoute({
