@@ -125,7 +125,13 @@ export class UsersService {
 
   /** Deletes the account; todos and refresh tokens go with it (ON DELETE CASCADE). */
   async delete(userId: number): Promise<void> {
-    const result = await this.db.deleteFrom("users").where("id", "=", userId).executeTakeFirst();
-    if (result.numDeletedRows === 0n) throw unauthorized();
+    const deleted = await this.db.transaction().execute(async (trx) => {
+      // A todo write locks its todo row, then (its change-number trigger, migration 0002) the
+      // owner row. Locking the todos first here takes the same order, so deleting the account
+      // while another device writes waits for that write instead of deadlocking with it.
+      await sql`select 1 from todos where user_id = ${userId} for update`.execute(trx);
+      return trx.deleteFrom("users").where("id", "=", userId).executeTakeFirst();
+    });
+    if (deleted.numDeletedRows === 0n) throw unauthorized();
   }
 }

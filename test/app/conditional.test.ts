@@ -1,3 +1,4 @@
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
 import { client, newAccount, startTestApp, type Account, type Client, type TestApp } from "../support/app-harness.js";
@@ -6,10 +7,12 @@ import { client, newAccount, startTestApp, type Account, type Client, type TestA
 let app: TestApp;
 let api: Client;
 let drop: () => Promise<void>;
+let dbUrl: string;
 
 beforeAll(async () => {
   const db = await createTestDatabase();
   drop = db.drop;
+  dbUrl = db.url;
   app = await startTestApp({ databaseUrl: db.url });
   api = client(app.url);
 });
@@ -111,5 +114,42 @@ describe("versions and ETags", () => {
     const { body: todo } = await newTodo(other);
     expect((await api.patch(`/api/v1/todos/${todo.id}`, { token: acct.access, json: { title: "x" }, headers: { "if-match": '"1"' } })).status).toBe(404);
     expect((await api.delete(`/api/v1/todos/999999999`, { token: acct.access, headers: { "if-match": "*" } })).status).toBe(404);
+  });
+});
+
+describe("deleting the account while another device writes", () => {
+  it("takes the locks in the writers' order: a write holding its todo finishes, then the account goes (no deadlock)", async () => {
+    const acct = await newAccount(api);
+    const { body: todo } = await newTodo(acct);
+    const writer = new pg.Client({ connectionString: dbUrl });
+    await writer.connect();
+    try {
+      // A write that has locked its todo row but not yet reached the owner row (the trigger's step).
+      await writer.query("begin");
+      await writer.query("select 1 from todos where id = $1 for update", [todo.id]);
+      const deletion = api.delete("/api/v1/users/me", { token: acct.access });
+      await new Promise((r) => setTimeout(r, 300));
+      await writer.query("update todos set title = 'written meanwhile' where id = $1", [todo.id]);
+      await writer.query("commit");
+      expect((await deletion).status).toBe(204);
+    } finally {
+      await writer.end();
+    }
+  });
+
+  it("never deadlocks into a 500: writes succeed or get 401/404, the deletion 204", async () => {
+    for (let round = 0; round < 5; round++) {
+      const acct = await newAccount(api);
+      const ids: number[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await newTodo(acct)).body.id);
+      const writes = ids.flatMap((id) => [
+        api.patch(`/api/v1/todos/${id}`, { token: acct.access, json: { title: `edit ${round}` } }),
+        api.post(`/api/v1/todos/${id}/complete`, { token: acct.access }),
+        api.post("/api/v1/todos", { token: acct.access, json: { title: "racing" } }),
+      ]);
+      const [deleted, ...rest] = await Promise.all([api.delete("/api/v1/users/me", { token: acct.access }), ...writes]);
+      expect(deleted.status).toBe(204);
+      for (const r of rest) expect([200, 201, 401, 404], r.text).toContain(r.status);
+    }
   });
 });
