@@ -51,6 +51,14 @@ const envSchema = z.object({
   REFRESH_TOKEN_TTL_DAYS: int(1, 365).default(30),
   BCRYPT_COST: int(4, 15).default(12),
   RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(10),
+  PASSWORD_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(10),
+  SYNC_RETENTION_DAYS: int(1, 3650).default(30),
+  REFRESH_REUSE_GRACE_SECONDS: int(0, 3600).default(30),
+  SMTP_URL: z
+    .string()
+    .refine((v) => /^smtps?:\/\/[^\s/]+/.test(v), { message: "must be an smtp:// or smtps:// URL" })
+    .optional(),
+  MAIL_FROM: z.string().min(3).max(320).optional(),
   TRUSTED_PROXIES: list
     .pipe(z.array(z.string().refine(isAddressOrCidr, { message: "each entry must be an IP address or CIDR (e.g. 127.0.0.1 or 10.0.0.0/8)" })))
     .default([]),
@@ -72,6 +80,11 @@ const hints: Record<string, string> = {
   REFRESH_TOKEN_TTL_DAYS: "e.g. REFRESH_TOKEN_TTL_DAYS=30",
   BCRYPT_COST: "12 in production; 4 only in tests",
   RATE_LIMIT_PER_MINUTE: "e.g. RATE_LIMIT_PER_MINUTE=10",
+  PASSWORD_RATE_LIMIT_PER_MINUTE: "e.g. PASSWORD_RATE_LIMIT_PER_MINUTE=10",
+  SYNC_RETENTION_DAYS: "e.g. SYNC_RETENTION_DAYS=30 (how long deletions stay visible to delta sync)",
+  REFRESH_REUSE_GRACE_SECONDS: "e.g. REFRESH_REUSE_GRACE_SECONDS=30 (0 turns the grace window off)",
+  SMTP_URL: "e.g. SMTP_URL=smtps://user:password@smtp.example.com:465 (or smtp://…:587 with STARTTLS)",
+  MAIL_FROM: 'e.g. MAIL_FROM="Todo <no-reply@example.com>"',
   TRUSTED_PROXIES: "e.g. TRUSTED_PROXIES=127.0.0.1 when behind a local Nginx",
   CORS_ORIGINS: "e.g. CORS_ORIGINS=https://app.example.com,https://admin.example.com",
   MIGRATE_ON_START: "true or false",
@@ -87,6 +100,15 @@ export interface Config {
   refreshTokenTtlDays: number;
   bcryptCost: number;
   rateLimitPerMinute: number;
+  /** Password checks of a signed-in user (PUT /users/me/password, e-mail change) per user per minute. */
+  passwordRateLimitPerMinute: number;
+  syncRetentionDays: number;
+  refreshReuseGraceSeconds: number;
+  /**
+   * Account mail (password reset, e-mail verification): SMTP when SMTP_URL is set; else logged in
+   * development and test, and unavailable in production (those routes answer 503).
+   */
+  mail: { kind: "smtp"; url: string; from: string } | { kind: "log" } | { kind: "none" };
   trustedProxies: string[];
   corsOrigins: string[];
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -119,7 +141,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const key = String(issue.path[0] ?? "?");
-      const value = key === "JWT_SECRET" || key === "DATABASE_URL" ? "" : env[key] !== undefined ? ` (got "${env[key]}")` : "";
+      const value = key === "JWT_SECRET" || key === "DATABASE_URL" || key === "SMTP_URL" ? "" : env[key] !== undefined ? ` (got "${env[key]}")` : "";
       problems.push(`${key}: ${issue.message}${value}${hints[key] ? ` — ${hints[key]}` : ""}`);
     }
   }
@@ -136,6 +158,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     if (secret === undefined) {
       problems.push(`JWT_SECRET: required when NODE_ENV=production — ${hints.JWT_SECRET}`);
     }
+  }
+  if (env.SMTP_URL !== undefined && env.MAIL_FROM === undefined) {
+    problems.push(`MAIL_FROM: required when SMTP_URL is set — ${hints.MAIL_FROM}`);
   }
   if (problems.length > 0 || !e) throw new ConfigError(problems);
 
@@ -159,6 +184,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
     bcryptCost: e.BCRYPT_COST,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    passwordRateLimitPerMinute: e.PASSWORD_RATE_LIMIT_PER_MINUTE,
+    syncRetentionDays: e.SYNC_RETENTION_DAYS,
+    refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
+    mail:
+      e.SMTP_URL && e.MAIL_FROM
+        ? { kind: "smtp", url: e.SMTP_URL, from: e.MAIL_FROM }
+        : e.NODE_ENV === "production"
+          ? { kind: "none" }
+          : { kind: "log" },
     trustedProxies: e.TRUSTED_PROXIES,
     corsOrigins: e.CORS_ORIGINS,
     logLevel: e.LOG_LEVEL,

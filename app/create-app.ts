@@ -13,6 +13,7 @@ import { rateLimit } from "./http/rate-limit.js";
 import { requestId } from "./http/request-id.js";
 import { requestLog } from "./http/request-log.js";
 import { accessLogger, type Logger } from "./logger.js";
+import { accountMailRouter } from "./routes/account-mail/account-mail.index.js";
 import { authRouter } from "./routes/auth/auth.index.js";
 import { mountDocs } from "./routes/docs/docs.js";
 import { healthRouter } from "./routes/health/health.index.js";
@@ -46,8 +47,18 @@ export function createApp(deps: AppDeps) {
       cors({
         origin: origins.includes("*") ? "*" : origins,
         allowMethods: ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
-        allowHeaders: ["Authorization", "Content-Type", "X-Request-Id"],
-        exposeHeaders: ["X-Request-Id", "Retry-After", "Location", "WWW-Authenticate"],
+        allowHeaders: ["Authorization", "Content-Type", "X-Request-Id", "Idempotency-Key", "If-Match", "If-None-Match"],
+        exposeHeaders: [
+          "X-Request-Id",
+          "Retry-After",
+          "Location",
+          "WWW-Authenticate",
+          "ETag",
+          "Idempotent-Replayed",
+          "RateLimit-Limit",
+          "RateLimit-Remaining",
+          "RateLimit-Reset",
+        ],
         maxAge: 600,
       }),
     );
@@ -58,7 +69,7 @@ export function createApp(deps: AppDeps) {
   app.on("POST", "/api/v1/users", rateLimit("register", (c) => c.var.services.registrationLimiter));
   app.on("POST", "/api/v1/auth/token", rateLimit("login", (c) => c.var.services.loginLimiter));
 
-  const routed = app.route("/", healthRouter).route("/", authRouter).route("/", usersRouter).route("/", todosRouter);
+  const routed = app.route("/", healthRouter).route("/", authRouter).route("/", usersRouter).route("/", todosRouter).route("/", accountMailRouter);
   mountDocs(routed);
 
   routed.notFound(() => {

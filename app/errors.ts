@@ -11,14 +11,18 @@ export type ErrorCode =
   | "validation_failed"
   | "rate_limited"
   | "unavailable"
-  | "internal";
+  | "internal"
+  | "precondition_failed"
+  | "idempotency_key_reused"
+  | "sync_expired"
+  | "invalid_token";
 
 export interface ErrorDetail {
   path: string;
   message: string;
 }
 
-const STATUS: Record<ErrorCode, 400 | 401 | 404 | 409 | 413 | 422 | 429 | 503 | 500> = {
+const STATUS: Record<ErrorCode, 400 | 401 | 404 | 409 | 410 | 412 | 413 | 422 | 429 | 503 | 500> = {
   bad_request: 400,
   unauthorized: 401,
   not_found: 404,
@@ -28,6 +32,10 @@ const STATUS: Record<ErrorCode, 400 | 401 | 404 | 409 | 413 | 422 | 429 | 503 | 
   rate_limited: 429,
   unavailable: 503,
   internal: 500,
+  precondition_failed: 412,
+  idempotency_key_reused: 422,
+  sync_expired: 410,
+  invalid_token: 400,
 };
 
 export class AppError extends Error {
@@ -58,3 +66,12 @@ export const rateLimited = (retryAfterSeconds: number) =>
   new AppError("rate_limited", "Too many attempts. Try again later.", undefined, retryAfterSeconds);
 export const unavailable = () => new AppError("unavailable", "The service is temporarily unavailable. Try again shortly.");
 export const internal = () => new AppError("internal", "Something went wrong on our side.");
+export const preconditionFailed = () =>
+  new AppError("precondition_failed", "The todo has changed since that version (If-Match); nothing was changed. Fetch it again.");
+export const idempotencyKeyReused = () =>
+  new AppError("idempotency_key_reused", "This Idempotency-Key was already used for a different request.");
+export const syncExpired = () =>
+  new AppError("sync_expired", "This sync cursor has expired. Start over without a cursor.");
+export const invalidToken = () => new AppError("invalid_token", "The token is wrong, already used or expired.");
+export const stillProcessing = () =>
+  new AppError("conflict", "A request with this Idempotency-Key is still being processed. Retry shortly.", undefined, 1);

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: builds the production bundle, starts it with plain `node` on a real
- * PostgreSQL, seeds one user with 20 todos, and loads three routes from a second process
- * (wrk, 32 connections). Prints requests/s, p50/p99 latency and the server's peak RSS.
+ * PostgreSQL, seeds one user with 20 todos (and a syncing user with 1,000), and loads four routes
+ * from a second process (wrk, 32 connections). Prints requests/s, p50/p99 latency and the server's peak RSS.
  *
  *   npm run bench                      # throw-away PostgreSQL cluster, 10 s per route
  *   npm run bench -- --baseline        # also measure the bare node:http yardstick
@@ -112,6 +112,19 @@ async function seed(base: string): Promise<{ token: string; todoId: number }> {
   return { token, todoId };
 }
 
+/** The syncing client: 1,000 todos, created 16 at a time. */
+async function seedSync(base: string): Promise<string> {
+  const token = await login(base);
+  for (let batch = 0; batch < 1000; batch += 16) {
+    await Promise.all(
+      Array.from({ length: Math.min(16, 1000 - batch) }, (_, i) =>
+        json(`${base}/api/v1/todos`, { method: "POST", token, json: { title: `Synced ${batch + i + 1}`, description: "Seeded by npm run bench" } }),
+      ),
+    );
+  }
+  return token;
+}
+
 async function measure(name: string, spec: Parameters<typeof runLoad>[0]): Promise<LoadResult & { name: string }> {
   // A short warm-up lets V8 optimise the hot path and the pool fill before the measured run.
   await runLoad({ ...spec, durationSeconds: 3 });
@@ -181,6 +194,7 @@ async function main(): Promise<void> {
     // The writer is another user, so the thousands of todos it creates never change what the
     // reader's list has to count.
     const writer = { authorization: `Bearer ${await login(api.url)}` };
+    const syncer = { authorization: `Bearer ${await seedSync(api.url)}` };
     const base = { connections: CONNECTIONS, threads: THREADS, durationSeconds: duration };
     console.error(`loading ${api.url} with wrk (${CONNECTIONS} connections, ${duration} s per route) …`);
 
@@ -202,6 +216,8 @@ async function main(): Promise<void> {
     const rows = [
       { ...median(listRuns), name: "GET /api/v1/todos?limit=20", note: range(listRuns) },
       await measure("GET /api/v1/todos/{id}", { ...base, url: `${api.url}/api/v1/todos/${todoId}`, headers: auth }),
+      // A client with 1,000 todos pulling one page (the default 100) of its changes.
+      await measure("GET /api/v1/todos/changes (1k)", { ...base, url: `${api.url}/api/v1/todos/changes`, headers: syncer }),
       await measure("POST /api/v1/todos", {
         ...base,
         url: `${api.url}/api/v1/todos`,

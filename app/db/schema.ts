@@ -6,6 +6,9 @@ export interface Database {
   todos: TodosTable;
   refresh_tokens: RefreshTokensTable;
   rate_limit_buckets: RateLimitBucketsTable;
+  todo_tombstones: TodoTombstonesTable;
+  idempotency_keys: IdempotencyKeysTable;
+  account_tokens: AccountTokensTable;
 }
 
 type CreatedAt = ColumnType<Date, never, never>;
@@ -16,6 +19,10 @@ export interface UsersTable {
   email: string;
   full_name: string | null;
   password_hash: string;
+  /** The last change number taken by this user's todos (migration 0002; kept by a trigger). */
+  change_seq: ColumnType<number, never, never>;
+  /** Migration 0003; a trigger resets it when the email changes. */
+  email_verified: ColumnType<boolean, never, boolean>;
   created_at: ColumnType<Date, never, never>;
   updated_at: ColumnType<Date, never, Date>;
 }
@@ -29,6 +36,32 @@ export interface TodosTable {
   completed: Generated<boolean>;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, never, Date>;
+  /** 1 at creation, +1 on every real change (trigger, migration 0002). */
+  version: ColumnType<number, never, never>;
+  /** The owner's change number of this todo's latest change (trigger, migration 0002). */
+  change_seq: ColumnType<number, never, never>;
+}
+
+export interface TodoTombstonesTable {
+  user_id: number;
+  change_seq: number;
+  todo_id: number;
+  version: number;
+  deleted_at: ColumnType<Date, never, never>;
+}
+
+export interface IdempotencyKeysTable {
+  user_id: number;
+  key: string;
+  /** sha256 of method, path and body: a repeat must be the same request. */
+  request_hash: string;
+  /** Who holds the key while the first request runs. */
+  claim: string;
+  locked_until: Date;
+  response_status: number | null;
+  response_headers: ColumnType<Record<string, string> | null, string | null, string | null>;
+  response_body: string | null;
+  created_at: CreatedAt;
 }
 
 export interface RefreshTokensTable {
@@ -48,6 +81,19 @@ export interface RateLimitBucketsTable {
   key: string;
   window_start: Date;
   hits: number;
+}
+
+export interface AccountTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  purpose: "password_reset" | "email_verification";
+  /** sha256 of the token, hex. The token itself is only ever in the mail. */
+  token_hash: string;
+  /** The address the token was mailed to. */
+  email: string;
+  expires_at: Date;
+  used_at: Date | null;
+  created_at: CreatedAt;
 }
 
 export type UserRow = Selectable<UsersTable>;

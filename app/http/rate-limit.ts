@@ -1,14 +1,39 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { getConnInfo } from "@hono/node-server/conninfo";
-import type { RateLimiter } from "../services/rate-limit.js";
+import { RateLimitExceeded, type RateLimiter, type RateLimitState } from "../services/rate-limit.js";
 import type { AppEnv } from "./app-env.js";
+
+/** The RateLimit-* headers, on every response of a limited route (the 429 included). */
+function sendState(c: Context, state: RateLimitState): void {
+  c.header("RateLimit-Limit", String(state.limit));
+  c.header("RateLimit-Remaining", String(state.remaining));
+  c.header("RateLimit-Reset", String(state.resetSeconds));
+}
+
+/** Counts one attempt under `key`; sets the RateLimit-* headers; 429 over the limit. */
+export async function consumeAttempt(c: Context, limiter: RateLimiter, key: string): Promise<void> {
+  try {
+    sendState(c, await limiter.consume(key));
+  } catch (err) {
+    if (err instanceof RateLimitExceeded) sendState(c, err.state);
+    throw err;
+  }
+}
 
 /** Counts the attempt against the client's address before the body is even parsed. */
 export function rateLimit(scope: string, pick: (c: { var: AppEnv["Variables"] }) => RateLimiter): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const peer = c.env?.incoming ? getConnInfo(c).remote.address : undefined;
     const address = c.var.services.clientAddress.resolve(peer, c.req.header("x-forwarded-for"));
-    await pick(c).consume(`${scope}:${address}`);
+    await consumeAttempt(c, pick(c), `${scope}:${address}`);
+    await next();
+  };
+}
+
+/** Per signed-in user (after requireAuth): password checks of a session. */
+export function rateLimitPerUser(scope: string, pick: (c: { var: AppEnv["Variables"] }) => RateLimiter): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await consumeAttempt(c, pick(c), `${scope}:user:${c.var.userId}`);
     await next();
   };
 }

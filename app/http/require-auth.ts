@@ -12,4 +12,8 @@ export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!match) throw unauthorized(header ? "The Authorization header must be `Bearer <access_token>`." : "Authentication required.");
   c.set("userId", await c.var.services.accessTokens.verify(match[1]!));
   await next();
+  // Per-user data: a shared cache must not keep it, and a client revalidates it (ETag) before
+  // reuse. Set on the finished response (errors included), like X-Request-Id: a header prepared
+  // with c.header() before the handler would cost every response a full Headers object.
+  c.res.headers.set("Cache-Control", "private, no-cache");
 };

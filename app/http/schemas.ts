@@ -14,15 +14,21 @@ export const ErrorSchema = z
         "rate_limited",
         "unavailable",
         "internal",
+        "precondition_failed",
+        "idempotency_key_reused",
+        "sync_expired",
+        "invalid_token",
       ]),
       message: z.string(),
       details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
     }),
   })
-  .openapi("Error");
+  .openapi("ErrorResponse");
 
 const DESCRIPTIONS: Record<number, string> = {
   400: "Malformed JSON, wrong content type or malformed query (`bad_request`)",
+  410: "The sync cursor has expired (`sync_expired`): start over without a cursor",
+  412: "If-Match does not name the current version (`precondition_failed`); nothing changed",
   401: "Missing, malformed, tampered, expired or revoked credentials (`unauthorized`)",
   404: "No such resource (`not_found`)",
   409: "Username or email already registered (`conflict`)",
@@ -33,13 +39,17 @@ const DESCRIPTIONS: Record<number, string> = {
   503: "The database cannot be reached (`unavailable`)",
 };
 
-const HEADERS: Record<number, Record<string, { description: string; schema: { type: "string" | "integer" } }>> = {
-  401: { "WWW-Authenticate": { description: "Always `Bearer`", schema: { type: "string" } } },
-  429: { "Retry-After": { description: "Seconds to wait before retrying", schema: { type: "integer" } } },
+type HeaderSpec = { description: string; required?: boolean; schema: { type: "string" | "integer" } };
+
+const HEADERS: Record<number, Record<string, HeaderSpec>> = {
+  401: { "WWW-Authenticate": { description: 'Always `Bearer realm="todo-api"`', required: true, schema: { type: "string" } } },
+  409: { "Retry-After": { description: "Sent (1) when the Idempotency-Key is still being processed", schema: { type: "integer" } } },
+  429: { "Retry-After": { description: "Seconds to wait before retrying", required: true, schema: { type: "integer" } } },
+  503: { "Retry-After": { description: "Seconds to wait before retrying", required: true, schema: { type: "integer" } } },
 };
 
 /** Error responses for a route, plus the ones every route can give (500, 503). */
-export function errorResponses<S extends 400 | 401 | 404 | 409 | 413 | 422 | 429>(...statuses: S[]) {
+export function errorResponses<S extends 400 | 401 | 404 | 409 | 410 | 412 | 413 | 422 | 429>(...statuses: S[]) {
   const all = [...statuses, 500, 503] as number[];
   return Object.fromEntries(
     all.map((s) => [
@@ -54,6 +64,15 @@ export function errorResponses<S extends 400 | 401 | 404 | 409 | 413 | 422 | 429
 }
 
 export const bearerSecurity: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { oauth2: [] }];
+/** Routes anyone may call declare it, so generators and linters know they need no credentials. */
+export const publicSecurity: Array<Record<string, string[]>> = [];
+
+/** Ids are bigint in the database: int64, so no generator picks a 32-bit type. */
+export const Id = z.number().int().openapi({ format: "int64", example: 1 });
+
+export const ETagHeader = {
+  ETag: { description: 'The todo\'s version as a strong entity tag, e.g. `"3"`', required: true, schema: { type: "string" as const } },
+};
 
 export const RequestIdHeader = {
   "X-Request-Id": { description: "Echo of a valid incoming X-Request-Id, else a generated one", schema: { type: "string" as const } },

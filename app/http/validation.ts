@@ -20,11 +20,41 @@ export function issuesToDetails(error: z.ZodError): ErrorDetail[] {
 }
 
 /**
+ * Every string field that holds a NUL (U+0000), by path. PostgreSQL text cannot store one (it
+ * would be a 500), and no user means one, so it is refused with the field named.
+ */
+export function nulFields(value: unknown, path: string[] = [], found: ErrorDetail[] = []): ErrorDetail[] {
+  if (typeof value === "string") {
+    if (value.includes("\u0000")) found.push({ path: path.join("."), message: "must not contain a NUL character (U+0000)" });
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => nulFields(v, [...path, String(i)], found));
+  } else if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) nulFields(v, [...path, k], found);
+  }
+  return found;
+}
+
+/**
  * Shared by every router: a failing body or query is 422 with details; a path parameter that is
- * not a valid id can only name a resource that does not exist, so it is 404.
+ * not a valid id can only name a resource that does not exist, so it is 404. A NUL in any string
+ * of a body or query is 422 too, naming the field, whether or not the rest passed.
  */
 export const validationHook: Hook<unknown, AppEnv, string, void> = (result) => {
-  if (result.success) return;
-  if (result.target === "param") throw notFound();
-  throw validationFailed(issuesToDetails(result.error));
+  if (result.target === "param") {
+    if (!result.success) throw notFound();
+    return;
+  }
+  if (result.target === "header") {
+    if (!result.success) throw validationFailed(issuesToDetails(result.error));
+    return;
+  }
+  // On failure the hook still receives the raw input as `data` (@hono/zod-validator).
+  const nul = nulFields((result as { data?: unknown }).data);
+  if (result.success) {
+    if (nul.length > 0) throw validationFailed(nul);
+    return;
+  }
+  const details = issuesToDetails(result.error);
+  for (const d of nul) if (!details.some((e) => e.path === d.path)) details.push(d);
+  throw validationFailed(details);
 };

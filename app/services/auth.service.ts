@@ -33,6 +33,8 @@ export class AuthService {
     private readonly passwords: PasswordHasher,
     private readonly accessTokens: AccessTokens,
     private readonly refreshTtlDays: number,
+    /** A token retired less than this long ago may be presented again (lost response, parallel refresh). */
+    private readonly reuseGraceSeconds = 30,
   ) {}
 
   /** Password login; `username` may also be the email. Unknown users cost the same bcrypt time. */
@@ -50,19 +52,30 @@ export class AuthService {
 
   /**
    * Single-use rotation. A token that was already used or revoked means it leaked (or a client
-   * replayed it): every token of that login is revoked and the caller gets 401.
+   * replayed it): every token of that login is revoked and the caller gets 401. Except within the
+   * grace window: a token retired (used, not revoked) less than `reuseGraceSeconds` ago yields
+   * another pair of the same login, because two parallel refreshes, or a retry after a lost
+   * response, must not log the user out.
    */
   async refresh(refreshToken: string): Promise<TokenPair> {
     const hash = hashRefreshToken(refreshToken);
     const outcome = await this.db.transaction().execute(async (trx) => {
       const row = await trx
         .selectFrom("refresh_tokens")
-        .select(["id", "user_id", "family_id", "expires_at", "used_at", "revoked_at"])
+        .select([
+          "id",
+          "user_id",
+          "family_id",
+          "expires_at",
+          "used_at",
+          "revoked_at",
+          sql<boolean>`coalesce(used_at > now() - make_interval(secs => ${this.reuseGraceSeconds}), false)`.as("in_grace"),
+        ])
         .where("token_hash", "=", hash)
         .forUpdate()
         .executeTakeFirst();
       if (!row) return { kind: "invalid" as const };
-      if (row.used_at !== null || row.revoked_at !== null) {
+      if (row.revoked_at !== null || (row.used_at !== null && !row.in_grace)) {
         await trx
           .updateTable("refresh_tokens")
           .set({ revoked_at: sql<Date>`now()` })
@@ -72,7 +85,7 @@ export class AuthService {
         return { kind: "reused" as const };
       }
       if (row.expires_at.getTime() <= Date.now()) return { kind: "invalid" as const };
-      await trx.updateTable("refresh_tokens").set({ used_at: sql<Date>`now()` }).where("id", "=", row.id).execute();
+      if (row.used_at === null) await trx.updateTable("refresh_tokens").set({ used_at: sql<Date>`now()` }).where("id", "=", row.id).execute();
       return { kind: "ok" as const, pair: await this.issue(trx, row.user_id, row.family_id) };
     });
     // Thrown after the transaction so the family revocation above is committed, not rolled back.

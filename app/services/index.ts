@@ -2,7 +2,12 @@ import type { Config } from "../config.js";
 import type { DatabaseHandle } from "../db/database.js";
 import { ClientAddressResolver } from "../http/client-address.js";
 import { AccessTokens } from "./access-tokens.js";
+import { AccountMailService } from "./account-mail.service.js";
 import { AuthService } from "./auth.service.js";
+import { createMailer } from "./mailer.js";
+import { Cleanup } from "./cleanup.js";
+import { IdempotencyStore } from "./idempotency.js";
+import { SyncService } from "./sync.service.js";
 import { PasswordHasher } from "./passwords.js";
 import { PostgresRateLimitStore, RateLimiter, type RateLimitStore } from "./rate-limit.js";
 import { TodosService } from "./todos.service.js";
@@ -14,8 +19,17 @@ export interface Services {
   auth: AuthService;
   users: UsersService;
   todos: TodosService;
+  sync: SyncService;
+  idempotency: IdempotencyStore;
+  /** Prunes tombstones and idempotency keys (see cleanup.ts). */
+  cleanup: Cleanup;
   registrationLimiter: RateLimiter;
   loginLimiter: RateLimiter;
+  /** Per user: password checks of a signed-in user. */
+  passwordLimiter: RateLimiter;
+  /** Password-reset requests, per client address and per address asked for. */
+  passwordResetLimiter: RateLimiter;
+  accountMail: AccountMailService;
   clientAddress: ClientAddressResolver;
 }
 
@@ -35,14 +49,27 @@ export function createServices(config: Config, database: DatabaseHandle, options
   });
   const store = options.rateLimitStore ?? new PostgresRateLimitStore(database.db);
   const limiterOptions = { limit: config.rateLimitPerMinute, ...(options.now ? { now: options.now } : {}) };
+  const sync = new SyncService(database.db, config.syncRetentionDays);
+  const idempotency = new IdempotencyStore(database.db);
+  const accountMail = new AccountMailService(database.db, passwords, createMailer(config.mail));
   return {
     database,
     accessTokens,
-    auth: new AuthService(database.db, passwords, accessTokens, config.refreshTokenTtlDays),
+    auth: new AuthService(database.db, passwords, accessTokens, config.refreshTokenTtlDays, config.refreshReuseGraceSeconds),
     users: new UsersService(database.db, passwords),
     todos: new TodosService(database.db),
+    sync,
+    idempotency,
+    cleanup: new Cleanup([
+      { name: "todo_tombstones", run: () => sync.prune() },
+      { name: "idempotency_keys", run: () => idempotency.prune() },
+      { name: "account_tokens", run: () => accountMail.prune() },
+    ]),
     registrationLimiter: new RateLimiter(store, limiterOptions),
     loginLimiter: new RateLimiter(store, limiterOptions),
+    passwordLimiter: new RateLimiter(store, { ...limiterOptions, limit: config.passwordRateLimitPerMinute }),
+    passwordResetLimiter: new RateLimiter(store, limiterOptions),
+    accountMail,
     clientAddress: new ClientAddressResolver(config.trustedProxies),
   };
 }

@@ -9,6 +9,7 @@ export interface UserView {
   username: string;
   email: string;
   full_name: string | null;
+  email_verified: boolean;
   created_at: string;
 }
 
@@ -20,14 +21,16 @@ export interface TodoView {
   completed: boolean;
   created_at: string;
   updated_at: string;
+  version: number;
 }
 
-export function presentUser(row: Pick<UserRow, "id" | "username" | "email" | "full_name" | "created_at">): UserView {
+export function presentUser(row: Pick<UserRow, "id" | "username" | "email" | "full_name" | "created_at" | "email_verified">): UserView {
   return {
     id: row.id,
     username: row.username,
     email: row.email,
     full_name: row.full_name,
+    email_verified: row.email_verified,
     created_at: row.created_at.toISOString(),
   };
 }

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
-import { rateLimited } from "../errors.js";
+import { AppError } from "../errors.js";
 
 /** Counts hits per key in fixed windows. Shared by every process that uses the same store. */
 export interface RateLimitStore {
@@ -35,6 +35,21 @@ export interface RateLimiterOptions {
   now?: () => number;
 }
 
+/** What the RateLimit-* headers (draft-ietf-httpapi-ratelimit-headers) tell the client. */
+export interface RateLimitState {
+  limit: number;
+  remaining: number;
+  /** Seconds until the window resets (at least 1). */
+  resetSeconds: number;
+}
+
+/** 429 `rate_limited`, carrying the state so the response can still send the RateLimit-* headers. */
+export class RateLimitExceeded extends AppError {
+  constructor(readonly state: RateLimitState) {
+    super("rate_limited", "Too many attempts. Try again later.", undefined, state.resetSeconds);
+  }
+}
+
 /** A fixed-window limiter: at most `limit` hits per key per window; over it → 429 with Retry-After. */
 export class RateLimiter {
   private readonly windowMs: number;
@@ -49,14 +64,18 @@ export class RateLimiter {
     this.now = options.now ?? Date.now;
   }
 
-  async consume(key: string): Promise<void> {
+  async consume(key: string): Promise<RateLimitState> {
     const now = this.now();
     const windowStart = now - (now % this.windowMs);
     const hits = await this.store.hit(key, new Date(windowStart));
     this.maybePrune(now);
-    if (hits > this.options.limit) {
-      throw rateLimited(Math.max(1, Math.ceil((windowStart + this.windowMs - now) / 1000)));
-    }
+    const state = {
+      limit: this.options.limit,
+      remaining: Math.max(0, this.options.limit - hits),
+      resetSeconds: Math.max(1, Math.ceil((windowStart + this.windowMs - now) / 1000)),
+    };
+    if (hits > this.options.limit) throw new RateLimitExceeded(state);
+    return state;
   }
 
   private maybePrune(now: number): void {

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { Database } from "../db/schema.js";
 import { isForeignKeyViolation } from "../db/errors.js";
-import { notFound, unauthorized } from "../errors.js";
+import { notFound, preconditionFailed, unauthorized } from "../errors.js";
 import type { TodoView } from "./presenters.js";
 
 export type TodoSort = "created_at" | "-created_at" | "due_date" | "-due_date";
@@ -19,6 +19,12 @@ export interface TodoChanges {
   due_date?: string | null | undefined;
   completed?: boolean | undefined;
 }
+
+/**
+ * What an `If-Match` header asks for: `"any"` (`*`), or the versions it names (empty when it names
+ * none that can match, e.g. `"stale"`). Undefined: no precondition, last write wins.
+ */
+export type VersionMatch = "any" | number[];
 
 export interface ListQuery {
   limit: number;
@@ -40,9 +46,9 @@ export interface TodoPage {
  * Dates only to print them again was the largest allocation of the list route (measured, see
  * docs/app.md). Every todo query returns this same selection, so all routes print times alike.
  */
-const rfc3339 = <C extends "due_date" | "created_at" | "updated_at">(column: C) =>
+export const rfc3339 = <C extends "due_date" | "created_at" | "updated_at">(column: C) =>
   sql<C extends "due_date" ? string | null : string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as(column);
-const TODO_VIEW = [
+export const TODO_VIEW = [
   "id",
   "title",
   "description",
@@ -50,6 +56,7 @@ const TODO_VIEW = [
   "completed",
   rfc3339("created_at"),
   rfc3339("updated_at"),
+  "version",
 ] as const;
 
 /**
@@ -120,15 +127,20 @@ export class TodosService {
     return row;
   }
 
-  async update(userId: number, todoId: number, changes: TodoChanges): Promise<TodoView> {
+  async update(userId: number, todoId: number, changes: TodoChanges, match?: VersionMatch): Promise<TodoView> {
     const set: Record<string, unknown> = {};
     if (changes.title !== undefined) set.title = changes.title;
     if (changes.description !== undefined) set.description = changes.description;
     if (changes.due_date !== undefined) set.due_date = changes.due_date === null ? null : new Date(changes.due_date);
     if (changes.completed !== undefined) set.completed = changes.completed;
     const fields = Object.keys(set);
-    if (fields.length === 0) return this.get(userId, todoId);
+    if (fields.length === 0) {
+      const current = await this.get(userId, todoId);
+      if (!matches(match, current.version)) throw preconditionFailed();
+      return current;
+    }
     // Bump updated_at only when a value really differs (SET sees the old row on the right-hand side).
+    // The version and the change number are the trigger's (migration 0002): +1 on a real change only.
     const changed: RawBuilder<boolean> = sql<boolean>`(${sql.join(
       fields.map((f) => sql`${sql.ref(f)} is distinct from ${set[f]}${f === "due_date" ? sql`::timestamptz` : sql``}`),
       sql` or `,
@@ -138,25 +150,50 @@ export class TodosService {
       .set({ ...set, updated_at: sql<Date>`case when ${changed} then ${BUMPED_UPDATED_AT} else updated_at end` })
       .where("id", "=", todoId)
       .where("user_id", "=", userId)
+      .where(versionCondition(match))
       .returning(TODO_VIEW)
       .executeTakeFirst();
-    if (!row) return this.missing(userId);
+    if (!row) return this.missingOrStale(userId, todoId, match);
     return row;
   }
 
-  setCompleted(userId: number, todoId: number, completed: boolean): Promise<TodoView> {
-    return this.update(userId, todoId, { completed });
+  setCompleted(userId: number, todoId: number, completed: boolean, match?: VersionMatch): Promise<TodoView> {
+    return this.update(userId, todoId, { completed }, match);
   }
 
-  async delete(userId: number, todoId: number): Promise<void> {
-    const result = await this.db.deleteFrom("todos").where("id", "=", todoId).where("user_id", "=", userId).executeTakeFirst();
-    if (result.numDeletedRows === 0n) await this.missing(userId);
+  async delete(userId: number, todoId: number, match?: VersionMatch): Promise<void> {
+    const result = await this.db
+      .deleteFrom("todos")
+      .where("id", "=", todoId)
+      .where("user_id", "=", userId)
+      .where(versionCondition(match))
+      .executeTakeFirst();
+    if (result.numDeletedRows === 0n) await this.missingOrStale(userId, todoId, match);
+  }
+
+  /** Slow path of a conditional write that changed nothing: 412 if the todo is there, else 404/401. */
+  private async missingOrStale(userId: number, todoId: number, match: VersionMatch | undefined): Promise<never> {
+    if (match !== undefined) {
+      const row = await this.db.selectFrom("todos").select("id").where("id", "=", todoId).where("user_id", "=", userId).executeTakeFirst();
+      if (row) throw preconditionFailed();
+    }
+    return this.missing(userId);
   }
 
   private async missing(userId: number): Promise<never> {
     const owner = await this.db.selectFrom("users").select("id").where("id", "=", userId).executeTakeFirst();
     throw owner ? notFound("No such todo.") : unauthorized();
   }
+}
+
+function matches(match: VersionMatch | undefined, version: number): boolean {
+  return match === undefined || match === "any" || match.includes(version);
+}
+
+function versionCondition(match: VersionMatch | undefined): RawBuilder<boolean> {
+  if (match === undefined || match === "any") return sql<boolean>`true`;
+  if (match.length === 0) return sql<boolean>`false`;
+  return sql<boolean>`version in (${sql.join(match)})`;
 }
 
 function applySort<Q extends { orderBy: (...args: any[]) => Q }>(q: Q, sort: TodoSort): Q {

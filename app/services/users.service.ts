@@ -17,7 +17,7 @@ export interface ProfileChanges {
   full_name?: string | null | undefined;
 }
 
-const USER_COLUMNS = ["id", "username", "email", "full_name", "created_at"] as const;
+const USER_COLUMNS = ["id", "username", "email", "full_name", "created_at", "email_verified"] as const;
 
 function conflictFor(constraint: string) {
   const field = constraint.includes("email") ? "email" : "username";
@@ -58,11 +58,31 @@ export class UsersService {
     return presentUser(row);
   }
 
-  async update(userId: number, changes: ProfileChanges): Promise<UserView> {
+  /**
+   * A new email needs the current password (v1.1): whoever holds a stolen access token must not
+   * be able to move the account to their own address and then reset its password. The new address
+   * starts unverified (a trigger, migration 0003). `emailChanged` tells the caller to send the
+   * verification mail.
+   */
+  async update(userId: number, changes: ProfileChanges, currentPassword?: string): Promise<UserView & { emailChanged: boolean }> {
     const set: { email?: string; full_name?: string | null } = {};
-    if (changes.email !== undefined) set.email = changes.email.toLowerCase();
+    let emailChanged = false;
+    if (changes.email !== undefined) {
+      const current = await this.db.selectFrom("users").select(["email", "password_hash"]).where("id", "=", userId).executeTakeFirst();
+      if (!current) throw unauthorized();
+      if (current.email !== changes.email.toLowerCase()) {
+        if (currentPassword === undefined) {
+          throw validationFailed([{ path: "current_password", message: "is required to change the email" }]);
+        }
+        if (!(await this.passwords.verify(currentPassword, current.password_hash))) {
+          throw validationFailed([{ path: "current_password", message: "is not the current password" }], "The current password is wrong.");
+        }
+        set.email = changes.email.toLowerCase();
+        emailChanged = true;
+      }
+    }
     if (changes.full_name !== undefined) set.full_name = changes.full_name;
-    if (Object.keys(set).length === 0) return this.get(userId);
+    if (Object.keys(set).length === 0) return { ...(await this.get(userId)), emailChanged };
     try {
       const row = await this.db
         .updateTable("users")
@@ -71,7 +91,7 @@ export class UsersService {
         .returning(USER_COLUMNS)
         .executeTakeFirst();
       if (!row) throw unauthorized();
-      return presentUser(row);
+      return { ...presentUser(row), emailChanged };
     } catch (err) {
       const constraint = uniqueViolation(err);
       if (constraint !== null) throw conflictFor(constraint);
@@ -105,7 +125,13 @@ export class UsersService {
 
   /** Deletes the account; todos and refresh tokens go with it (ON DELETE CASCADE). */
   async delete(userId: number): Promise<void> {
-    const result = await this.db.deleteFrom("users").where("id", "=", userId).executeTakeFirst();
-    if (result.numDeletedRows === 0n) throw unauthorized();
+    const deleted = await this.db.transaction().execute(async (trx) => {
+      // A todo write locks its todo row, then (its change-number trigger, migration 0002) the
+      // owner row. Locking the todos first here takes the same order, so deleting the account
+      // while another device writes waits for that write instead of deadlocking with it.
+      await sql`select 1 from todos where user_id = ${userId} for update`.execute(trx);
+      return trx.deleteFrom("users").where("id", "=", userId).executeTakeFirst();
+    });
+    if (deleted.numDeletedRows === 0n) throw unauthorized();
   }
 }

@@ -29,7 +29,7 @@ describe("POST /api/v1/users", () => {
     expect(res.status).toBe(201);
     expect(res.headers.get("location")).toBe("/api/v1/users/me");
     expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
-    expect(Object.keys(res.body).sort()).toEqual(["created_at", "email", "full_name", "id", "username"]);
+    expect(Object.keys(res.body).sort()).toEqual(["created_at", "email", "email_verified", "full_name", "id", "username"]);
     expect(res.body).toMatchObject({ username, email: `${username.toLowerCase()}@example.com`, full_name: "Ann Example" });
     expect(Number.isInteger(res.body.id)).toBe(true);
     expect(res.body.created_at).toMatch(ISO_UTC);
@@ -173,7 +173,8 @@ describe("/api/v1/users/me", () => {
   it("PATCH changes email (lower-cased) and full_name, which may be set to null", async () => {
     const acct = await newAccount(api);
     const newEmail = `New_${acct.username}@Example.com`;
-    const set = await api.patch("/api/v1/users/me", { token: acct.access, json: { email: newEmail, full_name: "Full Name" } });
+    // v1.1: a new email needs the current password.
+    const set = await api.patch("/api/v1/users/me", { token: acct.access, json: { email: newEmail, full_name: "Full Name", current_password: acct.password } });
     expect(set.status).toBe(200);
     expect(set.body).toMatchObject({ email: newEmail.toLowerCase(), full_name: "Full Name", username: acct.username });
     const cleared = await api.patch("/api/v1/users/me", { token: acct.access, json: { full_name: null } });
@@ -187,7 +188,7 @@ describe("/api/v1/users/me", () => {
   it("PATCH: 409 for an email in use, 422 for a bad email or unknown field (username cannot change)", async () => {
     const a = await newAccount(api);
     const b = await newAccount(api);
-    const taken = await api.patch("/api/v1/users/me", { token: a.access, json: { email: b.email.toUpperCase() } });
+    const taken = await api.patch("/api/v1/users/me", { token: a.access, json: { email: b.email.toUpperCase(), current_password: a.password } });
     expect(taken.status).toBe(409);
     const bad = await api.patch("/api/v1/users/me", { token: a.access, json: { email: "nope" } });
     expect(bad.status).toBe(422);

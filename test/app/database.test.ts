@@ -49,7 +49,14 @@ describe("migrations on PostgreSQL", () => {
       select tc.table_name as table, rc.delete_rule as rule
       from information_schema.referential_constraints rc
       join information_schema.table_constraints tc on tc.constraint_name = rc.constraint_name`.execute(h.db);
-    expect(fks.map((f) => `${f.table}:${f.rule}`).sort()).toEqual(["refresh_tokens:CASCADE", "todos:CASCADE"]);
+    expect(fks.map((f) => `${f.table}:${f.rule}`).sort()).toEqual([
+      "account_tokens:CASCADE",
+      "idempotency_keys:CASCADE",
+      "refresh_tokens:CASCADE",
+      "todo_tombstones:CASCADE",
+      "todos:CASCADE",
+    ]);
+    expect(def("todos_user_change_idx")).toContain("(user_id, change_seq)");
     const user = await h.db.insertInto("users").values({ username: "Case", email: "case@example.com", password_hash: "x" }).returning("id").executeTakeFirstOrThrow();
     await expect(h.db.insertInto("users").values({ username: "CASE", email: "other@example.com", password_hash: "x" }).execute()).rejects.toMatchObject({ code: "23505" });
     await h.db.insertInto("todos").values({ user_id: user.id, title: "t" }).execute();
@@ -60,8 +67,9 @@ describe("migrations on PostgreSQL", () => {
 
   it("down reverts and up re-applies", async () => {
     const h = await pg();
-    expect(await migrateDown(h.sessionDb)).toEqual(["0001_initial"]);
+    const names = Object.keys(migrations);
+    for (const name of [...names].reverse()) expect(await migrateDown(h.sessionDb)).toEqual([name]);
     expect((await migrationStatus(h.sessionDb)).every((m) => m.executedAt === null)).toBe(true);
-    expect(await migrateToLatest(h.sessionDb)).toEqual(["0001_initial"]);
+    expect(await migrateToLatest(h.sessionDb)).toEqual(names);
   });
 });

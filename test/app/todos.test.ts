@@ -37,7 +37,7 @@ describe("POST /api/v1/todos", () => {
     const res = await api.post("/api/v1/todos", { token: acct.access, json: { title: "  Buy milk  " } });
     expect(res.status).toBe(201);
     expect(res.headers.get("location")).toBe(`/api/v1/todos/${res.body.id}`);
-    expect(Object.keys(res.body).sort()).toEqual(["completed", "created_at", "description", "due_date", "id", "title", "updated_at"]);
+    expect(Object.keys(res.body).sort()).toEqual(["completed", "created_at", "description", "due_date", "id", "title", "updated_at", "version"]);
     expect(res.body).toMatchObject({ title: "Buy milk", description: null, due_date: null, completed: false });
     expect(res.body.created_at).toMatch(ISO_UTC);
     expect(res.body.updated_at).toBe(res.body.created_at);

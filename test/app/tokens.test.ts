@@ -120,11 +120,14 @@ describe("refresh tokens", () => {
     expect(r2.status).toBe(200);
   });
 
-  it("reusing a retired refresh token is 401 and revokes every token of that login, not other logins", async () => {
+  it("reusing a retired refresh token after the grace window is 401 and revokes every token of that login, not other logins", async () => {
     const acct = await newAccount(api);
     const otherLogin = await api.post("/api/v1/auth/token", { form: { username: acct.username, password: acct.password } });
     const rotated = await api.post("/api/v1/auth/refresh", { json: { refresh_token: acct.refresh } });
     expect(rotated.status).toBe(200);
+    // Retired 31 s ago: past the 30 s grace window (v1.1) that refresh-grace.test.ts covers.
+    const hash = createHash("sha256").update(acct.refresh).digest("hex");
+    await sqlClient.query("update refresh_tokens set used_at = used_at - interval '31 seconds' where token_hash = $1", [hash]);
     const reuse = await api.post("/api/v1/auth/refresh", { json: { refresh_token: acct.refresh } });
     expect(reuse.status).toBe(401);
     expect(reuse.body.error.code).toBe("unauthorized");

@@ -115,6 +115,16 @@ export function client(base: string) {
 
 export type Client = ReturnType<typeof client>;
 
+/** A port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
+export async function freeClosedPort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 export function uniqueName(prefix = "user"): string {
   return `${prefix}_${randomBytes(5).toString("hex")}`;
 }

@@ -23,16 +23,26 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
   let document: unknown;
   app.get("/openapi.json", (c) =>
     c.json(
-      (document ??= app.getOpenAPI31Document({
-        openapi: "3.1.0",
-        info: {
-          title: "Todo API",
-          version: "1.0.0",
-          description:
-            "Accounts, sessions and todos for the mobile apps. Errors always have the shape `{ error: { code, message, details? } }`.",
-        },
-        tags: [{ name: "Accounts" }, { name: "Sessions" }, { name: "Todos" }, { name: "Health" }],
-      })) as object,
+      (document ??= finishDocument(
+        app.getOpenAPI31Document({
+          openapi: "3.1.0",
+          info: {
+            title: "Todo API",
+            version: "1.1.0",
+            description:
+              "Accounts, sessions and todos for the mobile apps. Errors always have the shape `{ error: { code, message, details? } }`.",
+            license: { name: "MIT", url: "https://opensource.org/licenses/MIT" },
+          },
+          // Relative: the document is served by the API it describes, whatever its origin.
+          servers: [{ url: "/", description: "This API's origin" }],
+          tags: [
+            { name: "Accounts", description: "Registration, the signed-in account, password reset and e-mail verification" },
+            { name: "Sessions", description: "Log in, refresh and log out (access and refresh tokens)" },
+            { name: "Todos", description: "The signed-in user's todos, conditional requests, safe retries and delta sync" },
+            { name: "Health", description: "Liveness and readiness for load balancers" },
+          ],
+        }) as unknown as OpenApiDocument,
+      )) as object,
     ),
   );
 
@@ -44,6 +54,39 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
   app.get("/docs/swagger-ui.css", (c) =>
     c.body(swaggerAssets()["swagger-ui.css"], 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=86400" }),
   );
+}
+
+interface OpenApiDocument {
+  paths?: Record<
+    string,
+    Record<string, { operationId?: string; requestBody?: { required?: boolean }; responses?: Record<string, { headers?: Record<string, unknown> }> }>
+  >;
+}
+
+/** Operations counted by a rate limiter: every response of theirs carries the RateLimit-* headers. */
+const RATE_LIMITED = new Set(["registerUser", "login", "changePassword", "requestPasswordReset", "requestEmailVerification"]);
+const RATE_LIMIT_HEADERS = {
+  "RateLimit-Limit": { description: "Attempts allowed per window", required: true, schema: { type: "integer" } },
+  "RateLimit-Remaining": { description: "Attempts left in the current window", required: true, schema: { type: "integer" } },
+  "RateLimit-Reset": { description: "Seconds until the window resets", required: true, schema: { type: "integer" } },
+};
+const REQUEST_ID_HEADER = {
+  "X-Request-Id": { description: "Echo of a valid incoming X-Request-Id, else a generated one", required: true, schema: { type: "string" } },
+};
+
+/** Headers sent on every response (X-Request-Id), or on every response of an operation (RateLimit-*), declared once here. */
+function finishDocument(doc: OpenApiDocument): OpenApiDocument {
+  for (const item of Object.values(doc.paths ?? {})) {
+    for (const operation of Object.values(item)) {
+      const limited = operation.operationId !== undefined && RATE_LIMITED.has(operation.operationId);
+      // The login body is required (form or JSON); see auth.routes.ts for why the route says otherwise.
+      if (operation.operationId === "login" && operation.requestBody) operation.requestBody.required = true;
+      for (const response of Object.values(operation.responses ?? {})) {
+        response.headers = { ...REQUEST_ID_HEADER, ...(limited ? RATE_LIMIT_HEADERS : {}), ...response.headers };
+      }
+    }
+  }
+  return doc;
 }
 
 const DOCS_HTML = `<!doctype html>

@@ -1,20 +1,25 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses, json } from "../../http/schemas.js";
+import { errorResponses, json, publicSecurity } from "../../http/schemas.js";
 
 const Status = z.object({ status: z.literal("ok") }).openapi("Status");
 
 export const liveness = createRoute({
   method: "get",
   path: "/healthz",
+  operationId: "liveness",
   tags: ["Health"],
+  security: publicSecurity,
   summary: "Liveness: the process is up (never touches the database)",
-  responses: { 200: json(Status, "Alive") },
+  // 400: a malformed query string is refused on every route (http/query-guard.ts).
+  responses: { 200: json(Status, "Alive"), ...errorResponses(400) },
 });
 
 export const readiness = createRoute({
   method: "get",
   path: "/readyz",
+  operationId: "readiness",
   tags: ["Health"],
+  security: publicSecurity,
   summary: "Readiness: the database answers",
-  responses: { 200: json(Status, "Ready"), ...errorResponses() },
+  responses: { 200: json(Status, "Ready"), ...errorResponses(400) },
 });

@@ -5,6 +5,8 @@ import * as routes from "./todos.routes.js";
 export const todosRouter = createRouter()
   .openapi(routes.create, handlers.create)
   .openapi(routes.list, handlers.list)
+  // Before `/{id}` so "changes" is never read as an id (it would be a 404 anyway).
+  .openapi(routes.changes, handlers.changes)
   .openapi(routes.get, handlers.get)
   .openapi(routes.update, handlers.update)
   .openapi(routes.remove, handlers.remove)

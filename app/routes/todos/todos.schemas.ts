@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { says, Timestamp } from "../../http/schemas.js";
+import { Id, says, Timestamp } from "../../http/schemas.js";
 
 const Title = z
   .string()
@@ -8,20 +8,28 @@ const Title = z
   .max(200, { message: "must be at most 200 characters" })
   .openapi({ example: "Buy milk", description: "1–200 characters after trimming (stored trimmed)" });
 const Description = z.string().max(2000, { message: "must be at most 2000 characters" }).nullable().openapi({ example: "2 litres" });
+/** Years 1–9999 in UTC: PostgreSQL would store year 0 as 1 BC, and print years past 9999 in a form RFC 3339 has no room for. */
+const inPrintableYears = (value: string) => {
+  const year = new Date(value).getUTCFullYear();
+  return Number.isNaN(year) || (year >= 1 && year <= 9999); // not a date at all: the format check says so
+
+};
 const DueDate = z.iso
   .datetime({ offset: true, ...says("must be an RFC 3339 date-time, e.g. 2026-11-28T06:00:00Z") })
+  .refine(inPrintableYears, { message: "must lie in the years 0001–9999 (after conversion to UTC)" })
   .nullable()
-  .openapi({ example: "2026-11-28T06:00:00.000Z" });
+  .openapi({ example: "2026-11-28T06:00:00.000Z", description: "RFC 3339 with any offset; years 0001–9999 in UTC" });
 
 export const Todo = z
   .object({
-    id: z.number().int().openapi({ example: 1 }),
+    id: Id,
     title: z.string(),
     description: z.string().nullable(),
     due_date: Timestamp.nullable(),
     completed: z.boolean(),
     created_at: Timestamp,
     updated_at: Timestamp,
+    version: z.number().int().min(1).openapi({ description: "1 at creation, +1 on every change; the ETag is this number in quotes", example: 1 }),
   })
   .openapi("Todo");
 
@@ -64,5 +72,62 @@ export const TodoIdParams = z.object({
     .string()
     .regex(/^[1-9]\d{0,15}$/)
     .transform(Number)
-    .openapi({ param: { name: "id", in: "path" }, type: "integer", example: 1 }),
+    .openapi({ param: { name: "id", in: "path" }, type: "integer", format: "int64", example: 1 }),
 });
+
+export const IfMatchHeaders = z.object({
+  "If-Match": z
+    .string()
+    .optional()
+    .openapi({
+      param: { name: "If-Match", in: "header" },
+      description: 'Apply only if the todo is still at this version (its ETag, e.g. `"3"`); else 412 and nothing changes.',
+      example: '"1"',
+    }),
+});
+
+export const IdempotentHeaders = z.object({
+  "Idempotency-Key": z
+    .string()
+    .optional()
+    .openapi({
+      param: { name: "Idempotency-Key", in: "header" },
+      description:
+        "1–255 printable ASCII characters, per user, kept 24 hours. A repeat of the same request returns the first response " +
+        "with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`; " +
+        "a repeat while the first still runs is 409 with `Retry-After: 1`.",
+      example: "3f1c2d9e-7a57-4d0e-9d5b-6a1c1b2a9f00",
+    }),
+});
+
+export const IfNoneMatchHeaders = z.object({
+  "If-None-Match": z
+    .string()
+    .optional()
+    .openapi({ param: { name: "If-None-Match", in: "header" }, description: "The ETag you hold; 304 if it is still current.", example: '"1"' }),
+});
+
+export const ChangesQuery = z.strictObject({
+  cursor: z
+    .string()
+    .max(200, { message: "is not a cursor this server issued" })
+    .optional()
+    .openapi({ param: { name: "cursor", in: "query" }, description: "`next_cursor` of the previous call; omit it to start over." }),
+  limit: intParam("must be a whole number from 1 to 500")
+    .pipe(z.number().min(1, { message: "must be at least 1" }).max(500, { message: "must be at most 500" }))
+    .optional()
+    .openapi({ param: { name: "limit", in: "query" }, type: "integer", minimum: 1, maximum: 500, default: 100 }),
+});
+
+const UpsertChange = z.object({ type: z.literal("upsert"), todo: Todo }).openapi("UpsertChange");
+const DeleteChange = z
+  .object({ type: z.literal("delete"), id: Id, deleted_at: Timestamp, version: z.number().int().min(1) })
+  .openapi("DeleteChange");
+
+export const ChangesPage = z
+  .object({
+    changes: z.array(z.discriminatedUnion("type", [UpsertChange, DeleteChange]).openapi("Change")),
+    next_cursor: z.string().openapi({ description: "Opaque; store it and send it on the next call" }),
+    has_more: z.boolean().openapi({ description: "Call again with next_cursor until this is false" }),
+  })
+  .openapi("ChangesPage");

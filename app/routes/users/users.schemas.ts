@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { says, Timestamp } from "../../http/schemas.js";
+import { Id, says, Timestamp } from "../../http/schemas.js";
 
 export const Username = z
   .string()
@@ -15,10 +15,11 @@ const FullName = z.string().max(200, { message: "must be at most 200 characters"
 
 export const User = z
   .object({
-    id: z.number().int().openapi({ example: 1 }),
+    id: Id,
     username: z.string(),
-    email: z.string(),
+    email: z.string().openapi({ format: "email" }),
     full_name: z.string().nullable(),
+    email_verified: z.boolean().openapi({ description: "Whether the address was confirmed with the code mailed to it" }),
     created_at: Timestamp,
   })
   .openapi("User");
@@ -27,8 +28,25 @@ export const RegisterRequest = z
   .strictObject({ username: Username, email: Email, password: Password, full_name: FullName.optional() })
   .openapi("RegisterRequest");
 
-export const UpdateMeRequest = z.strictObject({ email: Email.optional(), full_name: FullName.optional() }).openapi("UpdateMeRequest");
+const CurrentPassword = z.string().min(1, { message: "is required" }).max(1024);
+
+export const UpdateMeRequest = z
+  .strictObject({
+    email: Email.optional(),
+    full_name: FullName.optional(),
+    current_password: CurrentPassword.optional().openapi({ description: "Required when `email` changes", format: "password" }),
+  })
+  .openapi("UpdateMeRequest");
+
+export const EmailOnly = z.strictObject({ email: Email }).openapi("PasswordResetRequest");
+const MailToken = z
+  .string()
+  .min(1, { message: "is required" })
+  .max(256)
+  .openapi({ description: "The code from the mail", example: "q1bD9x…" });
+export const PasswordResetConfirm = z.strictObject({ token: MailToken, new_password: Password }).openapi("PasswordResetConfirm");
+export const VerifyEmailRequest = z.strictObject({ token: MailToken }).openapi("VerifyEmailRequest");
 
 export const ChangePasswordRequest = z
-  .strictObject({ current_password: z.string().min(1, { message: "is required" }).max(1024), new_password: Password })
+  .strictObject({ current_password: CurrentPassword, new_password: Password })
   .openapi("ChangePasswordRequest");

@@ -1,0 +1,118 @@
+import { createHash, randomUUID } from "node:crypto";
+import { sql, type Kysely } from "kysely";
+import type { Database } from "../db/schema.js";
+
+/** A stored first response, replayed for a repeat of the same request. */
+export interface StoredResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type Claim =
+  | { kind: "claimed"; claim: string }
+  | { kind: "replay"; response: StoredResponse }
+  | { kind: "in_flight" }
+  | { kind: "reused" };
+
+/** Keys are kept at least this long (the contract says 24 hours); pruned an hour after. */
+export const IDEMPOTENCY_TTL_HOURS = 24;
+/**
+ * How long a claim stays locked without a stored response. Longer than any request can run
+ * (the server's shutdown grace is 10 s); after it a retry takes over the key of a process that died.
+ */
+const CLAIM_LOCK_SECONDS = 60;
+
+export function requestHash(method: string, path: string, body: string): string {
+  return createHash("sha256").update(`${method}\n${path}\n`).update(body).digest("hex");
+}
+
+/**
+ * Idempotency keys in PostgreSQL, so a key holds across processes, servers and restarts.
+ * Claiming is one `insert … on conflict do nothing`; the first response is stored by the same
+ * transaction that made the change (see http/idempotency.ts), so a key is never "done" without
+ * its change, nor a change committed under a key twice.
+ */
+export class IdempotencyStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async claim(userId: number, key: string, hash: string): Promise<Claim> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const claim = randomUUID();
+      const inserted = await this.db
+        .insertInto("idempotency_keys")
+        .values({ user_id: userId, key, request_hash: hash, claim, locked_until: sql<Date>`now() + make_interval(secs => ${CLAIM_LOCK_SECONDS})` as unknown as Date })
+        .onConflict((oc) => oc.columns(["user_id", "key"]).doNothing())
+        .returning("claim")
+        .executeTakeFirst();
+      if (inserted) return { kind: "claimed", claim };
+      const row = await this.db
+        .selectFrom("idempotency_keys")
+        .select([
+          "request_hash",
+          "claim",
+          "response_status",
+          "response_headers",
+          "response_body",
+          sql<boolean>`locked_until < now()`.as("stale"),
+          sql<boolean>`created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`.as("expired"),
+        ])
+        .where("user_id", "=", userId)
+        .where("key", "=", key)
+        .executeTakeFirst();
+      if (!row) continue; // pruned in between: claim again
+      if (row.expired) {
+        // Past its 24 hours the key is free again, like a pruned one.
+        await this.db.deleteFrom("idempotency_keys").where("user_id", "=", userId).where("key", "=", key).where("claim", "=", row.claim).execute();
+        continue;
+      }
+      if (row.request_hash !== hash) return { kind: "reused" };
+      if (row.response_status !== null) {
+        return { kind: "replay", response: { status: row.response_status, headers: row.response_headers ?? {}, body: row.response_body ?? "" } };
+      }
+      if (!row.stale) return { kind: "in_flight" };
+      // The process holding it died (or stalled past the lock): take it over, atomically.
+      const taken = await this.db
+        .updateTable("idempotency_keys")
+        .set({ claim, locked_until: sql<Date>`now() + make_interval(secs => ${CLAIM_LOCK_SECONDS})` as unknown as Date })
+        .where("user_id", "=", userId)
+        .where("key", "=", key)
+        .where("claim", "=", row.claim)
+        .where("response_status", "is", null)
+        .executeTakeFirst();
+      if (taken.numUpdatedRows === 1n) return { kind: "claimed", claim };
+    }
+    return { kind: "in_flight" };
+  }
+
+  /**
+   * Stores the response, inside the transaction that made the change. False when the claim was
+   * lost (taken over after the lock ran out): the caller must roll back.
+   */
+  async complete(trx: Kysely<Database>, userId: number, key: string, claim: string, response: StoredResponse): Promise<boolean> {
+    const result = await trx
+      .updateTable("idempotency_keys")
+      .set({ response_status: response.status, response_headers: JSON.stringify(response.headers), response_body: response.body })
+      .where("user_id", "=", userId)
+      .where("key", "=", key)
+      .where("claim", "=", claim)
+      .where("response_status", "is", null)
+      .executeTakeFirst();
+    return result.numUpdatedRows === 1n;
+  }
+
+  /** Gives the key back after a request that changed nothing (an error), so a retry runs afresh. */
+  async release(userId: number, key: string, claim: string): Promise<void> {
+    await this.db
+      .deleteFrom("idempotency_keys")
+      .where("user_id", "=", userId)
+      .where("key", "=", key)
+      .where("claim", "=", claim)
+      .where("response_status", "is", null)
+      .execute();
+  }
+
+  async prune(): Promise<void> {
+    await sql`delete from idempotency_keys where created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS + 1})`.execute(this.db);
+  }
+}

@@ -1,0 +1,75 @@
+import { createHash } from "node:crypto";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase } from "../support/database.js";
+import { client, newAccount, startTestApp, type Client, type TestApp } from "../support/app-harness.js";
+
+/** v1.1: a refresh token retired less than REFRESH_REUSE_GRACE_SECONDS ago may be presented again. */
+let app: TestApp;
+let strict: TestApp;
+let api: Client;
+let sqlClient: pg.Client;
+let drop: () => Promise<void>;
+
+beforeAll(async () => {
+  const db = await createTestDatabase();
+  drop = db.drop;
+  app = await startTestApp({ databaseUrl: db.url });
+  strict = await startTestApp({ databaseUrl: db.url, env: { REFRESH_REUSE_GRACE_SECONDS: "0" } });
+  api = client(app.url);
+  sqlClient = new pg.Client({ connectionString: db.url });
+  await sqlClient.connect();
+});
+
+afterAll(async () => {
+  await sqlClient?.end();
+  await strict?.close();
+  await app?.close();
+  await drop?.();
+});
+
+const refresh = (c: Client, token: string) => c.post("/api/v1/auth/refresh", { json: { refresh_token: token } });
+const age = (token: string, seconds: number) =>
+  sqlClient.query(`update refresh_tokens set used_at = used_at - make_interval(secs => $2) where token_hash = $1`, [
+    createHash("sha256").update(token).digest("hex"),
+    seconds,
+  ]);
+
+describe("refresh reuse grace window", () => {
+  it("two parallel refreshes with one token both succeed, and both new pairs keep working", async () => {
+    const acct = await newAccount(api);
+    const [a, b] = await Promise.all([refresh(api, acct.refresh), refresh(api, acct.refresh)]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(a.body.refresh_token).not.toBe(b.body.refresh_token);
+    for (const pair of [a.body, b.body]) {
+      expect((await api.get("/api/v1/users/me", { token: pair.access_token })).status).toBe(200);
+      expect((await refresh(api, pair.refresh_token)).status).toBe(200);
+    }
+  });
+
+  it("a retry after a lost response gets a pair of the same login; after the window, reuse revokes the login", async () => {
+    const acct = await newAccount(api);
+    const lost = await refresh(api, acct.refresh);
+    const retry = await refresh(api, acct.refresh);
+    expect(retry.status).toBe(200);
+    await age(acct.refresh, 31);
+    const late = await refresh(api, acct.refresh);
+    expect(late.status).toBe(401);
+    expect(late.body.error.code).toBe("unauthorized");
+    // The whole login is revoked, including the pairs handed out in the window.
+    expect((await refresh(api, lost.body.refresh_token)).status).toBe(401);
+    expect((await refresh(api, retry.body.refresh_token)).status).toBe(401);
+  });
+
+  it("no grace for a revoked login (logout), nor with REFRESH_REUSE_GRACE_SECONDS=0", async () => {
+    const acct = await newAccount(api);
+    const next = await refresh(api, acct.refresh);
+    expect((await api.post("/api/v1/auth/logout", { json: { refresh_token: next.body.refresh_token } })).status).toBe(204);
+    expect((await refresh(api, acct.refresh)).status).toBe(401);
+
+    const strictApi = client(strict.url);
+    const other = await newAccount(strictApi);
+    expect((await refresh(strictApi, other.refresh)).status).toBe(200);
+    expect((await refresh(strictApi, other.refresh)).status).toBe(401);
+  });
+});

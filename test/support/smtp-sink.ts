@@ -1,0 +1,77 @@
+import type { AddressInfo } from "node:net";
+import { SMTPServer } from "smtp-server";
+
+export interface ReceivedMail {
+  from: string;
+  to: string[];
+  raw: string;
+}
+
+export interface SmtpSink {
+  /** smtp://user:password@127.0.0.1:port — the URL the API is configured with. */
+  url: string;
+  password: string;
+  mails: ReceivedMail[];
+  /** Resolves with the first mail to `to` (containing `text`, if given) after the first `since` mails. */
+  waitFor(to: string, since?: number, text?: string, timeoutMs?: number): Promise<ReceivedMail>;
+  close(): Promise<void>;
+}
+
+/**
+ * A real SMTP server in-process (the `smtp-server` package) on 127.0.0.1: it requires AUTH with
+ * the user and password in its URL, accepts every mail and keeps it for the test to read.
+ */
+export async function startSmtpSink(): Promise<SmtpSink> {
+  const user = "todo-api";
+  const password = `smtp-secret-${Math.random().toString(36).slice(2)}`;
+  const mails: ReceivedMail[] = [];
+  const server = new SMTPServer({
+    secure: false,
+    disabledCommands: ["STARTTLS"],
+    allowInsecureAuth: true,
+    authMethods: ["PLAIN", "LOGIN"],
+    onAuth(auth, _session, callback) {
+      if (auth.username === user && auth.password === password) callback(null, { user });
+      else callback(new Error("Invalid username or password"));
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", () => {
+        mails.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks).toString("utf8"),
+        });
+        callback();
+      });
+    },
+    logger: false,
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const port = (server.server.address() as AddressInfo).port;
+  return {
+    url: `smtp://${user}:${password}@127.0.0.1:${port}`,
+    password,
+    mails,
+    async waitFor(to, since = 0, text, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const found = mails.slice(since).find((m) => m.to.includes(to) && (text === undefined || m.raw.includes(text)));
+        if (found) return found;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`no mail to ${to} within ${timeoutMs} ms`);
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The code in an account mail: a line of 43 base64url characters (256 bits). */
+export function tokenIn(mail: ReceivedMail): string {
+  // Decode quoted-printable as a mail client would: soft line breaks, then =XX escapes.
+  const text = mail.raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  const match = /^([A-Za-z0-9_-]{43})\r?$/m.exec(text);
+  if (!match) throw new Error(`no token in mail:\n${mail.raw}`);
+  return match[1]!;
+}
