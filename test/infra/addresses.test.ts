@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fixture from "./fixtures/addresses.json";
 import { ADDRESS_VARIANTS, addressesOf } from "./address-variants";
 import { cleanupSynthDirs, synth, type TfJson } from "./synth-helpers";
+import { terraformCommand, requireTool } from "../support/tools.js";
 
 const synthesized: Record<string, TfJson> = {};
 beforeAll(async () => {
@@ -54,13 +55,13 @@ describe.each(Object.keys(ADDRESS_VARIANTS))("variant %s", (variant) => {
   });
 });
 
-const hasTerraform = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
+const hasTerraform = requireTool("terraform").available;
 
 describe.skipIf(!hasTerraform)("the moved blocks, applied by Terraform (offline, terraform_data stand-ins)", () => {
   it("move the state of main's rules to the new addresses: nothing to add or destroy", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "todo-tf-moved-"));
     const run = (args: string[]) =>
-      spawnSync("terraform", args, {
+      spawnSync(terraformCommand(), args, {
         cwd: dir,
         encoding: "utf8",
         env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1" },

@@ -9,7 +9,7 @@ import { CLUSTER_NEEDS_RDS } from "../../infra/config/cluster";
 import { StackConfigError, parseStackConfig } from "../../infra/config/load";
 import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check";
 import { RDS, SENTINELS, baseEnvironment, cleanupSynthDirs, fakeRelease, projectSchemas, resources, synth, type SynthResult, type TfJson } from "./synth-helpers";
-import { requireTool } from "../support/tools.js";
+import { requireTool, terraformCommand } from "../support/tools.js";
 
 const CERT = { domain: "api.example.com", certificatePath: "~/certs/api.example.com/fullchain.pem", privateKeyPath: "~/certs/api.example.com/privkey.pem" };
 const ADMIN = ["198.51.100.7/32", "203.0.113.0/28"];
@@ -467,7 +467,7 @@ describe.skipIf(!hasTerraform)("cluster jwt_secret validation (terraform CLI, of
       // No TF_VAR_* from this process (the tests set sentinel values there).
       const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("TF_VAR_")));
       const run = (args: string[]) =>
-        spawnSync("terraform", args, {
+        spawnSync(terraformCommand(), args, {
           cwd: dir,
           encoding: "utf8",
           env: { ...env, TF_CLI_CONFIG_FILE: "/dev/null", TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1" },

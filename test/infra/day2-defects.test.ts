@@ -10,6 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADDRESS_VARIANTS, CERT } from "./address-variants";
 import { RDS, TEST_PUBLIC_KEY, baseEnvironment, cleanupSynthDirs, infra, projectRoot, resources, synth, type TfJson } from "./synth-helpers";
+import { terraformCommand, requireTool } from "../support/tools.js";
 
 /** The rule CreateVpc, CreateSecurityGroup, AllocateEipAddress and RunInstances document. */
 const VOLCENGINE_DESCRIPTION = /^[A-Za-z0-9\u4e00-\u9fa5][A-Za-z0-9\u4e00-\u9fa5,._ =\-，。]{0,254}$/;
@@ -66,7 +67,7 @@ describe("issue 14 #3: rds mode, plan after apply", () => {
   });
 });
 
-const hasTerraform = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
+const hasTerraform = requireTool("terraform").available;
 
 describe("issue 14 #4: destroy from a fresh clone", () => {
   it.skipIf(!hasTerraform)("needs no TF_VAR_* secret and no key or certificate file (terraform CLI, offline)", () => {
@@ -90,7 +91,7 @@ describe("issue 14 #4: destroy from a fresh clone", () => {
         writeFileSync(path.join(work, "main.tf.json"), JSON.stringify({ variable: tf.variable, resource: { terraform_data: { probe } } }));
         const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("TF_VAR_")));
         const run = (args: string[], extra: Record<string, string> = {}) =>
-          spawnSync("terraform", args, {
+          spawnSync(terraformCommand(), args, {
             cwd: work,
             encoding: "utf8",
             env: { ...clean, HOME: home, TF_CLI_CONFIG_FILE: "/dev/null", TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1", ...extra },
@@ -214,7 +215,7 @@ describe.skipIf(!hasTerraform)("issue 14 #8: an environment whose bucket has ano
       });
     };
     const run = (args: string[]) =>
-      spawnSync("terraform", args, {
+      spawnSync(terraformCommand(), args, {
         cwd: dir,
         encoding: "utf8",
         env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1" },

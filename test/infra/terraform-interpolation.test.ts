@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { HTTPS, RDS, baseEnvironment, cleanupSynthDirs, resources, synth } from "./synth-helpers";
-import { requireTool } from "../support/tools.js";
+import { requireTool, terraformCommand } from "../support/tools.js";
 
 const hasTerraform = requireTool("terraform").available;
 const dirs: string[] = [];
@@ -20,7 +20,7 @@ afterAll(() => {
 });
 
 function tf(dir: string, args: string[]) {
-  const r = spawnSync("terraform", args, {
+  const r = spawnSync(terraformCommand(), args, {
     cwd: dir,
     encoding: "utf8",
     env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1" },

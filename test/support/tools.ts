@@ -52,7 +52,9 @@ export const TOOLS = {
   },
   terraform: {
     label: "terraform",
-    install: "sudo apt-get install -y terraform (from HashiCorp's apt repository, see developer.hashicorp.com/terraform/install)",
+    install:
+      "sudo apt-get install -y terraform (HashiCorp's apt repository), or OpenTofu with TERRAFORM_BINARY_NAME=tofu (.ci/run builds it from the Go module proxy)",
+    find: (env) => commandPath(terraformCommand(env), env),
   },
   "terraform-provider-volcengine": {
     label: "terraform-provider-volcengine",
@@ -88,6 +90,14 @@ declare module "vitest" {
   }
 }
 
+/**
+ * The Terraform CLI the tests run: TERRAFORM_BINARY_NAME (the variable cdktf itself reads, e.g.
+ * an OpenTofu `tofu`) or `terraform`.
+ */
+export function terraformCommand(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TERRAFORM_BINARY_NAME || "terraform";
+}
+
 export function strictTools(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.STRICT_TOOLS === "1" || (env.CI !== undefined && env.CI !== "" && env.CI !== "false" && env.CI !== "0");
 }
@@ -119,11 +129,13 @@ export function requireTool(name: ToolName, env: NodeJS.ProcessEnv = process.env
 }
 
 /**
- * The Volcengine provider binary, where `terraform init` (or a local plugin mirror) puts it:
+ * The Volcengine provider binary, where a filesystem mirror or `terraform init` puts it:
+ * VOLCENGINE_PROVIDER_MIRROR (the mirror test/infra/terraform-validate.test.ts uses),
  * TF_PLUGIN_CACHE_DIR and the implied local mirror directories, then PATH.
  */
 export function findVolcengineProvider(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const roots = [
+    env.VOLCENGINE_PROVIDER_MIRROR,
     env.TF_PLUGIN_CACHE_DIR,
     join(env.HOME ?? homedir(), ".terraform.d/plugins"),
     join(env.HOME ?? homedir(), ".local/share/terraform/plugins"),

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { TEST_PUBLIC_KEY, projectRoot } from "../infra/synth-helpers";
-import { requireTool } from "../support/tools.js";
+import { requireTool, terraformCommand } from "../support/tools.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "todo-quiet-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,7 +23,7 @@ const alarms = (text: string) => text.split("\n").filter((l) => /\[ERROR\]|probl
 
 describe("no alarming output from install and synth", () => {
   it.skipIf(requireTool("terraform").missing)("the situation is real: Terraform itself warns about the missing CLI config", () => {
-    const r = spawnSync("terraform", ["version"], { env, encoding: "utf8" });
+    const r = spawnSync(terraformCommand(), ["version"], { env, encoding: "utf8" });
     expect(r.stderr).toContain("problems with the CLI configuration");
   });
 
