@@ -123,7 +123,7 @@ export function serverFiles(input: CloudInitOptions): ServerFile[] {
     nodeFlags: apiNodeFlags(o.appMemoryMaxMiB).join(" "),
     readyzResolve: o.domain ? `--resolve ${o.domain}:443:127.0.0.1 ` : "",
     upstreamServers: o.appPorts
-      .map((port) => `  server 127.0.0.1:${port} max_fails=3 fail_timeout=30s;`)
+      .map((port) => `  server 127.0.0.1:${port} max_fails=3 fail_timeout=10s;`)
       .join("\n"),
   };
   const file = (path: string, template: string, permissions: ServerFile["permissions"] = "0644") => {

@@ -1,0 +1,204 @@
+import { createHash } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTar, gzipDeterministic } from "../../scripts/lib/tar.js";
+import { renderedFiles, requireTool, runAsync } from "./helpers.js";
+import { NginxUnderTest } from "./nginx-under-test.js";
+
+requireTool("nginx", "nginx-light");
+
+/**
+ * `todo-release` behind the real rendered Nginx, with writes in flight. The stand-in app is as
+ * hostile as a process can be on SIGTERM: it exits at once, dropping every connection, in flight
+ * or idle. Nginx never retries a POST or PATCH it already sent, so any request that reaches an
+ * instance being restarted fails: only draining the instance out of Nginx first (mark it `down`,
+ * reload, wait for the old workers) keeps every request whole.
+ */
+const dir = mkdtempSync(join(tmpdir(), "todo-drain-"));
+const state = join(dir, "state");
+const root = join(dir, "opt");
+const nginx = new NginxUnderTest();
+let releaseCmd = "";
+
+const STANDIN_SYSTEMCTL = `#!/usr/bin/env bash
+# Stand-in for systemctl: todo-api@PORT units are node processes started from current/.
+set -u
+action=$1; unit=\${2:-}; port=\${unit#*@}; pidfile=$STANDIN_STATE/$port.pid
+alive() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+stop() {
+  if alive; then pid=$(cat "$pidfile"); kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done; fi
+  rm -f "$pidfile"
+}
+start() {
+  (cd "$(readlink -f "$TODO_ROOT/current")" && HOST=127.0.0.1 PORT=$port exec "$TODO_NODE" server.mjs >>"$STANDIN_STATE/$port.out" 2>&1 9>&-) &
+  echo $! >"$pidfile"
+}
+case $action in
+restart) echo "restart $unit $(grep -c ' down;' "$TODO_NGINX_CONF" 2>/dev/null)" >>"$STANDIN_STATE/systemctl.log"; stop; start ;;
+stop) stop ;;
+enable) ;;
+is-active) alive && echo active ;;
+show) echo 0 ;;
+*) echo "unsupported: $*" >&2; exit 1 ;;
+esac
+`;
+
+function makeRelease(name: string): string {
+  const files: Record<string, string> = {
+    "server.mjs": `import { createServer } from "node:http";
+const port = Number(process.env.PORT);
+createServer((req, res) => {
+  req.resume();
+  req.on("end", () => setTimeout(() => {
+    res.writeHead(req.method === "POST" ? 201 : 200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ port, release: ${JSON.stringify(name)} }));
+  }, 25));
+}).listen(port, process.env.HOST);
+// as hostile as it gets: every connection, in flight or idle, is dropped at once
+process.on("SIGTERM", () => process.exit(0));
+`,
+    "migrate.mjs": "",
+    "package.json": JSON.stringify({ name: "todo-api", private: true, type: "module", description: name }),
+  };
+  const hash = createHash("sha256").update(JSON.stringify(files)).digest("hex").slice(0, 12);
+  files.RELEASE = `${hash}\n`;
+  const tar = createTar(
+    Object.keys(files)
+      .sort()
+      .map((path) => ({ path, type: "file" as const, mode: 0o644, content: Buffer.from(files[path]!) })),
+  );
+  const path = join(dir, `todo-api-${hash}.tar.gz`);
+  writeFileSync(path, gzipDeterministic(tar));
+  return path;
+}
+
+function todoRelease(args: string[], extraEnv: Record<string, string> = {}) {
+  return runAsync("bash", [releaseCmd, ...args], {
+    env: {
+      PATH: `${join(dir, "bin")}:${process.env.PATH}`,
+      TODO_HOST_CONF: join(dir, "host.conf"),
+      TODO_ROOT: root,
+      TODO_ENV_FILE: join(dir, "env"),
+      TODO_ENV_OWNER: "",
+      TODO_RUN_AS: "",
+      TODO_NODE: process.execPath,
+      TODO_READY_TIMEOUT: "10",
+      TODO_LOCK_FILE: join(state, "release.lock"),
+      TODO_NO_WAIT: "1",
+      TODO_NGINX_CONF: join(nginx.dir, "conf.d/todo-api.conf"),
+      TODO_NGINX_PID: join(nginx.dir, "nginx.pid"),
+      TODO_NODE_DIR: join(dir, "no-node"),
+      SYSTEMCTL: join(dir, "systemctl"),
+      STANDIN_STATE: state,
+      ...extraEnv,
+    },
+  });
+}
+
+/**
+ * Clients writing through Nginx: POST, PATCH, DELETE and GET, kept-alive and not, with a think
+ * time. Like browsers and OkHttp (and as Node's docs advise for `request.reusedSocket`), a request
+ * whose kept-alive connection turns out to be closed before any answer is sent again once, on a
+ * new connection: every Nginx reload closes idle client connections, as its keepalive_timeout
+ * does anyway. Those are counted apart; every other error and every non-2xx answer is a failure.
+ */
+function traffic(port: number) {
+  let stopping = false;
+  const report = { requests: 0, staleRetries: 0, failures: [] as string[] };
+  const methods = ["POST", "PATCH", "DELETE", "GET"];
+  const send = (method: string, n: number, agent: Agent | false) =>
+    new Promise<{ outcome: string; stale: boolean }>((resolve) => {
+      const req = request({ host: "127.0.0.1", port, method, path: `/api/v1/todos/${n}`, agent, headers: { "content-type": "application/json" } }, (res) => {
+        res.resume();
+        res.on("end", () => resolve({ outcome: res.statusCode! < 300 ? "ok" : `${method} HTTP ${res.statusCode}`, stale: false }));
+      });
+      req.on("error", (err) => resolve({ outcome: `${method} ${err.message}`, stale: req.reusedSocket }));
+      req.end(method === "GET" || method === "DELETE" ? undefined : '{"title":"x"}');
+    });
+  const client = async (index: number) => {
+    const agent = index % 2 === 0 ? new Agent({ keepAlive: true, maxSockets: 1 }) : false;
+    for (let n = index; !stopping; n++) {
+      const method = methods[n % methods.length]!;
+      let result = await send(method, n, agent);
+      if (result.stale) {
+        report.staleRetries += 1;
+        result = await send(method, n, agent);
+      }
+      report.requests += 1;
+      if (result.outcome !== "ok") report.failures.push(result.outcome);
+      // a mobile client's think time between requests (a kept-alive connection is idle meanwhile)
+      await new Promise((r) => setTimeout(r, 2 + ((n * 7) % 13)));
+    }
+    if (agent) agent.destroy();
+  };
+  const running = Promise.all(Array.from({ length: 6 }, (_, i) => client(i)));
+  return {
+    async stop() {
+      stopping = true;
+      await running;
+      return report;
+    },
+  };
+}
+
+beforeAll(async () => {
+  mkdirSync(state, { recursive: true });
+  mkdirSync(join(dir, "bin"));
+  await nginx.prepare({ environment: "dev", databaseMode: "local" }, "http");
+  const rendered = renderedFiles({ environment: "dev", databaseMode: "local", appPorts: nginx.appPorts });
+  releaseCmd = join(dir, "todo-release");
+  writeFileSync(releaseCmd, rendered.get("/usr/local/sbin/todo-release")!.content);
+  writeFileSync(join(dir, "host.conf"), rendered.get("/etc/todo-host.conf")!.content);
+  writeFileSync(join(dir, "env"), "");
+  writeFileSync(join(dir, "systemctl"), STANDIN_SYSTEMCTL);
+  // `nginx -t`, `nginx -s reload` as todo-release runs them, aimed at the Nginx under test
+  writeFileSync(join(dir, "bin/nginx"), `#!/bin/sh\nexec /usr/sbin/nginx -p ${nginx.dir} -c ${nginx.dir}/nginx.conf "$@"\n`);
+  for (const f of ["systemctl", "bin/nginx", "todo-release"]) chmodSync(join(dir, f), 0o755);
+  await nginx.start();
+  const first = await todoRelease(["deploy", makeRelease("A")]);
+  expect(first.status, first.stderr).toBe(0);
+});
+
+afterAll(async () => {
+  await runAsync(join(dir, "systemctl"), ["stop", `todo-api@${nginx.appPorts[0]}`], { env: { ...process.env, STANDIN_STATE: state } });
+  await runAsync(join(dir, "systemctl"), ["stop", `todo-api@${nginx.appPorts[1]}`], { env: { ...process.env, STANDIN_STATE: state } });
+  await nginx.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("todo-release drains each instance out of Nginx before restarting it", () => {
+  it("deploy, restart and rollback under writes: not one failed request", async () => {
+    const load = traffic(nginx.httpPort);
+    rmSync(join(state, "systemctl.log"), { force: true });
+    const results = [
+      await todoRelease(["deploy", makeRelease("B")]),
+      await todoRelease(["restart"]),
+      await todoRelease(["rollback"]),
+    ];
+    const report = await load.stop();
+    for (const r of results) expect(r.status, r.stderr).toBe(0);
+    expect(results[0]!.stderr).toContain(`draining todo-api@${nginx.appPorts[0]} out of Nginx`);
+    expect(report.requests).toBeGreaterThan(100);
+    expect(report.failures).toEqual([]);
+    console.log(`${report.requests} requests, ${report.staleRetries} sent again after a reload closed their kept-alive connection`);
+    // every restart happened with exactly one instance marked down, and none is left down
+    expect(readFileSync(join(state, "systemctl.log"), "utf8").trim().split("\n")).toEqual(
+      Array.from({ length: 3 }, () => nginx.appPorts.map((p) => `restart todo-api@${p} 1`)).flat(),
+    );
+    expect(readFileSync(join(nginx.dir, "conf.d/todo-api.conf"), "utf8")).not.toContain(" down;");
+  }, 120_000);
+
+  it("without the drain (no Nginx configuration to edit) the same restarts fail writes: the test can fail", async () => {
+    const load = traffic(nginx.httpPort);
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push(await todoRelease(["restart"], { TODO_NGINX_CONF: join(dir, "absent.conf") }));
+    const report = await load.stop();
+    for (const r of results) expect(r.status, r.stderr).toBe(0);
+    expect(report.failures.length).toBeGreaterThan(0);
+    // both instances were marked failed (max_fails) in turn: Nginx answered 503 meanwhile
+    expect(report.failures.some((f) => /^(POST|PATCH) HTTP 503$/.test(f))).toBe(true);
+  }, 120_000);
+});
