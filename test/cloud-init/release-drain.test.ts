@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -201,4 +201,13 @@ describe("todo-release drains each instance out of Nginx before restarting it", 
     // both instances were marked failed (max_fails) in turn: Nginx answered 503 meanwhile
     expect(report.failures.some((f) => /^(POST|PATCH) HTTP 503$/.test(f))).toBe(true);
   }, 120_000);
+
+  it("a deploy removes the Node.js directories /opt/node no longer points to", async () => {
+    const opt = join(dir, "node-opt");
+    for (const v of ["node-v24.1.0-linux-x64", "node-v24.2.0-linux-x64", "node-v24.3.0-linux-x64"]) mkdirSync(join(opt, v, "bin"), { recursive: true });
+    symlinkSync(join(opt, "node-v24.2.0-linux-x64"), join(opt, "node"));
+    const r = await todoRelease(["deploy", makeRelease("C")], { TODO_NODE_DIR: join(opt, "node") });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readdirSync(opt).sort()).toEqual(["node", "node-v24.2.0-linux-x64"]);
+  }, 60_000);
 });
