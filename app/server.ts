@@ -25,7 +25,6 @@ export class TodoServer {
   private constructor(
     readonly url: string,
     readonly database: DatabaseHandle,
-    private readonly server: Server,
     private readonly connections: ConnectionDrain,
     private readonly logger: Logger,
     private readonly ownsDatabase: boolean,
@@ -71,7 +70,7 @@ export class TodoServer {
       server.headersTimeout = 66_000;
       const address = server.address() as AddressInfo;
       const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-      return new TodoServer(`http://${host}:${address.port}`, database, server, connections, logger, !options.database);
+      return new TodoServer(`http://${host}:${address.port}`, database, connections, logger, !options.database);
     } catch (err) {
       if (!options.database) await database.close().catch(() => {});
       throw err;
