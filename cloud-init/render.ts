@@ -111,6 +111,8 @@ export function renderHostConf(o: ResolvedCloudInitOptions): string {
   return `# Host settings from the stack configuration, written by cloud-init. No secrets here.\n${lines.join("\n")}\n`;
 }
 
+const upstreamServer = (port: number) => `  server 127.0.0.1:${port} max_fails=3 fail_timeout=10s;`;
+
 /** Every file the server gets, with templates filled in for these options. */
 export function serverFiles(input: CloudInitOptions): ServerFile[] {
   const o = parseCloudInitOptions(input);
@@ -122,8 +124,13 @@ export function serverFiles(input: CloudInitOptions): ServerFile[] {
     memoryMax: String(o.appMemoryMaxMiB),
     nodeFlags: apiNodeFlags(o.appMemoryMaxMiB).join(" "),
     readyzResolve: o.domain ? `--resolve ${o.domain}:443:127.0.0.1 ` : "",
-    upstreamServers: o.appPorts
-      .map((port) => `  server 127.0.0.1:${port} max_fails=3 fail_timeout=10s;`)
+    upstreamServers: o.appPorts.map(upstreamServer).join("\n"),
+    // For each instance, the group of the others and the check that switches to it (nginx/proxy.conf)
+    drainUpstreams: o.appPorts
+      .map((port) => `upstream ${app}-without-${port} {\n${o.appPorts.filter((p) => p !== port).map(upstreamServer).join("\n")}\n  keepalive 32;\n}`)
+      .join("\n"),
+    drainChecks: o.appPorts
+      .map((port) => `if (-f /run/${app}/drain-${port}) { set $${app.replace(/-/g, "_")}_upstream ${app}-without-${port}; }`)
       .join("\n"),
   };
   const file = (path: string, template: string, permissions: ServerFile["permissions"] = "0644") => {

@@ -116,10 +116,10 @@ export async function runReleaseScenarios(s: ReleaseScenarios): Promise<void> {
 
   log.info(
     [
-      "traffic per scenario (requests, failed, p99, sent again after a closed kept-alive connection):",
+      "traffic per scenario (requests, failed, p99 latency):",
       ...figures.map(
         ({ name, report: r }) =>
-          `  ${name.padEnd(45)} ${String(r.requests).padStart(6)} ${String(r.failures).padStart(4)} failed  p99 ${r.p99Ms.toFixed(0).padStart(5)} ms  ${r.staleRetries} resent`,
+          `  ${name.padEnd(45)} ${String(r.requests).padStart(6)} requests ${String(r.failures).padStart(4)} failed  p99 ${r.p99Ms.toFixed(0).padStart(5)} ms`,
       ),
     ].join("\n"),
   );

@@ -6,19 +6,12 @@ import { setTimeout as sleep } from "node:timers/promises";
  * (POST), lists (GET), updates it (PATCH), reads it (GET) and deletes it (DELETE), with a think
  * time between requests. Half the clients keep their connection alive, half open one per request.
  * Every answer other than the expected status, and every connection error, is a failure a user
- * would have seen.
- *
- * One exception, counted and reported apart: like browsers and OkHttp (and as Node's docs advise
- * for `request.reusedSocket`), a request whose *kept-alive* connection turns out to be closed
- * before any answer arrived is sent again once, on a new connection. Nginx closes idle client
- * connections whenever it reloads (todo-release reloads it to drain an instance), as it does at
- * its keepalive_timeout anyway; the request never reached the API.
+ * would have seen. Nothing is sent twice: a request on a kept-alive connection that closes under it
+ * fails too (todo-release drains instances without reloading Nginx, which would close them).
  */
 export interface WriteTrafficReport {
   requests: number;
   failures: number;
-  /** Requests sent again after a kept-alive connection closed before answering. */
-  staleRetries: number;
   byMethod: Record<string, number>;
   p99Ms: number;
   seconds: number;
@@ -39,7 +32,7 @@ export function startWriteTraffic(baseUrl: string, token: string, { clients = 6,
   const url = new URL(baseUrl);
   const started = Date.now();
   const latencies: number[] = [];
-  const report: WriteTrafficReport = { requests: 0, failures: 0, staleRetries: 0, byMethod: {}, p99Ms: 0, seconds: 0, samples: [] };
+  const report: WriteTrafficReport = { requests: 0, failures: 0, byMethod: {}, p99Ms: 0, seconds: 0, samples: [] };
   let stopping = false;
 
   const fail = (what: string) => {
@@ -48,7 +41,7 @@ export function startWriteTraffic(baseUrl: string, token: string, { clients = 6,
   };
 
   const send = (agent: Agent | false, method: string, path: string, json?: unknown) =>
-    new Promise<{ reply?: Reply; error?: string; stale: boolean }>((resolve) => {
+    new Promise<{ reply?: Reply; error?: string }>((resolve) => {
       const body = json === undefined ? undefined : JSON.stringify(json);
       const req = request(
         {
@@ -67,23 +60,19 @@ export function startWriteTraffic(baseUrl: string, token: string, { clients = 6,
           let text = "";
           res.setEncoding("utf8");
           res.on("data", (c: string) => (text += c));
-          res.on("end", () => resolve({ reply: { status: res.statusCode!, body: text }, stale: false }));
-          res.on("error", (err) => resolve({ error: err.message, stale: false }));
+          res.on("end", () => resolve({ reply: { status: res.statusCode!, body: text } }));
+          res.on("error", (err) => resolve({ error: err.message }));
         },
       );
       req.on("timeout", () => req.destroy(new Error("no answer within 15 s")));
-      req.on("error", (err) => resolve({ error: err.message, stale: req.reusedSocket }));
+      req.on("error", (err) => resolve({ error: err.message }));
       req.end(body);
     });
 
   /** One request, timed; returns the parsed body when the status is the expected one. */
   const call = async (agent: Agent | false, method: string, path: string, expected: number, json?: unknown) => {
     const t0 = performance.now();
-    let result = await send(agent, method, path, json);
-    if (result.stale) {
-      report.staleRetries += 1;
-      result = await send(agent, method, path, json);
-    }
+    const result = await send(agent, method, path, json);
     latencies.push(performance.now() - t0);
     report.requests += 1;
     report.byMethod[method] = (report.byMethod[method] ?? 0) + 1;
@@ -136,7 +125,6 @@ export function describeReport(report: WriteTrafficReport): string {
     .map(([m, n]) => `${m} ${n}`)
     .join(", ");
   return (
-    `${report.requests} requests (${methods}) in ${report.seconds.toFixed(1)} s, ${report.failures} failed, ` +
-    `p99 ${report.p99Ms.toFixed(0)} ms, ${report.staleRetries} sent again after a closed kept-alive connection`
+    `${report.requests} requests (${methods}) in ${report.seconds.toFixed(1)} s, ${report.failures} failed, p99 ${report.p99Ms.toFixed(0)} ms`
   );
 }

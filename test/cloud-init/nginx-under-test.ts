@@ -53,7 +53,7 @@ export class NginxUnderTest {
     this.appPorts = [await freePort(), await freePort()];
     const d = this.dir;
     chmodSync(d, 0o755);
-    for (const sub of ["conf.d", "snippets", "sites", "logs", "tmp", "cert", "acme/.well-known/acme-challenge"]) {
+    for (const sub of ["conf.d", "snippets", "sites", "logs", "tmp", "cert", "run", "acme/.well-known/acme-challenge"]) {
       mkdirSync(join(d, sub), { recursive: true, mode: 0o755 });
     }
     const files = renderedFiles({ ...options, appPorts: this.appPorts });
@@ -62,6 +62,7 @@ export class NginxUnderTest {
         .replaceAll("/var/log/nginx/", `${d}/logs/`)
         .replaceAll("/etc/nginx/snippets/", `${d}/snippets/`)
         .replaceAll("/var/www/letsencrypt", `${d}/acme`)
+        .replaceAll("/run/todo-api/", `${d}/run/`)
         .replaceAll(`/etc/letsencrypt/live/${options.domain}/`, `${d}/cert/`)
         .replaceAll("listen 80 default_server;", `listen 127.0.0.1:${this.httpPort} default_server;`)
         .replaceAll("listen 443 ssl http2 default_server;", `listen 127.0.0.1:${this.tlsPort} ssl http2 default_server;`);
