@@ -66,7 +66,8 @@ const envSchema = z.object({
     .pipe(z.array(z.string().refine((o) => o === "*" || /^https?:\/\/[^/\s]+$/.test(o), { message: "each entry must be an origin like https://app.example.com (no path)" })))
     .default([]),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { message: "must be one of fatal, error, warn, info, debug, trace, silent" }).default("info"),
-  MIGRATE_ON_START: boolean.default(true),
+  // default: true, except in production, where `migrate up` is a release step (todo-release deploy)
+  MIGRATE_ON_START: boolean.optional(),
 });
 
 /** How to fix each setting, shown next to its problem. */
@@ -196,7 +197,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     trustedProxies: e.TRUSTED_PROXIES,
     corsOrigins: e.CORS_ORIGINS,
     logLevel: e.LOG_LEVEL,
-    migrateOnStart: e.MIGRATE_ON_START,
+    migrateOnStart: e.MIGRATE_ON_START ?? e.NODE_ENV !== "production",
   };
 }
 

@@ -6,7 +6,8 @@ import { TodoServer } from "./server.js";
  * Process entry for `npm start`, `npm run dev` and the production bundle (dist/server.mjs):
  * read the configuration, start the server, stop gracefully on SIGTERM/SIGINT.
  */
-const SHUTDOWN_GRACE_MS = 10_000;
+/** How long in-flight requests may take after SIGTERM (the unit's TimeoutStopSec is 30 s). */
+const DRAIN_TIMEOUT_MS = 10_000;
 
 async function main(): Promise<void> {
   let config;
@@ -43,9 +44,9 @@ async function main(): Promise<void> {
       logger.error("in-flight requests did not finish in time; exiting");
       logger.flush();
       process.exit(1);
-    }, SHUTDOWN_GRACE_MS);
+    }, DRAIN_TIMEOUT_MS + 5_000);
     force.unref();
-    server.close().then(
+    server.close({ drainTimeoutMs: DRAIN_TIMEOUT_MS }).then(
       () => logger.flush(() => process.exit(0)),
       (err) => {
         logger.error({ err }, "error while shutting down");

@@ -4,7 +4,8 @@ import type { Server } from "node:http";
 import type { Config } from "./config.js";
 import { createApp } from "./create-app.js";
 import { openDatabase, type DatabaseHandle } from "./db/database.js";
-import { migrateToLatest } from "./db/migrator.js";
+import { prepareSchema } from "./db/migrator.js";
+import { trackConnections, type ConnectionDrain } from "./http/connection-drain.js";
 import type { Logger } from "./logger.js";
 import { createServices, type ServiceOptions } from "./services/index.js";
 
@@ -14,8 +15,9 @@ export interface TodoServerOptions extends ServiceOptions {
 }
 
 /**
- * The API listening on a socket: opens the database, migrates it (advisory-locked), serves HTTP,
- * and shuts down gracefully (stop accepting, finish in-flight requests, close the pool).
+ * The API listening on a socket: opens the database, checks (or applies, with MIGRATE_ON_START)
+ * its migrations, serves HTTP, and shuts down gracefully (stop accepting, finish in-flight
+ * requests, close the pool).
  */
 export class TodoServer {
   private closing: Promise<void> | undefined;
@@ -23,7 +25,7 @@ export class TodoServer {
   private constructor(
     readonly url: string,
     readonly database: DatabaseHandle,
-    private readonly server: Server,
+    private readonly connections: ConnectionDrain,
     private readonly logger: Logger,
     private readonly ownsDatabase: boolean,
   ) {}
@@ -47,9 +49,14 @@ export class TodoServer {
       if (config.jwt.secretSource === "generated") {
         logger.info({ file: `${config.dataDir}/jwt-secret` }, "No JWT_SECRET set: using the development secret kept in DATA_DIR");
       }
-      if (config.migrateOnStart) {
-        const applied = await migrateToLatest(database.sessionDb);
-        if (applied.length > 0) logger.info({ migrations: applied }, "database migrated");
+      const schema = await prepareSchema(database.sessionDb, { migrate: config.migrateOnStart });
+      if (schema.applied.length > 0) logger.info({ migrations: schema.applied }, "database migrated");
+      if (schema.ahead.length > 0) {
+        // e.g. after a rollback: releases only add what the previous one can ignore (docs/app.md)
+        logger.warn(
+          { migrations: schema.ahead },
+          "the database is ahead of this release (it ran migrations of a newer release); every migration of this release is applied, so starting",
+        );
       }
       const services = createServices(config, database, options);
       const app = createApp({ config, services, logger });
@@ -57,32 +64,29 @@ export class TodoServer {
         const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s as Server));
         s.once("error", reject);
       });
+      const connections = trackConnections(server);
       // Keep-alive sockets must not outlive a proxy's idle timeout in the wrong order (Nginx: 60 s).
       server.keepAliveTimeout = 65_000;
       server.headersTimeout = 66_000;
       const address = server.address() as AddressInfo;
       const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-      return new TodoServer(`http://${host}:${address.port}`, database, server, logger, !options.database);
+      return new TodoServer(`http://${host}:${address.port}`, database, connections, logger, !options.database);
     } catch (err) {
       if (!options.database) await database.close().catch(() => {});
       throw err;
     }
   }
 
-  /** Stops accepting, lets in-flight requests finish, then closes the database. Idempotent. */
-  close(): Promise<void> {
+  /**
+   * Stops accepting (new connections are refused), lets in-flight requests and those still
+   * arriving on kept-alive connections finish with `Connection: close`, closes connections left
+   * idle after `idleGraceMs`, destroys what remains after `drainTimeoutMs`, then closes the
+   * database. Idempotent. See http/connection-drain.ts.
+   */
+  close({ idleGraceMs = 1_000, drainTimeoutMs = 10_000 }: { idleGraceMs?: number; drainTimeoutMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
-      await new Promise<void>((resolve) => {
-        // A kept-alive connection (e.g. from Nginx) whose request is still running becomes idle
-        // once it is answered; sweep those too, or close() would wait for their keep-alive timeout.
-        const sweep = setInterval(() => this.server.closeIdleConnections(), 50);
-        sweep.unref();
-        this.server.close(() => {
-          clearInterval(sweep);
-          resolve();
-        });
-        this.server.closeIdleConnections();
-      });
+      const { forced } = await this.connections.drain({ idleGraceMs, timeoutMs: drainTimeoutMs });
+      if (forced > 0) this.logger.warn({ connections: forced }, `connections still open after ${drainTimeoutMs} ms were closed`);
       if (this.ownsDatabase) await this.database.close();
       this.logger.info("server stopped");
     })();

@@ -32,7 +32,8 @@ const embedSwaggerAssets: Plugin = {
   },
 };
 
-export async function buildServer(options: { outDir?: string } = {}): Promise<BuildResult> {
+/** `plugins`: extra esbuild plugins (the rehearsal builds a release with an extra migration). */
+export async function buildServer(options: { outDir?: string; plugins?: Plugin[] } = {}): Promise<BuildResult> {
   const outdir = resolve(options.outDir ?? join(root, "dist"));
   await build({
     absWorkingDir: root,
@@ -50,7 +51,7 @@ export async function buildServer(options: { outDir?: string } = {}): Promise<Bu
     minifyWhitespace: true,
     legalComments: "eof",
     logLevel: "warning",
-    plugins: [embedSwaggerAssets],
+    plugins: [embedSwaggerAssets, ...(options.plugins ?? [])],
   });
   return { server: join(outdir, "server.mjs"), migrate: join(outdir, "migrate.mjs") };
 }

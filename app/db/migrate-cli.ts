@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from "../config.js";
 import { openDatabase } from "./database.js";
-import { migrateDown, migrateToLatest, migrationStatus } from "./migrator.js";
+import { migrateDown, migrationStatus, prepareSchema } from "./migrator.js";
 
 /**
  * `npm run migrate -- up|down|status` (bundled: `node migrate.mjs up|down|status`).
@@ -28,8 +28,12 @@ export async function runMigrateCli(argv: string[]): Promise<number> {
   try {
     process.stdout.write(`database: ${handle.kind === "pglite" ? `embedded PGlite in ${handle.location}` : handle.location}\n`);
     if (command === "up") {
-      const applied = await migrateToLatest(handle.sessionDb);
-      process.stdout.write(applied.length ? applied.map((n) => `applied ${n}\n`).join("") : "already up to date\n");
+      const { applied, ahead } = await prepareSchema(handle.sessionDb, { migrate: true });
+      if (ahead.length > 0) {
+        process.stdout.write(`database is ahead of this release (it also ran ${ahead.join(", ")}); this release's migrations are all applied, nothing to do\n`);
+      } else {
+        process.stdout.write(applied.length ? applied.map((n) => `applied ${n}\n`).join("") : "already up to date\n");
+      }
     } else if (command === "down") {
       const reverted = await migrateDown(handle.sessionDb);
       process.stdout.write(reverted.length ? reverted.map((n) => `reverted ${n}\n`).join("") : "nothing to revert\n");

@@ -14,7 +14,7 @@ import { Container } from "./container.js";
 import { createPrivateNetwork } from "./network.js";
 import { ensureNodeMirror, serveMirror } from "./node-mirror.js";
 import { preflight } from "./preflight.js";
-import { baseRelease, variantRelease } from "./releases.js";
+import { baseRelease, migrationRelease, variantRelease } from "./releases.js";
 import { debian12, ensureRootfs } from "./rootfs.js";
 import { expectSystemRunning } from "./server-checks.js";
 import { runScenario } from "./scenario.js";
@@ -57,8 +57,9 @@ async function main(): Promise<number> {
       const quiet = (message: string) => void buildLog.push(message);
       const base = await baseRelease(quiet);
       const second = await variantRelease(base, join(runDir, "releases"), "second", quiet);
-      const broken = await variantRelease(base, join(runDir, "releases"), "exits-at-start", quiet);
-      return { base, second, broken };
+      const migrating = await migrationRelease(join(runDir, "releases"), quiet);
+      const broken = await variantRelease(migrating, join(runDir, "releases"), "exits-at-start", quiet);
+      return { base, second, migrating, broken };
     })();
     releasesBuilt.catch(() => undefined); // reported where it is awaited
     const network = await log.step("private network (netns + veth + NAT)", async () => {
@@ -112,7 +113,10 @@ async function main(): Promise<number> {
     const releases = await log.step("the release (built during the boot) and its variants", async () => {
       const built = await releasesBuilt.finally(() => buildLog.forEach((line) => log.info(line)));
       log.info(`release ${built.base.hash} (${built.base.path})`);
-      log.info(`second release ${built.second.hash}; release whose server exits at start ${built.broken.hash}`);
+      log.info(
+        `second release ${built.second.hash}; with an extra migration ${built.migrating.hash}; ` +
+          `made from it, a release whose server exits at start ${built.broken.hash}`
+      );
       return built;
     });
     await runScenario({

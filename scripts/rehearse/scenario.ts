@@ -8,12 +8,11 @@ import {
   expectActive,
   expectServerAsDocumented,
   expectSetupIdempotent,
-  expectSystemRunning,
   releaseStatus,
 } from "./server-checks.js";
 import { runSmokeTest } from "./smoke-test.js";
 import type { StepLog } from "./steps.js";
-import { startTraffic, type TrafficReport } from "./traffic.js";
+import { runReleaseScenarios } from "./release-scenarios.js";
 
 /**
  * What happens to the server after cloud-init has set it up: the life of a deployment, from the
@@ -22,7 +21,7 @@ import { startTraffic, type TrafficReport } from "./traffic.js";
 export interface Scenario {
   box: Container;
   api: RehearsalClient;
-  releases: { base: Release; second: Release; broken: Release };
+  releases: { base: Release; second: Release; migrating: Release; broken: Release };
   log: StepLog;
   appName: string;
   appPorts: number[];
@@ -85,81 +84,22 @@ export async function runScenario({ box, api, releases, log, appName, appPorts, 
     return { token, todoId };
   });
 
-  const underTraffic = async (body: () => Promise<void>): Promise<TrafficReport> => {
-    const traffic = startTraffic(api.baseUrl, data.token);
-    const outcome = await body().then(
-      () => undefined,
-      (error: unknown) => error
-    );
-    const report = await traffic.stop();
-    log.info(
-      `traffic: ${report.requests} requests in ${report.seconds.toFixed(1)} s, ${report.failures} failed` +
-        (report.samples.length ? `\n${report.samples.join("\n")}` : "")
-    );
-    if (outcome !== undefined) throw outcome;
-    return report;
-  };
-
-  await log.check(`rolling deploy of release ${releases.second.hash} under continuous traffic`, async () => {
-    const report = await underTraffic(async () => {
-      const result = await deploy(releases.second);
-      if (result.code !== 0) throw new Error(`todo-release deploy exited ${result.code}`);
-    });
-    await expectCurrent(releases.second.hash);
-    if (report.requests < 50) throw new Error(`only ${report.requests} requests were made during the deploy`);
-    if (report.failures > 0) {
-      log.info(await nginxFailures(box, appName));
-      throw new Error(`${report.failures} requests failed during the rolling restart`);
-    }
-  });
-
-  await log.check(`release ${releases.broken.hash} fails its health check and is rolled back`, async () => {
-    const report = await underTraffic(async () => {
-      const result = await deploy(releases.broken);
-      if (result.code === 0) throw new Error("todo-release deploy of a release that cannot start succeeded");
-      if (!/rolled back/.test(result.output)) throw new Error("todo-release did not report a rollback");
-    });
-    await expectCurrent(releases.second.hash);
-    await api.expect(200, "GET", "/readyz");
-    if (report.failures > 0) {
-      log.info(await nginxFailures(box, appName));
-      throw new Error(`${report.failures} requests failed while the broken release was tried`);
-    }
-  });
-
-  await log.check("todo-release rollback under continuous traffic", async () => {
-    const report = await underTraffic(async () => {
-      const result = await box.exec("/usr/local/sbin/todo-release rollback", {
-        allowFailure: true,
-        timeoutMs: 300_000,
-      });
-      log.info(result.output.trim());
-      if (result.code !== 0) throw new Error(`todo-release rollback exited ${result.code}`);
-    });
-    await expectCurrent(releases.base.hash);
-    if (report.failures > 0) {
-      log.info(await nginxFailures(box, appName));
-      throw new Error(`${report.failures} requests failed during the rollback`);
-    }
-  });
-
-  await log.check("restart the server: services come back by themselves, data survives", async () => {
-    const before = await releaseStatus(box);
-    await box.poweroff();
-    await box.boot();
-    await expectSystemRunning(box, log);
-    await expectActive(box, [
-      "nginx",
-      "postgresql",
-      `${appName}-backup.timer`,
-      ...appPorts.map((p) => `${appName}@${p}`),
-    ]);
-    await api.expect(200, "GET", "/readyz");
-    const token = await api.login(user.username, user.password);
-    const title = await api.todoTitle(token, data.todoId);
-    if (title !== todoTitle) throw new Error(`todo ${data.todoId} after the reboot: ${JSON.stringify(title)}`);
-    await expectCurrent(before.current);
-    log.info(`todo ${data.todoId} is still there: "${title}"`);
+  await runReleaseScenarios({
+    box,
+    api,
+    releases,
+    log,
+    appName,
+    appPorts,
+    token: data.token,
+    deploy,
+    expectCurrent,
+    expectDataKept: async () => {
+      const token = await api.login(user.username, user.password);
+      const title = await api.todoTitle(token, data.todoId);
+      if (title !== todoTitle) throw new Error(`todo ${data.todoId} after the reboot: ${JSON.stringify(title)}`);
+      log.info(`todo ${data.todoId} is still there: "${title}"`);
+    },
   });
 
   await log.check("backup service, then restore", async () => {
@@ -185,15 +125,6 @@ export async function runScenario({ box, api, releases, log, appName, appPorts, 
     if (title !== todoTitle) throw new Error(`todo ${data.todoId} after the restore: ${JSON.stringify(title)}`);
     log.info(`todo ${data.todoId} is back after the restore`);
   });
-}
-
-/** What Nginx saw when clients got errors: its error log and the failed requests of its access log. */
-async function nginxFailures(box: Container, appName: string): Promise<string> {
-  const result = await box.exec(
-    `tail -n 20 /var/log/nginx/error.log; echo; grep -h '"status":5' /var/log/nginx/${appName}.access.log | tail -n 5`,
-    { allowFailure: true }
-  );
-  return `nginx:\n${result.output.trim()}`;
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

@@ -45,6 +45,13 @@ describe("loadConfig", () => {
     expect(c.database.kind).toBe("pglite");
   });
 
+  it("does not migrate at start-up in production unless told to (servers migrate once per release)", () => {
+    const prod = { NODE_ENV: "production", DATABASE_URL: "postgres://u:p@db:5432/todo", JWT_SECRET: SECRET, DATA_DIR: tempDir() };
+    expect(loadConfig(prod).migrateOnStart).toBe(false);
+    expect(loadConfig({ ...prod, MIGRATE_ON_START: "true" }).migrateOnStart).toBe(true);
+    expect(loadConfig({ JWT_SECRET: SECRET, NODE_ENV: "test", DATA_DIR: tempDir() }).migrateOnStart).toBe(true);
+  });
+
   it("uses PostgreSQL with the configured pool size when DATABASE_URL is set", () => {
     const c = loadConfig({ DATABASE_URL: "postgres://u:p@db:5432/todo", DATABASE_POOL_SIZE: "25", JWT_SECRET: SECRET });
     expect(c.database).toEqual({ kind: "postgres", url: "postgres://u:p@db:5432/todo", poolSize: 25 });

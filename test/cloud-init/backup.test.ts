@@ -1,11 +1,12 @@
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
 import { findPostgresBin } from "../support/pg-cluster.js";
-import { renderedFiles, run, variants } from "./helpers.js";
+import { renderedFiles, run, runAsync, variants } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
 
 const pgDump = requireTool("pg_dump");
@@ -56,6 +57,7 @@ beforeAll(async () => {
     TODO_DB_NAME: dbName,
     TODO_DB_ROLE: decodeURIComponent(url.username),
     TODO_RUN_AS_POSTGRES: "",
+    TODO_LOCK_FILE: join(dir, "release.lock"),
     SYSTEMCTL: join(dir, "systemctl"),
   };
   await query(`create table todos (id serial primary key, title text not null);
@@ -145,5 +147,68 @@ describe.skipIf(pgDump.missing)("todo-backup and todo-restore", () => {
     expect(r.stderr).toContain("not a pg_dump custom-format archive");
     expect(run("bash", [script("todo-restore")], { env }).stderr).toContain("usage");
     expect(() => readFileSync(join(dir, "systemctl.log"))).toThrow();
+  });
+});
+
+describe("todo-restore and todo-backup edges", () => {
+  it("todo-restore waits for the release lock, so no deploy restarts instances during the swap", async () => {
+    const holder = spawn("flock", [join(dir, "release.lock"), "sleep", "2"], { stdio: "ignore" });
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    const r = await runAsync("bash", [script("todo-restore"), "latest"], { env });
+    expect(r.status, r.stderr).toBe(0);
+    expect(Date.now() - started).toBeGreaterThan(1_200);
+    holder.kill();
+  });
+
+  it("drops a staged copy a killed restore left, and saved copies older than the one it keeps", async () => {
+    const admin = new pg.Client({ connectionString: new URL("/postgres", db.url).toString() });
+    await admin.connect();
+    await admin.query(`create database "${dbName}_restore_20200101000000"`);
+    await admin.query(`create database "${dbName}_before_restore_20200101000000"`);
+    await admin.end();
+    const r = run("bash", [script("todo-restore"), "latest"], { env });
+    expect(r.status, r.stderr).toBe(0);
+    const left = await query(`select datname from pg_database where datname like '${dbName}\\_%' order by 1`);
+    expect(left).toHaveLength(1);
+    expect(left[0]!.datname).toMatch(new RegExp(`^${dbName}_before_restore_\\d{14}$`));
+    expect(left[0]!.datname).not.toContain("2020");
+  });
+
+  it("starts the instances again when stopping one of them fails (the trap is set first)", () => {
+    const failing = join(dir, "systemctl-failing");
+    writeFileSync(failing, `#!/bin/sh\necho "$*" >>"${dir}/systemctl.log"\n[ "$*" != "stop todo-api@3002" ]\n`);
+    chmodSync(failing, 0o755);
+    rmSync(join(dir, "systemctl.log"), { force: true });
+    const r = run("bash", [script("todo-restore"), "latest"], { env: { ...env, SYSTEMCTL: failing } });
+    expect(r.status).not.toBe(0);
+    expect(readFileSync(join(dir, "systemctl.log"), "utf8").trim().split("\n")).toEqual([
+      "stop todo-api@3001",
+      "stop todo-api@3002",
+      "start todo-api@3001",
+      "start todo-api@3002",
+    ]);
+  });
+
+  it("todo-backup removes partial dumps of killed runs and refuses to fill the disk", () => {
+    const partial = join(backups, `.${dbName}-20200101T000000Z.dump.partial`);
+    writeFileSync(partial, "half a dump");
+    const hourAgo = Date.now() / 1000 - 2 * 3600;
+    utimesSync(partial, hourAgo, hourAgo);
+    expect(run("bash", [script("todo-backup")], { env }).status).toBe(0);
+    expect(readdirSync(backups)).not.toContain(`.${dbName}-20200101T000000Z.dump.partial`);
+
+    // a 64 KiB file system: less than twice the last dump (or the database)
+    const small = join(dir, "small");
+    mkdirSync(small);
+    expect(run("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", small]).status).toBe(0);
+    try {
+      const r = run("bash", [script("todo-backup")], { env: { ...env, TODO_BACKUP_DIR: small } });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/bytes free in .*small, the dump needs \d+/);
+      expect(readdirSync(small)).toEqual([]);
+    } finally {
+      run("umount", [small]);
+    }
   });
 });

@@ -53,13 +53,6 @@ export function run(command: string, args: string[], options: SpawnSyncOptions =
   return { status: r.status, stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? "") };
 }
 
-export function requireTool(tool: string, debianPackage: string): void {
-  const r = spawnSync("sh", ["-c", `command -v ${tool}`]);
-  if (r.status !== 0) {
-    throw new Error(`${tool} is not installed; install it with: apt-get install -y ${debianPackage}`);
-  }
-}
-
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

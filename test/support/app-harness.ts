@@ -63,7 +63,8 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
     server,
     logs,
     close: async () => {
-      await server.close();
+      // no grace for idle kept-alive connections: tests close right after their last request
+      await server.close({ idleGraceMs: 0 });
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
