@@ -49,6 +49,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
 
 function respond(req: IncomingMessage, res: ServerResponse, body: Buffer, store: Store, log: CallLog): void {
   const requestId = randomUUID().replace(/-/g, "").toUpperCase();
+  const time = new Date(store.clock()).toISOString();
   const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
   if (url.pathname.startsWith("/_local/")) return local(url, res, store, log);
   if (/(^|\.)tos-[a-z0-9-]+\./.test(url.hostname) || String(req.headers.authorization ?? "").startsWith("TOS4-")) {
@@ -73,11 +74,11 @@ function respond(req: IncomingMessage, res: ServerResponse, body: Buffer, store:
     if (!handler) throw unknownAction(scope.service, action);
     const result = handler({ service, action, version, region, params, store });
     send(res, 200, { ResponseMetadata: meta(requestId, action, version, scope.service, region), Result: result ?? {} });
-    log.add({ time: new Date().toISOString(), requestId, protocol: "openapi", service, action, version, region, params, status: 200, created: createdId(result) });
+    log.add({ time, requestId, protocol: "openapi", service, action, version, region, params, status: 200, created: createdId(result), result: result ?? {} });
   } catch (err) {
     const e = err instanceof ApiError ? err : new ApiError(500, "InternalError", `The stand-in failed: ${(err as Error).message}`);
     send(res, e.status, { ResponseMetadata: { ...meta(requestId, action, version, service, region), Error: { Code: e.code, Message: e.message } } });
-    log.add({ time: new Date().toISOString(), requestId, protocol: "openapi", service, action, version, region, params, status: e.status, error: e.code });
+    log.add({ time, requestId, protocol: "openapi", service, action, version, region, params, status: e.status, error: e.code });
   }
 }
 

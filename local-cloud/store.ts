@@ -37,6 +37,11 @@ export class Store {
     }
   }
 
+  /** The store's notion of now (ms since epoch). */
+  clock(): number {
+    return this.now();
+  }
+
   newId(prefix: string): string {
     return `${prefix}-${randomBytes(10).toString("hex").slice(0, 20)}`;
   }
