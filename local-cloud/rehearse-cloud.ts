@@ -53,14 +53,15 @@ async function run(step: string, cmd: string, args: string[], cwd: string, okCod
   const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? 1)));
   steps.push({ step, seconds: (Date.now() - started) / 1000, ok: okCodes.includes(code) });
   console.log(`${okCodes.includes(code) ? "ok  " : "FAIL"} ${step} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  if (!okCodes.includes(code)) console.log(out.replace(/\x1b\[[0-9;]*m/g, "").split("\n").filter((l) => /Error|error|│/.test(l)).slice(0, 40).join("\n"));
+  if (!okCodes.includes(code)) console.log(out.replace(/\x1b\[[0-9;]*m/g, "").split("\n").filter((l) => /error|│/i.test(l)).slice(0, 40).join("\n"));
   return { code, out };
 }
 
-async function main(): Promise<number> {
-  console.log(`local cloud ${cloud.url}; work dir ${work}; repository ${repo}`);
-  if ((await run("cdktf synth", "npx", ["cdktf", "synth"], repo)).code !== 0) return 1;
-  const stackDir = join(work, "stack");
+const stackDir = join(work, "stack");
+
+/** `cdktf synth` of the current config into stackDir (state kept in stackDir); the -target list. */
+async function synth(step: string): Promise<string[] | undefined> {
+  if ((await run(step, "npx", ["cdktf", "synth"], repo)).code !== 0) return undefined;
   mkdirSync(stackDir, { recursive: true });
   const stack = JSON.parse(readFileSync(join(repo, "cdktf.out", "stacks", "todo-api-dev", "cdk.tf.json"), "utf8"));
   stack.terraform.backend = { local: { path: join(stackDir, "terraform.tfstate") } };
@@ -68,12 +69,36 @@ async function main(): Promise<number> {
   writeFileSync(join(stackDir, "cdk.tf.json"), JSON.stringify(stack, null, 1));
   const { included, excluded } = targets(stack, NOT_SERVED);
   console.log(`left out (not served by the stand-in, or the SSH deploy step): ${excluded.join(", ")}`);
-  const t = included.map((a) => `-target=${a}`);
+  return included.map((a) => `-target=${a}`);
+}
+
+/** What a saved plan does to each resource (update, replace...), as Terraform reports it. */
+async function planActions(plan: string): Promise<string[]> {
+  const shown = await run("terraform show (the change's plan)", "terraform", ["show", "-json", plan], stackDir);
+  const changes = (JSON.parse(shown.out.slice(shown.out.indexOf("{"))).resource_changes ?? []) as { address: string; change: { actions: string[] } }[];
+  return changes.filter((c) => !["no-op", "read"].includes(c.change.actions.join())).map((c) => `${c.address}: ${c.change.actions.join("+")}`);
+}
+
+async function main(): Promise<number> {
+  console.log(`local cloud ${cloud.url}; work dir ${work}; repository ${repo}`);
+  const t = await synth("cdktf synth");
+  if (!t) return 1;
 
   if ((await run("terraform init", "terraform", ["init", "-input=false", "-no-color"], stackDir)).code !== 0) return 1;
   const apply = await run("terraform apply", "terraform", ["apply", "-auto-approve", "-input=false", "-no-color", ...t], stackDir);
   const plan = apply.code === 0 ? await run("terraform plan (expect no changes)", "terraform", ["plan", "-detailed-exitcode", "-input=false", "-no-color", ...t], stackDir) : undefined;
   if (plan && plan.code === 2) console.log(plan.out.split("\n").filter((l) => /^\s+[~+-]|must be replaced|will be updated/.test(l)).slice(0, 30).join("\n"));
+  let changed: { code: number } | undefined;
+  if (plan?.code === 0 && !flag("no-change")) {
+    // Step 3: the owner adds a domain and deploys again.
+    env.TODO_STACK_CONFIG = writeStackConfig(work, { domain: "api.todo.example" });
+    const t2 = await synth("cdktf synth (domain added)");
+    const p2 = t2 && (await run("terraform plan (domain added)", "terraform", ["plan", "-input=false", "-no-color", "-out=change.plan", ...t2], stackDir));
+    if (p2 && p2.code === 0) {
+      console.log(`the change's plan:\n  ${(await planActions("change.plan")).join("\n  ") || "(nothing)"}`);
+      changed = await run("terraform apply (domain added)", "terraform", ["apply", "-input=false", "-no-color", "change.plan"], stackDir);
+    } else changed = { code: 1 };
+  }
   const destroy = await run("terraform destroy", "terraform", ["destroy", "-auto-approve", "-input=false", "-no-color"], stackDir);
   await new Promise((r) => setTimeout(r, cloud.store.transitionMs + 200));
   const left = cloud.store.snapshot();
@@ -83,7 +108,7 @@ async function main(): Promise<number> {
   console.log(`calls: ${cloud.log.calls.length}, refused: ${failed.length} (${[...new Set(failed.map((c) => `${c.action} ${c.error}`))].join("; ")})`);
   const record = option("record");
   if (record) copyFileSync(join(work, "calls.jsonl"), record);
-  return apply.code === 0 && plan?.code === 0 && destroy.code === 0 && left.length === 0 ? 0 : 1;
+  return apply.code === 0 && plan?.code === 0 && (changed?.code ?? 0) === 0 && destroy.code === 0 && left.length === 0 ? 0 : 1;
 }
 
 const code = await main().catch((e: unknown) => {

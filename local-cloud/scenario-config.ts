@@ -27,9 +27,9 @@ export function writeCliConfig(work: string, mirror: string): string {
  * A fresh single-server environment (`dev`, local database) with its own SSH key, as a user would
  * write it from stack.config.example.json. No `alerts`: CloudMonitor is not served yet.
  */
-export function writeStackConfig(work: string): string {
+export function writeStackConfig(work: string, change?: { domain: string }): string {
   const key = join(work, "id_ed25519");
-  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "local-cloud", "-f", key]);
+  if (!existsSync(key)) execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "local-cloud", "-f", key]);
   const config = {
     project: "todo-api",
     state: { backend: "local" },
@@ -46,7 +46,8 @@ export function writeStackConfig(work: string): string {
       database: { mode: "local" },
       tags: { project: "todo-api" },
     },
-    environments: { dev: {} },
+    // The owners' most common later change: add a domain (HTTPS via Let's Encrypt).
+    environments: { dev: change ? { https: { domain: change.domain, acmeEmail: `ops@${change.domain}` } } : {} },
   };
   const file = join(work, "stack.config.json");
   writeFileSync(file, JSON.stringify(config, null, 2));
