@@ -1,0 +1,20 @@
+/**
+ * `npx tsx local-cloud/main.ts [--port 4566] [--state file.json] [--log calls.jsonl] [--transition-ms 1000]`
+ * starts the stand-in on 127.0.0.1 and prints how to point the provider at it.
+ */
+import { startLocalCloud } from "./server";
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+const cloud = await startLocalCloud({
+  port: Number(arg("port") ?? 4566),
+  file: arg("state"),
+  logFile: arg("log"),
+  transitionMs: arg("transition-ms") ? Number(arg("transition-ms")) : undefined,
+});
+console.log(`local Volcengine listening on ${cloud.url}`);
+console.log(`  export VOLCENGINE_PROXY_URL=${cloud.url} VOLCENGINE_DISABLE_SSL=true VOLCENGINE_ACCESS_KEY=AKLTlocal VOLCENGINE_SECRET_KEY=local`);
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void cloud.close().then(() => process.exit(0)));

@@ -1,0 +1,15 @@
+import type { Service } from "../api";
+import { networkActions } from "./network";
+import { securityGroupActions } from "./security-group";
+import { eipActions } from "./eip";
+import { instanceActions, instanceNetworkActions, volumeActions } from "./ecs-instance";
+import { iamActions } from "./iam";
+import { catalogueActions, instanceRoleActions, keyPairActions } from "./ecs-catalogue";
+
+/** Services by the name in the credential scope (lower case), as the provider signs them. */
+export const SERVICES: Record<string, Service> = {
+  vpc: { ...networkActions, ...securityGroupActions, ...eipActions, ...instanceNetworkActions },
+  ecs: { ...instanceActions, ...catalogueActions, ...keyPairActions, ...instanceRoleActions },
+  storage_ebs: volumeActions,
+  iam: iamActions,
+};
