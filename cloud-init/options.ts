@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DEFAULT_APP_MEMORY_MAX_MIB } from "./node-flags.js";
+import { DEFAULT_APP_NAME, dnsName, regionId, SHELL_SAFE_PATTERN, tosBucketName } from "../contract/index.js";
 
 /**
  * What the server's cloud-config depends on. This is the contract between the infra stack
@@ -13,25 +14,18 @@ export const cloudInitOptionsSchema = z
     appName: z
       .string()
       .regex(/^[a-z][a-z0-9-]{1,30}$/)
-      .default("todo-api"),
+      .default(DEFAULT_APP_NAME),
     /** Environment name (dev, prod, ...), for the hostname and log tags. */
     environment: z.string().regex(/^[a-z][a-z0-9-]{0,20}$/),
     /** `local`: PostgreSQL on the server. `rds`: the deploy step writes DATABASE_URL. */
     databaseMode: z.enum(["local", "rds"]),
     /** Public domain name for HTTPS via Certbot; absent means plain HTTP on the IP. */
-    domain: z
-      .string()
-      .toLowerCase()
-      .regex(
-        /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
-        "domain must be a DNS name such as api.example.com (no scheme, port or path)",
-      )
-      .optional(),
+    domain: dnsName.optional(),
     /** Contact e-mail for Let's Encrypt; required when `domain` is set. */
     acmeEmail: z
       .string()
       .email()
-      .regex(/^[^'"\\$`\s]+$/, "acmeEmail must not contain quotes, backslashes, $ or spaces")
+      .regex(SHELL_SAFE_PATTERN, "acmeEmail must not contain quotes, backslashes, $ or spaces")
       .optional(),
     /** Node.js major version to install (an LTS line, e.g. 24). */
     nodeMajor: z.number().int().min(20).default(24),
@@ -56,8 +50,8 @@ export const cloudInitOptionsSchema = z
      */
     offsiteBackup: z
       .object({
-        bucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/),
-        region: z.string().regex(/^[a-z]+-[a-z0-9-]+$/),
+        bucket: tosBucketName,
+        region: regionId,
         /** S3-compatible endpoint, e.g. https://tos-s3-cn-beijing.volces.com */
         endpoint: z.string().regex(/^https:\/\/[^'"\\$`\s/]+\/?$/, "endpoint must be an https:// origin without quotes, $ or spaces"),
         /** IAM role attached to the instance (its credentials come from the metadata service). */

@@ -6,7 +6,7 @@ import {
   type CloudInitOptions,
   type ResolvedCloudInitOptions,
 } from "./options.js";
-import { createTar, gzipDeterministic } from "../scripts/lib/tar.js";
+import { createTar, gzipDeterministic } from "../contract/tar.js";
 import { apiNodeFlags } from "./node-flags.js";
 
 /** EC2-style user-data limit, which Volcengine ECS shares. */

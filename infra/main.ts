@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     );
   }
 
-  const { buildRelease } = await import("../scripts/release");
+  const { buildRelease } = await import("../release/build-release");
   const release = await buildRelease();
 
   const { buildApp } = await import("./app");

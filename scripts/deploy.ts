@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
-import { basename, resolve } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
-import { buildRelease, type Release } from "./release.js";
+import { buildRelease } from "../release/build-release.js";
+import { RELEASE_COMMAND, remoteTarballPath, releaseHashOf, type Release } from "../contract/index.js";
 import { runSmoke } from "./smoke.js";
 
 /**
@@ -34,9 +35,7 @@ export const deployOptionsSchema = z.object({
 });
 export type DeployOptions = z.input<typeof deployOptionsSchema>;
 
-/** Where the tarball is put on the server before `todo-release deploy` unpacks it. */
-export const remoteTarballPath = (hash: string) => `/tmp/todo-api-${hash}.tar.gz`;
-export const RELEASE_COMMAND = "/usr/local/sbin/todo-release";
+export { RELEASE_COMMAND, remoteTarballPath };
 
 const log = (message: string) => process.stderr.write(`deploy: ${message}\n`);
 
@@ -105,9 +104,9 @@ export async function deployRelease(input: DeployOptions): Promise<Release> {
 }
 
 function releaseFromTarball(path: string): Release {
-  const match = /^todo-api-([0-9a-f]{12})\.tar\.gz$/.exec(basename(path));
-  if (!match) throw new Error(`${path} is not named todo-api-<hash>.tar.gz (build it with npm run release)`);
-  return { path: resolve(path), hash: match[1]! };
+  const hash = releaseHashOf(path);
+  if (!hash) throw new Error(`${path} is not named todo-api-<hash>.tar.gz (build it with npm run release)`);
+  return { path: resolve(path), hash };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

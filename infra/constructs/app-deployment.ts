@@ -2,15 +2,9 @@ import { Construct } from "constructs";
 import { Fn, type SSHProvisionerConnection } from "cdktf";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
 
-/** The on-server release command installed by cloud-init (cross-part contract). */
-export const RELEASE_COMMAND = "/usr/local/sbin/todo-release";
+import { RELEASE_COMMAND, type Release } from "../../contract";
 
-export interface Release {
-  /** Local path of the release tarball (dist/release/todo-api-<hash>.tar.gz). */
-  path: string;
-  /** Content hash of the release: a new hash is what makes Terraform redeploy. */
-  hash: string;
-}
+export { RELEASE_COMMAND, type Release };
 
 export interface AppDeploymentConfig {
   /** Address to SSH to: the public IP, or the private IP when going through `bastion`. */

@@ -4,7 +4,7 @@ import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import type { CloudInitOptions } from "../../cloud-init/options.js";
 import { renderCloudInit, SERVER_FILES_ARCHIVE } from "../../cloud-init/render.js";
-import { readTar } from "../../scripts/lib/tar.js";
+import { readTar } from "../../contract/tar.js";
 
 export const variants: Record<string, CloudInitOptions> = {
   "local, no domain": { environment: "dev", databaseMode: "local" },

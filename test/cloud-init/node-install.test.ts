@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTar, gzipDeterministic } from "../../scripts/lib/tar.js";
+import { createTar, gzipDeterministic } from "../../contract/tar.js";
 import { freePort, renderedFiles, run, runAsync, variants } from "./helpers.js";
 
 /**

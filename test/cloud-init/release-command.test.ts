@@ -15,7 +15,7 @@ import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTar, gzipDeterministic } from "../../scripts/lib/tar.js";
+import { createTar, gzipDeterministic } from "../../contract/tar.js";
 import { freePort, renderedFiles, run, variants } from "./helpers.js";
 
 /**

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildRelease, contentHash } from "../../scripts/release.js";
-import { readTar } from "../../scripts/lib/tar.js";
+import { readTar } from "../../contract/tar.js";
 import { runSmoke } from "../../scripts/smoke.js";
 import { createTestDatabase } from "../support/database.js";
 import { freePort, run } from "../cloud-init/helpers.js";
