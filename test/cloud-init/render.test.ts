@@ -120,7 +120,7 @@ describe("cloud-config options", () => {
 
   it.each([
     [{ environment: "prod", databaseMode: "local", domain: "api.example.com" }, /acmeEmail is required/],
-    [{ environment: "prod", databaseMode: "local", domain: "https://api.example.com", acmeEmail: "a@b.co" }, /domain[\s\S]*fully qualified domain name/],
+    [{ environment: "prod", databaseMode: "local", domain: "https://api.example.com", acmeEmail: "a@b.co" }, /fully qualified domain name[\s\S]*at domain/],
     [{ environment: "prod", databaseMode: "local", appPorts: [3001] }, /appPorts/],
     [{ environment: "prod", databaseMode: "local", appPorts: [3001, 3001] }, /must not repeat/],
     [{ environment: "prod", databaseMode: "sqlite" }, /databaseMode/],
