@@ -1,6 +1,10 @@
 import { z } from "zod";
 import { DEFAULT_APP_MEMORY_MAX_MIB } from "./node-flags.js";
 import { DEFAULT_APP_NAME, dnsName, regionId, SHELL_SAFE_PATTERN, tosBucketName } from "../contract/index.js";
+import { nodeVersionSchema, pinnedNodeRelease } from "../contract/node.js";
+
+const pinnedNode = pinnedNodeRelease();
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
 /**
  * What the server's cloud-config depends on. This is the contract between the infra stack
@@ -27,8 +31,13 @@ export const cloudInitOptionsSchema = z
       .email()
       .regex(SHELL_SAFE_PATTERN, "acmeEmail must not contain quotes, backslashes, $ or spaces")
       .optional(),
-    /** Node.js major version to install (an LTS line, e.g. 24). */
-    nodeMajor: z.number().int().min(20).default(24),
+    /** Exact Node.js version the servers run (default: the pin in contract/node-release.json). */
+    nodeVersion: nodeVersionSchema.default(pinnedNode.version),
+    /** SHA-256 of that version's official linux tarballs; must be given with a non-default nodeVersion. */
+    nodeSha256: z
+      .object({ x64: sha256, arm64: sha256.optional() })
+      .strict()
+      .default({ x64: pinnedNode.sha256["linux-x64"], arm64: pinnedNode.sha256["linux-arm64"] }),
     /** Base URL of the Node.js release mirror (same layout as https://nodejs.org/dist). */
     nodeMirror: z
       .string()
@@ -64,6 +73,10 @@ export const cloudInitOptionsSchema = z
   .refine((o) => !o.domain || o.acmeEmail, {
     message: "acmeEmail is required when domain is set",
     path: ["acmeEmail"],
+  })
+  .refine((o) => o.nodeVersion === pinnedNode.version || o.nodeSha256.x64 !== pinnedNode.sha256["linux-x64"], {
+    message: "nodeSha256 must be given for a nodeVersion other than the pinned one",
+    path: ["nodeSha256"],
   })
   .refine((o) => new Set(o.appPorts).size === o.appPorts.length, {
     message: "appPorts must not repeat a port",

@@ -2,3 +2,5 @@
 export * from "./server.js";
 export * from "./release.js";
 export * from "./validation.js";
+export * from "./node.js";
+export * from "./deploy-steps.js";

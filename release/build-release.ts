@@ -16,13 +16,14 @@ import { createRequire } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTar, gzipDeterministic, type TarEntry } from "../contract/tar.js";
-import { RELEASE_APP_NAME, releaseFileName, type Release } from "../contract/release.js";
+import { RELEASE_APP_NAME, RELEASE_KIT_DIR, releaseFileName, type Release } from "../contract/release.js";
 
 /**
  * The release builder (`npm run release`, scripts/release.ts; the infra stack at synth time): the production server as one self-contained, content-addressed tarball,
  * dist/release/todo-api-<hash>.tar.gz, that unpacks to
  *
  *   server.mjs  migrate.mjs  offsite.mjs  package.json  RELEASE  node_modules/@node-rs/bcrypt{,-linux-x64-gnu}
+ *   server/{install,kit.mjs,bin,systemd,nginx,etc,lib}   (the server kit: see kitFiles)
  *
  * so a server needs Node.js and nothing from a package registry. <hash> is the first 12 hex digits
  * of a SHA-256 over the sorted file list and contents (not over tar or gzip bytes), so the same
@@ -137,8 +138,31 @@ function releasePackageJson(version: string, bcryptVersion: string): string {
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
+/** Template folders of cloud-init/ that the server kit carries (the layout kit.ts reads). */
+const KIT_TEMPLATE_DIRS = ["bin", "systemd", "nginx", "etc", "lib"] as const;
+
+/**
+ * The server kit, `server/` in the release (issue #12): todo-setup and every server script, unit and
+ * Nginx site as templates, the installer that renders them on the server (kit.mjs), and the entry
+ * point the deploy runs (server/install, from cloud-init/bin/todo-install).
+ */
+function kitFiles(kitFile: string): Files {
+  const files: Files = new Map();
+  const cloudInit = join(projectRoot, "cloud-init");
+  for (const dir of KIT_TEMPLATE_DIRS) {
+    for (const file of listFiles(join(cloudInit, dir))) {
+      if (file.endsWith(`${sep}todo-install`)) continue; // shipped as server/install
+      const rel = relative(cloudInit, file).split(sep).join("/");
+      files.set(`${RELEASE_KIT_DIR}/${rel}`, { content: readFileSync(file), mode: dir === "bin" ? 0o755 : 0o644 });
+    }
+  }
+  files.set(`${RELEASE_KIT_DIR}/install`, { content: readFileSync(join(cloudInit, "bin/todo-install")), mode: 0o755 });
+  files.set(`${RELEASE_KIT_DIR}/kit.mjs`, { content: readFileSync(kitFile), mode: 0o644 });
+  return files;
+}
+
 /** Collects the release's files from a bundle directory and the native packages. */
-function collectFiles(bundleDir: string, cacheDir: string, log: (m: string) => void): Files {
+function collectFiles(bundleDir: string, kitFile: string, cacheDir: string, log: (m: string) => void): Files {
   const files: Files = new Map();
   for (const name of ["server.mjs", "migrate.mjs"]) {
     const path = join(bundleDir, name);
@@ -148,6 +172,7 @@ function collectFiles(bundleDir: string, cacheDir: string, log: (m: string) => v
   // The server's off-site backup client (todo-backup/todo-restore run it from the current
   // release): too big for the 16 KB user data, and versioned with the release this way.
   files.set("offsite.mjs", { content: readFileSync(join(projectRoot, OFFSITE_CLIENT)), mode: 0o644 });
+  for (const [path, file] of kitFiles(kitFile)) files.set(path, file);
   const require = createRequire(join(projectRoot, "package.json"));
   const bcryptDir = dirname(require.resolve("@node-rs/bcrypt/package.json"));
   const bcryptVersion = readPackageJson(bcryptDir).version;
@@ -208,8 +233,11 @@ export async function buildRelease(options: ReleaseOptions = {}): Promise<Releas
     await buildServer({ outDir: buildDir });
     bundleDir = buildDir;
   }
+  const kitDir = mkdtempSync(join(cacheDir, ".kit-"));
   try {
-    const files = collectFiles(bundleDir, cacheDir, log);
+    const { buildServerKit } = await import("./bundle.js");
+    const kitFile = await buildServerKit(join(kitDir, "kit.mjs"));
+    const files = collectFiles(bundleDir, kitFile, cacheDir, log);
     const hash = contentHash(files);
     const path = join(outDir, releaseFileName(hash));
     if (!existsSync(path)) {
@@ -223,6 +251,7 @@ export async function buildRelease(options: ReleaseOptions = {}): Promise<Releas
     if (memo) writeFileSync(memo, `${JSON.stringify(release)}\n`);
     return release;
   } finally {
+    rmSync(kitDir, { recursive: true, force: true });
     if (buildDir) rmSync(buildDir, { recursive: true, force: true });
   }
 }

@@ -54,3 +54,25 @@ export async function buildServer(options: { outDir?: string } = {}): Promise<Bu
   });
   return { server: join(outdir, "server.mjs"), migrate: join(outdir, "migrate.mjs") };
 }
+
+/**
+ * The server kit's installer (cloud-init/kit.ts) as one ESM file, `server/kit.mjs` in the release:
+ * it runs on the server with the pinned Node.js and needs nothing from node_modules.
+ */
+export async function buildServerKit(outFile: string): Promise<string> {
+  await build({
+    absWorkingDir: root,
+    entryPoints: ["cloud-init/kit.ts"],
+    outfile: outFile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    minify: true,
+    // yaml (pulled in by render.ts) is CommonJS and calls require(); give the ESM bundle one.
+    banner: { js: 'import { createRequire as __kitCreateRequire } from "node:module";\nconst require = __kitCreateRequire(import.meta.url);' },
+    legalComments: "eof",
+    logLevel: "warning",
+  });
+  return outFile;
+}

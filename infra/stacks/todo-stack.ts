@@ -174,6 +174,7 @@ export class TodoStack extends TerraformStack {
       sshUser: env.ssh.user,
       sshPrivateKeyPath: env.ssh.privateKeyPath,
       release,
+      serverOptions: cloudInit,
       databaseUrl: database?.connectionUrl,
       jwtSecret: jwtSecret.stringValue,
       dependsOn: [server.eipAssociation, ...(database ? [database.reachable] : [])],
@@ -300,7 +301,7 @@ export class TodoStack extends TerraformStack {
     });
 
     const rollout = new RollingDeployment(this, "app", {
-      servers: servers.servers,
+      servers: servers.servers.map((s, i) => ({ ...s, serverOptions: i === 0 ? cloudInit.firstServer : cloudInit.otherServers })),
       bastionHost: bastion.publicIp,
       sshUser: env.ssh.user,
       sshPrivateKeyPath: env.ssh.privateKeyPath,
