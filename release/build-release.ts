@@ -44,6 +44,11 @@ export interface ReleaseOptions {
   bundleDir?: string;
   /** Rebuild even when the inputs are unchanged. */
   force?: boolean;
+  /**
+   * Replaces server kit templates (path relative to cloud-init/, e.g. "bin/todo-backup") with other
+   * text: how the rehearsal ships "a server script changed in the working tree" without editing it.
+   */
+  serverKitOverrides?: Readonly<Record<string, string>>;
   /** Progress messages (default: stderr). */
   log?: (message: string) => void;
 }
@@ -214,7 +219,7 @@ export async function buildRelease(options: ReleaseOptions = {}): Promise<Releas
   mkdirSync(cacheDir, { recursive: true });
 
   // Unchanged inputs → the tarball built from them last time, without running the build.
-  const fingerprint = options.bundleDir ? null : inputFingerprint();
+  const fingerprint = options.bundleDir || options.serverKitOverrides ? null : inputFingerprint();
   const memo = fingerprint ? join(cacheDir, `inputs-${fingerprint.slice(0, 16)}.json`) : null;
   if (memo && !options.force && existsSync(memo)) {
     const previous = JSON.parse(readFileSync(memo, "utf8")) as Release;
@@ -238,6 +243,12 @@ export async function buildRelease(options: ReleaseOptions = {}): Promise<Releas
     const { buildServerKit } = await import("./bundle.js");
     const kitFile = await buildServerKit(join(kitDir, "kit.mjs"));
     const files = collectFiles(bundleDir, kitFile, cacheDir, log);
+    for (const [path, text] of Object.entries(options.serverKitOverrides ?? {})) {
+      const key = `${RELEASE_KIT_DIR}/${path}`;
+      const file = files.get(key);
+      if (!file) throw new Error(`serverKitOverrides: the kit has no ${path}`);
+      files.set(key, { content: Buffer.from(text), mode: file.mode });
+    }
     const hash = contentHash(files);
     const path = join(outDir, releaseFileName(hash));
     if (!existsSync(path)) {

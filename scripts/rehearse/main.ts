@@ -12,12 +12,14 @@ import { Cleanup } from "./cleanup.js";
 import { waitForCloudInit } from "./cloud-init-wait.js";
 import { Container } from "./container.js";
 import { createPrivateNetwork } from "./network.js";
-import { ensureNodeMirror, serveMirror } from "./node-mirror.js";
+import { ensureNodeMirror, mirrorNodeOf, serveMirror } from "./node-mirror.js";
 import { preflight } from "./preflight.js";
 import { baseRelease, variantRelease } from "./releases.js";
 import { debian12, ensureRootfs } from "./rootfs.js";
 import { expectSystemRunning } from "./server-checks.js";
 import { runScenario } from "./scenario.js";
+import { parseCloudInitOptions, renderHostConf } from "../../cloud-init/render.js";
+import { bootToReady, runDayTwo } from "./day2.js";
 import { StepLog } from "./steps.js";
 import { appNameOf, appPortsOf, nodeMajorOf, rehearsalCloudInitOptions, rehearsalUserData } from "./user-data.js";
 
@@ -72,8 +74,9 @@ async function main(): Promise<number> {
       log.info(`${server.url} (v${mirror.version})`);
       return server;
     });
+    const mirrorNode = await mirrorNodeOf(mirror);
     const userData = await log.step("render the user data", async () => {
-      const data = await rehearsalUserData(mirrorServer.url);
+      const data = await rehearsalUserData(mirrorServer.url, mirrorNode);
       log.info(`${data.source}: ${Buffer.byteLength(data.text)} bytes`);
       return data;
     });
@@ -123,7 +126,25 @@ async function main(): Promise<number> {
       appName,
       appPorts,
       id,
+      hostSettings: renderHostConf(parseCloudInitOptions(rehearsalCloudInitOptions(mirrorServer.url, mirrorNode))),
     });
+    if (!process.env.REHEARSAL_SKIP_DAY2) {
+      // Issue #12: options change after the server exists; one deploy converges it (day2.ts).
+      await runDayTwo({
+        box,
+        api: new RehearsalClient(`http://${network.containerAddress}`),
+        log,
+        appName,
+        appPorts,
+        id,
+        runDir,
+        mirrorDir: mirror.dir,
+        bootOptions: rehearsalCloudInitOptions(mirrorServer.url, mirrorNode),
+        bootNode: mirrorNode,
+        releases,
+      });
+    }
+    log.info(bootToReady(log));
     if (log.failed.length > 0) {
       throw new Error(`${log.failed.length} check(s) failed: ${log.failed.map((r) => r.name).join("; ")}`);
     }

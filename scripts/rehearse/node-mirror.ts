@@ -3,6 +3,7 @@ import { createReadStream, existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { join, normalize, sep } from "node:path";
+import { nodeReleaseFromShasums } from "../../contract/node.js";
 import { run } from "./shell.js";
 import type { StepLog } from "./steps.js";
 
@@ -166,4 +167,10 @@ export async function serveMirror(dir: string, host: string, port: number): Prom
 
 export async function readMirrorSums(mirror: NodeMirror): Promise<string> {
   return readFile(join(mirror.dir, `v${mirror.version}`, "SHASUMS256.txt"), "utf8");
+}
+
+/** The version and linux-x64 .tar.xz SHA-256 the mirror serves, as the servers' pin (user-data.ts). */
+export async function mirrorNodeOf(mirror: NodeMirror): Promise<{ version: string; sha256X64: string }> {
+  const release = nodeReleaseFromShasums(mirror.version, await readMirrorSums(mirror));
+  return { version: release.version, sha256X64: release.sha256["linux-x64"] };
 }

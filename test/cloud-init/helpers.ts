@@ -4,6 +4,7 @@ import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import type { CloudInitOptions } from "../../cloud-init/options.js";
 import { serverFiles } from "../../cloud-init/render.js";
+import { readTar } from "../../contract/tar.js";
 
 export const variants: Record<string, CloudInitOptions> = {
   "local, no domain": { environment: "dev", databaseMode: "local" },
@@ -88,4 +89,11 @@ export function runAsync(
     child.once("close", (status) => resolve({ status, stdout, stderr }));
     child.stdin.end(options.input ?? "");
   });
+}
+
+/** The files of a previous-version cloud-config (one gzip'd tar in write_files), by absolute path. */
+export function decodeCloudConfigArchive(text: string): Map<string, string> {
+  const config = parse(text) as { write_files: { path: string; content: string }[] };
+  const entry = config.write_files.find((f) => f.path === "/var/lib/todo-setup/files.tar")!;
+  return new Map(readTar(gunzipSync(Buffer.from(entry.content, "base64"))).map((e) => [`/${e.path}`, e.content?.toString("utf8") ?? ""]));
 }

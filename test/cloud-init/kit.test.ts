@@ -98,3 +98,18 @@ describe("installServerFiles", () => {
     expect(existsSync(join(fresh, "etc/nginx/sites-available/todo-api-https.conf"))).toBe(true);
   });
 });
+
+describe("the previous version's user data (test/fixtures/previous-user-data.yaml)", () => {
+  it("holds host settings this kit reads; converging them adds the Node.js pin", async () => {
+    const { previousUserData } = await import("../../scripts/rehearse/previous-user-data.js");
+    const { decodeCloudConfigArchive } = await import("./helpers.js");
+    const files = decodeCloudConfigArchive(previousUserData("http://10.0.0.1:8080"));
+    const conf = files.get("/etc/todo-host.conf")!;
+    expect(conf).toContain("NODE_MIRROR='http://10.0.0.1:8080'");
+    expect(conf).not.toContain("NODE_VERSION=");
+    const options = optionsFromHostConf(conf);
+    expect(renderHostConf(parseCloudInitOptions(options))).toMatch(/^NODE_VERSION='\d+\.\d+\.\d+'$/m);
+    // the old user data installed the server files the kit now owns
+    expect(files.has("/usr/local/sbin/todo-setup")).toBe(true);
+  });
+});
