@@ -128,6 +128,8 @@ export function serverFiles(input: CloudInitOptions, source: TemplateSource = re
     file("/etc/apt/apt.conf.d/52todo-auto-upgrades", "etc/auto-upgrades"),
     file(`/etc/systemd/system/${app}-health.service`, "systemd/app-health.service"),
     file(`/etc/systemd/system/${app}-health.timer`, "systemd/app-health.timer"),
+    file(`/etc/${app}-firewall.nft`, "etc/firewall.nft"),
+    file(`/etc/systemd/system/${app}-firewall.service`, "systemd/app-firewall.service"),
   ];
   if (o.databaseMode === "local") {
     files.push(

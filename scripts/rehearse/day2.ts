@@ -135,6 +135,13 @@ export async function runDayTwo(d: DayTwo): Promise<void> {
     for (const port of d.appPorts) {
       await check(`${appName}@${port} runs Node.js ${newNode.version}`, `readlink /proc/$(systemctl show -p MainPID --value ${appName}@${port})/exe | grep -q node-v${newNode.version}-`);
     }
+    // The firewall unit is installed and enabled everywhere; whether this container may load
+    // netfilter rules depends on its capabilities, so that part is reported, not required.
+    await check("the host firewall unit is installed and enabled", `systemctl is-enabled --quiet ${appName}-firewall.service && test -s /etc/${appName}-firewall.nft`);
+    const loaded = await box.exec(`nft list table inet ${appName.replace(/-/g, "_")}_firewall 2>&1 | grep -c 'policy drop\\|tcp dport { 22, 80, 443 } accept' || true`, { allowFailure: true });
+    log.info(`host firewall in this container: ${loaded.stdout.trim() === "2" ? "loaded (default drop, 22/80/443 accepted)" : "not loadable here (no CAP_NET_ADMIN in the container); checked with nft -c only"}`);
+    await check("the app role has statement and lock timeouts", `runuser -u postgres -- psql -XAt -d postgres -c "SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting JOIN pg_roles r ON r.oid = setrole WHERE r.rolname = '${appName.replace(/-/g, "_")}'" | grep -q 'statement_timeout=30s.*lock_timeout=10s'`);
+    await check("PostgreSQL is tuned for this machine's memory (conf.d)", `runuser -u postgres -- psql -XAt -d postgres -c 'SHOW max_connections' | grep -qx 50`);
     await check(`release ${changedRelease.hash} is current`, `readlink /opt/${appName}/current | grep -q ${changedRelease.hash}`);
     await api.expect(200, "GET", "/readyz");
     if (problems.length) throw new Error(problems.join("\n"));
@@ -156,19 +163,32 @@ export async function runDayTwo(d: DayTwo): Promise<void> {
   });
 }
 
-/** The container's cgroup on the host (PID 1's cgroup without the payload/init.scope leaves). */
+/**
+ * The file with the container's memory use, seen from the host: PID 1's memory cgroup without the
+ * payload/init.scope leaves; cgroup v1 (memory controller) or v2 (unified).
+ */
 async function containerCgroup(box: Container): Promise<string> {
+  const { existsSync } = await import("node:fs");
   const { readFile } = await import("node:fs/promises");
-  const line = (await readFile(`/proc/${box.pid}/cgroup`, "utf8")).split("\n").find((l) => l.startsWith("0::"));
-  if (!line) throw new Error("no cgroup v2 entry for the container's PID 1");
-  let path = line.slice(3).trim();
-  while (/\/(init\.scope|payload)$/.test(path)) path = path.replace(/\/[^/]+$/, "");
-  return `/sys/fs/cgroup${path}`;
+  const lines = (await readFile(`/proc/${box.pid}/cgroup`, "utf8")).split("\n");
+  const leafless = (p: string) => {
+    while (/\/(init\.scope|payload)$/.test(p)) p = p.replace(/\/[^/]+$/, "");
+    return p;
+  };
+  const v1 = lines.find((l) => /^\d+:memory:/.test(l));
+  if (v1) {
+    const file = `/sys/fs/cgroup/memory${leafless(v1.replace(/^\d+:memory:/, "").trim())}/memory.usage_in_bytes`;
+    if (existsSync(file)) return file;
+  }
+  const v2 = lines.find((l) => l.startsWith("0::"));
+  const file = `/sys/fs/cgroup${leafless((v2 ?? "0::/").slice(3).trim())}/memory.current`;
+  if (!existsSync(file)) throw new Error(`no memory accounting file for the container (tried ${file})`);
+  return file;
 }
 
-async function memoryCurrent(cgroup: string): Promise<number> {
+async function memoryCurrent(file: string): Promise<number> {
   const { readFile } = await import("node:fs/promises");
-  return Number((await readFile(`${cgroup}/memory.current`, "utf8")).trim());
+  return Number((await readFile(file, "utf8")).trim());
 }
 
 /** Boot-to-ready: the boot (cloud-init's first boot) plus the first deploy, from the step log. */
