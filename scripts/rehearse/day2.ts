@@ -142,7 +142,7 @@ export async function runDayTwo(d: DayTwo): Promise<void> {
     // netfilter rules depends on its capabilities, so that part is reported, not required.
     await check("the host firewall unit is installed and enabled", `systemctl is-enabled --quiet ${appName}-firewall.service && test -s /etc/${appName}-firewall.nft`);
     const loaded = await box.exec(`nft list table inet ${appName.replace(/-/g, "_")}_firewall 2>&1 | grep -c 'policy drop\\|tcp dport { 22, 80, 443 } accept' || true`, { allowFailure: true });
-    log.info(`host firewall in this container: ${loaded.stdout.trim() === "2" ? "loaded (default drop, 22/80/443 accepted)" : "not loadable here (no CAP_NET_ADMIN in the container); checked with nft -c only"}`);
+    log.info(`host firewall in this container: ${loaded.stdout.trim() === "2" ? "loaded (default drop, 22/80/443 accepted)" : "not loaded: the unit is skipped in containers (ConditionVirtualization=!container); its rules are checked with nft -c in test/cloud-init"}`);
     await check("the app role has statement and lock timeouts", `runuser -u postgres -- psql -XAt -d postgres -c "SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting JOIN pg_roles r ON r.oid = setrole WHERE r.rolname = '${appName.replace(/-/g, "_")}'" | grep -q 'statement_timeout=30s.*lock_timeout=10s'`);
     await check("PostgreSQL is tuned for this machine's memory (conf.d)", `runuser -u postgres -- psql -XAt -d postgres -c 'SHOW max_connections' | grep -qx 50`);
     await check(`release ${changedRelease.hash} is current`, `readlink /opt/${appName}/current | grep -q ${changedRelease.hash}`);

@@ -113,3 +113,17 @@ describe("the previous version's user data (test/fixtures/previous-user-data.yam
     expect(files.has("/usr/local/sbin/todo-setup")).toBe(true);
   });
 });
+
+describe("the host firewall (etc/firewall.nft)", () => {
+  it("is a valid nftables ruleset: default drop inbound, SSH/HTTP/HTTPS accepted (nft -c)", async () => {
+    const { run } = await import("./helpers.js");
+    const rules = serverFiles(variants["local, no domain"]!).find((f) => f.path === "/etc/todo-api-firewall.nft")!.content;
+    expect(rules).toContain("policy drop;");
+    expect(rules).toContain("tcp dport { 22, 80, 443 } accept");
+    const file = join(dir, "firewall.nft");
+    writeFileSync(file, rules);
+    const r = run("nft", ["-c", "-f", file]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+});
