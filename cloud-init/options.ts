@@ -1,5 +1,10 @@
 import { z } from "zod";
 import { DEFAULT_APP_MEMORY_MAX_MIB } from "./node-flags.js";
+import { DEFAULT_APP_NAME, dnsName, regionId, SHELL_SAFE_PATTERN, tosBucketName } from "../contract/index.js";
+import { nodeVersionSchema, pinnedNodeRelease } from "../contract/node.js";
+
+const pinnedNode = pinnedNodeRelease();
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
 /**
  * What the server's cloud-config depends on. This is the contract between the infra stack
@@ -13,28 +18,26 @@ export const cloudInitOptionsSchema = z
     appName: z
       .string()
       .regex(/^[a-z][a-z0-9-]{1,30}$/)
-      .default("todo-api"),
+      .default(DEFAULT_APP_NAME),
     /** Environment name (dev, prod, ...), for the hostname and log tags. */
     environment: z.string().regex(/^[a-z][a-z0-9-]{0,20}$/),
     /** `local`: PostgreSQL on the server. `rds`: the deploy step writes DATABASE_URL. */
     databaseMode: z.enum(["local", "rds"]),
     /** Public domain name for HTTPS via Certbot; absent means plain HTTP on the IP. */
-    domain: z
-      .string()
-      .toLowerCase()
-      .regex(
-        /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
-        "domain must be a DNS name such as api.example.com (no scheme, port or path)",
-      )
-      .optional(),
+    domain: dnsName.optional(),
     /** Contact e-mail for Let's Encrypt; required when `domain` is set. */
     acmeEmail: z
       .string()
       .email()
-      .regex(/^[^'"\\$`\s]+$/, "acmeEmail must not contain quotes, backslashes, $ or spaces")
+      .regex(SHELL_SAFE_PATTERN, "acmeEmail must not contain quotes, backslashes, $ or spaces")
       .optional(),
-    /** Node.js major version to install (an LTS line, e.g. 24). */
-    nodeMajor: z.number().int().min(20).default(24),
+    /** Exact Node.js version the servers run (default: the pin in contract/node-release.json). */
+    nodeVersion: nodeVersionSchema.default(pinnedNode.version),
+    /** SHA-256 of that version's official linux tarballs; must be given with a non-default nodeVersion. */
+    nodeSha256: z
+      .object({ x64: sha256, arm64: sha256.optional() })
+      .strict()
+      .default({ x64: pinnedNode.sha256["linux-x64"], arm64: pinnedNode.sha256["linux-arm64"] }),
     /** Base URL of the Node.js release mirror (same layout as https://nodejs.org/dist). */
     nodeMirror: z
       .string()
@@ -56,8 +59,8 @@ export const cloudInitOptionsSchema = z
      */
     offsiteBackup: z
       .object({
-        bucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/),
-        region: z.string().regex(/^[a-z]+-[a-z0-9-]+$/),
+        bucket: tosBucketName,
+        region: regionId,
         /** S3-compatible endpoint, e.g. https://tos-s3-cn-beijing.volces.com */
         endpoint: z.string().regex(/^https:\/\/[^'"\\$`\s/]+\/?$/, "endpoint must be an https:// origin without quotes, $ or spaces"),
         /** IAM role attached to the instance (its credentials come from the metadata service). */
@@ -70,6 +73,10 @@ export const cloudInitOptionsSchema = z
   .refine((o) => !o.domain || o.acmeEmail, {
     message: "acmeEmail is required when domain is set",
     path: ["acmeEmail"],
+  })
+  .refine((o) => o.nodeVersion === pinnedNode.version || o.nodeSha256.x64 !== pinnedNode.sha256["linux-x64"], {
+    message: "nodeSha256 must be given for a nodeVersion other than the pinned one",
+    path: ["nodeSha256"],
   })
   .refine((o) => new Set(o.appPorts).size === o.appPorts.length, {
     message: "appPorts must not repeat a port",

@@ -6,23 +6,23 @@ import {
   type CloudInitOptions,
   type ResolvedCloudInitOptions,
 } from "./options.js";
-import { createTar, gzipDeterministic } from "../scripts/lib/tar.js";
+import { gzipDeterministic } from "../contract/tar.js";
+import { BOOTSTRAP_COMMAND, HOST_CONF_PATH, USER_DATA_BUDGET_BYTES, USER_DATA_LIMIT_BYTES } from "../contract/server.js";
 import { apiNodeFlags } from "./node-flags.js";
 
-/** EC2-style user-data limit, which Volcengine ECS shares. */
-export const USER_DATA_LIMIT_BYTES = 16 * 1024;
+export { USER_DATA_BUDGET_BYTES, USER_DATA_LIMIT_BYTES };
 
-/** Where cloud-init writes the archive of server files; `runcmd` unpacks it into `/`. */
-export const SERVER_FILES_ARCHIVE = "/var/lib/todo-setup/files.tar";
-
-/** A file the server gets (unpacked by `runcmd`, then todo-setup does the rest). */
+/** A file the server gets (installed by the release's server kit, cloud-init/kit.ts). */
 export interface ServerFile {
   path: string;
   content: string;
   permissions: "0644" | "0755";
 }
 
-const source = (relative: string): string =>
+/** Reads a template by its path relative to cloud-init/ (in the repository, or in a release's server/ kit). */
+export type TemplateSource = (relative: string) => string;
+
+const repositorySource: TemplateSource = (relative) =>
   readFileSync(new URL(`./${relative}`, import.meta.url), "utf8");
 
 /**
@@ -94,7 +94,10 @@ export function renderHostConf(o: ResolvedCloudInitOptions): string {
     DB_NAME: o.appName.replace(/-/g, "_"),
     DOMAIN: o.domain ?? "",
     ACME_EMAIL: o.acmeEmail ?? "",
-    NODE_MAJOR: o.nodeMajor,
+    NODE_VERSION: o.nodeVersion,
+    NODE_SHA256_X64: o.nodeSha256.x64,
+    NODE_SHA256_ARM64: o.nodeSha256.arm64 ?? "",
+    APP_MEMORY_MAX_MIB: o.appMemoryMaxMiB,
     NODE_MIRROR: o.nodeMirror,
     BACKUP_RETENTION_DAYS: o.backupRetentionDays,
     KEEP_RELEASES: o.keepReleases,
@@ -114,7 +117,7 @@ export function renderHostConf(o: ResolvedCloudInitOptions): string {
 const upstreamServer = (port: number) => `  server 127.0.0.1:${port} max_fails=3 fail_timeout=10s;`;
 
 /** Every file the server gets, with templates filled in for these options. */
-export function serverFiles(input: CloudInitOptions): ServerFile[] {
+export function serverFiles(input: CloudInitOptions, source: TemplateSource = repositorySource): ServerFile[] {
   const o = parseCloudInitOptions(input);
   const app = o.appName;
   const values = {
@@ -139,7 +142,8 @@ export function serverFiles(input: CloudInitOptions): ServerFile[] {
   };
 
   const files: ServerFile[] = [
-    { path: "/etc/todo-host.conf", content: renderHostConf(o), permissions: "0644" },
+    { path: HOST_CONF_PATH, content: renderHostConf(o), permissions: "0644" },
+    file(BOOTSTRAP_COMMAND, "bin/todo-bootstrap", "0755"),
     file("/usr/local/sbin/todo-setup", "bin/todo-setup", "0755"),
     file("/usr/local/sbin/todo-release", "bin/todo-release", "0755"),
     file(`/etc/systemd/system/${app}@.service`, "systemd/app@.service"),
@@ -150,6 +154,8 @@ export function serverFiles(input: CloudInitOptions): ServerFile[] {
     file("/etc/apt/apt.conf.d/52todo-auto-upgrades", "etc/auto-upgrades"),
     file(`/etc/systemd/system/${app}-health.service`, "systemd/app-health.service"),
     file(`/etc/systemd/system/${app}-health.timer`, "systemd/app-health.timer"),
+    file(`/etc/${app}-firewall.nft`, "etc/firewall.nft"),
+    file(`/etc/systemd/system/${app}-firewall.service`, "systemd/app-firewall.service"),
   ];
   if (o.databaseMode === "local") {
     files.push(
@@ -178,51 +184,40 @@ export function serverFiles(input: CloudInitOptions): ServerFile[] {
   return files;
 }
 
-/** The server files as one tar archive (paths relative to `/`, root-owned, fixed order and times). */
-export function serverFilesArchive(options: CloudInitOptions): Buffer {
-  // Scripts next to each other, then the rest: gzip's 32 KiB window then spans what they share.
-  const files = serverFiles(options);
-  const ordered = [...files.filter((f) => f.permissions === "0755"), ...files.filter((f) => f.permissions !== "0755")];
-  return createTar(
-    ordered.map((f) => ({
-      path: f.path.slice(1),
-      type: "file" as const,
-      mode: parseInt(f.permissions, 8),
-      content: Buffer.from(f.content),
-    })),
-  );
-}
-
 /**
- * The instance's user data: `#cloud-config` that writes the server files and runs todo-setup.
- * The files travel as ONE gzip+base64 `write_files` entry holding a tar archive: compressed
- * together they fit the 16 KB user-data limit with room to spare, which one entry per file does
- * not. Packages are installed by todo-setup, not cloud-init's `packages`: at first boot apt is
- * often locked (apt-daily, unattended-upgrades), and cloud-init gives up on the lock and marks the
- * boot failed, while todo-setup waits for it and retries. Only modules and keys that cloud-init
- * 22.4 (Debian 12) knows are used. Deterministic: the same options give the same text.
+ * The instance's user data: small and declarative. cloud-init writes the host settings
+ * (/etc/todo-host.conf, no secrets) and todo-bootstrap, turns SSH passwords off, and runs
+ * todo-bootstrap once: the distribution's packages (PostgreSQL in local mode, Nginx, Certbot) and
+ * the pinned, checksum-verified Node.js. Everything else — todo-setup, todo-release and every
+ * other server script, unit and Nginx site — ships in the release and is installed by the deploy
+ * step, which runs on every deploy and re-runs todo-bootstrap from the release too; so the user
+ * data is never the only copy of anything and its one-shot nature does not matter (issue #12).
+ * Packages are installed by todo-bootstrap rather than cloud-init's `packages` module: at first
+ * boot apt is often locked (apt-daily, unattended-upgrades) and cloud-init gives up on the lock,
+ * while todo-bootstrap waits for it, bounds every download and retries. Only modules and keys
+ * cloud-init 22.4 (Debian 12) knows are used. Deterministic: the same options give the same text.
  */
-export function renderCloudInit(options: CloudInitOptions): string {
+export function renderCloudInit(options: CloudInitOptions, source: TemplateSource = repositorySource): string {
   const o = parseCloudInitOptions(options);
+  const bootstrap = stripComments(source("bin/todo-bootstrap"), "bin/todo-bootstrap");
   const config = {
+    ssh_pwauth: false,
     write_files: [
+      { path: HOST_CONF_PATH, owner: "root:root", permissions: "0644", content: renderHostConf(o) },
       {
-        path: SERVER_FILES_ARCHIVE,
+        path: BOOTSTRAP_COMMAND,
         owner: "root:root",
-        permissions: "0600",
+        permissions: "0755",
         encoding: "gz+b64",
-        content: gzipDeterministic(serverFilesArchive(o)).toString("base64"),
+        content: gzipDeterministic(Buffer.from(bootstrap)).toString("base64"),
       },
     ],
-    runcmd: [
-      ["tar", "-xf", SERVER_FILES_ARCHIVE, "-C", "/", "--no-same-owner"],
-      ["/usr/local/sbin/todo-setup"],
-    ],
+    runcmd: [[BOOTSTRAP_COMMAND]],
   };
   const text = `#cloud-config\n${stringify(config, { lineWidth: 0 })}`;
   const size = Buffer.byteLength(text);
-  if (size > USER_DATA_LIMIT_BYTES) {
-    throw new Error(`rendered cloud-config is ${size} bytes, over the ${USER_DATA_LIMIT_BYTES}-byte user-data limit`);
+  if (size > USER_DATA_BUDGET_BYTES) {
+    throw new Error(`rendered cloud-config is ${size} bytes, over the project's ${USER_DATA_BUDGET_BYTES}-byte user-data budget (ECS allows ${USER_DATA_LIMIT_BYTES})`);
   }
   return text;
 }

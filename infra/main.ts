@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     );
   }
 
-  const { buildRelease } = await import("../scripts/release");
+  const { buildRelease } = await import("../release/build-release");
   const release = await buildRelease({ log: (message) => console.log(`release: ${message}`) });
 
   const { buildApp } = await import("./app");

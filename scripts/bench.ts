@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { freePort, startPgCluster, type PgCluster } from "../test/support/pg-cluster.js";
 import { runLoad, type LoadResult } from "./bench/wrk.js";
-import { buildServer } from "./build.js";
+import { buildServer } from "../release/bundle.js";
 import { apiNodeFlags, DEFAULT_APP_MEMORY_MAX_MIB } from "../cloud-init/node-flags.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");

@@ -1,24 +1,34 @@
 import { spawn } from "node:child_process";
-import { basename, resolve } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
-import { buildRelease, type Release } from "./release.js";
+import { buildRelease } from "../release/build-release.js";
+import {
+  installKitCommands,
+  RELEASE_COMMAND,
+  remoteTarballPath,
+  releaseHashOf,
+  switchReleaseCommands,
+  type Release,
+} from "../contract/index.js";
 import { runSmoke } from "./smoke.js";
 
 /**
- * `npm run deploy -- --host <ip>`: ships a release to a server over SSH and installs it with the
- * server's release command (which waits for cloud-init, migrates, switches, restarts one instance
- * at a time and rolls back by itself on failed health checks).
+ * `npm run deploy -- --host <ip>`: ships a release to a server over SSH, converges the host to the
+ * release's server kit, and installs the release with the server's release command (which
+ * migrates, switches, restarts one instance at a time and rolls back by itself on failed health
+ * checks). The same steps as the infra stack's deploy step (contract/deploy-steps.ts):
  *
  *   1. builds the release (or takes --tarball),
  *   2. waits until SSH answers (a fresh server is still booting),
- *   3. writes each --env KEY into /etc/todo-api/env — the value comes from this process's
+ *   3. copies the tarball to /tmp/todo-api-<hash>.tar.gz and runs its server kit
+ *      (`server/install`: packages, pinned Node.js, server scripts, units, sites, todo-setup),
+ *      using the host settings already on the server (/etc/todo-host.conf; `cdktf deploy` writes them),
+ *   4. writes each --env KEY into /etc/todo-api/env — the value comes from this process's
  *      environment and travels on SSH's stdin, never on a command line,
- *   4. copies the tarball to /tmp/todo-api-<hash>.tar.gz and runs `todo-release deploy` on it,
- *   5. optionally runs the smoke test against --smoke <url>.
- *
- * This is what the infra stack's deploy step runs; it is also the manual redeploy.
+ *   5. runs `todo-release deploy` (and, when the release was already current, a rolling restart),
+ *   6. optionally runs the smoke test against --smoke <url>.
  */
 export const deployOptionsSchema = z.object({
   host: z.string().min(1, "host is required (the server's public IP or name)"),
@@ -34,9 +44,7 @@ export const deployOptionsSchema = z.object({
 });
 export type DeployOptions = z.input<typeof deployOptionsSchema>;
 
-/** Where the tarball is put on the server before `todo-release deploy` unpacks it. */
-export const remoteTarballPath = (hash: string) => `/tmp/todo-api-${hash}.tar.gz`;
-export const RELEASE_COMMAND = "/usr/local/sbin/todo-release";
+export { RELEASE_COMMAND, remoteTarballPath };
 
 const log = (message: string) => process.stderr.write(`deploy: ${message}\n`);
 
@@ -84,16 +92,20 @@ export async function deployRelease(input: DeployOptions): Promise<Release> {
     await new Promise((r) => setTimeout(r, 5000));
   }
 
+  const remotePath = remoteTarballPath(release.hash);
+  const copy = await exec(scp, [...common, "-q", "-P", String(o.port), release.path, `${target}:${remotePath}`]);
+  if (copy !== 0) throw new Error(`copying ${release.path} to ${target}:${remotePath} failed`);
+  const script = (lines: string[]) => ["sh", "-c", ["set -eu", ...lines].join("; ")];
+  const converged = await remote(script(installKitCommands(remotePath, release.hash, "")));
+  if (converged !== 0) throw new Error(`the release's server kit (server/install) failed on ${target} (exit ${converged}); see its output above`);
+
   for (const key of o.env) {
     if ((await remote([RELEASE_COMMAND, "set-env", key], process.env[key])) !== 0) {
       throw new Error(`setting ${key} on the server failed`);
     }
   }
 
-  const remotePath = remoteTarballPath(release.hash);
-  const copy = await exec(scp, [...common, "-q", "-P", String(o.port), release.path, `${target}:${remotePath}`]);
-  if (copy !== 0) throw new Error(`copying ${release.path} to ${target}:${remotePath} failed`);
-  const status = await remote([RELEASE_COMMAND, "deploy", remotePath]);
+  const status = await remote(script(switchReleaseCommands(remotePath, "")));
   if (status !== 0) throw new Error(`todo-release deploy failed on ${target} (exit ${status}); see its output above`);
   log(`release ${release.hash} is live on ${o.host}`);
 
@@ -105,9 +117,9 @@ export async function deployRelease(input: DeployOptions): Promise<Release> {
 }
 
 function releaseFromTarball(path: string): Release {
-  const match = /^todo-api-([0-9a-f]{12})\.tar\.gz$/.exec(basename(path));
-  if (!match) throw new Error(`${path} is not named todo-api-<hash>.tar.gz (build it with npm run release)`);
-  return { path: resolve(path), hash: match[1]! };
+  const hash = releaseHashOf(path);
+  if (!hash) throw new Error(`${path} is not named todo-api-<hash>.tar.gz (build it with npm run release)`);
+  return { path: resolve(path), hash };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -1,17 +1,12 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { tosBucketName } from "../../contract/validation";
 
 /**
  * Operations settings of an environment: where backups go off the server and who hears about
  * trouble. Kept apart from the rest of the stack configuration (schema.ts composes them).
  */
 
-const tosBucketName = z
-  .string()
-  .regex(
-    /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/,
-    "must be a TOS bucket name: 3-63 lowercase letters, digits and '-', not starting or ending with '-'",
-  );
 
 /** Backups kept in a private TOS bucket of the environment (always created). */
 export const backupsSchema = z

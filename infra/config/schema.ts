@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { clusterProblems } from "./cluster";
 import { alertsSchema, backupsSchema } from "./operations";
+import { dnsName, tosBucketName } from "../../contract/validation";
 
 /**
  * The stack configuration: what a user may choose about one environment (dev, prod, ...).
@@ -39,13 +40,6 @@ const localPath = z
   .min(1)
   .refine((p) => !/["\\\r\n]|\$\{|%\{/.test(p), 'must not contain quotes, backslashes, "${" or "%{"');
 
-const dnsName = z
-  .string()
-  .toLowerCase()
-  .regex(
-    /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
-    'must be a fully qualified domain name such as "api.example.com" (no scheme, no path)',
-  );
 
 const tagKey = z.string().regex(/^[A-Za-z0-9_.:/=+\-@ ]{1,128}$/, "tag keys: 1-128 letters, digits, spaces or _.:/=+-@");
 
@@ -276,7 +270,7 @@ export const stateSchema = z.discriminatedUnion("backend", [
   z.strictObject({
     /** S3-compatible backend on Volcengine TOS; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. */
     backend: z.literal("s3"),
-    bucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be a TOS bucket name"),
+    bucket: tosBucketName,
     region: z.string().regex(/^[a-z]+-[a-z0-9-]+$/),
     /** S3 endpoint of TOS for that region, e.g. https://tos-s3-cn-beijing.volces.com. */
     endpoint: z.url({ protocol: /^https$/, error: "must be an https:// URL" }),

@@ -1,17 +1,21 @@
 import { Construct } from "constructs";
-import type { SSHProvisionerConnection } from "cdktf";
+import { Fn, type SSHProvisionerConnection } from "cdktf";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
 import { LocalFile } from "./local-file";
 
-/** The on-server release command installed by cloud-init (cross-part contract). */
-export const RELEASE_COMMAND = "/usr/local/sbin/todo-release";
+import { createHash } from "node:crypto";
+import {
+  HOST_CONF_PATH,
+  installKitCommands,
+  RELEASE_COMMAND,
+  remoteTarballPath,
+  switchReleaseCommands,
+  type Release,
+} from "../../contract";
+import type { CloudInitOptions } from "../../cloud-init/options";
+import { parseCloudInitOptions, renderHostConf } from "../../cloud-init/render";
 
-export interface Release {
-  /** Local path of the release tarball (dist/release/todo-api-<hash>.tar.gz). */
-  path: string;
-  /** Content hash of the release: a new hash is what makes Terraform redeploy. */
-  hash: string;
-}
+export { RELEASE_COMMAND, type Release };
 
 export interface AppDeploymentConfig {
   /** Address to SSH to: the public IP, or the private IP when going through `bastion`. */
@@ -29,6 +33,12 @@ export interface AppDeploymentConfig {
   /** Private key file read by Terraform at apply time; undefined means use the ssh-agent. */
   sshPrivateKeyPath?: string;
   release: Release;
+  /**
+   * Everything the server is told (domain, ACME e-mail, database mode, Node.js version and
+   * checksums, backup target, app ports, memory limit, ...): written to /etc/todo-host.conf on
+   * every deploy, and part of the trigger, so a change reaches the running server.
+   */
+  serverOptions: CloudInitOptions;
   /** Sensitive expression of the DATABASE_URL (rds mode); undefined keeps the local database. */
   databaseUrl?: string;
   /** Sensitive expression of the JWT secret; empty keeps the one the server generated at setup. */
@@ -39,11 +49,31 @@ export interface AppDeploymentConfig {
   dependsOn?: import("cdktf").ITerraformDependable[];
 }
 
+/** The trigger values of a deploy step: any change re-runs it (Terraform replaces the null_resource). */
+export function deploymentTriggers(config: Pick<AppDeploymentConfig, "release" | "instanceId" | "serverOptions" | "settings" | "databaseUrl">): Record<string, string> {
+  const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+  const settings = Object.entries(config.settings ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join("");
+  return {
+    release_hash: config.release.hash,
+    instance_id: config.instanceId,
+    host_settings_sha256: sha256(renderHostConf(parseCloudInitOptions(config.serverOptions))),
+    ...(settings ? { env_settings_sha256: sha256(settings) } : {}),
+    // A hash of the (sensitive) URL expression, computed by Terraform: a new RDS address or password redeploys.
+    ...(config.databaseUrl ? { database_url_sha256: Fn.sha256(config.databaseUrl) } : {}),
+  };
+}
+
 /**
- * Ships the release to the server over SSH once it is up, and writes the server-side secrets over
- * the same channel (never through user data). Triggers are the release hash and the instance id
- * only: a code change redeploys the app without touching the server; an unchanged tree does
- * nothing.
+ * Converges the server to the checked-out repository and stack configuration on every change,
+ * the way Kamal re-applies everything on each deploy (issue #12): over SSH it writes the host
+ * settings, uploads the release, runs the release's server kit (`server/install`: packages, the
+ * pinned Node.js, every server script, unit and Nginx site, then todo-setup), writes the
+ * server-side secrets (never through user data), and switches releases with todo-release.
+ * It runs again when the release, the instance, any host setting, the env settings or the
+ * database URL change (deploymentTriggers); the instance's user data is only its first boot.
  *
  * Every script below avoids "${" and "%{" except where Terraform interpolation is intended:
  * Terraform would otherwise evaluate the shell's own syntax.
@@ -62,7 +92,8 @@ export class AppDeployment extends Construct {
     if (!/^[0-9a-f]{8,64}$/.test(config.release.hash)) {
       throw new Error(`AppDeployment: release hash "${config.release.hash}" is not a hex content hash`);
     }
-    this.remoteTarball = `/tmp/todo-api-${config.release.hash}.tar.gz`;
+    this.remoteTarball = remoteTarballPath(config.release.hash);
+    const hostSettings = renderHostConf(parseCloudInitOptions(config.serverOptions));
 
     // Read at plan time, and only required to deploy: destroy works without the key file.
     const key = config.sshPrivateKeyPath ? new LocalFile(this, "ssh-private-key", config.sshPrivateKeyPath) : undefined;
@@ -85,21 +116,19 @@ export class AppDeployment extends Construct {
     };
 
     this.resource = new NullResource(this, "release", {
-      triggers: {
-        release_hash: config.release.hash,
-        instance_id: config.instanceId,
-      },
+      triggers: deploymentTriggers(config),
       dependsOn: config.dependsOn,
       lifecycle: preconditions.length ? { precondition: preconditions } : undefined,
       connection,
       provisioners: [
+        { type: "file", source: config.release.path, destination: this.remoteTarball },
+        { type: "remote-exec", inline: convergeScript(hostSettings, this.remoteTarball, config.release.hash) },
         {
-          // Secrets first, in their own script: Terraform hides the output of a provisioner
-          // whose config references a sensitive value, and the script deletes itself.
+          // Secrets in their own script: Terraform hides the output of a provisioner whose
+          // config references a sensitive value, and the script deletes itself.
           type: "remote-exec",
           inline: secretsScript(config),
         },
-        { type: "file", source: config.release.path, destination: this.remoteTarball },
         { type: "remote-exec", inline: deployScript(this.remoteTarball) },
       ],
     });
@@ -115,10 +144,8 @@ function secretsScript(config: AppDeploymentConfig): string[] {
     // The script holds secrets: remove it from /tmp before doing anything else.
     `rm -f -- "$0"`,
     sudo,
-    // The release command exists once cloud-init has finished (exit 2 = done with warnings).
-    "rc=0; cloud-init status --wait >/dev/null 2>&1 || rc=$?",
-    `if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then echo "cloud-init failed (exit $rc); see /var/log/cloud-init-output.log on the server" >&2; $SUDO cloud-init status --long >&2 || true; exit 1; fi`,
-    `test -x ${RELEASE_COMMAND} || { echo "${RELEASE_COMMAND} is missing: the server was not set up by cloud-init" >&2; exit 1; }`,
+    // The release command was installed by the kit in the step before.
+    `test -x ${RELEASE_COMMAND} || { echo "${RELEASE_COMMAND} is missing: the server kit did not install" >&2; exit 1; }`,
     // Single quotes: the JWT secret is validated to hold no quote; URL parts are URL-encoded.
     // Without a JWT secret from the deployer, the one todo-setup generated on the server stays.
     `jwt='${config.jwtSecret}'`,
@@ -134,13 +161,22 @@ function secretsScript(config: AppDeploymentConfig): string[] {
   return lines;
 }
 
-function deployScript(remoteTarball: string): string[] {
+/** Host settings first (what the kit renders from), then the release's server kit. */
+function convergeScript(hostSettings: string, remoteTarball: string, hash: string): string[] {
+  if (/\$\{|%\{/.test(hostSettings)) throw new Error("host settings must not contain ${ or %{");
   return [
     "#!/bin/sh",
     "set -eu",
     sudo,
-    `$SUDO ${RELEASE_COMMAND} deploy ${remoteTarball}`,
-    `rm -f -- ${remoteTarball}`,
-    `$SUDO ${RELEASE_COMMAND} status`,
+    `$SUDO tee ${HOST_CONF_PATH}.new >/dev/null <<'TODO_HOST_SETTINGS'`,
+    ...hostSettings.trimEnd().split("\n"),
+    "TODO_HOST_SETTINGS",
+    `$SUDO chmod 0644 ${HOST_CONF_PATH}.new`,
+    `$SUDO mv -f ${HOST_CONF_PATH}.new ${HOST_CONF_PATH}`,
+    ...installKitCommands(remoteTarball, hash, "$SUDO"),
   ];
+}
+
+function deployScript(remoteTarball: string): string[] {
+  return ["#!/bin/sh", "set -eu", sudo, ...switchReleaseCommands(remoteTarball, "$SUDO"), `$SUDO ${RELEASE_COMMAND} status`];
 }

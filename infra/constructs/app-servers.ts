@@ -72,7 +72,10 @@ export class AppServers extends Construct {
         dependsOn: config.dependsOn,
         lifecycle: {
           // A newer public image appearing later must never rebuild the servers.
-          ignoreChanges: ["image_id"],
+          // user_data is only the first boot (cloud-init runs it once per instance, and the provider would
+          // try to modify it in place on a running server, which ECS accepts only on a stopped one): every
+          // later change of the server's settings reaches it through the deploy step (AppDeployment).
+          ignoreChanges: ["image_id", "user_data"],
           precondition: image.found
             ? [
                 {

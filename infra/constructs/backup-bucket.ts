@@ -7,6 +7,7 @@ import { TosBucket } from "../../.gen/providers/volcengine/tos-bucket";
 import { TosBucketLifecycle } from "../../.gen/providers/volcengine/tos-bucket-lifecycle";
 import { tagBlocks } from "./tags";
 import { apiDescription } from "./description";
+import { BACKUP_PREFIX } from "../../contract/server";
 
 export interface BackupBucketConfig {
   /** Prefix of resource names, e.g. "todo-api-dev". */
@@ -25,8 +26,8 @@ export function backupRoleName(name: string): string {
   return `${name}-backup`;
 }
 
-/** Object key prefix of the database dumps; the lifecycle rule and the server agree on it. */
-export const BACKUP_PREFIX = "postgres/";
+/** Object key prefix of the database dumps (contract/server.ts); the lifecycle rule and the server agree on it. */
+export { BACKUP_PREFIX };
 
 /**
  * What backup and restore need, and nothing more: write a dump, read one back, list the dumps.

@@ -4,7 +4,7 @@ import { AppDeployment, type AppDeploymentConfig, type Release } from "./app-dep
 
 export interface RollingDeploymentConfig {
   /** The servers, in rollout order: instance id and the private IP reached through the bastion. */
-  servers: readonly { instanceId: string; privateIp: string }[];
+  servers: readonly { instanceId: string; privateIp: string; serverOptions: AppDeploymentConfig["serverOptions"] }[];
   bastionHost: string;
   sshUser: string;
   sshPrivateKeyPath?: string;
@@ -38,6 +38,7 @@ export class RollingDeployment extends Construct {
           host: server.privateIp,
           bastionHost: config.bastionHost,
           instanceId: server.instanceId,
+          serverOptions: server.serverOptions,
           sshUser: config.sshUser,
           sshPrivateKeyPath: config.sshPrivateKeyPath,
           release: config.release,

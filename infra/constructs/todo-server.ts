@@ -69,7 +69,10 @@ export class TodoServer extends Construct {
       tags,
       lifecycle: {
         // A newer public image appearing later must never rebuild the server.
-        ignoreChanges: ["image_id"],
+        // user_data is only the first boot (cloud-init runs it once per instance, and the provider would
+        // try to modify it in place on a running server, which ECS accepts only on a stopped one): every
+        // later change of the server's settings reaches it through the deploy step (AppDeployment).
+        ignoreChanges: ["image_id", "user_data"],
         precondition: image.found
           ? [
               {

@@ -1,5 +1,6 @@
-/** ECS rejects user data above 16 KB, measured on the text before base64. */
-export const USER_DATA_LIMIT_BYTES = 16 * 1024;
+import { USER_DATA_LIMIT_BYTES } from "../../contract/server";
+
+export { USER_DATA_LIMIT_BYTES };
 
 export class UserDataTooLargeError extends Error {
   constructor(

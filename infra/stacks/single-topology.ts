@@ -79,6 +79,7 @@ export function composeSingle(stack: TerraformStack, name: string, env: Resolved
     sshUser: env.ssh.user,
     sshPrivateKeyPath: env.ssh.privateKeyPath,
     release,
+    serverOptions: cloudInit,
     databaseUrl: database?.connectionUrl,
     jwtSecret: jwtSecret.value,
     dependsOn: [server.eipAssociation, ...(database ? [database.reachable] : [])],

@@ -5,19 +5,21 @@
  * the logs that explain it; always cleans up what it created. See docs/rehearsal.md.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { RehearsalClient } from "./api.js";
 import { Cleanup } from "./cleanup.js";
 import { waitForCloudInit } from "./cloud-init-wait.js";
 import { Container } from "./container.js";
 import { createPrivateNetwork } from "./network.js";
-import { ensureNodeMirror, serveMirror } from "./node-mirror.js";
+import { ensureNodeMirror, mirrorNodeOf, serveMirror } from "./node-mirror.js";
 import { preflight } from "./preflight.js";
 import { baseRelease, migrationRelease, variantRelease } from "./releases.js";
 import { debian12, ensureRootfs } from "./rootfs.js";
 import { expectSystemRunning } from "./server-checks.js";
 import { runScenario } from "./scenario.js";
+import { parseCloudInitOptions, renderHostConf } from "../../cloud-init/render.js";
+import { bootToReady, runDayTwo } from "./day2.js";
 import { StepLog } from "./steps.js";
 import { appNameOf, appPortsOf, nodeMajorOf, rehearsalCloudInitOptions, rehearsalUserData } from "./user-data.js";
 
@@ -68,13 +70,19 @@ async function main(): Promise<number> {
       return net;
     });
     const mirrorServer = await log.step("serve the mirror on the host end of the veth", async () => {
-      const server = await serveMirror(mirror.dir, network.hostAddress, 8080);
+      // This run's view of the cached mirror (links), so day 2 can add a version without
+      // touching the cache other runs share.
+      const runMirror = join(runDir, "mirror");
+      await mkdir(runMirror, { recursive: true });
+      for (const entry of await readdir(mirror.dir)) await symlink(join(mirror.dir, entry), join(runMirror, entry));
+      const server = await serveMirror(runMirror, network.hostAddress, 8080);
       cleanup.add("mirror server", () => server.close());
       log.info(`${server.url} (v${mirror.version})`);
       return server;
     });
+    const mirrorNode = await mirrorNodeOf(mirror);
     const userData = await log.step("render the user data", async () => {
-      const data = await rehearsalUserData(mirrorServer.url);
+      const data = await rehearsalUserData(mirrorServer.url, mirrorNode);
       log.info(`${data.source}: ${Buffer.byteLength(data.text)} bytes`);
       return data;
     });
@@ -127,7 +135,26 @@ async function main(): Promise<number> {
       appName,
       appPorts,
       id,
+      hostSettings: renderHostConf(parseCloudInitOptions(rehearsalCloudInitOptions(mirrorServer.url, mirrorNode))),
     });
+    if (!process.env.REHEARSAL_SKIP_DAY2) {
+      // Issue #12: options change after the server exists; one deploy converges it (day2.ts).
+      await runDayTwo({
+        box,
+        api: new RehearsalClient(`http://${network.containerAddress}`),
+        log,
+        appName,
+        appPorts,
+        id,
+        runDir,
+        mirrorDir: join(runDir, "mirror"),
+        nodeCacheDir: join(cacheDir, "node-extra"),
+        bootOptions: rehearsalCloudInitOptions(mirrorServer.url, mirrorNode),
+        bootNode: mirrorNode,
+        releases,
+      });
+    }
+    log.info(bootToReady(log));
     if (log.failed.length > 0) {
       throw new Error(`${log.failed.length} check(s) failed: ${log.failed.map((r) => r.name).join("; ")}`);
     }

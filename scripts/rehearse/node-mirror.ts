@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { join, normalize, sep } from "node:path";
+import { nodeReleaseFromShasums } from "../../contract/node.js";
 import { run } from "./shell.js";
 import type { StepLog } from "./steps.js";
 
@@ -93,8 +94,10 @@ const LTS_CODENAMES: Record<number, string> = { 20: "Iron", 22: "Jod", 24: "Kryp
 
 async function cachedVersion(dir: string): Promise<string | undefined> {
   if (!existsSync(join(dir, "index.json"))) return undefined;
+  // `latest` names the version the mirror was built for (the day-2 scenario adds another one).
+  const latest = await readlink(join(dir, "latest")).catch(() => undefined);
   const entries = (await readdir(dir)).filter((name) => /^v\d+\.\d+\.\d+$/.test(name));
-  const version = entries[0]?.slice(1);
+  const version = (latest && /^v\d+\.\d+\.\d+$/.test(latest) ? latest : entries[0])?.slice(1);
   if (!version || !existsSync(join(dir, `v${version}`, "SHASUMS256.txt"))) return undefined;
   return version;
 }
@@ -166,4 +169,10 @@ export async function serveMirror(dir: string, host: string, port: number): Prom
 
 export async function readMirrorSums(mirror: NodeMirror): Promise<string> {
   return readFile(join(mirror.dir, `v${mirror.version}`, "SHASUMS256.txt"), "utf8");
+}
+
+/** The version and linux-x64 .tar.xz SHA-256 the mirror serves, as the servers' pin (user-data.ts). */
+export async function mirrorNodeOf(mirror: NodeMirror): Promise<{ version: string; sha256X64: string }> {
+  const release = nodeReleaseFromShasums(mirror.version, await readMirrorSums(mirror));
+  return { version: release.version, sha256X64: release.sha256["linux-x64"] };
 }

@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { copyFile } from "node:fs/promises";
-import { basename, join } from "node:path";
 import type { RehearsalClient } from "./api.js";
 import type { Container } from "./container.js";
+import { deployInContainer } from "./deploy.js";
 import type { Release } from "./releases.js";
 import {
   expectActive,
@@ -26,18 +25,15 @@ export interface Scenario {
   appName: string;
   appPorts: number[];
   id: string;
+  /** The host settings every deploy writes first, as the stack's deploy step does (issue #12). */
+  hostSettings?: string;
 }
 
-export async function runScenario({ box, api, releases, log, appName, appPorts, id }: Scenario): Promise<void> {
+export async function runScenario({ box, api, releases, log, appName, appPorts, id, hostSettings }: Scenario): Promise<void> {
   const deploy = async (release: Release) => {
-    // The stack's deploy step uploads the tarball and runs this command over SSH; here the
-    // tarball is copied into the container's file system and the command runs via nsenter.
-    const inside = `/var/tmp/${basename(release.path)}`;
-    await copyFile(release.path, join(box.root, inside));
-    const result = await box.exec(`/usr/local/sbin/todo-release deploy ${inside}`, {
-      allowFailure: true,
-      timeoutMs: 600_000,
-    });
+    // The stack's deploy step uploads the tarball and runs these steps over SSH (server kit, then
+    // todo-release deploy); here the tarball is copied into the container and they run via nsenter.
+    const result = await deployInContainer(box, release, { hostSettings });
     log.info(result.output.trim());
     return result;
   };

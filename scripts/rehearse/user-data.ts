@@ -28,7 +28,13 @@ const ENVIRONMENT = "dev";
 const PLACEHOLDER_PUBLIC_KEY =
   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE8rBqkH1m2oQpX7m4kV3r8gkJm9u2cC5y0cN8i6bWcd rehearsal@localhost";
 
-export function rehearsalCloudInitOptions(nodeMirror: string): CloudInitOptions {
+/** The Node.js the rehearsal's mirror serves (its own tarball, so its own SHA-256, not the pin's). */
+export interface MirrorNode {
+  version: string;
+  sha256X64: string;
+}
+
+export function rehearsalCloudInitOptions(nodeMirror: string, node?: MirrorNode): CloudInitOptions {
   const config = loadStackConfig({
     cwd: root,
     env: {
@@ -43,12 +49,12 @@ export function rehearsalCloudInitOptions(nodeMirror: string): CloudInitOptions 
     throw new Error(`the rehearsal boots database mode local without a domain; ${EXAMPLE_CONFIG_FILE}'s "${ENVIRONMENT}" is not that`);
   }
   const { offsiteBackup: _noTosHere, ...options } = singleServerCloudInit(env, `${config.project}-${env.name}`);
-  return { ...options, nodeMirror };
+  return { ...options, nodeMirror, ...(node ? { nodeVersion: node.version, nodeSha256: { x64: node.sha256X64 } } : {}) };
 }
 
-/** The Node.js major the rendered user data installs (the options' default unless overridden). */
+/** The Node.js major the servers run (of the version pinned in contract/node-release.json). */
 export function nodeMajorOf(options: CloudInitOptions): number {
-  return cloudInitOptionsSchema.parse(options).nodeMajor;
+  return Number(cloudInitOptionsSchema.parse(options).nodeVersion.split(".")[0]);
 }
 
 /** The app name (system user, unit prefix, /opt/<name>) the rendered user data uses. */
@@ -61,14 +67,18 @@ export function appPortsOf(options: CloudInitOptions): number[] {
   return cloudInitOptionsSchema.parse(options).appPorts;
 }
 
-export async function rehearsalUserData(nodeMirror: string): Promise<RehearsalUserData> {
+export async function rehearsalUserData(nodeMirror: string, node?: MirrorNode): Promise<RehearsalUserData> {
+  if (process.env.REHEARSAL_PREVIOUS_USER_DATA) {
+    const { previousUserData, PREVIOUS_USER_DATA } = await import("./previous-user-data.js");
+    return { text: previousUserData(nodeMirror), source: `the previous version's user data (${PREVIOUS_USER_DATA.pathname})` };
+  }
   const override = process.env.REHEARSAL_USER_DATA;
   if (override) {
     const text = (await readFile(override, "utf8")).replaceAll("{{nodeMirror}}", nodeMirror);
     return { text, source: override };
   }
   return {
-    text: renderCloudInit(rehearsalCloudInitOptions(nodeMirror)),
+    text: renderCloudInit(rehearsalCloudInitOptions(nodeMirror, node)),
     source: `the infra stack's singleServerCloudInit for ${EXAMPLE_CONFIG_FILE} "${ENVIRONMENT}" (database mode local, no domain), rendered by renderCloudInit`,
   };
 }

@@ -3,8 +3,8 @@ import { createServer } from "node:net";
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import type { CloudInitOptions } from "../../cloud-init/options.js";
-import { renderCloudInit, SERVER_FILES_ARCHIVE } from "../../cloud-init/render.js";
-import { readTar } from "../../scripts/lib/tar.js";
+import { serverFiles } from "../../cloud-init/render.js";
+import { readTar } from "../../contract/tar.js";
 
 export const variants: Record<string, CloudInitOptions> = {
   "local, no domain": { environment: "dev", databaseMode: "local" },
@@ -29,22 +29,23 @@ export interface DecodedFile {
   content: string;
 }
 
-/** Parses rendered cloud-config text and unpacks the server files the way the server does. */
+/** Parses rendered cloud-config text and decodes its write_files the way cloud-init does. */
 export function decodeCloudConfig(text: string): { config: Record<string, any>; files: Map<string, DecodedFile> } {
   const config = parse(text) as Record<string, any>;
-  const entry = (config.write_files as any[]).find((f) => f.path === SERVER_FILES_ARCHIVE);
-  if (!entry) throw new Error(`no ${SERVER_FILES_ARCHIVE} in write_files`);
-  if (entry.encoding !== "gz+b64") throw new Error(`unexpected encoding ${entry.encoding}`);
-  const tar = gunzipSync(Buffer.from(entry.content, "base64"));
   const files = new Map<string, DecodedFile>();
-  for (const e of readTar(tar)) {
-    files.set(`/${e.path}`, { path: `/${e.path}`, mode: e.mode, content: e.content?.toString("utf8") ?? "" });
+  for (const entry of config.write_files as any[]) {
+    const content =
+      entry.encoding === "gz+b64" ? gunzipSync(Buffer.from(entry.content, "base64")).toString("utf8") : String(entry.content);
+    files.set(entry.path, { path: entry.path, mode: parseInt(entry.permissions, 8), content });
   }
   return { config, files };
 }
 
+/** Every server file for these options, as the release's server kit installs them (cloud-init/kit.ts). */
 export function renderedFiles(options: CloudInitOptions): Map<string, DecodedFile> {
-  return decodeCloudConfig(renderCloudInit(options)).files;
+  return new Map(
+    serverFiles(options).map((f) => [f.path, { path: f.path, mode: parseInt(f.permissions, 8), content: f.content }]),
+  );
 }
 
 export function run(command: string, args: string[], options: SpawnSyncOptions = {}) {
@@ -83,4 +84,11 @@ export function runAsync(
     child.once("close", (status) => resolve({ status, stdout, stderr }));
     child.stdin.end(options.input ?? "");
   });
+}
+
+/** The files of a previous-version cloud-config (one gzip'd tar in write_files), by absolute path. */
+export function decodeCloudConfigArchive(text: string): Map<string, string> {
+  const config = parse(text) as { write_files: { path: string; content: string }[] };
+  const entry = config.write_files.find((f) => f.path === "/var/lib/todo-setup/files.tar")!;
+  return new Map(readTar(gunzipSync(Buffer.from(entry.content, "base64"))).map((e) => [`/${e.path}`, e.content?.toString("utf8") ?? ""]));
 }

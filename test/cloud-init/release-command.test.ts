@@ -15,7 +15,7 @@ import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTar, gzipDeterministic } from "../../scripts/lib/tar.js";
+import { createTar, gzipDeterministic } from "../../contract/tar.js";
 import { freePort, renderedFiles, run, variants } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
 
@@ -142,6 +142,7 @@ function release(args: string[], input?: string, extraEnv: Record<string, string
       TODO_READY_TIMEOUT: "6",
       TODO_LOCK_FILE: join(state, "release.lock"),
       TODO_CLOUD_INIT: join(dir, "cloud-init"),
+      TODO_SETUP_DONE: join(state, "setup-done"),
       SYSTEMCTL: join(dir, "systemctl"),
       STANDIN_STATE: state,
       STANDIN_PORTS: ports.join(" "),
@@ -187,6 +188,7 @@ beforeAll(async () => {
       .content.replace(/^APP_PORTS=.*$/m, `APP_PORTS='${ports.join(" ")}'`)
       .replace(/^KEEP_RELEASES=.*$/m, "KEEP_RELEASES='3'"),
   );
+  writeFileSync(join(state, "setup-done"), "setup done (test)\n");
   writeFileSync(join(dir, "systemctl"), STANDIN_SYSTEMCTL);
   chmodSync(join(dir, "systemctl"), 0o755);
   writeFileSync(join(dir, "cloud-init"), `#!/bin/sh\necho "cloud-init $*" >>"${state}/cloud-init.log"\n`);
@@ -329,6 +331,14 @@ describe.skipIf(curl.missing)("todo-release deploy, rollback, status", () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("is not a release");
     expect(release(["deploy", join(dir, "missing.tar.gz")]).stderr).toContain("no such file");
+  });
+
+  it("refuses to switch on a host whose setup is not done, touching nothing", () => {
+    const before = [link("current"), link("previous")];
+    const r = release(["deploy", b.path], undefined, { TODO_SETUP_DONE: join(state, "no-such-marker") });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("setup is not done");
+    expect([link("current"), link("previous")]).toEqual(before);
   });
 
   it("status shows current, previous and healthy instances", () => {

@@ -6,9 +6,9 @@ import {
   renderCloudInit,
   serverFiles,
   stripComments,
-  USER_DATA_LIMIT_BYTES,
+  USER_DATA_BUDGET_BYTES,
 } from "../../cloud-init/render.js";
-import { decodeCloudConfig, run, variants } from "./helpers.js";
+import { decodeCloudConfig, renderedFiles, run, variants } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
 
 const cloudInit = requireTool("cloud-init");
@@ -23,13 +23,14 @@ function schema(text: string) {
 
 describe.skipIf(cloudInit.missing).each(Object.entries(variants))("rendered cloud-config (%s)", (_name, options) => {
   const text = renderCloudInit(options);
-  const { config, files } = decodeCloudConfig(text);
+  const { config, files: userDataFiles } = decodeCloudConfig(text);
+  const files = renderedFiles(options);
   const local = options.databaseMode === "local";
   const withDomain = Boolean(options.domain);
 
-  it("is #cloud-config within the 16 KB user-data limit", () => {
+  it("is #cloud-config within the project's 4 KB user-data budget", () => {
     expect(text.startsWith("#cloud-config\n")).toBe(true);
-    expect(Buffer.byteLength(text)).toBeLessThan(USER_DATA_LIMIT_BYTES);
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(USER_DATA_BUDGET_BYTES);
   });
 
   it("passes `cloud-init schema`", () => {
@@ -43,19 +44,20 @@ describe.skipIf(cloudInit.missing).each(Object.entries(variants))("rendered clou
     expect(renderCloudInit(options)).toBe(text);
   });
 
-  it("unpacks to exactly the server files, with their modes", () => {
-    const expected = serverFiles(options);
-    expect([...files.keys()].sort()).toEqual(expected.map((f) => f.path).sort());
+  it("holds only the host settings and todo-bootstrap (the release carries everything else), with their modes", () => {
+    const expected = serverFiles(options).filter((f) => ["/etc/todo-host.conf", "/usr/local/sbin/todo-bootstrap"].includes(f.path));
+    expect([...userDataFiles.keys()].sort()).toEqual(expected.map((f) => f.path).sort());
     for (const f of expected) {
-      const got = files.get(f.path)!;
+      const got = userDataFiles.get(f.path)!;
       expect(got.content, f.path).toBe(f.content);
       expect(got.mode.toString(8), f.path).toBe(f.permissions.slice(1));
     }
-    expect(config.runcmd.at(-1)).toEqual(["/usr/local/sbin/todo-setup"]);
+    expect(Object.keys(config).sort()).toEqual(["runcmd", "ssh_pwauth", "write_files"]);
+    expect(config.ssh_pwauth).toBe(false);
+    expect(config.runcmd).toEqual([["/usr/local/sbin/todo-bootstrap"]]);
   });
 
   it("ships backups only in local mode, Certbot's files only with a domain", () => {
-    expect(Object.keys(config).sort()).toEqual(["runcmd", "write_files"]);
     expect(files.has("/usr/local/sbin/todo-backup")).toBe(local);
     expect(files.has("/etc/systemd/system/todo-api-backup.timer")).toBe(local);
     expect(files.has("/etc/nginx/sites-available/todo-api-https.conf")).toBe(withDomain);
@@ -92,22 +94,23 @@ describe.skipIf(cloudInit.missing).each(Object.entries(variants))("rendered clou
 
 describe.skipIf(cloudInit.missing)("cloud-config options", () => {
   it("follows appPorts, nodeMirror and the other options", () => {
-    const { files } = decodeCloudConfig(
-      renderCloudInit({
+    const files = renderedFiles({
         environment: "staging",
         databaseMode: "local",
         appPorts: [4001, 4002, 4003],
         nodeMirror: "https://npmmirror.com/mirrors/node/",
-        nodeMajor: 22,
+        nodeVersion: "22.3.1",
+        nodeSha256: { x64: "a".repeat(64) },
         backupRetentionDays: 14,
         appMemoryMaxMiB: 768,
         keepReleases: 3,
-      }),
-    );
+      });
     const conf = files.get("/etc/todo-host.conf")!.content;
     expect(conf).toContain("APP_PORTS='4001 4002 4003'");
     expect(conf).toContain("NODE_MIRROR='https://npmmirror.com/mirrors/node'");
-    expect(conf).toContain("NODE_MAJOR='22'");
+    expect(conf).toContain("NODE_VERSION='22.3.1'");
+    expect(conf).toContain(`NODE_SHA256_X64='${"a".repeat(64)}'`);
+    expect(conf).toContain("APP_MEMORY_MAX_MIB='768'");
     expect(conf).toContain("BACKUP_RETENTION_DAYS='14'");
     expect(conf).toContain("KEEP_RELEASES='3'");
     expect(files.get("/etc/nginx/conf.d/todo-api.conf")!.content).toContain("server 127.0.0.1:4003");
@@ -121,7 +124,7 @@ describe.skipIf(cloudInit.missing)("cloud-config options", () => {
 
   it.each([
     [{ environment: "prod", databaseMode: "local", domain: "api.example.com" }, /acmeEmail is required/],
-    [{ environment: "prod", databaseMode: "local", domain: "https://api.example.com", acmeEmail: "a@b.co" }, /domain must be a DNS name/],
+    [{ environment: "prod", databaseMode: "local", domain: "https://api.example.com", acmeEmail: "a@b.co" }, /fully qualified domain name[\s\S]*at domain/],
     [{ environment: "prod", databaseMode: "local", appPorts: [3001] }, /appPorts/],
     [{ environment: "prod", databaseMode: "local", appPorts: [3001, 3001] }, /must not repeat/],
     [{ environment: "prod", databaseMode: "sqlite" }, /databaseMode/],

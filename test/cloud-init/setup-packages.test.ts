@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { renderedFiles, run, variants } from "./helpers.js";
 
-/** `todo-setup packages` with stand-in dpkg and apt-get on PATH: what each variant installs, and retries. */
+/** `todo-bootstrap packages` with stand-in dpkg and apt-get on PATH: what each variant installs, and retries. */
 const dir = mkdtempSync(join(tmpdir(), "setup-packages-"));
 const bin = join(dir, "bin");
 const calls = join(dir, "apt.log");
@@ -17,7 +17,7 @@ beforeEach(() => {
   // dpkg: nothing is installed except what INSTALLED lists
   writeFileSync(
     join(bin, "dpkg"),
-    `#!/bin/sh\ncase " $INSTALLED " in *" $2 "*) echo "Status: install ok installed" ;; *) exit 1 ;; esac\n`,
+    `#!/bin/sh\n[ "$1" = --configure ] && { echo "dpkg $*" >>"${calls}"; exit 0; }\ncase " $INSTALLED " in *" $2 "*) echo "Status: install ok installed" ;; *) exit 1 ;; esac\n`,
   );
   // apt-get: records its arguments; "install" fails FAIL_TIMES times first
   writeFileSync(
@@ -30,10 +30,10 @@ beforeEach(() => {
 
 function setupPackages(variant: keyof typeof variants, env: Record<string, string> = {}) {
   const files = renderedFiles(variants[variant]!);
-  writeFileSync(join(dir, "todo-setup"), files.get("/usr/local/sbin/todo-setup")!.content);
+  writeFileSync(join(dir, "todo-bootstrap"), files.get("/usr/local/sbin/todo-bootstrap")!.content);
   writeFileSync(join(dir, "host.conf"), files.get("/etc/todo-host.conf")!.content);
-  return run("bash", [join(dir, "todo-setup"), "packages"], {
-    env: { PATH: `${bin}:${process.env.PATH}`, TODO_HOST_CONF: join(dir, "host.conf"), ...env },
+  return run("bash", [join(dir, "todo-bootstrap"), "packages"], {
+    env: { PATH: `${bin}:${process.env.PATH}`, TODO_HOST_CONF: join(dir, "host.conf"), TODO_BOOTSTRAP_LOCK: join(dir, "lock"), ...env },
   });
 }
 const installs = () =>
@@ -42,7 +42,7 @@ const installs = () =>
     .split("\n")
     .filter((l) => l.includes(" install "));
 
-describe("todo-setup packages", () => {
+describe("todo-bootstrap packages", () => {
   it.each([
     ["local, no domain", ["postgresql"], ["certbot"]],
     ["rds, no domain", [], ["postgresql", "certbot"]],
@@ -52,20 +52,24 @@ describe("todo-setup packages", () => {
     const r = setupPackages(variant);
     expect(r.status, r.stderr).toBe(0);
     const [line] = installs();
-    expect(line).toContain("-o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends");
-    for (const p of ["nginx", "curl", "ca-certificates", "xz-utils", "openssl", "unattended-upgrades", ...wanted]) {
+    expect(line).toContain("-o DPkg::Lock::Timeout=300");
+    expect(line).toContain("-o Acquire::http::Timeout=30");
+    expect(line).toContain("install -y -qq --no-install-recommends");
+    for (const p of ["nginx", "curl", "ca-certificates", "xz-utils", "openssl", "unattended-upgrades", "logrotate", "nftables", ...wanted]) {
       expect(line!.split(" ")).toContain(p);
     }
     for (const p of unwanted) expect(line!.split(" ")).not.toContain(p);
-    expect(readFileSync(calls, "utf8")).toContain("-o DPkg::Lock::Timeout=300 update -qq");
+    expect(readFileSync(calls, "utf8")).toContain(" update -qq");
+    // An install a reboot interrupted is finished before apt runs.
+    expect(readFileSync(calls, "utf8").split("\n")[0]).toBe("dpkg --configure -a");
   });
 
   it("installs only what is missing, and nothing when all is there", () => {
-    setupPackages("local, no domain", { INSTALLED: "nginx curl ca-certificates xz-utils openssl" });
+    setupPackages("local, no domain", { INSTALLED: "nginx curl ca-certificates xz-utils openssl logrotate nftables" });
     expect(installs()[0]).toMatch(/--no-install-recommends unattended-upgrades postgresql$/);
     rmSync(calls, { force: true });
     const r = setupPackages("local, no domain", {
-      INSTALLED: "nginx curl ca-certificates xz-utils openssl unattended-upgrades postgresql",
+      INSTALLED: "nginx curl ca-certificates xz-utils openssl unattended-upgrades logrotate nftables postgresql",
     });
     expect(r.status).toBe(0);
     expect(() => readFileSync(calls)).toThrow();

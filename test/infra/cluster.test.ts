@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderCloudInit } from "../../cloud-init/render";
+import { renderCloudInit, serverFiles } from "../../cloud-init/render";
+import { optionsFromHostConf } from "../../cloud-init/kit";
 import { decodeCloudConfig } from "../cloud-init/helpers";
 import { CLUSTER_NEEDS_RDS } from "../../infra/config/cluster";
 import { StackConfigError, parseStackConfig } from "../../infra/config/load";
@@ -112,14 +113,16 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     const userData = appServers(tf).map(([, r]) => Buffer.from(r.user_data, "base64").toString("utf8"));
     expect(userData[0]).toBe(first);
     for (const text of userData.slice(1)) expect(text).toBe(others);
-    for (const text of [first, others]) expect(text).not.toMatch(/certbot|postgresql\n/);
-    // the first server's host settings name the bucket and role, and its timer runs the export
-    const files = decodeCloudConfig(first).files;
-    expect(files.get("/etc/todo-host.conf")!.content).toContain(`OFFSITE_BUCKET='${bucket}'`);
-    expect(files.get("/etc/todo-host.conf")!.content).toContain("OFFSITE_ROLE='todo-api-prod-backup'");
-    expect(files.has("/etc/systemd/system/todo-api-backup.timer")).toBe(true);
-    expect(files.get("/etc/systemd/system/todo-api-backup.service")!.content).toContain("EnvironmentFile=/etc/todo-api/env");
-    expect(decodeCloudConfig(others).files.has("/etc/systemd/system/todo-api-backup.timer")).toBe(false);
+    for (const text of [first, others]) expect(text).toContain("DB_MODE='rds'");
+    // the first server's host settings name the bucket and role; the release's kit then installs its export timer
+    const conf = decodeCloudConfig(first).files.get("/etc/todo-host.conf")!.content;
+    expect(conf).toContain(`OFFSITE_BUCKET='${bucket}'`);
+    expect(conf).toContain("OFFSITE_ROLE='todo-api-prod-backup'");
+    const files = serverFiles(optionsFromHostConf(conf));
+    expect(files.some((f) => f.path === "/etc/systemd/system/todo-api-backup.timer")).toBe(true);
+    expect(files.find((f) => f.path === "/etc/systemd/system/todo-api-backup.service")!.content).toContain("EnvironmentFile=/etc/todo-api/env");
+    const otherFiles = serverFiles(optionsFromHostConf(decodeCloudConfig(others).files.get("/etc/todo-host.conf")!.content));
+    expect(otherFiles.some((f) => f.path === "/etc/systemd/system/todo-api-backup.timer")).toBe(false);
     expect(bastionInstance(tf)[1].user_data).toBeUndefined();
   });
 
@@ -243,12 +246,13 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
       });
       expect(tf.locals[/^\$\{local\.([\w-]+)\}$/.exec(step.connection.bastion_private_key)![1]!]).toBe('${try(file(pathexpand("~/.ssh/id_ed25519")), "")}');
       expect(step.connection.private_key).toBe(step.connection.bastion_private_key);
-      expect(step.triggers).toEqual({ release_hash: "0123456789ab", instance_id: `\${${servers[i]}.id}` });
+      expect(step.triggers).toMatchObject({ release_hash: "0123456789ab", instance_id: `\${${servers[i]}.id}` });
+      expect(Object.keys(step.triggers).sort()).toEqual(["database_url_sha256", "env_settings_sha256", "host_settings_sha256", "instance_id", "release_hash"]);
       const previous = steps[i - 1]?.[0];
       const chained = step.depends_on.filter((d: string) => d.startsWith("null_resource."));
       expect(chained).toEqual(previous ? [previous] : []);
       expect(id).toContain(`server-${i + 1}`);
-      const [secrets, upload, run] = step.provisioner;
+      const [upload, , secrets, run] = step.provisioner;
       expect(secrets["remote-exec"].inline).toContain("printf '%s' '127.0.0.1,100.64.0.0/10' | $SUDO /usr/local/sbin/todo-release set-env TRUSTED_PROXIES");
       expect(JSON.stringify(secrets)).toContain("set-env DATABASE_URL");
       expect(upload.file.destination).toBe("/tmp/todo-api-0123456789ab.tar.gz");

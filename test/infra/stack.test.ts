@@ -169,7 +169,8 @@ describe("app deployment", () => {
     const b = await synth({ environments: { dev: variants["rds, domain"].env }, release: fakeRelease(dir, "fedcba987654") });
     const deploy = (r: SynthResult) => resources(r.stacks["todo-api-dev"]!, "null_resource")[0]!;
 
-    expect(Object.keys(deploy(a1).triggers).sort()).toEqual(["instance_id", "release_hash"]);
+    // Release, instance, host settings and the database URL (a hash computed by Terraform): test/infra/deploy-trigger.test.ts.
+    expect(Object.keys(deploy(a1).triggers).sort()).toEqual(["database_url_sha256", "host_settings_sha256", "instance_id", "release_hash"]);
     expect(deploy(a1).triggers.instance_id).toMatch(/^\$\{volcengine_ecs_instance\.[\w-]+\.id\}$/);
     // Same release: identical triggers (nothing to redeploy).
     expect(deploy(a2).triggers).toEqual(deploy(a1).triggers);
@@ -195,8 +196,11 @@ describe("app deployment", () => {
     const tf = r.stacks["todo-api-dev"]!;
     expect(tf.locals[/^\$\{local\.([\w-]+)\}$/.exec(deploy.connection.private_key)![1]!]).toBe('${try(file(pathexpand("~/.ssh/id_ed25519")), "")}');
     expect(deploy.lifecycle.precondition).toContainEqual({ condition: expect.stringMatching(/^\$\{local\.[\w-]+ != ""\}$/), error_message: expect.stringContaining("~/.ssh/id_ed25519") });
-    const [secrets, upload, run] = deploy.provisioner;
+    const [upload, converge, secrets, run] = deploy.provisioner;
     expect(Object.keys(secrets)).toEqual(["remote-exec"]);
+    // The host settings, then the release's server kit (packages, Node.js, scripts, units, sites, todo-setup).
+    expect(converge["remote-exec"].inline).toContain("$SUDO tee /etc/todo-host.conf.new >/dev/null <<'TODO_HOST_SETTINGS'");
+    expect(converge["remote-exec"].inline).toContain("$SUDO /var/lib/todo-setup/kit/0123456789ab/server/install");
     expect(upload.file.destination).toBe("/tmp/todo-api-0123456789ab.tar.gz");
     expect(upload.file.source).toMatch(/todo-api-0123456789ab\.tar\.gz$/);
     expect(run["remote-exec"].inline).toContain("$SUDO /usr/local/sbin/todo-release deploy /tmp/todo-api-0123456789ab.tar.gz");
@@ -261,7 +265,7 @@ describe("environments and image", () => {
     const instance = resources(looked, "volcengine_ecs_instance")[0]!;
     expect(instance.image_id).toMatch(/^\$\{try\(local\.[\w-]+\[0\], ""\)\}$/);
     expect(instance.lifecycle.precondition[0].condition).toMatch(/^\$\{length\(local\.[\w-]+\) > 0\}$/);
-    expect(instance.lifecycle.ignore_changes).toEqual(["image_id"]);
+    expect(instance.lifecycle.ignore_changes).toEqual(["image_id", "user_data"]);
 
     const explicit = (await synth({ environments: { dev: baseEnvironment({ image: { id: "image-abc123" } }) } })).stacks["todo-api-dev"]!;
     expect(explicit.data).toBeUndefined();

@@ -77,13 +77,15 @@ describe.skipIf(!hasTerraform)("Terraform interpolation of scripts and user data
         .replace("${var.jwt_secret}", jwt)
         .replace("${urlencode(var.db_password)}", encoded),
     );
-    expect(out.script_0!.value).toBe(expected[0]);
-    expect(out.script_1!.value).toBe(expected[1]);
-    expect(out.script_0!.value).toContain(`printf '%s' 'postgres://todo_app:${encoded}@pg-123.rds.internal:5432/todo' |`);
-    expect(out.script_0!.value).toContain('rc=0; cloud-init status --wait >/dev/null 2>&1 || rc=$?');
+    expect(scripts).toHaveLength(3); // host settings + server kit, secrets, release switch
+    expected.forEach((text, i) => expect(out[`script_${i}`]!.value).toBe(text));
+    // The host settings arrive byte for byte (no Terraform interpolation in the heredoc).
+    expect(out.script_0!.value).toContain("DOMAIN='api.example.com'\n");
+    expect(out.script_0!.value).toContain("/server/install");
+    expect(out.script_1!.value).toContain(`printf '%s' 'postgres://todo_app:${encoded}@pg-123.rds.internal:5432/todo' |`);
 
     // What Terraform produced is valid POSIX shell.
-    for (const script of [out.script_0!.value, out.script_1!.value]) {
+    for (const script of expected.map((_, i) => out[`script_${i}`]!.value)) {
       const sh = spawnSync("sh", ["-n"], { input: script, encoding: "utf8" });
       expect(sh.stderr).toBe("");
       expect(sh.status).toBe(0);

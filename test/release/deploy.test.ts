@@ -68,7 +68,7 @@ beforeEach(() => {
 });
 
 describe("deployRelease over SSH", () => {
-  it("waits for SSH, sets env from stdin, copies the tarball and runs todo-release deploy", async () => {
+  it("waits for SSH, copies the tarball, runs its server kit, sets env from stdin, then runs todo-release deploy", async () => {
     process.env.DATABASE_URL_FOR_TEST = SECRET;
     const result = await deployRelease({
       host: "203.0.113.10",
@@ -79,13 +79,18 @@ describe("deployRelease over SSH", () => {
     });
     expect(result.hash).toBe(release.hash);
     const c = recorded();
-    expect(c.map((x) => [x.tool, x.command])).toEqual([
-      ["ssh", "true"],
-      ["ssh", "/usr/local/sbin/todo-release set-env DATABASE_URL_FOR_TEST"],
-      ["scp", `root@203.0.113.10:${remoteTarballPath(release.hash)}`],
-      ["ssh", `/usr/local/sbin/todo-release deploy /tmp/todo-api-${release.hash}.tar.gz`],
-    ]);
-    expect(c[1]!.stdin).toBe(SECRET);
+    expect(c.map((x) => x.tool)).toEqual(["ssh", "scp", "ssh", "ssh", "ssh"]);
+    expect(c[0]!.command).toBe("true");
+    expect(c[1]!.command).toBe(`root@203.0.113.10:${remoteTarballPath(release.hash)}`);
+    // the release's server kit converges the host first (the same steps as the stack's deploy step)
+    expect(c[2]!.command).toMatch(/^sh -c '/);
+    expect(c[2]!.command).toContain(`tar -xzf /tmp/todo-api-${release.hash}.tar.gz -C /var/lib/todo-setup/kit/${release.hash}.new --no-same-owner server`);
+    expect(c[2]!.command).toContain(`/var/lib/todo-setup/kit/${release.hash}/server/install`);
+    expect(c[3]!.command).toBe("/usr/local/sbin/todo-release set-env DATABASE_URL_FOR_TEST");
+    expect(c[3]!.stdin).toBe(SECRET);
+    expect(c[4]!.command).toContain(`/usr/local/sbin/todo-release deploy /tmp/todo-api-${release.hash}.tar.gz`);
+    // a deploy whose release was already current restarts the instances so new settings take effect
+    expect(c[4]!.command).toContain("/usr/local/sbin/todo-release restart");
     for (const call of c) {
       expect(call.argv.join(" ")).not.toContain("very-secret-pw");
       expect(call.argv).toEqual(expect.arrayContaining(["-i", "/keys/id_ed25519", "BatchMode=yes", "StrictHostKeyChecking=accept-new"]));
@@ -97,7 +102,8 @@ describe("deployRelease over SSH", () => {
   it("uses sudo for a non-root user and the given port", async () => {
     await deployRelease({ host: "example.net", user: "ubuntu", port: 2222, tarball: release.path, waitSeconds: 0 });
     const c = recorded();
-    expect(c.at(-1)!.command).toBe(`sudo -n /usr/local/sbin/todo-release deploy /tmp/todo-api-${release.hash}.tar.gz`);
+    expect(c.at(-1)!.command).toMatch(/^sudo -n sh -c '/);
+    expect(c.at(-1)!.command).toContain(`/usr/local/sbin/todo-release deploy /tmp/todo-api-${release.hash}.tar.gz`);
     expect(c.at(-1)!.argv).toEqual(expect.arrayContaining(["-p", "2222", "ubuntu@example.net"]));
     expect(c.find((x) => x.tool === "scp")!.argv).toEqual(expect.arrayContaining(["-P", "2222"]));
   });
@@ -107,6 +113,14 @@ describe("deployRelease over SSH", () => {
     await expect(deployRelease({ host: "203.0.113.10", tarball: release.path, waitSeconds: 0 })).rejects.toThrow(
       /todo-release deploy failed on root@203.0.113.10 \(exit 7\)/,
     );
+  });
+
+  it("stops before switching when the server kit fails", async () => {
+    process.env.FAIL_ON = "server/install";
+    await expect(deployRelease({ host: "203.0.113.10", tarball: release.path, waitSeconds: 0 })).rejects.toThrow(
+      /server kit \(server\/install\) failed on root@203.0.113.10 \(exit 7\)/,
+    );
+    expect(recorded().some((x) => x.command.includes("todo-release deploy"))).toBe(false);
   });
 
   it("refuses bad input before connecting", async () => {

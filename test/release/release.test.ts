@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildRelease, contentHash } from "../../scripts/release.js";
-import { readTar } from "../../scripts/lib/tar.js";
+import { readTar } from "../../contract/tar.js";
 import { runSmoke } from "../../scripts/smoke.js";
 import { createTestDatabase } from "../support/database.js";
 import { freePort, run } from "../cloud-init/helpers.js";
@@ -41,7 +41,12 @@ describe("the release tarball, assembled from a stand-in bundle", () => {
     const entries = readTar(gunzipSync(readFileSync(release.path)));
     const files = entries.filter((e) => e.type === "file").map((e) => e.path);
     for (const f of EXPECTED_FILES) expect(files).toContain(f);
-    expect(files.every((f) => !f.startsWith("/") && (f.startsWith("node_modules/@node-rs/") || !f.includes("/")))).toBe(true);
+    expect(files.every((f) => !f.startsWith("/") && (f.startsWith("node_modules/@node-rs/") || f.startsWith("server/") || !f.includes("/")))).toBe(true);
+    // The server kit (issue #12): every server script, unit and site, the installer and its entry point.
+    for (const f of ["server/install", "server/kit.mjs", "server/bin/todo-setup", "server/bin/todo-bootstrap", "server/bin/todo-release", "server/systemd/app@.service", "server/nginx/site-http.conf", "server/etc/journald.conf"]) {
+      expect(files, f).toContain(f);
+    }
+    expect(entries.find((e) => e.path === "server/install")!.mode & 0o111).not.toBe(0);
     expect(entries.find((e) => e.path === "RELEASE")!.content!.toString()).toBe(`${release.hash}\n`);
     const manifest = JSON.parse(entries.find((e) => e.path === "package.json")!.content!.toString());
     expect(manifest).toMatchObject({ name: "todo-api", type: "module", dependencies: { "@node-rs/bcrypt": "1.10.8" } });

@@ -1,0 +1,43 @@
+/**
+ * What a deploy runs on the server, shared by the stack's deploy step (remote-exec over SSH) and
+ * `npm run deploy`, so both converge a host the same way (issue #12):
+ *
+ *   1. unpack the release's server kit and run it (`server/install`: packages, pinned Node.js,
+ *      every server script, unit and site, then todo-setup, which marks the setup done);
+ *   2. (the caller writes the secrets with `todo-release set-env`, values on stdin);
+ *   3. switch to the release with `todo-release deploy`; when the release was already current
+ *      (a deploy that changed only settings, env values or the pinned Node.js), restart the app
+ *      instances one at a time so they take effect.
+ *
+ * `sudo` is the prefix for privileged commands: "$SUDO" in the Terraform scripts, "" when the
+ * whole script already runs as root. No line contains "${" or "%{" (Terraform would evaluate it).
+ */
+import { DEFAULT_APP_NAME, KIT_STAGING_DIR, RELEASE_COMMAND } from "./server.js";
+import { RELEASE_KIT_DIR } from "./release.js";
+
+/** How many unpacked kits stay in KIT_STAGING_DIR (for looking at what was installed). */
+const KEEP_KITS = 3;
+
+export function installKitCommands(tarball: string, hash: string, sudo: string): string[] {
+  const stage = `${KIT_STAGING_DIR}/${hash}`;
+  return [
+    `${sudo} mkdir -p ${KIT_STAGING_DIR}`,
+    `${sudo} rm -rf ${stage}.new`,
+    `${sudo} mkdir -p ${stage}.new`,
+    `${sudo} tar -xzf ${tarball} -C ${stage}.new --no-same-owner ${RELEASE_KIT_DIR}`,
+    `${sudo} rm -rf ${stage}`,
+    `${sudo} mv -T ${stage}.new ${stage}`,
+    `${sudo} ${stage}/${RELEASE_KIT_DIR}/install`,
+    `${sudo} find ${KIT_STAGING_DIR} -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\\n' | sort -rn | tail -n +${KEEP_KITS + 1} | cut -d' ' -f2 | xargs -r ${sudo} rm -rf`,
+  ];
+}
+
+export function switchReleaseCommands(tarball: string, sudo: string, appName: string = DEFAULT_APP_NAME): string[] {
+  const current = `/opt/${appName}/current`;
+  return [
+    `before=$(readlink ${current} 2>/dev/null || true)`,
+    `${sudo} ${RELEASE_COMMAND} deploy ${tarball}`,
+    `if [ -n "$before" ] && [ "$before" = "$(readlink ${current} 2>/dev/null || true)" ]; then ${sudo} ${RELEASE_COMMAND} restart; fi`,
+    `rm -f -- ${tarball}`,
+  ];
+}

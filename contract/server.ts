@@ -1,0 +1,45 @@
+/**
+ * The server contract: the names and places the infra stack, the cloud-init renderer, the release
+ * builder, the deploy command and the on-server scripts agree on. One module, imported by all of
+ * them, importing none of them (test/contract/dependencies.test.ts enforces the direction). The
+ * shell scripts under cloud-init/bin use the same literal paths; test/contract/server.test.ts
+ * checks that they do.
+ */
+
+/** Short machine name of the app: system user, /opt/<name>, unit prefix, env directory. */
+export const DEFAULT_APP_NAME = "todo-api";
+
+/** Commands installed on every server (from the release's server kit since issue #12). */
+export const SETUP_COMMAND = "/usr/local/sbin/todo-setup";
+export const RELEASE_COMMAND = "/usr/local/sbin/todo-release";
+/** First-boot installer: packages, pinned Node.js, host baseline. Shipped in user data and in the release. */
+export const BOOTSTRAP_COMMAND = "/usr/local/sbin/todo-bootstrap";
+
+/** Host settings (shell `KEY='value'` lines) every server script sources. No secrets. */
+export const HOST_CONF_PATH = "/etc/todo-host.conf";
+/** The same settings as the validated options (JSON) they were rendered from: the kit's input. */
+export const HOST_OPTIONS_PATH = "/etc/todo-host.json";
+/** Written by todo-setup when every step succeeded; todo-release refuses to switch without it. */
+export const SETUP_DONE_PATH = "/var/lib/todo-setup/done";
+/** Where the deploy unpacks a release's server kit before installing it. */
+export const KIT_STAGING_DIR = "/var/lib/todo-setup/kit";
+
+/** The app's env file (secrets live here, written over SSH, never in user data). */
+export const envFilePath = (appName: string = DEFAULT_APP_NAME) => `/etc/${appName}/env`;
+
+/** Keys of the env file the deploy step or todo-setup write. */
+export const ENV_KEYS = {
+  jwtSecret: "JWT_SECRET",
+  databaseUrl: "DATABASE_URL",
+  trustedProxies: "TRUSTED_PROXIES",
+  nodeEnv: "NODE_ENV",
+  dataDir: "DATA_DIR",
+} as const;
+
+/** Object key prefix of the off-server backups in the TOS bucket (IAM policy, lifecycle, offsite.mjs). */
+export const BACKUP_PREFIX = "postgres/";
+
+/** ECS rejects user data above 16 KB (measured on the text before base64). */
+export const USER_DATA_LIMIT_BYTES = 16 * 1024;
+/** What this project allows itself: everything else travels in the release (issue #12). */
+export const USER_DATA_BUDGET_BYTES = 4 * 1024;

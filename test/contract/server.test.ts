@@ -1,0 +1,23 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { BACKUP_PREFIX, BOOTSTRAP_COMMAND, HOST_CONF_PATH, RELEASE_COMMAND, SETUP_COMMAND, SETUP_DONE_PATH } from "../../contract/index.js";
+
+/** The shell and .mjs sides of the contract cannot import it; they must spell the same values. */
+const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
+
+describe("server contract", () => {
+  it("offsite.mjs stores backups under the contract's prefix", () => {
+    expect(read("cloud-init/lib/offsite.mjs")).toContain(`const PREFIX = "${BACKUP_PREFIX}";`);
+  });
+
+  it("the server scripts use the contract's paths", () => {
+    expect(read("cloud-init/bin/todo-setup")).toContain(`\${TODO_HOST_CONF:-${HOST_CONF_PATH}}`);
+    expect(read("cloud-init/bin/todo-setup")).toContain(`\${TODO_RELEASE_CMD:-${RELEASE_COMMAND}}`);
+    expect(read("cloud-init/bin/todo-release")).toContain(`\${TODO_HOST_CONF:-${HOST_CONF_PATH}}`);
+    expect(read("cloud-init/bin/todo-setup")).toContain(`\${TODO_SETUP_DONE:-${SETUP_DONE_PATH}}`);
+    expect(read("cloud-init/bin/todo-setup")).toContain(`\${TODO_BOOTSTRAP_CMD:-${BOOTSTRAP_COMMAND}}`);
+    expect(read("cloud-init/bin/todo-release")).toContain(`\${TODO_SETUP_DONE:-${SETUP_DONE_PATH}}`);
+    expect(read("cloud-init/bin/todo-install")).toContain(`\${TODO_SETUP_DONE:-${SETUP_DONE_PATH}}`);
+    expect(read("cloud-init/bin/todo-install")).toContain(SETUP_COMMAND);
+  });
+});
