@@ -41,6 +41,8 @@ describe("dist/server.mjs with SMTP_URL", () => {
         PATH: process.env.PATH ?? "",
         NODE_ENV: "production",
         DATABASE_URL: dbUrl,
+        // Production servers migrate as a release step; this fresh database is migrated at start.
+        MIGRATE_ON_START: "true",
         JWT_SECRET: "bundle-test-secret-0123456789abcdef-0123456789",
         HOST: "127.0.0.1",
         PORT: "0",
