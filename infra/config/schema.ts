@@ -219,6 +219,15 @@ export const environmentSchema = z
     backups: backupsSchema,
     /** CloudMonitor alarms to this e-mail (and webhook); omit for no alarms. */
     alerts: alertsSchema,
+    /**
+     * Password-reset and verification mail (API v1.1): the sender address. The SMTP relay's URL
+     * carries a password, so it is a deploy-time secret (TF_VAR_smtp_url), never in this file.
+     */
+    mail: z
+      .strictObject({
+        from: z.email("must be a bare e-mail address, e.g. no-reply@example.com (the API's MAIL_FROM)"),
+      })
+      .optional(),
     /** Node.js download mirror (same layout as nodejs.org/dist), e.g. for servers in mainland China. */
     nodeMirror: z.url({ protocol: /^https$/, error: "must be an https:// URL" }).optional(),
     tags: z

@@ -43,6 +43,8 @@ export interface AppDeploymentConfig {
   databaseUrl?: string;
   /** Sensitive expression of the JWT secret; empty keeps the one the server generated at setup. */
   jwtSecret: string;
+  /** Sensitive expression of the SMTP relay URL (SMTP_URL), when mail is configured. */
+  smtpUrl?: string;
   /** Conditions checked before deploying (e.g. the database has an address). */
   preconditions?: { condition: string; errorMessage: string }[];
   /** Resources that must exist before SSH can work (e.g. the EIP association). */
@@ -50,7 +52,7 @@ export interface AppDeploymentConfig {
 }
 
 /** The trigger values of a deploy step: any change re-runs it (Terraform replaces the null_resource). */
-export function deploymentTriggers(config: Pick<AppDeploymentConfig, "release" | "instanceId" | "serverOptions" | "settings" | "databaseUrl">): Record<string, string> {
+export function deploymentTriggers(config: Pick<AppDeploymentConfig, "release" | "instanceId" | "serverOptions" | "settings" | "databaseUrl" | "smtpUrl">): Record<string, string> {
   const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
   const settings = Object.entries(config.settings ?? {})
     .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -63,6 +65,7 @@ export function deploymentTriggers(config: Pick<AppDeploymentConfig, "release" |
     ...(settings ? { env_settings_sha256: sha256(settings) } : {}),
     // A hash of the (sensitive) URL expression, computed by Terraform: a new RDS address or password redeploys.
     ...(config.databaseUrl ? { database_url_sha256: Fn.sha256(config.databaseUrl) } : {}),
+    ...(config.smtpUrl ? { smtp_url_sha256: Fn.sha256(config.smtpUrl) } : {}),
   };
 }
 
@@ -154,6 +157,10 @@ function secretsScript(config: AppDeploymentConfig): string[] {
   ];
   if (config.databaseUrl) {
     lines.push(`printf '%s' '${config.databaseUrl}' | $SUDO ${RELEASE_COMMAND} set-env DATABASE_URL`);
+  }
+  if (config.smtpUrl) {
+    // Validated by the variable to hold no quote or space.
+    lines.push(`printf '%s' '${config.smtpUrl}' | $SUDO ${RELEASE_COMMAND} set-env SMTP_URL`);
   }
   for (const [key, value] of Object.entries(config.settings ?? {})) {
     lines.push(`printf '%s' '${value}' | $SUDO ${RELEASE_COMMAND} set-env ${key}`);

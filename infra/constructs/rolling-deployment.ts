@@ -11,6 +11,7 @@ export interface RollingDeploymentConfig {
   release: Release;
   databaseUrl?: string;
   jwtSecret: string;
+  smtpUrl?: string;
   settings?: Readonly<Record<string, string>>;
   preconditions?: AppDeploymentConfig["preconditions"];
   /** What every server's deployment waits for (bastion reachable, database reachable, ...). */
@@ -44,6 +45,7 @@ export class RollingDeployment extends Construct {
           release: config.release,
           databaseUrl: config.databaseUrl,
           jwtSecret: config.jwtSecret,
+          smtpUrl: config.smtpUrl,
           settings: config.settings,
           preconditions: config.preconditions,
           dependsOn: [...(config.dependsOn ?? []), ...(previous ? [previous.resource] : [])],

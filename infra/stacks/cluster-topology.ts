@@ -19,6 +19,7 @@ import {
   databaseOutput,
   environmentAlarms,
   jwtSecretVariable,
+  mailSettings,
   rdsDatabase,
   rdsStandbyZone,
 } from "./stack-parts";
@@ -112,6 +113,7 @@ export function composeCluster(stack: TerraformStack, name: string, env: Resolve
     tags,
   });
 
+  const mail = mailSettings(stack, env);
   const rollout = new RollingDeployment(stack, "app", {
     servers: servers.servers.map((s, i) => ({ ...s, serverOptions: i === 0 ? cloudInit.firstServer : cloudInit.otherServers })),
     bastionHost: bastion.publicIp,
@@ -120,12 +122,13 @@ export function composeCluster(stack: TerraformStack, name: string, env: Resolve
     release,
     databaseUrl: database.connectionUrl,
     jwtSecret: jwtSecret.value,
+    smtpUrl: mail.smtpUrl,
     // Requests reach the app through the load balancer (from its layer-7 source range) and
     // Nginx: both may report the client. Without the CLB's range every client would share the
     // CLB node's address, and one rate-limit budget.
-    settings: { TRUSTED_PROXIES: `127.0.0.1,${CLB_BACKEND_SOURCE_CIDR}` },
+    settings: { TRUSTED_PROXIES: `127.0.0.1,${CLB_BACKEND_SOURCE_CIDR}`, ...mail.settings },
     dependsOn: [bastion.eipAssociation, database.reachable, ...nat.ready],
-    preconditions: [databaseHasAddress(database), ...jwtSecret.preconditions],
+    preconditions: [databaseHasAddress(database), ...jwtSecret.preconditions, ...mail.preconditions],
   });
 
   const cert = env.cluster.certificate;

@@ -13,6 +13,7 @@ import {
   databaseOutput,
   environmentAlarms,
   jwtSecretVariable,
+  mailSettings,
   rdsDatabase,
   rdsStandbyZone,
 } from "./stack-parts";
@@ -73,6 +74,7 @@ export function composeSingle(stack: TerraformStack, name: string, env: Resolved
     ...(database ? databaseAlarms(name, database.instanceId) : []),
   ]);
 
+  const mail = mailSettings(stack, env);
   const deployment = new AppDeployment(stack, "app", {
     host: server.publicIp,
     instanceId: server.instanceId,
@@ -82,8 +84,10 @@ export function composeSingle(stack: TerraformStack, name: string, env: Resolved
     serverOptions: cloudInit,
     databaseUrl: database?.connectionUrl,
     jwtSecret: jwtSecret.value,
+    smtpUrl: mail.smtpUrl,
+    ...(env.mail ? { settings: mail.settings } : {}),
     dependsOn: [server.eipAssociation, ...(database ? [database.reachable] : [])],
-    preconditions: database ? [databaseHasAddress(database)] : undefined,
+    preconditions: database || env.mail ? [...(database ? [databaseHasAddress(database)] : []), ...mail.preconditions] : undefined,
   });
 
   const apiUrl = env.https ? `https://${env.https.domain}` : `http://${server.publicIp}`;

@@ -57,6 +57,42 @@ export function jwtSecretVariable(
   return { value: variable.stringValue, preconditions };
 }
 
+/**
+ * Mail for the API's password reset and e-mail verification, when `mail` is configured: MAIL_FROM
+ * as a plain setting, and the `smtp_url` variable (TF_VAR_smtp_url, it carries the relay's
+ * password) for the secrets step. A precondition asks for it at deploy; destroy does not need it.
+ */
+export function mailSettings(
+  stack: TerraformStack,
+  env: ResolvedEnvironment,
+): { settings: Record<string, string>; smtpUrl?: string; preconditions: { condition: string; errorMessage: string }[] } {
+  if (!env.mail) return { settings: {}, preconditions: [] };
+  const smtpUrl = new TerraformVariable(stack, "smtp_url", {
+    type: "string",
+    sensitive: true,
+    nullable: false,
+    default: "",
+    description:
+      "SMTP relay for the API's mail, smtps://USER:PASSWORD@HOST:465 or smtp://USER:PASSWORD@HOST:587 (URL-encode the password). Set TF_VAR_smtp_url; not needed to destroy.",
+    validation: [
+      {
+        condition: `\${var.smtp_url == "" || can(regex("^smtps?://[^' ]+$", var.smtp_url))}`,
+        errorMessage: "smtp_url must be an smtp:// or smtps:// URL without quotes or spaces (URL-encode the password)",
+      },
+    ],
+  });
+  return {
+    settings: { MAIL_FROM: env.mail.from },
+    smtpUrl: smtpUrl.stringValue,
+    preconditions: [
+      {
+        condition: '${var.smtp_url != ""}',
+        errorMessage: "mail is configured: set TF_VAR_smtp_url to your SMTP relay (docs/deploy.md, Mail). It is not needed to destroy.",
+      },
+    ],
+  };
+}
+
 /** RDS for PostgreSQL with its `db_password` variable (construct ids "db_password", "database"). */
 export function rdsDatabase(
   stack: TerraformStack,
