@@ -50,7 +50,7 @@ describe("issue 14 #2: cluster behind the CLB", () => {
     const http = resources(tf, "volcengine_security_group_rule").filter((r) => r.direction === "ingress" && r.port_start === 80);
     expect(http.map((r) => r.cidr_ip)).toEqual(["100.64.0.0/10"]);
     for (const step of resources(tf, "null_resource")) {
-      const script = step.provisioner[0]["remote-exec"].inline.join("\n");
+      const script = step.provisioner.flatMap((p: any) => p["remote-exec"]?.inline ?? []).join("\n");
       expect(script).toMatch(/printf '%s' '[^']*\b100\.64\.0\.0\/10\b[^']*' \| \$SUDO \S+ set-env TRUSTED_PROXIES/);
     }
   });
