@@ -91,6 +91,7 @@ function todoRelease(args: string[], extraEnv: Record<string, string> = {}) {
       TODO_NO_WAIT: "1",
       TODO_DRAIN_DIR: join(nginx.dir, "run"),
       TODO_NODE_DIR: join(dir, "no-node"),
+      TODO_SETUP_DONE: join(dir, "setup-done"),
       SYSTEMCTL: join(dir, "systemctl"),
       STANDIN_STATE: state,
       ...extraEnv,
@@ -144,6 +145,8 @@ beforeAll(async () => {
   releaseCmd = join(dir, "todo-release");
   writeFileSync(releaseCmd, rendered.get("/usr/local/sbin/todo-release")!.content);
   writeFileSync(join(dir, "host.conf"), rendered.get("/etc/todo-host.conf")!.content);
+  // todo-release switches only on a host whose setup is done (issue #12): this one is.
+  writeFileSync(join(dir, "setup-done"), "setup done (test)\n");
   writeFileSync(join(dir, "env"), "");
   writeFileSync(join(dir, "systemctl"), STANDIN_SYSTEMCTL);
   for (const f of ["systemctl", "todo-release"]) chmodSync(join(dir, f), 0o755);
