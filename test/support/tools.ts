@@ -41,6 +41,7 @@ export const TOOLS = {
   "systemd-analyze": { label: "systemd-analyze", apt: "systemd" },
   openssl: { label: "openssl", apt: "openssl" },
   curl: { label: "curl", apt: "curl" },
+  nft: { label: "nft", apt: "nftables" },
   pg_dump: {
     label: "pg_dump/pg_restore",
     apt: "postgresql-client",
