@@ -179,6 +179,8 @@ async function main(): Promise<void> {
 
     const env = {
       NODE_ENV: "production",
+      // Servers migrate as a release step (todo-release); the bench's fresh database is migrated at start.
+      MIGRATE_ON_START: "true",
       DATABASE_URL: dbUrl.toString(),
       JWT_SECRET: JWT.secret,
       JWT_ISSUER: JWT.issuer,
