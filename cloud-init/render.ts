@@ -27,7 +27,7 @@ const repositorySource: TemplateSource = (relative) =>
 
 /**
  * Drops full-line comments and blank lines (keeping a shebang and shellcheck directives) and says
- * where the commented original lives: user data is limited to 16 KB, the explanations stay in the
+ * where the commented original lives: the installed files stay short, the explanations stay in the
  * repository. `#` comments for shell, Nginx and systemd; `//` for apt.conf.
  */
 export function stripComments(text: string, source: string): string {
@@ -46,9 +46,10 @@ export function stripComments(text: string, source: string): string {
 }
 
 /**
- * Drops leading indentation (insignificant in shell, Nginx, systemd and apt syntax; about 400
- * bytes of user data), except inside shell here-documents, whose text is kept as written, and
- * the comment after a shell function's opening brace.
+ * Drops leading indentation (insignificant in shell, Nginx, systemd and apt syntax; it saved
+ * user-data bytes when these files travelled in the user data, before the release carried them),
+ * except inside shell here-documents, whose text is kept as written, and the comment after a
+ * shell function's opening brace.
  */
 function unindent(lines: string[]): string[] {
   let hereDocEnd: RegExp | undefined;
