@@ -1,5 +1,6 @@
 import type { Params } from "./params";
 import type { Store } from "./store";
+import type { InstanceBooter } from "./booter";
 
 /** One OpenAPI call as a service's action handler sees it. */
 export interface Call {
@@ -9,6 +10,8 @@ export interface Call {
   region: string;
   params: Params;
   store: Store;
+  /** Boots instances as real servers (local-cloud/booter.ts); absent: instances are records only. */
+  booter?: InstanceBooter;
 }
 
 /** Returns the `Result` of the call, or throws an ApiError. */

@@ -7,11 +7,14 @@ import { unflatten, type Params } from "./params";
 import { checkSignature } from "./signature";
 import { Store, type StoreOptions } from "./store";
 import { SERVICES } from "./services/index";
+import type { InstanceBooter } from "./booter";
 
 export interface LocalCloudOptions extends StoreOptions {
   port?: number;
   /** JSON-lines file every call is appended to. */
   logFile?: string;
+  /** Boots RunInstances as real servers (the scenario's container booter); default: records only. */
+  booter?: InstanceBooter;
 }
 
 export interface LocalCloud {
@@ -34,7 +37,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
   const server = createServer({ maxHeaderSize: 256 * 1024 }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => respond(req, res, Buffer.concat(chunks), store, log));
+    req.on("end", () => respond(req, res, Buffer.concat(chunks), store, log, opts.booter));
   });
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -47,7 +50,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
   };
 }
 
-function respond(req: IncomingMessage, res: ServerResponse, body: Buffer, store: Store, log: CallLog): void {
+function respond(req: IncomingMessage, res: ServerResponse, body: Buffer, store: Store, log: CallLog, booter?: InstanceBooter): void {
   const requestId = randomUUID().replace(/-/g, "").toUpperCase();
   const time = new Date(store.clock()).toISOString();
   const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
@@ -72,7 +75,7 @@ function respond(req: IncomingMessage, res: ServerResponse, body: Buffer, store:
     if (!version) throw new ApiError(400, "MissingParameter", "The required parameter Version is missing.");
     const handler = SERVICES[service]?.[action];
     if (!handler) throw unknownAction(scope.service, action);
-    const result = handler({ service, action, version, region, params, store });
+    const result = handler({ service, action, version, region, params, store, booter });
     send(res, 200, { ResponseMetadata: meta(requestId, action, version, scope.service, region), Result: result ?? {} });
     log.add({ time, requestId, protocol: "openapi", service, action, version, region, params, status: 200, created: createdId(result), result: result ?? {} });
   } catch (err) {

@@ -5,6 +5,7 @@ import { checkDescription, checkName, ipAt } from "../rules";
 import { isoNow, type Resource } from "../store";
 import { eipOf } from "./eip";
 import { imageById } from "./ecs-catalogue";
+import { decodeUserData } from "../booter";
 
 /**
  * ECS instances (`ecs` service, 2020-04-01) with their primary network interface and system
@@ -108,6 +109,14 @@ const RunInstances: Action = (call) => {
     },
     { from: "CREATING", to: "RUNNING" },
   );
+  // ECS gives the key pair's public key to cloud-init through the metadata service (public-keys).
+  const publicKey = store.all("key-pair").find((k) => k.fields.KeyPairName === keyPairName)?.fields.PublicKey;
+  call.booter?.run({
+    instanceId: id,
+    hostname: str(params, "HostName") ?? id,
+    userData: decodeUserData(str(params, "UserData")),
+    publicKeys: typeof publicKey === "string" ? [publicKey] : [],
+  });
   return { InstanceIds: [id] };
 };
 
@@ -152,6 +161,7 @@ const StopInstance: Action = (call) => {
   const r = getInstance(call, required(call.params, "InstanceId"));
   if (r.fields.Status !== "RUNNING") throw new ApiError(400, "IncorrectInstanceStatus", `The instance ${r.id} is ${String(r.fields.Status)}, not RUNNING.`);
   call.store.transition(r, "STOPPING", "STOPPED");
+  call.booter?.stop(r.id);
   return {};
 };
 
@@ -159,6 +169,7 @@ const StartInstance: Action = (call) => {
   const r = getInstance(call, required(call.params, "InstanceId"));
   if (r.fields.Status !== "STOPPED") throw new ApiError(400, "IncorrectInstanceStatus", `The instance ${r.id} is ${String(r.fields.Status)}, not STOPPED.`);
   call.store.transition(r, "STARTING", "RUNNING");
+  call.booter?.start(r.id);
   return {};
 };
 
@@ -174,6 +185,7 @@ const DeleteInstance: Action = (call) => {
   if (eipOf(call, r.id)) throw new ApiError(409, "InvalidOperation.EipAttached", `The instance ${r.id} still has an elastic IP associated.`);
   if (r.fields.Status === "DELETING") return {};
   call.store.transition(r, "DELETING", "DELETED", "delete");
+  call.booter?.remove(r.id);
   // The instance's ENI and system volume go with it, after the same delay.
   for (const kind of ["network-interface", "volume"]) {
     for (const x of call.store.all(kind).filter((x) => x.fields.InstanceId === r.id)) call.store.transition(x, "Deleting", "Deleted", "delete");

@@ -102,6 +102,7 @@ const AssociateEipAddress: Action = (call) => {
   }
   call.store.update(eip, { InstanceId: instanceId, InstanceType: type });
   call.store.transition(eip, "Attaching", "Attached");
+  if (type === "EcsInstance") call.booter?.attachAddress(instanceId, String(eip.fields.EipAddress));
   return {};
 };
 
@@ -110,6 +111,7 @@ const DisassociateEipAddress: Action = (call) => {
   if (eip.fields.Status !== "Attached") {
     throw new ApiError(409, "IncorrectStatus.EipAddress", `The EIP ${eip.id} is ${String(eip.fields.Status)}, not Attached.`);
   }
+  if (eip.fields.InstanceType === "EcsInstance") call.booter?.detachAddress(String(eip.fields.InstanceId), String(eip.fields.EipAddress));
   call.store.update(eip, { InstanceId: "", InstanceType: "" });
   call.store.transition(eip, "Detaching", "Available");
   return {};

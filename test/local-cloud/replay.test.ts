@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { abbreviate, type LoggedCall } from "../../local-cloud/call-log";
 import { startLocalCloud } from "../../local-cloud/server";
 import { openApi } from "./client";
+import type { BootRequest, InstanceBooter } from "../../local-cloud/booter";
 
 /**
  * Recorded calls of the real provider (v0.0.196) from `npm run rehearse:cloud -- --record`, replayed
@@ -39,6 +40,20 @@ function shape(v: unknown, key = ""): unknown {
   return typeof v;
 }
 
+/** What the stand-in asked a booter to do, in order: the real one boots containers (scripts/rehearse/ecs-booter.ts). */
+function recordingBooter() {
+  const calls: unknown[][] = [];
+  const booter: InstanceBooter = {
+    run: (r: BootRequest) => void calls.push(["run", r]),
+    stop: (id) => void calls.push(["stop", id]),
+    start: (id) => void calls.push(["start", id]),
+    remove: (id) => void calls.push(["remove", id]),
+    attachAddress: (id, address) => void calls.push(["attach", id, address]),
+    detachAddress: (id, address) => void calls.push(["detach", id, address]),
+  };
+  return { booter, calls };
+}
+
 const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith(".jsonl"));
 
 describe("local cloud: recorded provider calls replayed", () => {
@@ -48,7 +63,8 @@ describe("local cloud: recorded provider calls replayed", () => {
     it(`${file}: same statuses, errors and answer shapes; nothing left at the end`, async () => {
       const calls = readFileSync(join(FIXTURES, file), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as LoggedCall);
       let now = Date.parse(calls[0]!.time);
-      const cloud = await startLocalCloud({ transitionMs: TRANSITION_MS, now: () => now });
+      const booted = recordingBooter();
+      const cloud = await startLocalCloud({ transitionMs: TRANSITION_MS, now: () => now, booter: booted.booter });
       const ids = new Map<string, string>();
       const peak = new Map<string, number>();
       try {
@@ -68,6 +84,18 @@ describe("local cloud: recorded provider calls replayed", () => {
         expect(Object.fromEntries(peak)).toMatchObject({ vpc: 1, subnet: 1, "security-group": 1, "ecs-instance": 1, eip: 1, "key-pair": 1 });
         now += TRANSITION_MS + 1;
         expect(cloud.store.snapshot().map((r) => `${r.kind}/${r.id}`)).toEqual([]);
+        // The booter got the server to boot, with the user data decoded and the key pair's key, its
+        // EIP, then lost both: exactly once each, in the order a server's life needs them.
+        const sent = (action: string) => calls.find((c) => c.action === action && c.status === 200)!.params as Record<string, any>;
+        const instance = [...ids].find(([from]) => from === calls.find((c) => c.action === "RunInstances" && c.status === 200)!.created)![1];
+        const eip = cloud.log.calls.find((c) => c.action === "AllocateEipAddress" && c.status === 200)!.result as { EipAddress: string };
+        expect(booted.calls).toEqual([
+          ["run", { instanceId: instance, hostname: sent("RunInstances").HostName, userData: Buffer.from(sent("RunInstances").UserData, "base64").toString("utf8"), publicKeys: [sent("ImportKeyPair").PublicKey] }],
+          ["attach", instance, eip.EipAddress],
+          ["detach", instance, eip.EipAddress],
+          ["remove", instance],
+        ]);
+        expect((booted.calls[0]![1] as BootRequest).userData).toMatch(/^#cloud-config\n/);
       } finally {
         await cloud.close();
       }

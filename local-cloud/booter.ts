@@ -1,0 +1,41 @@
+/**
+ * What turns the stand-in's ECS records into machines. The stand-in only decides *when* (an
+ * instance is run, stopped, started, deleted; an EIP is associated or not) and *with what* (the
+ * user data the provider sent, the key pair's public key); a booter does it. Without one, an
+ * instance is a record only (the CI tests, `--no-boot`). The real booter is the rehearsal's
+ * systemd-nspawn container (scripts/rehearse/ecs-booter.ts); it lives in scripts/ because it needs
+ * root, debootstrap and nspawn, and the stand-in must stay a stdlib-only module that nothing in
+ * scripts/ has to be imported into.
+ *
+ * The API answers at once and the work happens in the background, as on ECS (RunInstances returns
+ * while the VM is still being created). A booter queues the operations of one instance in the order
+ * the stand-in asked for them, and reports failures through `failures`.
+ */
+export interface BootRequest {
+  instanceId: string;
+  hostname: string;
+  /** The user data as the server's cloud-init reads it (the provider sends it base64-encoded). */
+  userData: string;
+  /** OpenSSH public keys of the key pair (KeyPairName): what ECS puts in the metadata's public-keys. */
+  publicKeys: string[];
+}
+
+export interface InstanceBooter {
+  /** RunInstances: create and boot a new server. */
+  run(request: BootRequest): void;
+  /** StopInstance: orderly power-off; the disk stays. */
+  stop(instanceId: string): void;
+  /** StartInstance: boot the stopped server again (same disk, so cloud-init does not run the user data again). */
+  start(instanceId: string): void;
+  /** DeleteInstance: power off and remove the server, its disk and its network. */
+  remove(instanceId: string): void;
+  /** AssociateEipAddress: make `address` reach the server from this machine. */
+  attachAddress(instanceId: string, address: string): void;
+  /** DisassociateEipAddress. */
+  detachAddress(instanceId: string, address: string): void;
+}
+
+/** The user data a booter gets: the provider sends base64 (checked by RunInstances before this). */
+export function decodeUserData(base64: string | undefined): string {
+  return base64 ? Buffer.from(base64, "base64").toString("utf8") : "";
+}
