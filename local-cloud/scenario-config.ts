@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { cpSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 /** Where a Terraform filesystem mirror keeps the Volcengine provider binary, if `dir` holds one. */
 export function providerInMirror(dir: string | undefined): string | undefined {
@@ -84,4 +84,20 @@ export function stripDescriptions(node: unknown): number {
     }
   }
   return changed;
+}
+
+/**
+ * A copy of the checkout's files (tracked and untracked, not ignored) in `dest`, sharing its
+ * node_modules and .gen: where the scenario makes the owner's change to the app without touching
+ * the checkout it runs from.
+ */
+export function copyRepository(repo: string, dest: string): string {
+  const files = execFileSync("git", ["-C", repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard"], { encoding: "utf8" }).split("\0").filter(Boolean);
+  for (const file of files) {
+    if (!existsSync(join(repo, file))) continue; // deleted in the working tree
+    mkdirSync(dirname(join(dest, file)), { recursive: true });
+    cpSync(join(repo, file), join(dest, file), { verbatimSymlinks: true });
+  }
+  for (const shared of ["node_modules", ".gen"]) if (existsSync(join(repo, shared))) symlinkSync(join(repo, shared), join(dest, shared));
+  return dest;
 }
