@@ -120,6 +120,8 @@ export async function rehearseCloud(opts: ScenarioOptions): Promise<number> {
     if ((await run("terraform init", "terraform", ["init", "-input=false", "-no-color"], stackDir)).code !== 0) return false;
     const apply = await run(`terraform apply${booter ? " (boots the server, deploys over SSH)" : ""}`, "terraform", ["apply", "-auto-approve", "-input=false", "-no-color", ...t], stackDir);
     if (apply.code !== 0) return false;
+    // How long Terraform waited for the instance and for the deploy step (SSH in, upload, converge, deploy).
+    for (const l of apply.out.split("\n").filter((x) => /(ecs_instance|null_resource)\.\S+: Creation complete after/.test(x))) console.log(`  ${l.trim()}`);
     const eip = String(cloud.store.all("eip")[0]?.fields.EipAddress ?? "");
     let ok = true;
     if (opts.afterApply) ok = (await opts.afterApply(eip)) && ok;
