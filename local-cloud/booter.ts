@@ -33,6 +33,13 @@ export interface InstanceBooter {
   attachAddress(instanceId: string, address: string): void;
   /** DisassociateEipAddress. */
   detachAddress(instanceId: string, address: string): void;
+  /**
+   * AllocateEipAddress: may this stand-in hand out `address`? False when another stand-in on this
+   * machine holds it (two scenarios at once would otherwise both route 198.18.0.1).
+   */
+  claimAddress?(address: string): boolean;
+  /** ReleaseEipAddress: the address is free again. */
+  releaseAddress?(address: string): void;
 }
 
 /** The user data a booter gets: the provider sends base64 (checked by RunInstances before this). */

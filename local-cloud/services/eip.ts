@@ -22,7 +22,7 @@ function nextAddress(call: Call): string {
   const used = new Set(call.store.all("eip").map((r) => r.fields.EipAddress));
   for (let n = 1; n < 2 * 65536; n++) {
     const ip = `198.${18 + Math.floor(n / 65536)}.${Math.floor(n / 256) % 256}.${n % 256}`;
-    if (n % 256 !== 0 && n % 256 !== 255 && !used.has(ip)) return ip;
+    if (n % 256 !== 0 && n % 256 !== 255 && !used.has(ip) && (call.booter?.claimAddress?.(ip) ?? true)) return ip;
   }
   throw new ApiError(400, "QuotaExceeded.EipAddress", "No more elastic IPs.");
 }
@@ -123,6 +123,7 @@ const ReleaseEipAddress: Action = (call) => {
     throw new ApiError(409, "InvalidOperation.EipAddressInUse", `The EIP ${eip.id} is ${String(eip.fields.Status)}; disassociate it first.`);
   }
   call.store.delete(eip);
+  call.booter?.releaseAddress?.(String(eip.fields.EipAddress));
   return {};
 };
 

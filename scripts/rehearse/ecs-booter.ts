@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { BootRequest, InstanceBooter } from "../../local-cloud/booter.js";
@@ -31,6 +31,8 @@ export interface EcsBooterOptions {
   cacheDir: string;
   workDir: string;
   log: StepLog;
+  /** Where EIP addresses are claimed across processes (default /run/todo-local-cloud/eips). */
+  claimsDir?: string;
 }
 
 interface Machine {
@@ -49,10 +51,15 @@ export class EcsBooter implements InstanceBooter {
   private readonly machines = new Map<string, Machine>();
   /** Ids of every machine this booter made (todo-lc-<id>, netns todo-rh-<id>). */
   private readonly created: string[] = [];
+  private readonly claimed = new Set<string>();
   private rootfs: Rootfs | undefined;
   private nodeDir: string | undefined;
 
   constructor(private readonly opts: EcsBooterOptions) {}
+
+  private get claims(): string {
+    return this.opts.claimsDir ?? CLAIMS;
+  }
 
   /** The cached image and the pinned Node.js, before any instance is run (so RunInstances boots at once). */
   async prepare(): Promise<void> {
@@ -106,6 +113,32 @@ export class EcsBooter implements InstanceBooter {
     });
   }
 
+  /**
+   * An EIP address for this run only: a file in /run/todo-local-cloud/eips created exclusively
+   * (atomic across processes), holding our PID; a claim whose process is gone is taken over.
+   */
+  claimAddress(address: string): boolean {
+    mkdirSync(this.claims, { recursive: true });
+    const file = join(this.claims, address);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        writeFileSync(file, `${process.pid}\n`, { flag: "wx" });
+        this.claimed.add(address);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        const owner = Number(readFileSync(file, "utf8").trim());
+        if (owner === process.pid || alive(owner)) return false;
+        rmSync(file, { force: true });
+      }
+    }
+    return false;
+  }
+
+  releaseAddress(address: string): void {
+    if (this.claimed.delete(address)) rmSync(join(this.claims, address), { force: true });
+  }
+
   /** Waits until every queued operation has run. */
   async settled(): Promise<void> {
     await Promise.all([...this.machines.values()].map((m) => m.queue));
@@ -139,6 +172,7 @@ export class EcsBooter implements InstanceBooter {
       await m.cleanup.runAll();
       this.machines.delete(instanceId);
     }
+    for (const address of [...this.claimed]) this.releaseAddress(address);
   }
 
   private enqueue(instanceId: string, what: string, body: (m: Machine) => Promise<void>): void {
@@ -181,6 +215,19 @@ export class EcsBooter implements InstanceBooter {
     await box.boot();
     m.container = box;
     this.opts.log.info(`booter: ${request.instanceId} is container todo-lc-${m.id} at ${m.network.containerAddress} (netns ${basename(m.network.namespacePath)})`);
+  }
+}
+
+/** Where the EIP addresses in use by the stand-ins on this machine are claimed (tmpfs: gone at reboot). */
+const CLAIMS = "/run/todo-local-cloud/eips";
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

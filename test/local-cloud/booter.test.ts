@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { InstanceBooter } from "../../local-cloud/booter";
 import { startLocalCloud, type LocalCloud } from "../../local-cloud/server";
-import { metaData } from "../../scripts/rehearse/ecs-booter";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EcsBooter, metaData } from "../../scripts/rehearse/ecs-booter";
+import { StepLog } from "../../scripts/rehearse/steps";
 import { openApi, until } from "./client";
 
 /**
@@ -76,5 +80,31 @@ describe("the container booter's NoCloud meta-data", () => {
       "public-keys": [key],
     });
     expect(parse(metaData({ instanceId: "i-2", hostname: "h", userData: "", publicKeys: [] }))).toEqual({ "instance-id": "i-2", "local-hostname": "h" });
+  });
+});
+
+describe("the container booter's EIP claims (two scenarios on one machine)", () => {
+  it("hands an address to one stand-in at a time, frees it on release, and takes over a dead process's claim", async () => {
+    const claimsDir = mkdtempSync(join(tmpdir(), "eip-claims-"));
+    const booter = () => new EcsBooter({ cacheDir: "/nonexistent", workDir: "/nonexistent", log: new StepLog(), claimsDir });
+    const [a, b] = [booter(), booter()];
+    try {
+      expect(a.claimAddress("198.18.0.1")).toBe(true);
+      expect(b.claimAddress("198.18.0.1")).toBe(false);
+      // Through the stand-in: b's AllocateEipAddress skips the address a holds.
+      const other = await startLocalCloud({ booter: b });
+      try {
+        const eip = (await openApi(other.url, "vpc", "AllocateEipAddress", { BillingType: 3, Bandwidth: 5 })).body.Result;
+        expect(eip.EipAddress).toBe("198.18.0.2");
+      } finally {
+        await other.close();
+      }
+      a.releaseAddress("198.18.0.1");
+      expect(b.claimAddress("198.18.0.1")).toBe(true);
+      writeFileSync(join(claimsDir, "198.18.0.9"), "2147483647\n"); // no such process
+      expect(a.claimAddress("198.18.0.9")).toBe(true);
+    } finally {
+      rmSync(claimsDir, { recursive: true, force: true });
+    }
   });
 });
