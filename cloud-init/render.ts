@@ -42,27 +42,7 @@ export function stripComments(text: string, source: string): string {
   const note = `${marker} Installed by cloud-init; commented source: cloud-init/${source} in the project.`;
   if (kept[0]?.startsWith("#!")) kept.splice(1, 0, note);
   else kept.unshift(note);
-  return `${unindent(kept).join("\n")}\n`;
-}
-
-/**
- * Drops leading indentation (insignificant in shell, Nginx, systemd and apt syntax; it saved
- * user-data bytes when these files travelled in the user data, before the release carried them),
- * except inside shell here-documents, whose text is kept as written, and the comment after a
- * shell function's opening brace.
- */
-function unindent(lines: string[]): string[] {
-  let hereDocEnd: RegExp | undefined;
-  return lines.map((line) => {
-    if (hereDocEnd) {
-      if (hereDocEnd.test(line)) hereDocEnd = undefined;
-      return line;
-    }
-    const opener = /<<(-?)\s*['"]?(\w+)['"]?/.exec(line.replace(/<<</g, ""));
-    if (opener) hereDocEnd = new RegExp(`^${opener[1] ? "\\t*" : ""}${opener[2]}$`);
-    // a comment after a shell function's opening brace says what it does: the source keeps it
-    return line.trimStart().replace(/^([\w-]+\(\) \{) #.*$/, "$1");
-  });
+  return `${kept.join("\n")}\n`;
 }
 
 /** Replaces `{{name}}` placeholders; an unknown placeholder is a bug in a template, so it throws. */

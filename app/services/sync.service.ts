@@ -33,17 +33,10 @@ export function decodeCursor(cursor: string): { seq: number; issuedAtMs: number 
   return { seq: Number(match[1]), issuedAtMs: Number(match[2]) * 1000 };
 }
 
-interface ChangeRow {
+/** One row of the feed query: a todo as clients see it (null fields on a tombstone) plus the feed's columns. */
+interface ChangeRow extends TodoView {
   head: number;
   type: "upsert" | "delete" | null;
-  id: number;
-  title: string;
-  description: string | null;
-  due_date: string | null;
-  completed: boolean;
-  created_at: string;
-  updated_at: string;
-  version: number;
   change_seq: number;
   deleted_at: string;
 }

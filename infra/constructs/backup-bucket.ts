@@ -14,7 +14,7 @@ export interface BackupBucketConfig {
   name: string;
   /** Globally unique TOS bucket name. */
   bucketName: string;
-  /** Days after which the lifecycle rule deletes a backup object. */
+  /** Days after which the lifecycle rule expires a backup, and again an overwritten or expired (non-current) version. */
   retentionDays: number;
   /** ECS instances that may write and read backups (the role is attached to each). */
   instanceIds: readonly string[];
@@ -30,15 +30,24 @@ export function backupRoleName(name: string): string {
 export { BACKUP_PREFIX };
 
 /**
- * What backup and restore need, and nothing more: write a dump, read one back, list the dumps.
- * No delete (the lifecycle rule expires old dumps, so a compromised server cannot wipe the
- * history), no bucket-level administration, and no other bucket.
+ * What backup and restore need, and nothing more: write a dump, read one back, list the dumps
+ * (cloud-init/lib/offsite.mjs sends exactly PutObject, GetObject and ListObjectsV2, single-part).
+ * Nothing that destroys history: no delete of an object or a version, no change to versioning,
+ * the lifecycle rule, the bucket policy or an ACL. Those are denied explicitly as well, so a
+ * broader policy attached to the role later does not grant them by accident (an explicit Deny wins
+ * in Volcengine IAM: https://www.volcengine.com/docs/6349/102133). The bucket is versioned, so a
+ * PutObject over an existing name keeps the old dump as a non-current version, which only the
+ * lifecycle rule removes, after the retention.
  *
- * Policy syntax and TOS resource names (`trn:tos:::<bucket>` for the bucket,
- * `trn:tos:::<bucket>/<key>` for objects, actions `tos:PutObject`/`tos:GetObject`/`tos:ListBucket`)
- * follow the examples seen in public material (the provider's `volcengine_tos_bucket_policy`
- * example uses `trn:tos:::<bucket>`; published TOS STS/IAM policies use `trn:tos:::<bucket>/<prefix>/*`).
- * Not checked against Volcengine's policy validator or a live account (docs/operations.md).
+ * Policy syntax and names: resources `trn:tos:::<bucket>` (bucket) and `trn:tos:::<bucket>/<key>`
+ * (objects), actions `tos:PutObject`/`tos:GetObject`/`tos:ListBucket`/`tos:DeleteObject` and
+ * wildcards like `tos:Get*` as in Volcengine's TOS IAM examples (docs/6349/102133); the bucket
+ * operation names (PutBucketVersioning, PutBucketPolicy, DeleteBucketPolicy, PutBucketACL,
+ * PutLifecycleConfiguration, DeleteBucket) from TOS's list of authorizable operations
+ * (https://docs.byteplus.com/en/docs/tos/docs-templates-and-parameters, the same service sold
+ * outside China). The deny uses prefix wildcards (`tos:Delete*`, `tos:PutBucket*`) so that it
+ * covers every delete and bucket setting whatever its exact name. Not checked against
+ * Volcengine's policy validator or a live account (docs/operations.md).
  */
 export function backupPolicyDocument(bucketName: string): string {
   return JSON.stringify({
@@ -53,9 +62,25 @@ export function backupPolicyDocument(bucketName: string): string {
         Action: ["tos:ListBucket"],
         Resource: [`trn:tos:::${bucketName}`],
       },
+      {
+        Effect: "Deny",
+        Action: [...BACKUP_ROLE_DENIED_ACTIONS],
+        Resource: [`trn:tos:::${bucketName}`, `trn:tos:::${bucketName}/*`],
+      },
     ],
   });
 }
+
+/**
+ * What the server may never do to its backups: delete objects or versions (and the bucket, its
+ * policy or lifecycle), change versioning, the lifecycle rule, the bucket policy or ACLs.
+ */
+export const BACKUP_ROLE_DENIED_ACTIONS = [
+  "tos:Delete*",
+  "tos:PutBucket*",
+  "tos:PutLifecycleConfiguration",
+  "tos:PutObjectACL",
+] as const;
 
 /**
  * ECS instances may assume the role (the metadata service hands the instance temporary
@@ -67,8 +92,9 @@ export const ECS_TRUST_POLICY = JSON.stringify({
 });
 
 /**
- * The environment's off-server backups: a private TOS bucket whose lifecycle rule expires dumps
- * after `retentionDays`, and an IAM role, trusted by ECS and attached to the server(s), whose only
+ * The environment's off-server backups: a private, versioned TOS bucket whose lifecycle rule
+ * expires dumps after `retentionDays` (and the versions they leave behind `retentionDays` later),
+ * and an IAM role, trusted by ECS and attached to the server(s), whose only
  * policy allows writing/reading/listing dumps in that bucket. No access key is ever created:
  * the server gets short-lived credentials of the role from the instance metadata service.
  */
@@ -86,6 +112,11 @@ export class BackupBucket extends Construct {
       bucketName: config.bucketName,
       publicAcl: "private",
       storageClass: "STANDARD",
+      // Versioning: an overwrite (PutObject on an existing name) keeps the previous dump as a
+      // non-current version, which the role cannot delete. On an existing bucket this is an
+      // in-place update (enable_version is not ForceNew; the provider calls PutBucketVersioning);
+      // TOS can only suspend versioning afterwards, never turn it off (docs/deploy.md).
+      enableVersion: true,
       tags: tagBlocks(config.tags),
       // No prevent_destroy: it would make every `cdktf destroy` fail. TOS refuses to delete a
       // bucket that still holds objects (the provider has no force-destroy and retries the
@@ -119,6 +150,11 @@ export class BackupBucket extends Construct {
           status: "Enabled",
           prefix: BACKUP_PREFIX,
           expiration: { days: config.retentionDays },
+          // With versioning, expiring a dump (or overwriting it) keeps it as a non-current
+          // version: those go after the retention too, so a dump lives at most twice the
+          // retention, and an overwritten one stays restorable for the retention. (Provider
+          // 0.0.196 has no setting for expired delete markers: they stay, empty and unlisted.)
+          nonCurrentVersionExpiration: { nonCurrentDays: config.retentionDays },
           abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
         },
       ],

@@ -119,9 +119,14 @@ export class Container {
         "--resolv-conf=copy-host",
         `--bind=${this.aptArchives}:/var/cache/apt/archives`,
         "--console=pipe",
+        // IPAddressDeny= (app@.service) is a BPF program on the unit's cgroup: systemd in the
+        // container needs the bpf() call, which nspawn filters by default, and the unified
+        // cgroup hierarchy (v2), which it would not get on a cgroup v1 host (like this one)
+        // without SYSTEMD_NSPAWN_UNIFIED_HIERARCHY below. Debian 12 servers run v2 anyway.
+        "--system-call-filter=bpf",
         "--boot",
       ],
-      { stdio: ["ignore", consoleFd, consoleFd] }
+      { stdio: ["ignore", consoleFd, consoleFd], env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: "1" } }
     );
     closeSync(consoleFd);
     this.nspawn = child;

@@ -9,6 +9,7 @@ import {
   expectSetupIdempotent,
   releaseStatus,
 } from "./server-checks.js";
+import { expectAppCannotReachMetadata } from "./metadata-check.js";
 import { runSmokeTest } from "./smoke-test.js";
 import type { StepLog } from "./steps.js";
 import { runReleaseScenarios } from "./release-scenarios.js";
@@ -64,6 +65,9 @@ export async function runScenario({ box, api, releases, log, appName, appPorts, 
 
   await log.check("the server as documented (listeners, env file, service user, SCRAM, no leaked secret)", () =>
     expectServerAsDocumented(box, appName, log)
+  );
+  await log.check("the app unit cannot reach the metadata service (IPAddressDeny=), a process outside it can", () =>
+    expectAppCannotReachMetadata(box, appName, log)
   );
   await log.check("todo-setup run again changes nothing", async () => {
     await expectSetupIdempotent(box, appName, log);

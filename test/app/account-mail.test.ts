@@ -1,34 +1,17 @@
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase } from "../support/database.js";
-import { client, freeClosedPort, newAccount, startTestApp, uniqueName, type Client, type TestApp } from "../support/app-harness.js";
+import { apiSuite } from "../support/api-suite.js";
+import { client, freeClosedPort, newAccount, startTestApp, uniqueName } from "../support/app-harness.js";
 import { startSmtpSink, tokenIn, type SmtpSink } from "../support/smtp-sink.js";
 
 /** v1.1 password reset and e-mail verification, through a real SMTP server in-process. */
-let dbUrl: string;
 let smtp: SmtpSink;
-let app: TestApp;
-let api: Client;
-let sqlClient: pg.Client;
-let drop: () => Promise<void>;
-
+// Registered first: the sink is up before the server that names it, and closed after it.
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  drop = db.drop;
-  dbUrl = db.url;
   smtp = await startSmtpSink();
-  app = await startTestApp({ databaseUrl: db.url, env: { SMTP_URL: smtp.url, MAIL_FROM: "Todo <no-reply@todo.example>" } });
-  api = client(app.url);
-  sqlClient = new pg.Client({ connectionString: db.url });
-  await sqlClient.connect();
 });
-
-afterAll(async () => {
-  await sqlClient?.end();
-  await app?.close();
-  await smtp?.close();
-  await drop?.();
-});
+afterAll(() => smtp?.close());
+const suite = apiSuite(() => ({ env: { SMTP_URL: smtp.url, MAIL_FROM: "Todo <no-reply@todo.example>" } }));
+const { api, sql: sqlClient } = suite;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -134,7 +117,7 @@ describe("password reset", () => {
 
   it("is rate limited per client address and per address asked for", async () => {
     const limited = await startTestApp({
-      databaseUrl: dbUrl,
+      databaseUrl: suite.dbUrl,
       env: { SMTP_URL: smtp.url, MAIL_FROM: "no-reply@todo.example", RATE_LIMIT_PER_MINUTE: "3", TRUSTED_PROXIES: "127.0.0.1" },
       now: () => Math.floor(Date.now() / 60_000) * 60_000 + 30_000,
     });
@@ -157,7 +140,7 @@ describe("password reset", () => {
 describe("when mail cannot go out", () => {
   it("a relay that is down never fails registration; the failure is logged without the SMTP password", async () => {
     const port = await freeClosedPort();
-    const down = await startTestApp({ databaseUrl: dbUrl, env: { SMTP_URL: `smtp://user:hunter2-smtp@127.0.0.1:${port}`, MAIL_FROM: "no-reply@todo.example" } });
+    const down = await startTestApp({ databaseUrl: suite.dbUrl, env: { SMTP_URL: `smtp://user:hunter2-smtp@127.0.0.1:${port}`, MAIL_FROM: "no-reply@todo.example" } });
     try {
       const acct = await newAccount(client(down.url));
       expect(acct.id).toBeGreaterThan(0);
@@ -174,7 +157,7 @@ describe("when mail cannot go out", () => {
   });
 
   it("without SMTP in development or test, the mail is logged", async () => {
-    const dev = await startTestApp({ databaseUrl: dbUrl });
+    const dev = await startTestApp({ databaseUrl: suite.dbUrl });
     try {
       const acct = await newAccount(client(dev.url));
       let line: string | undefined;
@@ -189,7 +172,7 @@ describe("when mail cannot go out", () => {
   });
 
   it("without SMTP in production, the four mail routes answer 503 and registration still works", async () => {
-    const prod = await startTestApp({ databaseUrl: dbUrl, env: { NODE_ENV: "production" } });
+    const prod = await startTestApp({ databaseUrl: suite.dbUrl, env: { NODE_ENV: "production" } });
     try {
       const c = client(prod.url);
       const acct = await newAccount(c);

@@ -1,26 +1,11 @@
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase } from "../support/database.js";
-import { client, newAccount, startTestApp, type Account, type Client, type TestApp } from "../support/app-harness.js";
+import { describe, expect, it } from "vitest";
+import { apiSuite } from "../support/api-suite.js";
+import { newAccount, type Account } from "../support/app-harness.js";
 
 /** v1.1: version, ETag, If-None-Match → 304, If-Match → 412. */
-let app: TestApp;
-let api: Client;
-let drop: () => Promise<void>;
-let dbUrl: string;
-
-beforeAll(async () => {
-  const db = await createTestDatabase();
-  drop = db.drop;
-  dbUrl = db.url;
-  app = await startTestApp({ databaseUrl: db.url });
-  api = client(app.url);
-});
-
-afterAll(async () => {
-  await app?.close();
-  await drop?.();
-});
+const suite = apiSuite();
+const { api } = suite;
 
 async function newTodo(acct: Account) {
   const res = await api.post("/api/v1/todos", { token: acct.access, json: { title: "Draft" } });
@@ -121,7 +106,7 @@ describe("deleting the account while another device writes", () => {
   it("takes the locks in the writers' order: a write holding its todo finishes, then the account goes (no deadlock)", async () => {
     const acct = await newAccount(api);
     const { body: todo } = await newTodo(acct);
-    const writer = new pg.Client({ connectionString: dbUrl });
+    const writer = new pg.Client({ connectionString: suite.dbUrl });
     await writer.connect();
     try {
       // A write that has locked its todo row but not yet reached the owner row (the trigger's step).

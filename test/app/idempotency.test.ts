@@ -1,35 +1,11 @@
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase } from "../support/database.js";
-import { client, newAccount, startTestApp, type Account, type Client, type TestApp } from "../support/app-harness.js";
+import { describe, expect, it } from "vitest";
+import { apiSuite } from "../support/api-suite.js";
+import { client, newAccount, startTestApp, type Account, type Client } from "../support/app-harness.js";
 
 /** v1.1 Idempotency-Key on the todo POSTs, stored in PostgreSQL (two servers share it). */
-let dbUrl: string;
-let app: TestApp;
-let second: TestApp;
-let api: Client;
-let api2: Client;
-let sqlClient: pg.Client;
-let drop: () => Promise<void>;
-
-beforeAll(async () => {
-  const db = await createTestDatabase();
-  drop = db.drop;
-  dbUrl = db.url;
-  app = await startTestApp({ databaseUrl: db.url });
-  second = await startTestApp({ databaseUrl: db.url });
-  api = client(app.url);
-  api2 = client(second.url);
-  sqlClient = new pg.Client({ connectionString: db.url });
-  await sqlClient.connect();
-});
-
-afterAll(async () => {
-  await sqlClient?.end();
-  await second?.close();
-  await app?.close();
-  await drop?.();
-});
+const suite = apiSuite({}, {});
+const { api, sql: sqlClient } = suite;
+const api2 = suite.clients[1]!;
 
 const todoCount = async (acct: Account) =>
   Number((await sqlClient.query("select count(*) from todos where user_id = $1", [acct.id])).rows[0].count);
@@ -151,7 +127,7 @@ describe("Idempotency-Key", () => {
     await create(api, acct, "recent");
     await sqlClient.query("update idempotency_keys set created_at = now() - interval '26 hours' where user_id = $1 and key = 'old'", [acct.id]);
     // A process runs the cleanup on its first idempotent request (then at most every 10 minutes).
-    const fresh = await startTestApp({ databaseUrl: dbUrl });
+    const fresh = await startTestApp({ databaseUrl: suite.dbUrl });
     try {
       await create(client(fresh.url), acct, "trigger");
       let keys: string[] = [];

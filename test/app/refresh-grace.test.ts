@@ -1,32 +1,11 @@
 import { createHash } from "node:crypto";
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase } from "../support/database.js";
-import { client, newAccount, startTestApp, type Client, type TestApp } from "../support/app-harness.js";
+import { describe, expect, it } from "vitest";
+import { apiSuite } from "../support/api-suite.js";
+import { newAccount, type Client } from "../support/app-harness.js";
 
 /** v1.1: a refresh token retired less than REFRESH_REUSE_GRACE_SECONDS ago may be presented again. */
-let app: TestApp;
-let strict: TestApp;
-let api: Client;
-let sqlClient: pg.Client;
-let drop: () => Promise<void>;
-
-beforeAll(async () => {
-  const db = await createTestDatabase();
-  drop = db.drop;
-  app = await startTestApp({ databaseUrl: db.url });
-  strict = await startTestApp({ databaseUrl: db.url, env: { REFRESH_REUSE_GRACE_SECONDS: "0" } });
-  api = client(app.url);
-  sqlClient = new pg.Client({ connectionString: db.url });
-  await sqlClient.connect();
-});
-
-afterAll(async () => {
-  await sqlClient?.end();
-  await strict?.close();
-  await app?.close();
-  await drop?.();
-});
+const suite = apiSuite({}, { env: { REFRESH_REUSE_GRACE_SECONDS: "0" } });
+const { api, sql: sqlClient } = suite;
 
 const refresh = (c: Client, token: string) => c.post("/api/v1/auth/refresh", { json: { refresh_token: token } });
 const age = (token: string, seconds: number) =>
@@ -67,7 +46,7 @@ describe("refresh reuse grace window", () => {
     expect((await api.post("/api/v1/auth/logout", { json: { refresh_token: next.body.refresh_token } })).status).toBe(204);
     expect((await refresh(api, acct.refresh)).status).toBe(401);
 
-    const strictApi = client(strict.url);
+    const strictApi = suite.clients[1]!;
     const other = await newAccount(strictApi);
     expect((await refresh(strictApi, other.refresh)).status).toBe(200);
     expect((await refresh(strictApi, other.refresh)).status).toBe(401);

@@ -1,36 +1,13 @@
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encodeCursor } from "../../app/services/sync.service.js";
-import { createTestDatabase } from "../support/database.js";
-import { client, newAccount, startTestApp, type Account, type Client, type TestApp } from "../support/app-harness.js";
+import { apiSuite } from "../support/api-suite.js";
+import { client, newAccount, startTestApp, type Account, type Client } from "../support/app-harness.js";
 
 /** v1.1 delta sync: GET /api/v1/todos/changes. */
-let dbUrl: string;
-let app: TestApp;
-let second: TestApp;
-let api: Client;
-let api2: Client;
-let sqlClient: pg.Client;
-let drop: () => Promise<void>;
-
-beforeAll(async () => {
-  const db = await createTestDatabase();
-  drop = db.drop;
-  dbUrl = db.url;
-  app = await startTestApp({ databaseUrl: db.url });
-  second = await startTestApp({ databaseUrl: db.url });
-  api = client(app.url);
-  api2 = client(second.url);
-  sqlClient = new pg.Client({ connectionString: db.url });
-  await sqlClient.connect();
-});
-
-afterAll(async () => {
-  await sqlClient?.end();
-  await second?.close();
-  await app?.close();
-  await drop?.();
-});
+const suite = apiSuite({}, {});
+const { api, sql: sqlClient } = suite;
+const api2 = suite.clients[1]!;
 
 type Change = { type: "upsert"; todo: { id: number; version: number; title: string } } | { type: "delete"; id: number; deleted_at: string; version: number };
 
@@ -130,7 +107,7 @@ describe("GET /api/v1/todos/changes", () => {
     await api.delete(`/api/v1/todos/${t2.id}`, { token: acct.access });
     await sqlClient.query("update todo_tombstones set deleted_at = now() - interval '32 days' where user_id = $1 and todo_id = $2", [acct.id, t1.id]);
     // A fresh process runs the cleanup on its first sync (then at most every 10 minutes).
-    const fresh = await startTestApp({ databaseUrl: dbUrl });
+    const fresh = await startTestApp({ databaseUrl: suite.dbUrl });
     try {
       await page(acct, undefined, undefined, client(fresh.url));
       let left: number[] = [];
@@ -187,7 +164,7 @@ describe("GET /api/v1/todos/changes", () => {
     };
     // A transaction that starts first but commits last: what a timestamp cursor would miss.
     const slowTransactions = async () => {
-      const tx = new pg.Client({ connectionString: dbUrl });
+      const tx = new pg.Client({ connectionString: suite.dbUrl });
       await tx.connect();
       try {
         for (let i = 0; i < 8; i++) {

@@ -151,10 +151,10 @@ describe.skipIf(cloudInit.missing)("cloud-config options", () => {
     expect(stripComments("[Unit]\n# why\nDescription=x\n", "systemd/u")).toBe(
       "# Installed by cloud-init; commented source: cloud-init/systemd/u in the project.\n[Unit]\nDescription=x\n",
     );
-    // indentation goes, except in here-documents; a comment after a function's brace goes too
+    // indentation stays as written (it is the source's; shell here-documents depend on it)
     const indented = "#!/bin/bash\nf() { # what f does\n  if x; then\n    cat <<'SQL'\n  keep  this\nSQL\n  fi\n}\n";
     expect(stripComments(indented, "bin/y")).toBe(
-      "#!/bin/bash\n# Installed by cloud-init; commented source: cloud-init/bin/y in the project.\nf() {\nif x; then\ncat <<'SQL'\n  keep  this\nSQL\nfi\n}\n",
+      "#!/bin/bash\n# Installed by cloud-init; commented source: cloud-init/bin/y in the project.\nf() { # what f does\n  if x; then\n    cat <<'SQL'\n  keep  this\nSQL\n  fi\n}\n",
     );
   });
 });

@@ -133,8 +133,8 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     expect(buckets[0]!.public_acl).toBe("private");
     expect(bucketName).toMatch(/^todo-api-prod-backups-[0-9a-f]{8}$/);
     expect(resources(tf, "volcengine_tos_bucket_lifecycle")[0]!.rules[0]).toMatchObject({ prefix: "postgres/", expiration: { days: 30 } });
-    const policy = JSON.parse(resources(tf, "volcengine_iam_policy")[0]!.policy_document) as { Statement: { Action: string[]; Resource: string[] }[] };
-    expect(policy.Statement.flatMap((st) => st.Action).sort()).toEqual(["tos:GetObject", "tos:ListBucket", "tos:PutObject"]);
+    const policy = JSON.parse(resources(tf, "volcengine_iam_policy")[0]!.policy_document) as { Statement: { Effect: string; Action: string[]; Resource: string[] }[] };
+    expect(policy.Statement.filter((st) => st.Effect === "Allow").flatMap((st) => st.Action).sort()).toEqual(["tos:GetObject", "tos:ListBucket", "tos:PutObject"]);
     for (const resource of policy.Statement.flatMap((st) => st.Resource)) {
       expect(resource === `trn:tos:::${bucketName}` || resource.startsWith(`trn:tos:::${bucketName}/`), resource).toBe(true);
     }

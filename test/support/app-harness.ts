@@ -104,13 +104,15 @@ export async function call<T = any>(base: string, method: string, path: string, 
 }
 
 /** A client bound to one app. */
-export function client(base: string) {
+/** A client of the server at `base`; a function is asked for the URL at every call (api-suite.ts). */
+export function client(base: string | (() => string)) {
+  const url = typeof base === "function" ? base : () => base;
   return {
-    get: <T = any>(path: string, o?: CallOptions) => call<T>(base, "GET", path, o),
-    post: <T = any>(path: string, o?: CallOptions) => call<T>(base, "POST", path, o),
-    patch: <T = any>(path: string, o?: CallOptions) => call<T>(base, "PATCH", path, o),
-    put: <T = any>(path: string, o?: CallOptions) => call<T>(base, "PUT", path, o),
-    delete: <T = any>(path: string, o?: CallOptions) => call<T>(base, "DELETE", path, o),
+    get: <T = any>(path: string, o?: CallOptions) => call<T>(url(), "GET", path, o),
+    post: <T = any>(path: string, o?: CallOptions) => call<T>(url(), "POST", path, o),
+    patch: <T = any>(path: string, o?: CallOptions) => call<T>(url(), "PATCH", path, o),
+    put: <T = any>(path: string, o?: CallOptions) => call<T>(url(), "PUT", path, o),
+    delete: <T = any>(path: string, o?: CallOptions) => call<T>(url(), "DELETE", path, o),
   };
 }
 
