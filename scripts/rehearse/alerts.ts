@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { SMTPServer } from "smtp-server";
 import { ALERT_STATE_DIR, ALERT_WEBHOOK_PATH } from "../../contract/server.js";
 import { startMetadataStandIn, startS3StandIn } from "../../test/cloud-init/s3-stand-in.js";
+import { startSmtpSink } from "../../test/support/smtp-sink.js";
 import type { Cleanup } from "./cleanup.js";
 import type { Container } from "./container.js";
 import type { StepLog } from "./steps.js";
@@ -40,41 +40,28 @@ const DOMAIN_OF = (hostConf: string) => /^DOMAIN='([^']*)'$/m.exec(hostConf)?.[1
 export async function runAlertsRehearsal(r: AlertsRehearsal): Promise<void> {
   const { box, log, appName } = r;
   const token = randomBytes(12).toString("hex");
-  const smtpPassword = `smtp-${randomBytes(9).toString("hex")}`;
-  const messages: Message[] = [];
+  const hooks: Message[] = [];
 
   const hook: Server = createServer((req, res) => {
     let body = "";
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
       const json = JSON.parse(body) as { check: string; status: Message["status"]; text: string };
-      messages.push({ receiver: "webhook", check: json.check, status: json.status, text: json.text });
+      hooks.push({ receiver: "webhook", check: json.check, status: json.status, text: json.text });
       res.writeHead(200).end("{}");
     });
   });
   await new Promise<void>((resolve) => hook.listen(0, r.hostAddress, resolve));
   r.cleanup.add("alert webhook receiver", () => new Promise<void>((resolve) => hook.close(() => resolve())));
-  const smtp = new SMTPServer({
-    secure: false,
-    disabledCommands: ["STARTTLS"],
-    allowInsecureAuth: true,
-    authMethods: ["PLAIN", "LOGIN"],
-    onAuth: (auth, _s, cb) => (auth.username === "alerts" && auth.password === smtpPassword ? cb(null, { user: "alerts" }) : cb(new Error("bad credentials"))),
-    onData(stream, _session, cb) {
-      let raw = "";
-      stream.on("data", (c: Buffer) => (raw += c.toString()));
-      stream.on("end", () => {
-        const subject = /^Subject: \[[^\]]*\] (ALERT|RECOVERED) ([^:]+):/m.exec(raw);
-        const status = subject?.[1] === "RECOVERED" ? "recovery" : subject?.[2] === "test" ? "test" : "alert";
-        messages.push({ receiver: "mail", check: subject?.[2] ?? "?", status, text: raw });
-        cb();
-      });
-    },
-    logger: false,
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, r.hostAddress, () => resolve()));
-  r.cleanup.add("alert SMTP relay", () => new Promise<void>((resolve) => smtp.close(() => resolve())));
-  const smtpPort = (smtp.server.address() as AddressInfo).port;
+  const sink = await startSmtpSink(r.hostAddress);
+  r.cleanup.add("alert SMTP relay", () => sink.close());
+  // The mails as messages, by their subject: "[todo-api dev] ALERT readyz: ..."
+  const mails = (): Message[] =>
+    sink.mails.map((m) => {
+      const subject = /^Subject: \[[^\]]*\] (ALERT|RECOVERED) ([^:]+):/m.exec(m.raw);
+      const status = subject?.[1] === "RECOVERED" ? "recovery" : subject?.[2] === "test" ? "test" : "alert";
+      return { receiver: "mail", check: subject?.[2] ?? "?", status, text: m.raw };
+    });
   const hookUrl = `http://${r.hostAddress}:${(hook.address() as AddressInfo).port}/hook/${token}`;
 
   const hostConf = await box.readFile("/etc/todo-host.conf");
@@ -89,8 +76,9 @@ export async function runAlertsRehearsal(r: AlertsRehearsal): Promise<void> {
   r.cleanup.add("metadata stand-in", () => metadata.close());
 
   const sh = (script: string) => box.exec(script, { allowFailure: true, timeoutMs: 120_000 });
+  const messages = () => [...hooks, ...mails()];
   const count = (check: string, status: Message["status"], receiver?: Message["receiver"]) =>
-    messages.filter((m) => m.check === check && m.status === status && (!receiver || m.receiver === receiver)).length;
+    messages().filter((m) => m.check === check && m.status === status && (!receiver || m.receiver === receiver)).length;
   const waitFor = async (check: string, status: Message["status"], timeoutMs = 60_000) => {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
@@ -106,7 +94,7 @@ export async function runAlertsRehearsal(r: AlertsRehearsal): Promise<void> {
     const setup = await sh(
       [
         "set -eu",
-        `printf '%s' 'smtp://alerts:${smtpPassword}@${r.hostAddress}:${smtpPort}' | /usr/local/sbin/todo-release set-env SMTP_URL`,
+        `printf '%s' '${sink.url}' | /usr/local/sbin/todo-release set-env SMTP_URL`,
         "printf '%s' 'alerts@rehearsal.example.com' | /usr/local/sbin/todo-release set-env MAIL_FROM",
         // What the deploy step writes from alerts.email (a host setting) and alerts.webhook (the
         // secrets step; set-webhook wants https://, which this receiver is not: written as it would).
@@ -126,11 +114,11 @@ export async function runAlertsRehearsal(r: AlertsRehearsal): Promise<void> {
         "/usr/local/sbin/todo-alert --dry-run test",
       ].join("\n"),
     );
-    log.info(setup.output.trim().replaceAll(token, "…").replaceAll(smtpPassword, "…"));
+    log.info(setup.output.trim().replaceAll(token, "…").replaceAll(sink.password, "…"));
     if (setup.code !== 0) throw new Error(`setting up the receivers failed (${setup.code})`);
     if (!setup.stdout.includes("no open incident")) throw new Error("incidents are open before anything was broken");
-    if (setup.output.includes(token) || setup.output.includes(smtpPassword)) throw new Error("the dry run showed a secret");
-    if (messages.length) throw new Error(`a dry run sent ${messages.length} message(s)`);
+    if (setup.output.includes(token) || setup.output.includes(sink.password)) throw new Error("the dry run showed a secret");
+    if (messages().length) throw new Error(`a dry run sent ${messages().length} message(s)`);
   });
 
   await log.check("alerts: PostgreSQL stopped for longer than the alert delay → one readyz alert, then one recovery", async () => {
@@ -196,9 +184,9 @@ export async function runAlertsRehearsal(r: AlertsRehearsal): Promise<void> {
         if (count(check, "alert", receiver) !== 1 || count(check, "recovery", receiver) !== 1) problems.push(`${receiver} ${check}: ${got}`);
       }
     }
-    const others = messages.filter((m) => !checks.includes(m.check));
+    const others = messages().filter((m) => !checks.includes(m.check));
     if (others.length) problems.push(`unexpected messages: ${others.map((m) => `${m.receiver} ${m.status} ${m.check}`).join(", ")}`);
-    const leaked = messages.filter((m) => m.text.includes(token) || m.text.includes(smtpPassword) || m.text.includes(creds.SecretAccessKey));
+    const leaked = messages().filter((m) => m.text.includes(token) || m.text.includes(sink.password) || m.text.includes(creds.SecretAccessKey));
     if (leaked.length) problems.push(`${leaked.length} message(s) carry a secret`);
     const state = await sh(`/usr/local/sbin/todo-alert status; ls ${ALERT_STATE_DIR}`);
     log.info(state.output.trim());
