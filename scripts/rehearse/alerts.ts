@@ -16,7 +16,7 @@ import type { StepLog } from "./steps.js";
  * a small filesystem filled, a certificate near expiry. Each must give exactly one alert and then
  * one recovery at both receivers. Only settings differ from production: the receivers, a 5 s
  * readyz delay, the checked paths (drop-ins, as an operator's `systemctl edit`), and where the
- * backup's metadata service and S3 endpoint are; the checker is started with systemctl instead of
+ * backup's metadata service and S3 endpoint are (a drop-in, the host settings); the checker is started with systemctl instead of
  * waiting for its 5-minute timer (the same unit).
  */
 export interface AlertsRehearsal {
@@ -103,7 +103,9 @@ export async function runAlertsRehearsal(r: AlertsRehearsal): Promise<void> {
         `(umask 077; printf '%s\\n' '${hookUrl}' >${ALERT_WEBHOOK_PATH})`,
         `for unit in ${appName}-alert@ ${appName}-alert-check; do mkdir -p /etc/systemd/system/$unit.service.d; printf '[Service]\\nEnvironment=ALERT_READYZ_AFTER_SECONDS=5 "ALERT_DISK_PATHS=/ /var/lib/postgresql ${DISK}"\\n' >/etc/systemd/system/$unit.service.d/rehearsal.conf; done`,
         `mkdir -p /etc/systemd/system/${appName}-backup.service.d`,
-        `printf '[Service]\\nEnvironment=TODO_METADATA_URL=${metadata.url} OFFSITE_ENDPOINT=${s3.url} OFFSITE_PATH_STYLE=1 OFFSITE_ATTEMPTS=1\\n' >/etc/systemd/system/${appName}-backup.service.d/rehearsal.conf`,
+        `printf '[Service]\\nEnvironment=TODO_METADATA_URL=${metadata.url} OFFSITE_PATH_STYLE=1 OFFSITE_ATTEMPTS=1\\n' >/etc/systemd/system/${appName}-backup.service.d/rehearsal.conf`,
+        // todo-backup reads the endpoint from the host settings (where the deploy step writes backups.endpoint).
+        `sed -i "s#^OFFSITE_ENDPOINT=.*#OFFSITE_ENDPOINT='${s3.url}'#" /etc/todo-host.conf`,
         // Certbot's retry timer would switch Nginx to the test certificate below.
         `systemctl stop ${appName}-certificate.timer`,
         "systemctl daemon-reload",
