@@ -56,6 +56,7 @@ export function optionsFromHostConf(text: string): CloudInitOptions {
     databaseMode: required("DB_MODE"),
     domain: get("DOMAIN"),
     acmeEmail: get("ACME_EMAIL"),
+    alertEmail: get("ALERT_EMAIL"),
     nodeVersion: get("NODE_VERSION"),
     nodeSha256: get("NODE_VERSION")
       ? { x64: get("NODE_SHA256_X64"), ...(get("NODE_SHA256_ARM64") ? { arm64: get("NODE_SHA256_ARM64") } : {}) }

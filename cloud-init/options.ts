@@ -45,6 +45,15 @@ export const cloudInitOptionsSchema = z
       .regex(/^https?:\/\/[^'"\\$`\s]+$/, "nodeMirror must be an http(s) URL without quotes, $ or spaces")
       .transform((url) => url.replace(/\/+$/, ""))
       .default("https://nodejs.org/dist"),
+    /**
+     * Receives the server's own alerts (todo-alert) by mail through the API's SMTP relay: the
+     * stack's `alerts.email`. Not a secret; the webhook is one and never comes through here.
+     */
+    alertEmail: z
+      .string()
+      .email()
+      .regex(SHELL_SAFE_PATTERN, "alertEmail must not contain quotes, backslashes, $ or spaces")
+      .optional(),
     /** Loopback ports of the app instances behind Nginx; at least two for rolling restarts. */
     appPorts: z.array(z.number().int().min(1024).max(65535)).min(2).default([3001, 3002]),
     /** Days of local pg_dump backups to keep. */

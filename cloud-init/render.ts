@@ -7,7 +7,7 @@ import {
   type ResolvedCloudInitOptions,
 } from "./options.js";
 import { gzipDeterministic } from "../contract/tar.js";
-import { BOOTSTRAP_COMMAND, HOST_CONF_PATH, USER_DATA_BUDGET_BYTES, USER_DATA_LIMIT_BYTES } from "../contract/server.js";
+import { ALERT_COMMAND, BOOTSTRAP_COMMAND, HOST_CONF_PATH, USER_DATA_BUDGET_BYTES, USER_DATA_LIMIT_BYTES } from "../contract/server.js";
 import { apiNodeFlags } from "./node-flags.js";
 
 export { USER_DATA_BUDGET_BYTES, USER_DATA_LIMIT_BYTES };
@@ -82,6 +82,8 @@ export function renderHostConf(o: ResolvedCloudInitOptions): string {
     NODE_MIRROR: o.nodeMirror,
     BACKUP_RETENTION_DAYS: o.backupRetentionDays,
     KEEP_RELEASES: o.keepReleases,
+    // Only when set: the host settings (and so the deploy trigger) of a server without it stay as they were.
+    ...(o.alertEmail ? { ALERT_EMAIL: o.alertEmail } : {}),
     ...(o.offsiteBackup
       ? {
           OFFSITE_BUCKET: o.offsiteBackup.bucket,
@@ -137,6 +139,11 @@ export function serverFiles(input: CloudInitOptions, source: TemplateSource = re
     file(`/etc/systemd/system/${app}-health.timer`, "systemd/app-health.timer"),
     file(`/etc/${app}-firewall.nft`, "etc/firewall.nft"),
     file(`/etc/systemd/system/${app}-firewall.service`, "systemd/app-firewall.service"),
+    // Alerts (todo-alert): the OnFailure= handler of the units above and the 5-minute checker.
+    file(ALERT_COMMAND, "bin/todo-alert", "0755"),
+    file(`/etc/systemd/system/${app}-alert@.service`, "systemd/app-alert@.service"),
+    file(`/etc/systemd/system/${app}-alert-check.service`, "systemd/app-alert-check.service"),
+    file(`/etc/systemd/system/${app}-alert-check.timer`, "systemd/app-alert-check.timer"),
   ];
   if (o.databaseMode === "local") {
     files.push(

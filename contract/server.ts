@@ -15,6 +15,17 @@ export const RELEASE_COMMAND = "/usr/local/sbin/todo-release";
 /** First-boot installer: packages, pinned Node.js, host baseline. Shipped in user data and in the release. */
 export const BOOTSTRAP_COMMAND = "/usr/local/sbin/todo-bootstrap";
 
+/**
+ * Alerts from the server (issue #17): the notifier, run by the OnFailure= handler
+ * (<app>-alert@.service) and the checker timer (<app>-alert-check.timer); `todo-alert --dry-run
+ * check` prints what it would send.
+ */
+export const ALERT_COMMAND = "/usr/local/sbin/todo-alert";
+/** The webhook URL (a secret: chat-bot webhooks carry their token in it). Root only; not the app's env file. */
+export const ALERT_WEBHOOK_PATH = "/etc/todo-alert/webhook";
+/** One state file per check (open incidents) and the log of sent messages (the rate limit). */
+export const ALERT_STATE_DIR = "/var/lib/todo-alert";
+
 /** Host settings (shell `KEY='value'` lines) every server script sources. No secrets. */
 export const HOST_CONF_PATH = "/etc/todo-host.conf";
 /** The same settings as the validated options (JSON) they were rendered from: the kit's input. */

@@ -38,8 +38,15 @@ export const alertsSchema = z
   .strictObject({
     /** Receives every alarm (CloudMonitor contact in a contact group of this environment). */
     email: z.email("must be an e-mail address that receives the alarms"),
-    /** Optional HTTPS webhook CloudMonitor also calls for every alarm (e.g. a chat bot). */
-    webhook: z.url({ protocol: /^https$/, error: "must be an https:// URL" }).optional(),
+    /**
+     * Optional HTTPS webhook CloudMonitor also calls for every alarm (e.g. a chat bot), and the
+     * server's own alerts (todo-alert) post to. Treated as a secret (such URLs carry a token): it
+     * reaches the server only through the deploy step's secrets script, into a root-only file.
+     */
+    webhook: z
+      .url({ protocol: /^https$/, error: "must be an https:// URL" })
+      .refine((u) => !/['"\\$`\s]|%\{/.test(u), "must not contain quotes, $, %{, backslashes or spaces (percent-encode them)")
+      .optional(),
   })
   .optional();
 

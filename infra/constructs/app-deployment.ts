@@ -5,6 +5,7 @@ import { LocalFile } from "./local-file";
 
 import { createHash } from "node:crypto";
 import {
+  ALERT_COMMAND,
   HOST_CONF_PATH,
   installKitCommands,
   RELEASE_COMMAND,
@@ -45,6 +46,12 @@ export interface AppDeploymentConfig {
   jwtSecret: string;
   /** Sensitive expression of the SMTP relay URL (SMTP_URL), when mail is configured. */
   smtpUrl?: string;
+  /**
+   * The alert webhook (`alerts.webhook`) for the server's own alerts: a secret (chat-bot webhooks
+   * carry their token in the URL), written by the secrets step into a root-only file, never into
+   * the user data or the app's env file; undefined removes it from the server.
+   */
+  alertWebhook?: string;
   /** Conditions checked before deploying (e.g. the database has an address). */
   preconditions?: { condition: string; errorMessage: string }[];
   /** Resources that must exist before SSH can work (e.g. the EIP association). */
@@ -52,7 +59,7 @@ export interface AppDeploymentConfig {
 }
 
 /** The trigger values of a deploy step: any change re-runs it (Terraform replaces the null_resource). */
-export function deploymentTriggers(config: Pick<AppDeploymentConfig, "release" | "instanceId" | "serverOptions" | "settings" | "databaseUrl" | "smtpUrl">): Record<string, string> {
+export function deploymentTriggers(config: Pick<AppDeploymentConfig, "release" | "instanceId" | "serverOptions" | "settings" | "databaseUrl" | "smtpUrl" | "alertWebhook">): Record<string, string> {
   const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
   const settings = Object.entries(config.settings ?? {})
     .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -66,6 +73,8 @@ export function deploymentTriggers(config: Pick<AppDeploymentConfig, "release" |
     // A hash of the (sensitive) URL expression, computed by Terraform: a new RDS address or password redeploys.
     ...(config.databaseUrl ? { database_url_sha256: Fn.sha256(config.databaseUrl) } : {}),
     ...(config.smtpUrl ? { smtp_url_sha256: Fn.sha256(config.smtpUrl) } : {}),
+    // Only the hash: the URL is a secret. A new, changed or removed webhook redeploys.
+    ...(config.alertWebhook ? { alert_webhook_sha256: sha256(config.alertWebhook) } : {}),
   };
 }
 
@@ -165,6 +174,12 @@ function secretsScript(config: AppDeploymentConfig): string[] {
   for (const [key, value] of Object.entries(config.settings ?? {})) {
     lines.push(`printf '%s' '${value}' | $SUDO ${RELEASE_COMMAND} set-env ${key}`);
   }
+  // Always written, so that removing the webhook from the configuration removes it from the
+  // server; the configuration refuses quotes, $ and %{ in it. Not in the app's env file.
+  if (config.alertWebhook && /['"\\$`\s]|%\{/.test(config.alertWebhook)) {
+    throw new Error("AppDeployment: the alert webhook must not contain quotes, $, %{, backslashes or spaces");
+  }
+  lines.push(`printf '%s' '${config.alertWebhook ?? ""}' | $SUDO ${ALERT_COMMAND} set-webhook`);
   return lines;
 }
 

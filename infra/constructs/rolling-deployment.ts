@@ -12,6 +12,7 @@ export interface RollingDeploymentConfig {
   databaseUrl?: string;
   jwtSecret: string;
   smtpUrl?: string;
+  alertWebhook?: string;
   settings?: Readonly<Record<string, string>>;
   preconditions?: AppDeploymentConfig["preconditions"];
   /** What every server's deployment waits for (bastion reachable, database reachable, ...). */
@@ -46,6 +47,7 @@ export class RollingDeployment extends Construct {
           databaseUrl: config.databaseUrl,
           jwtSecret: config.jwtSecret,
           smtpUrl: config.smtpUrl,
+          alertWebhook: config.alertWebhook,
           settings: config.settings,
           preconditions: config.preconditions,
           dependsOn: [...(config.dependsOn ?? []), ...(previous ? [previous.resource] : [])],

@@ -12,7 +12,7 @@ import { NatGateway } from "../constructs/nat-gateway";
 import { RollingDeployment } from "../constructs/rolling-deployment";
 import { databaseAlarms, loadBalancerAlarms, serverAlarms } from "../constructs/alarms";
 import { BackupBucket } from "../constructs/backup-bucket";
-import { clusterServerCloudInit } from "./server-cloud-init";
+import { clusterServerCloudInit, serverAlertWebhook } from "./server-cloud-init";
 import {
   backupOutputs,
   databaseHasAddress,
@@ -123,6 +123,7 @@ export function composeCluster(stack: TerraformStack, name: string, env: Resolve
     databaseUrl: database.connectionUrl,
     jwtSecret: jwtSecret.value,
     smtpUrl: mail.smtpUrl,
+    alertWebhook: serverAlertWebhook(stack, env),
     // Requests reach the app through the load balancer (from its layer-7 source range) and
     // Nginx: both may report the client. Without the CLB's range every client would share the
     // CLB node's address, and one rate-limit budget.

@@ -1,3 +1,5 @@
+import { Annotations } from "cdktf";
+import type { Construct } from "constructs";
 import type { CloudInitOptions } from "../../cloud-init/options";
 import type { ResolvedEnvironment } from "../config/schema";
 import { defaultTosS3Endpoint } from "../config/operations";
@@ -41,8 +43,28 @@ export function singleServerCloudInit(
     databaseMode: env.database.mode,
     ...(env.https ? { domain: env.https.domain, acmeEmail: env.https.acmeEmail } : {}),
     ...(env.nodeMirror ? { nodeMirror: env.nodeMirror } : {}),
+    ...(env.alerts ? { alertEmail: env.alerts.email } : {}),
     offsiteBackup: offsiteBackupTarget(env, name),
   };
+}
+
+/**
+ * The server's own alerts (todo-alert) go to the `alerts` receivers: the webhook (returned here,
+ * for the deploy step's secrets script) and the e-mail, which the server sends through the API's
+ * SMTP relay. Without `mail` the server has no relay: its alerts then reach the webhook only
+ * (CloudMonitor still mails its metric alarms), and synth says so.
+ */
+export function serverAlertWebhook(stack: Construct, env: ResolvedEnvironment): string | undefined {
+  if (!env.alerts) return undefined;
+  if (!env.mail) {
+    Annotations.of(stack).addWarning(
+      `alerts.email (${env.alerts.email}) receives CloudMonitor's alarms only: the server mails its own alerts ` +
+        `(failed backup, certificate, disk, /readyz) through the API's SMTP relay, and \`mail\` is not configured. ` +
+        (env.alerts.webhook ? "They reach alerts.webhook only." : "Without alerts.webhook they reach nobody (only the server's journal).") +
+        " See docs/operations.md, Alerts.",
+    );
+  }
+  return env.alerts.webhook;
 }
 
 /**
@@ -61,6 +83,7 @@ export function clusterServerCloudInit(
     environment: env.name,
     databaseMode: "rds",
     ...(env.nodeMirror ? { nodeMirror: env.nodeMirror } : {}),
+    ...(env.alerts ? { alertEmail: env.alerts.email } : {}),
   };
   return { firstServer: { ...otherServers, offsiteBackup: offsiteBackupTarget(env, name) }, otherServers };
 }

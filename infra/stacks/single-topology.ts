@@ -6,7 +6,7 @@ import { Network } from "../constructs/network";
 import { TodoServer } from "../constructs/todo-server";
 import { databaseAlarms, serverAlarms } from "../constructs/alarms";
 import { BackupBucket } from "../constructs/backup-bucket";
-import { singleServerCloudInit } from "./server-cloud-init";
+import { serverAlertWebhook, singleServerCloudInit } from "./server-cloud-init";
 import {
   backupOutputs,
   databaseHasAddress,
@@ -85,6 +85,7 @@ export function composeSingle(stack: TerraformStack, name: string, env: Resolved
     databaseUrl: database?.connectionUrl,
     jwtSecret: jwtSecret.value,
     smtpUrl: mail.smtpUrl,
+    alertWebhook: serverAlertWebhook(stack, env),
     ...(env.mail ? { settings: mail.settings } : {}),
     dependsOn: [server.eipAssociation, ...(database ? [database.reachable] : [])],
     preconditions: database || env.mail ? [...(database ? [databaseHasAddress(database)] : []), ...mail.preconditions] : undefined,

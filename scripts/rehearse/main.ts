@@ -20,6 +20,7 @@ import { expectSystemRunning } from "./server-checks.js";
 import { runScenario } from "./scenario.js";
 import { parseCloudInitOptions, renderHostConf } from "../../cloud-init/render.js";
 import { bootToReady, runDayTwo } from "./day2.js";
+import { runAlertsRehearsal } from "./alerts.js";
 import { StepLog } from "./steps.js";
 import { appNameOf, appPortsOf, nodeMajorOf, rehearsalCloudInitOptions, rehearsalUserData } from "./user-data.js";
 
@@ -153,6 +154,18 @@ async function main(): Promise<number> {
         bootNode: mirrorNode,
         releases,
       });
+    }
+    if (!process.env.REHEARSAL_SKIP_DAY2 && !process.env.REHEARSAL_SKIP_ALERTS) {
+      // Issue #17: each thing that must reach a human broken once (alerts.ts); needs day 2's domain and backup target.
+      const started = Date.now();
+      await runAlertsRehearsal({
+        box,
+        log,
+        cleanup,
+        appName,
+        hostAddress: network.hostAddress,
+      });
+      log.info(`alerts rehearsal: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
     log.info(bootToReady(log));
     if (log.failed.length > 0) {

@@ -22,7 +22,7 @@ const standIn = (name: string, body = "") => {
   chmodSync(join(dir, name), 0o755);
 };
 
-function certificate(domain: string, opts: { certbotSucceeds?: boolean; nginxOk?: boolean } = {}) {
+function certificate(domain: string, opts: { certbotSucceeds?: boolean; nginxOk?: boolean; graceMinutes?: number } = {}) {
   const rendered = renderedFiles(variants["local, domain"]!);
   writeFileSync(script, rendered.get("/usr/local/sbin/todo-certificate")!.content);
   writeFileSync(
@@ -46,6 +46,8 @@ function certificate(domain: string, opts: { certbotSucceeds?: boolean; nginxOk?
       TODO_CERTBOT: join(dir, "certbot"),
       TODO_NGINX: join(dir, "nginx-cmd"),
       SYSTEMCTL: join(dir, "systemctl"),
+      TODO_CERTIFICATE_STATE_DIR: join(dir, "state"),
+      ...(opts.graceMinutes === undefined ? {} : { CERTIFICATE_GRACE_MINUTES: String(opts.graceMinutes) }),
     },
   });
 }
@@ -53,6 +55,7 @@ const recorded = () => (existsSync(calls) ? readFileSync(calls, "utf8").trim().s
 
 beforeEach(() => {
   rmSync(calls, { force: true });
+  rmSync(join(dir, "state"), { recursive: true, force: true });
   rmSync(live, { recursive: true, force: true });
   rmSync(nginxDir, { recursive: true, force: true });
   mkdirSync(join(nginxDir, "sites-enabled"), { recursive: true });
@@ -103,5 +106,30 @@ describe("todo-certificate", () => {
     expect(r.stdout).toContain("staying on HTTP");
     expect(readlinkSync(enabled)).toBe(join(nginxDir, "sites-available/todo-api-http.conf"));
     expect(recorded().some((c) => c.includes("reload"))).toBe(false);
+  });
+
+  it("fails after the grace period while the domain still does not resolve, and says so", () => {
+    expect(certificate("api.example.invalid", { graceMinutes: 120 }).status).toBe(0);
+    const r = certificate("api.example.invalid", { graceMinutes: 0 });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("still no certificate for api.example.invalid");
+    expect(r.stdout).toContain("api.example.invalid has no A record");
+  });
+
+  it("fails after the grace period when certbot keeps failing, naming where DNS points", () => {
+    const r = certificate("localhost", { certbotSucceeds: false, graceMinutes: 0 });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("certbot could not obtain a certificate");
+    // 127.0.0.1 is no global address of this machine: the public address cannot be known from here
+    expect(r.stdout).toMatch(/localhost points at 127\.0\.0\.1; this server's public address cannot be known from here/);
+  });
+
+  it("counts the grace period from the first failed attempt and forgets it once the certificate is there", () => {
+    expect(certificate("localhost", { certbotSucceeds: false, graceMinutes: 60 }).status).toBe(0);
+    const since = readFileSync(join(dir, "state/waiting-since"), "utf8");
+    expect(certificate("localhost", { certbotSucceeds: false, graceMinutes: 60 }).status).toBe(0);
+    expect(readFileSync(join(dir, "state/waiting-since"), "utf8")).toBe(since);
+    expect(certificate("localhost", { certbotSucceeds: true, graceMinutes: 60 }).status).toBe(0);
+    expect(existsSync(join(dir, "state/waiting-since"))).toBe(false);
   });
 });

@@ -82,6 +82,8 @@ export function runAsync(
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     child.once("error", reject);
     child.once("close", (status) => resolve({ status, stdout, stderr }));
+    // A command that exits without reading its input: the exit status is the result (as in run()).
+    child.stdin.on("error", () => undefined);
     child.stdin.end(options.input ?? "");
   });
 }

@@ -30,8 +30,9 @@ export interface S3StandIn {
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
 const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).update(data).digest();
 
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+/** On 127.0.0.1, or on `host` (the rehearsal's end of its container network). */
+function listen(server: Server, host = "127.0.0.1"): Promise<string> {
+  return new Promise((resolve) => server.listen(0, host, () => resolve(`http://${host}:${(server.address() as AddressInfo).port}`)));
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -82,7 +83,7 @@ export function verifySigV4(
 
 const xmlEscape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
-export async function startS3StandIn(opts: { bucket: string; region: string; creds: () => Credentials; pageSize?: number }): Promise<S3StandIn> {
+export async function startS3StandIn(opts: { bucket: string; region: string; creds: () => Credentials; pageSize?: number; host?: string }): Promise<S3StandIn> {
   const objects = new Map<string, Buffer>();
   const log: S3StandIn["log"] = [];
   let failures: { n: number; status: number } = { n: 0, status: 503 };
@@ -137,7 +138,7 @@ export async function startS3StandIn(opts: { bucket: string; region: string; cre
     }
     return answer(req, res, 400, error("NotImplemented", `${req.method} ${req.url}`));
   });
-  const url = await listen(server);
+  const url = await listen(server, opts.host);
   return {
     url,
     objects,
@@ -173,7 +174,7 @@ const TOKEN_TTL_HEADER = "x-volc-ecs-metadata-token-ttl-seconds";
 const TOKEN_HEADER = "x-volc-ecs-metadata-token";
 
 /** ECS metadata service: role credentials at /volcstack/latest/iam/security_credentials/<role>. */
-export async function startMetadataStandIn(role: string, creds: () => Credentials, opts: { tokens?: TokenMode } = {}): Promise<MetadataStandIn> {
+export async function startMetadataStandIn(role: string, creds: () => Credentials, opts: { tokens?: TokenMode; host?: string } = {}): Promise<MetadataStandIn> {
   const mode = opts.tokens ?? "absent";
   const requests: string[] = [];
   const log: MetadataStandIn["log"] = [];
@@ -212,7 +213,7 @@ export async function startMetadataStandIn(role: string, creds: () => Credential
     }
     return answer(404, "not found");
   });
-  const url = await listen(server);
+  const url = await listen(server, opts.host);
   return {
     url,
     requests,

@@ -41,8 +41,9 @@ describe.skipIf(systemdAnalyze.missing).each(Object.entries(variants))("systemd 
 
   it("pass systemd-analyze verify without a warning", () => {
     const units = writeUnits(name, files);
-    // app@, health service + timer, the host firewall; backup service + timer; certificate service + timer
-    expect(units.length).toBe(4 + (options.databaseMode === "local" ? 2 : 0) + (options.domain ? 2 : 0));
+    // app@, health service + timer, the host firewall, alert@ + alert-check service and timer;
+    // backup service + timer; certificate service + timer
+    expect(units.length).toBe(7 + (options.databaseMode === "local" ? 2 : 0) + (options.domain ? 2 : 0));
     const r = run("systemd-analyze", ["verify", "--man=no", ...units]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
@@ -104,5 +105,26 @@ describe.skipIf(systemdAnalyze.missing)("the app unit", () => {
     writeFileSync(bad, "[Service]\nExecStart=/nonexistent/binary\n");
     const r = run("systemd-analyze", ["verify", "--man=no", bad]);
     expect(r.status !== 0 || r.stderr !== "").toBe(true);
+  });
+});
+
+describe("alerts wiring (issue #17)", () => {
+  it("the health, backup (both database modes) and certificate units hand a failure to the alert unit", () => {
+    const local = renderedFiles(variants["local, domain"]!);
+    const rds = renderedFiles({ ...variants["rds, domain"]!, offsiteBackup: { bucket: "todo-api-prod-backups-1a2b3c4d", region: "cn-beijing", endpoint: "https://tos-s3-cn-beijing.volces.com", roleName: "todo-api-prod-backup" } });
+    const units = [
+      local.get("/etc/systemd/system/todo-api-health.service"),
+      local.get("/etc/systemd/system/todo-api-backup.service"),
+      local.get("/etc/systemd/system/todo-api-certificate.service"),
+      rds.get("/etc/systemd/system/todo-api-backup.service"),
+    ];
+    for (const unit of units) expect(unit!.content.split("\n")).toContain("OnFailure=todo-api-alert@%n.service");
+    expect(rds.get("/etc/systemd/system/todo-api-backup.service")!.content).toContain("EnvironmentFile=/etc/todo-api/env");
+    const alert = local.get("/etc/systemd/system/todo-api-alert@.service")!.content;
+    expect(alert).toContain("ExecStart=/usr/local/sbin/todo-alert failed %i");
+    // The handler itself has no OnFailure=: a failing alert must not alert about itself.
+    expect(alert).not.toContain("OnFailure=");
+    expect(local.get("/etc/systemd/system/todo-api-alert-check.timer")!.content).toContain("OnUnitActiveSec=5min");
+    expect(local.get("/etc/systemd/system/todo-api-health.service")!.content).toContain("ExecStartPost=/usr/bin/touch /var/lib/todo-api-health/ready");
   });
 });

@@ -18,10 +18,11 @@ export interface SmtpSink {
 }
 
 /**
- * A real SMTP server in-process (the `smtp-server` package) on 127.0.0.1: it requires AUTH with
- * the user and password in its URL, accepts every mail and keeps it for the test to read.
+ * A real SMTP server in-process (the `smtp-server` package) on 127.0.0.1 (or `host`: the
+ * rehearsal's end of its container network): it requires AUTH with the user and password in its
+ * URL, accepts every mail and keeps it for the test to read.
  */
-export async function startSmtpSink(): Promise<SmtpSink> {
+export async function startSmtpSink(host = "127.0.0.1"): Promise<SmtpSink> {
   const user = "todo-api";
   const password = `smtp-secret-${Math.random().toString(36).slice(2)}`;
   const mails: ReceivedMail[] = [];
@@ -48,10 +49,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     },
     logger: false,
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  await new Promise<void>((resolve) => server.listen(0, host, () => resolve()));
   const port = (server.server.address() as AddressInfo).port;
   return {
-    url: `smtp://${user}:${password}@127.0.0.1:${port}`,
+    url: `smtp://${user}:${password}@${host}:${port}`,
     password,
     mails,
     async waitFor(to, since = 0, text, timeoutMs = 10_000) {
