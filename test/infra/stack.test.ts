@@ -169,8 +169,8 @@ describe("app deployment", () => {
     const b = await synth({ environments: { dev: variants["rds, domain"].env }, release: fakeRelease(dir, "fedcba987654") });
     const deploy = (r: SynthResult) => resources(r.stacks["todo-api-dev"]!, "null_resource")[0]!;
 
-    // Release, instance, host settings and the database URL (a hash computed by Terraform): test/infra/deploy-trigger.test.ts.
-    expect(Object.keys(deploy(a1).triggers).sort()).toEqual(["database_url_sha256", "host_settings_sha256", "instance_id", "release_hash"]);
+    // Release, instance (id and type), host settings and the database URL (a hash computed by Terraform): test/infra/deploy-trigger.test.ts.
+    expect(Object.keys(deploy(a1).triggers).sort()).toEqual(["database_url_sha256", "host_settings_sha256", "instance_id", "instance_type", "release_hash"]);
     expect(deploy(a1).triggers.instance_id).toMatch(/^\$\{volcengine_ecs_instance\.[\w-]+\.id\}$/);
     // Same release: identical triggers (nothing to redeploy).
     expect(deploy(a2).triggers).toEqual(deploy(a1).triggers);
