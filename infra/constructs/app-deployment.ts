@@ -9,6 +9,7 @@ import {
   installKitCommands,
   RELEASE_COMMAND,
   remoteTarballPath,
+  removeTarballOnFailure,
   switchReleaseCommands,
   type Release,
 } from "../../contract";
@@ -153,6 +154,7 @@ function secretsScript(config: AppDeploymentConfig): string[] {
     // The script holds secrets: remove it from /tmp before doing anything else.
     `rm -f -- "$0"`,
     sudo,
+    removeTarballOnFailure(remoteTarballPath(config.release.hash), "$SUDO"),
     // The release command was installed by the kit in the step before.
     `test -x ${RELEASE_COMMAND} || { echo "${RELEASE_COMMAND} is missing: the server kit did not install" >&2; exit 1; }`,
     // Single quotes: the JWT secret is validated to hold no quote; URL parts are URL-encoded.
