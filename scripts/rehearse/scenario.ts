@@ -10,6 +10,7 @@ import {
   releaseStatus,
 } from "./server-checks.js";
 import { runSmokeTest } from "./smoke-test.js";
+import { expectFirewallFromOutside } from "./firewall-check.js";
 import type { StepLog } from "./steps.js";
 import { runReleaseScenarios } from "./release-scenarios.js";
 
@@ -64,6 +65,9 @@ export async function runScenario({ box, api, releases, log, appName, appPorts, 
 
   await log.check("the server as documented (listeners, env file, service user, SCRAM, no leaked secret)", () =>
     expectServerAsDocumented(box, appName, log)
+  );
+  await log.check("the host firewall from outside: 80 and 22 pass, a stray listener's port is dropped", () =>
+    expectFirewallFromOutside(box, new URL(api.baseUrl).hostname, appName, log)
   );
   await log.check("todo-setup run again changes nothing", async () => {
     await expectSetupIdempotent(box, appName, log);
