@@ -165,6 +165,12 @@ export async function runDayTwo(d: DayTwo): Promise<void> {
   });
 
   await log.check("the container's memory under traffic, next to a 2 GB server", async () => {
+    // The memory plan the kit derived from this machine's MemTotal, and the limit systemd applies.
+    const plan = await box.exec(`. /etc/todo-memory.conf; echo "$MEM_TOTAL_MIB $APP_MEMORY_MAX_MIB $APP_MEMORY_SOURCE"; systemctl show -p MemoryMax --value ${appName}@${d.appPorts[0]}`);
+    const [first = "", limit = ""] = plan.stdout.trim().split("\n");
+    const [total, appMax, ...source] = first.split(" ");
+    log.info(`memory plan: MemTotal ${total} MiB → app MemoryMax ${appMax} MiB per instance (${source.join(" ")}); ${appName}@${d.appPorts[0]} runs with MemoryMax=${limit} bytes; a 2 GiB server gets 512 MiB (docs/server.md, "Memory")`);
+    if (Number(limit) !== Number(appMax) * 1024 ** 2) throw new Error(`the unit's MemoryMax ${limit} is not the plan's ${appMax} MiB`);
     const cgroup = await containerCgroup(box);
     let peak = 0;
     const traffic = startTraffic(api.baseUrl, token, { clients: 8, maxSeconds: 20 });
