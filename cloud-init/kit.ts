@@ -17,7 +17,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type { CloudInitOptions } from "./options.js";
-import { parseCloudInitOptions, serverFiles, type ServerFile, type TemplateSource } from "./render.js";
+import { MEMORY_CONF_PATH } from "../contract/server.js";
+import { FORMER_KIT_NOTES, KIT_NOTE, parseCloudInitOptions, serverFiles, type ServerFile, type TemplateSource } from "./render.js";
+import { memTotalMiBOf } from "./memory-budget.js";
 
 /** Reads `KEY='value'` lines as written by renderHostConf (single quotes, `'\''` for a quote). */
 export function parseHostConf(text: string): Map<string, string> {
@@ -82,26 +84,38 @@ export function optionsFromHostConf(text: string): CloudInitOptions {
 export interface InstallResult {
   changed: string[];
   removed: string[];
+  /** Rewritten only for their note (a header an earlier version wrote): nothing to reload for them. */
+  noteOnly: string[];
 }
+
+/** The text without its kit note (current or former) or host.conf's header line. */
+const withoutNote = (text: string) =>
+  text
+    .split("\n")
+    .filter((line) => !NOTE_LINE.test(line))
+    .join("\n");
+const NOTE_LINE = new RegExp(
+  `^(#|//) (${[KIT_NOTE, ...FORMER_KIT_NOTES, "Host settings from the stack configuration"].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`,
+);
 
 const modeOf = (f: ServerFile) => parseInt(f.permissions, 8);
 
 /** Writes `files` under `root` where they differ; removes what the previous manifest had and these lack. */
 export function installServerFiles(files: ServerFile[], root: string, manifestPath: string): InstallResult {
   const changed: string[] = [];
+  const noteOnly: string[] = [];
   for (const f of files) {
     const target = join(root, f.path);
-    const same =
-      existsSync(target) &&
-      readFileSync(target, "utf8") === f.content &&
-      (statSync(target).mode & 0o7777) === modeOf(f);
-    if (same) continue;
+    const existing = existsSync(target) ? readFileSync(target, "utf8") : undefined;
+    const sameMode = existing !== undefined && (statSync(target).mode & 0o7777) === modeOf(f);
+    if (existing === f.content && sameMode) continue;
     mkdirSync(dirname(target), { recursive: true });
     const tmp = `${target}.kit-${process.pid}`;
     writeFileSync(tmp, f.content, { mode: modeOf(f) });
     chmodSync(tmp, modeOf(f));
     renameSync(tmp, target);
-    changed.push(f.path);
+    if (sameMode && withoutNote(existing!) === withoutNote(f.content)) noteOnly.push(f.path);
+    else changed.push(f.path);
   }
   const wanted = new Set(files.map((f) => f.path));
   const manifest = join(root, manifestPath);
@@ -117,7 +131,7 @@ export function installServerFiles(files: ServerFile[], root: string, manifestPa
   }
   mkdirSync(dirname(manifest), { recursive: true });
   writeFileSync(manifest, `${[...wanted].sort().join("\n")}\n`);
-  return { changed, removed };
+  return { changed, removed, noteOnly };
 }
 
 /** Templates next to the bundled kit.mjs (server/ in the release), laid out like cloud-init/. */
@@ -144,11 +158,19 @@ function main(argv: string[]): number {
   const kitDir = dirname(fileURLToPath(import.meta.url));
   const hostConf = join(values.root!, values["host-conf"]!);
   const options = optionsFromHostConf(readFileSync(hostConf, "utf8"));
-  const files = serverFiles(options, kitSource(kitDir));
+  // This server's memory sizes the app's MemoryMax and PostgreSQL (memory-budget.ts).
+  // TODO_MEMINFO: another meminfo file, for tests (todo-setup honours the same variable).
+  const memTotalMiB = memTotalMiBOf(readFileSync(process.env.TODO_MEMINFO ?? "/proc/meminfo", "utf8"));
+  const files = serverFiles(options, kitSource(kitDir), memTotalMiB);
   const result = installServerFiles(files, values.root!, values.manifest!);
+  const plan = parseHostConf(files.find((f) => f.path === MEMORY_CONF_PATH)!.content);
+  process.stdout.write(
+    `kit: memory ${memTotalMiB} MiB: app MemoryMax ${plan.get("APP_MEMORY_MAX_MIB")} MiB per instance (${plan.get("APP_MEMORY_SOURCE")}), ${plan.get("PLANNED_MIB")} MiB planned in all\n`,
+  );
   for (const path of result.changed) process.stdout.write(`kit: updated ${path}\n`);
+  for (const path of result.noteOnly) process.stdout.write(`kit: rewrote the note of ${path} (content unchanged)\n`);
   for (const path of result.removed) process.stdout.write(`kit: removed ${path} (no longer wanted)\n`);
-  if (!result.changed.length && !result.removed.length) process.stdout.write("kit: every server file is up to date\n");
+  if (!result.changed.length && !result.removed.length && !result.noteOnly.length) process.stdout.write("kit: every server file is up to date\n");
   const changedFile = join(values.root!, values.changed!);
   mkdirSync(dirname(changedFile), { recursive: true });
   // Appended, not replaced: an interrupted deploy's changes are still pending for todo-setup.

@@ -27,5 +27,8 @@ export function apiNodeFlags(memoryMaxMiB: number): string[] {
   ];
 }
 
-/** MemoryMax of an app instance when the stack does not set one (cloud-init/options.ts). */
+/**
+ * The MemoryMax `npm run bench` and `npm run start:prod` run with: what the server's memory plan
+ * gives each app instance on a 2 GiB server (memory-budget.ts; servers derive theirs at deploy).
+ */
 export const DEFAULT_APP_MEMORY_MAX_MIB = 512;

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { DEFAULT_APP_MEMORY_MAX_MIB } from "./node-flags.js";
 import { DEFAULT_APP_NAME, dnsName, regionId, SHELL_SAFE_PATTERN, tosBucketName } from "../contract/index.js";
 import { nodeVersionSchema, pinnedNodeRelease } from "../contract/node.js";
 
@@ -58,8 +57,11 @@ export const cloudInitOptionsSchema = z
     appPorts: z.array(z.number().int().min(1024).max(65535)).min(2).default([3001, 3002]),
     /** Days of local pg_dump backups to keep. */
     backupRetentionDays: z.number().int().min(1).max(365).default(7),
-    /** MemoryMax of each app instance, in MiB. */
-    appMemoryMaxMiB: z.number().int().min(128).default(DEFAULT_APP_MEMORY_MAX_MIB),
+    /**
+     * MemoryMax of each app instance, in MiB. Absent (the default): derived on the server from its
+     * memory at each deploy (memory-budget.ts), so a larger instance gives the app more.
+     */
+    appMemoryMaxMiB: z.number().int().min(128).optional(),
     /** Releases kept in /opt/<appName>/releases (current and previous are always kept). */
     keepReleases: z.number().int().min(2).max(50).default(5),
     /**

@@ -7,8 +7,9 @@ import {
   type ResolvedCloudInitOptions,
 } from "./options.js";
 import { gzipDeterministic } from "../contract/tar.js";
-import { ALERT_COMMAND, BOOTSTRAP_COMMAND, HOST_CONF_PATH, USER_DATA_BUDGET_BYTES, USER_DATA_LIMIT_BYTES } from "../contract/server.js";
+import { ALERT_COMMAND, BOOTSTRAP_COMMAND, HOST_CONF_PATH, MEMORY_CONF_PATH, USER_DATA_BUDGET_BYTES, USER_DATA_LIMIT_BYTES } from "../contract/server.js";
 import { apiNodeFlags } from "./node-flags.js";
+import { memoryPlan, REFERENCE_MEM_TOTAL_MIB, renderMemoryConf } from "./memory-budget.js";
 
 export { USER_DATA_BUDGET_BYTES, USER_DATA_LIMIT_BYTES };
 
@@ -26,6 +27,14 @@ const repositorySource: TemplateSource = (relative) =>
   readFileSync(new URL(`./${relative}`, import.meta.url), "utf8");
 
 /**
+ * The note at the top of every file the kit installs. The release's server kit installs (and on
+ * each deploy rewrites) these files; cloud-init writes only the first copy of todo-bootstrap.
+ */
+export const KIT_NOTE = "Managed by the release's server kit: a deploy overwrites changes made here";
+/** Notes earlier versions wrote (a file differing only in its note is not a changed file, kit.ts). */
+export const FORMER_KIT_NOTES = ["Installed by cloud-init"];
+
+/**
  * Drops full-line comments and blank lines (keeping a shebang and shellcheck directives) and says
  * where the commented original lives: the installed files stay short, the explanations stay in the
  * repository. `#` comments for shell, Nginx and systemd; `//` for apt.conf.
@@ -39,10 +48,30 @@ export function stripComments(text: string, source: string): string {
       (marker === "#" && /^\s*#\s*shellcheck /.test(line)) ||
       !(line.trim() === "" || line.trimStart().startsWith(marker)),
   );
-  const note = `${marker} Installed by cloud-init; commented source: cloud-init/${source} in the project.`;
+  const note = `${marker} ${KIT_NOTE}; commented source: cloud-init/${source} in the project.`;
   if (kept[0]?.startsWith("#!")) kept.splice(1, 0, note);
   else kept.unshift(note);
-  return `${kept.join("\n")}\n`;
+  return `${unindent(kept).join("\n")}\n`;
+}
+
+/**
+ * Drops leading indentation (insignificant in shell, Nginx, systemd and apt syntax), except inside
+ * shell here-documents, whose text is kept as written, and the comment after a shell function's
+ * opening brace. It once saved user-data bytes; it stays because every server deployed so far holds
+ * unindented files, and dropping it would rewrite (and reload for) all of them at the next deploy.
+ */
+function unindent(lines: string[]): string[] {
+  let hereDocEnd: RegExp | undefined;
+  return lines.map((line) => {
+    if (hereDocEnd) {
+      if (hereDocEnd.test(line)) hereDocEnd = undefined;
+      return line;
+    }
+    const opener = /<<(-?)\s*['"]?(\w+)['"]?/.exec(line.replace(/<<</g, ""));
+    if (opener) hereDocEnd = new RegExp(`^${opener[1] ? "\\t*" : ""}${opener[2]}$`);
+    // a comment after a shell function's opening brace says what it does: the source keeps it
+    return line.trimStart().replace(/^([\w-]+\(\) \{) #.*$/, "$1");
+  });
 }
 
 /** Replaces `{{name}}` placeholders; an unknown placeholder is a bug in a template, so it throws. */
@@ -78,7 +107,8 @@ export function renderHostConf(o: ResolvedCloudInitOptions): string {
     NODE_VERSION: o.nodeVersion,
     NODE_SHA256_X64: o.nodeSha256.x64,
     NODE_SHA256_ARM64: o.nodeSha256.arm64 ?? "",
-    APP_MEMORY_MAX_MIB: o.appMemoryMaxMiB,
+    // empty: derived from the server's memory at each deploy (memory-budget.ts)
+    APP_MEMORY_MAX_MIB: o.appMemoryMaxMiB ?? "",
     NODE_MIRROR: o.nodeMirror,
     BACKUP_RETENTION_DAYS: o.backupRetentionDays,
     KEEP_RELEASES: o.keepReleases,
@@ -94,21 +124,29 @@ export function renderHostConf(o: ResolvedCloudInitOptions): string {
       : {}),
   };
   const lines = Object.entries(values).map(([key, value]) => `${key}=${shellValue(value)}`);
-  return `# Host settings from the stack configuration, written by cloud-init. No secrets here.\n${lines.join("\n")}\n`;
+  return `# Host settings from the stack configuration, written at first boot and by every deploy. No secrets here.\n${lines.join("\n")}\n`;
 }
 
 const upstreamServer = (port: number) => `  server 127.0.0.1:${port} max_fails=3 fail_timeout=10s;`;
 
-/** Every file the server gets, with templates filled in for these options. */
-export function serverFiles(input: CloudInitOptions, source: TemplateSource = repositorySource): ServerFile[] {
+/**
+ * Every file the server gets, with templates filled in for these options and the memory plan of
+ * a server with `memTotalMiB` (the kit passes the server's MemTotal; the default is 2 GiB).
+ */
+export function serverFiles(
+  input: CloudInitOptions,
+  source: TemplateSource = repositorySource,
+  memTotalMiB: number = REFERENCE_MEM_TOTAL_MIB,
+): ServerFile[] {
   const o = parseCloudInitOptions(input);
   const app = o.appName;
+  const memory = memoryPlan(memTotalMiB, { databaseMode: o.databaseMode, instances: o.appPorts.length, appMemoryMaxMiB: o.appMemoryMaxMiB });
   const values = {
     app,
     appVar: app.replace(/-/g, "_"),
     domain: o.domain ?? "",
-    memoryMax: String(o.appMemoryMaxMiB),
-    nodeFlags: apiNodeFlags(o.appMemoryMaxMiB).join(" "),
+    memoryMax: String(memory.appMemoryMaxMiB),
+    nodeFlags: apiNodeFlags(memory.appMemoryMaxMiB).join(" "),
     readyzResolve: o.domain ? `--resolve ${o.domain}:443:127.0.0.1 ` : "",
     upstreamServers: o.appPorts.map(upstreamServer).join("\n"),
     // For each instance, the group of the others and the check that switches to it (nginx/proxy.conf)
@@ -126,6 +164,7 @@ export function serverFiles(input: CloudInitOptions, source: TemplateSource = re
 
   const files: ServerFile[] = [
     { path: HOST_CONF_PATH, content: renderHostConf(o), permissions: "0644" },
+    { path: MEMORY_CONF_PATH, content: renderMemoryConf(memory), permissions: "0644" },
     file(BOOTSTRAP_COMMAND, "bin/todo-bootstrap", "0755"),
     file("/usr/local/sbin/todo-setup", "bin/todo-setup", "0755"),
     file("/usr/local/sbin/todo-release", "bin/todo-release", "0755"),

@@ -9,18 +9,38 @@
  *      (a deploy that changed only settings, env values or the pinned Node.js), restart the app
  *      instances one at a time so they take effect.
  *
+ * The uploaded tarball is removed when a step fails and after the last one; tarballs that
+ * interrupted deploys left next to it are pruned after an hour.
+ *
  * `sudo` is the prefix for privileged commands: "$SUDO" in the Terraform scripts, "" when the
  * whole script already runs as root. No line contains "${" or "%{" (Terraform would evaluate it).
  */
 import { DEFAULT_APP_NAME, KIT_STAGING_DIR, RELEASE_COMMAND } from "./server.js";
-import { RELEASE_KIT_DIR } from "./release.js";
+import { RELEASE_APP_NAME, RELEASE_KIT_DIR } from "./release.js";
 
 /** How many unpacked kits stay in KIT_STAGING_DIR (for looking at what was installed). */
 const KEEP_KITS = 3;
+/**
+ * Release tarballs older than this next to the uploaded one are leftovers of deploys that were cut
+ * off (a dropped SSH connection runs no trap) and are removed; younger ones may belong to a deploy
+ * still running from another machine.
+ */
+export const TARBALL_LEFTOVER_MINUTES = 60;
+
+/**
+ * The uploaded tarball is removed when the deploy fails at any step (its script exits non-zero)
+ * and at the end of a successful one (switchReleaseCommands); a 100 MB copy per failed deploy
+ * would otherwise pile up in /tmp.
+ */
+export const removeTarballOnFailure = (tarball: string, sudo: string) =>
+  `trap 'status=$?; if [ "$status" -ne 0 ]; then ${sudo} rm -f -- ${tarball}; fi' EXIT`;
 
 export function installKitCommands(tarball: string, hash: string, sudo: string): string[] {
   const stage = `${KIT_STAGING_DIR}/${hash}`;
+  const slash = tarball.lastIndexOf("/");
   return [
+    removeTarballOnFailure(tarball, sudo),
+    `${sudo} find ${tarball.slice(0, slash) || "/"} -maxdepth 1 -type f -name '${RELEASE_APP_NAME}-*.tar.gz' ! -name '${tarball.slice(slash + 1)}' -mmin +${TARBALL_LEFTOVER_MINUTES} -delete`,
     `${sudo} mkdir -p ${KIT_STAGING_DIR}`,
     `${sudo} rm -rf ${stage}.new`,
     `${sudo} mkdir -p ${stage}.new`,
@@ -35,9 +55,9 @@ export function installKitCommands(tarball: string, hash: string, sudo: string):
 export function switchReleaseCommands(tarball: string, sudo: string, appName: string = DEFAULT_APP_NAME): string[] {
   const current = `/opt/${appName}/current`;
   return [
+    `trap '${sudo} rm -f -- ${tarball}' EXIT`,
     `before=$(readlink ${current} 2>/dev/null || true)`,
     `${sudo} ${RELEASE_COMMAND} deploy ${tarball}`,
     `if [ -n "$before" ] && [ "$before" = "$(readlink ${current} 2>/dev/null || true)" ]; then ${sudo} ${RELEASE_COMMAND} restart; fi`,
-    `rm -f -- ${tarball}`,
   ];
 }

@@ -28,6 +28,8 @@ export const ALERT_STATE_DIR = "/var/lib/todo-alert";
 
 /** Host settings (shell `KEY='value'` lines) every server script sources. No secrets. */
 export const HOST_CONF_PATH = "/etc/todo-host.conf";
+/** The server's memory plan (app MemoryMax, PostgreSQL's sizes), written by the kit from MemTotal. */
+export const MEMORY_CONF_PATH = "/etc/todo-memory.conf";
 /** The same settings as the validated options (JSON) they were rendered from: the kit's input. */
 export const HOST_OPTIONS_PATH = "/etc/todo-host.json";
 /** Written by todo-setup when every step succeeded; todo-release refuses to switch without it. */

@@ -96,17 +96,24 @@ export async function deployRelease(input: DeployOptions): Promise<Release> {
   const copy = await exec(scp, [...common, "-q", "-P", String(o.port), release.path, `${target}:${remotePath}`]);
   if (copy !== 0) throw new Error(`copying ${release.path} to ${target}:${remotePath} failed`);
   const script = (lines: string[]) => ["sh", "-c", ["set -eu", ...lines].join("; ")];
-  const converged = await remote(script(installKitCommands(remotePath, release.hash, "")));
-  if (converged !== 0) throw new Error(`the release's server kit (server/install) failed on ${target} (exit ${converged}); see its output above`);
+  try {
+    // The server-side steps remove the tarball when they fail and when the last one is done.
+    const converged = await remote(script(installKitCommands(remotePath, release.hash, "")));
+    if (converged !== 0) throw new Error(`the release's server kit (server/install) failed on ${target} (exit ${converged}); see its output above`);
 
-  for (const key of o.env) {
-    if ((await remote([RELEASE_COMMAND, "set-env", key], process.env[key])) !== 0) {
-      throw new Error(`setting ${key} on the server failed`);
+    for (const key of o.env) {
+      if ((await remote([RELEASE_COMMAND, "set-env", key], process.env[key])) !== 0) {
+        throw new Error(`setting ${key} on the server failed`);
+      }
     }
-  }
 
-  const status = await remote(script(switchReleaseCommands(remotePath, "")));
-  if (status !== 0) throw new Error(`todo-release deploy failed on ${target} (exit ${status}); see its output above`);
+    const status = await remote(script(switchReleaseCommands(remotePath, "")));
+    if (status !== 0) throw new Error(`todo-release deploy failed on ${target} (exit ${status}); see its output above`);
+  } catch (error) {
+    // Between the steps (a failed set-env) nothing on the server removes it: do it from here.
+    await remote(["rm", "-f", "--", remotePath]).catch(() => undefined);
+    throw error;
+  }
   log(`release ${release.hash} is live on ${o.host}`);
 
   if (o.smokeUrl) {

@@ -10,6 +10,7 @@ import {
   installKitCommands,
   RELEASE_COMMAND,
   remoteTarballPath,
+  removeTarballOnFailure,
   switchReleaseCommands,
   type Release,
 } from "../../contract";
@@ -30,6 +31,11 @@ export interface AppDeploymentConfig {
   settings?: Readonly<Record<string, string>>;
   /** Instance id: a replaced server gets the release again. */
   instanceId: string;
+  /**
+   * Instance type: a resized server is deployed again, so the kit re-derives the app's MemoryMax
+   * and PostgreSQL's memory from its new MemTotal (cloud-init/memory-budget.ts).
+   */
+  instanceType?: string;
   sshUser: string;
   /** Private key file read by Terraform at apply time; undefined means use the ssh-agent. */
   sshPrivateKeyPath?: string;
@@ -59,7 +65,7 @@ export interface AppDeploymentConfig {
 }
 
 /** The trigger values of a deploy step: any change re-runs it (Terraform replaces the null_resource). */
-export function deploymentTriggers(config: Pick<AppDeploymentConfig, "release" | "instanceId" | "serverOptions" | "settings" | "databaseUrl" | "smtpUrl" | "alertWebhook">): Record<string, string> {
+export function deploymentTriggers(config: Pick<AppDeploymentConfig, "release" | "instanceId" | "instanceType" | "serverOptions" | "settings" | "databaseUrl" | "smtpUrl" | "alertWebhook">): Record<string, string> {
   const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
   const settings = Object.entries(config.settings ?? {})
     .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -68,6 +74,7 @@ export function deploymentTriggers(config: Pick<AppDeploymentConfig, "release" |
   return {
     release_hash: config.release.hash,
     instance_id: config.instanceId,
+    ...(config.instanceType ? { instance_type: config.instanceType } : {}),
     host_settings_sha256: sha256(renderHostConf(parseCloudInitOptions(config.serverOptions))),
     ...(settings ? { env_settings_sha256: sha256(settings) } : {}),
     // A hash of the (sensitive) URL expression, computed by Terraform: a new RDS address or password redeploys.
@@ -156,6 +163,7 @@ function secretsScript(config: AppDeploymentConfig): string[] {
     // The script holds secrets: remove it from /tmp before doing anything else.
     `rm -f -- "$0"`,
     sudo,
+    removeTarballOnFailure(remoteTarballPath(config.release.hash), "$SUDO"),
     // The release command was installed by the kit in the step before.
     `test -x ${RELEASE_COMMAND} || { echo "${RELEASE_COMMAND} is missing: the server kit did not install" >&2; exit 1; }`,
     // Single quotes: the JWT secret is validated to hold no quote; URL parts are URL-encoded.

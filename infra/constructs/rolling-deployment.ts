@@ -6,6 +6,8 @@ export interface RollingDeploymentConfig {
   /** The servers, in rollout order: instance id and the private IP reached through the bastion. */
   servers: readonly { instanceId: string; privateIp: string; serverOptions: AppDeploymentConfig["serverOptions"] }[];
   bastionHost: string;
+  /** The app servers' instance type (a resize redeploys: the memory plan follows). */
+  instanceType?: string;
   sshUser: string;
   sshPrivateKeyPath?: string;
   release: Release;
@@ -40,6 +42,7 @@ export class RollingDeployment extends Construct {
           host: server.privateIp,
           bastionHost: config.bastionHost,
           instanceId: server.instanceId,
+          instanceType: config.instanceType,
           serverOptions: server.serverOptions,
           sshUser: config.sshUser,
           sshPrivateKeyPath: config.sshPrivateKeyPath,

@@ -117,6 +117,7 @@ export function composeCluster(stack: TerraformStack, name: string, env: Resolve
   const rollout = new RollingDeployment(stack, "app", {
     servers: servers.servers.map((s, i) => ({ ...s, serverOptions: i === 0 ? cloudInit.firstServer : cloudInit.otherServers })),
     bastionHost: bastion.publicIp,
+    instanceType: env.instanceType,
     sshUser: env.ssh.user,
     sshPrivateKeyPath: env.ssh.privateKeyPath,
     release,

@@ -78,6 +78,7 @@ export function composeSingle(stack: TerraformStack, name: string, env: Resolved
   const deployment = new AppDeployment(stack, "app", {
     host: server.publicIp,
     instanceId: server.instanceId,
+    instanceType: env.instanceType,
     sshUser: env.ssh.user,
     sshPrivateKeyPath: env.ssh.privateKeyPath,
     release,

@@ -116,6 +116,9 @@ export class Container {
         "-D",
         this.root,
         `--network-namespace-path=${this.options.network.namespacePath}`,
+        // The namespace is the container's own, so it may load the host firewall (netfilter rules
+        // there filter only its traffic), as on a VM: the rehearsal checks it from outside.
+        "--capability=CAP_NET_ADMIN",
         "--resolv-conf=copy-host",
         `--bind=${this.aptArchives}:/var/cache/apt/archives`,
         "--console=pipe",

@@ -21,6 +21,7 @@ import { runScenario } from "./scenario.js";
 import { parseCloudInitOptions, renderHostConf } from "../../cloud-init/render.js";
 import { bootToReady, runDayTwo } from "./day2.js";
 import { runAlertsRehearsal } from "./alerts.js";
+import { runPreviousVersion, serverFingerprint } from "./previous-version.js";
 import { StepLog } from "./steps.js";
 import { appNameOf, appPortsOf, nodeMajorOf, rehearsalCloudInitOptions, rehearsalUserData } from "./user-data.js";
 
@@ -128,6 +129,7 @@ async function main(): Promise<number> {
       );
       return built;
     });
+    const hostSettings = renderHostConf(parseCloudInitOptions(rehearsalCloudInitOptions(mirrorServer.url, mirrorNode)));
     await runScenario({
       box,
       api: new RehearsalClient(`http://${network.containerAddress}`),
@@ -136,8 +138,10 @@ async function main(): Promise<number> {
       appName,
       appPorts,
       id,
-      hostSettings: renderHostConf(parseCloudInitOptions(rehearsalCloudInitOptions(mirrorServer.url, mirrorNode))),
+      hostSettings,
     });
+    // What a server set up by the previous version must look like after its first deploy of this one.
+    const freshServer = await serverFingerprint(box, appName, appPorts);
     if (!process.env.REHEARSAL_SKIP_DAY2) {
       // Issue #12: options change after the server exists; one deploy converges it (day2.ts).
       await runDayTwo({
@@ -166,6 +170,16 @@ async function main(): Promise<number> {
         hostAddress: network.hostAddress,
       });
       log.info(`alerts rehearsal: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+    if (!process.env.REHEARSAL_PREVIOUS_USER_DATA && !process.env.REHEARSAL_SKIP_PREVIOUS) {
+      // Issue #12: a server created by the previous version's user data, converged by this release.
+      await box.poweroff();
+      await runPreviousVersion(
+        { log, cleanup, id, runDir, rootfs: rootfs.path, aptCacheDir: join(cacheDir, "apt-archives"), mirrorUrl: mirrorServer.url, release: releases.base, hostSettings, appName, appPorts, cloudInitTimeoutMs },
+        freshServer,
+      );
+      const added = log.records.filter((r) => r.name.startsWith("previous version")).reduce((sum, r) => sum + r.seconds, 0);
+      log.info(`the previous-version server added ${added.toFixed(1)} s`);
     }
     log.info(bootToReady(log));
     if (log.failed.length > 0) {

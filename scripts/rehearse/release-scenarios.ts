@@ -81,6 +81,10 @@ export async function runReleaseScenarios(s: ReleaseScenarios): Promise<void> {
       const result = await s.deploy(releases.broken);
       if (result.code === 0) throw new Error("todo-release deploy of a release that cannot start succeeded");
       if (!/rolled back/.test(result.output)) throw new Error("todo-release did not report a rollback");
+      // the failed deploy's uploaded tarball is gone (contract/deploy-steps.ts)
+      const left = (await box.exec("ls /var/tmp/ | grep -c '^todo-api-.*\\.tar\\.gz$' || true")).stdout.trim();
+      log.info(`release tarballs left in /var/tmp after the failed deploy: ${left}`);
+      if (left !== "0") throw new Error(`the failed deploy left ${left} release tarball(s) in /var/tmp`);
       await s.expectCurrent(releases.migrating.hash);
       await api.expect(200, "GET", "/readyz");
     }),

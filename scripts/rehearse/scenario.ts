@@ -11,6 +11,7 @@ import {
 } from "./server-checks.js";
 import { expectAppCannotReachMetadata } from "./metadata-check.js";
 import { runSmokeTest } from "./smoke-test.js";
+import { expectFirewallFromOutside } from "./firewall-check.js";
 import type { StepLog } from "./steps.js";
 import { runReleaseScenarios } from "./release-scenarios.js";
 
@@ -68,6 +69,9 @@ export async function runScenario({ box, api, releases, log, appName, appPorts, 
   );
   await log.check("the app unit cannot reach the metadata service (IPAddressDeny=), a process outside it can", () =>
     expectAppCannotReachMetadata(box, appName, log)
+  );
+  await log.check("the host firewall from outside: 80 and 22 pass, a stray listener's port is dropped", () =>
+    expectFirewallFromOutside(box, new URL(api.baseUrl).hostname, appName, log)
   );
   await log.check("todo-setup run again changes nothing", async () => {
     await expectSetupIdempotent(box, appName, log);

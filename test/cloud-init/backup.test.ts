@@ -176,6 +176,29 @@ describe.skipIf(pgDump.missing)("todo-restore and todo-backup edges", () => {
     expect(left[0]!.datname).not.toContain("2020");
   });
 
+  it("todo-restore refuses to stage a copy without room for it on the database's disk, and changes nothing", async () => {
+    rmSync(join(dir, "systemctl.log"), { force: true });
+    const before = await query("select title from todos order by id");
+    const databases = async () => (await query(`select datname from pg_database where datname like '${dbName}%' order by 1`)).map((r) => r.datname);
+    const existing = await databases();
+    // PostgreSQL's data directory on a 64 KiB file system: less than twice the database
+    const small = join(dir, "small-data");
+    mkdirSync(small, { recursive: true });
+    expect(run("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", small]).status).toBe(0);
+    try {
+      const r = run("bash", [script("todo-restore"), "latest"], { env: { ...env, TODO_PG_DATA_DIR: small } });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`error: \\d+ bytes free in .*small-data, restoring .*\\.dump needs \\d+ .*; ${dbName} is unchanged`));
+    } finally {
+      run("umount", [small]);
+    }
+    expect(await query("select title from todos order by id")).toEqual(before);
+    expect(await databases()).toEqual(existing);
+    expect(() => readFileSync(join(dir, "systemctl.log"))).toThrow();
+    // with room (the data directory's real disk) the same restore goes ahead
+    expect(run("bash", [script("todo-restore"), "latest"], { env }).status).toBe(0);
+  });
+
   it("starts the instances again when stopping one of them fails (the trap is set first)", () => {
     const failing = join(dir, "systemctl-failing");
     writeFileSync(failing, `#!/bin/sh\necho "$*" >>"${dir}/systemctl.log"\n[ "$*" != "stop todo-api@3002" ]\n`);

@@ -31,7 +31,7 @@ describe("host settings round trip", () => {
 
   it("reads the host.conf of a server set up by the previous version, taking this release's Node.js pin", () => {
     const old = [
-      "# Host settings from the stack configuration, written by cloud-init. No secrets here.",
+      "# Host settings from the stack configuration, written by cloud-init. No secrets here.", // that version's header
       "APP_NAME='todo-api'",
       "APP_ENVIRONMENT='dev'",
       "APP_PORTS='3001 3002'",
@@ -67,7 +67,28 @@ describe("installServerFiles", () => {
       expect(readFileSync(join(root, f.path), "utf8")).toBe(f.content);
       expect((statSync(join(root, f.path)).mode & 0o777).toString(8)).toBe(f.permissions.slice(1));
     }
-    expect(installServerFiles(files, root, manifest)).toEqual({ changed: [], removed: [] });
+    expect(installServerFiles(files, root, manifest)).toEqual({ changed: [], removed: [], noteOnly: [] });
+  });
+
+  it("rewrites files that differ only in the note an earlier version wrote, without calling them changed", () => {
+    const files = serverFiles(variants["local, domain"]!);
+    // as the previous version installed them: "Installed by cloud-init" at the top
+    const old = (text: string) =>
+      text.replace(/^(#|\/\/) Managed by the release's server kit: a deploy overwrites changes made here;/m, "$1 Installed by cloud-init;")
+        .replace(/^# Host settings from the stack configuration, written at first boot and by every deploy\./m, "# Host settings from the stack configuration, written by cloud-init.");
+    const nginx = "/etc/nginx/conf.d/todo-api.conf";
+    for (const f of files) writeFileSync(join(root, f.path), old(f.content));
+    expect(readFileSync(join(root, nginx), "utf8")).toMatch(/^# Installed by cloud-init;/);
+    const unit = "/etc/systemd/system/todo-api@.service";
+    writeFileSync(join(root, unit), old(files.find((f) => f.path === unit)!.content).replace("TasksMax=256", "TasksMax=128"));
+    const result = installServerFiles(files, root, manifest);
+    // a real change is still a change; the rest is a note, so nothing reloads Nginx for it
+    expect(result.changed).toEqual([unit]);
+    expect(result.noteOnly).toContain(nginx);
+    expect(result.noteOnly).toContain("/etc/todo-host.conf");
+    expect(result.noteOnly.length + 1).toBe(files.filter((f) => /Installed by cloud-init|written by cloud-init/.test(old(f.content))).length);
+    for (const f of files) expect(readFileSync(join(root, f.path), "utf8")).toBe(f.content);
+    expect(installServerFiles(files, root, manifest)).toEqual({ changed: [], removed: [], noteOnly: [] });
   });
 
   it("rewrites a file changed by hand and restores its mode", () => {

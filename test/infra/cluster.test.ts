@@ -247,7 +247,7 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
       expect(tf.locals[/^\$\{local\.([\w-]+)\}$/.exec(step.connection.bastion_private_key)![1]!]).toBe('${try(file(pathexpand("~/.ssh/id_ed25519")), "")}');
       expect(step.connection.private_key).toBe(step.connection.bastion_private_key);
       expect(step.triggers).toMatchObject({ release_hash: "0123456789ab", instance_id: `\${${servers[i]}.id}` });
-      expect(Object.keys(step.triggers).sort()).toEqual(["database_url_sha256", "env_settings_sha256", "host_settings_sha256", "instance_id", "release_hash"]);
+      expect(Object.keys(step.triggers).sort()).toEqual(["database_url_sha256", "env_settings_sha256", "host_settings_sha256", "instance_id", "instance_type", "release_hash"]);
       const previous = steps[i - 1]?.[0];
       const chained = step.depends_on.filter((d: string) => d.startsWith("null_resource."));
       expect(chained).toEqual(previous ? [previous] : []);

@@ -45,6 +45,13 @@ describe("deploy trigger", () => {
     expect({ ...after, host_settings_sha256: "" }).toEqual({ ...before, host_settings_sha256: "" });
   });
 
+  it("changes with the instance type (a resize: the kit re-derives the memory plan), in its own value", async () => {
+    await infra();
+    const { deploymentTriggers } = await import("../../infra/constructs/app-deployment");
+    const of = (instanceType: string) => deploymentTriggers({ release, instanceId: "i-1", instanceType, serverOptions: base });
+    expect(of("ecs.g3i.xlarge")).toEqual({ ...of("ecs.g3i.large"), instance_type: "ecs.g3i.xlarge" });
+  });
+
   it("changes with the release, the instance and the env settings, each in its own value", async () => {
     const a = await triggersOf(base, { settings: { TRUSTED_PROXIES: "127.0.0.1,172.16.3.0/24" } });
     const newRelease = await triggersOf(base, { settings: { TRUSTED_PROXIES: "127.0.0.1,172.16.3.0/24" }, release: { ...release, hash: "fedcba987654" } });

@@ -169,8 +169,8 @@ describe("app deployment", () => {
     const b = await synth({ environments: { dev: variants["rds, domain"].env }, release: fakeRelease(dir, "fedcba987654") });
     const deploy = (r: SynthResult) => resources(r.stacks["todo-api-dev"]!, "null_resource")[0]!;
 
-    // Release, instance, host settings and the database URL (a hash computed by Terraform): test/infra/deploy-trigger.test.ts.
-    expect(Object.keys(deploy(a1).triggers).sort()).toEqual(["database_url_sha256", "host_settings_sha256", "instance_id", "release_hash"]);
+    // Release, instance (id and type), host settings and the database URL (a hash computed by Terraform): test/infra/deploy-trigger.test.ts.
+    expect(Object.keys(deploy(a1).triggers).sort()).toEqual(["database_url_sha256", "host_settings_sha256", "instance_id", "instance_type", "release_hash"]);
     expect(deploy(a1).triggers.instance_id).toMatch(/^\$\{volcengine_ecs_instance\.[\w-]+\.id\}$/);
     // Same release: identical triggers (nothing to redeploy).
     expect(deploy(a2).triggers).toEqual(deploy(a1).triggers);
@@ -206,6 +206,13 @@ describe("app deployment", () => {
     expect(run["remote-exec"].inline).toContain("$SUDO /usr/local/sbin/todo-release deploy /tmp/todo-api-0123456789ab.tar.gz");
     // Local mode never writes a DATABASE_URL.
     expect(JSON.stringify(secrets)).not.toContain("DATABASE_URL");
+    // The uploaded tarball: removed when any script fails, and at the end of the last one; the
+    // first one prunes release tarballs that cut-off deploys left, after an hour.
+    const onFailure = `trap 'status=$?; if [ "$status" -ne 0 ]; then $SUDO rm -f -- /tmp/todo-api-0123456789ab.tar.gz; fi' EXIT`;
+    expect(converge["remote-exec"].inline).toContain(onFailure);
+    expect(secrets["remote-exec"].inline).toContain(onFailure);
+    expect(converge["remote-exec"].inline).toContain("$SUDO find /tmp -maxdepth 1 -type f -name 'todo-api-*.tar.gz' ! -name 'todo-api-0123456789ab.tar.gz' -mmin +60 -delete");
+    expect(run["remote-exec"].inline).toContain("trap '$SUDO rm -f -- /tmp/todo-api-0123456789ab.tar.gz' EXIT");
   });
 
   it("uses the ssh-agent when no private key path is configured", async () => {

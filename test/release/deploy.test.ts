@@ -115,6 +115,15 @@ describe("deployRelease over SSH", () => {
     );
   });
 
+  it("removes the uploaded tarball when a step between the server's scripts fails (set-env)", async () => {
+    process.env.FAIL_ON = "set-env";
+    process.env.SOME_SETTING_FOR_TEST = "x";
+    await expect(deployRelease({ host: "203.0.113.10", tarball: release.path, env: ["SOME_SETTING_FOR_TEST"], waitSeconds: 0 })).rejects.toThrow(/setting SOME_SETTING_FOR_TEST/);
+    const c = recorded();
+    expect(c.at(-1)!.command).toBe(`rm -f -- ${remoteTarballPath(release.hash)}`);
+    expect(c.some((x) => x.command.includes("todo-release deploy"))).toBe(false);
+  });
+
   it("stops before switching when the server kit fails", async () => {
     process.env.FAIL_ON = "server/install";
     await expect(deployRelease({ host: "203.0.113.10", tarball: release.path, waitSeconds: 0 })).rejects.toThrow(
