@@ -47,11 +47,11 @@ export async function runDayTwo(d: DayTwo): Promise<void> {
   const user = { username: `day2_${d.id}`, password: `Day2-${d.id}-rehearsal-pw` };
   await api.register(user.username, user.password);
   const token = await api.login(user.username, user.password);
-  const underTraffic = async (body: () => Promise<void>): Promise<TrafficReport> => {
-    const traffic = startTraffic(api.baseUrl, token);
+  const underTraffic = async (body: () => Promise<void>, { reloadsNginx = false } = {}): Promise<TrafficReport> => {
+    const traffic = startTraffic(api.baseUrl, token, { resendOnStaleConnection: reloadsNginx });
     const outcome = await body().then(() => undefined, (error: unknown) => error);
     const report = await traffic.stop();
-    log.info(`traffic: ${report.requests} requests in ${report.seconds.toFixed(1)} s, ${report.failures} failed${report.samples.length ? `\n${report.samples.join("\n")}` : ""}`);
+    log.info(`traffic: ${report.requests} requests in ${report.seconds.toFixed(1)} s, ${report.failures} failed${report.resent ? `, ${report.resent} resent once after Nginx's reload closed a kept-alive connection` : ""}${report.samples.length ? `\n${report.samples.join("\n")}` : ""}`);
     if (outcome !== undefined) throw outcome;
     if (report.failures > 0) throw new Error(`${report.failures} requests failed`);
     return report;
@@ -140,7 +140,8 @@ export async function runDayTwo(d: DayTwo): Promise<void> {
       const result = await deployInContainer(box, changedRelease, { hostSettings: renderHostConf(parseCloudInitOptions(changedOptions)) });
       log.info(result.output.trim().split("\n").filter((l) => /^(install|kit|todo-setup|todo-bootstrap|todo-release):/.test(l)).join("\n"));
       if (result.code !== 0) throw new Error(`the deploy exited ${result.code}:\n${result.output}`);
-    });
+      // A new domain means a new Nginx site, so this deploy reloads Nginx (write-traffic.ts).
+    }, { reloadsNginx: true });
     const problems: string[] = [];
     const check = async (what: string, script: string) => {
       const r = await box.exec(script, { allowFailure: true });

@@ -1,4 +1,5 @@
 import { Agent, request } from "node:http";
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /**
@@ -6,8 +7,16 @@ import { setTimeout as sleep } from "node:timers/promises";
  * (POST), lists (GET), updates it (PATCH), reads it (GET) and deletes it (DELETE), with a think
  * time between requests. Half the clients keep their connection alive, half open one per request.
  * Every answer other than the expected status, and every connection error, is a failure a user
- * would have seen. Nothing is sent twice: a request on a kept-alive connection that closes under it
- * fails too (todo-release drains instances without reloading Nginx, which would close them).
+ * would have seen. Nothing is sent twice by default: a request on a kept-alive connection that
+ * closes under it fails too (todo-release drains instances without reloading Nginx, which would
+ * close them).
+ *
+ * `resendOnStaleConnection` is for steps that must reload Nginx (a new site for a new domain): a
+ * reload closes idle kept-alive connections, and a request written at that instant meets the close
+ * before any answer. HTTP/1.1 clients resend such a request once on a new connection (RFC 9112
+ * §9.3.1; OkHttp and URLSession do, and Node's docs show the same with `request.reusedSocket`); POSTs
+ * carry an Idempotency-Key (API v1.1), so a resent create cannot create twice. Those resends are
+ * counted apart, and a second failure of the same request is a failure.
  */
 export interface WriteTrafficReport {
   requests: number;
@@ -15,6 +24,8 @@ export interface WriteTrafficReport {
   byMethod: Record<string, number>;
   p99Ms: number;
   seconds: number;
+  /** Requests resent once because a kept-alive connection closed before any answer (see above). */
+  resent: number;
   /** The first few failures, for the report. */
   samples: string[];
 }
@@ -28,11 +39,15 @@ interface Reply {
   body: string;
 }
 
-export function startWriteTraffic(baseUrl: string, token: string, { clients = 6, maxSeconds = 600 } = {}): WriteTraffic {
+export function startWriteTraffic(
+  baseUrl: string,
+  token: string,
+  { clients = 6, maxSeconds = 600, resendOnStaleConnection = false } = {},
+): WriteTraffic {
   const url = new URL(baseUrl);
   const started = Date.now();
   const latencies: number[] = [];
-  const report: WriteTrafficReport = { requests: 0, failures: 0, byMethod: {}, p99Ms: 0, seconds: 0, samples: [] };
+  const report: WriteTrafficReport = { requests: 0, failures: 0, byMethod: {}, p99Ms: 0, seconds: 0, resent: 0, samples: [] };
   let stopping = false;
 
   const fail = (what: string) => {
@@ -40,8 +55,8 @@ export function startWriteTraffic(baseUrl: string, token: string, { clients = 6,
     if (report.samples.length < 10) report.samples.push(`${((Date.now() - started) / 1000).toFixed(1)} s ${what}`);
   };
 
-  const send = (agent: Agent | false, method: string, path: string, json?: unknown) =>
-    new Promise<{ reply?: Reply; error?: string }>((resolve) => {
+  const send = (agent: Agent | false, method: string, path: string, json?: unknown, headers: Record<string, string> = {}) =>
+    new Promise<{ reply?: Reply; error?: string; stale?: boolean }>((resolve) => {
       const body = json === undefined ? undefined : JSON.stringify(json);
       const req = request(
         {
@@ -53,6 +68,7 @@ export function startWriteTraffic(baseUrl: string, token: string, { clients = 6,
           timeout: 15_000,
           headers: {
             authorization: `Bearer ${token}`,
+            ...headers,
             ...(body ? { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) } : {}),
           },
         },
@@ -65,14 +81,22 @@ export function startWriteTraffic(baseUrl: string, token: string, { clients = 6,
         },
       );
       req.on("timeout", () => req.destroy(new Error("no answer within 15 s")));
-      req.on("error", (err) => resolve({ error: err.message }));
+      // A kept-alive connection the server closed before any answer came back on it.
+      req.on("error", (err: NodeJS.ErrnoException) =>
+        resolve({ error: err.message, stale: req.reusedSocket && (err.code === "ECONNRESET" || err.code === "EPIPE") }),
+      );
       req.end(body);
     });
 
   /** One request, timed; returns the parsed body when the status is the expected one. */
   const call = async (agent: Agent | false, method: string, path: string, expected: number, json?: unknown) => {
     const t0 = performance.now();
-    const result = await send(agent, method, path, json);
+    const headers: Record<string, string> = method === "POST" ? { "idempotency-key": randomUUID() } : {};
+    let result = await send(agent, method, path, json, headers);
+    if (result.stale && resendOnStaleConnection) {
+      report.resent += 1;
+      result = await send(agent, method, path, json, headers);
+    }
     latencies.push(performance.now() - t0);
     report.requests += 1;
     report.byMethod[method] = (report.byMethod[method] ?? 0) + 1;
@@ -125,6 +149,7 @@ export function describeReport(report: WriteTrafficReport): string {
     .map(([m, n]) => `${m} ${n}`)
     .join(", ");
   return (
-    `${report.requests} requests (${methods}) in ${report.seconds.toFixed(1)} s, ${report.failures} failed, p99 ${report.p99Ms.toFixed(0)} ms`
+    `${report.requests} requests (${methods}) in ${report.seconds.toFixed(1)} s, ${report.failures} failed, p99 ${report.p99Ms.toFixed(0)} ms` +
+    (report.resent ? `, ${report.resent} resent once after Nginx closed a kept-alive connection` : "")
   );
 }
