@@ -4,6 +4,7 @@ import { securityGroupActions } from "./security-group";
 import { eipActions } from "./eip";
 import { instanceActions, instanceNetworkActions, volumeActions } from "./ecs-instance";
 import { iamActions } from "./iam";
+import { cloudMonitorActions } from "./cloud-monitor";
 import { catalogueActions, instanceRoleActions, keyPairActions } from "./ecs-catalogue";
 
 /** Services by the name in the credential scope (lower case), as the provider signs them. */
@@ -12,4 +13,5 @@ export const SERVICES: Record<string, Service> = {
   ecs: { ...instanceActions, ...catalogueActions, ...keyPairActions, ...instanceRoleActions },
   storage_ebs: volumeActions,
   iam: iamActions,
+  volc_observe: cloudMonitorActions,
 };
