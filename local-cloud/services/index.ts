@@ -5,6 +5,7 @@ import { eipActions } from "./eip";
 import { instanceActions, instanceNetworkActions, volumeActions } from "./ecs-instance";
 import { iamActions } from "./iam";
 import { cloudMonitorActions } from "./cloud-monitor";
+import { rdsPostgresqlActions } from "./rds-postgresql";
 import { catalogueActions, instanceRoleActions, keyPairActions } from "./ecs-catalogue";
 
 /** Services by the name in the credential scope (lower case), as the provider signs them. */
@@ -14,4 +15,5 @@ export const SERVICES: Record<string, Service> = {
   storage_ebs: volumeActions,
   iam: iamActions,
   volc_observe: cloudMonitorActions,
+  rds_postgresql: rdsPostgresqlActions,
 };
