@@ -51,7 +51,10 @@ const CreateContacts: Action = (call) => {
   return { Data: [id] };
 };
 
-const ListContactsByIds: Action = (call) => pageData(byIds(call, "cm-contact", "contact").map((r) => r.fields), call.params);
+/** List*ByIds answer only the ids that exist (a deleted one is simply absent, which is how the provider sees it gone). */
+const listByIds = (call: Call, kind: string) => pageData(strings(call.params, "Ids").flatMap((id) => call.store.get(kind, id)?.fields ?? []), call.params);
+
+const ListContactsByIds: Action = (call) => listByIds(call, "cm-contact");
 
 const UpdateContacts: Action = (call) => {
   const [contact] = byIdsOf(call, "cm-contact", "contact");
@@ -155,7 +158,7 @@ const CreateRule: Action = (call) => {
   return { Data: [id] };
 };
 
-const ListRulesByIds: Action = (call) => pageData(byIds(call, "cm-rule", "alarm rule").map((r) => r.fields), call.params);
+const ListRulesByIds: Action = (call) => listByIds(call, "cm-rule");
 
 const ListRules: Action = (call) => pageData(call.store.all("cm-rule").map((r) => r.fields), call.params);
 

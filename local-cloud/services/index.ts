@@ -6,6 +6,8 @@ import { instanceActions, instanceNetworkActions, volumeActions } from "./ecs-in
 import { iamActions } from "./iam";
 import { cloudMonitorActions } from "./cloud-monitor";
 import { rdsPostgresqlActions } from "./rds-postgresql";
+import { clbActions, DescribeNetworkInterfaceAttributes } from "./clb";
+import { certificateActions, natActions } from "./nat-certificate";
 import { catalogueActions, instanceRoleActions, keyPairActions } from "./ecs-catalogue";
 
 /** Services by the name in the credential scope (lower case), as the provider signs them. */
@@ -16,4 +18,9 @@ export const SERVICES: Record<string, Service> = {
   iam: iamActions,
   volc_observe: cloudMonitorActions,
   rds_postgresql: rdsPostgresqlActions,
+  clb: { ...clbActions, ...certificateActions },
+  natgateway: natActions,
 };
+
+// The CLB server lookup reads a server's primary address through this `vpc` action (clb.ts).
+SERVICES.vpc = { ...SERVICES.vpc, DescribeNetworkInterfaceAttributes };
