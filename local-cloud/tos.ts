@@ -15,7 +15,7 @@ import { tosActions, type TosRequest } from "./services/tos-bucket";
  * `{"Code", "Message", "RequestId", "HostId"}` with the HTTP status (a HEAD error has no body).
  */
 export function isTosRequest(url: URL, req: IncomingMessage): boolean {
-  return /(^|\.)tos-[a-z0-9-]+\./.test(url.hostname) || String(req.headers.authorization ?? "").startsWith("TOS4-");
+  return /(^|\.)tos-[a-z0-9-]+\./.test(url.hostname) || String(req.headers.authorization ?? "").startsWith("TOS4-") || req.headers["x-tos-date"] !== undefined;
 }
 
 /** Sub-resources the stand-in knows, in the order a query is checked for them. */
