@@ -1,4 +1,4 @@
-import { page, type Action, type Call } from "../api";
+import { page, selected, type Action, type Call } from "../api";
 import { ApiError, invalid, missing, notFound } from "../errors";
 import { list, num, required, str, strings, tags, type Params } from "../params";
 import { checkDescription, checkName } from "../rules";
@@ -113,9 +113,7 @@ const CreateLoadBalancer: Action = (call) => {
 };
 
 const DescribeLoadBalancers: Action = (call) => {
-  const ids = strings(call.params, "LoadBalancerIds");
-  const found = call.store.all("clb").filter((r) => ids.length === 0 || ids.includes(r.id));
-  return page(found.map(({ fields: { Eip: _e, ...f } }) => f), call.params, "LoadBalancers");
+  return page(selected(call, "clb", "LoadBalancerIds").map(({ fields: { Eip: _e, ...f } }) => f), call.params, "LoadBalancers");
 };
 
 const DescribeLoadBalancerAttributes: Action = (call) => {
@@ -214,10 +212,7 @@ const CreateListener: Action = (call) => {
 };
 
 const DescribeListeners: Action = (call) => {
-  const ids = strings(call.params, "ListenerIds");
-  const lb = str(call.params, "LoadBalancerId");
-  const found = call.store.all("clb-listener").filter((r) => (ids.length === 0 || ids.includes(r.id)) && (!lb || r.fields.LoadBalancerId === lb));
-  return page(found.map((r) => r.fields), call.params, "Listeners");
+  return page(selected(call, "clb-listener", "ListenerIds", "LoadBalancerId").map((r) => r.fields), call.params, "Listeners");
 };
 
 const listenerOf = (call: Call) => get(call, "clb-listener", required(call.params, "ListenerId"), "listener", "InvalidListener.NotFound");
@@ -277,10 +272,7 @@ const CreateServerGroup: Action = (call) => {
 const groupOf = (call: Call, id = required(call.params, "ServerGroupId")) => get(call, "clb-server-group", id, "server group", "InvalidServerGroup.NotFound");
 
 const DescribeServerGroups: Action = (call) => {
-  const ids = strings(call.params, "ServerGroupIds");
-  const lb = str(call.params, "LoadBalancerId");
-  const found = call.store.all("clb-server-group").filter((r) => (ids.length === 0 || ids.includes(r.id)) && (!lb || r.fields.LoadBalancerId === lb));
-  return page(found.map(({ fields: { Servers: _s, ...f } }) => f), call.params, "ServerGroups");
+  return page(selected(call, "clb-server-group", "ServerGroupIds", "LoadBalancerId").map(({ fields: { Servers: _s, ...f } }) => f), call.params, "ServerGroups");
 };
 
 const DescribeServerGroupAttributes: Action = (call) => {

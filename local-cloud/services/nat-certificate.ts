@@ -1,4 +1,4 @@
-import { page, type Action, type Call } from "../api";
+import { page, selected, type Action, type Call } from "../api";
 import { ApiError, invalid, notFound } from "../errors";
 import { num, required, str, strings, tags } from "../params";
 import { checkDescription, checkName, cidrContains, isCidr } from "../rules";
@@ -66,9 +66,7 @@ function eipsOf(call: Call, natId: string): Record<string, unknown>[] {
 }
 
 const DescribeNatGateways: Action = (call) => {
-  const ids = strings(call.params, "NatGatewayIds");
-  const found = call.store.all("nat-gateway").filter((r) => ids.length === 0 || ids.includes(r.id));
-  return page(found.map((r) => ({ ...r.fields, EipAddresses: eipsOf(call, r.id) })), call.params, "NatGateways");
+  return page(selected(call, "nat-gateway", "NatGatewayIds").map((r) => ({ ...r.fields, EipAddresses: eipsOf(call, r.id) })), call.params, "NatGateways");
 };
 
 const ModifyNatGatewayAttributes: Action = (call) => {
@@ -134,10 +132,7 @@ const CreateSnatEntry: Action = (call) => {
 };
 
 const DescribeSnatEntries: Action = (call) => {
-  const ids = strings(call.params, "SnatEntryIds");
-  const nat = str(call.params, "NatGatewayId");
-  const found = call.store.all("snat-entry").filter((r) => (ids.length === 0 || ids.includes(r.id)) && (!nat || r.fields.NatGatewayId === nat));
-  return page(found.map((r) => r.fields), call.params, "SnatEntries");
+  return page(selected(call, "snat-entry", "SnatEntryIds", "NatGatewayId").map((r) => r.fields), call.params, "SnatEntries");
 };
 
 function snatOf(call: Call): Resource {
@@ -191,10 +186,8 @@ const UploadCertificate: Action = (call) => {
 };
 
 const DescribeCertificates: Action = (call) => {
-  const ids = strings(call.params, "CertificateIds");
-  const found = call.store.all("clb-certificate").filter((r) => ids.length === 0 || ids.includes(r.id));
   return page(
-    found.map((r) => ({ ...r.fields, Listeners: call.store.all("clb-listener").filter((l) => l.fields.CertificateId === r.id).map((l) => l.id) })),
+    selected(call, "clb-certificate", "CertificateIds").map((r) => ({ ...r.fields, Listeners: call.store.all("clb-listener").filter((l) => l.fields.CertificateId === r.id).map((l) => l.id) })),
     call.params,
     "Certificates",
   );

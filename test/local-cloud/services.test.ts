@@ -1,15 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalCloud, type LocalCloud } from "../../local-cloud/server";
-import { openApi, openApiJson, until } from "./client";
+import { openApi, openApiJson } from "./client";
 
 /** CloudMonitor, RDS for PostgreSQL, CLB and NAT: states the provider polls for, and the rules that matter. */
 let cloud: LocalCloud;
+/** The stand-in's clock, moved by hand: states change exactly when a test says so, however slow the machine. */
+let clock = Date.now();
+/** Lets every pending transition (100 ms) complete, then reads; the caller checks the state it expects. */
+const until = async <T>(read: () => Promise<T>, _done: (x: T) => boolean): Promise<T> => {
+  clock += 101;
+  return read();
+};
 let vpcId: string;
 let subnetId: string;
 beforeAll(async () => {
-  cloud = await startLocalCloud({ transitionMs: 50 });
+  cloud = await startLocalCloud({ transitionMs: 100, now: () => clock });
+  clock += 101;
   vpcId = (await openApi(cloud.url, "vpc", "CreateVpc", { CidrBlock: "172.16.0.0/16" })).body.Result.VpcId;
+  clock += 101;
   subnetId = (await openApi(cloud.url, "vpc", "CreateSubnet", { VpcId: vpcId, ZoneId: "cn-beijing-a", CidrBlock: "172.16.1.0/24" })).body.Result.SubnetId;
+  clock += 101;
 });
 afterAll(() => cloud.close());
 
