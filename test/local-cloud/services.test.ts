@@ -36,6 +36,18 @@ const RULE = {
   OriginalDimensions: { ResourceID: ["i-1"] },
 };
 
+describe("local cloud: security group rules read back by their filters", () => {
+  it("answers DescribeSecurityGroupAttributes filtered by Protocol and CidrIp (two admin CIDRs on port 22 stay apart)", async () => {
+    const sg = (await openApi(cloud.url, "vpc", "CreateSecurityGroup", { VpcId: vpcId })).body.Result.SecurityGroupId;
+    clock += 101;
+    for (const cidr of ["198.18.255.1/32", "198.18.255.2/32"]) {
+      await openApi(cloud.url, "vpc", "AuthorizeSecurityGroupIngress", { SecurityGroupId: sg, Protocol: "tcp", PortStart: 22, PortEnd: 22, CidrIp: cidr, Policy: "accept", Priority: 1 });
+    }
+    const read = await openApi(cloud.url, "vpc", "DescribeSecurityGroupAttributes", { SecurityGroupId: sg, Direction: "ingress", Protocol: "tcp", CidrIp: "198.18.255.2/32" });
+    expect(read.body.Result.Permissions.map((p: { CidrIp: string }) => p.CidrIp)).toEqual(["198.18.255.2/32"]);
+  });
+});
+
 describe("local cloud: CloudMonitor", () => {
   it("contact → group → rule; the rule reads back as written; a group in use by a rule cannot be deleted", async () => {
     expect(code(await cm("CreateContacts", { Name: "oncall", Email: "not-an-address" }))).toBe("InvalidParameter");
