@@ -177,10 +177,8 @@ const CreateListener: Action = (call) => {
   }
   const group = get(call, "clb-server-group", required(p, "ServerGroupId"), "server group", "InvalidServerGroup.NotFound");
   if (group.fields.LoadBalancerId !== clb.id) throw invalid("ServerGroupId", `the server group ${group.id} belongs to another load balancer`);
-  if (protocol === "HTTPS") {
-    const cert = get(call, "clb-certificate", required(p, "CertificateId"), "certificate", "InvalidCertificate.NotFound");
-    void cert;
-  }
+  // An HTTPS listener needs a certificate that exists (and then holds it: DeleteCertificate refuses).
+  if (protocol === "HTTPS") get(call, "clb-certificate", required(p, "CertificateId"), "certificate", "InvalidCertificate.NotFound");
   checkName(str(p, "ListenerName"), "ListenerName");
   checkDescription(str(p, "Description"));
   const id = call.store.newId("lsn");
