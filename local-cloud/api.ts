@@ -27,3 +27,10 @@ export function page<T>(items: T[], params: Params, listName: string): Record<st
   const slice = items.slice((number - 1) * size, number * size);
   return { [listName]: slice, TotalCount: items.length, PageNumber: number, PageSize: size, NextToken: "" };
 }
+
+/** The resources of `kind` a Describe* call asks for: by the ids list (all when empty) and, if given, one parent field. */
+export function selected(call: Call, kind: string, idsParam: string, parent?: string) {
+  const ids = call.params[idsParam] === undefined ? [] : ([] as unknown[]).concat(call.params[idsParam]).map(String);
+  const value = parent === undefined ? undefined : call.params[parent];
+  return call.store.all(kind).filter((r) => (ids.length === 0 || ids.includes(r.id)) && (value === undefined || r.fields[parent!] === String(value)));
+}

@@ -23,39 +23,79 @@ export function writeCliConfig(work: string, mirror: string): string {
   return file;
 }
 
-/**
- * A fresh single-server environment (`dev`, local database) with its own SSH key, as a user would
- * write it from stack.config.example.json. No `alerts`: CloudMonitor is not served yet.
- */
-export function writeStackConfig(work: string, change?: { domain: string }): string {
+/** The defaults of every scenario environment, as a user would write them from stack.config.example.json. */
+function defaults(key: string): Record<string, unknown> {
+  return {
+    region: "cn-beijing",
+    zone: "cn-beijing-a",
+    instanceType: "ecs.c3i.large",
+    image: { platform: "Debian", version: "12" },
+    systemDisk: { type: "ESSD_PL0", sizeGb: 40 },
+    network: { vpcCidr: "172.16.0.0/16", subnetCidr: "172.16.1.0/24" },
+    // 198.18.0.0/15 is the benchmarking range the stand-in's EIPs come from: no real address.
+    ssh: { publicKeyPath: `${key}.pub`, privateKeyPath: key, user: "root", adminCidrs: ["198.18.255.1/32"] },
+    eip: { billingType: "PostPaidByTraffic", bandwidthMbps: 5, isp: "BGP" },
+    database: { mode: "local" },
+    tags: { project: "todo-api" },
+  };
+}
+
+/** A stack config with one environment, `dev`, and its own SSH key (made once per work dir). */
+export function writeEnvironmentConfig(work: string, environment: Record<string, unknown>): string {
   const key = join(work, "id_ed25519");
   if (!existsSync(key)) execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "local-cloud", "-f", key]);
-  const config = {
-    project: "todo-api",
-    state: { backend: "local" },
-    defaults: {
-      region: "cn-beijing",
-      zone: "cn-beijing-a",
-      instanceType: "ecs.c3i.large",
-      image: { platform: "Debian", version: "12" },
-      systemDisk: { type: "ESSD_PL0", sizeGb: 40 },
-      network: { vpcCidr: "172.16.0.0/16", subnetCidr: "172.16.1.0/24" },
-      // 198.18.0.0/15 is the benchmarking range the stand-in's EIPs come from: no real address.
-      ssh: { publicKeyPath: `${key}.pub`, privateKeyPath: key, user: "root", adminCidrs: ["198.18.255.1/32"] },
-      eip: { billingType: "PostPaidByTraffic", bandwidthMbps: 5, isp: "BGP" },
-      database: { mode: "local" },
-      tags: { project: "todo-api" },
-    },
-    // The owners' most common later change: add a domain (HTTPS via Let's Encrypt).
-    environments: { dev: change ? { https: { domain: change.domain, acmeEmail: `ops@${change.domain}` } } : {} },
-  };
+  const config = { project: "todo-api", state: { backend: "local" }, defaults: defaults(key), environments: { dev: environment } };
   const file = join(work, "stack.config.json");
   writeFileSync(file, JSON.stringify(config, null, 2));
   return file;
 }
 
-/** Resource types the stand-in does not serve yet; the scenario leaves them out with -target. */
-export const NOT_SERVED = ["null_resource", "volcengine_tos_bucket", "volcengine_tos_bucket_lifecycle", "volcengine_cloud_monitor_contact", "volcengine_cloud_monitor_contact_group", "volcengine_cloud_monitor_rule"];
+/** A change an owner makes to an existing environment: the whole environment after it. */
+export interface OwnerChange {
+  /** The row of docs/deploy.md's checked table ("single-local: add a domain"). */
+  id: string;
+  environment: Record<string, unknown>;
+}
+
+export interface Variant {
+  id: string;
+  environment: Record<string, unknown>;
+  /** Applied one after the other on the same state. */
+  changes: OwnerChange[];
+}
+
+const RDS = { mode: "rds", engineVersion: "PostgreSQL_16", nodeSpec: "rds.postgres.1c2g", storageGb: 20, secondaryZone: "cn-beijing-b" };
+const HTTPS = { domain: "api.todo.example", acmeEmail: "ops@todo.example" };
+const ALERTS = { email: "ops@todo.example" };
+const TWO_ADMINS = { adminCidrs: ["198.18.255.1/32", "198.18.255.2/32"] };
+
+/** The scenario's environments and the owner changes made to each (`--variant <id>` runs one). */
+export const VARIANTS: Variant[] = [
+  {
+    id: "single-local",
+    environment: {},
+    changes: [
+      { id: "single-local: add a domain", environment: { https: HTTPS } },
+      { id: "single-local: local to rds", environment: { https: HTTPS, database: RDS } },
+    ],
+  },
+  {
+    id: "single-rds",
+    environment: { database: RDS, backups: { retentionDays: 30 }, alerts: ALERTS, https: HTTPS },
+    changes: [
+      { id: "single-rds: add an admin CIDR", environment: { database: RDS, backups: { retentionDays: 30 }, alerts: ALERTS, https: HTTPS, ssh: TWO_ADMINS } },
+      { id: "single-rds: change retention", environment: { database: RDS, backups: { retentionDays: 14 }, alerts: ALERTS, https: HTTPS, ssh: TWO_ADMINS } },
+    ],
+  },
+  {
+    id: "cluster",
+    environment: { topology: "cluster", database: RDS, alerts: ALERTS },
+    changes: [{ id: "cluster: add an admin CIDR", environment: { topology: "cluster", database: RDS, alerts: ALERTS, ssh: TWO_ADMINS } }],
+  },
+];
+
+/** Resource types the record-only environments leave out with -target: the SSH deploy step (no server to reach). */
+export const NOT_SERVED = ["null_resource"];
 
 /** Every resource address of a synthesized stack except the types in `skip`. */
 export function targets(stack: { resource?: Record<string, Record<string, unknown>> }, skip: readonly string[]): { included: string[]; excluded: string[] } {

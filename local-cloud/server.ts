@@ -8,6 +8,7 @@ import { checkSignature } from "./signature";
 import { Store, type StoreOptions } from "./store";
 import { SERVICES } from "./services/index";
 import type { InstanceBooter } from "./booter";
+import { isTosRequest, serveTos } from "./tos";
 
 export interface LocalCloudOptions extends StoreOptions {
   port?: number;
@@ -55,10 +56,7 @@ function respond(req: IncomingMessage, res: ServerResponse, body: Buffer, store:
   const time = new Date(store.clock()).toISOString();
   const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
   if (url.pathname.startsWith("/_local/")) return local(url, res, store, log);
-  if (/(^|\.)tos-[a-z0-9-]+\./.test(url.hostname) || String(req.headers.authorization ?? "").startsWith("TOS4-")) {
-    const e = new ApiError(501, "NotImplemented", "The stand-in does not serve TOS yet.");
-    return send(res, e.status, { Code: e.code, Message: e.message, RequestId: requestId });
-  }
+  if (isTosRequest(url, req)) return serveTos(req, res, url, body, store, log, requestId, time);
 
   const query = Object.fromEntries(url.searchParams);
   const action = query.Action ?? "";

@@ -62,23 +62,6 @@ export class PostgresDatabase extends Construct {
       chargeInfo: { chargeType: "PostPaid" },
       tags: tagBlocks(config.tags),
     });
-    const account = new RdsPostgresqlAccount(this, "account", {
-      instanceId: instance.id,
-      accountName: config.username,
-      accountPassword: config.password,
-      accountType: "Normal",
-      // What the provider's own example sets for a Normal account, and what RDS grants when the
-      // field is left out. Without it, `account_privileges` (Optional, not Computed) reads back as
-      // "Login,Inherit" and every later plan shows a change whose apply calls
-      // RevokeDBAccountPrivilege on the app's account.
-      accountPrivileges: RDS_APP_ACCOUNT_PRIVILEGES,
-      lifecycle: config.passwordPreconditions?.length ? { precondition: config.passwordPreconditions } : undefined,
-    });
-    const database = new RdsPostgresqlDatabase(this, "database", {
-      instanceId: instance.id,
-      dbName: config.databaseName,
-      owner: account.accountName,
-    });
     const allowlist = new RdsPostgresqlAllowlist(this, "allowlist", {
       allowListName: `${config.name}-app-subnet`,
       allowListDesc: apiDescription(config.allowedCidrs.length === 1 ? "Only the subnet of the Todo API server" : "Only the subnets of the Todo API servers"),
@@ -90,6 +73,28 @@ export class PostgresDatabase extends Construct {
       instanceId: instance.id,
     });
 
+    const account = new RdsPostgresqlAccount(this, "account", {
+      instanceId: instance.id,
+      accountName: config.username,
+      accountPassword: config.password,
+      accountType: "Normal",
+      // What the provider's own example sets for a Normal account, and what RDS grants when the
+      // field is left out. Without it, `account_privileges` (Optional, not Computed) reads back as
+      // "Login,Inherit" and every later plan shows a change whose apply calls
+      // RevokeDBAccountPrivilege on the app's account.
+      accountPrivileges: RDS_APP_ACCOUNT_PRIVILEGES,
+      lifecycle: config.passwordPreconditions?.length ? { precondition: config.passwordPreconditions } : undefined,
+      // Associating the allowlist puts the instance in AllowListMaintaining, and RDS refuses
+      // account and database changes until it is Running again. The provider waits for Running
+      // after the association, not before CreateDBAccount: without this order the two run in
+      // parallel and the first deploy fails at random (caught by the local cloud, cluster run).
+      dependsOn: [this.reachable],
+    });
+    const database = new RdsPostgresqlDatabase(this, "database", {
+      instanceId: instance.id,
+      dbName: config.databaseName,
+      owner: account.accountName,
+    });
     // The instance's addresses, private (VPC) ones first; the app connects to the first one.
     const all = `flatten(${instance.fqn}.endpoints[*].address)`;
     const addresses = new TerraformLocal(this, "addresses", `\${concat([for a in ${all} : a if lower(a.network_type) == "private"], ${all})}`);

@@ -48,8 +48,10 @@ const DescribeSecurityGroups: Action = ({ params, store }) => {
 
 const DescribeSecurityGroupAttributes: Action = (call) => {
   const group = getGroup(call, required(call.params, "SecurityGroupId"));
-  const direction = str(call.params, "Direction");
-  const rules = (group.fields.Permissions as Rule[]).filter((p) => !direction || p.Direction === direction);
+  // The API's documented filters; the provider reads a rule back by Direction, Protocol and CidrIp or
+  // SourceGroupId, then matches ports, policy and priority in the answer.
+  const filters = ["Direction", "Protocol", "CidrIp", "SourceGroupId"].flatMap((f) => (str(call.params, f) === undefined ? [] : [[f, str(call.params, f)] as const]));
+  const rules = (group.fields.Permissions as Rule[]).filter((p) => filters.every(([f, v]) => (p as unknown as Record<string, unknown>)[f] === v));
   return { ...group.fields, Permissions: rules };
 };
 

@@ -1,14 +1,15 @@
 /**
- * `npm run rehearse:cloud [-- --no-boot] [--repo <checkout>] [--work-around-d1] [--record file.jsonl]`
+ * `npm run rehearse:cloud [-- --no-boot] [--variant <id>] [--no-change] [--repo <checkout>] [--work-around-d1] [--record <file.jsonl>|<dir>]`
  *
- * The stack's own lifecycle against the local Volcengine (local-cloud/rehearse-cloud.ts), with
- * the ECS instance booted as the rehearsal's container (ecs-booter.ts): `terraform apply` boots it
- * from the user data the provider sent and the stack's deploy step SSHes in through the EIP with
- * the key pair's key; the smoke test passes through the EIP; a plan right after shows no change; a
- * new release re-runs the deploy step only, under traffic that must not fail; destroy leaves no
- * resource, container or network. This entry point lives in scripts/ because it joins the stand-in
- * (stdlib only) to the rehearsal's machinery (root, nspawn); nothing imports it.
- * `--no-boot` runs the lifecycle with records only (no root needed).
+ * The stack's own lifecycle against the local Volcengine (local-cloud/rehearse-cloud.ts). First,
+ * with the ECS instance booted as the rehearsal's container (ecs-booter.ts): `terraform apply`
+ * boots it from the user data the provider sent and the stack's deploy step SSHes in through the
+ * EIP with the key pair's key; the smoke test passes through the EIP; a plan right after shows no
+ * change; a new release re-runs the deploy step only, under traffic that must not fail; destroy
+ * leaves no resource, container or network. Then the record-only environments (single-local,
+ * single-rds, cluster) with their owner changes. This entry point lives in scripts/ because it
+ * joins the stand-in (stdlib only) to the rehearsal's machinery (root, nspawn); nothing imports it.
+ * `--no-boot` (or `--variant <id>`) runs the record-only environments only (no root needed).
  */
 import { rehearseCloud } from "../../local-cloud/rehearse-cloud.js";
 import { RehearsalClient } from "./api.js";
@@ -26,7 +27,8 @@ const workDir = process.env.REHEARSAL_WORK_DIR ?? "/var/tmp/todo-rehearsal";
 const CURRENT_RELEASE = "/opt/todo-api/current";
 
 async function main(): Promise<number> {
-  if (argv.includes("--no-boot") || !process.env.VOLCENGINE_PROVIDER_MIRROR) return rehearseCloud({ argv });
+  // --variant picks one record-only environment: nothing boots.
+  if (argv.includes("--no-boot") || argv.includes("--variant") || !process.env.VOLCENGINE_PROVIDER_MIRROR) return rehearseCloud({ argv });
   const log = new StepLog();
   await log.step("preflight (root, nspawn, ip, nft)", () => preflight());
   const booter = new EcsBooter({ cacheDir, workDir, log });

@@ -38,3 +38,53 @@ export async function until<T>(f: () => Promise<T>, done: (x: T) => boolean, tri
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** An OpenAPI call as the provider's universal client makes it for JSON services (CloudMonitor, RDS): POST, JSON body. */
+export async function openApiJson(
+  url: string,
+  service: string,
+  action: string,
+  params: Record<string, unknown> = {},
+  opts: { version?: string; region?: string } = {},
+): Promise<{ status: number; body: any }> {
+  const query = new URLSearchParams({ Action: action, Version: opts.version ?? "2022-01-01" });
+  const date = amzDate();
+  const region = opts.region ?? "cn-beijing";
+  const headers = {
+    "X-Date": date,
+    "Content-Type": "application/json; charset=utf-8",
+    Authorization: `HMAC-SHA256 Credential=AKLTtest/${date.slice(0, 8)}/${region}/${service}/request, SignedHeaders=content-type;host;x-date, Signature=${"0".repeat(64)}`,
+  };
+  const res = await fetch(`${url}/?${query}`, { method: "POST", headers, body: JSON.stringify(params) });
+  return { status: res.status, body: await res.json() };
+}
+
+/**
+ * A TOS request as the provider's TOS client makes it (TOS4-HMAC-SHA256 with X-Tos-Date), path style:
+ * `/<bucket>/<key>?<sub-resource>` (the stand-in also accepts `<bucket>.tos-<region>.volces.com`).
+ */
+export async function tos(
+  url: string,
+  method: string,
+  bucket: string,
+  opts: { key?: string; sub?: string; headers?: Record<string, string>; body?: unknown; raw?: string; region?: string; authorization?: string | null } = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const date = amzDate();
+  const region = opts.region ?? "cn-beijing";
+  const body = opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
+  const headers: Record<string, string> = { "X-Tos-Date": date, ...opts.headers };
+  if (body !== undefined && opts.raw === undefined) {
+    headers["Content-Type"] = "application/json";
+    headers["Content-MD5"] = createHash("md5").update(body).digest("base64");
+  }
+  const auth = opts.authorization === undefined ? `TOS4-HMAC-SHA256 Credential=AKLTtest/${date.slice(0, 8)}/${region}/tos/request, SignedHeaders=host;x-tos-date, Signature=${"a".repeat(64)}` : opts.authorization;
+  if (auth !== null) headers.Authorization = auth;
+  const path = [bucket, opts.key].filter(Boolean).join("/");
+  const res = await fetch(`${url}/${path}${opts.sub ? `?${opts.sub}=` : ""}`, { method, headers, body });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : {}, headers: res.headers };
+}
+
+function amzDate(): string {
+  return new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+}
