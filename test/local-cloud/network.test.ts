@@ -3,8 +3,10 @@ import { startLocalCloud, type LocalCloud } from "../../local-cloud/server";
 import { openApi, until } from "./client";
 
 let cloud: LocalCloud;
+/** Set to hold the stand-in's clock still (a loaded machine can take longer than a transition between two calls). */
+let frozenAt: number | undefined;
 beforeAll(async () => {
-  cloud = await startLocalCloud({ transitionMs: 100 });
+  cloud = await startLocalCloud({ transitionMs: 100, now: () => frozenAt ?? Date.now() });
 });
 afterAll(() => cloud.close());
 
@@ -41,9 +43,11 @@ describe("local cloud: signature and envelope", () => {
 
 describe("local cloud: VPC, subnet, security group", () => {
   it("moves a new VPC from Creating to Available", async () => {
+    frozenAt = Date.now();
     const created = await vpc("CreateVpc", { CidrBlock: "10.0.0.0/16", VpcName: "v1" });
     const id = created.body.Result.VpcId;
     const first = await vpc("DescribeVpcs", { VpcIds: [id] });
+    frozenAt = undefined;
     expect(first.body.Result.Vpcs[0].Status).toBe("Creating");
     const later = await until(() => vpc("DescribeVpcs", { VpcIds: [id] }), (r) => r.body.Result.Vpcs[0].Status === "Available");
     expect(later.body.Result.Vpcs[0]).toMatchObject({ VpcId: id, CidrBlock: "10.0.0.0/16", VpcName: "v1" });
