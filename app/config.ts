@@ -18,11 +18,20 @@ const int = (min: number, max: number) =>
     .string()
     .regex(/^\d+$/, { message: "must be a whole number" })
     .transform(Number)
-    .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { message: `must be at least ${min}` })
+        .max(max, { message: `must be at most ${max}` }),
+    );
 
-const list = z
-  .string()
-  .transform((v) => v.split(",").map((s) => s.trim()).filter((s) => s.length > 0));
+const list = z.string().transform((v) =>
+  v
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0),
+);
 
 function isAddressOrCidr(entry: string): boolean {
   const [address, bits, ...rest] = entry.split("/");
@@ -35,7 +44,9 @@ function isAddressOrCidr(entry: string): boolean {
 }
 
 const envSchema = z.object({
-  NODE_ENV: z.enum(["development", "production", "test"], { message: "must be development, production or test" }).default("development"),
+  NODE_ENV: z
+    .enum(["development", "production", "test"], { message: "must be development, production or test" })
+    .default("development"),
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: int(0, 65535).default(3000),
   DATABASE_URL: z
@@ -60,12 +71,28 @@ const envSchema = z.object({
     .optional(),
   MAIL_FROM: z.string().min(3).max(320).optional(),
   TRUSTED_PROXIES: list
-    .pipe(z.array(z.string().refine(isAddressOrCidr, { message: "each entry must be an IP address or CIDR (e.g. 127.0.0.1 or 10.0.0.0/8)" })))
+    .pipe(
+      z.array(
+        z.string().refine(isAddressOrCidr, {
+          message: "each entry must be an IP address or CIDR (e.g. 127.0.0.1 or 10.0.0.0/8)",
+        }),
+      ),
+    )
     .default([]),
   CORS_ORIGINS: list
-    .pipe(z.array(z.string().refine((o) => o === "*" || /^https?:\/\/[^/\s]+$/.test(o), { message: "each entry must be an origin like https://app.example.com (no path)" })))
+    .pipe(
+      z.array(
+        z.string().refine((o) => o === "*" || /^https?:\/\/[^/\s]+$/.test(o), {
+          message: "each entry must be an origin like https://app.example.com (no path)",
+        }),
+      ),
+    )
     .default([]),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { message: "must be one of fatal, error, warn, info, debug, trace, silent" }).default("info"),
+  LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+      message: "must be one of fatal, error, warn, info, debug, trace, silent",
+    })
+    .default("info"),
   // default: true, except in production, where `migrate up` is a release step (todo-release deploy)
   MIGRATE_ON_START: boolean.optional(),
 });
@@ -97,7 +124,13 @@ export interface Config {
   port: number;
   database: { kind: "postgres"; url: string; poolSize: number } | { kind: "pglite"; dataDir: string };
   dataDir: string;
-  jwt: { secret: Uint8Array; issuer: string; audience: string; accessTokenTtlSeconds: number; secretSource: "env" | "generated" };
+  jwt: {
+    secret: Uint8Array;
+    issuer: string;
+    audience: string;
+    accessTokenTtlSeconds: number;
+    secretSource: "env" | "generated";
+  };
   refreshTokenTtlDays: number;
   bcryptCost: number;
   rateLimitPerMinute: number;
@@ -142,7 +175,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const key = String(issue.path[0] ?? "?");
-      const value = key === "JWT_SECRET" || key === "DATABASE_URL" || key === "SMTP_URL" ? "" : env[key] !== undefined ? ` (got "${env[key]}")` : "";
+      const value =
+        key === "JWT_SECRET" || key === "DATABASE_URL" || key === "SMTP_URL"
+          ? ""
+          : env[key] !== undefined
+            ? ` (got "${env[key]}")`
+            : "";
       problems.push(`${key}: ${issue.message}${value}${hints[key] ? ` — ${hints[key]}` : ""}`);
     }
   }
@@ -154,7 +192,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   }
   if (nodeEnv === "production") {
     if (env.DATABASE_URL === undefined) {
-      problems.push(`DATABASE_URL: required when NODE_ENV=production (the embedded database is for development only) — ${hints.DATABASE_URL}`);
+      problems.push(
+        `DATABASE_URL: required when NODE_ENV=production (the embedded database is for development only) — ${hints.DATABASE_URL}`,
+      );
     }
     if (secret === undefined) {
       problems.push(`JWT_SECRET: required when NODE_ENV=production — ${hints.JWT_SECRET}`);
@@ -212,6 +252,6 @@ function loadOrCreateDevSecret(dataDir: string): string {
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const created = randomBytes(48).toString("base64url");
-  writeFileSync(file, created + "\n", { mode: 0o600 });
+  writeFileSync(file, `${created}\n`, { mode: 0o600 });
   return created;
 }

@@ -27,7 +27,6 @@ export interface AppDeps {
   logger: Logger;
 }
 
-
 /** The whole HTTP API as a Hono app; no sockets, no process state — `TodoServer` serves it. */
 export function createApp(deps: AppDeps) {
   const app = createRouter();
@@ -66,10 +65,23 @@ export function createApp(deps: AppDeps) {
   app.use("*", bodyLimit);
   app.use("*", queryGuard);
   // Counted before the body is parsed, so malformed floods are limited too.
-  app.on("POST", "/api/v1/users", rateLimit("register", (c) => c.var.services.registrationLimiter));
-  app.on("POST", "/api/v1/auth/token", rateLimit("login", (c) => c.var.services.loginLimiter));
+  app.on(
+    "POST",
+    "/api/v1/users",
+    rateLimit("register", (c) => c.var.services.registrationLimiter),
+  );
+  app.on(
+    "POST",
+    "/api/v1/auth/token",
+    rateLimit("login", (c) => c.var.services.loginLimiter),
+  );
 
-  const routed = app.route("/", healthRouter).route("/", authRouter).route("/", usersRouter).route("/", todosRouter).route("/", accountMailRouter);
+  const routed = app
+    .route("/", healthRouter)
+    .route("/", authRouter)
+    .route("/", usersRouter)
+    .route("/", todosRouter)
+    .route("/", accountMailRouter);
   mountDocs(routed);
 
   routed.notFound(() => {
@@ -99,14 +111,17 @@ function errorResponse(err: unknown, c: Context<AppEnv>, logger: Logger): Respon
   if (appError.code === "internal") {
     logger.error({ req_id: reqId, err }, "unhandled error");
   } else if (appError.code === "unavailable" && !(err instanceof AppError)) {
-    logger.warn({ req_id: reqId, err: { message: (err as Error).message, code: (err as { code?: string }).code } }, "database unavailable");
+    logger.warn(
+      { req_id: reqId, err: { message: (err as Error).message, code: (err as { code?: string }).code } },
+      "database unavailable",
+    );
   }
   const headers: Record<string, string> = {};
   if (appError.code === "unauthorized") headers["WWW-Authenticate"] = 'Bearer realm="todo-api"';
   if (appError.retryAfterSeconds !== undefined) headers["Retry-After"] = String(appError.retryAfterSeconds);
   if (appError.code === "unavailable") headers["Retry-After"] = "5";
   // The unread rest of an oversized body would poison a kept-alive connection: close it.
-  if (appError.code === "payload_too_large") headers["Connection"] = "close";
+  if (appError.code === "payload_too_large") headers.Connection = "close";
   return c.json(appError.toBody(), appError.status, headers);
 }
 

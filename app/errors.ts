@@ -57,21 +57,31 @@ export class AppError extends Error {
 }
 
 export const badRequest = (message: string) => new AppError("bad_request", message);
-export const unauthorized = (message = "Missing, invalid or expired credentials.") => new AppError("unauthorized", message);
+export const unauthorized = (message = "Missing, invalid or expired credentials.") =>
+  new AppError("unauthorized", message);
 export const notFound = (message = "Not found.") => new AppError("not_found", message);
 export const conflict = (message: string, details?: ErrorDetail[]) => new AppError("conflict", message, details);
 export const validationFailed = (details: ErrorDetail[], message = "The request did not pass validation.") =>
   new AppError("validation_failed", message, details);
 export const rateLimited = (retryAfterSeconds: number) =>
   new AppError("rate_limited", "Too many attempts. Try again later.", undefined, retryAfterSeconds);
-export const unavailable = () => new AppError("unavailable", "The service is temporarily unavailable. Try again shortly.");
+export const unavailable = () =>
+  new AppError("unavailable", "The service is temporarily unavailable. Try again shortly.");
 export const internal = () => new AppError("internal", "Something went wrong on our side.");
 export const preconditionFailed = () =>
-  new AppError("precondition_failed", "The todo has changed since that version (If-Match); nothing was changed. Fetch it again.");
+  new AppError(
+    "precondition_failed",
+    "The todo has changed since that version (If-Match); nothing was changed. Fetch it again.",
+  );
 export const idempotencyKeyReused = () =>
   new AppError("idempotency_key_reused", "This Idempotency-Key was already used for a different request.");
 export const syncExpired = () =>
   new AppError("sync_expired", "This sync cursor has expired. Start over without a cursor.");
 export const invalidToken = () => new AppError("invalid_token", "The token is wrong, already used or expired.");
 export const stillProcessing = () =>
-  new AppError("conflict", "A request with this Idempotency-Key is still being processed. Retry shortly.", undefined, 1);
+  new AppError(
+    "conflict",
+    "A request with this Idempotency-Key is still being processed. Retry shortly.",
+    undefined,
+    1,
+  );

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from "./config.js";
+import { type Config, ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { TodoServer } from "./server.js";
 
@@ -10,7 +10,7 @@ import { TodoServer } from "./server.js";
 const DRAIN_TIMEOUT_MS = 10_000;
 
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (err) {

@@ -38,16 +38,23 @@ export class TodoServer {
     const database =
       options.database ??
       (await openDatabase(config.database, {
-        onPoolError: (err) => logger.warn({ err: { message: err.message } }, "idle database connection lost; it will be replaced"),
+        onPoolError: (err) =>
+          logger.warn({ err: { message: err.message } }, "idle database connection lost; it will be replaced"),
       }));
     try {
       if (database.kind === "pglite") {
-        logger.info({ data_dir: database.location }, `Using the embedded PGlite database in ${database.location} (set DATABASE_URL to use PostgreSQL)`);
+        logger.info(
+          { data_dir: database.location },
+          `Using the embedded PGlite database in ${database.location} (set DATABASE_URL to use PostgreSQL)`,
+        );
       } else {
         logger.info({ database: database.location }, "Using PostgreSQL");
       }
       if (config.jwt.secretSource === "generated") {
-        logger.info({ file: `${config.dataDir}/jwt-secret` }, "No JWT_SECRET set: using the development secret kept in DATA_DIR");
+        logger.info(
+          { file: `${config.dataDir}/jwt-secret` },
+          "No JWT_SECRET set: using the development secret kept in DATA_DIR",
+        );
       }
       const schema = await prepareSchema(database.sessionDb, { migrate: config.migrateOnStart });
       if (schema.applied.length > 0) logger.info({ migrations: schema.applied }, "database migrated");
@@ -83,10 +90,17 @@ export class TodoServer {
    * idle after `idleGraceMs`, destroys what remains after `drainTimeoutMs`, then closes the
    * database. Idempotent. See http/connection-drain.ts.
    */
-  close({ idleGraceMs = 1_000, drainTimeoutMs = 10_000 }: { idleGraceMs?: number; drainTimeoutMs?: number } = {}): Promise<void> {
+  close({
+    idleGraceMs = 1_000,
+    drainTimeoutMs = 10_000,
+  }: {
+    idleGraceMs?: number;
+    drainTimeoutMs?: number;
+  } = {}): Promise<void> {
     this.closing ??= (async () => {
       const { forced } = await this.connections.drain({ idleGraceMs, timeoutMs: drainTimeoutMs });
-      if (forced > 0) this.logger.warn({ connections: forced }, `connections still open after ${drainTimeoutMs} ms were closed`);
+      if (forced > 0)
+        this.logger.warn({ connections: forced }, `connections still open after ${drainTimeoutMs} ms were closed`);
       if (this.ownsDatabase) await this.database.close();
       this.logger.info("server stopped");
     })();

@@ -18,7 +18,14 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import type { CloudInitOptions } from "./options.js";
 import { MEMORY_CONF_PATH } from "../contract/server.js";
-import { FORMER_KIT_NOTES, KIT_NOTE, parseCloudInitOptions, serverFiles, type ServerFile, type TemplateSource } from "./render.js";
+import {
+  FORMER_KIT_NOTES,
+  KIT_NOTE,
+  parseCloudInitOptions,
+  serverFiles,
+  type ServerFile,
+  type TemplateSource,
+} from "./render.js";
 import { memTotalMiBOf } from "./memory-budget.js";
 
 /** Reads `KEY='value'` lines as written by renderHostConf (single quotes, `'\''` for a quote). */
@@ -170,7 +177,8 @@ function main(argv: string[]): number {
   for (const path of result.changed) process.stdout.write(`kit: updated ${path}\n`);
   for (const path of result.noteOnly) process.stdout.write(`kit: rewrote the note of ${path} (content unchanged)\n`);
   for (const path of result.removed) process.stdout.write(`kit: removed ${path} (no longer wanted)\n`);
-  if (!result.changed.length && !result.removed.length && !result.noteOnly.length) process.stdout.write("kit: every server file is up to date\n");
+  if (!result.changed.length && !result.removed.length && !result.noteOnly.length)
+    process.stdout.write("kit: every server file is up to date\n");
   const changedFile = join(values.root!, values.changed!);
   mkdirSync(dirname(changedFile), { recursive: true });
   // Appended, not replaced: an interrupted deploy's changes are still pending for todo-setup.

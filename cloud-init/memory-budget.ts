@@ -73,7 +73,8 @@ export function memoryPlan(
   memTotalMiB: number,
   server: { databaseMode: "local" | "rds"; instances: number; appMemoryMaxMiB?: number },
 ): MemoryPlan {
-  if (!Number.isInteger(memTotalMiB) || memTotalMiB < 256) throw new Error(`MemTotal of ${memTotalMiB} MiB is not a server's memory`);
+  if (!Number.isInteger(memTotalMiB) || memTotalMiB < 256)
+    throw new Error(`MemTotal of ${memTotalMiB} MiB is not a server's memory`);
   const postgres = server.databaseMode === "local" ? postgresMemory(memTotalMiB) : undefined;
   const headroomMiB = Math.floor(memTotalMiB / 10);
   const left = memTotalMiB - SYSTEM_RESERVE_MIB - NGINX_RESERVE_MIB - (postgres?.reservedMiB ?? 0) - headroomMiB;

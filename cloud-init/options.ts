@@ -73,7 +73,9 @@ export const cloudInitOptionsSchema = z
         bucket: tosBucketName,
         region: regionId,
         /** S3-compatible endpoint, e.g. https://tos-s3-cn-beijing.volces.com */
-        endpoint: z.string().regex(/^https:\/\/[^'"\\$`\s/]+\/?$/, "endpoint must be an https:// origin without quotes, $ or spaces"),
+        endpoint: z
+          .string()
+          .regex(/^https:\/\/[^'"\\$`\s/]+\/?$/, "endpoint must be an https:// origin without quotes, $ or spaces"),
         /** IAM role attached to the instance (its credentials come from the metadata service). */
         roleName: z.string().regex(/^[A-Za-z0-9.@_-]{1,64}$/),
       })

@@ -1,13 +1,16 @@
 import { readFileSync } from "node:fs";
 import { stringify } from "yaml";
 import { z } from "zod";
-import {
-  cloudInitOptionsSchema,
-  type CloudInitOptions,
-  type ResolvedCloudInitOptions,
-} from "./options.js";
+import { cloudInitOptionsSchema, type CloudInitOptions, type ResolvedCloudInitOptions } from "./options.js";
 import { gzipDeterministic } from "../contract/tar.js";
-import { ALERT_COMMAND, BOOTSTRAP_COMMAND, HOST_CONF_PATH, MEMORY_CONF_PATH, USER_DATA_BUDGET_BYTES, USER_DATA_LIMIT_BYTES } from "../contract/server.js";
+import {
+  ALERT_COMMAND,
+  BOOTSTRAP_COMMAND,
+  HOST_CONF_PATH,
+  MEMORY_CONF_PATH,
+  USER_DATA_BUDGET_BYTES,
+  USER_DATA_LIMIT_BYTES,
+} from "../contract/server.js";
 import { apiNodeFlags } from "./node-flags.js";
 import { memoryPlan, REFERENCE_MEM_TOTAL_MIB, renderMemoryConf } from "./memory-budget.js";
 
@@ -23,8 +26,7 @@ export interface ServerFile {
 /** Reads a template by its path relative to cloud-init/ (in the repository, or in a release's server/ kit). */
 export type TemplateSource = (relative: string) => string;
 
-const repositorySource: TemplateSource = (relative) =>
-  readFileSync(new URL(`./${relative}`, import.meta.url), "utf8");
+const repositorySource: TemplateSource = (relative) => readFileSync(new URL(`./${relative}`, import.meta.url), "utf8");
 
 /**
  * The note at the top of every file the kit installs. The release's server kit installs (and on
@@ -140,7 +142,11 @@ export function serverFiles(
 ): ServerFile[] {
   const o = parseCloudInitOptions(input);
   const app = o.appName;
-  const memory = memoryPlan(memTotalMiB, { databaseMode: o.databaseMode, instances: o.appPorts.length, appMemoryMaxMiB: o.appMemoryMaxMiB });
+  const memory = memoryPlan(memTotalMiB, {
+    databaseMode: o.databaseMode,
+    instances: o.appPorts.length,
+    appMemoryMaxMiB: o.appMemoryMaxMiB,
+  });
   const values = {
     app,
     appVar: app.replace(/-/g, "_"),
@@ -151,10 +157,19 @@ export function serverFiles(
     upstreamServers: o.appPorts.map(upstreamServer).join("\n"),
     // For each instance, the group of the others and the check that switches to it (nginx/proxy.conf)
     drainUpstreams: o.appPorts
-      .map((port) => `upstream ${app}-without-${port} {\n${o.appPorts.filter((p) => p !== port).map(upstreamServer).join("\n")}\n  keepalive 32;\n}`)
+      .map(
+        (port) =>
+          `upstream ${app}-without-${port} {\n${o.appPorts
+            .filter((p) => p !== port)
+            .map(upstreamServer)
+            .join("\n")}\n  keepalive 32;\n}`,
+      )
       .join("\n"),
     drainChecks: o.appPorts
-      .map((port) => `if (-f /run/${app}/drain-${port}) { set $${app.replace(/-/g, "_")}_upstream ${app}-without-${port}; }`)
+      .map(
+        (port) =>
+          `if (-f /run/${app}/drain-${port}) { set $${app.replace(/-/g, "_")}_upstream ${app}-without-${port}; }`,
+      )
       .join("\n"),
   };
   const file = (path: string, template: string, permissions: ServerFile["permissions"] = "0644") => {
@@ -244,7 +259,9 @@ export function renderCloudInit(options: CloudInitOptions, source: TemplateSourc
   const text = `#cloud-config\n${stringify(config, { lineWidth: 0 })}`;
   const size = Buffer.byteLength(text);
   if (size > USER_DATA_BUDGET_BYTES) {
-    throw new Error(`rendered cloud-config is ${size} bytes, over the project's ${USER_DATA_BUDGET_BYTES}-byte user-data budget (ECS allows ${USER_DATA_LIMIT_BYTES})`);
+    throw new Error(
+      `rendered cloud-config is ${size} bytes, over the project's ${USER_DATA_BUDGET_BYTES}-byte user-data budget (ECS allows ${USER_DATA_LIMIT_BYTES})`,
+    );
   }
   return text;
 }

@@ -9,7 +9,9 @@ import pinFile from "./node-release.json" with { type: "json" };
  * the same Node. Upgrading is a reviewed commit (`npm run node:pin -- --version <x.y.z>`, which
  * reads the mirror's SHASUMS256.txt) followed by a deploy, which rolls it over the app instances.
  */
-export const nodeVersionSchema = z.string().regex(/^\d+\.\d+\.\d+$/, 'must be an exact Node.js version such as "24.11.1"');
+export const nodeVersionSchema = z
+  .string()
+  .regex(/^\d+\.\d+\.\d+$/, 'must be an exact Node.js version such as "24.11.1"');
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "must be a SHA-256 in hex");
 
 export const nodeReleaseSchema = z

@@ -20,7 +20,7 @@ function octal(value: number, width: number): string {
   // width includes the terminating NUL
   const text = value.toString(8);
   if (text.length > width - 1) throw new Error(`tar: ${value} does not fit in ${width - 1} octal digits`);
-  return text.padStart(width - 1, "0") + "\0";
+  return `${text.padStart(width - 1, "0")}\0`;
 }
 
 function splitName(path: string): { name: string; prefix: string } {
@@ -50,7 +50,7 @@ function header(entry: TarEntry, size: number): Buffer {
   h.write(prefix, 345, 155, "utf8");
   let sum = 0;
   for (const byte of h) sum += byte;
-  h.write(octal(sum, 7) + " ", 148, "ascii");
+  h.write(`${octal(sum, 7)} `, 148, "ascii");
   return h;
 }
 
@@ -75,7 +75,10 @@ export function readTar(archive: Buffer): TarEntry[] {
   const entries: TarEntry[] = [];
   let offset = 0;
   const text = (start: number, length: number) =>
-    archive.subarray(start, start + length).toString("utf8").replace(/\0.*$/s, "");
+    archive
+      .subarray(start, start + length)
+      .toString("utf8")
+      .replace(/\0.*$/s, "");
   while (offset + BLOCK <= archive.length) {
     const h = archive.subarray(offset, offset + BLOCK);
     if (h.every((b) => b === 0)) break;

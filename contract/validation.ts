@@ -17,7 +17,10 @@ export const dnsName = z
 export const TOS_BUCKET_PATTERN = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 export const tosBucketName = z
   .string()
-  .regex(TOS_BUCKET_PATTERN, "must be a TOS bucket name: 3-63 lowercase letters, digits and '-', not starting or ending with '-'");
+  .regex(
+    TOS_BUCKET_PATTERN,
+    "must be a TOS bucket name: 3-63 lowercase letters, digits and '-', not starting or ending with '-'",
+  );
 
 /** Volcengine region ids such as cn-beijing. */
 export const regionId = z.string().regex(/^[a-z]+-[a-z0-9-]+$/, 'must be a region id such as "cn-beijing"');

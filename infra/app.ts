@@ -1,7 +1,7 @@
 import { App } from "cdktf";
-import type { StackConfig } from "./config/schema";
-import type { Release } from "./constructs/app-deployment";
-import { TodoStack } from "./stacks/todo-stack";
+import type { StackConfig } from "./config/schema.js";
+import type { Release } from "./constructs/app-deployment.js";
+import { TodoStack } from "./stacks/todo-stack.js";
 
 export interface BuildAppOptions {
   config: StackConfig;

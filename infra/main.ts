@@ -6,12 +6,12 @@
  * the release is built from app/ (so synth works on a fresh clone), then the stacks are
  * synthesized.
  */
-import { generateBindings } from "./bindings/generate";
+import { generateBindings } from "./bindings/generate.js";
 
 async function main(): Promise<void> {
   await generateBindings();
 
-  const { loadStackConfig } = await import("./config/load");
+  const { loadStackConfig } = await import("./config/load.js");
   const config = loadStackConfig();
   if (config.isExample) {
     // stdout: cdktf shows everything the app writes to stderr as an [ERROR].
@@ -21,10 +21,10 @@ async function main(): Promise<void> {
     );
   }
 
-  const { buildRelease } = await import("../release/build-release");
+  const { buildRelease } = await import("../release/build-release.js");
   const release = await buildRelease({ log: (message) => console.log(`release: ${message}`) });
 
-  const { buildApp } = await import("./app");
+  const { buildApp } = await import("./app.js");
   buildApp({ config, release }).app.synth();
 }
 

@@ -1,6 +1,6 @@
-import type { Params } from "./params";
-import type { Store } from "./store";
-import type { InstanceBooter } from "./booter";
+import type { Params } from "./params.js";
+import type { Store } from "./store.js";
+import type { InstanceBooter } from "./booter.js";
 
 /** One OpenAPI call as a service's action handler sees it. */
 export interface Call {
@@ -32,5 +32,9 @@ export function page<T>(items: T[], params: Params, listName: string): Record<st
 export function selected(call: Call, kind: string, idsParam: string, parent?: string) {
   const ids = call.params[idsParam] === undefined ? [] : ([] as unknown[]).concat(call.params[idsParam]).map(String);
   const value = parent === undefined ? undefined : call.params[parent];
-  return call.store.all(kind).filter((r) => (ids.length === 0 || ids.includes(r.id)) && (value === undefined || r.fields[parent!] === String(value)));
+  return call.store
+    .all(kind)
+    .filter(
+      (r) => (ids.length === 0 || ids.includes(r.id)) && (value === undefined || r.fields[parent!] === String(value)),
+    );
 }

@@ -44,8 +44,12 @@ export class CallLog {
   constructor(private readonly file?: string) {}
 
   add(call: LoggedCall): void {
-    const safe = { ...call, params: redact(call.params), ...(call.result === undefined ? {} : { result: abbreviate(redact(call.result)) }) };
+    const safe = {
+      ...call,
+      params: redact(call.params),
+      ...(call.result === undefined ? {} : { result: abbreviate(redact(call.result)) }),
+    };
     this.calls.push(safe);
-    if (this.file) appendFileSync(this.file, JSON.stringify(safe) + "\n");
+    if (this.file) appendFileSync(this.file, `${JSON.stringify(safe)}\n`);
   }
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { LoggedCall } from "./call-log";
+import type { LoggedCall } from "./call-log.js";
 
 /**
  * What an owner's config change does, as docs/deploy.md's table "Checked by the local cloud"
@@ -32,19 +32,33 @@ export interface PlannedChange {
  * resource in the plan before the change) tells whether it would be replaced (its attributes,
  * i.e. its triggers, differ) or left alone.
  */
-export function effectOfPlan(planned: PlannedChange[], calls: LoggedCall[], baseline: PlannedChange[] = []): ChangeEffect {
+export function effectOfPlan(
+  planned: PlannedChange[],
+  calls: LoggedCall[],
+  baseline: PlannedChange[] = [],
+): ChangeEffect {
   const changes = planned.flatMap((c) => {
     const before = baseline.find((b) => b.address === c.address && b.change.actions.join() === "create");
     if (!before || c.change.actions.join() !== "create") return [c];
-    return JSON.stringify(before.change.after) === JSON.stringify(c.change.after) ? [] : [{ ...c, change: { ...c.change, actions: ["delete", "create"] } }];
+    return JSON.stringify(before.change.after) === JSON.stringify(c.change.after)
+      ? []
+      : [{ ...c, change: { ...c.change, actions: ["delete", "create"] } }];
   });
-  const pick = (actions: string) => changes.filter((c) => c.change.actions.join("+") === actions).map((c) => shortAddress(c.address)).sort();
+  const pick = (actions: string) =>
+    changes
+      .filter((c) => c.change.actions.join("+") === actions)
+      .map((c) => shortAddress(c.address))
+      .sort();
   return {
     inPlace: pick("update"),
     replaced: [...pick("delete+create"), ...pick("create+delete")].sort(),
     created: pick("create"),
     destroyed: pick("delete"),
-    calls: [...new Set(calls.filter((c) => c.status < 300 && !/^(Describe|List|Get|Head)/.test(c.action)).map((c) => c.action))].sort(),
+    calls: [
+      ...new Set(
+        calls.filter((c) => c.status < 300 && !/^(Describe|List|Get|Head)/.test(c.action)).map((c) => c.action),
+      ),
+    ].sort(),
   };
 }
 
@@ -56,7 +70,10 @@ export function readChangeTable(file: string): Map<string, ChangeEffect> {
   const rows = new Map<string, ChangeEffect>();
   for (const line of text.slice(start).split("\n").slice(1)) {
     if (/^#/.test(line)) break;
-    const cells = line.split("|").slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split("|")
+      .slice(1, -1)
+      .map((c) => c.trim());
     if (cells.length !== 6 || cells[0] === "Change" || /^-+$/.test(cells[0]!)) continue;
     const list = (cell: string) => (cell === "–" ? [] : [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!).sort());
     rows.set(cells[0]!, Object.fromEntries(COLUMNS.map((k, i) => [k, list(cells[i + 1]!)])) as unknown as ChangeEffect);
@@ -73,5 +90,7 @@ export function tableRow(id: string, e: ChangeEffect): string {
 /** Differences between the documented and the observed effect, one line per column that differs. */
 export function compareEffect(expected: ChangeEffect | undefined, observed: ChangeEffect): string[] {
   if (!expected) return ["no row in the table"];
-  return COLUMNS.filter((k) => expected[k].join() !== observed[k].join()).map((k) => `${k}: documented ${expected[k].join(", ") || "none"}; observed ${observed[k].join(", ") || "none"}`);
+  return COLUMNS.filter((k) => expected[k].join() !== observed[k].join()).map(
+    (k) => `${k}: documented ${expected[k].join(", ") || "none"}; observed ${observed[k].join(", ") || "none"}`,
+  );
 }

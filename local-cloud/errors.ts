@@ -19,10 +19,12 @@ export class ApiError extends Error {
   }
 }
 
-export const missing = (name: string) => new ApiError(400, "MissingParameter", `The required parameter ${name} is missing.`);
+export const missing = (name: string) =>
+  new ApiError(400, "MissingParameter", `The required parameter ${name} is missing.`);
 export const invalid = (name: string, why: string) =>
   new ApiError(400, `InvalidParameter`, `The specified parameter ${name} is invalid: ${why}`);
-export const notFound = (what: string, id: string) => new ApiError(404, `InvalidResource.NotFound`, `The specified ${what} ${id} is not found.`);
+export const notFound = (what: string, id: string) =>
+  new ApiError(404, `InvalidResource.NotFound`, `The specified ${what} ${id} is not found.`);
 export const inUse = (code: string, message: string) => new ApiError(409, code, message);
 export const unknownAction = (service: string, action: string) =>
   new ApiError(404, "InvalidActionOrVersion", `Could not find operation ${action} for service ${service}.`);

@@ -2,7 +2,7 @@
  * `npx tsx local-cloud/main.ts [--port 4566] [--state file.json] [--log calls.jsonl] [--transition-ms 1000]`
  * starts the stand-in on 127.0.0.1 and prints how to point the provider at it.
  */
-import { startLocalCloud } from "./server";
+import { startLocalCloud } from "./server.js";
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -16,5 +16,8 @@ const cloud = await startLocalCloud({
   transitionMs: arg("transition-ms") ? Number(arg("transition-ms")) : undefined,
 });
 console.log(`local Volcengine listening on ${cloud.url}`);
-console.log(`  export VOLCENGINE_PROXY_URL=${cloud.url} VOLCENGINE_DISABLE_SSL=true VOLCENGINE_ACCESS_KEY=AKLTlocal VOLCENGINE_SECRET_KEY=local`);
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void cloud.close().then(() => process.exit(0)));
+console.log(
+  `  export VOLCENGINE_PROXY_URL=${cloud.url} VOLCENGINE_DISABLE_SSL=true VOLCENGINE_ACCESS_KEY=AKLTlocal VOLCENGINE_SECRET_KEY=local`,
+);
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.on(signal, () => void cloud.close().then(() => process.exit(0)));

@@ -1,4 +1,4 @@
-import { invalid, missing } from "./errors";
+import { invalid, missing } from "./errors.js";
 
 /** A request's parameters as one nested object, whether they came as a query, a form or JSON. */
 export type Params = Record<string, unknown>;

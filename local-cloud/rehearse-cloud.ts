@@ -18,14 +18,14 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { InstanceBooter } from "./booter";
-import { bootScenario, type BootHooks } from "./boot-scenario";
-import type { LoggedCall } from "./call-log";
-import { readChangeTable } from "./change-table";
-import { VARIANTS, providerInMirror, writeCliConfig } from "./scenario-config";
-import { startLocalCloud } from "./server";
-import { TerraformSteps } from "./terraform-steps";
-import { runVariant } from "./variant-scenario";
+import type { InstanceBooter } from "./booter.js";
+import { bootScenario, type BootHooks } from "./boot-scenario.js";
+import type { LoggedCall } from "./call-log.js";
+import { readChangeTable } from "./change-table.js";
+import { VARIANTS, providerInMirror, writeCliConfig } from "./scenario-config.js";
+import { startLocalCloud } from "./server.js";
+import { TerraformSteps } from "./terraform-steps.js";
+import { runVariant } from "./variant-scenario.js";
 
 export interface ScenarioOptions extends Omit<BootHooks, "booter"> {
   argv: string[];
@@ -55,30 +55,54 @@ export async function rehearseCloud(opts: ScenarioOptions): Promise<number> {
     return 2;
   }
 
-  const where = { repo: resolve(option("repo") ?? process.cwd()), work: mkdtempSync(join(tmpdir(), "local-cloud-")), noChange: flag("no-change") };
+  const where = {
+    repo: resolve(option("repo") ?? process.cwd()),
+    work: mkdtempSync(join(tmpdir(), "local-cloud-")),
+    noChange: flag("no-change"),
+  };
   const began = Date.now();
   // Both stand-ins append to one log: `--record <file.jsonl>` keeps the whole run.
   const logFile = join(where.work, "calls.jsonl");
   const ts = new TerraformSteps(
-    { ...process.env, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_CLI_CONFIG_FILE: writeCliConfig(where.work, mirror!), VOLCENGINE_ACCESS_KEY: "AKLTlocalcloud", VOLCENGINE_SECRET_KEY: "local-cloud-any-secret", VOLCENGINE_DISABLE_SSL: "true" },
+    {
+      ...process.env,
+      CHECKPOINT_DISABLE: "1",
+      TF_IN_AUTOMATION: "1",
+      TF_CLI_CONFIG_FILE: writeCliConfig(where.work, mirror!),
+      VOLCENGINE_ACCESS_KEY: "AKLTlocalcloud",
+      VOLCENGINE_SECRET_KEY: "local-cloud-any-secret",
+      VOLCENGINE_DISABLE_SSL: "true",
+    },
     flag("work-around-d1"),
   );
   const record = option("record");
   /** One stand-in for one part of the run; its calls summed up and, with `--record <dir>`, kept. */
-  async function withCloud(name: string, withBooter: InstanceBooter | undefined, part: (cloud: Awaited<ReturnType<typeof startLocalCloud>>) => Promise<boolean>): Promise<boolean> {
+  async function withCloud(
+    name: string,
+    withBooter: InstanceBooter | undefined,
+    part: (cloud: Awaited<ReturnType<typeof startLocalCloud>>) => Promise<boolean>,
+  ): Promise<boolean> {
     const cloud = await startLocalCloud({ logFile, transitionMs: 1000, booter: withBooter });
     ts.env.VOLCENGINE_PROXY_URL = cloud.url;
-    console.log(`\n${name}: local cloud ${cloud.url}; work dir ${where.work}; repository ${where.repo}; ${withBooter ? "instances boot as containers" : "instances are records only"}`);
+    console.log(
+      `\n${name}: local cloud ${cloud.url}; work dir ${where.work}; repository ${where.repo}; ${withBooter ? "instances boot as containers" : "instances are records only"}`,
+    );
     try {
-      return await part(cloud).catch((e: unknown) => (console.error(e), false));
+      return await part(cloud).catch((e: unknown) => {
+        console.error(e);
+        return false;
+      });
     } finally {
       await cloud.close();
     }
   }
   const keep = (name: string, calls: LoggedCall[]) => {
     const failed = calls.filter((c) => c.status >= 400);
-    console.log(`${name}: calls: ${calls.length}, refused: ${failed.length} (${[...new Set(failed.map((c) => `${c.action} ${c.error}`))].join("; ")})`);
-    if (record && !record.endsWith(".jsonl")) writeFileSync(join(record, `${name}-${PROVIDER}.jsonl`), calls.map((c) => JSON.stringify(c)).join("\n") + "\n");
+    console.log(
+      `${name}: calls: ${calls.length}, refused: ${failed.length} (${[...new Set(failed.map((c) => `${c.action} ${c.error}`))].join("; ")})`,
+    );
+    if (record && !record.endsWith(".jsonl"))
+      writeFileSync(join(record, `${name}-${PROVIDER}.jsonl`), `${calls.map((c) => JSON.stringify(c)).join("\n")}\n`);
   };
 
   let ok = true;
@@ -93,15 +117,16 @@ export async function rehearseCloud(opts: ScenarioOptions): Promise<number> {
   ts.env.TF_VAR_db_password = `Lc1-${randomBytes(9).toString("base64url")}`;
   ts.env.TF_VAR_jwt_secret = randomBytes(36).toString("base64");
   const table = readChangeTable(join(where.repo, "docs", "deploy.md"));
-  ok = (await withCloud("variants", undefined, async (cloud) => {
-    let passed = true;
-    for (const variant of variants) {
-      const first = cloud.log.calls.length;
-      passed = (await runVariant(ts, cloud, variant, table, where)) && passed;
-      keep(variant.id, cloud.log.calls.slice(first));
-    }
-    return passed;
-  })) && ok;
+  ok =
+    (await withCloud("variants", undefined, async (cloud) => {
+      let passed = true;
+      for (const variant of variants) {
+        const first = cloud.log.calls.length;
+        passed = (await runVariant(ts, cloud, variant, table, where)) && passed;
+        keep(variant.id, cloud.log.calls.slice(first));
+      }
+      return passed;
+    })) && ok;
   if (record?.endsWith(".jsonl")) copyFileSync(logFile, record);
 
   console.log(JSON.stringify({ result: ok ? "pass" : "fail", seconds: (Date.now() - began) / 1000, steps: ts.steps }));

@@ -1,4 +1,4 @@
-import { ApiError } from "./errors";
+import { ApiError } from "./errors.js";
 
 /**
  * API rules the Volcengine docs state for names and descriptions (VPC CreateVpc, CreateSecurityGroup,
@@ -10,7 +10,8 @@ const DESCRIPTION = /^[\p{Script=Han}A-Za-z0-9][\p{Script=Han}A-Za-z0-9._ =,\-�
 
 export function checkDescription(value: string | undefined, param = "Description"): void {
   if (value === undefined || value === "") return;
-  if (value.length > 255) throw new ApiError(400, `InvalidParameter.${param}.Malformed`, `The ${param} exceeds 255 characters.`);
+  if (value.length > 255)
+    throw new ApiError(400, `InvalidParameter.${param}.Malformed`, `The ${param} exceeds 255 characters.`);
   if (!DESCRIPTION.test(value)) {
     const bad = [...new Set([...value].filter((c) => !/[\p{Script=Han}A-Za-z0-9._ =,\-，。]/u.test(c)))].join("");
     throw new ApiError(
@@ -23,11 +24,12 @@ export function checkDescription(value: string | undefined, param = "Description
 }
 
 /** Resource names: 1-128 characters, start with a letter/Chinese/digit, then also . _ - (VPC/ECS docs). */
-const NAME = /^[\p{Script=Han}A-Za-z0-9][\p{Script=Han}A-Za-z0-9._\-]{0,127}$/u;
+const NAME = /^[\p{Script=Han}A-Za-z0-9][\p{Script=Han}A-Za-z0-9._-]{0,127}$/u;
 
 export function checkName(value: string | undefined, param: string): void {
   if (value === undefined || value === "") return;
-  if (!NAME.test(value)) throw new ApiError(400, `InvalidParameter.${param}.Malformed`, `The specified ${param} "${value}" is malformed.`);
+  if (!NAME.test(value))
+    throw new ApiError(400, `InvalidParameter.${param}.Malformed`, `The specified ${param} "${value}" is malformed.`);
 }
 
 /** An IPv4 CIDR block a.b.c.d/n. */

@@ -44,7 +44,12 @@ function defaults(key: string): Record<string, unknown> {
 export function writeEnvironmentConfig(work: string, environment: Record<string, unknown>): string {
   const key = join(work, "id_ed25519");
   if (!existsSync(key)) execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "local-cloud", "-f", key]);
-  const config = { project: "todo-api", state: { backend: "local" }, defaults: defaults(key), environments: { dev: environment } };
+  const config = {
+    project: "todo-api",
+    state: { backend: "local" },
+    defaults: defaults(key),
+    environments: { dev: environment },
+  };
   const file = join(work, "stack.config.json");
   writeFileSync(file, JSON.stringify(config, null, 2));
   return file;
@@ -64,7 +69,13 @@ export interface Variant {
   changes: OwnerChange[];
 }
 
-const RDS = { mode: "rds", engineVersion: "PostgreSQL_16", nodeSpec: "rds.postgres.1c2g", storageGb: 20, secondaryZone: "cn-beijing-b" };
+const RDS = {
+  mode: "rds",
+  engineVersion: "PostgreSQL_16",
+  nodeSpec: "rds.postgres.1c2g",
+  storageGb: 20,
+  secondaryZone: "cn-beijing-b",
+};
 const HTTPS = { domain: "api.todo.example", acmeEmail: "ops@todo.example" };
 const ALERTS = { email: "ops@todo.example" };
 const TWO_ADMINS = { adminCidrs: ["198.18.255.1/32", "198.18.255.2/32"] };
@@ -83,14 +94,25 @@ export const VARIANTS: Variant[] = [
     id: "single-rds",
     environment: { database: RDS, backups: { retentionDays: 30 }, alerts: ALERTS, https: HTTPS },
     changes: [
-      { id: "single-rds: add an admin CIDR", environment: { database: RDS, backups: { retentionDays: 30 }, alerts: ALERTS, https: HTTPS, ssh: TWO_ADMINS } },
-      { id: "single-rds: change retention", environment: { database: RDS, backups: { retentionDays: 14 }, alerts: ALERTS, https: HTTPS, ssh: TWO_ADMINS } },
+      {
+        id: "single-rds: add an admin CIDR",
+        environment: { database: RDS, backups: { retentionDays: 30 }, alerts: ALERTS, https: HTTPS, ssh: TWO_ADMINS },
+      },
+      {
+        id: "single-rds: change retention",
+        environment: { database: RDS, backups: { retentionDays: 14 }, alerts: ALERTS, https: HTTPS, ssh: TWO_ADMINS },
+      },
     ],
   },
   {
     id: "cluster",
     environment: { topology: "cluster", database: RDS, alerts: ALERTS },
-    changes: [{ id: "cluster: add an admin CIDR", environment: { topology: "cluster", database: RDS, alerts: ALERTS, ssh: TWO_ADMINS } }],
+    changes: [
+      {
+        id: "cluster: add an admin CIDR",
+        environment: { topology: "cluster", database: RDS, alerts: ALERTS, ssh: TWO_ADMINS },
+      },
+    ],
   },
 ];
 
@@ -98,9 +120,17 @@ export const VARIANTS: Variant[] = [
 export const NOT_SERVED = ["null_resource"];
 
 /** Every resource address of a synthesized stack except the types in `skip`. */
-export function targets(stack: { resource?: Record<string, Record<string, unknown>> }, skip: readonly string[]): { included: string[]; excluded: string[] } {
-  const all = Object.entries(stack.resource ?? {}).flatMap(([type, byName]) => Object.keys(byName).map((name) => `${type}.${name}`));
-  return { included: all.filter((a) => !skip.includes(a.split(".")[0]!)), excluded: all.filter((a) => skip.includes(a.split(".")[0]!)) };
+export function targets(
+  stack: { resource?: Record<string, Record<string, unknown>> },
+  skip: readonly string[],
+): { included: string[]; excluded: string[] } {
+  const all = Object.entries(stack.resource ?? {}).flatMap(([type, byName]) =>
+    Object.keys(byName).map((name) => `${type}.${name}`),
+  );
+  return {
+    included: all.filter((a) => !skip.includes(a.split(".")[0]!)),
+    excluded: all.filter((a) => skip.includes(a.split(".")[0]!)),
+  };
 }
 
 /**
@@ -132,12 +162,17 @@ export function stripDescriptions(node: unknown): number {
  * the checkout it runs from.
  */
 export function copyRepository(repo: string, dest: string): string {
-  const files = execFileSync("git", ["-C", repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard"], { encoding: "utf8" }).split("\0").filter(Boolean);
+  const files = execFileSync("git", ["-C", repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+    encoding: "utf8",
+  })
+    .split("\0")
+    .filter(Boolean);
   for (const file of files) {
     if (!existsSync(join(repo, file))) continue; // deleted in the working tree
     mkdirSync(dirname(join(dest, file)), { recursive: true });
     cpSync(join(repo, file), join(dest, file), { verbatimSymlinks: true });
   }
-  for (const shared of ["node_modules", ".gen"]) if (existsSync(join(repo, shared))) symlinkSync(join(repo, shared), join(dest, shared));
+  for (const shared of ["node_modules", ".gen"])
+    if (existsSync(join(repo, shared))) symlinkSync(join(repo, shared), join(dest, shared));
   return dest;
 }

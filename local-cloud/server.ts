@@ -1,14 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { CallLog } from "./call-log";
-import { ApiError, unknownAction } from "./errors";
-import { unflatten, type Params } from "./params";
-import { checkSignature } from "./signature";
-import { Store, type StoreOptions } from "./store";
-import { SERVICES } from "./services/index";
-import type { InstanceBooter } from "./booter";
-import { isTosRequest, serveTos } from "./tos";
+import { CallLog } from "./call-log.js";
+import { ApiError, unknownAction } from "./errors.js";
+import { unflatten, type Params } from "./params.js";
+import { checkSignature } from "./signature.js";
+import { Store, type StoreOptions } from "./store.js";
+import { SERVICES } from "./services/index.js";
+import type { InstanceBooter } from "./booter.js";
+import { isTosRequest, serveTos } from "./tos.js";
 
 export interface LocalCloudOptions extends StoreOptions {
   port?: number;
@@ -51,7 +51,14 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
   };
 }
 
-function respond(req: IncomingMessage, res: ServerResponse, body: Buffer, store: Store, log: CallLog, booter?: InstanceBooter): void {
+function respond(
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+  store: Store,
+  log: CallLog,
+  booter?: InstanceBooter,
+): void {
   const requestId = randomUUID().replace(/-/g, "").toUpperCase();
   const time = new Date(store.clock()).toISOString();
   const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
@@ -75,11 +82,42 @@ function respond(req: IncomingMessage, res: ServerResponse, body: Buffer, store:
     if (!handler) throw unknownAction(scope.service, action);
     const result = handler({ service, action, version, region, params, store, booter });
     send(res, 200, { ResponseMetadata: meta(requestId, action, version, scope.service, region), Result: result ?? {} });
-    log.add({ time, requestId, protocol: "openapi", service, action, version, region, params, status: 200, created: createdId(result), result: result ?? {} });
+    log.add({
+      time,
+      requestId,
+      protocol: "openapi",
+      service,
+      action,
+      version,
+      region,
+      params,
+      status: 200,
+      created: createdId(result),
+      result: result ?? {},
+    });
   } catch (err) {
-    const e = err instanceof ApiError ? err : new ApiError(500, "InternalError", `The stand-in failed: ${(err as Error).message}`);
-    send(res, e.status, { ResponseMetadata: { ...meta(requestId, action, version, service, region), Error: { Code: e.code, Message: e.message } } });
-    log.add({ time, requestId, protocol: "openapi", service, action, version, region, params, status: e.status, error: e.code });
+    const e =
+      err instanceof ApiError
+        ? err
+        : new ApiError(500, "InternalError", `The stand-in failed: ${(err as Error).message}`);
+    send(res, e.status, {
+      ResponseMetadata: {
+        ...meta(requestId, action, version, service, region),
+        Error: { Code: e.code, Message: e.message },
+      },
+    });
+    log.add({
+      time,
+      requestId,
+      protocol: "openapi",
+      service,
+      action,
+      version,
+      region,
+      params,
+      status: e.status,
+      error: e.code,
+    });
   }
 }
 
@@ -114,9 +152,18 @@ function createdId(result: unknown): string | undefined {
   return key ? String(r[key]) : undefined;
 }
 
-export function send(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
+export function send(
+  res: ServerResponse,
+  status: number,
+  payload: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(payload);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 

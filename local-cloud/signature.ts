@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { ApiError } from "./errors";
+import { ApiError } from "./errors.js";
 
 /** What a request's signature says about it: who, which region and which service. */
 export interface SignedScope {
@@ -18,20 +18,43 @@ export interface SignedScope {
 export function checkSignature(headers: IncomingHttpHeaders, query: URLSearchParams, tos: boolean): SignedScope {
   const auth = (headers.authorization as string | undefined) ?? "";
   const algorithm = tos ? "TOS4-HMAC-SHA256" : "HMAC-SHA256";
-  if (!auth) throw new ApiError(401, tos ? "AccessDenied" : "MissingAuthenticationToken", "The request has no Authorization header.");
+  if (!auth)
+    throw new ApiError(
+      401,
+      tos ? "AccessDenied" : "MissingAuthenticationToken",
+      "The request has no Authorization header.",
+    );
   const m = new RegExp(
     `^${algorithm} Credential=([^/,\\s]+)/(\\d{8})/([a-z0-9-]+)/([A-Za-z0-9_-]+)/request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$`,
   ).exec(auth);
   if (!m) {
-    throw new ApiError(401, tos ? "SignatureDoesNotMatch" : "InvalidAuthorization", `The Authorization header is not a ${algorithm} signature: ${auth.slice(0, 60)}`);
+    throw new ApiError(
+      401,
+      tos ? "SignatureDoesNotMatch" : "InvalidAuthorization",
+      `The Authorization header is not a ${algorithm} signature: ${auth.slice(0, 60)}`,
+    );
   }
   const [, accessKey, date, region, service, signedHeaders] = m as unknown as string[];
   const dateHeader = tos ? "x-tos-date" : "x-date";
   const stamp = (headers[dateHeader] as string | undefined) ?? query.get("X-Date") ?? "";
-  if (!/^\d{8}T\d{6}Z$/.test(stamp)) throw new ApiError(401, tos ? "AccessDenied" : "InvalidTimestamp", `The ${dateHeader} header is missing or malformed.`);
-  if (!stamp.startsWith(date!)) throw new ApiError(401, tos ? "SignatureDoesNotMatch" : "InvalidCredential", "The credential scope date does not match the request date.");
+  if (!/^\d{8}T\d{6}Z$/.test(stamp))
+    throw new ApiError(
+      401,
+      tos ? "AccessDenied" : "InvalidTimestamp",
+      `The ${dateHeader} header is missing or malformed.`,
+    );
+  if (!stamp.startsWith(date!))
+    throw new ApiError(
+      401,
+      tos ? "SignatureDoesNotMatch" : "InvalidCredential",
+      "The credential scope date does not match the request date.",
+    );
   if (!signedHeaders!.split(";").includes(dateHeader)) {
-    throw new ApiError(401, tos ? "SignatureDoesNotMatch" : "InvalidAuthorization", `SignedHeaders does not include ${dateHeader}.`);
+    throw new ApiError(
+      401,
+      tos ? "SignatureDoesNotMatch" : "InvalidAuthorization",
+      `SignedHeaders does not include ${dateHeader}.`,
+    );
   }
   return { accessKey: accessKey!, date: date!, region: region!, service: service! };
 }

@@ -46,7 +46,12 @@ export class Store {
     return `${prefix}-${randomBytes(10).toString("hex").slice(0, 20)}`;
   }
 
-  create(kind: string, id: string, fields: Record<string, unknown>, transition?: { from: string; to: string; field?: string }): Resource {
+  create(
+    kind: string,
+    id: string,
+    fields: Record<string, unknown>,
+    transition?: { from: string; to: string; field?: string },
+  ): Resource {
     const r: Resource = { kind, id, fields: { ...fields } };
     if (transition) {
       r.fields[transition.field ?? "Status"] = transition.from;

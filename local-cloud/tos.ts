@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createHash } from "node:crypto";
-import type { CallLog } from "./call-log";
-import { ApiError } from "./errors";
-import { checkSignature } from "./signature";
-import type { Store } from "./store";
-import { tosActions, type TosRequest } from "./services/tos-bucket";
+import type { CallLog } from "./call-log.js";
+import { ApiError } from "./errors.js";
+import { checkSignature } from "./signature.js";
+import type { Store } from "./store.js";
+import { tosActions, type TosRequest } from "./services/tos-bucket.js";
 
 /**
  * TOS's own protocol, as the provider (v0.0.196, common/common_volcengine_tos_handler.go) speaks it:
@@ -15,18 +15,36 @@ import { tosActions, type TosRequest } from "./services/tos-bucket";
  * `{"Code", "Message", "RequestId", "HostId"}` with the HTTP status (a HEAD error has no body).
  */
 export function isTosRequest(url: URL, req: IncomingMessage): boolean {
-  return /(^|\.)tos-[a-z0-9-]+\./.test(url.hostname) || String(req.headers.authorization ?? "").startsWith("TOS4-") || req.headers["x-tos-date"] !== undefined;
+  return (
+    /(^|\.)tos-[a-z0-9-]+\./.test(url.hostname) ||
+    String(req.headers.authorization ?? "").startsWith("TOS4-") ||
+    req.headers["x-tos-date"] !== undefined
+  );
 }
 
 /** Sub-resources the stand-in knows, in the order a query is checked for them. */
 const SUBRESOURCES = ["lifecycle", "versioning", "tagging", "acl", "storageClass"] as const;
 
-export function serveTos(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer, store: Store, log: CallLog, requestId: string, time: string): void {
+export function serveTos(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  body: Buffer,
+  store: Store,
+  log: CallLog,
+  requestId: string,
+  time: string,
+): void {
   const method = (req.method ?? "GET").toUpperCase();
   const { bucket, key } = address(url);
   const sub = SUBRESOURCES.find((s) => url.searchParams.has(s));
   const action = actionName(method, bucket, key, sub);
-  const headers = Object.fromEntries(Object.entries(req.headers).filter(([h]) => h.startsWith("x-tos-") && h !== "x-tos-date" && h !== "x-tos-content-sha256" && h !== "x-tos-security-token"));
+  const headers = Object.fromEntries(
+    Object.entries(req.headers).filter(
+      ([h]) =>
+        h.startsWith("x-tos-") && h !== "x-tos-date" && h !== "x-tos-content-sha256" && h !== "x-tos-security-token",
+    ),
+  );
   let json: unknown;
   const params = { method, bucket, key, sub, headers } as Record<string, unknown>;
   let region = "";
@@ -54,13 +72,46 @@ export function serveTos(req: IncomingMessage, res: ServerResponse, url: URL, bo
       ...answer.headers,
     });
     res.end(method === "HEAD" ? undefined : text);
-    log.add({ time, requestId, protocol: "tos", service: "tos", action, region, params, status: answer.status ?? 200, result: answer.body ?? {} });
+    log.add({
+      time,
+      requestId,
+      protocol: "tos",
+      service: "tos",
+      action,
+      region,
+      params,
+      status: answer.status ?? 200,
+      result: answer.body ?? {},
+    });
   } catch (err) {
-    const e = err instanceof ApiError ? err : new ApiError(500, "InternalError", `The stand-in failed: ${(err as Error).message}`);
-    const text = JSON.stringify({ Code: e.code, Message: e.message, RequestId: requestId, HostId: "local-cloud", EC: "" });
-    res.writeHead(e.status, { "x-tos-request-id": requestId, "content-type": "application/json", "content-length": method === "HEAD" ? 0 : Buffer.byteLength(text) });
+    const e =
+      err instanceof ApiError
+        ? err
+        : new ApiError(500, "InternalError", `The stand-in failed: ${(err as Error).message}`);
+    const text = JSON.stringify({
+      Code: e.code,
+      Message: e.message,
+      RequestId: requestId,
+      HostId: "local-cloud",
+      EC: "",
+    });
+    res.writeHead(e.status, {
+      "x-tos-request-id": requestId,
+      "content-type": "application/json",
+      "content-length": method === "HEAD" ? 0 : Buffer.byteLength(text),
+    });
     res.end(method === "HEAD" ? undefined : text);
-    log.add({ time, requestId, protocol: "tos", service: "tos", action, region, params, status: e.status, error: e.code });
+    log.add({
+      time,
+      requestId,
+      protocol: "tos",
+      service: "tos",
+      action,
+      region,
+      params,
+      status: e.status,
+      error: e.code,
+    });
   }
 }
 
@@ -92,5 +143,6 @@ function checkContentMd5(req: IncomingMessage, body: Buffer): void {
   const sent = req.headers["content-md5"];
   if (typeof sent !== "string") return;
   const actual = createHash("md5").update(body).digest("base64");
-  if (sent !== actual) throw new ApiError(400, "InvalidDigest", "The Content-MD5 you specified did not match what was received.");
+  if (sent !== actual)
+    throw new ApiError(400, "InvalidDigest", "The Content-MD5 you specified did not match what was received.");
 }

@@ -27,7 +27,10 @@ const embedSwaggerAssets: Plugin = {
       const require = createRequire(join(root, "package.json"));
       const read = (file: string) => readFileSync(require.resolve(`swagger-ui-dist/${file}`), "utf8");
       const assets = { "swagger-ui-bundle.js": read("swagger-ui-bundle.js"), "swagger-ui.css": read("swagger-ui.css") };
-      return { loader: "js", contents: `const assets = ${JSON.stringify(assets)};\nexport function swaggerAssets() { return assets; }\n` };
+      return {
+        loader: "js",
+        contents: `const assets = ${JSON.stringify(assets)};\nexport function swaggerAssets() { return assets; }\n`,
+      };
     });
   },
 };
@@ -46,7 +49,9 @@ export async function buildServer(options: { outDir?: string; plugins?: Plugin[]
     target: "node20",
     external: EXTERNAL_PACKAGES,
     // CommonJS dependencies (pg, pino) call require(); give the ESM bundle one.
-    banner: { js: 'import { createRequire as __todoApiCreateRequire } from "node:module";\nconst require = __todoApiCreateRequire(import.meta.url);' },
+    banner: {
+      js: 'import { createRequire as __todoApiCreateRequire } from "node:module";\nconst require = __todoApiCreateRequire(import.meta.url);',
+    },
     minifySyntax: true,
     minifyWhitespace: true,
     legalComments: "eof",
@@ -71,7 +76,9 @@ export async function buildServerKit(outFile: string): Promise<string> {
     target: "node20",
     minify: true,
     // yaml (pulled in by render.ts) is CommonJS and calls require(); give the ESM bundle one.
-    banner: { js: 'import { createRequire as __kitCreateRequire } from "node:module";\nconst require = __kitCreateRequire(import.meta.url);' },
+    banner: {
+      js: 'import { createRequire as __kitCreateRequire } from "node:module";\nconst require = __kitCreateRequire(import.meta.url);',
+    },
     legalComments: "eof",
     logLevel: "warning",
   });

@@ -80,10 +80,15 @@ function peakRssMiB(pid: number): number {
   return kb / 1024;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the bench reads fields off bodies whose status it checked
 async function json(url: string, init: RequestInit & { json?: unknown; token?: string } = {}): Promise<any> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (init.token) headers.authorization = `Bearer ${init.token}`;
-  const res = await fetch(url, { ...init, headers, body: init.json === undefined ? undefined : JSON.stringify(init.json) });
+  const res = await fetch(url, {
+    ...init,
+    headers,
+    body: init.json === undefined ? undefined : JSON.stringify(init.json),
+  });
   if (!res.ok) throw new Error(`${init.method ?? "GET"} ${url} → ${res.status} ${await res.text()}`);
   return res.status === 204 ? undefined : res.json();
 }
@@ -91,7 +96,10 @@ async function json(url: string, init: RequestInit & { json?: unknown; token?: s
 async function login(base: string): Promise<string> {
   const username = `bench_${randomBytes(4).toString("hex")}`;
   const password = "bench password 123";
-  await json(`${base}/api/v1/users`, { method: "POST", json: { username, email: `${username}@example.com`, password } });
+  await json(`${base}/api/v1/users`, {
+    method: "POST",
+    json: { username, email: `${username}@example.com`, password },
+  });
   // ACCESS_TOKEN_TTL_SECONDS=3600 (below) keeps the token valid for the whole run.
   const tokens = await json(`${base}/api/v1/auth/token`, { method: "POST", json: { username, password } });
   return tokens.access_token;
@@ -105,7 +113,11 @@ async function seed(base: string): Promise<{ token: string; todoId: number }> {
     const todo = await json(`${base}/api/v1/todos`, {
       method: "POST",
       token,
-      json: { title: `Todo ${i + 1}`, description: "Seeded by npm run bench", due_date: new Date(Date.now() + i * 3_600_000).toISOString() },
+      json: {
+        title: `Todo ${i + 1}`,
+        description: "Seeded by npm run bench",
+        due_date: new Date(Date.now() + i * 3_600_000).toISOString(),
+      },
     });
     todoId = todo.id;
   }
@@ -118,7 +130,11 @@ async function seedSync(base: string): Promise<string> {
   for (let batch = 0; batch < 1000; batch += 16) {
     await Promise.all(
       Array.from({ length: Math.min(16, 1000 - batch) }, (_, i) =>
-        json(`${base}/api/v1/todos`, { method: "POST", token, json: { title: `Synced ${batch + i + 1}`, description: "Seeded by npm run bench" } }),
+        json(`${base}/api/v1/todos`, {
+          method: "POST",
+          token,
+          json: { title: `Synced ${batch + i + 1}`, description: "Seeded by npm run bench" },
+        }),
       ),
     );
   }
@@ -146,8 +162,13 @@ function range(runs: LoadResult[]): string {
 function printTable(rows: Array<LoadResult & { name: string; note?: string }>, rss: Record<string, number>): void {
   const pad = (s: string, n: number) => s.padEnd(n);
   const num = (v: number, d = 0) => v.toFixed(d).padStart(9);
-  console.log(`\n${pad("route", 34)}${"req/s".padStart(9)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"errors".padStart(9)}`);
-  for (const r of rows) console.log(`${pad(r.name, 34)}${num(r.requestsPerSecond)}${num(r.p50Ms, 2)}${num(r.p99Ms, 2)}${num(r.errors)}  ${r.note ?? ""}`.trimEnd());
+  console.log(
+    `\n${pad("route", 34)}${"req/s".padStart(9)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"errors".padStart(9)}`,
+  );
+  for (const r of rows)
+    console.log(
+      `${pad(r.name, 34)}${num(r.requestsPerSecond)}${num(r.p50Ms, 2)}${num(r.p99Ms, 2)}${num(r.errors)}  ${r.note ?? ""}`.trimEnd(),
+    );
   for (const [who, mib] of Object.entries(rss)) console.log(`peak RSS ${who}: ${mib.toFixed(1)} MiB`);
 }
 
@@ -219,7 +240,11 @@ async function main(): Promise<void> {
       { ...median(listRuns), name: "GET /api/v1/todos?limit=20", note: range(listRuns) },
       await measure("GET /api/v1/todos/{id}", { ...base, url: `${api.url}/api/v1/todos/${todoId}`, headers: auth }),
       // A client with 1,000 todos pulling one page (the default 100) of its changes.
-      await measure("GET /api/v1/todos/changes (1k)", { ...base, url: `${api.url}/api/v1/todos/changes`, headers: syncer }),
+      await measure("GET /api/v1/todos/changes (1k)", {
+        ...base,
+        url: `${api.url}/api/v1/todos/changes`,
+        headers: syncer,
+      }),
       await measure("POST /api/v1/todos", {
         ...base,
         url: `${api.url}/api/v1/todos`,
@@ -231,12 +256,14 @@ async function main(): Promise<void> {
     const rss: Record<string, number> = { "API (dist/server.mjs)": peakRssMiB(api.child.pid!) };
     if (baseline) {
       rows.push({ ...median(baselineRuns), name: "baseline node:http list", note: range(baselineRuns) });
-      rss["baseline"] = peakRssMiB(baseline.child.pid!);
+      rss.baseline = peakRssMiB(baseline.child.pid!);
     }
 
     printTable(rows, rss);
     const list = rows[0]!;
-    console.log(`\nnode ${process.version} ${SERVER_FLAGS.join(" ")}, ${THREADS} wrk threads on the same 2 cores; PostgreSQL ${cluster ? "throw-away cluster (fsync off)" : "from BENCH_DATABASE_URL"}`);
+    console.log(
+      `\nnode ${process.version} ${SERVER_FLAGS.join(" ")}, ${THREADS} wrk threads on the same 2 cores; PostgreSQL ${cluster ? "throw-away cluster (fsync off)" : "from BENCH_DATABASE_URL"}`,
+    );
     if (withBaseline) {
       const ratio = list.requestsPerSecond / rows[rows.length - 1]!.requestsPerSecond;
       console.log(`list route at ${(ratio * 100).toFixed(0)}% of the bare node:http yardstick (target ≥ 60%)`);

@@ -2,9 +2,9 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { checkRule, failed, formatRuleReport, formatSummary, type RuleReport } from "./alarms/check-rule";
-import { DEFAULT_CATALOGUE_URL, fileCatalogue, remoteCatalogue } from "./alarms/metric-catalogue";
-import { CannotCheckError, readSynthesizedRules, RULE_TYPE } from "./alarms/synthesized-rules";
+import { checkRule, failed, formatRuleReport, formatSummary, type RuleReport } from "./alarms/check-rule.js";
+import { DEFAULT_CATALOGUE_URL, fileCatalogue, remoteCatalogue } from "./alarms/metric-catalogue.js";
+import { CannotCheckError, readSynthesizedRules, RULE_TYPE } from "./alarms/synthesized-rules.js";
 
 /**
  * `npm run check:alarms [-- --out <cdktf.out dir>] [--catalogue-url <url> | --catalogue <file.json>]`
@@ -42,7 +42,11 @@ const processOutput: Output = {
 };
 
 /** The whole command; resolves to its exit status. */
-export async function runCheckAlarms(argv: readonly string[], io: Output = processOutput, cwd = process.cwd()): Promise<number> {
+export async function runCheckAlarms(
+  argv: readonly string[],
+  io: Output = processOutput,
+  cwd = process.cwd(),
+): Promise<number> {
   let raw: ReturnType<typeof parseRawArgs>;
   try {
     raw = parseRawArgs(argv);
@@ -65,7 +69,9 @@ export async function runCheckAlarms(argv: readonly string[], io: Output = proce
     const outDir = path.resolve(cwd, args.data.out);
     const { stacks, rules } = readSynthesizedRules(outDir);
     if (rules.length === 0) {
-      io.out(`alarms are off: no ${RULE_TYPE} in ${stacks.join(", ")} (\`alerts\` not configured for any environment in stack.config.json); nothing to check`);
+      io.out(
+        `alarms are off: no ${RULE_TYPE} in ${stacks.join(", ")} (\`alerts\` not configured for any environment in stack.config.json); nothing to check`,
+      );
       return 0;
     }
     const catalogue = args.data.catalogue
@@ -82,7 +88,9 @@ export async function runCheckAlarms(argv: readonly string[], io: Output = proce
     if (!(err instanceof CannotCheckError)) throw err;
     io.err(`cannot check the alarm rules: ${err.message}`);
     if (!args.data.catalogue && /request failed|HTTP \d/.test(err.message)) {
-      io.err("Behind a proxy or offline? Save the catalogue where Volcengine is reachable and pass --catalogue <file> (see --help).");
+      io.err(
+        "Behind a proxy or offline? Save the catalogue where Volcengine is reachable and pass --catalogue <file> (see --help).",
+      );
     }
     return 2;
   }
@@ -109,7 +117,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
       process.exitCode = status;
     },
     (err: unknown) => {
-      process.stderr.write(`check:alarms crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `check:alarms crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
       process.exit(2);
     },
   );

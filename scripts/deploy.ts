@@ -32,7 +32,10 @@ import { runSmoke } from "./smoke.js";
  */
 export const deployOptionsSchema = z.object({
   host: z.string().min(1, "host is required (the server's public IP or name)"),
-  user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "user must be a Unix user name").default("root"),
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]*$/, "user must be a Unix user name")
+    .default("root"),
   port: z.coerce.number().int().min(1).max(65535).default(22),
   identityFile: z.string().optional(),
   tarball: z.string().optional(),
@@ -49,7 +52,8 @@ export { RELEASE_COMMAND, remoteTarballPath };
 const log = (message: string) => process.stderr.write(`deploy: ${message}\n`);
 
 /** Quotes a word for the remote POSIX shell that sshd hands the command to. */
-export const shellQuote = (word: string) => (/^[A-Za-z0-9_./:@=+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+export const shellQuote = (word: string) =>
+  /^[A-Za-z0-9_./:@=+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 
 function exec(command: string, args: string[], stdin?: string): Promise<number> {
   return new Promise((resolvePromise, reject) => {
@@ -70,10 +74,14 @@ export async function deployRelease(input: DeployOptions): Promise<Release> {
   const ssh = process.env.TODO_SSH ?? "ssh";
   const scp = process.env.TODO_SCP ?? "scp";
   const common = [
-    "-o", "BatchMode=yes",
-    "-o", "StrictHostKeyChecking=accept-new",
-    "-o", "ConnectTimeout=10",
-    "-o", "ServerAliveInterval=15",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=accept-new",
+    "-o",
+    "ConnectTimeout=10",
+    "-o",
+    "ServerAliveInterval=15",
     ...(o.identityFile ? ["-i", o.identityFile] : []),
   ];
   const target = `${o.user}@${o.host}`;
@@ -99,7 +107,10 @@ export async function deployRelease(input: DeployOptions): Promise<Release> {
   try {
     // The server-side steps remove the tarball when they fail and when the last one is done.
     const converged = await remote(script(installKitCommands(remotePath, release.hash, "")));
-    if (converged !== 0) throw new Error(`the release's server kit (server/install) failed on ${target} (exit ${converged}); see its output above`);
+    if (converged !== 0)
+      throw new Error(
+        `the release's server kit (server/install) failed on ${target} (exit ${converged}); see its output above`,
+      );
 
     for (const key of o.env) {
       if ((await remote([RELEASE_COMMAND, "set-env", key], process.env[key])) !== 0) {

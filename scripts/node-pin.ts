@@ -12,7 +12,11 @@ import { NODE_RELEASE_FILE, nodeReleaseFromShasums, nodeVersionSchema, type Node
  * app instances one at a time. Verify the sums against a second source (e.g. the signed
  * SHASUMS256.txt.asc on nodejs.org) when the mirror is not nodejs.org itself.
  */
-export async function pinNode(version: string, mirror: string, fetchText: (url: string) => Promise<string> = fetchOrThrow): Promise<NodeRelease> {
+export async function pinNode(
+  version: string,
+  mirror: string,
+  fetchText: (url: string) => Promise<string> = fetchOrThrow,
+): Promise<NodeRelease> {
   const checked = nodeVersionSchema.parse(version.replace(/^v/, ""));
   const url = `${mirror.replace(/\/+$/, "")}/v${checked}/SHASUMS256.txt`;
   const release = nodeReleaseFromShasums(checked, await fetchText(url));
@@ -27,13 +31,18 @@ async function fetchOrThrow(url: string): Promise<string> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  const { values } = parseArgs({ options: { version: { type: "string" }, mirror: { type: "string", default: "https://nodejs.org/dist" } } });
+  const { values } = parseArgs({
+    options: { version: { type: "string" }, mirror: { type: "string", default: "https://nodejs.org/dist" } },
+  });
   if (!values.version) {
     process.stderr.write("usage: npm run node:pin -- --version <x.y.z> [--mirror https://nodejs.org/dist]\n");
     process.exit(2);
   }
   pinNode(values.version, values.mirror!).then(
-    (r) => process.stdout.write(`pinned Node.js ${r.version}: linux-x64 ${r.sha256["linux-x64"]}${r.sha256["linux-arm64"] ? `, linux-arm64 ${r.sha256["linux-arm64"]}` : ""}\n`),
+    (r) =>
+      process.stdout.write(
+        `pinned Node.js ${r.version}: linux-x64 ${r.sha256["linux-x64"]}${r.sha256["linux-arm64"] ? `, linux-arm64 ${r.sha256["linux-arm64"]}` : ""}\n`,
+      ),
     (err: unknown) => {
       process.stderr.write(`node:pin failed: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exit(1);

@@ -32,6 +32,7 @@ export interface SmokeOptions {
 }
 
 /** The smoke test reads fields off JSON bodies it has just checked the status of. */
+// biome-ignore lint/suspicious/noExplicitAny: see above
 type Reply = ApiReply & { body: any };
 
 class StepFailed extends Error {}
@@ -74,7 +75,10 @@ export async function runSmoke(baseUrl: string, options: SmokeOptions = {}): Pro
       await body();
       result = { name, ok: true, ms: Date.now() - started };
     } catch (err) {
-      const detail = err instanceof StepFailed ? err.message : `unexpected error: ${err instanceof Error ? err.message : String(err)}`;
+      const detail =
+        err instanceof StepFailed
+          ? err.message
+          : `unexpected error: ${err instanceof Error ? err.message : String(err)}`;
       result = { name, ok: false, ms: Date.now() - started, detail };
     }
     steps.push(result);
@@ -99,17 +103,17 @@ export async function runSmoke(baseUrl: string, options: SmokeOptions = {}): Pro
         check(r.body?.status === "ok", `liveness: expected {"status":"ok"}, got ${r.text}`);
       },
     ],
-    [
-      "GET /readyz (database reachable)",
-      async () => expectStatus(await call("GET", "/readyz"), 200, "readiness"),
-    ],
+    ["GET /readyz (database reachable)", async () => expectStatus(await call("GET", "/readyz"), 200, "readiness")],
     [
       "register a user",
       async () => {
         const r = await call("POST", "/api/v1/users", { json: { username, email, password, full_name: "Smoke Test" } });
         expectStatus(r, 201, "POST /api/v1/users");
         check(r.body?.username === username, `register: the response does not echo the username: ${r.text}`);
-        check(!/password|hash/i.test(Object.keys(r.body ?? {}).join(",")), "register: the response exposes a password field");
+        check(
+          !/password|hash/i.test(Object.keys(r.body ?? {}).join(",")),
+          "register: the response exposes a password field",
+        );
       },
     ],
     [
@@ -117,8 +121,14 @@ export async function runSmoke(baseUrl: string, options: SmokeOptions = {}): Pro
       async () => {
         const r = await call("POST", "/api/v1/auth/token", { form: { grant_type: "password", username, password } });
         expectStatus(r, 200, "POST /api/v1/auth/token");
-        check(typeof r.body?.access_token === "string" && typeof r.body?.refresh_token === "string", "login: no access_token/refresh_token in the response");
-        check(String(r.body?.token_type).toLowerCase() === "bearer", `login: token_type is ${r.body?.token_type}, expected bearer`);
+        check(
+          typeof r.body?.access_token === "string" && typeof r.body?.refresh_token === "string",
+          "login: no access_token/refresh_token in the response",
+        );
+        check(
+          String(r.body?.token_type).toLowerCase() === "bearer",
+          `login: token_type is ${r.body?.token_type}, expected bearer`,
+        );
         access = r.body.access_token;
         refresh = r.body.refresh_token;
       },
@@ -143,7 +153,10 @@ export async function runSmoke(baseUrl: string, options: SmokeOptions = {}): Pro
         check(Number.isInteger(r.body?.id), `create: no integer id in ${r.text}`);
         check(r.body.completed === false, "create: a new todo is already completed");
         todoId = r.body.id;
-        check(r.headers.get("location") === `/api/v1/todos/${todoId}`, `create: Location is ${r.headers.get("location")}`);
+        check(
+          r.headers.get("location") === `/api/v1/todos/${todoId}`,
+          `create: Location is ${r.headers.get("location")}`,
+        );
       },
     ],
     [
@@ -152,7 +165,10 @@ export async function runSmoke(baseUrl: string, options: SmokeOptions = {}): Pro
         const r = await call("GET", "/api/v1/todos?limit=20", { token: access });
         expectStatus(r, 200, "GET /api/v1/todos");
         check(Array.isArray(r.body?.items), `list: no items array in ${r.text.slice(0, 200)}`);
-        check(r.body.items.some((t: { id: number }) => t.id === todoId), "list: the new todo is not in the list");
+        check(
+          r.body.items.some((t: { id: number }) => t.id === todoId),
+          "list: the new todo is not in the list",
+        );
         check(r.body.total === 1, `list: expected total 1 for a new user, got ${r.body.total}`);
       },
     ],
@@ -164,13 +180,20 @@ export async function runSmoke(baseUrl: string, options: SmokeOptions = {}): Pro
         check(r.body?.completed === true, "complete: the todo is not completed");
         const done = await call("GET", "/api/v1/todos?completed=true", { token: access });
         expectStatus(done, 200, "GET /api/v1/todos?completed=true");
-        check(done.body?.items?.some((t: { id: number }) => t.id === todoId), "complete: not listed under completed=true");
+        check(
+          done.body?.items?.some((t: { id: number }) => t.id === todoId),
+          "complete: not listed under completed=true",
+        );
       },
     ],
     [
       "delete the todo",
       async () => {
-        expectStatus(await call("DELETE", `/api/v1/todos/${todoId}`, { token: access }), 204, "DELETE /api/v1/todos/{id}");
+        expectStatus(
+          await call("DELETE", `/api/v1/todos/${todoId}`, { token: access }),
+          204,
+          "DELETE /api/v1/todos/{id}",
+        );
         const gone = await call("GET", `/api/v1/todos/${todoId}`, { token: access });
         expectStatus(gone, 404, "GET of the deleted todo");
         check(gone.body?.error?.code === "not_found", `deleted todo: expected error code not_found, got ${gone.text}`);
@@ -181,16 +204,27 @@ export async function runSmoke(baseUrl: string, options: SmokeOptions = {}): Pro
       async () => {
         const r = await call("POST", "/api/v1/auth/refresh", { json: { refresh_token: refresh } });
         expectStatus(r, 200, "POST /api/v1/auth/refresh");
-        check(typeof r.body?.access_token === "string" && r.body.refresh_token !== refresh, "refresh: no new token pair");
+        check(
+          typeof r.body?.access_token === "string" && r.body.refresh_token !== refresh,
+          "refresh: no new token pair",
+        );
         access = r.body.access_token;
         refresh = r.body.refresh_token;
-        expectStatus(await call("GET", "/api/v1/users/me", { token: access }), 200, "GET /api/v1/users/me with the new access token");
+        expectStatus(
+          await call("GET", "/api/v1/users/me", { token: access }),
+          200,
+          "GET /api/v1/users/me with the new access token",
+        );
       },
     ],
     [
       "log out",
       async () => {
-        expectStatus(await call("POST", "/api/v1/auth/logout", { json: { refresh_token: refresh } }), 204, "POST /api/v1/auth/logout");
+        expectStatus(
+          await call("POST", "/api/v1/auth/logout", { json: { refresh_token: refresh } }),
+          204,
+          "POST /api/v1/auth/logout",
+        );
         const again = await call("POST", "/api/v1/auth/refresh", { json: { refresh_token: refresh } });
         expectStatus(again, 401, "refresh after logout");
       },
@@ -199,7 +233,11 @@ export async function runSmoke(baseUrl: string, options: SmokeOptions = {}): Pro
       "delete the smoke-test account",
       async () => {
         expectStatus(await call("DELETE", "/api/v1/users/me", { token: access }), 204, "DELETE /api/v1/users/me");
-        expectStatus(await call("GET", "/api/v1/users/me", { token: access }), 401, "GET /api/v1/users/me after deletion");
+        expectStatus(
+          await call("GET", "/api/v1/users/me", { token: access }),
+          401,
+          "GET /api/v1/users/me after deletion",
+        );
       },
     ],
   ];

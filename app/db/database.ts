@@ -30,7 +30,10 @@ const INT8_OID = 20;
 // Ids and counts are bigint in SQL; as JSON numbers they are exact up to 2^53.
 const parseInt8 = (value: string) => Number(value);
 
-export async function openDatabase(config: Config["database"], options: OpenDatabaseOptions = {}): Promise<DatabaseHandle> {
+export async function openDatabase(
+  config: Config["database"],
+  options: OpenDatabaseOptions = {},
+): Promise<DatabaseHandle> {
   if (config.kind === "postgres") return openPostgres(config.url, config.poolSize, options);
   return openPGlite(config.dataDir);
 }
@@ -76,7 +79,10 @@ function openPostgres(url: string, poolSize: number, options: OpenDatabaseOption
 
 async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
   // Loaded only here: production bundles (which require DATABASE_URL) never need the WASM build.
-  const [{ PGlite }, { pgliteDialect }] = await Promise.all([import("@electric-sql/pglite"), import("./pglite-dialect.js")]);
+  const [{ PGlite }, { pgliteDialect }] = await Promise.all([
+    import("@electric-sql/pglite"),
+    import("./pglite-dialect.js"),
+  ]);
   mkdirSync(dataDir, { recursive: true });
   const unlock = lockDataDir(dataDir);
   try {

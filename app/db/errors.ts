@@ -2,7 +2,16 @@
  * Recognises "the database cannot be reached" (as opposed to a bad query), so the HTTP layer can
  * answer 503 `unavailable` and the pool can recover on its own when PostgreSQL comes back.
  */
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH"]);
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
 // SQLSTATE: class 08 connection exception; 57P01-03 shutdown / cannot connect now; 53300 too many connections.
 const UNAVAILABLE_SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300"]);
 const MESSAGES = [

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from "../config.js";
+import { type Config, ConfigError, loadConfig } from "../config.js";
 import { openDatabase } from "./database.js";
 import { migrateDown, migrationStatus, prepareSchema } from "./migrator.js";
 
@@ -6,7 +6,8 @@ import { migrateDown, migrationStatus, prepareSchema } from "./migrator.js";
  * `npm run migrate -- up|down|status` (bundled: `node migrate.mjs up|down|status`).
  * Uses the same configuration as the server: DATABASE_URL, or the embedded database in DATA_DIR.
  */
-const USAGE = "usage: migrate <up|down|status>\n  up      apply every pending migration\n  down    revert the most recent migration\n  status  list migrations and when they ran";
+const USAGE =
+  "usage: migrate <up|down|status>\n  up      apply every pending migration\n  down    revert the most recent migration\n  status  list migrations and when they ran";
 
 export async function runMigrateCli(argv: string[]): Promise<number> {
   const command = argv[0];
@@ -14,7 +15,7 @@ export async function runMigrateCli(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (err) {
@@ -26,11 +27,15 @@ export async function runMigrateCli(argv: string[]): Promise<number> {
   }
   const handle = await openDatabase(config.database);
   try {
-    process.stdout.write(`database: ${handle.kind === "pglite" ? `embedded PGlite in ${handle.location}` : handle.location}\n`);
+    process.stdout.write(
+      `database: ${handle.kind === "pglite" ? `embedded PGlite in ${handle.location}` : handle.location}\n`,
+    );
     if (command === "up") {
       const { applied, ahead } = await prepareSchema(handle.sessionDb, { migrate: true });
       if (ahead.length > 0) {
-        process.stdout.write(`database is ahead of this release (it also ran ${ahead.join(", ")}); this release's migrations are all applied, nothing to do\n`);
+        process.stdout.write(
+          `database is ahead of this release (it also ran ${ahead.join(", ")}); this release's migrations are all applied, nothing to do\n`,
+        );
       } else {
         process.stdout.write(applied.length ? applied.map((n) => `applied ${n}\n`).join("") : "already up to date\n");
       }
@@ -39,7 +44,9 @@ export async function runMigrateCli(argv: string[]): Promise<number> {
       process.stdout.write(reverted.length ? reverted.map((n) => `reverted ${n}\n`).join("") : "nothing to revert\n");
     } else {
       for (const m of await migrationStatus(handle.sessionDb)) {
-        process.stdout.write(`${m.executedAt ? `applied ${m.executedAt.toISOString()}` : "pending                         "}  ${m.name}\n`);
+        process.stdout.write(
+          `${m.executedAt ? `applied ${m.executedAt.toISOString()}` : "pending                         "}  ${m.name}\n`,
+        );
       }
     }
     return 0;

@@ -61,9 +61,13 @@ export interface MigrationState {
 
 /** Reads kysely_migration directly: Kysely's own state check throws when the database is ahead. */
 export async function migrationState(db: Kysely<Database>): Promise<MigrationState> {
-  const table = await sql<{ exists: boolean }>`select to_regclass('kysely_migration') is not null as exists`.execute(db);
+  const table = await sql<{ exists: boolean }>`select to_regclass('kysely_migration') is not null as exists`.execute(
+    db,
+  );
   const executed = table.rows[0]?.exists
-    ? (await sql<{ name: string }>`select name from kysely_migration order by timestamp, name`.execute(db)).rows.map((r) => r.name)
+    ? (await sql<{ name: string }>`select name from kysely_migration order by timestamp, name`.execute(db)).rows.map(
+        (r) => r.name,
+      )
     : [];
   const known = Object.keys(migrations).sort();
   return {
@@ -80,7 +84,10 @@ export async function migrationState(db: Kysely<Database>): Promise<MigrationSta
  * "Schema changes"). Nothing is migrated then. Pending migrations are applied when `migrate` is
  * true, else they stop the start (servers migrate once per release, in `todo-release deploy`).
  */
-export async function prepareSchema(db: Kysely<Database>, { migrate }: { migrate: boolean }): Promise<{ applied: string[]; ahead: string[] }> {
+export async function prepareSchema(
+  db: Kysely<Database>,
+  { migrate }: { migrate: boolean },
+): Promise<{ applied: string[]; ahead: string[] }> {
   const state = await migrationState(db);
   if (state.unknown.length > 0) {
     if (state.pending.length > 0) {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { CompiledQuery, DatabaseConnection, Dialect, QueryResult } from "kysely";
-import pg from "pg";
+import type pg from "pg";
 import { PostgresSqlDriver, postgresDialect } from "./postgres-sql-driver.js";
 
 export interface PipelinedPostgresOptions {
@@ -122,7 +122,7 @@ class RoutedConnection implements DatabaseConnection {
     };
   }
 
-  // eslint-disable-next-line require-yield
+  // biome-ignore lint/correctness/useYield: streaming is not supported, so it throws before any yield
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error("streaming queries are not supported");
   }

@@ -5,7 +5,8 @@ import type { AppEnv } from "./app-env.js";
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
-export const payloadTooLarge = () => new AppError("payload_too_large", `The request body must be at most ${BODY_LIMIT_BYTES / 1024} KiB.`);
+export const payloadTooLarge = () =>
+  new AppError("payload_too_large", `The request body must be at most ${BODY_LIMIT_BYTES / 1024} KiB.`);
 
 const streaming = streamingBodyLimit({
   maxSize: BODY_LIMIT_BYTES,

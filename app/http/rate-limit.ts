@@ -21,7 +21,10 @@ export async function consumeAttempt(c: Context, limiter: RateLimiter, key: stri
 }
 
 /** Counts the attempt against the client's address before the body is even parsed. */
-export function rateLimit(scope: string, pick: (c: { var: AppEnv["Variables"] }) => RateLimiter): MiddlewareHandler<AppEnv> {
+export function rateLimit(
+  scope: string,
+  pick: (c: { var: AppEnv["Variables"] }) => RateLimiter,
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const peer = c.env?.incoming ? getConnInfo(c).remote.address : undefined;
     const address = c.var.services.clientAddress.resolve(peer, c.req.header("x-forwarded-for"));
@@ -31,7 +34,10 @@ export function rateLimit(scope: string, pick: (c: { var: AppEnv["Variables"] })
 }
 
 /** Per signed-in user (after requireAuth): password checks of a session. */
-export function rateLimitPerUser(scope: string, pick: (c: { var: AppEnv["Variables"] }) => RateLimiter): MiddlewareHandler<AppEnv> {
+export function rateLimitPerUser(
+  scope: string,
+  pick: (c: { var: AppEnv["Variables"] }) => RateLimiter,
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     await consumeAttempt(c, pick(c), `${scope}:user:${c.var.userId}`);
     await next();

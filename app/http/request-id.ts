@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./app-env.js";
 
 // Printable, header- and log-safe, bounded: anything else is replaced rather than echoed.
-const VALID_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
+const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export const requestId: MiddlewareHandler<AppEnv> = async (c, next) => {
   const incoming = c.req.header("x-request-id");

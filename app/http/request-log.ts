@@ -8,17 +8,19 @@ import type { AppEnv } from "./app-env.js";
  * query values and bodies are never logged, so no token or password can leak through here; that
  * is why `log` may be an `accessLogger` without redaction.
  */
-export const requestLog = (log: Logger): MiddlewareHandler<AppEnv> => async (c, next) => {
-  const started = performance.now();
-  await next();
-  const status = c.res.status;
-  const line = {
-    req_id: c.var.requestId,
-    method: c.req.method,
-    route: routePath(c, -1),
-    status,
-    latency_ms: Math.round((performance.now() - started) * 100) / 100,
+export const requestLog =
+  (log: Logger): MiddlewareHandler<AppEnv> =>
+  async (c, next) => {
+    const started = performance.now();
+    await next();
+    const status = c.res.status;
+    const line = {
+      req_id: c.var.requestId,
+      method: c.req.method,
+      route: routePath(c, -1),
+      status,
+      latency_ms: Math.round((performance.now() - started) * 100) / 100,
+    };
+    if (status >= 500) log.warn(line, "request failed");
+    else log.info(line, "request");
   };
-  if (status >= 500) log.warn(line, "request failed");
-  else log.info(line, "request");
-};

@@ -9,7 +9,10 @@ import type { AppEnv } from "./app-env.js";
 export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   const header = c.req.header("authorization");
   const match = header ? /^Bearer[ ]+([A-Za-z0-9\-_.~+/]+=*)\s*$/i.exec(header) : null;
-  if (!match) throw unauthorized(header ? "The Authorization header must be `Bearer <access_token>`." : "Authentication required.");
+  if (!match)
+    throw unauthorized(
+      header ? "The Authorization header must be `Bearer <access_token>`." : "Authentication required.",
+    );
   c.set("userId", await c.var.services.accessTokens.verify(match[1]!));
   await next();
   // Per-user data: a shared cache must not keep it, and a client revalidates it (ETag) before

@@ -42,10 +42,21 @@ const DESCRIPTIONS: Record<number, string> = {
 type HeaderSpec = { description: string; required?: boolean; schema: { type: "string" | "integer" } };
 
 const HEADERS: Record<number, Record<string, HeaderSpec>> = {
-  401: { "WWW-Authenticate": { description: 'Always `Bearer realm="todo-api"`', required: true, schema: { type: "string" } } },
-  409: { "Retry-After": { description: "Sent (1) when the Idempotency-Key is still being processed", schema: { type: "integer" } } },
-  429: { "Retry-After": { description: "Seconds to wait before retrying", required: true, schema: { type: "integer" } } },
-  503: { "Retry-After": { description: "Seconds to wait before retrying", required: true, schema: { type: "integer" } } },
+  401: {
+    "WWW-Authenticate": { description: 'Always `Bearer realm="todo-api"`', required: true, schema: { type: "string" } },
+  },
+  409: {
+    "Retry-After": {
+      description: "Sent (1) when the Idempotency-Key is still being processed",
+      schema: { type: "integer" },
+    },
+  },
+  429: {
+    "Retry-After": { description: "Seconds to wait before retrying", required: true, schema: { type: "integer" } },
+  },
+  503: {
+    "Retry-After": { description: "Seconds to wait before retrying", required: true, schema: { type: "integer" } },
+  },
 };
 
 /** Error responses for a route, plus the ones every route can give (500, 503). */
@@ -71,11 +82,18 @@ export const publicSecurity: Array<Record<string, string[]>> = [];
 export const Id = z.number().int().openapi({ format: "int64", example: 1 });
 
 export const ETagHeader = {
-  ETag: { description: 'The todo\'s version as a strong entity tag, e.g. `"3"`', required: true, schema: { type: "string" as const } },
+  ETag: {
+    description: 'The todo\'s version as a strong entity tag, e.g. `"3"`',
+    required: true,
+    schema: { type: "string" as const },
+  },
 };
 
 export const RequestIdHeader = {
-  "X-Request-Id": { description: "Echo of a valid incoming X-Request-Id, else a generated one", schema: { type: "string" as const } },
+  "X-Request-Id": {
+    description: "Echo of a valid incoming X-Request-Id, else a generated one",
+    schema: { type: "string" as const },
+  },
 };
 
 /** Text body of every JSON success response. */

@@ -25,9 +25,12 @@ export function issuesToDetails(error: z.ZodError): ErrorDetail[] {
  */
 export function nulFields(value: unknown, path: string[] = [], found: ErrorDetail[] = []): ErrorDetail[] {
   if (typeof value === "string") {
-    if (value.includes("\u0000")) found.push({ path: path.join("."), message: "must not contain a NUL character (U+0000)" });
+    if (value.includes("\u0000"))
+      found.push({ path: path.join("."), message: "must not contain a NUL character (U+0000)" });
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => nulFields(v, [...path, String(i)], found));
+    value.forEach((v, i) => {
+      nulFields(v, [...path, String(i)], found);
+    });
   } else if (value !== null && typeof value === "object") {
     for (const [k, v] of Object.entries(value)) nulFields(v, [...path, k], found);
   }

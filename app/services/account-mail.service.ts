@@ -47,7 +47,11 @@ export class AccountMailService {
   /** 202 whatever happens: the lookup, the token and the mail all run after the response. */
   requestPasswordReset(email: string, logger: Log): void {
     this.later("password reset", logger, async () => {
-      const user = await this.db.selectFrom("users").select(["id", "email"]).where(sql`lower(email)`, "=", email.toLowerCase()).executeTakeFirst();
+      const user = await this.db
+        .selectFrom("users")
+        .select(["id", "email"])
+        .where(sql`lower(email)`, "=", email.toLowerCase())
+        .executeTakeFirst();
       if (!user) return; // never mail an address that is not registered
       const token = await this.issue(user.id, "password_reset", user.email);
       await this.mailer.send(
@@ -72,16 +76,35 @@ export class AccountMailService {
     await this.db.transaction().execute(async (trx) => {
       const row = await this.findValid(trx, hash, "password_reset", true);
       if (!row) throw invalidToken(); // used by a concurrent confirm meanwhile
-      await trx.updateTable("account_tokens").set({ used_at: sql<Date>`now()` as unknown as Date }).where("user_id", "=", row.user_id).where("purpose", "=", "password_reset").where("used_at", "is", null).execute();
-      await trx.updateTable("users").set({ password_hash: newHash, updated_at: sql<Date>`now()` as unknown as Date }).where("id", "=", row.user_id).execute();
-      await trx.updateTable("refresh_tokens").set({ revoked_at: sql<Date>`now()` as unknown as Date }).where("user_id", "=", row.user_id).where("revoked_at", "is", null).execute();
+      await trx
+        .updateTable("account_tokens")
+        .set({ used_at: sql<Date>`now()` as unknown as Date })
+        .where("user_id", "=", row.user_id)
+        .where("purpose", "=", "password_reset")
+        .where("used_at", "is", null)
+        .execute();
+      await trx
+        .updateTable("users")
+        .set({ password_hash: newHash, updated_at: sql<Date>`now()` as unknown as Date })
+        .where("id", "=", row.user_id)
+        .execute();
+      await trx
+        .updateTable("refresh_tokens")
+        .set({ revoked_at: sql<Date>`now()` as unknown as Date })
+        .where("user_id", "=", row.user_id)
+        .where("revoked_at", "is", null)
+        .execute();
     });
   }
 
   /** Mails a new verification token to the user's current address (after the response). */
   sendVerification(userId: number, logger: Log): void {
     this.later("e-mail verification", logger, async () => {
-      const user = await this.db.selectFrom("users").select(["id", "email"]).where("id", "=", userId).executeTakeFirst();
+      const user = await this.db
+        .selectFrom("users")
+        .select(["id", "email"])
+        .where("id", "=", userId)
+        .executeTakeFirst();
       if (!user) return;
       const token = await this.issue(user.id, "email_verification", user.email);
       await this.mailer.send(
@@ -100,7 +123,11 @@ export class AccountMailService {
     return this.db.transaction().execute(async (trx) => {
       const row = await this.findValid(trx, hashToken(token), "email_verification", true);
       if (!row) throw invalidToken();
-      await trx.updateTable("account_tokens").set({ used_at: sql<Date>`now()` as unknown as Date }).where("id", "=", row.id).execute();
+      await trx
+        .updateTable("account_tokens")
+        .set({ used_at: sql<Date>`now()` as unknown as Date })
+        .where("id", "=", row.id)
+        .execute();
       const user = await trx
         .updateTable("users")
         .set({ email_verified: true })
@@ -134,10 +161,22 @@ export class AccountMailService {
   private async issue(userId: number, purpose: Purpose, email: string): Promise<string> {
     const { token, hash } = newToken();
     await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable("account_tokens").set({ used_at: sql<Date>`now()` as unknown as Date }).where("user_id", "=", userId).where("purpose", "=", purpose).where("used_at", "is", null).execute();
+      await trx
+        .updateTable("account_tokens")
+        .set({ used_at: sql<Date>`now()` as unknown as Date })
+        .where("user_id", "=", userId)
+        .where("purpose", "=", purpose)
+        .where("used_at", "is", null)
+        .execute();
       await trx
         .insertInto("account_tokens")
-        .values({ user_id: userId, purpose, token_hash: hash, email, expires_at: sql<Date>`now() + make_interval(mins => ${LIFETIME_MINUTES[purpose]})` as unknown as Date })
+        .values({
+          user_id: userId,
+          purpose,
+          token_hash: hash,
+          email,
+          expires_at: sql<Date>`now() + make_interval(mins => ${LIFETIME_MINUTES[purpose]})` as unknown as Date,
+        })
         .execute();
     });
     return token;
@@ -147,9 +186,11 @@ export class AccountMailService {
     setImmediate(() => {
       task().catch((err: Error & { code?: string; responseCode?: number }) => {
         // Only the message and codes: never the mail (it holds the token) nor the SMTP URL.
-        logger.warn({ err: { message: err.message, code: err.code, responseCode: err.responseCode } }, `${what} mail could not be sent; the client can ask again`);
+        logger.warn(
+          { err: { message: err.message, code: err.code, responseCode: err.responseCode } },
+          `${what} mail could not be sent; the client can ask again`,
+        );
       });
     });
   }
 }
-

@@ -43,9 +43,13 @@ export class AuthService {
     const user = await this.db
       .selectFrom("users")
       .select(["id", "password_hash"])
-      .where((eb) => eb.or([eb(sql`lower(username)`, "=", login.toLowerCase()), eb(sql`lower(email)`, "=", login.toLowerCase())]))
+      .where((eb) =>
+        eb.or([eb(sql`lower(username)`, "=", login.toLowerCase()), eb(sql`lower(email)`, "=", login.toLowerCase())]),
+      )
       .executeTakeFirst();
-    const ok = user ? await this.passwords.verify(password, user.password_hash) : await this.passwords.verifyNobody(password);
+    const ok = user
+      ? await this.passwords.verify(password, user.password_hash)
+      : await this.passwords.verifyNobody(password);
     if (!user || !ok) throw unauthorized(INVALID_LOGIN);
     return this.issue(this.db, user.id, randomUUID());
   }
@@ -69,7 +73,9 @@ export class AuthService {
           "expires_at",
           "used_at",
           "revoked_at",
-          sql<boolean>`coalesce(used_at > now() - make_interval(secs => ${this.reuseGraceSeconds}), false)`.as("in_grace"),
+          sql<boolean>`coalesce(used_at > now() - make_interval(secs => ${this.reuseGraceSeconds}), false)`.as(
+            "in_grace",
+          ),
         ])
         .where("token_hash", "=", hash)
         .forUpdate()
@@ -85,7 +91,8 @@ export class AuthService {
         return { kind: "reused" as const };
       }
       if (row.expires_at.getTime() <= Date.now()) return { kind: "invalid" as const };
-      if (row.used_at === null) await trx.updateTable("refresh_tokens").set({ used_at: sql<Date>`now()` }).where("id", "=", row.id).execute();
+      if (row.used_at === null)
+        await trx.updateTable("refresh_tokens").set({ used_at: sql<Date>`now()` }).where("id", "=", row.id).execute();
       return { kind: "ok" as const, pair: await this.issue(trx, row.user_id, row.family_id) };
     });
     // Thrown after the transaction so the family revocation above is committed, not rolled back.
@@ -99,7 +106,9 @@ export class AuthService {
     await this.db
       .updateTable("refresh_tokens")
       .set({ revoked_at: sql<Date>`now()` })
-      .where("family_id", "=", (eb) => eb.selectFrom("refresh_tokens").select("family_id").where("token_hash", "=", hash))
+      .where("family_id", "=", (eb) =>
+        eb.selectFrom("refresh_tokens").select("family_id").where("token_hash", "=", hash),
+      )
       .where("revoked_at", "is", null)
       .execute();
   }

@@ -33,7 +33,10 @@ export class Cleanup {
       try {
         await task.run();
       } catch (err) {
-        logger.warn({ task: task.name, err: { message: (err as Error).message } }, "cleanup failed; it runs again later");
+        logger.warn(
+          { task: task.name, err: { message: (err as Error).message } },
+          "cleanup failed; it runs again later",
+        );
       }
     }
   }

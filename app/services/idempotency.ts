@@ -41,7 +41,13 @@ export class IdempotencyStore {
       const claim = randomUUID();
       const inserted = await this.db
         .insertInto("idempotency_keys")
-        .values({ user_id: userId, key, request_hash: hash, claim, locked_until: sql<Date>`now() + make_interval(secs => ${CLAIM_LOCK_SECONDS})` as unknown as Date })
+        .values({
+          user_id: userId,
+          key,
+          request_hash: hash,
+          claim,
+          locked_until: sql<Date>`now() + make_interval(secs => ${CLAIM_LOCK_SECONDS})` as unknown as Date,
+        })
         .onConflict((oc) => oc.columns(["user_id", "key"]).doNothing())
         .returning("claim")
         .executeTakeFirst();
@@ -63,18 +69,29 @@ export class IdempotencyStore {
       if (!row) continue; // pruned in between: claim again
       if (row.expired) {
         // Past its 24 hours the key is free again, like a pruned one.
-        await this.db.deleteFrom("idempotency_keys").where("user_id", "=", userId).where("key", "=", key).where("claim", "=", row.claim).execute();
+        await this.db
+          .deleteFrom("idempotency_keys")
+          .where("user_id", "=", userId)
+          .where("key", "=", key)
+          .where("claim", "=", row.claim)
+          .execute();
         continue;
       }
       if (row.request_hash !== hash) return { kind: "reused" };
       if (row.response_status !== null) {
-        return { kind: "replay", response: { status: row.response_status, headers: row.response_headers ?? {}, body: row.response_body ?? "" } };
+        return {
+          kind: "replay",
+          response: { status: row.response_status, headers: row.response_headers ?? {}, body: row.response_body ?? "" },
+        };
       }
       if (!row.stale) return { kind: "in_flight" };
       // The process holding it died (or stalled past the lock): take it over, atomically.
       const taken = await this.db
         .updateTable("idempotency_keys")
-        .set({ claim, locked_until: sql<Date>`now() + make_interval(secs => ${CLAIM_LOCK_SECONDS})` as unknown as Date })
+        .set({
+          claim,
+          locked_until: sql<Date>`now() + make_interval(secs => ${CLAIM_LOCK_SECONDS})` as unknown as Date,
+        })
         .where("user_id", "=", userId)
         .where("key", "=", key)
         .where("claim", "=", row.claim)
@@ -89,10 +106,20 @@ export class IdempotencyStore {
    * Stores the response, inside the transaction that made the change. False when the claim was
    * lost (taken over after the lock ran out): the caller must roll back.
    */
-  async complete(trx: Kysely<Database>, userId: number, key: string, claim: string, response: StoredResponse): Promise<boolean> {
+  async complete(
+    trx: Kysely<Database>,
+    userId: number,
+    key: string,
+    claim: string,
+    response: StoredResponse,
+  ): Promise<boolean> {
     const result = await trx
       .updateTable("idempotency_keys")
-      .set({ response_status: response.status, response_headers: JSON.stringify(response.headers), response_body: response.body })
+      .set({
+        response_status: response.status,
+        response_headers: JSON.stringify(response.headers),
+        response_body: response.body,
+      })
       .where("user_id", "=", userId)
       .where("key", "=", key)
       .where("claim", "=", claim)
@@ -113,6 +140,8 @@ export class IdempotencyStore {
   }
 
   async prune(): Promise<void> {
-    await sql`delete from idempotency_keys where created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS + 1})`.execute(this.db);
+    await sql`delete from idempotency_keys where created_at < now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS + 1})`.execute(
+      this.db,
+    );
   }
 }

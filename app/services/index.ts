@@ -55,7 +55,13 @@ export function createServices(config: Config, database: DatabaseHandle, options
   return {
     database,
     accessTokens,
-    auth: new AuthService(database.db, passwords, accessTokens, config.refreshTokenTtlDays, config.refreshReuseGraceSeconds),
+    auth: new AuthService(
+      database.db,
+      passwords,
+      accessTokens,
+      config.refreshTokenTtlDays,
+      config.refreshReuseGraceSeconds,
+    ),
     users: new UsersService(database.db, passwords),
     todos: new TodosService(database.db),
     sync,

@@ -22,9 +22,16 @@ class SmtpMailer implements Mailer {
   readonly available = true;
   private readonly transport: Transporter;
 
-  constructor(url: string, private readonly from: string) {
+  constructor(
+    url: string,
+    private readonly from: string,
+  ) {
     // Short timeouts: a mail is sent after the response, but a dead relay must not pile up sockets.
-    this.transport = nodemailer.createTransport(url, { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 } as never);
+    this.transport = nodemailer.createTransport(url, {
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 20_000,
+    } as never);
   }
 
   async send(mail: Mail): Promise<void> {
@@ -36,7 +43,10 @@ class SmtpMailer implements Mailer {
 class LogMailer implements Mailer {
   readonly available = true;
   async send(mail: Mail, logger: Pick<Logger, "info">): Promise<void> {
-    logger.info({ mail: { to: mail.to, subject: mail.subject, text: mail.text } }, "mail (no SMTP_URL set: logged, not sent)");
+    logger.info(
+      { mail: { to: mail.to, subject: mail.subject, text: mail.text } },
+      "mail (no SMTP_URL set: logged, not sent)",
+    );
   }
 }
 

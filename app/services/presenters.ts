@@ -24,7 +24,9 @@ export interface TodoView {
   version: number;
 }
 
-export function presentUser(row: Pick<UserRow, "id" | "username" | "email" | "full_name" | "created_at" | "email_verified">): UserView {
+export function presentUser(
+  row: Pick<UserRow, "id" | "username" | "email" | "full_name" | "created_at" | "email_verified">,
+): UserView {
   return {
     id: row.id,
     username: row.username,

@@ -18,7 +18,9 @@ export class PostgresRateLimitStore implements RateLimitStore {
     const row = await this.db
       .insertInto("rate_limit_buckets")
       .values({ key, window_start: windowStart, hits: 1 })
-      .onConflict((oc) => oc.columns(["key", "window_start"]).doUpdateSet({ hits: sql<number>`rate_limit_buckets.hits + 1` }))
+      .onConflict((oc) =>
+        oc.columns(["key", "window_start"]).doUpdateSet({ hits: sql<number>`rate_limit_buckets.hits + 1` }),
+      )
       .returning("hits")
       .executeTakeFirstOrThrow();
     return row.hits;

@@ -26,7 +26,8 @@ export function encodeCursor(seq: number, issuedAtMs: number): string {
 }
 
 export function decodeCursor(cursor: string): { seq: number; issuedAtMs: number } {
-  const malformed = () => badRequest("The sync cursor is malformed. Use next_cursor exactly as returned, or start over without one.");
+  const malformed = () =>
+    badRequest("The sync cursor is malformed. Use next_cursor exactly as returned, or start over without one.");
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(cursor)) throw malformed();
   const match = /^v1\.(0|[1-9]\d{0,15})\.([1-9]\d{0,11})$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
   if (!match) throw malformed();
@@ -101,7 +102,9 @@ export class SyncService {
 
   /** Forgets tombstones past the retention (plus a day of margin). */
   async prune(): Promise<void> {
-    await sql`delete from todo_tombstones where deleted_at < now() - make_interval(days => ${this.pruneAfterDays})`.execute(this.db);
+    await sql`delete from todo_tombstones where deleted_at < now() - make_interval(days => ${this.pruneAfterDays})`.execute(
+      this.db,
+    );
   }
 }
 

@@ -47,7 +47,9 @@ export interface TodoPage {
  * docs/app.md). Every todo query returns this same selection, so all routes print times alike.
  */
 export const rfc3339 = <C extends "due_date" | "created_at" | "updated_at">(column: C) =>
-  sql<C extends "due_date" ? string | null : string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as(column);
+  sql<
+    C extends "due_date" ? string | null : string
+  >`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as(column);
 export const TODO_VIEW = [
   "id",
   "title",
@@ -104,7 +106,12 @@ export class TodosService {
     q = applySort(q, query.sort).limit(query.limit).offset(query.offset);
     const rows = await q.execute();
     if (rows.length > 0) {
-      return { items: rows.map(({ total: _total, ...todo }) => todo), total: rows[0]!.total, limit: query.limit, offset: query.offset };
+      return {
+        items: rows.map(({ total: _total, ...todo }) => todo),
+        total: rows[0]!.total,
+        limit: query.limit,
+        offset: query.offset,
+      };
     }
     // Empty page: past the end, no todos at all, or no such account. One more query tells which.
     const completedFilter = query.completed === undefined ? sql`` : sql` and completed = ${query.completed}`;
@@ -174,7 +181,12 @@ export class TodosService {
   /** Slow path of a conditional write that changed nothing: 412 if the todo is there, else 404/401. */
   private async missingOrStale(userId: number, todoId: number, match: VersionMatch | undefined): Promise<never> {
     if (match !== undefined) {
-      const row = await this.db.selectFrom("todos").select("id").where("id", "=", todoId).where("user_id", "=", userId).executeTakeFirst();
+      const row = await this.db
+        .selectFrom("todos")
+        .select("id")
+        .where("id", "=", todoId)
+        .where("user_id", "=", userId)
+        .executeTakeFirst();
       if (row) throw preconditionFailed();
     }
     return this.missing(userId);
@@ -196,6 +208,7 @@ function versionCondition(match: VersionMatch | undefined): RawBuilder<boolean> 
   return sql<boolean>`version in (${sql.join(match)})`;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: Kysely's orderBy overloads have no common parameter type
 function applySort<Q extends { orderBy: (...args: any[]) => Q }>(q: Q, sort: TodoSort): Q {
   switch (sort) {
     case "created_at":

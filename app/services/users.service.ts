@@ -64,18 +64,29 @@ export class UsersService {
    * starts unverified (a trigger, migration 0003). `emailChanged` tells the caller to send the
    * verification mail.
    */
-  async update(userId: number, changes: ProfileChanges, currentPassword?: string): Promise<UserView & { emailChanged: boolean }> {
+  async update(
+    userId: number,
+    changes: ProfileChanges,
+    currentPassword?: string,
+  ): Promise<UserView & { emailChanged: boolean }> {
     const set: { email?: string; full_name?: string | null } = {};
     let emailChanged = false;
     if (changes.email !== undefined) {
-      const current = await this.db.selectFrom("users").select(["email", "password_hash"]).where("id", "=", userId).executeTakeFirst();
+      const current = await this.db
+        .selectFrom("users")
+        .select(["email", "password_hash"])
+        .where("id", "=", userId)
+        .executeTakeFirst();
       if (!current) throw unauthorized();
       if (current.email !== changes.email.toLowerCase()) {
         if (currentPassword === undefined) {
           throw validationFailed([{ path: "current_password", message: "is required to change the email" }]);
         }
         if (!(await this.passwords.verify(currentPassword, current.password_hash))) {
-          throw validationFailed([{ path: "current_password", message: "is not the current password" }], "The current password is wrong.");
+          throw validationFailed(
+            [{ path: "current_password", message: "is not the current password" }],
+            "The current password is wrong.",
+          );
         }
         set.email = changes.email.toLowerCase();
         emailChanged = true;
@@ -101,10 +112,17 @@ export class UsersService {
 
   /** Checks the current password, stores the new one and ends every session, in one transaction. */
   async changePassword(userId: number, currentPassword: string, newPassword: string): Promise<void> {
-    const user = await this.db.selectFrom("users").select(["password_hash"]).where("id", "=", userId).executeTakeFirst();
+    const user = await this.db
+      .selectFrom("users")
+      .select(["password_hash"])
+      .where("id", "=", userId)
+      .executeTakeFirst();
     if (!user) throw unauthorized();
     if (!(await this.passwords.verify(currentPassword, user.password_hash))) {
-      throw validationFailed([{ path: "current_password", message: "is not the current password" }], "The current password is wrong.");
+      throw validationFailed(
+        [{ path: "current_password", message: "is not the current password" }],
+        "The current password is wrong.",
+      );
     }
     const newHash = await this.passwords.hash(newPassword);
     await this.db.transaction().execute(async (trx) => {

@@ -60,7 +60,9 @@ function send(url, { method = "GET", headers = {}, body, sink } = {}) {
       }
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }));
+      res.on("end", () =>
+        resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }),
+      );
       res.on("error", reject);
     });
     req.on("timeout", () => req.destroy(new Error(`timeout talking to ${url.host}`)));
@@ -114,19 +116,37 @@ const enc = (v, keepSlash) => {
 
 /** Adds the AWS Signature V4 headers for service "s3" to a request. */
 export function signV4({ method, url, headers, payloadHash, creds, region, now = new Date() }) {
-  const amzDate = now.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+  const amzDate = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}/, "");
   const day = amzDate.slice(0, 8);
   const all = { ...headers, host: url.host, "x-amz-date": amzDate, "x-amz-content-sha256": payloadHash };
   if (creds.token) all["x-amz-security-token"] = creds.token;
-  const names = Object.keys(all).map((n) => n.toLowerCase()).sort();
+  const names = Object.keys(all)
+    .map((n) => n.toLowerCase())
+    .sort();
   const lower = Object.fromEntries(Object.entries(all).map(([k, v]) => [k.toLowerCase(), String(v).trim()]));
-  const query = [...url.searchParams].map(([k, v]) => `${enc(k)}=${enc(v)}`).sort().join("&");
-  const canonical = [method, url.pathname, query, names.map((n) => `${n}:${lower[n]}\n`).join(""), names.join(";"), payloadHash].join("\n");
+  const query = [...url.searchParams]
+    .map(([k, v]) => `${enc(k)}=${enc(v)}`)
+    .sort()
+    .join("&");
+  const canonical = [
+    method,
+    url.pathname,
+    query,
+    names.map((n) => `${n}:${lower[n]}\n`).join(""),
+    names.join(";"),
+    payloadHash,
+  ].join("\n");
   const scope = `${day}/${region}/s3/aws4_request`;
   const toSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256(canonical)].join("\n");
   const key = ["s3", "aws4_request"].reduce(hmac, hmac(hmac(`AWS4${creds.secret}`, day), region));
   const signature = createHmac("sha256", key).update(toSign).digest("hex");
-  return { ...all, authorization: `AWS4-HMAC-SHA256 Credential=${creds.id}/${scope}, SignedHeaders=${names.join(";")}, Signature=${signature}` };
+  return {
+    ...all,
+    authorization: `AWS4-HMAC-SHA256 Credential=${creds.id}/${scope}, SignedHeaders=${names.join(";")}, Signature=${signature}`,
+  };
 }
 
 class RetryableError extends Error {}
@@ -147,7 +167,14 @@ async function s3(s, method, key, { query, body, payloadHash = sha256(""), lengt
     try {
       const creds = await roleCredentials(s);
       const url = objectUrl(s, key, query);
-      const headers = signV4({ method, url, headers: length !== undefined ? { "content-length": length } : {}, payloadHash, creds, region: s.region });
+      const headers = signV4({
+        method,
+        url,
+        headers: length !== undefined ? { "content-length": length } : {},
+        payloadHash,
+        creds,
+        region: s.region,
+      });
       const res = await send(url, { method, headers, body, sink });
       if (res.status >= 200 && res.status < 300) return res;
       const code = /<Code>([^<]+)<\/Code>/.exec(res.text)?.[1] ?? "";
@@ -190,18 +217,23 @@ export async function list(s, day) {
       const key = field("Key").replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">");
       objects.push({ key, size: Number(field("Size")), lastModified: field("LastModified") });
     }
-    token = /<IsTruncated>true<\/IsTruncated>/.test(text) ? /<NextContinuationToken>([^<]+)</.exec(text)?.[1] : undefined;
+    token = /<IsTruncated>true<\/IsTruncated>/.test(text)
+      ? /<NextContinuationToken>([^<]+)</.exec(text)?.[1]
+      : undefined;
   } while (token);
   // Dump names carry their UTC time (<db>-YYYYMMDDTHHMMSSZ.dump), so name order is time order.
   const stamp = day ? `-${day.replace(/-/g, "")}T` : "";
-  return objects.filter((o) => o.key.endsWith(".dump") && o.key.includes(stamp)).sort((a, b) => (a.key < b.key ? -1 : 1));
+  return objects
+    .filter((o) => o.key.endsWith(".dump") && o.key.includes(stamp))
+    .sort((a, b) => (a.key < b.key ? -1 : 1));
 }
 
 export async function download(s, which, dir) {
   let key = which;
   if (which === "latest" || /^\d{4}-?\d{2}-?\d{2}$/.test(which)) {
     const found = await list(s, which === "latest" ? undefined : which);
-    if (found.length === 0) throw new Error(`no backup in bucket ${s.bucket}${which === "latest" ? "" : ` from ${which}`}`);
+    if (found.length === 0)
+      throw new Error(`no backup in bucket ${s.bucket}${which === "latest" ? "" : ` from ${which}`}`);
     key = found[found.length - 1].key;
   }
   if (!key.startsWith(PREFIX) || key.includes("..")) throw new Error(`not a backup key: ${key}`);

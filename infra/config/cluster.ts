@@ -1,4 +1,4 @@
-import { cidrContains, cidrsOverlap, nextCidr } from "./cidr";
+import { cidrContains, cidrsOverlap, nextCidr } from "./cidr.js";
 
 /**
  * Where the cluster topology puts things, derived from the environment's settings, and what is
@@ -65,11 +65,17 @@ export function clusterProblems(env: ClusterLayoutInput): { path: (string | numb
   ];
   subnets.forEach(([key, cidr], i) => {
     if (!cidrContains(env.network.vpcCidr, cidr)) {
-      problems.push({ path: ["network", key], message: `${cidr} is not inside the VPC ${env.network.vpcCidr}; set network.${key} explicitly` });
+      problems.push({
+        path: ["network", key],
+        message: `${cidr} is not inside the VPC ${env.network.vpcCidr}; set network.${key} explicitly`,
+      });
     }
     for (const [otherKey, other] of subnets.slice(0, i)) {
       if (cidrsOverlap(cidr, other)) {
-        problems.push({ path: ["network", key], message: `${cidr} overlaps network.${otherKey} (${other}); subnets must not overlap` });
+        problems.push({
+          path: ["network", key],
+          message: `${cidr} overlaps network.${otherKey} (${other}); subnets must not overlap`,
+        });
       }
     }
   });

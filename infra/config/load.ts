@@ -8,8 +8,8 @@ import {
   stackConfigFileSchema,
   type ResolvedEnvironment,
   type StackConfig,
-} from "./schema";
-import { defaultBackupBucketName } from "./operations";
+} from "./schema.js";
+import { defaultBackupBucketName } from "./operations.js";
 
 export const CONFIG_FILE = "stack.config.json";
 export const EXAMPLE_CONFIG_FILE = "stack.config.example.json";
@@ -107,7 +107,9 @@ export function parseStackConfig(raw: unknown, opts: { source: string; env?: Nod
         const check = sshPublicKey.safeParse(publicKey);
         if (!check.success) {
           keyFileOk = false;
-          problems.push(`${prefix}.ssh.publicKeyPath: "${keyPath}" ${check.error.issues[0]?.message ?? "is not a public key"}`);
+          problems.push(
+            `${prefix}.ssh.publicKeyPath: "${keyPath}" ${check.error.issues[0]?.message ?? "is not a public key"}`,
+          );
         }
       } catch {
         keyFileOk = false;
@@ -134,7 +136,9 @@ export function parseStackConfig(raw: unknown, opts: { source: string; env?: Nod
       name: envName,
       backups: {
         ...cfg.backups,
-        bucketName: cfg.backups.bucketName ?? defaultBackupBucketName(`${file.data.project}-${envName}`, cfg.region, stateLocation(file.data.state)),
+        bucketName:
+          cfg.backups.bucketName ??
+          defaultBackupBucketName(`${file.data.project}-${envName}`, cfg.region, stateLocation(file.data.state)),
       },
       ssh: { ...cfg.ssh, publicKey: publicKey!, privateKeyPath },
       cluster: { ...cfg.cluster, certificate },
@@ -156,7 +160,8 @@ const REPLACED_WHOLE = new Set(["image", "database", "https"]);
 function mergeEnvironment(defaults: Record<string, unknown>, own: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = structuredClone(defaults);
   for (const [k, v] of Object.entries(own)) {
-    out[k] = !REPLACED_WHOLE.has(k) && isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k], v) : structuredClone(v);
+    out[k] =
+      !REPLACED_WHOLE.has(k) && isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k], v) : structuredClone(v);
   }
   return out;
 }
@@ -226,7 +231,9 @@ function note(issuePath: PropertyKey[], overridden?: Map<string, string>): strin
 function formatIssues(issues: z.core.$ZodIssue[], prefix: string, overridden?: Map<string, string>): string[] {
   return issues.flatMap((issue) => {
     if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((k) => line([...issue.path, k], "unknown setting (check the spelling against stack.config.example.json)"));
+      return issue.keys.map((k) =>
+        line([...issue.path, k], "unknown setting (check the spelling against stack.config.example.json)"),
+      );
     }
     if (issue.code === "invalid_key") {
       return issue.issues.map((inner) => line(issue.path, inner.message));
@@ -236,10 +243,20 @@ function formatIssues(issues: z.core.$ZodIssue[], prefix: string, overridden?: M
       const alternatives = issue.errors.map((errs) =>
         errs.map((e) => `${[...e.path].map(String).join(".") || "(value)"} ${e.message}`).join("; "),
       );
-      return [line(issue.path, `must be one of the documented shapes — ${alternatives.map((a, i) => `option ${i + 1}: ${a}`).join(" | ")}`)];
+      return [
+        line(
+          issue.path,
+          `must be one of the documented shapes — ${alternatives.map((a, i) => `option ${i + 1}: ${a}`).join(" | ")}`,
+        ),
+      ];
     }
     if (issue.code === "invalid_type" && / received undefined$/.test(issue.message)) {
-      return [line(issue.path, `is required (${issue.expected === "object" ? "a section" : issue.expected === "array" ? "a list" : `a ${issue.expected}`}); see ${EXAMPLE_CONFIG_FILE}`)];
+      return [
+        line(
+          issue.path,
+          `is required (${issue.expected === "object" ? "a section" : issue.expected === "array" ? "a list" : `a ${issue.expected}`}); see ${EXAMPLE_CONFIG_FILE}`,
+        ),
+      ];
     }
     return [line(issue.path, issue.message)];
   });

@@ -1,12 +1,11 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { tosBucketName } from "../../contract/validation";
+import { tosBucketName } from "../../contract/validation.js";
 
 /**
  * Operations settings of an environment: where backups go off the server and who hears about
  * trouble. Kept apart from the rest of the stack configuration (schema.ts composes them).
  */
-
 
 /** Backups kept in a private TOS bucket of the environment (always created). */
 export const backupsSchema = z
@@ -45,7 +44,10 @@ export const alertsSchema = z
      */
     webhook: z
       .url({ protocol: /^https$/, error: "must be an https:// URL" })
-      .refine((u) => !/['"\\$`\s]|%\{/.test(u), "must not contain quotes, $, %{, backslashes or spaces (percent-encode them)")
+      .refine(
+        (u) => !/['"\\$`\s]|%\{/.test(u),
+        "must not contain quotes, $, %{, backslashes or spaces (percent-encode them)",
+      )
       .optional(),
   })
   .optional();

@@ -1,8 +1,8 @@
 import { isIP } from "node:net";
 import { z } from "zod";
-import { clusterProblems } from "./cluster";
-import { alertsSchema, backupsSchema } from "./operations";
-import { dnsName, tosBucketName } from "../../contract/validation";
+import { clusterProblems } from "./cluster.js";
+import { alertsSchema, backupsSchema } from "./operations.js";
+import { dnsName, tosBucketName } from "../../contract/validation.js";
 
 /**
  * The stack configuration: what a user may choose about one environment (dev, prod, ...).
@@ -15,7 +15,10 @@ import { dnsName, tosBucketName } from "../../contract/validation";
 const name = (what: string) =>
   z
     .string()
-    .regex(/^[a-z][a-z0-9-]{0,20}$/, `${what}: lowercase letters, digits and "-", starting with a letter, at most 21 characters`);
+    .regex(
+      /^[a-z][a-z0-9-]{0,20}$/,
+      `${what}: lowercase letters, digits and "-", starting with a letter, at most 21 characters`,
+    );
 
 /** IPv4 CIDR such as 203.0.113.7/32. Bare addresses are not accepted to avoid ambiguity. */
 export const ipv4Cidr = z.string().refine(
@@ -40,8 +43,9 @@ const localPath = z
   .min(1)
   .refine((p) => !/["\\\r\n]|\$\{|%\{/.test(p), 'must not contain quotes, backslashes, "${" or "%{"');
 
-
-const tagKey = z.string().regex(/^[A-Za-z0-9_.:/=+\-@ ]{1,128}$/, "tag keys: 1-128 letters, digits, spaces or _.:/=+-@");
+const tagKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:/=+\-@ ]{1,128}$/, "tag keys: 1-128 letters, digits, spaces or _.:/=+-@");
 
 const imageId = z.string().regex(/^image-[a-z0-9]+$/, 'must look like "image-ybqi99s7yq8rx7mnk44b"');
 
@@ -54,7 +58,10 @@ export const imageSchema = z
   .strictObject({
     id: imageId.optional(),
     platform: z.enum(["Ubuntu", "Debian"]).optional(),
-    version: z.string().regex(/^[0-9][0-9.]*$/, 'must be a version such as "24.04" or "12"').optional(),
+    version: z
+      .string()
+      .regex(/^[0-9][0-9.]*$/, 'must be a version such as "24.04" or "12"')
+      .optional(),
   })
   .superRefine((v, ctx) => {
     if (v.id !== undefined && (v.platform !== undefined || v.version !== undefined)) {
@@ -62,7 +69,8 @@ export const imageSchema = z
     } else if (v.id === undefined && (v.platform === undefined || v.version === undefined)) {
       ctx.addIssue({
         code: "custom",
-        message: 'set "platform" and "version" (e.g. { "platform": "Ubuntu", "version": "24.04" }) or an explicit { "id": "image-..." }',
+        message:
+          'set "platform" and "version" (e.g. { "platform": "Ubuntu", "version": "24.04" }) or an explicit { "id": "image-..." }',
       });
     }
   })
@@ -78,7 +86,10 @@ const rdsDatabase = z.strictObject({
     .enum(["PostgreSQL_12", "PostgreSQL_13", "PostgreSQL_14", "PostgreSQL_15", "PostgreSQL_16", "PostgreSQL_17"])
     .default("PostgreSQL_16"),
   /** Node spec; see the volcengine_rds_postgresql_instance_specs data source or the console. */
-  nodeSpec: z.string().regex(/^rds\.postgres\.[a-z0-9.]+$/, 'must look like "rds.postgres.1c2g"').default("rds.postgres.1c2g"),
+  nodeSpec: z
+    .string()
+    .regex(/^rds\.postgres\.[a-z0-9.]+$/, 'must look like "rds.postgres.1c2g"')
+    .default("rds.postgres.1c2g"),
   storageGb: z
     .number()
     .int()
@@ -90,8 +101,14 @@ const rdsDatabase = z.strictObject({
    * Zone of the standby node. Required (see rdsStandbyZoneProblem): it can never change later, so
    * it has no default that could differ between topologies.
    */
-  secondaryZone: z.string().regex(/^[a-z]+-[a-z0-9-]+$/).optional(),
-  databaseName: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "lowercase letters, digits, _; start with a letter").default("todo"),
+  secondaryZone: z
+    .string()
+    .regex(/^[a-z]+-[a-z0-9-]+$/)
+    .optional(),
+  databaseName: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,62}$/, "lowercase letters, digits, _; start with a letter")
+    .default("todo"),
   username: z
     .string()
     .regex(/^[a-z][a-z0-9_]{1,62}$/, "lowercase letters, digits, _; start with a letter")
@@ -100,7 +117,9 @@ const rdsDatabase = z.strictObject({
 });
 
 const zoneId = z.string().regex(/^[a-z]+-[a-z0-9-]+$/, 'must be a zone id such as "cn-beijing-a"');
-const instanceType = z.string().regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, 'must be an ECS instance type such as "ecs.c3i.large"');
+const instanceType = z
+  .string()
+  .regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, 'must be an ECS instance type such as "ecs.c3i.large"');
 
 const eipSchema = z
   .strictObject({
@@ -183,7 +202,10 @@ export const environmentSchema = z
          */
         privateKeyPath: localPath.optional(),
         /** Login user of the image; Volcengine's public Ubuntu/Debian images use root. */
-        user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default("root"),
+        user: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_-]{0,31}$/)
+          .default("root"),
         /** Who may reach port 22. Required; the whole Internet only with allowWorldSsh. */
         adminCidrs: z.array(ipv4Cidr).min(1, "list at least one CIDR allowed to SSH, e.g. your public IP + /32"),
         allowWorldSsh: z.boolean().default(false),
@@ -193,7 +215,8 @@ export const environmentSchema = z
           ctx.addIssue({
             code: "custom",
             path: ["publicKeyPath"],
-            message: "set exactly one of ssh.publicKey (the key text) or ssh.publicKeyPath (e.g. ~/.ssh/id_ed25519.pub)",
+            message:
+              "set exactly one of ssh.publicKey (the key text) or ssh.publicKeyPath (e.g. ~/.ssh/id_ed25519.pub)",
           });
         }
         s.adminCidrs.forEach((c, i) => {
@@ -240,7 +263,8 @@ export const environmentSchema = z
       const standby = rdsStandbyZoneProblem(env);
       if (standby) ctx.addIssue({ code: "custom", path: ["database", "secondaryZone"], message: standby });
       if (env.topology !== "cluster") return;
-      for (const problem of clusterProblems(env)) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+      for (const problem of clusterProblems(env))
+        ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
     },
     // Also when unrelated settings are wrong (so one run lists every problem), as long as the
     // settings the cluster checks read were valid.
@@ -265,7 +289,9 @@ export function rdsStandbyZoneProblem(env: {
   return (
     "is required with RDS: the zone of the database's standby node can never be changed later, so choose it now " +
     '(a second zone such as "cn-beijing-b" survives a zone outage; the same zone as `zone` keeps both nodes together). ' +
-    (kept ? `An RDS instance created by an earlier version of this stack without it has its standby in "${kept}": set that to keep it.` : "")
+    (kept
+      ? `An RDS instance created by an earlier version of this stack without it has its standby in "${kept}": set that to keep it.`
+      : "")
   ).trim();
 }
 
@@ -283,7 +309,10 @@ export const stateSchema = z.discriminatedUnion("backend", [
     region: z.string().regex(/^[a-z]+-[a-z0-9-]+$/),
     /** S3 endpoint of TOS for that region, e.g. https://tos-s3-cn-beijing.volces.com. */
     endpoint: z.url({ protocol: /^https$/, error: "must be an https:// URL" }),
-    keyPrefix: z.string().regex(/^[a-zA-Z0-9_./-]*$/).default("todo-api"),
+    keyPrefix: z
+      .string()
+      .regex(/^[a-zA-Z0-9_./-]*$/)
+      .default("todo-api"),
   }),
 ]);
 

@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
-import { EcsKeyPair } from "../../.gen/providers/volcengine/ecs-key-pair";
-import { apiDescription } from "./description";
+import { EcsKeyPair } from "../../.gen/providers/volcengine/ecs-key-pair/index.js";
+import { apiDescription } from "./description.js";
 
 /** The admin's SSH public key imported once, for every server of the environment. */
 export class AdminKeyPair extends Construct {

@@ -1,9 +1,9 @@
 import { Construct } from "constructs";
-import { CloudMonitorContact } from "../../.gen/providers/volcengine/cloud-monitor-contact";
-import { CloudMonitorContactGroup } from "../../.gen/providers/volcengine/cloud-monitor-contact-group";
-import { CloudMonitorRule } from "../../.gen/providers/volcengine/cloud-monitor-rule";
-import { tagBlocks } from "./tags";
-import { apiDescription } from "./description";
+import { CloudMonitorContact } from "../../.gen/providers/volcengine/cloud-monitor-contact/index.js";
+import { CloudMonitorContactGroup } from "../../.gen/providers/volcengine/cloud-monitor-contact-group/index.js";
+import { CloudMonitorRule } from "../../.gen/providers/volcengine/cloud-monitor-rule/index.js";
+import { tagBlocks } from "./tags.js";
+import { apiDescription } from "./description.js";
 
 /**
  * One threshold alarm on a CloudMonitor metric.
@@ -65,7 +65,12 @@ export interface MetricAlarm {
 }
 
 export function serverAlarms(name: string, instanceId: string): MetricAlarm[] {
-  const common = { namespace: "VCM_ECS", metricUnit: "Percent", comparison: ">" as const, dimensions: { ResourceID: instanceId } };
+  const common = {
+    namespace: "VCM_ECS",
+    metricUnit: "Percent",
+    comparison: ">" as const,
+    dimensions: { ResourceID: instanceId },
+  };
   return [
     {
       ...common,

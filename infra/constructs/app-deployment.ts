@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { Fn, type SSHProvisionerConnection } from "cdktf";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
-import { LocalFile } from "./local-file";
+import { LocalFile } from "./local-file.js";
 
 import { createHash } from "node:crypto";
 import {
@@ -13,9 +13,9 @@ import {
   removeTarballOnFailure,
   switchReleaseCommands,
   type Release,
-} from "../../contract";
-import type { CloudInitOptions } from "../../cloud-init/options";
-import { parseCloudInitOptions, renderHostConf } from "../../cloud-init/render";
+} from "../../contract/index.js";
+import type { CloudInitOptions } from "../../cloud-init/options.js";
+import { parseCloudInitOptions, renderHostConf } from "../../cloud-init/render.js";
 
 export { RELEASE_COMMAND, type Release };
 
@@ -65,7 +65,19 @@ export interface AppDeploymentConfig {
 }
 
 /** The trigger values of a deploy step: any change re-runs it (Terraform replaces the null_resource). */
-export function deploymentTriggers(config: Pick<AppDeploymentConfig, "release" | "instanceId" | "instanceType" | "serverOptions" | "settings" | "databaseUrl" | "smtpUrl" | "alertWebhook">): Record<string, string> {
+export function deploymentTriggers(
+  config: Pick<
+    AppDeploymentConfig,
+    | "release"
+    | "instanceId"
+    | "instanceType"
+    | "serverOptions"
+    | "settings"
+    | "databaseUrl"
+    | "smtpUrl"
+    | "alertWebhook"
+  >,
+): Record<string, string> {
   const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
   const settings = Object.entries(config.settings ?? {})
     .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -105,7 +117,9 @@ export class AppDeployment extends Construct {
     super(scope, id);
     for (const [key, value] of Object.entries(config.settings ?? {})) {
       if (!/^[A-Z_][A-Z0-9_]*$/.test(key) || /['"\\$`%\s]/.test(value) || value === "") {
-        throw new Error(`AppDeployment: setting ${key} must be an env name with a plain value (no quotes, $, %, spaces)`);
+        throw new Error(
+          `AppDeployment: setting ${key} must be an env name with a plain value (no quotes, $, %, spaces)`,
+        );
       }
     }
     if (!/^[0-9a-f]{8,64}$/.test(config.release.hash)) {
@@ -116,15 +130,16 @@ export class AppDeployment extends Construct {
 
     // Read at plan time, and only required to deploy: destroy works without the key file.
     const key = config.sshPrivateKeyPath ? new LocalFile(this, "ssh-private-key", config.sshPrivateKeyPath) : undefined;
-    const preconditions = [...(config.preconditions ?? []), ...(key ? [key.required("SSH private key (ssh.privateKeyPath)")] : [])];
+    const preconditions = [
+      ...(config.preconditions ?? []),
+      ...(key ? [key.required("SSH private key (ssh.privateKeyPath)")] : []),
+    ];
     const connection: SSHProvisionerConnection = {
       type: "ssh",
       host: config.host,
       user: config.sshUser,
       timeout: "10m",
-      ...(key
-        ? { privateKey: key.content, agent: "false" }
-        : { agent: "true" }),
+      ...(key ? { privateKey: key.content, agent: "false" } : { agent: "true" }),
       ...(config.bastionHost
         ? {
             bastionHost: config.bastionHost,
@@ -208,5 +223,11 @@ function convergeScript(hostSettings: string, remoteTarball: string, hash: strin
 }
 
 function deployScript(remoteTarball: string): string[] {
-  return ["#!/bin/sh", "set -eu", sudo, ...switchReleaseCommands(remoteTarball, "$SUDO"), `$SUDO ${RELEASE_COMMAND} status`];
+  return [
+    "#!/bin/sh",
+    "set -eu",
+    sudo,
+    ...switchReleaseCommands(remoteTarball, "$SUDO"),
+    `$SUDO ${RELEASE_COMMAND} status`,
+  ];
 }

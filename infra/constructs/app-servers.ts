@@ -1,10 +1,10 @@
 import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
-import { EcsInstance } from "../../.gen/providers/volcengine/ecs-instance";
-import { ServerImage, type ServerImageChoice } from "./server-image";
-import { tagBlocks } from "./tags";
-import { encodeUserData } from "./user-data";
-import { apiDescription } from "./description";
+import { EcsInstance } from "../../.gen/providers/volcengine/ecs-instance/index.js";
+import { ServerImage, type ServerImageChoice } from "./server-image.js";
+import { tagBlocks } from "./tags.js";
+import { encodeUserData } from "./user-data.js";
+import { apiDescription } from "./description.js";
 
 export interface AppServersConfig {
   /** Prefix of resource names, e.g. "todo-api-prod". */
@@ -49,7 +49,9 @@ export class AppServers extends Construct {
     const tags = tagBlocks(config.tags);
     const userData = encodeUserData(config.cloudConfig, `${config.name} app servers`);
     const firstUserData =
-      config.firstServerCloudConfig === undefined ? userData : encodeUserData(config.firstServerCloudConfig, `${config.name}-app-1`);
+      config.firstServerCloudConfig === undefined
+        ? userData
+        : encodeUserData(config.firstServerCloudConfig, `${config.name}-app-1`);
     const image = new ServerImage(this, "image", { image: config.image, instanceType: config.instanceType });
 
     this.servers = Array.from({ length: config.count }, (_, i) => {

@@ -1,13 +1,13 @@
 import { Construct } from "constructs";
-import { IamPolicy } from "../../.gen/providers/volcengine/iam-policy";
-import { IamRole } from "../../.gen/providers/volcengine/iam-role";
-import { IamRoleAttachment } from "../../.gen/providers/volcengine/iam-role-attachment";
-import { IamRolePolicyAttachment } from "../../.gen/providers/volcengine/iam-role-policy-attachment";
-import { TosBucket } from "../../.gen/providers/volcengine/tos-bucket";
-import { TosBucketLifecycle } from "../../.gen/providers/volcengine/tos-bucket-lifecycle";
-import { tagBlocks } from "./tags";
-import { apiDescription } from "./description";
-import { BACKUP_PREFIX } from "../../contract/server";
+import { IamPolicy } from "../../.gen/providers/volcengine/iam-policy/index.js";
+import { IamRole } from "../../.gen/providers/volcengine/iam-role/index.js";
+import { IamRoleAttachment } from "../../.gen/providers/volcengine/iam-role-attachment/index.js";
+import { IamRolePolicyAttachment } from "../../.gen/providers/volcengine/iam-role-policy-attachment/index.js";
+import { TosBucket } from "../../.gen/providers/volcengine/tos-bucket/index.js";
+import { TosBucketLifecycle } from "../../.gen/providers/volcengine/tos-bucket-lifecycle/index.js";
+import { tagBlocks } from "./tags.js";
+import { apiDescription } from "./description.js";
+import { BACKUP_PREFIX } from "../../contract/server.js";
 
 export interface BackupBucketConfig {
   /** Prefix of resource names, e.g. "todo-api-dev". */
@@ -164,7 +164,9 @@ export class BackupBucket extends Construct {
     const role = new IamRole(this, "role", {
       roleName,
       displayName: `${config.name} backups`,
-      description: apiDescription(`Lets the ${config.name} servers write and read database backups in TOS bucket ${config.bucketName}`),
+      description: apiDescription(
+        `Lets the ${config.name} servers write and read database backups in TOS bucket ${config.bucketName}`,
+      ),
       trustPolicyDocument: ECS_TRUST_POLICY,
       // Short sessions: the metadata service renews them; a leaked token is useless sooner.
       maxSessionDuration: 3600,

@@ -1,10 +1,10 @@
 import { Construct } from "constructs";
-import { EcsInstance } from "../../.gen/providers/volcengine/ecs-instance";
-import type { EipAssociate } from "../../.gen/providers/volcengine/eip-associate";
-import { ElasticIp, type EipSettings } from "./elastic-ip";
-import { ServerImage, type ServerImageChoice } from "./server-image";
-import { tagBlocks } from "./tags";
-import { apiDescription } from "./description";
+import { EcsInstance } from "../../.gen/providers/volcengine/ecs-instance/index.js";
+import type { EipAssociate } from "../../.gen/providers/volcengine/eip-associate/index.js";
+import { ElasticIp, type EipSettings } from "./elastic-ip.js";
+import { ServerImage, type ServerImageChoice } from "./server-image.js";
+import { tagBlocks } from "./tags.js";
+import { apiDescription } from "./description.js";
 
 export interface BastionConfig {
   name: string;

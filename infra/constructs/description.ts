@@ -20,7 +20,13 @@ const LEADING = /^[^A-Za-z0-9\u4e00-\u9fa5]+/;
  * it reads well without such characters ("80 percent", not "80%"); this is the safety net.
  */
 export function apiDescription(text: string): string {
-  const cleaned = text.replace(DISALLOWED, " ").replace(/ {2,}/g, " ").trim().replace(LEADING, "").slice(0, 255).trimEnd();
+  const cleaned = text
+    .replace(DISALLOWED, " ")
+    .replace(/ {2,}/g, " ")
+    .trim()
+    .replace(LEADING, "")
+    .slice(0, 255)
+    .trimEnd();
   if (!API_DESCRIPTION_PATTERN.test(cleaned)) {
     throw new Error(`apiDescription: nothing usable left of "${text}" (needs a letter or digit)`);
   }

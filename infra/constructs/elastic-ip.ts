@@ -1,8 +1,8 @@
 import { Construct } from "constructs";
-import { EipAddress } from "../../.gen/providers/volcengine/eip-address";
-import { EipAssociate } from "../../.gen/providers/volcengine/eip-associate";
-import { tagBlocks } from "./tags";
-import { apiDescription } from "./description";
+import { EipAddress } from "../../.gen/providers/volcengine/eip-address/index.js";
+import { EipAssociate } from "../../.gen/providers/volcengine/eip-associate/index.js";
+import { tagBlocks } from "./tags.js";
+import { apiDescription } from "./description.js";
 
 export interface EipSettings {
   billingType: string;

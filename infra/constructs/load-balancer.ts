@@ -1,13 +1,13 @@
 import { Construct } from "constructs";
-import { Certificate } from "../../.gen/providers/volcengine/certificate";
-import { Clb } from "../../.gen/providers/volcengine/clb";
-import { Listener, type ListenerHealthCheck } from "../../.gen/providers/volcengine/listener";
-import { ServerGroup } from "../../.gen/providers/volcengine/server-group";
-import { ServerGroupServer } from "../../.gen/providers/volcengine/server-group-server";
-import type { EipSettings } from "./elastic-ip";
-import { LocalFile } from "./local-file";
-import { tagBlocks } from "./tags";
-import { apiDescription } from "./description";
+import { Certificate } from "../../.gen/providers/volcengine/certificate/index.js";
+import { Clb } from "../../.gen/providers/volcengine/clb/index.js";
+import { Listener, type ListenerHealthCheck } from "../../.gen/providers/volcengine/listener/index.js";
+import { ServerGroup } from "../../.gen/providers/volcengine/server-group/index.js";
+import { ServerGroupServer } from "../../.gen/providers/volcengine/server-group-server/index.js";
+import type { EipSettings } from "./elastic-ip.js";
+import { LocalFile } from "./local-file.js";
+import { tagBlocks } from "./tags.js";
+import { apiDescription } from "./description.js";
 
 /** The port Nginx listens on on every app server; the load balancer forwards there. */
 export const BACKEND_PORT = 80;
@@ -116,7 +116,10 @@ export class LoadBalancer extends Construct {
           // it and re-point the HTTPS listener before deleting the old one, which the listener
           // still uses (the default order would delete the in-use certificate first).
           createBeforeDestroy: true,
-          precondition: [pem.required("cluster.certificate.certificatePath"), pemKey.required("cluster.certificate.privateKeyPath")],
+          precondition: [
+            pem.required("cluster.certificate.certificatePath"),
+            pemKey.required("cluster.certificate.privateKeyPath"),
+          ],
         },
       });
       new Listener(this, "https", {

@@ -1,9 +1,9 @@
 import { Construct } from "constructs";
-import { NatGateway as VolcNatGateway } from "../../.gen/providers/volcengine/nat-gateway";
-import { SnatEntry } from "../../.gen/providers/volcengine/snat-entry";
-import { ElasticIp, type EipSettings } from "./elastic-ip";
-import { tagBlocks } from "./tags";
-import { apiDescription } from "./description";
+import { NatGateway as VolcNatGateway } from "../../.gen/providers/volcengine/nat-gateway/index.js";
+import { SnatEntry } from "../../.gen/providers/volcengine/snat-entry/index.js";
+import { ElasticIp, type EipSettings } from "./elastic-ip.js";
+import { tagBlocks } from "./tags.js";
+import { apiDescription } from "./description.js";
 
 export interface NatGatewayConfig {
   name: string;

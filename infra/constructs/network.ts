@@ -1,11 +1,11 @@
 import { Construct } from "constructs";
-import { SecurityGroup } from "../../.gen/providers/volcengine/security-group";
-import { SecurityGroupRule } from "../../.gen/providers/volcengine/security-group-rule";
-import { Subnet } from "../../.gen/providers/volcengine/subnet";
-import { Vpc } from "../../.gen/providers/volcengine/vpc";
-import { tagBlocks } from "./tags";
-import { apiDescription } from "./description";
-import { movedFromLegacyId, ruleId } from "./rule-ids";
+import { SecurityGroup } from "../../.gen/providers/volcengine/security-group/index.js";
+import { SecurityGroupRule } from "../../.gen/providers/volcengine/security-group-rule/index.js";
+import { Subnet } from "../../.gen/providers/volcengine/subnet/index.js";
+import { Vpc } from "../../.gen/providers/volcengine/vpc/index.js";
+import { tagBlocks } from "./tags.js";
+import { apiDescription } from "./description.js";
+import { movedFromLegacyId, ruleId } from "./rule-ids.js";
 
 export interface NetworkConfig {
   /** Prefix of resource names, e.g. "todo-api-dev". */

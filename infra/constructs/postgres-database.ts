@@ -1,12 +1,12 @@
 import { Construct } from "constructs";
 import { Fn, TerraformLocal } from "cdktf";
-import { RdsPostgresqlAccount } from "../../.gen/providers/volcengine/rds-postgresql-account";
-import { RdsPostgresqlAllowlist } from "../../.gen/providers/volcengine/rds-postgresql-allowlist";
-import { RdsPostgresqlAllowlistAssociate } from "../../.gen/providers/volcengine/rds-postgresql-allowlist-associate";
-import { RdsPostgresqlDatabase } from "../../.gen/providers/volcengine/rds-postgresql-database";
-import { RdsPostgresqlInstance } from "../../.gen/providers/volcengine/rds-postgresql-instance";
-import { tagBlocks } from "./tags";
-import { apiDescription } from "./description";
+import { RdsPostgresqlAccount } from "../../.gen/providers/volcengine/rds-postgresql-account/index.js";
+import { RdsPostgresqlAllowlist } from "../../.gen/providers/volcengine/rds-postgresql-allowlist/index.js";
+import { RdsPostgresqlAllowlistAssociate } from "../../.gen/providers/volcengine/rds-postgresql-allowlist-associate/index.js";
+import { RdsPostgresqlDatabase } from "../../.gen/providers/volcengine/rds-postgresql-database/index.js";
+import { RdsPostgresqlInstance } from "../../.gen/providers/volcengine/rds-postgresql-instance/index.js";
+import { tagBlocks } from "./tags.js";
+import { apiDescription } from "./description.js";
 
 /** Privileges of the app's RDS account (see the account resource below). */
 export const RDS_APP_ACCOUNT_PRIVILEGES = "Login,Inherit";
@@ -64,7 +64,11 @@ export class PostgresDatabase extends Construct {
     });
     const allowlist = new RdsPostgresqlAllowlist(this, "allowlist", {
       allowListName: `${config.name}-app-subnet`,
-      allowListDesc: apiDescription(config.allowedCidrs.length === 1 ? "Only the subnet of the Todo API server" : "Only the subnets of the Todo API servers"),
+      allowListDesc: apiDescription(
+        config.allowedCidrs.length === 1
+          ? "Only the subnet of the Todo API server"
+          : "Only the subnets of the Todo API servers",
+      ),
       allowListType: "IPv4",
       allowList: [...config.allowedCidrs],
     });
@@ -97,8 +101,16 @@ export class PostgresDatabase extends Construct {
     });
     // The instance's addresses, private (VPC) ones first; the app connects to the first one.
     const all = `flatten(${instance.fqn}.endpoints[*].address)`;
-    const addresses = new TerraformLocal(this, "addresses", `\${concat([for a in ${all} : a if lower(a.network_type) == "private"], ${all})}`);
-    const host = new TerraformLocal(this, "host", `\${try(coalesce(local.${addresses.friendlyUniqueId}[0].domain, local.${addresses.friendlyUniqueId}[0].ip_address), "")}`);
+    const addresses = new TerraformLocal(
+      this,
+      "addresses",
+      `\${concat([for a in ${all} : a if lower(a.network_type) == "private"], ${all})}`,
+    );
+    const host = new TerraformLocal(
+      this,
+      "host",
+      `\${try(coalesce(local.${addresses.friendlyUniqueId}[0].domain, local.${addresses.friendlyUniqueId}[0].ip_address), "")}`,
+    );
     const port = new TerraformLocal(this, "port", `\${try(local.${addresses.friendlyUniqueId}[0].port, "5432")}`);
 
     this.instanceId = instance.id;

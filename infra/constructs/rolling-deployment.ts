@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
-import { AppDeployment, type AppDeploymentConfig, type Release } from "./app-deployment";
+import { AppDeployment, type AppDeploymentConfig, type Release } from "./app-deployment.js";
 
 export interface RollingDeploymentConfig {
   /** The servers, in rollout order: instance id and the private IP reached through the bastion. */

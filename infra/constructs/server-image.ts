@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { TerraformLocal } from "cdktf";
-import { DataVolcengineImages } from "../../.gen/providers/volcengine/data-volcengine-images";
+import { DataVolcengineImages } from "../../.gen/providers/volcengine/data-volcengine-images/index.js";
 
 export type ServerImageChoice = { id: string } | { platform: "Ubuntu" | "Debian"; version: string };
 

@@ -1,12 +1,12 @@
 import { Construct } from "constructs";
-import { EcsInstance } from "../../.gen/providers/volcengine/ecs-instance";
-import { EcsKeyPair } from "../../.gen/providers/volcengine/ecs-key-pair";
-import type { EipAssociate } from "../../.gen/providers/volcengine/eip-associate";
-import { ElasticIp, type EipSettings } from "./elastic-ip";
-import { ServerImage, type ServerImageChoice } from "./server-image";
-import { tagBlocks } from "./tags";
-import { encodeUserData } from "./user-data";
-import { apiDescription } from "./description";
+import { EcsInstance } from "../../.gen/providers/volcengine/ecs-instance/index.js";
+import { EcsKeyPair } from "../../.gen/providers/volcengine/ecs-key-pair/index.js";
+import type { EipAssociate } from "../../.gen/providers/volcengine/eip-associate/index.js";
+import { ElasticIp, type EipSettings } from "./elastic-ip.js";
+import { ServerImage, type ServerImageChoice } from "./server-image.js";
+import { tagBlocks } from "./tags.js";
+import { encodeUserData } from "./user-data.js";
+import { apiDescription } from "./description.js";
 
 export interface TodoServerConfig {
   /** Prefix of resource names, e.g. "todo-api-dev". */

@@ -1,4 +1,4 @@
-import { USER_DATA_LIMIT_BYTES } from "../../contract/server";
+import { USER_DATA_LIMIT_BYTES } from "../../contract/server.js";
 
 export { USER_DATA_LIMIT_BYTES };
 

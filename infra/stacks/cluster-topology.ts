@@ -1,18 +1,18 @@
 import { TerraformOutput, type TerraformStack } from "cdktf";
-import { renderCloudInit } from "../../cloud-init/render";
-import type { ResolvedEnvironment } from "../config/schema";
-import { CLUSTER_NEEDS_RDS, clusterLayout } from "../config/cluster";
-import type { Release } from "../constructs/app-deployment";
-import { AdminKeyPair } from "../constructs/admin-key-pair";
-import { AppServers } from "../constructs/app-servers";
-import { Bastion } from "../constructs/bastion";
-import { CLB_BACKEND_SOURCE_CIDR, ClusterNetwork } from "../constructs/cluster-network";
-import { LoadBalancer } from "../constructs/load-balancer";
-import { NatGateway } from "../constructs/nat-gateway";
-import { RollingDeployment } from "../constructs/rolling-deployment";
-import { databaseAlarms, loadBalancerAlarms, serverAlarms } from "../constructs/alarms";
-import { BackupBucket } from "../constructs/backup-bucket";
-import { clusterServerCloudInit, serverAlertWebhook } from "./server-cloud-init";
+import { renderCloudInit } from "../../cloud-init/render.js";
+import type { ResolvedEnvironment } from "../config/schema.js";
+import { CLUSTER_NEEDS_RDS, clusterLayout } from "../config/cluster.js";
+import type { Release } from "../constructs/app-deployment.js";
+import { AdminKeyPair } from "../constructs/admin-key-pair.js";
+import { AppServers } from "../constructs/app-servers.js";
+import { Bastion } from "../constructs/bastion.js";
+import { CLB_BACKEND_SOURCE_CIDR, ClusterNetwork } from "../constructs/cluster-network.js";
+import { LoadBalancer } from "../constructs/load-balancer.js";
+import { NatGateway } from "../constructs/nat-gateway.js";
+import { RollingDeployment } from "../constructs/rolling-deployment.js";
+import { databaseAlarms, loadBalancerAlarms, serverAlarms } from "../constructs/alarms.js";
+import { BackupBucket } from "../constructs/backup-bucket.js";
+import { clusterServerCloudInit, serverAlertWebhook } from "./server-cloud-init.js";
 import {
   backupOutputs,
   databaseHasAddress,
@@ -22,7 +22,7 @@ import {
   mailSettings,
   rdsDatabase,
   rdsStandbyZone,
-} from "./stack-parts";
+} from "./stack-parts.js";
 
 /**
  * The `cluster` topology: network over two zones, NAT gateway, public load balancer, several app
@@ -30,7 +30,13 @@ import {
  * export of the database (by the first server), alarms and a rolling deployment. Construct ids
  * are those of the stack before it was split per topology (test/infra/fixtures/addresses.json).
  */
-export function composeCluster(stack: TerraformStack, name: string, env: ResolvedEnvironment, tags: Record<string, string>, release: Release) {
+export function composeCluster(
+  stack: TerraformStack,
+  name: string,
+  env: ResolvedEnvironment,
+  tags: Record<string, string>,
+  release: Release,
+) {
   if (env.database.mode !== "rds") throw new Error(CLUSTER_NEEDS_RDS); // the config schema refuses it first
   const layout = clusterLayout(env);
   const jwtSecret = jwtSecretVariable(stack, "cluster");
@@ -115,7 +121,10 @@ export function composeCluster(stack: TerraformStack, name: string, env: Resolve
 
   const mail = mailSettings(stack, env);
   const rollout = new RollingDeployment(stack, "app", {
-    servers: servers.servers.map((s, i) => ({ ...s, serverOptions: i === 0 ? cloudInit.firstServer : cloudInit.otherServers })),
+    servers: servers.servers.map((s, i) => ({
+      ...s,
+      serverOptions: i === 0 ? cloudInit.firstServer : cloudInit.otherServers,
+    })),
     bastionHost: bastion.publicIp,
     instanceType: env.instanceType,
     sshUser: env.ssh.user,
@@ -153,8 +162,16 @@ export function composeCluster(stack: TerraformStack, name: string, env: Resolve
     value: nat.publicIp,
     description: "The address the app servers' outbound traffic comes from (for third-party allowlists)",
   });
-  databaseOutput(stack, database, "Private endpoint of RDS for PostgreSQL (reachable from the app servers and the bastion only)");
-  backupOutputs(stack, backups, "Private TOS bucket holding the daily pg_dump of RDS exported by the first app server (docs/operations.md)");
+  databaseOutput(
+    stack,
+    database,
+    "Private endpoint of RDS for PostgreSQL (reachable from the app servers and the bastion only)",
+  );
+  backupOutputs(
+    stack,
+    backups,
+    "Private TOS bucket holding the daily pg_dump of RDS exported by the first app server (docs/operations.md)",
+  );
 
   // Each app server's own CPU/memory/disk alarms (rule names carry the server's number), and the
   // load balancer's view of the app's health (/readyz).

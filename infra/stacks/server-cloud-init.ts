@@ -1,9 +1,9 @@
 import { Annotations } from "cdktf";
 import type { Construct } from "constructs";
-import type { CloudInitOptions } from "../../cloud-init/options";
-import type { ResolvedEnvironment } from "../config/schema";
-import { defaultTosS3Endpoint } from "../config/operations";
-import { backupRoleName } from "../constructs/backup-bucket";
+import type { CloudInitOptions } from "../../cloud-init/options.js";
+import type { ResolvedEnvironment } from "../config/schema.js";
+import { defaultTosS3Endpoint } from "../config/operations.js";
+import { backupRoleName } from "../constructs/backup-bucket.js";
 
 /**
  * What an environment's servers are told at first boot: the one place the stack configuration
@@ -60,7 +60,9 @@ export function serverAlertWebhook(stack: Construct, env: ResolvedEnvironment): 
     Annotations.of(stack).addWarning(
       `alerts.email (${env.alerts.email}) receives CloudMonitor's alarms only: the server mails its own alerts ` +
         `(failed backup, certificate, disk, /readyz) through the API's SMTP relay, and \`mail\` is not configured. ` +
-        (env.alerts.webhook ? "They reach alerts.webhook only." : "Without alerts.webhook they reach nobody (only the server's journal).") +
+        (env.alerts.webhook
+          ? "They reach alerts.webhook only."
+          : "Without alerts.webhook they reach nobody (only the server's journal).") +
         " See docs/operations.md, Alerts.",
     );
   }

@@ -1,12 +1,12 @@
 import { TerraformOutput, type TerraformStack } from "cdktf";
-import { renderCloudInit } from "../../cloud-init/render";
-import type { ResolvedEnvironment } from "../config/schema";
-import { AppDeployment, type Release } from "../constructs/app-deployment";
-import { Network } from "../constructs/network";
-import { TodoServer } from "../constructs/todo-server";
-import { databaseAlarms, serverAlarms } from "../constructs/alarms";
-import { BackupBucket } from "../constructs/backup-bucket";
-import { serverAlertWebhook, singleServerCloudInit } from "./server-cloud-init";
+import { renderCloudInit } from "../../cloud-init/render.js";
+import type { ResolvedEnvironment } from "../config/schema.js";
+import { AppDeployment, type Release } from "../constructs/app-deployment.js";
+import { Network } from "../constructs/network.js";
+import { TodoServer } from "../constructs/todo-server.js";
+import { databaseAlarms, serverAlarms } from "../constructs/alarms.js";
+import { BackupBucket } from "../constructs/backup-bucket.js";
+import { serverAlertWebhook, singleServerCloudInit } from "./server-cloud-init.js";
 import {
   backupOutputs,
   databaseHasAddress,
@@ -16,7 +16,7 @@ import {
   mailSettings,
   rdsDatabase,
   rdsStandbyZone,
-} from "./stack-parts";
+} from "./stack-parts.js";
 
 /**
  * The `single` topology: network, one server with its own public IP, optional managed
@@ -24,7 +24,13 @@ import {
  * stack before it was split per topology (test/infra/fixtures/addresses.json): existing state
  * keeps its addresses.
  */
-export function composeSingle(stack: TerraformStack, name: string, env: ResolvedEnvironment, tags: Record<string, string>, release: Release) {
+export function composeSingle(
+  stack: TerraformStack,
+  name: string,
+  env: ResolvedEnvironment,
+  tags: Record<string, string>,
+  release: Release,
+) {
   const jwtSecret = jwtSecretVariable(stack, "single");
 
   const network = new Network(stack, "network", {
@@ -89,7 +95,8 @@ export function composeSingle(stack: TerraformStack, name: string, env: Resolved
     alertWebhook: serverAlertWebhook(stack, env),
     ...(env.mail ? { settings: mail.settings } : {}),
     dependsOn: [server.eipAssociation, ...(database ? [database.reachable] : [])],
-    preconditions: database || env.mail ? [...(database ? [databaseHasAddress(database)] : []), ...mail.preconditions] : undefined,
+    preconditions:
+      database || env.mail ? [...(database ? [databaseHasAddress(database)] : []), ...mail.preconditions] : undefined,
   });
 
   const apiUrl = env.https ? `https://${env.https.domain}` : `http://${server.publicIp}`;
@@ -103,7 +110,8 @@ export function composeSingle(stack: TerraformStack, name: string, env: Resolved
     value: `ssh ${env.ssh.privateKeyPath ? `-i ${env.ssh.privateKeyPath} ` : ""}${env.ssh.user}@${server.publicIp}`,
     description: "How to log in to the server",
   });
-  if (database) databaseOutput(stack, database, "Private endpoint of RDS for PostgreSQL (reachable from the server only)");
+  if (database)
+    databaseOutput(stack, database, "Private endpoint of RDS for PostgreSQL (reachable from the server only)");
   backupOutputs(stack, backups, "Private TOS bucket holding the off-server database backups (docs/operations.md)");
 
   return { network, server, database, deployment, backups, alarms };

@@ -1,9 +1,9 @@
 import type { Construct } from "constructs";
 import { TerraformOutput, TerraformVariable, type TerraformStack } from "cdktf";
-import type { ResolvedEnvironment } from "../config/schema";
-import { Alarms, type MetricAlarm } from "../constructs/alarms";
-import type { BackupBucket } from "../constructs/backup-bucket";
-import { PostgresDatabase } from "../constructs/postgres-database";
+import type { ResolvedEnvironment } from "../config/schema.js";
+import { Alarms, type MetricAlarm } from "../constructs/alarms.js";
+import type { BackupBucket } from "../constructs/backup-bucket.js";
+import { PostgresDatabase } from "../constructs/postgres-database.js";
 
 /**
  * What both topologies compose the same way: the deploy-time secrets, RDS, the alarms, and the
@@ -65,7 +65,11 @@ export function jwtSecretVariable(
 export function mailSettings(
   stack: TerraformStack,
   env: ResolvedEnvironment,
-): { settings: Record<string, string>; smtpUrl?: string; preconditions: { condition: string; errorMessage: string }[] } {
+): {
+  settings: Record<string, string>;
+  smtpUrl?: string;
+  preconditions: { condition: string; errorMessage: string }[];
+} {
   if (!env.mail) return { settings: {}, preconditions: [] };
   const smtpUrl = new TerraformVariable(stack, "smtp_url", {
     type: "string",
@@ -87,7 +91,8 @@ export function mailSettings(
     preconditions: [
       {
         condition: '${var.smtp_url != ""}',
-        errorMessage: "mail is configured: set TF_VAR_smtp_url to your SMTP relay (docs/deploy.md, Mail). It is not needed to destroy.",
+        errorMessage:
+          "mail is configured: set TF_VAR_smtp_url to your SMTP relay (docs/deploy.md, Mail). It is not needed to destroy.",
       },
     ],
   };
@@ -127,7 +132,8 @@ export function rdsDatabase(
     passwordPreconditions: [
       {
         condition: '${var.db_password != ""}',
-        errorMessage: "Set TF_VAR_db_password (8-32 characters; upper, lower, digits, symbols) to deploy with RDS. It is not needed to destroy.",
+        errorMessage:
+          "Set TF_VAR_db_password (8-32 characters; upper, lower, digits, symbols) to deploy with RDS. It is not needed to destroy.",
       },
     ],
     tags,
@@ -139,7 +145,8 @@ export function rdsDatabase(
  * both topologies use the same, written-down value.
  */
 export function rdsStandbyZone(db: RdsSettings): string {
-  if (!db.secondaryZone) throw new Error("database.secondaryZone is required with RDS (the configuration check refuses it first)");
+  if (!db.secondaryZone)
+    throw new Error("database.secondaryZone is required with RDS (the configuration check refuses it first)");
   return db.secondaryZone;
 }
 
@@ -152,7 +159,14 @@ export function environmentAlarms(
   alarms: MetricAlarm[],
 ): Alarms | undefined {
   if (!env.alerts) return undefined;
-  return new Alarms(stack, "alarms", { name, region: env.region, email: env.alerts.email, webhook: env.alerts.webhook, alarms, tags });
+  return new Alarms(stack, "alarms", {
+    name,
+    region: env.region,
+    email: env.alerts.email,
+    webhook: env.alerts.webhook,
+    alarms,
+    tags,
+  });
 }
 
 export function databaseHasAddress(database: PostgresDatabase) {

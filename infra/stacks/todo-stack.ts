@@ -1,21 +1,21 @@
-import { Construct } from "constructs";
+import type { Construct } from "constructs";
 import { S3Backend, TerraformStack } from "cdktf";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
-import { VolcengineProvider } from "../../.gen/providers/volcengine/provider";
-import type { ResolvedEnvironment, StateConfig } from "../config/schema";
-import type { AppDeployment, Release } from "../constructs/app-deployment";
-import type { Network } from "../constructs/network";
-import type { PostgresDatabase } from "../constructs/postgres-database";
-import type { TodoServer } from "../constructs/todo-server";
-import type { AppServers } from "../constructs/app-servers";
-import type { Bastion } from "../constructs/bastion";
-import type { ClusterNetwork } from "../constructs/cluster-network";
-import type { LoadBalancer } from "../constructs/load-balancer";
-import type { RollingDeployment } from "../constructs/rolling-deployment";
-import type { Alarms } from "../constructs/alarms";
-import type { BackupBucket } from "../constructs/backup-bucket";
-import { composeCluster } from "./cluster-topology";
-import { composeSingle } from "./single-topology";
+import { VolcengineProvider } from "../../.gen/providers/volcengine/provider/index.js";
+import type { ResolvedEnvironment, StateConfig } from "../config/schema.js";
+import type { AppDeployment, Release } from "../constructs/app-deployment.js";
+import type { Network } from "../constructs/network.js";
+import type { PostgresDatabase } from "../constructs/postgres-database.js";
+import type { TodoServer } from "../constructs/todo-server.js";
+import type { AppServers } from "../constructs/app-servers.js";
+import type { Bastion } from "../constructs/bastion.js";
+import type { ClusterNetwork } from "../constructs/cluster-network.js";
+import type { LoadBalancer } from "../constructs/load-balancer.js";
+import type { RollingDeployment } from "../constructs/rolling-deployment.js";
+import type { Alarms } from "../constructs/alarms.js";
+import type { BackupBucket } from "../constructs/backup-bucket.js";
+import { composeCluster } from "./cluster-topology.js";
+import { composeSingle } from "./single-topology.js";
 
 export interface TodoStackProps {
   project: string;

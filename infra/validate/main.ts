@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { checkTerraformJson, formatProblems, loadProviderSchemas } from "./schema-check";
+import { checkTerraformJson, formatProblems, loadProviderSchemas } from "./schema-check.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const outdir = path.resolve(process.argv[2] ?? path.join(root, "cdktf.out"));

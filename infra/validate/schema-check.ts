@@ -53,9 +53,31 @@ export interface SchemaProblem {
   message: string;
 }
 
-const RESOURCE_META = new Set(["count", "for_each", "provider", "depends_on", "lifecycle", "provisioner", "connection", "//"]);
+const RESOURCE_META = new Set([
+  "count",
+  "for_each",
+  "provider",
+  "depends_on",
+  "lifecycle",
+  "provisioner",
+  "connection",
+  "//",
+]);
 const DATA_META = new Set(["count", "for_each", "provider", "depends_on", "lifecycle", "//"]);
-const TOP_LEVEL = new Set(["//", "terraform", "provider", "resource", "data", "output", "variable", "locals", "module", "moved", "import", "check"]);
+const TOP_LEVEL = new Set([
+  "//",
+  "terraform",
+  "provider",
+  "resource",
+  "data",
+  "output",
+  "variable",
+  "locals",
+  "module",
+  "moved",
+  "import",
+  "check",
+]);
 const PROVISIONERS = new Set(["file", "local-exec", "remote-exec"]);
 
 /** Merges several `terraform providers schema -json` documents (e.g. volcengine + null). */
@@ -77,10 +99,8 @@ export function checkTerraformJson(config: Record<string, unknown>, schemas: Pro
   }
 
   // Local provider name -> provider schema, from terraform.required_providers.
-  const requiredProviders = (asObject((config.terraform as Record<string, unknown> | undefined)?.required_providers) ?? {}) as Record<
-    string,
-    { source?: string }
-  >;
+  const requiredProviders = (asObject((config.terraform as Record<string, unknown> | undefined)?.required_providers) ??
+    {}) as Record<string, { source?: string }>;
   const providerByLocalName = new Map<string, ProviderSchemaEntry>();
   for (const [localName, req] of Object.entries(requiredProviders)) {
     const fqpn = fullyQualified(req.source ?? `hashicorp/${localName}`);
@@ -100,7 +120,10 @@ export function checkTerraformJson(config: Record<string, unknown>, schemas: Pro
     list.forEach((body, i) => {
       const path = `provider.${localName}[${i}]`;
       const obj = asObject(body);
-      if (!obj) return report(path, "must be an object");
+      if (!obj) {
+        report(path, "must be an object");
+        return;
+      }
       const { alias: _alias, ...rest } = obj;
       checkBlock(rest, schema.provider?.block ?? {}, path, report, new Set(["//"]));
     });
@@ -195,7 +218,12 @@ function checkBlock(
   }
 }
 
-function checkNestedBlock(value: unknown, bt: SchemaBlockType, path: string, report: (path: string, message: string) => void): void {
+function checkNestedBlock(
+  value: unknown,
+  bt: SchemaBlockType,
+  path: string,
+  report: (path: string, message: string) => void,
+): void {
   if (typeof value === "string" && value.includes("${")) {
     report(path, "a block cannot be set from an expression (use a dynamic block)");
     return;
@@ -250,14 +278,23 @@ function checkMeta(
       dependsOn.forEach((ref, i) => {
         const m = typeof ref === "string" ? /^(data\.)?([a-z][a-z0-9_]*)\.([\w-]+)$/.exec(ref) : null;
         const pool = m?.[1] ? declared.data : declared.resources;
-        if (!m || !pool.get(m[2]!)?.has(m[3]!)) report(`${path}.depends_on[${i}]`, `does not name a declared resource: ${JSON.stringify(ref)}`);
+        if (!m || !pool.get(m[2]!)?.has(m[3]!))
+          report(`${path}.depends_on[${i}]`, `does not name a declared resource: ${JSON.stringify(ref)}`);
       });
   }
   const lifecycle = asObject(body.lifecycle);
   if (body.lifecycle !== undefined && !lifecycle) report(`${path}.lifecycle`, "must be a block (object)");
   if (!lifecycle) return;
-  const known = new Set(["create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by", "precondition", "postcondition"]);
-  for (const key of Object.keys(lifecycle)) if (!known.has(key)) report(`${path}.lifecycle.${key}`, `unknown lifecycle argument "${key}"`);
+  const known = new Set([
+    "create_before_destroy",
+    "prevent_destroy",
+    "ignore_changes",
+    "replace_triggered_by",
+    "precondition",
+    "postcondition",
+  ]);
+  for (const key of Object.keys(lifecycle))
+    if (!known.has(key)) report(`${path}.lifecycle.${key}`, `unknown lifecycle argument "${key}"`);
   const ignore = lifecycle.ignore_changes;
   if (Array.isArray(ignore)) {
     ignore.forEach((attr, i) => {
@@ -281,7 +318,11 @@ function checkMeta(
   }
 }
 
-function checkProvisioners(body: Record<string, unknown>, path: string, report: (path: string, message: string) => void): void {
+function checkProvisioners(
+  body: Record<string, unknown>,
+  path: string,
+  report: (path: string, message: string) => void,
+): void {
   if (body.provisioner === undefined) return;
   const list = Array.isArray(body.provisioner) ? body.provisioner : [body.provisioner];
   list.forEach((entry, i) => {
@@ -307,7 +348,9 @@ export function typeError(value: unknown, type: CtyType): string | undefined {
   if (typeof type === "string") {
     switch (type) {
       case "string":
-        return ["string", "number", "boolean"].includes(typeof value) ? undefined : `expected a string, got ${describe(value)}`;
+        return ["string", "number", "boolean"].includes(typeof value)
+          ? undefined
+          : `expected a string, got ${describe(value)}`;
       case "number":
         if (typeof value === "number") return undefined;
         if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) return undefined;
@@ -425,7 +468,10 @@ function checkReferences(
   // A bare name such as ${HOME} is almost always shell text Terraform would try to evaluate.
   const bare = /^\s*([A-Za-z_][\w-]*)\s*$/.exec(code);
   if (bare && !["true", "false", "null"].includes(bare[1]!)) {
-    report(path, `"\${${bare[1]}}" is not a valid Terraform reference (shell syntax? write $\${${bare[1]}} or avoid braces)`);
+    report(
+      path,
+      `"\${${bare[1]}}" is not a valid Terraform reference (shell syntax? write $\${${bare[1]}} or avoid braces)`,
+    );
   }
   const ref = /(?<![\w.])(data\.)?([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z_][\w-]*)(?:\.([a-z_][a-z0-9_]*))?/g;
   for (const m of code.matchAll(ref)) {
@@ -458,7 +504,10 @@ function checkReferences(
 
 function walkStrings(value: unknown, path: string, visit: (s: string, path: string) => void): void {
   if (typeof value === "string") visit(value, path);
-  else if (Array.isArray(value)) value.forEach((v, i) => walkStrings(v, `${path}[${i}]`, visit));
+  else if (Array.isArray(value))
+    value.forEach((v, i) => {
+      walkStrings(v, `${path}[${i}]`, visit);
+    });
   else if (value && typeof value === "object") {
     for (const [k, v] of Object.entries(value)) {
       if (k === "//") continue;

@@ -1,8 +1,8 @@
-import { page, selected, type Action, type Call } from "../api";
-import { ApiError, invalid, missing, notFound } from "../errors";
-import { list, num, required, str, strings, tags, type Params } from "../params";
-import { checkDescription, checkName } from "../rules";
-import { isoNow, type Resource } from "../store";
+import { page, selected, type Action, type Call } from "../api.js";
+import { ApiError, invalid, missing, notFound } from "../errors.js";
+import { list, num, required, str, strings, tags, type Params } from "../params.js";
+import { checkDescription, checkName } from "../rules.js";
+import { isoNow, type Resource } from "../store.js";
 
 /**
  * CLB (`clb` 2020-04-01, query GET): load balancer with its public address, listeners, server
@@ -16,7 +16,8 @@ import { isoNow, type Resource } from "../store";
 const ACCOUNT = "2100000000";
 const SPECS = ["small_1", "small_2", "medium_1", "medium_2", "large_1", "large_2"];
 /** Query parameters are strings; these are numbers in the API's answers. */
-const NUMERIC = /^(Port|Weight|Interval|Timeout|HealthyThreshold|UnHealthyThreshold|EstablishedTimeout|Bandwidth|EipBillingType|LoadBalancerBillingType|PersistenceTimeout|ConnectionDrainTimeout|Udp.*|ProxyProtocolType|Period)$/i;
+const NUMERIC =
+  /^(Port|Weight|Interval|Timeout|HealthyThreshold|UnHealthyThreshold|EstablishedTimeout|Bandwidth|EipBillingType|LoadBalancerBillingType|PersistenceTimeout|ConnectionDrainTimeout|Udp.*|ProxyProtocolType|Period)$/i;
 const BOOLEAN = /^(CookieEnabled|ConnectionDrainEnabled)$/;
 
 function typed(v: unknown, key = ""): unknown {
@@ -35,7 +36,14 @@ function withHealthCheckNames(p: Params): Params {
   const h = p.HealthCheck as Params | undefined;
   if (!h) return p;
   const { URI, UnhealthyThreshold, ...rest } = h;
-  return { ...p, HealthCheck: { ...rest, ...(URI !== undefined ? { Uri: URI } : {}), ...(UnhealthyThreshold !== undefined ? { UnHealthyThreshold: UnhealthyThreshold } : {}) } };
+  return {
+    ...p,
+    HealthCheck: {
+      ...rest,
+      ...(URI !== undefined ? { Uri: URI } : {}),
+      ...(UnhealthyThreshold !== undefined ? { UnHealthyThreshold: UnhealthyThreshold } : {}),
+    },
+  };
 }
 
 function get(call: Call, kind: string, id: string, what: string, code: string): Resource {
@@ -44,12 +52,18 @@ function get(call: Call, kind: string, id: string, what: string, code: string): 
   return r;
 }
 
-const clbOf = (call: Call, id = required(call.params, "LoadBalancerId")) => get(call, "clb", id, "load balancer", "InvalidLoadBalancer.NotFound");
+const clbOf = (call: Call, id = required(call.params, "LoadBalancerId")) =>
+  get(call, "clb", id, "load balancer", "InvalidLoadBalancer.NotFound");
 
 /** Changes are refused while the load balancer is not Active (CLB docs: "the instance status must be Active"). */
 function activeClb(call: Call, id?: string): Resource {
   const clb = clbOf(call, id);
-  if (clb.fields.Status !== "Active") throw new ApiError(409, "IncorrectStatus.LoadBalancer", `The load balancer ${clb.id} is ${String(clb.fields.Status)}, not Active.`);
+  if (clb.fields.Status !== "Active")
+    throw new ApiError(
+      409,
+      "IncorrectStatus.LoadBalancer",
+      `The load balancer ${clb.id} is ${String(clb.fields.Status)}, not Active.`,
+    );
   return clb;
 }
 
@@ -72,10 +86,18 @@ const CreateLoadBalancer: Action = (call) => {
     const cfg = (p.EipBillingConfig ?? {}) as Params;
     const eipBilling = num(cfg, "EipBillingType") ?? 3;
     const bandwidth = num(cfg, "Bandwidth") ?? 1;
-    if (bandwidth < 1 || bandwidth > (eipBilling === 3 ? 200 : 500)) throw invalid("EipBillingConfig.Bandwidth", `${bandwidth} Mbps`);
+    if (bandwidth < 1 || bandwidth > (eipBilling === 3 ? 200 : 500))
+      throw invalid("EipBillingConfig.Bandwidth", `${bandwidth} Mbps`);
     // The load balancer's own address, from the EIP range's upper half (see choices).
     eipAddress = `198.19.255.${call.store.all("clb").length + 2}`;
-    eip = { EipBillingType: eipBilling, Bandwidth: bandwidth, ISP: str(cfg, "ISP") ?? "BGP", BandwidthPackageId: "", SecurityProtectionTypes: [], SecurityProtectionInstanceId: "" };
+    eip = {
+      EipBillingType: eipBilling,
+      Bandwidth: bandwidth,
+      ISP: str(cfg, "ISP") ?? "BGP",
+      BandwidthPackageId: "",
+      SecurityProtectionTypes: [],
+      SecurityProtectionInstanceId: "",
+    };
   }
   call.store.create(
     "clb",
@@ -113,13 +135,20 @@ const CreateLoadBalancer: Action = (call) => {
 };
 
 const DescribeLoadBalancers: Action = (call) => {
-  return page(selected(call, "clb", "LoadBalancerIds").map(({ fields: { Eip: _e, ...f } }) => f), call.params, "LoadBalancers");
+  return page(
+    selected(call, "clb", "LoadBalancerIds").map(({ fields: { Eip: _e, ...f } }) => f),
+    call.params,
+    "LoadBalancers",
+  );
 };
 
 const DescribeLoadBalancerAttributes: Action = (call) => {
   const clb = clbOf(call);
   const of = (kind: string, idKey: string, nameKey: string) =>
-    call.store.all(kind).filter((r) => r.fields.LoadBalancerId === clb.id).map((r) => ({ [idKey]: r.id, [nameKey]: r.fields[nameKey] }));
+    call.store
+      .all(kind)
+      .filter((r) => r.fields.LoadBalancerId === clb.id)
+      .map((r) => ({ [idKey]: r.id, [nameKey]: r.fields[nameKey] }));
   return {
     ...clb.fields,
     Ipv6AddressBandwidth: null,
@@ -135,7 +164,15 @@ const DescribeLoadBalancersBilling: Action = (call) => {
   const ids = strings(call.params, "LoadBalancerIds");
   const found = call.store.all("clb").filter((r) => ids.includes(r.id));
   return {
-    LoadBalancerBillingConfigs: found.map((r) => ({ LoadBalancerId: r.id, LoadBalancerBillingType: r.fields.LoadBalancerBillingType, BillingStatus: "Normal", OverdueTime: "", ExpiredTime: "", ReclaimTime: "", RenewType: 3 })),
+    LoadBalancerBillingConfigs: found.map((r) => ({
+      LoadBalancerId: r.id,
+      LoadBalancerBillingType: r.fields.LoadBalancerBillingType,
+      BillingStatus: "Normal",
+      OverdueTime: "",
+      ExpiredTime: "",
+      ReclaimTime: "",
+      RenewType: 3,
+    })),
     TotalCount: found.length,
   };
 };
@@ -145,8 +182,10 @@ const ModifyLoadBalancerAttributes: Action = (call) => {
   checkName(str(call.params, "LoadBalancerName"), "LoadBalancerName");
   checkDescription(str(call.params, "Description"));
   const changes: Record<string, unknown> = {};
-  for (const f of ["LoadBalancerName", "Description", "LoadBalancerSpec", "ModificationProtectionStatus"]) if (str(call.params, f) !== undefined) changes[f] = str(call.params, f);
-  if (changes.LoadBalancerSpec !== undefined && !SPECS.includes(String(changes.LoadBalancerSpec))) throw invalid("LoadBalancerSpec", `one of ${SPECS.join(", ")}`);
+  for (const f of ["LoadBalancerName", "Description", "LoadBalancerSpec", "ModificationProtectionStatus"])
+    if (str(call.params, f) !== undefined) changes[f] = str(call.params, f);
+  if (changes.LoadBalancerSpec !== undefined && !SPECS.includes(String(changes.LoadBalancerSpec)))
+    throw invalid("LoadBalancerSpec", `one of ${SPECS.join(", ")}`);
   call.store.update(clb, changes);
   configuring(call, clb);
   return {};
@@ -156,9 +195,20 @@ const DeleteLoadBalancer: Action = (call) => {
   const clb = clbOf(call);
   if (clb.fields.Status === "Deleting") return {};
   const listeners = call.store.all("clb-listener").filter((l) => l.fields.LoadBalancerId === clb.id);
-  if (listeners.length > 0) throw new ApiError(409, "InvalidOperation.LoadBalancerHasListener", `The load balancer ${clb.id} still has listeners ${listeners.map((l) => l.id).join(", ")}.`);
-  if (clb.fields.Status !== "Active") throw new ApiError(409, "IncorrectStatus.LoadBalancer", `The load balancer ${clb.id} is ${String(clb.fields.Status)}.`);
-  for (const g of call.store.all("clb-server-group").filter((g) => g.fields.LoadBalancerId === clb.id)) call.store.delete(g);
+  if (listeners.length > 0)
+    throw new ApiError(
+      409,
+      "InvalidOperation.LoadBalancerHasListener",
+      `The load balancer ${clb.id} still has listeners ${listeners.map((l) => l.id).join(", ")}.`,
+    );
+  if (clb.fields.Status !== "Active")
+    throw new ApiError(
+      409,
+      "IncorrectStatus.LoadBalancer",
+      `The load balancer ${clb.id} is ${String(clb.fields.Status)}.`,
+    );
+  for (const g of call.store.all("clb-server-group").filter((g) => g.fields.LoadBalancerId === clb.id))
+    call.store.delete(g);
   call.store.transition(clb, "Deleting", "Deleted", "delete");
   return {};
 };
@@ -172,13 +222,30 @@ const CreateListener: Action = (call) => {
   if (!PROTOCOLS.includes(protocol)) throw invalid("Protocol", PROTOCOLS.join(", "));
   const port = Number(required(p, "Port"));
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid("Port", "1-65535");
-  if (call.store.all("clb-listener").some((l) => l.fields.LoadBalancerId === clb.id && l.fields.Port === port && (l.fields.Protocol === "UDP") === (protocol === "UDP"))) {
+  if (
+    call.store
+      .all("clb-listener")
+      .some(
+        (l) =>
+          l.fields.LoadBalancerId === clb.id &&
+          l.fields.Port === port &&
+          (l.fields.Protocol === "UDP") === (protocol === "UDP"),
+      )
+  ) {
     throw new ApiError(409, "InvalidListener.PortConflict", `The load balancer ${clb.id} already listens on ${port}.`);
   }
-  const group = get(call, "clb-server-group", required(p, "ServerGroupId"), "server group", "InvalidServerGroup.NotFound");
-  if (group.fields.LoadBalancerId !== clb.id) throw invalid("ServerGroupId", `the server group ${group.id} belongs to another load balancer`);
+  const group = get(
+    call,
+    "clb-server-group",
+    required(p, "ServerGroupId"),
+    "server group",
+    "InvalidServerGroup.NotFound",
+  );
+  if (group.fields.LoadBalancerId !== clb.id)
+    throw invalid("ServerGroupId", `the server group ${group.id} belongs to another load balancer`);
   // An HTTPS listener needs a certificate that exists (and then holds it: DeleteCertificate refuses).
-  if (protocol === "HTTPS") get(call, "clb-certificate", required(p, "CertificateId"), "certificate", "InvalidCertificate.NotFound");
+  if (protocol === "HTTPS")
+    get(call, "clb-certificate", required(p, "CertificateId"), "certificate", "InvalidCertificate.NotFound");
   checkName(str(p, "ListenerName"), "ListenerName");
   checkDescription(str(p, "Description"));
   const id = call.store.newId("lsn");
@@ -210,10 +277,15 @@ const CreateListener: Action = (call) => {
 };
 
 const DescribeListeners: Action = (call) => {
-  return page(selected(call, "clb-listener", "ListenerIds", "LoadBalancerId").map((r) => r.fields), call.params, "Listeners");
+  return page(
+    selected(call, "clb-listener", "ListenerIds", "LoadBalancerId").map((r) => r.fields),
+    call.params,
+    "Listeners",
+  );
 };
 
-const listenerOf = (call: Call) => get(call, "clb-listener", required(call.params, "ListenerId"), "listener", "InvalidListener.NotFound");
+const listenerOf = (call: Call) =>
+  get(call, "clb-listener", required(call.params, "ListenerId"), "listener", "InvalidListener.NotFound");
 
 const DescribeListenerAttributes: Action = (call) => listenerOf(call).fields;
 
@@ -267,15 +339,25 @@ const CreateServerGroup: Action = (call) => {
   return { ServerGroupId: id };
 };
 
-const groupOf = (call: Call, id = required(call.params, "ServerGroupId")) => get(call, "clb-server-group", id, "server group", "InvalidServerGroup.NotFound");
+const groupOf = (call: Call, id = required(call.params, "ServerGroupId")) =>
+  get(call, "clb-server-group", id, "server group", "InvalidServerGroup.NotFound");
 
 const DescribeServerGroups: Action = (call) => {
-  return page(selected(call, "clb-server-group", "ServerGroupIds", "LoadBalancerId").map(({ fields: { Servers: _s, ...f } }) => f), call.params, "ServerGroups");
+  return page(
+    selected(call, "clb-server-group", "ServerGroupIds", "LoadBalancerId").map(
+      ({ fields: { Servers: _s, ...f } }) => f,
+    ),
+    call.params,
+    "ServerGroups",
+  );
 };
 
 const DescribeServerGroupAttributes: Action = (call) => {
   const g = groupOf(call);
-  const listeners = call.store.all("clb-listener").filter((l) => l.fields.ServerGroupId === g.id).map((l) => l.id);
+  const listeners = call.store
+    .all("clb-listener")
+    .filter((l) => l.fields.ServerGroupId === g.id)
+    .map((l) => l.id);
   return { ...g.fields, Listeners: listeners };
 };
 
@@ -289,14 +371,25 @@ function serverEntries(call: Call, group: Resource): Record<string, unknown>[] {
     if (!["ecs", "eni", "ip"].includes(type)) throw invalid("Servers.Type", "ecs, eni or ip");
     const instance = type === "ecs" ? call.store.get("ecs-instance", instanceId) : undefined;
     if (type === "ecs" && !instance) throw notFound("instance", instanceId).withCode("InvalidInstance.NotFound");
-    if (instance && instance.fields.VpcId !== group.fields.VpcId) throw invalid("Servers.InstanceId", `the instance ${instanceId} is not in the load balancer's VPC`);
+    if (instance && instance.fields.VpcId !== group.fields.VpcId)
+      throw invalid("Servers.InstanceId", `the instance ${instanceId} is not in the load balancer's VPC`);
     const weight = Number(s.Weight ?? 100);
     if (!Number.isInteger(weight) || weight < 0 || weight > 100) throw invalid("Servers.Weight", "0-100");
     const port = Number(required(s, "Port"));
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid("Servers.Port", "1-65535");
-    const eni = call.store.all("network-interface").find((n) => n.fields.InstanceId === instanceId && n.fields.Type === "primary");
+    const eni = call.store
+      .all("network-interface")
+      .find((n) => n.fields.InstanceId === instanceId && n.fields.Type === "primary");
     const ip = str(s, "Ip") ?? String(eni?.fields.PrimaryIpAddress ?? "");
-    return { ServerId: call.store.newId("rs"), InstanceId: instanceId, Type: type, Ip: ip, Port: port, Weight: weight, Description: str(s, "Description") ?? "" };
+    return {
+      ServerId: call.store.newId("rs"),
+      InstanceId: instanceId,
+      Type: type,
+      Ip: ip,
+      Port: port,
+      Weight: weight,
+      Description: str(s, "Description") ?? "",
+    };
   });
 }
 
@@ -306,7 +399,12 @@ const AddServerGroupBackendServers: Action = (call) => {
   const added = serverEntries(call, g);
   const existing = g.fields.Servers as Record<string, unknown>[];
   for (const s of added) {
-    if (existing.some((e) => e.InstanceId === s.InstanceId && e.Port === s.Port)) throw new ApiError(409, "InvalidParameter.ServerExist", `The server ${String(s.InstanceId)}:${String(s.Port)} is in the group.`);
+    if (existing.some((e) => e.InstanceId === s.InstanceId && e.Port === s.Port))
+      throw new ApiError(
+        409,
+        "InvalidParameter.ServerExist",
+        `The server ${String(s.InstanceId)}:${String(s.Port)} is in the group.`,
+      );
   }
   call.store.update(g, { Servers: [...existing, ...added] });
   configuring(call, clb);
@@ -318,7 +416,9 @@ const RemoveServerGroupBackendServers: Action = (call) => {
   const clb = activeClb(call, String(g.fields.LoadBalancerId));
   const ids = strings(call.params, "ServerIds");
   if (ids.length === 0) throw missing("ServerIds");
-  call.store.update(g, { Servers: (g.fields.Servers as Record<string, unknown>[]).filter((s) => !ids.includes(String(s.ServerId))) });
+  call.store.update(g, {
+    Servers: (g.fields.Servers as Record<string, unknown>[]).filter((s) => !ids.includes(String(s.ServerId))),
+  });
   configuring(call, clb);
   return {};
 };
@@ -328,12 +428,18 @@ const ModifyServerGroupAttributes: Action = (call) => {
   const clb = activeClb(call, String(g.fields.LoadBalancerId));
   checkDescription(str(call.params, "Description"));
   const changes: Record<string, unknown> = {};
-  for (const f of ["ServerGroupName", "Description"]) if (str(call.params, f) !== undefined) changes[f] = str(call.params, f);
+  for (const f of ["ServerGroupName", "Description"])
+    if (str(call.params, f) !== undefined) changes[f] = str(call.params, f);
   const updates = typed(list(call.params, "Servers")) as Params[];
   if (updates.length > 0) {
     changes.Servers = (g.fields.Servers as Record<string, unknown>[]).map((s) => {
       const u = updates.find((x) => x.ServerId === s.ServerId);
-      return u ? { ...s, ...Object.fromEntries(Object.entries(u).filter(([k]) => ["Weight", "Port", "Description"].includes(k))) } : s;
+      return u
+        ? {
+            ...s,
+            ...Object.fromEntries(Object.entries(u).filter(([k]) => ["Weight", "Port", "Description"].includes(k))),
+          }
+        : s;
     });
   }
   call.store.update(g, changes);
@@ -344,7 +450,12 @@ const ModifyServerGroupAttributes: Action = (call) => {
 const DeleteServerGroup: Action = (call) => {
   const g = groupOf(call);
   const users = call.store.all("clb-listener").filter((l) => l.fields.ServerGroupId === g.id);
-  if (users.length > 0) throw new ApiError(409, "InvalidOperation.ServerGroupInUse", `The server group ${g.id} is used by listeners ${users.map((l) => l.id).join(", ")}.`);
+  if (users.length > 0)
+    throw new ApiError(
+      409,
+      "InvalidOperation.ServerGroupInUse",
+      `The server group ${g.id} is used by listeners ${users.map((l) => l.id).join(", ")}.`,
+    );
   const clb = activeClb(call, String(g.fields.LoadBalancerId));
   call.store.delete(g);
   configuring(call, clb);
@@ -352,13 +463,38 @@ const DeleteServerGroup: Action = (call) => {
 };
 
 export const clbActions = {
-  CreateLoadBalancer, DescribeLoadBalancers, DescribeLoadBalancerAttributes, DescribeLoadBalancersBilling, ModifyLoadBalancerAttributes, DeleteLoadBalancer,
-  CreateListener, DescribeListeners, DescribeListenerAttributes, ModifyListenerAttributes, DeleteListener,
-  CreateServerGroup, DescribeServerGroups, DescribeServerGroupAttributes, AddServerGroupBackendServers, RemoveServerGroupBackendServers, ModifyServerGroupAttributes, DeleteServerGroup,
+  CreateLoadBalancer,
+  DescribeLoadBalancers,
+  DescribeLoadBalancerAttributes,
+  DescribeLoadBalancersBilling,
+  ModifyLoadBalancerAttributes,
+  DeleteLoadBalancer,
+  CreateListener,
+  DescribeListeners,
+  DescribeListenerAttributes,
+  ModifyListenerAttributes,
+  DeleteListener,
+  CreateServerGroup,
+  DescribeServerGroups,
+  DescribeServerGroupAttributes,
+  AddServerGroupBackendServers,
+  RemoveServerGroupBackendServers,
+  ModifyServerGroupAttributes,
+  DeleteServerGroup,
 };
 
 /** The `vpc` action the provider uses to find a server's primary private address. */
 export const DescribeNetworkInterfaceAttributes: Action = (call) => {
-  const eni = get(call, "network-interface", required(call.params, "NetworkInterfaceId"), "network interface", "InvalidNetworkInterface.NotFound");
-  return { ...eni.fields, IPv6Sets: [], PrivateIpSets: { PrivateIpSet: [{ PrivateIpAddress: eni.fields.PrimaryIpAddress, Primary: true }] } };
+  const eni = get(
+    call,
+    "network-interface",
+    required(call.params, "NetworkInterfaceId"),
+    "network interface",
+    "InvalidNetworkInterface.NotFound",
+  );
+  return {
+    ...eni.fields,
+    IPv6Sets: [],
+    PrivateIpSets: { PrivateIpSet: [{ PrivateIpAddress: eni.fields.PrimaryIpAddress, Primary: true }] },
+  };
 };

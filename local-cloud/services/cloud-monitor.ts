@@ -1,7 +1,7 @@
-import type { Action, Call } from "../api";
-import { ApiError, invalid, missing } from "../errors";
-import { list, required, str, strings, type Params } from "../params";
-import type { Resource } from "../store";
+import type { Action, Call } from "../api.js";
+import { ApiError, invalid, missing } from "../errors.js";
+import { list, required, str, strings, type Params } from "../params.js";
+import type { Resource } from "../store.js";
 
 /**
  * CloudMonitor (`Volc_Observe` 2018-01-01, JSON POST): contacts, contact groups, alarm rules.
@@ -19,7 +19,12 @@ const now = (call: Call) => new Date(call.store.clock()).toISOString().replace(/
 function pageData(items: unknown[], p: Params): Record<string, unknown> {
   const size = Number(p.PageSize ?? 100) || 100;
   const number = Number(p.PageNumber ?? 1) || 1;
-  return { Data: items.slice((number - 1) * size, number * size), PageNumber: number, PageSize: size, TotalCount: items.length };
+  return {
+    Data: items.slice((number - 1) * size, number * size),
+    PageNumber: number,
+    PageSize: size,
+    TotalCount: items.length,
+  };
 }
 
 function byIds(call: Call, kind: string, what: string): Resource[] {
@@ -39,34 +44,50 @@ function checkContact(p: Params): void {
   const name = required(p, "Name");
   if (name.length > 64) throw invalid("Name", "at most 64 characters");
   const email = str(p, "Email");
-  if (email !== undefined && email !== "" && !EMAIL.test(email)) throw invalid("Email", `"${email}" is not an e-mail address`);
+  if (email !== undefined && email !== "" && !EMAIL.test(email))
+    throw invalid("Email", `"${email}" is not an e-mail address`);
   if (!email && !str(p, "Phone")) throw missing("Email");
 }
 
 const CreateContacts: Action = (call) => {
   checkContact(call.params);
-  if (call.store.all("cm-contact").some((c) => c.fields.Name === call.params.Name)) throw new ApiError(409, "InvalidParameter.Duplicate", `A contact named ${String(call.params.Name)} exists.`);
+  if (call.store.all("cm-contact").some((c) => c.fields.Name === call.params.Name))
+    throw new ApiError(409, "InvalidParameter.Duplicate", `A contact named ${String(call.params.Name)} exists.`);
   const id = newId(call);
-  call.store.create("cm-contact", id, { Id: id, Name: str(call.params, "Name"), Email: str(call.params, "Email") ?? "", Phone: str(call.params, "Phone") ?? "" });
+  call.store.create("cm-contact", id, {
+    Id: id,
+    Name: str(call.params, "Name"),
+    Email: str(call.params, "Email") ?? "",
+    Phone: str(call.params, "Phone") ?? "",
+  });
   return { Data: [id] };
 };
 
 /** List*ByIds answer only the ids that exist (a deleted one is simply absent, which is how the provider sees it gone). */
-const listByIds = (call: Call, kind: string) => pageData(strings(call.params, "Ids").flatMap((id) => call.store.get(kind, id)?.fields ?? []), call.params);
+const listByIds = (call: Call, kind: string) =>
+  pageData(
+    strings(call.params, "Ids").flatMap((id) => call.store.get(kind, id)?.fields ?? []),
+    call.params,
+  );
 
 const ListContactsByIds: Action = (call) => listByIds(call, "cm-contact");
 
 const UpdateContacts: Action = (call) => {
   const [contact] = byIdsOf(call, "cm-contact", "contact");
   checkContact(call.params);
-  call.store.update(contact!, { Name: str(call.params, "Name"), Email: str(call.params, "Email") ?? "", Phone: str(call.params, "Phone") ?? "" });
+  call.store.update(contact!, {
+    Name: str(call.params, "Name"),
+    Email: str(call.params, "Email") ?? "",
+    Phone: str(call.params, "Phone") ?? "",
+  });
   return { Data: [contact!.id] };
 };
 
 const DeleteContactsByIds: Action = (call) => {
   const contacts = byIds(call, "cm-contact", "contact");
   for (const c of contacts) {
-    for (const g of call.store.all("cm-contact-group")) call.store.update(g, { ContactIds: (g.fields.ContactIds as string[]).filter((id) => id !== c.id) });
+    for (const g of call.store.all("cm-contact-group"))
+      call.store.update(g, { ContactIds: (g.fields.ContactIds as string[]).filter((id) => id !== c.id) });
     call.store.delete(c);
   }
   return { Data: contacts.map((c) => c.id) };
@@ -82,15 +103,26 @@ function byIdsOf(call: Call, kind: string, what: string): Resource[] {
 
 function contactIds(call: Call): string[] {
   const ids = strings(call.params, "ContactsIdList");
-  for (const id of ids) if (!call.store.get("cm-contact", id)) throw new ApiError(404, "InvalidParameter.NotFound", `The contact ${id} does not exist.`);
+  for (const id of ids)
+    if (!call.store.get("cm-contact", id))
+      throw new ApiError(404, "InvalidParameter.NotFound", `The contact ${id} does not exist.`);
   return ids;
 }
 
 const CreateContactGroup: Action = (call) => {
   const name = required(call.params, "Name");
-  if (call.store.all("cm-contact-group").some((g) => g.fields.Name === name)) throw new ApiError(409, "InvalidParameter.Duplicate", `A contact group named ${name} exists.`);
+  if (call.store.all("cm-contact-group").some((g) => g.fields.Name === name))
+    throw new ApiError(409, "InvalidParameter.Duplicate", `A contact group named ${name} exists.`);
   const id = newId(call);
-  call.store.create("cm-contact-group", id, { Id: id, Name: name, Description: str(call.params, "Description") ?? "", ContactIds: contactIds(call), AccountId: ACCOUNT, CreatedAt: now(call), UpdatedAt: now(call) });
+  call.store.create("cm-contact-group", id, {
+    Id: id,
+    Name: name,
+    Description: str(call.params, "Description") ?? "",
+    ContactIds: contactIds(call),
+    AccountId: ACCOUNT,
+    CreatedAt: now(call),
+    UpdatedAt: now(call),
+  });
   return { Data: [id] };
 };
 
@@ -98,7 +130,10 @@ const ListContactGroups: Action = (call) => {
   const name = str(call.params, "Name");
   const groups = call.store.all("cm-contact-group").filter((g) => !name || String(g.fields.Name).includes(name));
   return pageData(
-    groups.map(({ fields: { ContactIds, ...g } }) => ({ ...g, Contacts: (ContactIds as string[]).map((id) => call.store.get("cm-contact", id)?.fields).filter(Boolean) })),
+    groups.map(({ fields: { ContactIds, ...g } }) => ({
+      ...g,
+      Contacts: (ContactIds as string[]).map((id) => call.store.get("cm-contact", id)?.fields).filter(Boolean),
+    })),
     call.params,
   );
 };
@@ -123,7 +158,12 @@ const DeleteContactGroupByIds: Action = (call) => {
   const groups = byIds(call, "cm-contact-group", "contact group");
   for (const g of groups) {
     const rules = call.store.all("cm-rule").filter((r) => (r.fields.ContactGroupIds as string[]).includes(g.id));
-    if (rules.length > 0) throw new ApiError(409, "OperationDenied.ContactGroupInUse", `The contact group ${g.id} is used by alarm rules ${rules.map((r) => r.id).join(", ")}.`);
+    if (rules.length > 0)
+      throw new ApiError(
+        409,
+        "OperationDenied.ContactGroupInUse",
+        `The contact group ${g.id} is used by alarm rules ${rules.map((r) => r.id).join(", ")}.`,
+      );
   }
   for (const g of groups) call.store.delete(g);
   return { Data: groups.map((g) => g.id) };
@@ -135,32 +175,54 @@ const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
 
 /** What CloudMonitor's CreateRule documents as required and allowed (fields the stack uses). */
 function checkRule(call: Call, p: Params): void {
-  for (const f of ["RuleName", "Namespace", "SubNamespace", "Level", "EnableState", "EffectStartAt", "EffectEndAt"]) required(p, f);
+  for (const f of ["RuleName", "Namespace", "SubNamespace", "Level", "EnableState", "EffectStartAt", "EffectEndAt"])
+    required(p, f);
   if (!LEVELS.includes(String(p.Level))) throw invalid("Level", `must be one of ${LEVELS.join(", ")}`);
   if (!["enable", "disable"].includes(String(p.EnableState))) throw invalid("EnableState", "must be enable or disable");
   for (const f of ["EffectStartAt", "EffectEndAt"]) if (!HHMM.test(String(p[f]))) throw invalid(f, "must be HH:MM");
   const methods = strings(p, "AlertMethods");
   if (methods.length === 0) throw missing("AlertMethods");
-  for (const m of methods) if (!METHODS.includes(m)) throw invalid("AlertMethods", `${m} is not one of ${METHODS.join(", ")}`);
+  for (const m of methods)
+    if (!METHODS.includes(m)) throw invalid("AlertMethods", `${m} is not one of ${METHODS.join(", ")}`);
   const conditions = list(p, "Conditions") as Params[];
   if (conditions.length === 0) throw missing("Conditions");
-  for (const c of conditions) for (const f of ["MetricName", "MetricUnit", "Statistics", "ComparisonOperator", "Threshold"]) if (c[f] === undefined || c[f] === "") throw missing(`Conditions.${f}`);
+  for (const c of conditions)
+    for (const f of ["MetricName", "MetricUnit", "Statistics", "ComparisonOperator", "Threshold"])
+      if (c[f] === undefined || c[f] === "") throw missing(`Conditions.${f}`);
   const groups = strings(p, "ContactGroupIds");
   if (methods.some((m) => m !== "Webhook") && groups.length === 0) throw missing("ContactGroupIds");
-  for (const g of groups) if (!call.store.get("cm-contact-group", g)) throw new ApiError(404, "InvalidParameter.NotFound", `The contact group ${g} does not exist.`);
+  for (const g of groups)
+    if (!call.store.get("cm-contact-group", g))
+      throw new ApiError(404, "InvalidParameter.NotFound", `The contact group ${g} does not exist.`);
 }
 
 const CreateRule: Action = (call) => {
   checkRule(call, call.params);
-  if (call.store.all("cm-rule").some((r) => r.fields.RuleName === call.params.RuleName)) throw new ApiError(409, "InvalidParameter.Duplicate", `An alarm rule named ${String(call.params.RuleName)} exists.`);
+  if (call.store.all("cm-rule").some((r) => r.fields.RuleName === call.params.RuleName))
+    throw new ApiError(
+      409,
+      "InvalidParameter.Duplicate",
+      `An alarm rule named ${String(call.params.RuleName)} exists.`,
+    );
   const id = newId(call);
-  call.store.create("cm-rule", id, { ...call.params, ContactGroupIds: strings(call.params, "ContactGroupIds"), Id: id, AlertState: "normal", CreatedAt: now(call), UpdatedAt: now(call) });
+  call.store.create("cm-rule", id, {
+    ...call.params,
+    ContactGroupIds: strings(call.params, "ContactGroupIds"),
+    Id: id,
+    AlertState: "normal",
+    CreatedAt: now(call),
+    UpdatedAt: now(call),
+  });
   return { Data: [id] };
 };
 
 const ListRulesByIds: Action = (call) => listByIds(call, "cm-rule");
 
-const ListRules: Action = (call) => pageData(call.store.all("cm-rule").map((r) => r.fields), call.params);
+const ListRules: Action = (call) =>
+  pageData(
+    call.store.all("cm-rule").map((r) => r.fields),
+    call.params,
+  );
 
 const UpdateRule: Action = (call) => {
   const [rule] = byIdsOf(call, "cm-rule", "alarm rule");
@@ -177,7 +239,18 @@ const DeleteRulesByIds: Action = (call) => {
 };
 
 export const cloudMonitorActions = {
-  CreateContacts, ListContactsByIds, UpdateContacts, DeleteContactsByIds,
-  CreateContactGroup, ListContactGroups, UpdateContactGroup, UpdateContactGroupWithContacts, DeleteContactGroupByIds,
-  CreateRule, ListRulesByIds, ListRules, UpdateRule, DeleteRulesByIds,
+  CreateContacts,
+  ListContactsByIds,
+  UpdateContacts,
+  DeleteContactsByIds,
+  CreateContactGroup,
+  ListContactGroups,
+  UpdateContactGroup,
+  UpdateContactGroupWithContacts,
+  DeleteContactGroupByIds,
+  CreateRule,
+  ListRulesByIds,
+  ListRules,
+  UpdateRule,
+  DeleteRulesByIds,
 };

@@ -1,11 +1,11 @@
-import { page, type Action, type Call } from "../api";
-import { ApiError, invalid, missing, notFound } from "../errors";
-import { num, required, str, strings, tags, type Params } from "../params";
-import { checkDescription, checkName, ipAt } from "../rules";
-import { isoNow, type Resource } from "../store";
-import { eipOf } from "./eip";
-import { imageById } from "./ecs-catalogue";
-import { decodeUserData } from "../booter";
+import { page, type Action, type Call } from "../api.js";
+import { ApiError, invalid, missing, notFound } from "../errors.js";
+import { num, required, str, strings, tags, type Params } from "../params.js";
+import { checkDescription, checkName, ipAt } from "../rules.js";
+import { isoNow, type Resource } from "../store.js";
+import { eipOf } from "./eip.js";
+import { imageById } from "./ecs-catalogue.js";
+import { decodeUserData } from "../booter.js";
 
 /**
  * ECS instances (`ecs` service, 2020-04-01) with their primary network interface and system
@@ -24,7 +24,8 @@ export function getInstance(call: Call, id: string): Resource {
 function checkUserData(value: string | undefined): void {
   if (value === undefined || value === "") return;
   const raw = Buffer.from(value, "base64");
-  if (raw.toString("base64").replace(/=+$/, "") !== value.replace(/\s/g, "").replace(/=+$/, "")) throw invalid("UserData", "must be base64");
+  if (raw.toString("base64").replace(/=+$/, "") !== value.replace(/\s/g, "").replace(/=+$/, ""))
+    throw invalid("UserData", "must be base64");
   if (raw.length > USER_DATA_MAX) throw invalid("UserData", `${raw.length} bytes exceed ${USER_DATA_MAX}`);
 }
 
@@ -42,17 +43,28 @@ const RunInstances: Action = (call) => {
   if (groups.length === 0) throw missing("NetworkInterfaces.1.SecurityGroupIds.1");
   const subnet = store.get("subnet", subnetId);
   if (!subnet) throw notFound("subnet", subnetId).withCode("InvalidSubnet.NotFound");
-  if (subnet.fields.ZoneId !== zone) throw new ApiError(400, "InvalidParameter.ZoneId", `The subnet ${subnetId} is in ${String(subnet.fields.ZoneId)}, not ${zone}.`);
+  if (subnet.fields.ZoneId !== zone)
+    throw new ApiError(
+      400,
+      "InvalidParameter.ZoneId",
+      `The subnet ${subnetId} is in ${String(subnet.fields.ZoneId)}, not ${zone}.`,
+    );
   for (const g of groups) {
     const group = store.get("security-group", g);
     if (!group) throw notFound("security group", g).withCode("InvalidSecurityGroup.NotFound");
-    if (group.fields.VpcId !== subnet.fields.VpcId) throw new ApiError(400, "InvalidSecurityGroup.VpcMismatch", `The security group ${g} is not in the subnet's VPC.`);
+    if (group.fields.VpcId !== subnet.fields.VpcId)
+      throw new ApiError(
+        400,
+        "InvalidSecurityGroup.VpcMismatch",
+        `The security group ${g} is not in the subnet's VPC.`,
+      );
   }
   const volume = ((params.Volumes as Params[] | undefined) ?? [])[0];
   if (!volume) throw missing("Volumes.1.VolumeType");
   const volumeType = required(volume, "VolumeType");
   const size = num(volume, "Size") ?? 40;
-  if (volumeType === "ESSD_PL0" && (size < 20 || size > 2048)) throw invalid("Volumes.1.Size", `${size} GiB is outside 20-2048 for ESSD_PL0`);
+  if (volumeType === "ESSD_PL0" && (size < 20 || size > 2048))
+    throw invalid("Volumes.1.Size", `${size} GiB is outside 20-2048 for ESSD_PL0`);
   const keyPairName = str(params, "KeyPairName");
   if (keyPairName && !store.all("key-pair").some((k) => k.fields.KeyPairName === keyPairName)) {
     throw notFound("key pair", keyPairName).withCode("InvalidKeyPair.NotFound");
@@ -67,13 +79,32 @@ const RunInstances: Action = (call) => {
   const privateIp = ipAt(String(subnet.fields.CidrBlock), 3 + used);
   const eniId = store.newId("eni");
   store.create("network-interface", eniId, {
-    NetworkInterfaceId: eniId, Type: "primary", InstanceId: id, SubnetId: subnetId, VpcId: subnet.fields.VpcId, ZoneId: zone,
-    SecurityGroupIds: groups, PrimaryIpAddress: privateIp, MacAddress: "00:16:3e:00:00:01", Status: "InUse", DeviceId: id, PortSecurityEnabled: true,
+    NetworkInterfaceId: eniId,
+    Type: "primary",
+    InstanceId: id,
+    SubnetId: subnetId,
+    VpcId: subnet.fields.VpcId,
+    ZoneId: zone,
+    SecurityGroupIds: groups,
+    PrimaryIpAddress: privateIp,
+    MacAddress: "00:16:3e:00:00:01",
+    Status: "InUse",
+    DeviceId: id,
+    PortSecurityEnabled: true,
   });
   const volumeId = store.newId("vol");
   store.create("volume", volumeId, {
-    VolumeId: volumeId, InstanceId: id, Kind: "system", VolumeType: volumeType, Size: String(size), ZoneId: zone,
-    DeleteWithInstance: true, Status: "attached", VolumeName: `${id}-system`, BillingType: 2, PayType: "post",
+    VolumeId: volumeId,
+    InstanceId: id,
+    Kind: "system",
+    VolumeType: volumeType,
+    Size: String(size),
+    ZoneId: zone,
+    DeleteWithInstance: true,
+    Status: "attached",
+    VolumeName: `${id}-system`,
+    BillingType: 2,
+    PayType: "post",
   });
   store.create(
     "ecs-instance",
@@ -94,7 +125,15 @@ const RunInstances: Action = (call) => {
       KeyPairName: keyPairName ?? "",
       KeyPairId: store.all("key-pair").find((k) => k.fields.KeyPairName === keyPairName)?.id ?? "",
       VpcId: subnet.fields.VpcId,
-      NetworkInterfaces: [{ NetworkInterfaceId: eniId, Type: "primary", SubnetId: subnetId, PrimaryIpAddress: privateIp, MacAddress: "00:16:3e:00:00:01" }],
+      NetworkInterfaces: [
+        {
+          NetworkInterfaceId: eniId,
+          Type: "primary",
+          SubnetId: subnetId,
+          PrimaryIpAddress: privateIp,
+          MacAddress: "00:16:3e:00:00:01",
+        },
+      ],
       UserData: str(params, "UserData") ?? "",
       VolumeIds: [volumeId],
       Tags: tags(params),
@@ -123,7 +162,11 @@ const RunInstances: Action = (call) => {
 const DescribeInstances: Action = (call) => {
   const ids = strings(call.params, "InstanceIds");
   const found = call.store.all("ecs-instance").filter((r) => ids.length === 0 || ids.includes(r.id));
-  return page(found.map((r) => describe(call, r)), call.params, "Instances");
+  return page(
+    found.map((r) => describe(call, r)),
+    call.params,
+    "Instances",
+  );
 };
 
 function describe(call: Call, r: Resource): Record<string, unknown> {
@@ -146,20 +189,30 @@ const ModifyInstanceAttribute: Action = (call) => {
     checkUserData(userData);
     // "UserData can only be modified while the instance is stopped" (ModifyInstanceAttribute).
     if (r.fields.Status !== "STOPPED") {
-      throw new ApiError(400, "IncorrectInstanceStatus", `The instance ${r.id} is ${String(r.fields.Status)}; UserData can only be modified while it is STOPPED.`);
+      throw new ApiError(
+        400,
+        "IncorrectInstanceStatus",
+        `The instance ${r.id} is ${String(r.fields.Status)}; UserData can only be modified while it is STOPPED.`,
+      );
     }
   }
   checkName(str(call.params, "InstanceName"), "InstanceName");
   checkDescription(str(call.params, "Description"));
   const changes: Record<string, unknown> = { UpdatedAt: isoNow() };
-  for (const f of ["InstanceName", "Description", "UserData"]) if (str(call.params, f) !== undefined) changes[f] = str(call.params, f);
+  for (const f of ["InstanceName", "Description", "UserData"])
+    if (str(call.params, f) !== undefined) changes[f] = str(call.params, f);
   call.store.update(r, changes);
   return {};
 };
 
 const StopInstance: Action = (call) => {
   const r = getInstance(call, required(call.params, "InstanceId"));
-  if (r.fields.Status !== "RUNNING") throw new ApiError(400, "IncorrectInstanceStatus", `The instance ${r.id} is ${String(r.fields.Status)}, not RUNNING.`);
+  if (r.fields.Status !== "RUNNING")
+    throw new ApiError(
+      400,
+      "IncorrectInstanceStatus",
+      `The instance ${r.id} is ${String(r.fields.Status)}, not RUNNING.`,
+    );
   call.store.transition(r, "STOPPING", "STOPPED");
   call.booter?.stop(r.id);
   return {};
@@ -167,7 +220,12 @@ const StopInstance: Action = (call) => {
 
 const StartInstance: Action = (call) => {
   const r = getInstance(call, required(call.params, "InstanceId"));
-  if (r.fields.Status !== "STOPPED") throw new ApiError(400, "IncorrectInstanceStatus", `The instance ${r.id} is ${String(r.fields.Status)}, not STOPPED.`);
+  if (r.fields.Status !== "STOPPED")
+    throw new ApiError(
+      400,
+      "IncorrectInstanceStatus",
+      `The instance ${r.id} is ${String(r.fields.Status)}, not STOPPED.`,
+    );
   call.store.transition(r, "STARTING", "RUNNING");
   call.booter?.start(r.id);
   return {};
@@ -175,20 +233,23 @@ const StartInstance: Action = (call) => {
 
 const ModifyInstanceSpec: Action = (call) => {
   const r = getInstance(call, required(call.params, "InstanceId"));
-  if (r.fields.Status !== "STOPPED") throw new ApiError(400, "IncorrectInstanceStatus", `The instance ${r.id} must be STOPPED to change its type.`);
+  if (r.fields.Status !== "STOPPED")
+    throw new ApiError(400, "IncorrectInstanceStatus", `The instance ${r.id} must be STOPPED to change its type.`);
   call.store.update(r, { InstanceTypeId: required(call.params, "InstanceType") });
   return {};
 };
 
 const DeleteInstance: Action = (call) => {
   const r = getInstance(call, required(call.params, "InstanceId"));
-  if (eipOf(call, r.id)) throw new ApiError(409, "InvalidOperation.EipAttached", `The instance ${r.id} still has an elastic IP associated.`);
+  if (eipOf(call, r.id))
+    throw new ApiError(409, "InvalidOperation.EipAttached", `The instance ${r.id} still has an elastic IP associated.`);
   if (r.fields.Status === "DELETING") return {};
   call.store.transition(r, "DELETING", "DELETED", "delete");
   call.booter?.remove(r.id);
   // The instance's ENI and system volume go with it, after the same delay.
   for (const kind of ["network-interface", "volume"]) {
-    for (const x of call.store.all(kind).filter((x) => x.fields.InstanceId === r.id)) call.store.transition(x, "Deleting", "Deleted", "delete");
+    for (const x of call.store.all(kind).filter((x) => x.fields.InstanceId === r.id))
+      call.store.transition(x, "Deleting", "Deleted", "delete");
   }
   return {};
 };
@@ -196,12 +257,17 @@ const DeleteInstance: Action = (call) => {
 const DescribeNetworkInterfaces: Action = ({ params, store }) => {
   const ids = strings(params, "NetworkInterfaceIds");
   const found = store.all("network-interface").filter((r) => ids.length === 0 || ids.includes(r.id));
-  return page(found.map((r) => r.fields), params, "NetworkInterfaceSets");
+  return page(
+    found.map((r) => r.fields),
+    params,
+    "NetworkInterfaceSets",
+  );
 };
 
 const ModifyNetworkInterfaceAttributes: Action = ({ params, store }) => {
   const nic = store.get("network-interface", required(params, "NetworkInterfaceId"));
-  if (!nic) throw notFound("network interface", String(params.NetworkInterfaceId)).withCode("InvalidNetworkInterface.NotFound");
+  if (!nic)
+    throw notFound("network interface", String(params.NetworkInterfaceId)).withCode("InvalidNetworkInterface.NotFound");
   const groups = strings(params, "SecurityGroupIds");
   if (groups.length > 0) store.update(nic, { SecurityGroupIds: groups });
   return {};
@@ -210,12 +276,25 @@ const ModifyNetworkInterfaceAttributes: Action = ({ params, store }) => {
 const DescribeVolumes: Action = ({ params, store }) => {
   const ids = strings(params, "VolumeIds");
   const instanceId = str(params, "InstanceId");
-  const found = store.all("volume").filter((r) => (ids.length === 0 || ids.includes(r.id)) && (!instanceId || r.fields.InstanceId === instanceId));
-  return page(found.map((r) => r.fields), params, "Volumes");
+  const found = store
+    .all("volume")
+    .filter((r) => (ids.length === 0 || ids.includes(r.id)) && (!instanceId || r.fields.InstanceId === instanceId));
+  return page(
+    found.map((r) => r.fields),
+    params,
+    "Volumes",
+  );
 };
 
 export const instanceActions = {
-  RunInstances, DescribeInstances, DescribeUserData, ModifyInstanceAttribute, StopInstance, StartInstance, ModifyInstanceSpec, DeleteInstance,
+  RunInstances,
+  DescribeInstances,
+  DescribeUserData,
+  ModifyInstanceAttribute,
+  StopInstance,
+  StartInstance,
+  ModifyInstanceSpec,
+  DeleteInstance,
 };
 export const instanceNetworkActions = { DescribeNetworkInterfaces, ModifyNetworkInterfaceAttributes };
 export const volumeActions = { DescribeVolumes };

@@ -1,8 +1,8 @@
-import { page, type Action, type Call } from "../api";
-import { ApiError, invalid, notFound } from "../errors";
-import { num, required, str, strings, tags } from "../params";
-import { checkDescription, checkName } from "../rules";
-import { isoNow, type Resource } from "../store";
+import { page, type Action, type Call } from "../api.js";
+import { ApiError, invalid, notFound } from "../errors.js";
+import { num, required, str, strings, tags } from "../params.js";
+import { checkDescription, checkName } from "../rules.js";
+import { isoNow, type Resource } from "../store.js";
 
 /**
  * Elastic IPs (`vpc` service, 2020-04-01). Addresses come from 198.18.0.0/15 (reserved for
@@ -10,7 +10,11 @@ import { isoNow, type Resource } from "../store";
  * mistaken for, or reach, a real host.
  */
 
-const BILLING = new Map([[1, "PrePaid"], [2, "PostPaidByBandwidth"], [3, "PostPaidByTraffic"]]);
+const BILLING = new Map([
+  [1, "PrePaid"],
+  [2, "PostPaidByBandwidth"],
+  [3, "PostPaidByTraffic"],
+]);
 
 function getEip(call: Call, id: string): Resource {
   const r = call.store.get("eip", id);
@@ -33,9 +37,11 @@ const AllocateEipAddress: Action = (call) => {
   if (!BILLING.has(billing)) throw invalid("BillingType", String(billing));
   const bandwidth = num(params, "Bandwidth") ?? 1;
   const max = billing === 3 ? 200 : 500;
-  if (bandwidth < 1 || bandwidth > max) throw invalid("Bandwidth", `${bandwidth} Mbps is outside 1-${max} for ${BILLING.get(billing)}`);
+  if (bandwidth < 1 || bandwidth > max)
+    throw invalid("Bandwidth", `${bandwidth} Mbps is outside 1-${max} for ${BILLING.get(billing)}`);
   const isp = str(params, "ISP") ?? "BGP";
-  if (!["BGP", "ChinaMobile", "ChinaUnicom", "ChinaTelecom", "SingleLine_BGP", "Static_BGP"].includes(isp)) throw invalid("ISP", isp);
+  if (!["BGP", "ChinaMobile", "ChinaUnicom", "ChinaTelecom", "SingleLine_BGP", "Static_BGP"].includes(isp))
+    throw invalid("ISP", isp);
   checkName(str(params, "Name"), "Name");
   checkDescription(str(params, "Description"));
   const id = store.newId("eip");
@@ -68,8 +74,18 @@ const AllocateEipAddress: Action = (call) => {
 const DescribeEipAddresses: Action = ({ params, store }) => {
   const ids = strings(params, "AllocationIds");
   const addresses = strings(params, "EipAddresses");
-  const found = store.all("eip").filter((r) => (ids.length === 0 || ids.includes(r.id)) && (addresses.length === 0 || addresses.includes(String(r.fields.EipAddress))));
-  return page(found.map((r) => r.fields), params, "EipAddresses");
+  const found = store
+    .all("eip")
+    .filter(
+      (r) =>
+        (ids.length === 0 || ids.includes(r.id)) &&
+        (addresses.length === 0 || addresses.includes(String(r.fields.EipAddress))),
+    );
+  return page(
+    found.map((r) => r.fields),
+    params,
+    "EipAddresses",
+  );
 };
 
 const DescribeEipAddressAttributes: Action = (call) => getEip(call, required(call.params, "AllocationId")).fields;
@@ -94,11 +110,19 @@ const AssociateEipAddress: Action = (call) => {
     const instance = call.store.get("ecs-instance", instanceId);
     if (!instance) throw notFound("instance", instanceId).withCode("InvalidInstance.NotFound");
     if (instance.fields.EipAddress && (instance.fields.EipAddress as { AllocationId?: string }).AllocationId) {
-      throw new ApiError(409, "InvalidOperation.InstanceHasEip", `The instance ${instanceId} already has an elastic IP.`);
+      throw new ApiError(
+        409,
+        "InvalidOperation.InstanceHasEip",
+        `The instance ${instanceId} already has an elastic IP.`,
+      );
     }
   }
   if (eip.fields.Status !== "Available") {
-    throw new ApiError(409, "IncorrectStatus.EipAddress", `The EIP ${eip.id} is ${String(eip.fields.Status)}, not Available.`);
+    throw new ApiError(
+      409,
+      "IncorrectStatus.EipAddress",
+      `The EIP ${eip.id} is ${String(eip.fields.Status)}, not Available.`,
+    );
   }
   call.store.update(eip, { InstanceId: instanceId, InstanceType: type });
   call.store.transition(eip, "Attaching", "Attached");
@@ -109,9 +133,14 @@ const AssociateEipAddress: Action = (call) => {
 const DisassociateEipAddress: Action = (call) => {
   const eip = getEip(call, required(call.params, "AllocationId"));
   if (eip.fields.Status !== "Attached") {
-    throw new ApiError(409, "IncorrectStatus.EipAddress", `The EIP ${eip.id} is ${String(eip.fields.Status)}, not Attached.`);
+    throw new ApiError(
+      409,
+      "IncorrectStatus.EipAddress",
+      `The EIP ${eip.id} is ${String(eip.fields.Status)}, not Attached.`,
+    );
   }
-  if (eip.fields.InstanceType === "EcsInstance") call.booter?.detachAddress(String(eip.fields.InstanceId), String(eip.fields.EipAddress));
+  if (eip.fields.InstanceType === "EcsInstance")
+    call.booter?.detachAddress(String(eip.fields.InstanceId), String(eip.fields.EipAddress));
   call.store.update(eip, { InstanceId: "", InstanceType: "" });
   call.store.transition(eip, "Detaching", "Available");
   return {};
@@ -120,7 +149,11 @@ const DisassociateEipAddress: Action = (call) => {
 const ReleaseEipAddress: Action = (call) => {
   const eip = getEip(call, required(call.params, "AllocationId"));
   if (eip.fields.Status !== "Available") {
-    throw new ApiError(409, "InvalidOperation.EipAddressInUse", `The EIP ${eip.id} is ${String(eip.fields.Status)}; disassociate it first.`);
+    throw new ApiError(
+      409,
+      "InvalidOperation.EipAddressInUse",
+      `The EIP ${eip.id} is ${String(eip.fields.Status)}; disassociate it first.`,
+    );
   }
   call.store.delete(eip);
   call.booter?.releaseAddress?.(String(eip.fields.EipAddress));
@@ -130,7 +163,15 @@ const ReleaseEipAddress: Action = (call) => {
 /** The EIP attached to an instance, in the shape DescribeInstances nests it. */
 export function eipOf(call: Call, instanceId: string): Record<string, unknown> | undefined {
   const eip = call.store.all("eip").find((r) => r.fields.InstanceId === instanceId && r.fields.Status === "Attached");
-  return eip && { AllocationId: eip.id, IpAddress: eip.fields.EipAddress, Bandwidth: eip.fields.Bandwidth, ISP: eip.fields.ISP, ChargeType: BILLING.get(eip.fields.BillingType as number) };
+  return (
+    eip && {
+      AllocationId: eip.id,
+      IpAddress: eip.fields.EipAddress,
+      Bandwidth: eip.fields.Bandwidth,
+      ISP: eip.fields.ISP,
+      ChargeType: BILLING.get(eip.fields.BillingType as number),
+    }
+  );
 }
 
 export const eipActions = {

@@ -1,7 +1,7 @@
-import type { Action, Call } from "../api";
-import { ApiError, invalid } from "../errors";
-import { num, required, str, tags } from "../params";
-import type { Resource } from "../store";
+import type { Action, Call } from "../api.js";
+import { ApiError, invalid } from "../errors.js";
+import { num, required, str, tags } from "../params.js";
+import type { Resource } from "../store.js";
 
 /**
  * IAM roles, custom policies and their attachments (`iam` service, 2018-01-01, a global service).
@@ -10,7 +10,8 @@ import type { Resource } from "../store";
 
 const NAME = /^[A-Za-z0-9.\-_@+=,]{1,64}$/;
 
-const notExist = (what: string, name: string) => new ApiError(404, `EntityNotExist.${what}`, `${what} ${name} not exist`);
+const notExist = (what: string, name: string) =>
+  new ApiError(404, `EntityNotExist.${what}`, `${what} ${name} not exist`);
 
 function role(call: Call, name: string): Resource {
   const r = call.store.get("iam-role", name);
@@ -27,21 +28,34 @@ function checkJson(name: string, text: string): void {
   }
 }
 
-const now = () => new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+const now = () =>
+  new Date()
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
 
 const CreateRole: Action = (call) => {
   const name = required(call.params, "RoleName");
   if (!NAME.test(name)) throw invalid("RoleName", name);
   const trust = required(call.params, "TrustPolicyDocument");
   checkJson("TrustPolicyDocument", trust);
-  if (call.store.get("iam-role", name)) throw new ApiError(409, "EntityAlreadyExists.Role", `Role ${name} already exists`);
+  if (call.store.get("iam-role", name))
+    throw new ApiError(409, "EntityAlreadyExists.Role", `Role ${name} already exists`);
   const duration = num(call.params, "MaxSessionDuration") ?? 3600;
   if (duration < 3600 || duration > 43200) throw invalid("MaxSessionDuration", String(duration));
   const id = 100000 + call.store.all("iam-role").length;
   const r = call.store.create("iam-role", name, {
-    RoleName: name, RoleId: id, Trn: `trn:iam::2100000000:role/${name}`, DisplayName: str(call.params, "DisplayName") ?? "",
-    Description: str(call.params, "Description") ?? "", TrustPolicyDocument: trust, MaxSessionDuration: duration, IsServiceLinkedRole: 0,
-    Tags: tags(call.params), CreateDate: now(), UpdateDate: now(),
+    RoleName: name,
+    RoleId: id,
+    Trn: `trn:iam::2100000000:role/${name}`,
+    DisplayName: str(call.params, "DisplayName") ?? "",
+    Description: str(call.params, "Description") ?? "",
+    TrustPolicyDocument: trust,
+    MaxSessionDuration: duration,
+    IsServiceLinkedRole: 0,
+    Tags: tags(call.params),
+    CreateDate: now(),
+    UpdateDate: now(),
   });
   return { Role: r.fields };
 };
@@ -57,7 +71,8 @@ const ListRoles: Action = (call) => {
 const UpdateRole: Action = (call) => {
   const r = role(call, required(call.params, "RoleName"));
   const changes: Record<string, unknown> = { UpdateDate: now() };
-  for (const f of ["DisplayName", "Description", "TrustPolicyDocument"]) if (str(call.params, f) !== undefined) changes[f] = str(call.params, f);
+  for (const f of ["DisplayName", "Description", "TrustPolicyDocument"])
+    if (str(call.params, f) !== undefined) changes[f] = str(call.params, f);
   if (changes.TrustPolicyDocument) checkJson("TrustPolicyDocument", String(changes.TrustPolicyDocument));
   const duration = num(call.params, "MaxSessionDuration");
   if (duration !== undefined) changes.MaxSessionDuration = duration;
@@ -68,38 +83,57 @@ const UpdateRole: Action = (call) => {
 const DeleteRole: Action = (call) => {
   const r = role(call, required(call.params, "RoleName"));
   const policies = call.store.all("iam-role-policy").filter((a) => a.fields.RoleName === r.id);
-  if (policies.length > 0) throw new ApiError(409, "DeleteConflict.Role.Policy", `Role ${r.id} still has attached policies: ${policies.map((p) => p.fields.PolicyName).join(", ")}`);
+  if (policies.length > 0)
+    throw new ApiError(
+      409,
+      "DeleteConflict.Role.Policy",
+      `Role ${r.id} still has attached policies: ${policies.map((p) => p.fields.PolicyName).join(", ")}`,
+    );
   const instances = call.store.all("instance-role").filter((a) => a.fields.RoleName === r.id);
-  if (instances.length > 0) throw new ApiError(409, "DeleteConflict.Role.Instance", `Role ${r.id} is still attached to ${instances.map((i) => i.fields.InstanceId).join(", ")}`);
+  if (instances.length > 0)
+    throw new ApiError(
+      409,
+      "DeleteConflict.Role.Instance",
+      `Role ${r.id} is still attached to ${instances.map((i) => i.fields.InstanceId).join(", ")}`,
+    );
   call.store.delete(r);
   return {};
 };
 
-const tagRole = (add: boolean): Action => (call) => {
-  const names = (call.params.ResourceNames as unknown[] | undefined)?.map(String) ?? [];
-  for (const name of names) {
-    const r = role(call, name);
-    const current = (r.fields.Tags as { Key: string; Value: string }[]) ?? [];
-    if (add) {
-      const incoming = tags(call.params);
-      call.store.update(r, { Tags: [...current.filter((t) => !incoming.some((i) => i.Key === t.Key)), ...incoming] });
-    } else {
-      const keys = ((call.params.TagKeys as unknown[] | undefined) ?? []).map(String);
-      call.store.update(r, { Tags: current.filter((t) => !keys.includes(t.Key)) });
+const tagRole =
+  (add: boolean): Action =>
+  (call) => {
+    const names = (call.params.ResourceNames as unknown[] | undefined)?.map(String) ?? [];
+    for (const name of names) {
+      const r = role(call, name);
+      const current = (r.fields.Tags as { Key: string; Value: string }[]) ?? [];
+      if (add) {
+        const incoming = tags(call.params);
+        call.store.update(r, { Tags: [...current.filter((t) => !incoming.some((i) => i.Key === t.Key)), ...incoming] });
+      } else {
+        const keys = ((call.params.TagKeys as unknown[] | undefined) ?? []).map(String);
+        call.store.update(r, { Tags: current.filter((t) => !keys.includes(t.Key)) });
+      }
     }
-  }
-  return {};
-};
+    return {};
+  };
 
 const CreatePolicy: Action = (call) => {
   const name = required(call.params, "PolicyName");
   if (!NAME.test(name)) throw invalid("PolicyName", name);
   const doc = required(call.params, "PolicyDocument");
   checkJson("PolicyDocument", doc);
-  if (call.store.get("iam-policy", name)) throw new ApiError(409, "EntityAlreadyExists.Policy", `Policy ${name} already exists`);
+  if (call.store.get("iam-policy", name))
+    throw new ApiError(409, "EntityAlreadyExists.Policy", `Policy ${name} already exists`);
   const r = call.store.create("iam-policy", name, {
-    PolicyName: name, PolicyType: "Custom", PolicyTrn: `trn:iam::2100000000:policy/${name}`, Description: str(call.params, "Description") ?? "",
-    PolicyDocument: doc, CreateDate: now(), UpdateDate: now(), AttachmentCount: 0,
+    PolicyName: name,
+    PolicyType: "Custom",
+    PolicyTrn: `trn:iam::2100000000:policy/${name}`,
+    Description: str(call.params, "Description") ?? "",
+    PolicyDocument: doc,
+    CreateDate: now(),
+    UpdateDate: now(),
+    AttachmentCount: 0,
   });
   return { Policy: r.fields };
 };
@@ -115,7 +149,11 @@ const UpdatePolicy: Action = (call) => {
   if (!p) throw notExist("Policy", String(call.params.PolicyName));
   const doc = str(call.params, "NewPolicyDocument");
   if (doc) checkJson("NewPolicyDocument", doc);
-  call.store.update(p, { ...(doc ? { PolicyDocument: doc } : {}), ...(str(call.params, "NewDescription") !== undefined ? { Description: str(call.params, "NewDescription") } : {}), UpdateDate: now() });
+  call.store.update(p, {
+    ...(doc ? { PolicyDocument: doc } : {}),
+    ...(str(call.params, "NewDescription") !== undefined ? { Description: str(call.params, "NewDescription") } : {}),
+    UpdateDate: now(),
+  });
   return {};
 };
 
@@ -123,7 +161,8 @@ const DeletePolicy: Action = (call) => {
   const name = required(call.params, "PolicyName");
   const p = call.store.get("iam-policy", name);
   if (!p) throw notExist("Policy", name);
-  if (call.store.all("iam-role-policy").some((a) => a.fields.PolicyName === name)) throw new ApiError(409, "DeleteConflict.Policy", `Policy ${name} is still attached`);
+  if (call.store.all("iam-role-policy").some((a) => a.fields.PolicyName === name))
+    throw new ApiError(409, "DeleteConflict.Policy", `Policy ${name} is still attached`);
   call.store.delete(p);
   return {};
 };
@@ -135,7 +174,14 @@ const AttachRolePolicy: Action = (call) => {
   if (type === "Custom" && !call.store.get("iam-policy", name)) throw notExist("Policy", name);
   const key = `${r.id}:${name}:${type}`;
   if (!call.store.get("iam-role-policy", key)) {
-    call.store.create("iam-role-policy", key, { RoleName: r.id, PolicyName: name, PolicyType: type, AttachDate: now(), PolicyTrn: `trn:iam::2100000000:policy/${name}`, Description: "" });
+    call.store.create("iam-role-policy", key, {
+      RoleName: r.id,
+      PolicyName: name,
+      PolicyType: type,
+      AttachDate: now(),
+      PolicyTrn: `trn:iam::2100000000:policy/${name}`,
+      Description: "",
+    });
   }
   return {};
 };
@@ -150,10 +196,27 @@ const DetachRolePolicy: Action = (call) => {
 
 const ListAttachedRolePolicies: Action = (call) => {
   const r = role(call, required(call.params, "RoleName"));
-  return { AttachedPolicyMetadata: call.store.all("iam-role-policy").filter((a) => a.fields.RoleName === r.id).map((a) => a.fields) };
+  return {
+    AttachedPolicyMetadata: call.store
+      .all("iam-role-policy")
+      .filter((a) => a.fields.RoleName === r.id)
+      .map((a) => a.fields),
+  };
 };
 
 export const iamActions = {
-  CreateRole, GetRole, ListRoles, UpdateRole, DeleteRole, TagResources: tagRole(true), UntagResources: tagRole(false),
-  CreatePolicy, ListPolicies, UpdatePolicy, DeletePolicy, AttachRolePolicy, DetachRolePolicy, ListAttachedRolePolicies,
+  CreateRole,
+  GetRole,
+  ListRoles,
+  UpdateRole,
+  DeleteRole,
+  TagResources: tagRole(true),
+  UntagResources: tagRole(false),
+  CreatePolicy,
+  ListPolicies,
+  UpdatePolicy,
+  DeletePolicy,
+  AttachRolePolicy,
+  DetachRolePolicy,
+  ListAttachedRolePolicies,
 };

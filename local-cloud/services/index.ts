@@ -1,14 +1,14 @@
-import type { Service } from "../api";
-import { networkActions } from "./network";
-import { securityGroupActions } from "./security-group";
-import { eipActions } from "./eip";
-import { instanceActions, instanceNetworkActions, volumeActions } from "./ecs-instance";
-import { iamActions } from "./iam";
-import { cloudMonitorActions } from "./cloud-monitor";
-import { rdsPostgresqlActions } from "./rds-postgresql";
-import { clbActions, DescribeNetworkInterfaceAttributes } from "./clb";
-import { certificateActions, natActions } from "./nat-certificate";
-import { catalogueActions, instanceRoleActions, keyPairActions } from "./ecs-catalogue";
+import type { Service } from "../api.js";
+import { networkActions } from "./network.js";
+import { securityGroupActions } from "./security-group.js";
+import { eipActions } from "./eip.js";
+import { instanceActions, instanceNetworkActions, volumeActions } from "./ecs-instance.js";
+import { iamActions } from "./iam.js";
+import { cloudMonitorActions } from "./cloud-monitor.js";
+import { rdsPostgresqlActions } from "./rds-postgresql.js";
+import { clbActions, DescribeNetworkInterfaceAttributes } from "./clb.js";
+import { certificateActions, natActions } from "./nat-certificate.js";
+import { catalogueActions, instanceRoleActions, keyPairActions } from "./ecs-catalogue.js";
 
 /** Services by the name in the credential scope (lower case), as the provider signs them. */
 export const SERVICES: Record<string, Service> = {

@@ -1,8 +1,8 @@
-import { page, selected, type Action, type Call } from "../api";
-import { ApiError, invalid, notFound } from "../errors";
-import { num, required, str, strings, tags } from "../params";
-import { checkDescription, checkName, cidrContains, isCidr } from "../rules";
-import { isoNow, type Resource } from "../store";
+import { page, selected, type Action, type Call } from "../api.js";
+import { ApiError, invalid, notFound } from "../errors.js";
+import { num, required, str, tags } from "../params.js";
+import { checkDescription, checkName, cidrContains, isCidr } from "../rules.js";
+import { isoNow, type Resource } from "../store.js";
 
 /**
  * NAT gateway and SNAT entries (`natgateway` 2020-04-01, query GET; provider v0.0.196,
@@ -24,7 +24,8 @@ const CreateNatGateway: Action = (call) => {
   const vpc = call.store.get("vpc", required(p, "VpcId"));
   if (!vpc) throw notFound("VPC", String(p.VpcId)).withCode("InvalidVpc.NotFound");
   const subnet = call.store.get("subnet", required(p, "SubnetId"));
-  if (!subnet || subnet.fields.VpcId !== vpc.id) throw notFound("subnet", String(p.SubnetId)).withCode("InvalidSubnet.NotFound");
+  if (!subnet || subnet.fields.VpcId !== vpc.id)
+    throw notFound("subnet", String(p.SubnetId)).withCode("InvalidSubnet.NotFound");
   const spec = str(p, "Spec") ?? "Small";
   if (!SPECS.includes(spec)) throw invalid("Spec", SPECS.join(", "));
   checkName(str(p, "NatGatewayName"), "NatGatewayName");
@@ -62,11 +63,18 @@ const CreateNatGateway: Action = (call) => {
 
 /** The EIPs bound to a NAT gateway (AssociateEipAddress with InstanceType Nat). */
 function eipsOf(call: Call, natId: string): Record<string, unknown>[] {
-  return call.store.all("eip").filter((e) => e.fields.InstanceId === natId && e.fields.InstanceType === "Nat").map((e) => ({ AllocationId: e.id, EipAddress: e.fields.EipAddress, UsingStatus: "UsedBySnat" }));
+  return call.store
+    .all("eip")
+    .filter((e) => e.fields.InstanceId === natId && e.fields.InstanceType === "Nat")
+    .map((e) => ({ AllocationId: e.id, EipAddress: e.fields.EipAddress, UsingStatus: "UsedBySnat" }));
 }
 
 const DescribeNatGateways: Action = (call) => {
-  return page(selected(call, "nat-gateway", "NatGatewayIds").map((r) => ({ ...r.fields, EipAddresses: eipsOf(call, r.id) })), call.params, "NatGateways");
+  return page(
+    selected(call, "nat-gateway", "NatGatewayIds").map((r) => ({ ...r.fields, EipAddresses: eipsOf(call, r.id) })),
+    call.params,
+    "NatGateways",
+  );
 };
 
 const ModifyNatGatewayAttributes: Action = (call) => {
@@ -74,7 +82,8 @@ const ModifyNatGatewayAttributes: Action = (call) => {
   checkName(str(call.params, "NatGatewayName"), "NatGatewayName");
   checkDescription(str(call.params, "Description"));
   const changes: Record<string, unknown> = {};
-  for (const f of ["NatGatewayName", "Description", "Spec"]) if (str(call.params, f) !== undefined) changes[f] = str(call.params, f);
+  for (const f of ["NatGatewayName", "Description", "Spec"])
+    if (str(call.params, f) !== undefined) changes[f] = str(call.params, f);
   if (changes.Spec !== undefined && !SPECS.includes(String(changes.Spec))) throw invalid("Spec", SPECS.join(", "));
   call.store.update(nat, changes);
   return {};
@@ -84,9 +93,19 @@ const DeleteNatGateway: Action = (call) => {
   const nat = natOf(call);
   if (nat.fields.Status === "Deleting") return {};
   const entries = call.store.all("snat-entry").filter((s) => s.fields.NatGatewayId === nat.id);
-  if (entries.length > 0) throw new ApiError(409, "DependencyViolation.SnatEntry", `The NAT gateway ${nat.id} still has SNAT entries ${entries.map((e) => e.id).join(", ")}.`);
+  if (entries.length > 0)
+    throw new ApiError(
+      409,
+      "DependencyViolation.SnatEntry",
+      `The NAT gateway ${nat.id} still has SNAT entries ${entries.map((e) => e.id).join(", ")}.`,
+    );
   const eips = eipsOf(call, nat.id);
-  if (eips.length > 0) throw new ApiError(409, "DependencyViolation.EipAddress", `The NAT gateway ${nat.id} still has EIPs ${eips.map((e) => e.AllocationId).join(", ")} bound.`);
+  if (eips.length > 0)
+    throw new ApiError(
+      409,
+      "DependencyViolation.EipAddress",
+      `The NAT gateway ${nat.id} still has EIPs ${eips.map((e) => e.AllocationId).join(", ")} bound.`,
+    );
   call.store.transition(nat, "Deleting", "Deleted", "delete");
   return {};
 };
@@ -94,23 +113,42 @@ const DeleteNatGateway: Action = (call) => {
 const CreateSnatEntry: Action = (call) => {
   const p = call.params;
   const nat = natOf(call);
-  if (nat.fields.Status !== "Available") throw new ApiError(409, "IncorrectStatus.NatGateway", `The NAT gateway ${nat.id} is ${String(nat.fields.Status)}.`);
+  if (nat.fields.Status !== "Available")
+    throw new ApiError(409, "IncorrectStatus.NatGateway", `The NAT gateway ${nat.id} is ${String(nat.fields.Status)}.`);
   const eipIds = required(p, "EipId").split(",");
   for (const e of eipIds) {
     const eip = call.store.get("eip", e);
     if (!eip) throw notFound("EIP", e).withCode("InvalidEipAddress.NotFound");
-    if (eip.fields.InstanceId !== nat.id) throw new ApiError(400, "InvalidEipAddress.NotAssociated", `The EIP ${e} is not bound to the NAT gateway ${nat.id}.`);
+    if (eip.fields.InstanceId !== nat.id)
+      throw new ApiError(
+        400,
+        "InvalidEipAddress.NotAssociated",
+        `The EIP ${e} is not bound to the NAT gateway ${nat.id}.`,
+      );
   }
   const subnetId = str(p, "SubnetId");
   const cidr = str(p, "SourceCidr");
   if (!subnetId === !cidr) throw invalid("SubnetId", "give exactly one of SubnetId and SourceCidr");
   if (subnetId) {
     const subnet = call.store.get("subnet", subnetId);
-    if (!subnet || subnet.fields.VpcId !== nat.fields.VpcId) throw notFound("subnet", subnetId).withCode("InvalidSubnet.NotFound");
+    if (!subnet || subnet.fields.VpcId !== nat.fields.VpcId)
+      throw notFound("subnet", subnetId).withCode("InvalidSubnet.NotFound");
   }
   if (cidr && !isCidr(cidr)) throw invalid("SourceCidr", `"${cidr}" is not an IPv4 CIDR block`);
-  const clash = call.store.all("snat-entry").find((s) => s.fields.NatGatewayId === nat.id && ((subnetId && s.fields.SubnetId === subnetId) || (cidr && s.fields.SourceCidr && cidrContains(String(s.fields.SourceCidr), cidr))));
-  if (clash) throw new ApiError(409, "InvalidSnatEntry.Conflict", `The NAT gateway ${nat.id} already has SNAT entry ${clash.id} for this source.`);
+  const clash = call.store
+    .all("snat-entry")
+    .find(
+      (s) =>
+        s.fields.NatGatewayId === nat.id &&
+        ((subnetId && s.fields.SubnetId === subnetId) ||
+          (cidr && s.fields.SourceCidr && cidrContains(String(s.fields.SourceCidr), cidr))),
+    );
+  if (clash)
+    throw new ApiError(
+      409,
+      "InvalidSnatEntry.Conflict",
+      `The NAT gateway ${nat.id} already has SNAT entry ${clash.id} for this source.`,
+    );
   checkName(str(p, "SnatEntryName"), "SnatEntryName");
   const id = call.store.newId("snat");
   call.store.create(
@@ -132,7 +170,11 @@ const CreateSnatEntry: Action = (call) => {
 };
 
 const DescribeSnatEntries: Action = (call) => {
-  return page(selected(call, "snat-entry", "SnatEntryIds", "NatGatewayId").map((r) => r.fields), call.params, "SnatEntries");
+  return page(
+    selected(call, "snat-entry", "SnatEntryIds", "NatGatewayId").map((r) => r.fields),
+    call.params,
+    "SnatEntries",
+  );
 };
 
 function snatOf(call: Call): Resource {
@@ -159,7 +201,16 @@ const DeleteSnatEntry: Action = (call) => {
   return {};
 };
 
-export const natActions = { CreateNatGateway, DescribeNatGateways, ModifyNatGatewayAttributes, DeleteNatGateway, CreateSnatEntry, DescribeSnatEntries, ModifySnatEntryAttributes, DeleteSnatEntry };
+export const natActions = {
+  CreateNatGateway,
+  DescribeNatGateways,
+  ModifyNatGatewayAttributes,
+  DeleteNatGateway,
+  CreateSnatEntry,
+  DescribeSnatEntries,
+  ModifySnatEntryAttributes,
+  DeleteSnatEntry,
+};
 
 /** PEM shape only: a CERTIFICATE block, and a PRIVATE KEY block (any kind). Nothing is parsed. */
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/;
@@ -167,8 +218,10 @@ const PEM_KEY = /-----BEGIN ([A-Z]+ )?PRIVATE KEY-----[\s\S]+-----END ([A-Z]+ )?
 
 const UploadCertificate: Action = (call) => {
   const p = call.params;
-  if (!PEM_CERT.test(required(p, "PublicKey"))) throw new ApiError(400, "InvalidParameter.PublicKey", "PublicKey is not a PEM certificate.");
-  if (!PEM_KEY.test(required(p, "PrivateKey"))) throw new ApiError(400, "InvalidParameter.PrivateKey", "PrivateKey is not a PEM private key.");
+  if (!PEM_CERT.test(required(p, "PublicKey")))
+    throw new ApiError(400, "InvalidParameter.PublicKey", "PublicKey is not a PEM certificate.");
+  if (!PEM_KEY.test(required(p, "PrivateKey")))
+    throw new ApiError(400, "InvalidParameter.PrivateKey", "PrivateKey is not a PEM private key.");
   checkName(str(p, "CertificateName"), "CertificateName");
   checkDescription(str(p, "Description"));
   const id = call.store.newId("cert");
@@ -187,7 +240,13 @@ const UploadCertificate: Action = (call) => {
 
 const DescribeCertificates: Action = (call) => {
   return page(
-    selected(call, "clb-certificate", "CertificateIds").map((r) => ({ ...r.fields, Listeners: call.store.all("clb-listener").filter((l) => l.fields.CertificateId === r.id).map((l) => l.id) })),
+    selected(call, "clb-certificate", "CertificateIds").map((r) => ({
+      ...r.fields,
+      Listeners: call.store
+        .all("clb-listener")
+        .filter((l) => l.fields.CertificateId === r.id)
+        .map((l) => l.id),
+    })),
     call.params,
     "Certificates",
   );
@@ -205,7 +264,8 @@ const ModifyCertificateAttributes: Action = (call) => {
   checkName(str(call.params, "CertificateName"), "CertificateName");
   checkDescription(str(call.params, "Description"));
   const changes: Record<string, unknown> = {};
-  for (const f of ["CertificateName", "Description"]) if (str(call.params, f) !== undefined) changes[f] = str(call.params, f);
+  for (const f of ["CertificateName", "Description"])
+    if (str(call.params, f) !== undefined) changes[f] = str(call.params, f);
   call.store.update(c, changes);
   return {};
 };
@@ -214,9 +274,19 @@ const ModifyCertificateAttributes: Action = (call) => {
 const DeleteCertificate: Action = (call) => {
   const c = certOf(call);
   const users = call.store.all("clb-listener").filter((l) => l.fields.CertificateId === c.id);
-  if (users.length > 0) throw new ApiError(409, "InvalidOperation.CertificateInUse", `The certificate ${c.id} is used by listeners ${users.map((l) => l.id).join(", ")}.`);
+  if (users.length > 0)
+    throw new ApiError(
+      409,
+      "InvalidOperation.CertificateInUse",
+      `The certificate ${c.id} is used by listeners ${users.map((l) => l.id).join(", ")}.`,
+    );
   call.store.delete(c);
   return {};
 };
 
-export const certificateActions = { UploadCertificate, DescribeCertificates, ModifyCertificateAttributes, DeleteCertificate };
+export const certificateActions = {
+  UploadCertificate,
+  DescribeCertificates,
+  ModifyCertificateAttributes,
+  DeleteCertificate,
+};

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { createHash } from "node:crypto";
-import { ApiError } from "../errors";
-import type { Resource, Store } from "../store";
+import { ApiError } from "../errors.js";
+import type { Resource, Store } from "../store.js";
 
 /**
  * TOS buckets: the bucket, its lifecycle rules, versioning, tags, storage class and ACL, and the
@@ -26,6 +26,7 @@ export interface TosAnswer {
   headers?: Record<string, string>;
 }
 
+// biome-ignore lint/suspicious/noConfusingVoidType: an action that answers nothing falls through to the default 200
 type TosAction = (r: TosRequest) => TosAnswer | void;
 
 /** The account every stand-in resource belongs to (the same id the OpenAPI services answer with). */
@@ -34,7 +35,15 @@ const OWNER = "2100000000";
 /** TOS bucket names: 3-63 characters, lowercase letters, digits and "-", not starting or ending with "-" (TOS docs). */
 const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
-const STORAGE_CLASSES = ["STANDARD", "IA", "ARCHIVE_FR", "INTELLIGENT_TIERING", "COLD_ARCHIVE", "ARCHIVE", "DEEP_COLD_ARCHIVE"];
+const STORAGE_CLASSES = [
+  "STANDARD",
+  "IA",
+  "ARCHIVE_FR",
+  "INTELLIGENT_TIERING",
+  "COLD_ARCHIVE",
+  "ARCHIVE",
+  "DEEP_COLD_ARCHIVE",
+];
 
 function bucketOf(r: TosRequest): Resource {
   const b = r.store.get("tos-bucket", r.bucket);
@@ -47,10 +56,21 @@ function objects(b: Resource): Record<string, { Size: number; ETag: string; Last
 }
 
 const CreateBucket: TosAction = (r) => {
-  if (!BUCKET_NAME.test(r.bucket)) throw new ApiError(400, "InvalidBucketName", `The specified bucket name ${r.bucket} is not valid: 3-63 lowercase letters, digits or "-", not starting or ending with "-".`);
-  if (r.store.get("tos-bucket", r.bucket)) throw new ApiError(409, "BucketAlreadyOwnedByYou", `Your previous request to create the named bucket ${r.bucket} succeeded and you already own it.`);
+  if (!BUCKET_NAME.test(r.bucket))
+    throw new ApiError(
+      400,
+      "InvalidBucketName",
+      `The specified bucket name ${r.bucket} is not valid: 3-63 lowercase letters, digits or "-", not starting or ending with "-".`,
+    );
+  if (r.store.get("tos-bucket", r.bucket))
+    throw new ApiError(
+      409,
+      "BucketAlreadyOwnedByYou",
+      `Your previous request to create the named bucket ${r.bucket} succeeded and you already own it.`,
+    );
   const storageClass = header(r, "x-tos-storage-class") ?? "STANDARD";
-  if (!STORAGE_CLASSES.includes(storageClass)) throw new ApiError(400, "InvalidStorageClass", `The storage class ${storageClass} is not valid.`);
+  if (!STORAGE_CLASSES.includes(storageClass))
+    throw new ApiError(400, "InvalidStorageClass", `The storage class ${storageClass} is not valid.`);
   const acl = header(r, "x-tos-acl") ?? "private";
   r.store.create("tos-bucket", r.bucket, {
     Name: r.bucket,
@@ -85,7 +105,16 @@ const ListBuckets: TosAction = (r) => ({
   body: {
     Owner: { ID: OWNER },
     Buckets: r.store.all("tos-bucket").map((b) => {
-      const { Objects: _o, Acl: _a, Versioning: _v, Tags: _t, Lifecycle: _l, StorageClass: _s, AzRedundancy: _z, ...listed } = b.fields;
+      const {
+        Objects: _o,
+        Acl: _a,
+        Versioning: _v,
+        Tags: _t,
+        Lifecycle: _l,
+        StorageClass: _s,
+        AzRedundancy: _z,
+        ...listed
+      } = b.fields;
       return listed;
     }),
   },
@@ -94,7 +123,12 @@ const ListBuckets: TosAction = (r) => ({
 const DeleteBucket: TosAction = (r) => {
   const b = bucketOf(r);
   const count = Object.keys(objects(b)).length;
-  if (count > 0) throw new ApiError(409, "BucketNotEmpty", `The bucket ${r.bucket} you tried to delete is not empty (${count} objects).`);
+  if (count > 0)
+    throw new ApiError(
+      409,
+      "BucketNotEmpty",
+      `The bucket ${r.bucket} you tried to delete is not empty (${count} objects).`,
+    );
   r.store.delete(b);
   return { status: 204 };
 };
@@ -103,8 +137,10 @@ const DeleteBucket: TosAction = (r) => {
 const GetBucketAcl: TosAction = (r) => {
   const b = bucketOf(r);
   const grants: unknown[] = [{ Grantee: { ID: OWNER, Type: "CanonicalUser" }, Permission: "FULL_CONTROL" }];
-  if (b.fields.Acl === "public-read" || b.fields.Acl === "public-read-write") grants.push({ Grantee: { Type: "Group", Canned: "AllUsers" }, Permission: "READ" });
-  if (b.fields.Acl === "public-read-write") grants.push({ Grantee: { Type: "Group", Canned: "AllUsers" }, Permission: "WRITE" });
+  if (b.fields.Acl === "public-read" || b.fields.Acl === "public-read-write")
+    grants.push({ Grantee: { Type: "Group", Canned: "AllUsers" }, Permission: "READ" });
+  if (b.fields.Acl === "public-read-write")
+    grants.push({ Grantee: { Type: "Group", Canned: "AllUsers" }, Permission: "WRITE" });
   return { body: { Owner: { ID: OWNER }, Grants: grants, BucketAclDelivered: false } };
 };
 
@@ -117,7 +153,8 @@ const PutBucketStorageClass: TosAction = (r) => {
   const b = bucketOf(r);
   const storageClass = header(r, "x-tos-storage-class");
   if (!storageClass) throw new ApiError(400, "MissingRequestHeader", "The x-tos-storage-class header is missing.");
-  if (!STORAGE_CLASSES.includes(storageClass)) throw new ApiError(400, "InvalidStorageClass", `The storage class ${storageClass} is not valid.`);
+  if (!STORAGE_CLASSES.includes(storageClass))
+    throw new ApiError(400, "InvalidStorageClass", `The storage class ${storageClass} is not valid.`);
   r.store.update(b, { StorageClass: storageClass });
 };
 
@@ -145,38 +182,85 @@ const DeleteBucketTagging: TosAction = (r) => {
 const PutBucketVersioning: TosAction = (r) => {
   const b = bucketOf(r);
   const status = get(r.json, "Status");
-  if (status !== "Enabled" && status !== "Suspended") throw new ApiError(400, "InvalidArgument", `Versioning Status must be Enabled or Suspended, not ${JSON.stringify(status)}.`);
+  if (status !== "Enabled" && status !== "Suspended")
+    throw new ApiError(
+      400,
+      "InvalidArgument",
+      `Versioning Status must be Enabled or Suspended, not ${JSON.stringify(status)}.`,
+    );
   r.store.update(b, { Versioning: status });
 };
 
 const GetBucketVersioning: TosAction = (r) => ({ body: { Status: String(bucketOf(r).fields.Versioning ?? "") } });
 
 /** Field names the provider sends with other capitals than it reads back (NonCurrent... vs Noncurrent...). */
-const CANONICAL = ["ID", "Prefix", "Status", "Expiration", "Days", "Date", "Transitions", "StorageClass", "NoncurrentVersionExpiration", "NoncurrentVersionTransitions", "NoncurrentDays", "Tags", "Key", "Value", "Filter", "ObjectSizeGreaterThan", "ObjectSizeLessThan", "AbortIncompleteMultipartUpload", "DaysAfterInitiation", "Rules"];
+const CANONICAL = [
+  "ID",
+  "Prefix",
+  "Status",
+  "Expiration",
+  "Days",
+  "Date",
+  "Transitions",
+  "StorageClass",
+  "NoncurrentVersionExpiration",
+  "NoncurrentVersionTransitions",
+  "NoncurrentDays",
+  "Tags",
+  "Key",
+  "Value",
+  "Filter",
+  "ObjectSizeGreaterThan",
+  "ObjectSizeLessThan",
+  "AbortIncompleteMultipartUpload",
+  "DaysAfterInitiation",
+  "Rules",
+];
 
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
   if (!v || typeof v !== "object") return v;
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [CANONICAL.find((c) => c.toLowerCase() === k.toLowerCase()) ?? k, canonical(x)]));
+  return Object.fromEntries(
+    Object.entries(v).map(([k, x]) => [CANONICAL.find((c) => c.toLowerCase() === k.toLowerCase()) ?? k, canonical(x)]),
+  );
 }
 
 const PutBucketLifecycle: TosAction = (r) => {
   const b = bucketOf(r);
   const rules = get(canonical(r.json), "Rules") as Record<string, unknown>[] | undefined;
-  if (!Array.isArray(rules) || rules.length === 0) throw new ApiError(400, "MalformedLifecycleConfiguration", "The lifecycle configuration needs at least one rule.");
-  if (rules.length > 1000) throw new ApiError(400, "MalformedLifecycleConfiguration", "A bucket has at most 1000 lifecycle rules.");
+  if (!Array.isArray(rules) || rules.length === 0)
+    throw new ApiError(400, "MalformedLifecycleConfiguration", "The lifecycle configuration needs at least one rule.");
+  if (rules.length > 1000)
+    throw new ApiError(400, "MalformedLifecycleConfiguration", "A bucket has at most 1000 lifecycle rules.");
   const ids = new Set<string>();
   for (const rule of rules) {
     const id = String(rule.ID ?? "");
-    if (!id || id.length > 255) throw new ApiError(400, "InvalidArgument", "Every lifecycle rule needs an ID of 1-255 characters.");
+    if (!id || id.length > 255)
+      throw new ApiError(400, "InvalidArgument", "Every lifecycle rule needs an ID of 1-255 characters.");
     if (ids.has(id)) throw new ApiError(400, "InvalidArgument", `Lifecycle rule ID ${id} is used twice.`);
     ids.add(id);
-    if (rule.Status !== "Enabled" && rule.Status !== "Disabled") throw new ApiError(400, "InvalidArgument", `Rule ${id}: Status must be Enabled or Disabled.`);
-    const actions = ["Expiration", "Transitions", "NoncurrentVersionExpiration", "NoncurrentVersionTransitions", "AbortIncompleteMultipartUpload"].filter((a) => rule[a] !== undefined);
+    if (rule.Status !== "Enabled" && rule.Status !== "Disabled")
+      throw new ApiError(400, "InvalidArgument", `Rule ${id}: Status must be Enabled or Disabled.`);
+    const actions = [
+      "Expiration",
+      "Transitions",
+      "NoncurrentVersionExpiration",
+      "NoncurrentVersionTransitions",
+      "AbortIncompleteMultipartUpload",
+    ].filter((a) => rule[a] !== undefined);
     if (actions.length === 0) throw new ApiError(400, "InvalidArgument", `Rule ${id} has no action.`);
-    for (const [field, days] of [["Expiration", "Days"], ["NoncurrentVersionExpiration", "NoncurrentDays"], ["AbortIncompleteMultipartUpload", "DaysAfterInitiation"]] as const) {
+    for (const [field, days] of [
+      ["Expiration", "Days"],
+      ["NoncurrentVersionExpiration", "NoncurrentDays"],
+      ["AbortIncompleteMultipartUpload", "DaysAfterInitiation"],
+    ] as const) {
       const n = get(rule, field, days);
-      if (n !== undefined && !(Number.isInteger(n) && (n as number) >= 1)) throw new ApiError(400, "InvalidArgument", `Rule ${id}: ${field}.${days} must be a whole number of days, at least 1.`);
+      if (n !== undefined && !(Number.isInteger(n) && (n as number) >= 1))
+        throw new ApiError(
+          400,
+          "InvalidArgument",
+          `Rule ${id}: ${field}.${days} must be a whole number of days, at least 1.`,
+        );
     }
   }
   r.store.update(b, { Lifecycle: rules });
@@ -184,7 +268,8 @@ const PutBucketLifecycle: TosAction = (r) => {
 
 const GetBucketLifecycle: TosAction = (r) => {
   const rules = bucketOf(r).fields.Lifecycle;
-  if (!rules) throw new ApiError(404, "NoSuchLifecycleConfiguration", `The bucket ${r.bucket} has no lifecycle configuration.`);
+  if (!rules)
+    throw new ApiError(404, "NoSuchLifecycleConfiguration", `The bucket ${r.bucket} has no lifecycle configuration.`);
   return { body: { Rules: rules } };
 };
 
@@ -218,13 +303,37 @@ const DeleteObject: TosAction = (r) => {
 
 const ListObjects: TosAction = (r) => {
   const b = bucketOf(r);
-  return { body: { Name: b.id, Prefix: "", MaxKeys: 1000, IsTruncated: false, Contents: Object.entries(objects(b)).map(([Key, o]) => ({ Key, ...o, StorageClass: b.fields.StorageClass })) } };
+  return {
+    body: {
+      Name: b.id,
+      Prefix: "",
+      MaxKeys: 1000,
+      IsTruncated: false,
+      Contents: Object.entries(objects(b)).map(([Key, o]) => ({ Key, ...o, StorageClass: b.fields.StorageClass })),
+    },
+  };
 };
 
 export const tosActions: Record<string, TosAction> = {
-  CreateBucket, HeadBucket, ListBuckets, DeleteBucket, GetBucketAcl, PutBucketAcl, PutBucketStorageClass,
-  PutBucketTagging, GetBucketTagging, DeleteBucketTagging, PutBucketVersioning, GetBucketVersioning,
-  PutBucketLifecycle, GetBucketLifecycle, DeleteBucketLifecycle, PutObject, HeadObject, DeleteObject, ListObjects,
+  CreateBucket,
+  HeadBucket,
+  ListBuckets,
+  DeleteBucket,
+  GetBucketAcl,
+  PutBucketAcl,
+  PutBucketStorageClass,
+  PutBucketTagging,
+  GetBucketTagging,
+  DeleteBucketTagging,
+  PutBucketVersioning,
+  GetBucketVersioning,
+  PutBucketLifecycle,
+  GetBucketLifecycle,
+  DeleteBucketLifecycle,
+  PutObject,
+  HeadObject,
+  DeleteObject,
+  ListObjects,
 };
 
 function header(r: TosRequest, name: string): string | undefined {
@@ -233,5 +342,8 @@ function header(r: TosRequest, name: string): string | undefined {
 }
 
 function get(v: unknown, ...path: string[]): unknown {
-  return path.reduce<unknown>((node, k) => (node && typeof node === "object" ? (node as Record<string, unknown>)[k] : undefined), v);
+  return path.reduce<unknown>(
+    (node, k) => (node && typeof node === "object" ? (node as Record<string, unknown>)[k] : undefined),
+    v,
+  );
 }

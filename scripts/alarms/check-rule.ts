@@ -1,5 +1,5 @@
-import type { CatalogueMetric } from "./metric-catalogue";
-import type { AlarmRule } from "./synthesized-rules";
+import type { CatalogueMetric } from "./metric-catalogue.js";
+import type { AlarmRule } from "./synthesized-rules.js";
 
 /**
  * Judging one alarm rule against the catalogue's metrics of its namespace. Errors are rules that
@@ -27,7 +27,11 @@ const MAX_SIMILAR = 10;
  * the same name in other sub-namespaces, then names in the same sub-namespace sharing a word with
  * it (most shared words first).
  */
-export function suggestAlternatives(subNamespace: string, metricName: string, namespaceMetrics: readonly CatalogueMetric[]): string[] {
+export function suggestAlternatives(
+  subNamespace: string,
+  metricName: string,
+  namespaceMetrics: readonly CatalogueMetric[],
+): string[] {
   const elsewhere = namespaceMetrics
     .filter((m) => m.metricName === metricName && m.subNamespace !== subNamespace)
     .map((m) => `${m.subNamespace}/${m.metricName}`);
@@ -48,7 +52,8 @@ const UNIT_SPELLINGS: readonly (readonly string[])[] = [
   ["bytes", "byte", "b"],
 ];
 const sameUnitSpelledDifferently = (a: string, b: string) =>
-  a.toLowerCase() === b.toLowerCase() || UNIT_SPELLINGS.some((g) => g.includes(a.toLowerCase()) && g.includes(b.toLowerCase()));
+  a.toLowerCase() === b.toLowerCase() ||
+  UNIT_SPELLINGS.some((g) => g.includes(a.toLowerCase()) && g.includes(b.toLowerCase()));
 
 function missingMetric(rule: AlarmRule, metricName: string, namespaceMetrics: readonly CatalogueMetric[]): Finding {
   const where = `${rule.namespace}/${rule.subNamespace}`;
@@ -57,17 +62,28 @@ function missingMetric(rule: AlarmRule, metricName: string, namespaceMetrics: re
     ? `metric ${metricName} is not in ${where}`
     : `metric ${metricName} is not in ${where}: ${rule.namespace} has no sub-namespace ${rule.subNamespace} (it has: ${subNamespaces.join(", ")})`;
   const suggestions = suggestAlternatives(rule.subNamespace, metricName, namespaceMetrics);
-  message += suggestions.length ? `; did you mean: ${suggestions.join(", ")}` : `; no similar metric name in ${rule.namespace}`;
+  message += suggestions.length
+    ? `; did you mean: ${suggestions.join(", ")}`
+    : `; no similar metric name in ${rule.namespace}`;
   return { severity: "error", message };
 }
 
-function checkCondition(rule: AlarmRule, condition: AlarmRule["conditions"][number], namespaceMetrics: readonly CatalogueMetric[]): Finding[] {
-  const metric = namespaceMetrics.find((m) => m.subNamespace === rule.subNamespace && m.metricName === condition.metricName);
+function checkCondition(
+  rule: AlarmRule,
+  condition: AlarmRule["conditions"][number],
+  namespaceMetrics: readonly CatalogueMetric[],
+): Finding[] {
+  const metric = namespaceMetrics.find(
+    (m) => m.subNamespace === rule.subNamespace && m.metricName === condition.metricName,
+  );
   if (!metric) return [missingMetric(rule, condition.metricName, namespaceMetrics)];
 
   const findings: Finding[] = [];
   if (!metric.typeAlertEnable) {
-    findings.push({ severity: "error", message: `metric ${metric.metricName} cannot be used in alarm rules (TypeAlertEnable is false in the catalogue)` });
+    findings.push({
+      severity: "error",
+      message: `metric ${metric.metricName} cannot be used in alarm rules (TypeAlertEnable is false in the catalogue)`,
+    });
   }
   const known = metric.dimensions.map((d) => d.name);
   for (const key of rule.dimensionKeys) {
@@ -101,7 +117,15 @@ function checkCondition(rule: AlarmRule, condition: AlarmRule["conditions"][numb
 /** Every finding about `rule`, given all catalogue metrics of its namespace. */
 export function checkRule(rule: AlarmRule, namespaceMetrics: readonly CatalogueMetric[]): RuleReport {
   if (namespaceMetrics.length === 0) {
-    return { rule, findings: [{ severity: "error", message: `namespace ${rule.namespace} is unknown to the catalogue (it lists no metric in it; a saved --catalogue file may just not include it)` }] };
+    return {
+      rule,
+      findings: [
+        {
+          severity: "error",
+          message: `namespace ${rule.namespace} is unknown to the catalogue (it lists no metric in it; a saved --catalogue file may just not include it)`,
+        },
+      ],
+    };
   }
   return { rule, findings: rule.conditions.flatMap((c) => checkCondition(rule, c, namespaceMetrics)) };
 }

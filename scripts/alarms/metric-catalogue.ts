@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { CannotCheckError, formatIssues } from "./synthesized-rules";
+import { CannotCheckError, formatIssues } from "./synthesized-rules.js";
 
 /**
  * CloudMonitor's metric catalogue: which metrics exist per namespace and sub-namespace, their unit,
@@ -43,7 +43,12 @@ const metricSchema = z.object({
   Unit: z.string().nullish(),
   TypeAlertEnable: z.boolean(),
   Dimensions: z
-    .array(z.union([dimensionSchema, z.unknown().refine((d) => typeof d !== "object" || d === null, "a dimension needs a DimensionName")]))
+    .array(
+      z.union([
+        dimensionSchema,
+        z.unknown().refine((d) => typeof d !== "object" || d === null, "a dimension needs a DimensionName"),
+      ]),
+    )
     .nullish(),
 });
 const bodySchema = z.object({
@@ -59,7 +64,9 @@ export function parseCatalogueBody(body: unknown, where: string): CatalogueMetri
   const apiError = errorEnvelopeSchema.safeParse(body);
   if (apiError.success) {
     const { Code, Message } = apiError.data.ResponseMetadata.Error;
-    throw new CannotCheckError(`${where}: the API answered with an error: ${Code ?? "(no code)"}: ${Message ?? "(no message)"}`);
+    throw new CannotCheckError(
+      `${where}: the API answered with an error: ${Code ?? "(no code)"}: ${Message ?? "(no message)"}`,
+    );
   }
   const parsed = bodySchema.safeParse(body);
   if (!parsed.success) {
@@ -82,7 +89,11 @@ export function parseCatalogueBody(body: unknown, where: string): CatalogueMetri
 const shorten = (text: string, max = 200) => (text.length > max ? `${text.slice(0, max)}…` : text);
 
 /** One ListMetricDocs request for one namespace. */
-export async function fetchNamespaceMetrics(url: string, namespace: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<CatalogueMetric[]> {
+export async function fetchNamespaceMetrics(
+  url: string,
+  namespace: string,
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+): Promise<CatalogueMetric[]> {
   const where = `POST ${url} (Namespace ${namespace})`;
   let response: Response;
   let text: string;
@@ -104,7 +115,9 @@ export async function fetchNamespaceMetrics(url: string, namespace: string, time
     throw new CannotCheckError(`${where}: request failed: ${reason}`);
   }
   if (response.status !== 200) {
-    throw new CannotCheckError(`${where}: HTTP ${response.status} ${response.statusText}: ${shorten(text) || "(empty body)"}`);
+    throw new CannotCheckError(
+      `${where}: HTTP ${response.status} ${response.statusText}: ${shorten(text) || "(empty body)"}`,
+    );
   }
   let body: unknown;
   try {
@@ -149,7 +162,9 @@ export function fileCatalogue(files: readonly string[]): MetricCatalogue {
     try {
       body = JSON.parse(readFileSync(file, "utf8"));
     } catch (err) {
-      throw new CannotCheckError(`cannot read the saved catalogue ${file}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new CannotCheckError(
+        `cannot read the saved catalogue ${file}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     return parseCatalogueBody(body, file);
   });

@@ -46,12 +46,17 @@ export const RULE_TYPE = "volcengine_cloud_monitor_rule";
 /** The alarm rules of one stack's parsed cdk.tf.json. */
 export function rulesOfStack(stack: string, tfJson: unknown): AlarmRule[] {
   const parsed = stackSchema.safeParse(tfJson);
-  if (!parsed.success) throw new CannotCheckError(`stack ${stack}: cdk.tf.json has no valid "resource" object: ${formatIssues(parsed.error)}`);
+  if (!parsed.success)
+    throw new CannotCheckError(
+      `stack ${stack}: cdk.tf.json has no valid "resource" object: ${formatIssues(parsed.error)}`,
+    );
   const rules = parsed.data.resource?.[RULE_TYPE] ?? {};
   return Object.entries(rules).map(([resource, raw]) => {
     const rule = ruleSchema.safeParse(raw);
     if (!rule.success) {
-      throw new CannotCheckError(`stack ${stack}: ${RULE_TYPE}.${resource} is not a rule this check understands: ${formatIssues(rule.error)}`);
+      throw new CannotCheckError(
+        `stack ${stack}: ${RULE_TYPE}.${resource} is not a rule this check understands: ${formatIssues(rule.error)}`,
+      );
     }
     return {
       stack,
@@ -59,7 +64,10 @@ export function rulesOfStack(stack: string, tfJson: unknown): AlarmRule[] {
       ruleName: rule.data.rule_name,
       namespace: rule.data.namespace,
       subNamespace: rule.data.sub_namespace,
-      conditions: rule.data.conditions.map((c) => ({ metricName: c.metric_name, ...(c.metric_unit === undefined ? {} : { metricUnit: c.metric_unit }) })),
+      conditions: rule.data.conditions.map((c) => ({
+        metricName: c.metric_name,
+        ...(c.metric_unit === undefined ? {} : { metricUnit: c.metric_unit }),
+      })),
       dimensionKeys: (rule.data.original_dimensions ?? []).map((d) => d.key),
     };
   });
@@ -81,7 +89,9 @@ export function readSynthesizedRules(outDir: string): SynthesizedRules {
         .sort()
     : [];
   if (stacks.length === 0) {
-    throw new CannotCheckError(`no synthesized stack in ${stacksDir}/*/cdk.tf.json: run \`npm run synth\` first (or pass --out <cdktf.out dir>)`);
+    throw new CannotCheckError(
+      `no synthesized stack in ${stacksDir}/*/cdk.tf.json: run \`npm run synth\` first (or pass --out <cdktf.out dir>)`,
+    );
   }
   const rules = stacks.flatMap((stack) => {
     const file = path.join(stacksDir, stack, "cdk.tf.json");
@@ -89,7 +99,9 @@ export function readSynthesizedRules(outDir: string): SynthesizedRules {
     try {
       json = JSON.parse(readFileSync(file, "utf8"));
     } catch (err) {
-      throw new CannotCheckError(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}; run \`npm run synth\` again`);
+      throw new CannotCheckError(
+        `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}; run \`npm run synth\` again`,
+      );
     }
     return rulesOfStack(stack, json);
   });
@@ -98,7 +110,9 @@ export function readSynthesizedRules(outDir: string): SynthesizedRules {
 
 /** zod issues as `path: message` lines joined by "; " (the first few only). */
 export function formatIssues(error: z.ZodError, max = 5): string {
-  const lines = error.issues.slice(0, max).map((i) => `${i.path.length ? i.path.join(".") : "(top level)"}: ${i.message}`);
+  const lines = error.issues
+    .slice(0, max)
+    .map((i) => `${i.path.length ? i.path.join(".") : "(top level)"}: ${i.message}`);
   if (error.issues.length > max) lines.push(`and ${error.issues.length - max} more`);
   return lines.join("; ");
 }

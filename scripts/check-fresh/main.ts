@@ -52,9 +52,17 @@ async function main(): Promise<number> {
     await log.step("container root: overlay, Node.js, a user, the clone", async () => {
       await Promise.all(["upper", "work", "root"].map((d) => mkdir(join(runDir, d), { recursive: true })));
       cleanup.add(`work directory ${runDir}`, () => rm(runDir, { recursive: true, force: true }));
-      await run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${inputs.rootfs.path},upperdir=${join(runDir, "upper")},workdir=${join(runDir, "work")}`, root]);
+      await run("mount", [
+        "-t",
+        "overlay",
+        "overlay",
+        "-o",
+        `lowerdir=${inputs.rootfs.path},upperdir=${join(runDir, "upper")},workdir=${join(runDir, "work")}`,
+        root,
+      ]);
       cleanup.add(`overlay ${root}`, async () => {
-        if ((await run("umount", [root], { allowFailure: true })).code !== 0) await run("umount", ["--lazy", root], { allowFailure: true });
+        if ((await run("umount", [root], { allowFailure: true })).code !== 0)
+          await run("umount", ["--lazy", root], { allowFailure: true });
       });
       // Every installed Debian has it (the installer writes it); debootstrap alone does not.
       await writeFile(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
@@ -116,24 +124,35 @@ function nspawn(
   command: string[],
   options: { user?: string; onOutput?: (chunk: string) => void } = {},
 ) {
-  const args = ["--quiet", "--register=no", "--keep-unit", `--machine=todo-fresh-${id}`, "-D", root, "--resolv-conf=copy-host"];
+  const args = [
+    "--quiet",
+    "--register=no",
+    "--keep-unit",
+    `--machine=todo-fresh-${id}`,
+    "-D",
+    root,
+    "--resolv-conf=copy-host",
+  ];
   // A pipe, not a pseudo-terminal: plain progress output that can be logged and read back.
   args.push("--console=pipe");
   if (network) args.push(`--network-namespace-path=${network.namespacePath}`);
   if (options.user) {
-    args.push(`--user=${options.user}`, `--chdir=${HOME}/todo`, `--setenv=HOME=${HOME}`, `--setenv=USER=${options.user}`);
+    args.push(
+      `--user=${options.user}`,
+      `--chdir=${HOME}/todo`,
+      `--setenv=HOME=${HOME}`,
+      `--setenv=USER=${options.user}`,
+    );
   }
-  args.push(
-    "--setenv=PATH=/usr/local/bin:/usr/bin:/bin",
-    "--setenv=LANG=C.UTF-8",
-  );
+  args.push("--setenv=PATH=/usr/local/bin:/usr/bin:/bin", "--setenv=LANG=C.UTF-8");
   if (hostCa) args.push(`--setenv=NODE_EXTRA_CA_CERTS=${CONTAINER_CA}`);
   return run("systemd-nspawn", [...args, ...command], {
     allowFailure: true,
     timeoutMs,
     onOutput: options.onOutput,
   }).then((r) => {
-    if (!options.onOutput && r.code !== 0) throw new Error(`${command.join(" ")} in the container failed:\n${r.output}`);
+    if (!options.onOutput && r.code !== 0)
+      throw new Error(`${command.join(" ")} in the container failed:\n${r.output}`);
     return r;
   });
 }

@@ -54,7 +54,7 @@ export interface VitestCounts {
 
 /** Reads vitest's "Tests  3 failed | 40 passed | 2 skipped (45)" line. */
 export function parseVitestCounts(output: string): VitestCounts | undefined {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes
   const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
   const line = plain.match(/^\s*Tests\s+(.*)\((\d+)\)\s*$/m);
   if (!line) return undefined;

@@ -18,7 +18,12 @@ export interface ApiReply {
   text: string;
 }
 
-export async function apiRequest(baseUrl: string, method: string, path: string, init: ApiRequestInit = {}): Promise<ApiReply> {
+export async function apiRequest(
+  baseUrl: string,
+  method: string,
+  path: string,
+  init: ApiRequestInit = {},
+): Promise<ApiReply> {
   const headers: Record<string, string> = { accept: "application/json", "user-agent": "todo-api-scripts/1" };
   let body: string | undefined;
   if (init.json !== undefined) {
@@ -31,9 +36,15 @@ export async function apiRequest(baseUrl: string, method: string, path: string, 
   if (init.token) headers.authorization = `Bearer ${init.token}`;
   // Relative to the base, so an API served under a path prefix (https://host/prefix/) works too.
   const url = new URL(path.replace(/^\//, ""), baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
-  const res = await fetch(url, { method, headers, body, redirect: "manual", signal: AbortSignal.timeout(init.timeoutMs ?? 15_000) });
+  const res = await fetch(url, {
+    method,
+    headers,
+    body,
+    redirect: "manual",
+    signal: AbortSignal.timeout(init.timeoutMs ?? 15_000),
+  });
   const text = await res.text();
-  let parsed: unknown = undefined;
+  let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : undefined;
   } catch {

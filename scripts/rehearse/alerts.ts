@@ -68,8 +68,15 @@ export async function runAlertsRehearsal(r: AlertsRehearsal): Promise<void> {
   const bucket = /^OFFSITE_BUCKET='([^']*)'$/m.exec(hostConf)?.[1];
   const role = /^OFFSITE_ROLE='([^']*)'$/m.exec(hostConf)?.[1];
   const domain = DOMAIN_OF(hostConf);
-  if (!bucket || !role || !domain) throw new Error("the alerts rehearsal runs after day 2: the server must have a domain and an off-site backup target");
-  const creds = { AccessKeyId: "AKTPREHEARSAL", SecretAccessKey: randomBytes(16).toString("hex"), SessionToken: randomBytes(16).toString("hex") };
+  if (!bucket || !role || !domain)
+    throw new Error(
+      "the alerts rehearsal runs after day 2: the server must have a domain and an off-site backup target",
+    );
+  const creds = {
+    AccessKeyId: "AKTPREHEARSAL",
+    SecretAccessKey: randomBytes(16).toString("hex"),
+    SessionToken: randomBytes(16).toString("hex"),
+  };
   const s3 = await startS3StandIn({ bucket, region: "cn-beijing", creds: () => creds, host: r.hostAddress });
   r.cleanup.add("S3 stand-in", () => s3.close());
   const metadata = await startMetadataStandIn(role, () => creds, { host: r.hostAddress });
@@ -85,7 +92,9 @@ export async function runAlertsRehearsal(r: AlertsRehearsal): Promise<void> {
       if (count(check, status, "webhook") >= 1 && count(check, status, "mail") >= 1) return;
       await new Promise((res) => setTimeout(res, 250));
     }
-    const state = await sh(`/usr/local/sbin/todo-alert status; journalctl --no-pager -n 30 -t todo-alert -u '${appName}-alert*'`);
+    const state = await sh(
+      `/usr/local/sbin/todo-alert status; journalctl --no-pager -n 30 -t todo-alert -u '${appName}-alert*'`,
+    );
     throw new Error(`no ${status} for ${check} at both receivers within ${timeoutMs / 1000} s:\n${state.output}`);
   };
   const checker = () => sh(`systemctl start ${appName}-alert-check.service`);
@@ -119,80 +128,102 @@ export async function runAlertsRehearsal(r: AlertsRehearsal): Promise<void> {
     log.info(setup.output.trim().replaceAll(token, "…").replaceAll(sink.password, "…"));
     if (setup.code !== 0) throw new Error(`setting up the receivers failed (${setup.code})`);
     if (!setup.stdout.includes("no open incident")) throw new Error("incidents are open before anything was broken");
-    if (setup.output.includes(token) || setup.output.includes(sink.password)) throw new Error("the dry run showed a secret");
+    if (setup.output.includes(token) || setup.output.includes(sink.password))
+      throw new Error("the dry run showed a secret");
     if (messages().length) throw new Error(`a dry run sent ${messages().length} message(s)`);
   });
 
-  await log.check("alerts: PostgreSQL stopped for longer than the alert delay → one readyz alert, then one recovery", async () => {
-    await sh("systemctl stop postgresql");
-    try {
-      // The health unit, as its timer starts it: each failure runs the OnFailure= handler.
-      await sh(`systemctl start ${appName}-health.service; sleep 6; systemctl start ${appName}-health.service`);
-      await waitFor("readyz", "alert");
-      await sh(`systemctl start ${appName}-health.service; sleep 1`);
-    } finally {
-      await sh("systemctl start postgresql");
-    }
-    const until = Date.now() + 60_000;
-    while ((await sh(`systemctl start ${appName}-health.service`)).code !== 0) {
-      if (Date.now() > until) throw new Error("/readyz did not recover within 60 s of PostgreSQL's start");
-      await new Promise((res) => setTimeout(res, 1000));
-    }
-    await checker();
-    await waitFor("readyz", "recovery");
-  });
-
-  await log.check("alerts: a backup upload refused by the S3 stand-in → one backup alert; the next backup → one recovery", async () => {
-    s3.failNext(1, 503);
-    const failed = await sh(`systemctl start ${appName}-backup.service`);
-    if (failed.code === 0) throw new Error("the backup succeeded although its upload was refused");
-    await waitFor("backup", "alert");
-    const ok = await sh(`systemctl start ${appName}-backup.service`);
-    if (ok.code !== 0) throw new Error(`the second backup failed:\n${(await sh(`journalctl --no-pager -n 20 -u ${appName}-backup`)).output}`);
-    log.info(`S3 stand-in holds ${s3.objects.size} object(s): ${[...s3.objects.keys()].join(", ")}`);
-    await checker();
-    await waitFor("backup", "recovery");
-  });
-
-  await log.check("alerts: a filesystem above 85 % and a certificate expiring in 5 days → one alert each; fixed → one recovery each", async () => {
-    const live = `/etc/letsencrypt/live/${domain}`;
-    const cert = (days: number) =>
-      `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=${domain} -days ${days} -keyout ${live}/privkey.pem -out ${live}/fullchain.pem 2>/dev/null`;
-    const broke = await sh(`set -e; mount -t tmpfs -o size=4m rehearsal-disk ${DISK}; head -c 3900000 /dev/zero >${DISK}/fill; df -h ${DISK} | tail -n1; mkdir -p ${live}; ${cert(5)}`);
-    log.info(broke.output.trim());
-    if (broke.code !== 0) throw new Error("could not fill the small filesystem or write the certificate");
-    try {
-      await checker();
-      await waitFor("disk-srv-rehearsal-disk", "alert");
-      await waitFor("certificate-expiry", "alert");
-      await checker();
-      await sh(`rm -f ${DISK}/fill; ${cert(90)}`);
-      await checker();
-      await waitFor("disk-srv-rehearsal-disk", "recovery");
-      await waitFor("certificate-expiry", "recovery");
-    } finally {
-      await sh(`umount ${DISK}; rm -rf ${live}; systemctl start ${appName}-certificate.timer`);
-    }
-  });
-
-  await log.check("alerts: exactly one alert and one recovery per incident at each receiver, no secret in any", async () => {
-    await checker(); // nothing new may come of another run
-    const checks = ["readyz", "backup", "disk-srv-rehearsal-disk", "certificate-expiry"];
-    const problems: string[] = [];
-    for (const check of checks) {
-      for (const receiver of ["webhook", "mail"] as const) {
-        const got = `${count(check, "alert", receiver)} alert(s), ${count(check, "recovery", receiver)} recovery(ies)`;
-        log.info(`${receiver.padEnd(7)} ${check}: ${got}`);
-        if (count(check, "alert", receiver) !== 1 || count(check, "recovery", receiver) !== 1) problems.push(`${receiver} ${check}: ${got}`);
+  await log.check(
+    "alerts: PostgreSQL stopped for longer than the alert delay → one readyz alert, then one recovery",
+    async () => {
+      await sh("systemctl stop postgresql");
+      try {
+        // The health unit, as its timer starts it: each failure runs the OnFailure= handler.
+        await sh(`systemctl start ${appName}-health.service; sleep 6; systemctl start ${appName}-health.service`);
+        await waitFor("readyz", "alert");
+        await sh(`systemctl start ${appName}-health.service; sleep 1`);
+      } finally {
+        await sh("systemctl start postgresql");
       }
-    }
-    const others = messages().filter((m) => !checks.includes(m.check));
-    if (others.length) problems.push(`unexpected messages: ${others.map((m) => `${m.receiver} ${m.status} ${m.check}`).join(", ")}`);
-    const leaked = messages().filter((m) => m.text.includes(token) || m.text.includes(sink.password) || m.text.includes(creds.SecretAccessKey));
-    if (leaked.length) problems.push(`${leaked.length} message(s) carry a secret`);
-    const state = await sh(`/usr/local/sbin/todo-alert status; ls ${ALERT_STATE_DIR}`);
-    log.info(state.output.trim());
-    if (!state.stdout.includes("no open incident")) problems.push("an incident is still open");
-    if (problems.length) throw new Error(problems.join("\n"));
-  });
+      const until = Date.now() + 60_000;
+      while ((await sh(`systemctl start ${appName}-health.service`)).code !== 0) {
+        if (Date.now() > until) throw new Error("/readyz did not recover within 60 s of PostgreSQL's start");
+        await new Promise((res) => setTimeout(res, 1000));
+      }
+      await checker();
+      await waitFor("readyz", "recovery");
+    },
+  );
+
+  await log.check(
+    "alerts: a backup upload refused by the S3 stand-in → one backup alert; the next backup → one recovery",
+    async () => {
+      s3.failNext(1, 503);
+      const failed = await sh(`systemctl start ${appName}-backup.service`);
+      if (failed.code === 0) throw new Error("the backup succeeded although its upload was refused");
+      await waitFor("backup", "alert");
+      const ok = await sh(`systemctl start ${appName}-backup.service`);
+      if (ok.code !== 0)
+        throw new Error(
+          `the second backup failed:\n${(await sh(`journalctl --no-pager -n 20 -u ${appName}-backup`)).output}`,
+        );
+      log.info(`S3 stand-in holds ${s3.objects.size} object(s): ${[...s3.objects.keys()].join(", ")}`);
+      await checker();
+      await waitFor("backup", "recovery");
+    },
+  );
+
+  await log.check(
+    "alerts: a filesystem above 85 % and a certificate expiring in 5 days → one alert each; fixed → one recovery each",
+    async () => {
+      const live = `/etc/letsencrypt/live/${domain}`;
+      const cert = (days: number) =>
+        `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=${domain} -days ${days} -keyout ${live}/privkey.pem -out ${live}/fullchain.pem 2>/dev/null`;
+      const broke = await sh(
+        `set -e; mount -t tmpfs -o size=4m rehearsal-disk ${DISK}; head -c 3900000 /dev/zero >${DISK}/fill; df -h ${DISK} | tail -n1; mkdir -p ${live}; ${cert(5)}`,
+      );
+      log.info(broke.output.trim());
+      if (broke.code !== 0) throw new Error("could not fill the small filesystem or write the certificate");
+      try {
+        await checker();
+        await waitFor("disk-srv-rehearsal-disk", "alert");
+        await waitFor("certificate-expiry", "alert");
+        await checker();
+        await sh(`rm -f ${DISK}/fill; ${cert(90)}`);
+        await checker();
+        await waitFor("disk-srv-rehearsal-disk", "recovery");
+        await waitFor("certificate-expiry", "recovery");
+      } finally {
+        await sh(`umount ${DISK}; rm -rf ${live}; systemctl start ${appName}-certificate.timer`);
+      }
+    },
+  );
+
+  await log.check(
+    "alerts: exactly one alert and one recovery per incident at each receiver, no secret in any",
+    async () => {
+      await checker(); // nothing new may come of another run
+      const checks = ["readyz", "backup", "disk-srv-rehearsal-disk", "certificate-expiry"];
+      const problems: string[] = [];
+      for (const check of checks) {
+        for (const receiver of ["webhook", "mail"] as const) {
+          const got = `${count(check, "alert", receiver)} alert(s), ${count(check, "recovery", receiver)} recovery(ies)`;
+          log.info(`${receiver.padEnd(7)} ${check}: ${got}`);
+          if (count(check, "alert", receiver) !== 1 || count(check, "recovery", receiver) !== 1)
+            problems.push(`${receiver} ${check}: ${got}`);
+        }
+      }
+      const others = messages().filter((m) => !checks.includes(m.check));
+      if (others.length)
+        problems.push(`unexpected messages: ${others.map((m) => `${m.receiver} ${m.status} ${m.check}`).join(", ")}`);
+      const leaked = messages().filter(
+        (m) => m.text.includes(token) || m.text.includes(sink.password) || m.text.includes(creds.SecretAccessKey),
+      );
+      if (leaked.length) problems.push(`${leaked.length} message(s) carry a secret`);
+      const state = await sh(`/usr/local/sbin/todo-alert status; ls ${ALERT_STATE_DIR}`);
+      log.info(state.output.trim());
+      if (!state.stdout.includes("no open incident")) problems.push("an incident is still open");
+      if (problems.length) throw new Error(problems.join("\n"));
+    },
+  );
 }

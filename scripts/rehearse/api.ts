@@ -40,8 +40,7 @@ export class RehearsalClient {
   async todoTitle(token: string, id: string): Promise<string | undefined> {
     const result = await this.request("GET", `/api/v1/todos/${id}`, { token });
     if (result.status === 404) return undefined;
-    if (result.status !== 200)
-      throw new Error(`GET /api/v1/todos/${id}: ${result.status} ${result.text}`);
+    if (result.status !== 200) throw new Error(`GET /api/v1/todos/${id}: ${result.status} ${result.text}`);
     return String((result.body as Record<string, unknown>).title);
   }
 }

@@ -16,7 +16,7 @@ export interface CloudInitResult {
 export async function waitForCloudInit(
   container: Container,
   timeoutMs: number,
-  echo: (line: string) => void
+  echo: (line: string) => void,
 ): Promise<CloudInitResult> {
   const deadline = Date.now() + timeoutMs;
   const outputLog = join(container.root, "var/log/cloud-init-output.log");

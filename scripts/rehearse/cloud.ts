@@ -28,7 +28,8 @@ const CURRENT_RELEASE = "/opt/todo-api/current";
 
 async function main(): Promise<number> {
   // --variant picks one record-only environment: nothing boots.
-  if (argv.includes("--no-boot") || argv.includes("--variant") || !process.env.VOLCENGINE_PROVIDER_MIRROR) return rehearseCloud({ argv });
+  if (argv.includes("--no-boot") || argv.includes("--variant") || !process.env.VOLCENGINE_PROVIDER_MIRROR)
+    return rehearseCloud({ argv });
   const log = new StepLog();
   await log.step("preflight (root, nspawn, ip, nft)", () => preflight());
   const booter = new EcsBooter({ cacheDir, workDir, log });
@@ -42,7 +43,8 @@ async function main(): Promise<number> {
     await log.step("Debian 12 image and the pinned Node.js (cached)", () => booter.prepare());
     const server = () => {
       const box = booter.held.map((id) => booter.container(id)).find((c) => c !== undefined);
-      if (!box) throw new Error(`no server was booted${booter.failures.length ? `: ${booter.failures.join("; ")}` : ""}`);
+      if (!box)
+        throw new Error(`no server was booted${booter.failures.length ? `: ${booter.failures.join("; ")}` : ""}`);
       return box;
     };
     const code = await rehearseCloud({
@@ -60,25 +62,34 @@ async function main(): Promise<number> {
         (await log.check(`smoke test through the EIP (http://${eip})`, () => runSmokeTest(`http://${eip}`, log))),
       duringChange: async (eip) => {
         // The same server must still be there afterwards: same boot, same cloud-init instance.
-        const bootId = () => server().exec("cat /proc/sys/kernel/random/boot_id /var/lib/cloud/data/instance-id").then((r) => r.stdout);
+        const bootId = () =>
+          server()
+            .exec("cat /proc/sys/kernel/random/boot_id /var/lib/cloud/data/instance-id")
+            .then((r) => r.stdout);
         const before = await bootId();
         const pid1 = server().pid;
         const api = new RehearsalClient(`http://${eip}`);
         const user = `cloud${Date.now().toString(36)}`;
         await api.register(user, "rehearsal-password-1");
-        const traffic = startWriteTraffic(api.baseUrl, await api.login(user, "rehearsal-password-1"), { clients: 4, maxSeconds: 900 });
+        const traffic = startWriteTraffic(api.baseUrl, await api.login(user, "rehearsal-password-1"), {
+          clients: 4,
+          maxSeconds: 900,
+        });
         return async () => {
           const report = await traffic.stop();
-          return (await log.check("the API kept serving during the deploy (write traffic through the EIP)", async () => {
-            log.info(describeReport(report));
-            if (report.failures > 0 || report.requests === 0) throw new Error(`${report.failures} of ${report.requests} requests failed`);
-          })) &&
-          (await log.check("the server was not rebooted or replaced, and runs the new release", async () => {
-            if ((await bootId()) !== before || server().pid !== pid1) throw new Error("the server was booted again");
-            const version = (await server().exec(`cat ${CURRENT_RELEASE}/package.json`)).stdout;
-            if (!version.includes("-local.1")) throw new Error(`the current release is not the new one: ${version}`);
-            log.info(`same boot (PID 1 = ${pid1}); current release ${JSON.parse(version).version}`);
-          }));
+          return (
+            (await log.check("the API kept serving during the deploy (write traffic through the EIP)", async () => {
+              log.info(describeReport(report));
+              if (report.failures > 0 || report.requests === 0)
+                throw new Error(`${report.failures} of ${report.requests} requests failed`);
+            })) &&
+            (await log.check("the server was not rebooted or replaced, and runs the new release", async () => {
+              if ((await bootId()) !== before || server().pid !== pid1) throw new Error("the server was booted again");
+              const version = (await server().exec(`cat ${CURRENT_RELEASE}/package.json`)).stdout;
+              if (!version.includes("-local.1")) throw new Error(`the current release is not the new one: ${version}`);
+              log.info(`same boot (PID 1 = ${pid1}); current release ${JSON.parse(version).version}`);
+            }))
+          );
         };
       },
       afterDestroy: () =>
@@ -87,7 +98,11 @@ async function main(): Promise<number> {
           const left = [...booter.held, ...(await booter.leftovers())];
           if (left.length > 0) throw new Error(`still there: ${left.join(", ")}`);
           if (booter.failures.length > 0) throw new Error(`booter failures: ${booter.failures.join("; ")}`);
-          log.info(booter.events.map((e) => `${new Date(e.at).toISOString().slice(11, 19)} ${e.instanceId} ${e.what}`).join("\n"));
+          log.info(
+            booter.events
+              .map((e) => `${new Date(e.at).toISOString().slice(11, 19)} ${e.instanceId} ${e.what}`)
+              .join("\n"),
+          );
         }),
       diagnose: async () => {
         const box = booter.held.map((id) => booter.container(id)).find((c) => c !== undefined);

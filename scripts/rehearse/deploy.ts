@@ -18,7 +18,11 @@ export async function deployInContainer(
   const inside = `/var/tmp/${basename(release.path)}`;
   await copyFile(release.path, join(box.root, inside));
   if (options.hostSettings !== undefined) await box.writeFile(HOST_CONF_PATH, options.hostSettings, 0o644);
-  const script = ["set -eu", ...installKitCommands(inside, release.hash, ""), ...switchReleaseCommands(inside, "")].join("\n");
+  const script = [
+    "set -eu",
+    ...installKitCommands(inside, release.hash, ""),
+    ...switchReleaseCommands(inside, ""),
+  ].join("\n");
   return box.exec(script, { allowFailure: true, timeoutMs: options.timeoutMs ?? 900_000 });
 }
 
@@ -26,5 +30,8 @@ export async function deployInContainer(
 export async function installKitInContainer(box: Container, release: Release, timeoutMs = 900_000) {
   const inside = `/var/tmp/${basename(release.path)}`;
   await copyFile(release.path, join(box.root, inside));
-  return box.exec(["set -eu", ...installKitCommands(inside, release.hash, "")].join("\n"), { allowFailure: true, timeoutMs });
+  return box.exec(["set -eu", ...installKitCommands(inside, release.hash, "")].join("\n"), {
+    allowFailure: true,
+    timeoutMs,
+  });
 }

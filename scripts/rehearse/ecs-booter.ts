@@ -69,7 +69,11 @@ export class EcsBooter implements InstanceBooter {
   }
 
   run(request: BootRequest): void {
-    const machine: Machine = { id: `c${randomBytes(2).toString("hex").slice(1)}`, cleanup: new Cleanup(), queue: Promise.resolve() };
+    const machine: Machine = {
+      id: `c${randomBytes(2).toString("hex").slice(1)}`,
+      cleanup: new Cleanup(),
+      queue: Promise.resolve(),
+    };
     this.machines.set(request.instanceId, machine);
     this.created.push(machine.id);
     this.enqueue(request.instanceId, "boot", () => this.boot(machine, request));
@@ -159,7 +163,9 @@ export class EcsBooter implements InstanceBooter {
     const namespaces = (await run("ip", ["netns", "list"])).stdout;
     const processes = (await run("ps", ["-eo", "args"])).stdout;
     return this.created.flatMap((m) => [
-      ...(namespaces.split("\n").some((l) => l.split(" ")[0] === `todo-rh-${m}`) ? [`network namespace todo-rh-${m}`] : []),
+      ...(namespaces.split("\n").some((l) => l.split(" ")[0] === `todo-rh-${m}`)
+        ? [`network namespace todo-rh-${m}`]
+        : []),
       ...(existsSync(join(this.opts.workDir, `cloud-${m}`)) ? [`work directory cloud-${m}`] : []),
       ...(processes.includes(`--machine=todo-lc-${m} `) ? [`container todo-lc-${m}`] : []),
     ]);
@@ -202,19 +208,30 @@ export class EcsBooter implements InstanceBooter {
     const prefix = `10.214.${randomBytes(1)[0]! & 0xfc}`;
     m.network = await createPrivateNetwork(m.id, prefix, m.cleanup);
     const box = new Container(
-      { name: `todo-lc-${m.id}`, runDir, lowerDir: this.rootfs.path, network: m.network, aptCacheDir: join(this.opts.cacheDir, "apt-archives") },
+      {
+        name: `todo-lc-${m.id}`,
+        runDir,
+        lowerDir: this.rootfs.path,
+        network: m.network,
+        aptCacheDir: join(this.opts.cacheDir, "apt-archives"),
+      },
       m.cleanup,
     );
     await box.prepare();
     await box.writeSeed(request.userData, request.instanceId, request.hostname);
     await box.writeFile("var/lib/cloud/seed/nocloud/meta-data", metaData(request));
-    await box.writeFile("etc/cloud/cloud.cfg.d/91-local-cloud.cfg", "# Volcengine's public images log in as root with the key pair.\ndisable_root: false\n");
+    await box.writeFile(
+      "etc/cloud/cloud.cfg.d/91-local-cloud.cfg",
+      "# Volcengine's public images log in as root with the key pair.\ndisable_root: false\n",
+    );
     const node = basename(this.nodeDir);
     await run("cp", ["-a", this.nodeDir, join(box.root, "opt", node)]);
     await run("ln", ["-sfn", join("/opt", node), join(box.root, "opt/node")]);
     await box.boot();
     m.container = box;
-    this.opts.log.info(`booter: ${request.instanceId} is container todo-lc-${m.id} at ${m.network.containerAddress} (netns ${basename(m.network.namespacePath)})`);
+    this.opts.log.info(
+      `booter: ${request.instanceId} is container todo-lc-${m.id} at ${m.network.containerAddress} (netns ${basename(m.network.namespacePath)})`,
+    );
   }
 }
 

@@ -14,7 +14,11 @@ const STRAY_PORT = 4444;
 const CONNECT_TIMEOUT_MS = 2_000;
 
 /** "open" when a TCP connection is accepted, "refused" on RST, "dropped" when nothing answers. */
-export function probe(host: string, port: number, timeoutMs = CONNECT_TIMEOUT_MS): Promise<"open" | "refused" | "dropped"> {
+export function probe(
+  host: string,
+  port: number,
+  timeoutMs = CONNECT_TIMEOUT_MS,
+): Promise<"open" | "refused" | "dropped"> {
   return new Promise((resolve) => {
     const socket = new Socket();
     const done = (result: "open" | "refused" | "dropped") => {
@@ -28,9 +32,17 @@ export function probe(host: string, port: number, timeoutMs = CONNECT_TIMEOUT_MS
   });
 }
 
-export async function expectFirewallFromOutside(box: Container, address: string, appName: string, log: StepLog): Promise<void> {
+export async function expectFirewallFromOutside(
+  box: Container,
+  address: string,
+  appName: string,
+  log: StepLog,
+): Promise<void> {
   const unit = `${appName}-firewall.service`;
-  const state = await box.exec(`systemctl is-active ${unit}; nft list table inet ${appName.replace(/-/g, "_")}_firewall | grep -c 'policy drop\\|tcp dport { 22, 80, 443 } accept'`, { allowFailure: true });
+  const state = await box.exec(
+    `systemctl is-active ${unit}; nft list table inet ${appName.replace(/-/g, "_")}_firewall | grep -c 'policy drop\\|tcp dport { 22, 80, 443 } accept'`,
+    { allowFailure: true },
+  );
   log.info(`${unit}: ${state.stdout.trim().replace("\n", ", rules matched: ")}`);
   if (!/^active\n2$/.test(state.stdout.trim())) throw new Error(`${unit} is not loaded:\n${state.output}`);
 
@@ -39,23 +51,30 @@ export async function expectFirewallFromOutside(box: Container, address: string,
       `for i in $(seq 50); do ss -Hltn "sport = :${STRAY_PORT}" | grep -q . && break; sleep 0.1; done; ss -Hltn "sport = :${STRAY_PORT}"`,
   );
   const pid = listener.stdout.trim().split("\n")[0]!;
-  if (!listener.stdout.includes(`0.0.0.0:${STRAY_PORT}`)) throw new Error(`the stray listener did not start:\n${listener.output}`);
+  if (!listener.stdout.includes(`0.0.0.0:${STRAY_PORT}`))
+    throw new Error(`the stray listener did not start:\n${listener.output}`);
   try {
-    const seen = async () => ({ 80: await probe(address, 80), 22: await probe(address, 22), [STRAY_PORT]: await probe(address, STRAY_PORT) });
+    const seen = async () => ({
+      80: await probe(address, 80),
+      22: await probe(address, 22),
+      [STRAY_PORT]: await probe(address, STRAY_PORT),
+    });
     const loaded = await seen();
     log.info(`from outside (${address}), firewall loaded: ${JSON.stringify(loaded)}`);
     const problems: string[] = [];
     if (loaded[80] !== "open") problems.push(`port 80 is ${loaded[80]}`);
     // refused also passed the firewall (the kernel answered): whether sshd runs is not the point
     if (loaded[22] === "dropped") problems.push("port 22 is dropped");
-    if (loaded[STRAY_PORT] !== "dropped") problems.push(`port ${STRAY_PORT} (a listener on 0.0.0.0) is ${loaded[STRAY_PORT]}, expected dropped`);
+    if (loaded[STRAY_PORT] !== "dropped")
+      problems.push(`port ${STRAY_PORT} (a listener on 0.0.0.0) is ${loaded[STRAY_PORT]}, expected dropped`);
 
     await box.exec(`systemctl stop ${unit}`);
     const without = await probe(address, STRAY_PORT);
     await box.exec(`systemctl start ${unit}`);
     const again = await probe(address, STRAY_PORT);
     log.info(`port ${STRAY_PORT} with the unit stopped: ${without}; started again: ${again}`);
-    if (without !== "open") problems.push(`with the firewall stopped port ${STRAY_PORT} is ${without}: the probe proves nothing`);
+    if (without !== "open")
+      problems.push(`with the firewall stopped port ${STRAY_PORT} is ${without}: the probe proves nothing`);
     if (again !== "dropped") problems.push(`after starting the unit again port ${STRAY_PORT} is ${again}`);
     if (problems.length) throw new Error(problems.join("\n"));
   } finally {

@@ -50,7 +50,7 @@ async function main(): Promise<number> {
         Promise.all([
           ensureRootfs(cacheDir, debian12, log, process.argv.includes("--rebuild-rootfs")),
           ensureNodeMirror(cacheDir, nodeMajor, log),
-        ])
+        ]),
     );
     const runDir = join(workDir, `run-${id}`);
     await mkdir(runDir, { recursive: true });
@@ -97,7 +97,7 @@ async function main(): Promise<number> {
         network,
         aptCacheDir: join(cacheDir, "apt-archives"),
       },
-      cleanup
+      cleanup,
     );
     container = box;
     await log.step("boot the container; cloud-init runs the user data", async () => {
@@ -121,11 +121,13 @@ async function main(): Promise<number> {
     });
 
     const releases = await log.step("the release (built during the boot) and its variants", async () => {
-      const built = await releasesBuilt.finally(() => buildLog.forEach((line) => log.info(line)));
+      const built = await releasesBuilt.finally(() => {
+        for (const line of buildLog) log.info(line);
+      });
       log.info(`release ${built.base.hash} (${built.base.path})`);
       log.info(
         `second release ${built.second.hash}; with an extra migration ${built.migrating.hash}; ` +
-          `made from it, a release whose server exits at start ${built.broken.hash}`
+          `made from it, a release whose server exits at start ${built.broken.hash}`,
       );
       return built;
     });
@@ -175,10 +177,25 @@ async function main(): Promise<number> {
       // Issue #12: a server created by the previous version's user data, converged by this release.
       await box.poweroff();
       await runPreviousVersion(
-        { log, cleanup, id, runDir, rootfs: rootfs.path, aptCacheDir: join(cacheDir, "apt-archives"), mirrorUrl: mirrorServer.url, release: releases.base, hostSettings, appName, appPorts, cloudInitTimeoutMs },
+        {
+          log,
+          cleanup,
+          id,
+          runDir,
+          rootfs: rootfs.path,
+          aptCacheDir: join(cacheDir, "apt-archives"),
+          mirrorUrl: mirrorServer.url,
+          release: releases.base,
+          hostSettings,
+          appName,
+          appPorts,
+          cloudInitTimeoutMs,
+        },
         freshServer,
       );
-      const added = log.records.filter((r) => r.name.startsWith("previous version")).reduce((sum, r) => sum + r.seconds, 0);
+      const added = log.records
+        .filter((r) => r.name.startsWith("previous version"))
+        .reduce((sum, r) => sum + r.seconds, 0);
       log.info(`the previous-version server added ${added.toFixed(1)} s`);
     }
     log.info(bootToReady(log));
@@ -203,7 +220,7 @@ async function main(): Promise<number> {
       // For debugging by hand: the failed server stays up until Ctrl-C, then is cleaned up.
       process.stdout.write(
         `\ncontainer kept running: nsenter --target=${container.pid} --all /bin/bash  (root ${container.root});` +
-          " Ctrl-C cleans up\n"
+          " Ctrl-C cleans up\n",
       );
       await new Promise(() => undefined);
     }

@@ -35,7 +35,7 @@ export async function expectAppCannotReachMetadata(box: Container, appName: stri
   const unit = `${appName}@3001.service`;
   await box.exec(
     `ip addr add ${METADATA}/32 dev lo 2>/dev/null || true
-systemd-run --quiet --unit=rehearsal-metadata --property=Type=exec /usr/local/bin/node -e 'require("http").createServer((q, r) => r.end("token")).listen(${PORT}, "${METADATA}")'`
+systemd-run --quiet --unit=rehearsal-metadata --property=Type=exec /usr/local/bin/node -e 'require("http").createServer((q, r) => r.end("token")).listen(${PORT}, "${METADATA}")'`,
   );
   try {
     let outside = "";
@@ -44,7 +44,10 @@ systemd-run --quiet --unit=rehearsal-metadata --property=Type=exec /usr/local/bi
       if (!outside.startsWith("status ")) await new Promise((r) => setTimeout(r, 250));
     }
     log.info(`from the host, outside the app unit: ${outside}`);
-    if (outside !== "status 200") throw new Error(`the metadata stand-in on ${METADATA} is not reachable even from outside the app unit: ${outside}`);
+    if (outside !== "status 200")
+      throw new Error(
+        `the metadata stand-in on ${METADATA} is not reachable even from outside the app unit: ${outside}`,
+      );
 
     const cgroup = (await box.exec(`systemctl show -P ControlGroup ${unit}`)).stdout.trim();
     if (!cgroup) throw new Error(`${unit} has no cgroup (not running?)`);
@@ -52,7 +55,7 @@ systemd-run --quiet --unit=rehearsal-metadata --property=Type=exec /usr/local/bi
     const inside = await box.exec(
       `test -w '${procs}' || { echo "no ${procs}: IPAddressDeny= needs the unified cgroup hierarchy (v2)"; exit 1; }
 sh -c 'echo $$ > "${procs}" && exec runuser -u ${appName} -- ${PROBE.replace(/'/g, `'\\''`)}'`,
-      { allowFailure: true }
+      { allowFailure: true },
     );
     const answer = inside.stdout.trim();
     log.info(`as ${appName}, inside ${unit}'s cgroup ${cgroup}: ${answer}`);
@@ -61,6 +64,8 @@ sh -c 'echo $$ > "${procs}" && exec runuser -u ${appName} -- ${PROBE.replace(/'/
       throw new Error(`the app unit reached the metadata service (${answer}): IPAddressDeny= is not in effect`);
     }
   } finally {
-    await box.exec(`systemctl stop rehearsal-metadata.service; ip addr del ${METADATA}/32 dev lo`, { allowFailure: true });
+    await box.exec(`systemctl stop rehearsal-metadata.service; ip addr del ${METADATA}/32 dev lo`, {
+      allowFailure: true,
+    });
   }
 }

@@ -19,7 +19,7 @@ export interface PrivateNetwork {
 export async function createPrivateNetwork(
   id: string,
   subnetPrefix: string,
-  cleanup: Cleanup
+  cleanup: Cleanup,
 ): Promise<PrivateNetwork> {
   const netns = `todo-rh-${id}`;
   const hostIf = `rh${id}h`.slice(0, 15);
@@ -31,7 +31,7 @@ export async function createPrivateNetwork(
   const routes = (await run("ip", ["-4", "route", "show"])).stdout;
   if (routes.includes(`${subnetPrefix}.0/`)) {
     throw new Error(
-      `${subnetPrefix}.0/30 is already routed on this host; set REHEARSAL_SUBNET to a free 10.x.y prefix`
+      `${subnetPrefix}.0/30 is already routed on this host; set REHEARSAL_SUBNET to a free 10.x.y prefix`,
     );
   }
 

@@ -69,14 +69,14 @@ export async function ensureNodeMirror(cacheDir: string, major: number, log: Ste
       zlib: null,
       openssl: null,
       modules: null,
-      lts: major % 2 === 0 ? LTS_CODENAMES[major] ?? "LTS" : false,
+      lts: major % 2 === 0 ? (LTS_CODENAMES[major] ?? "LTS") : false,
       security: false,
     };
     await writeFile(join(work, "mirror", "index.json"), `${JSON.stringify([entry])}\n`);
     await writeFile(
       join(work, "mirror", "index.tab"),
       "version\tdate\tfiles\tnpm\tv8\tuv\tzlib\topenssl\tmodules\tlts\tsecurity\n" +
-        `v${version}\t${date}\tlinux-x64\t-\t-\t-\t-\t-\t-\t${entry.lts || "-"}\t-\n`
+        `v${version}\t${date}\tlinux-x64\t-\t-\t-\t-\t-\t-\t${entry.lts || "-"}\t-\n`,
     );
     await symlink(`v${version}`, join(work, "mirror", `latest-v${major}.x`));
     await symlink(`v${version}`, join(work, "mirror", "latest"));
@@ -147,7 +147,7 @@ export async function serveMirror(dir: string, host: string, port: number): Prom
         if (req.method === "HEAD") return res.end();
         createReadStream(file).pipe(res);
       },
-      () => reply(404)
+      () => reply(404),
     );
   });
   await new Promise<void>((resolve, reject) => {

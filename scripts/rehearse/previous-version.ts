@@ -38,7 +38,14 @@ export interface PreviousVersion {
 
 /** What must be the same on every server set up for the same settings (see above). */
 export async function serverFingerprint(box: Container, appName: string, appPorts: number[]): Promise<string[]> {
-  const units = [...appPorts.map((p) => `${appName}@${p}`), "nginx", "postgresql", `${appName}-health.timer`, `${appName}-backup.timer`, `${appName}-firewall.service`];
+  const units = [
+    ...appPorts.map((p) => `${appName}@${p}`),
+    "nginx",
+    "postgresql",
+    `${appName}-health.timer`,
+    `${appName}-backup.timer`,
+    `${appName}-firewall.service`,
+  ];
   const script = `
     while read -r f; do
       [ -n "$f" ] || continue
@@ -58,9 +65,17 @@ export async function runPreviousVersion(p: PreviousVersion, fresh: string[]): P
   const { log } = p;
   const id = `${p.id}p`;
   const subnet = process.env.REHEARSAL_PREVIOUS_SUBNET ?? `10.214.${randomBytes(1)[0]! & 0xfc}`;
-  const network = await log.step("previous version: a second server's network", () => createPrivateNetwork(id, subnet, p.cleanup));
+  const network = await log.step("previous version: a second server's network", () =>
+    createPrivateNetwork(id, subnet, p.cleanup),
+  );
   const box = new Container(
-    { name: `todo-rehearsal-${id}`, runDir: join(p.runDir, "previous"), lowerDir: p.rootfs, network, aptCacheDir: p.aptCacheDir },
+    {
+      name: `todo-rehearsal-${id}`,
+      runDir: join(p.runDir, "previous"),
+      lowerDir: p.rootfs,
+      network,
+      aptCacheDir: p.aptCacheDir,
+    },
     p.cleanup,
   );
   try {
@@ -76,28 +91,42 @@ export async function runPreviousVersion(p: PreviousVersion, fresh: string[]): P
     });
     await log.step(`previous version: deploy this release (${p.release.hash}); it converges the server`, async () => {
       const result = await deployInContainer(box, p.release, { hostSettings: p.hostSettings });
-      log.info(result.output.trim().split("\n").filter((l) => /^(install|kit|todo-setup):/.test(l)).join("\n"));
+      log.info(
+        result.output
+          .trim()
+          .split("\n")
+          .filter((l) => /^(install|kit|todo-setup):/.test(l))
+          .join("\n"),
+      );
       if (result.code !== 0) throw new Error(`the deploy exited ${result.code}:\n${result.output}`);
     });
-    await log.check("previous version: the converged server equals a fresh one (files, units, Node.js, sites, PostgreSQL) and serves", async () => {
-      const converged = await serverFingerprint(box, p.appName, p.appPorts);
-      const onlyFresh = fresh.filter((line) => !converged.includes(line));
-      const onlyConverged = converged.filter((line) => !fresh.includes(line));
-      log.info(`${converged.length} facts compared (${converged.filter((l) => l.startsWith("file ")).length} installed files)`);
-      const api = new RehearsalClient(`http://${network.containerAddress}`);
-      const ready = await api.request("GET", "/readyz");
-      log.info(`GET /readyz on the converged server → ${ready.status}`);
-      const problems = [
-        ...onlyFresh.map((l) => `fresh:     ${l}`),
-        ...onlyConverged.map((l) => `converged: ${l}`),
-        ...(ready.status === 200 ? [] : [`/readyz answered ${ready.status}`]),
-      ];
-      if (problems.length) throw new Error(`the converged server differs from a fresh one:\n${problems.join("\n")}`);
-      const second = await deployInContainer(box, p.release, { hostSettings: p.hostSettings });
-      const kit = second.output.split("\n").filter((l) => /^kit: (updated|removed|rewrote)/.test(l));
-      log.info(`a second deploy of the same release: ${kit.length ? kit.join("; ") : "every server file is up to date"}`);
-      if (second.code !== 0 || kit.length) throw new Error(`the second deploy changed files or failed (exit ${second.code}):\n${second.output}`);
-    });
+    await log.check(
+      "previous version: the converged server equals a fresh one (files, units, Node.js, sites, PostgreSQL) and serves",
+      async () => {
+        const converged = await serverFingerprint(box, p.appName, p.appPorts);
+        const onlyFresh = fresh.filter((line) => !converged.includes(line));
+        const onlyConverged = converged.filter((line) => !fresh.includes(line));
+        log.info(
+          `${converged.length} facts compared (${converged.filter((l) => l.startsWith("file ")).length} installed files)`,
+        );
+        const api = new RehearsalClient(`http://${network.containerAddress}`);
+        const ready = await api.request("GET", "/readyz");
+        log.info(`GET /readyz on the converged server → ${ready.status}`);
+        const problems = [
+          ...onlyFresh.map((l) => `fresh:     ${l}`),
+          ...onlyConverged.map((l) => `converged: ${l}`),
+          ...(ready.status === 200 ? [] : [`/readyz answered ${ready.status}`]),
+        ];
+        if (problems.length) throw new Error(`the converged server differs from a fresh one:\n${problems.join("\n")}`);
+        const second = await deployInContainer(box, p.release, { hostSettings: p.hostSettings });
+        const kit = second.output.split("\n").filter((l) => /^kit: (updated|removed|rewrote)/.test(l));
+        log.info(
+          `a second deploy of the same release: ${kit.length ? kit.join("; ") : "every server file is up to date"}`,
+        );
+        if (second.code !== 0 || kit.length)
+          throw new Error(`the second deploy changed files or failed (exit ${second.code}):\n${second.output}`);
+      },
+    );
   } finally {
     // This server is done with; stopping it now gives its memory back before the rehearsal ends.
     await box.poweroff();

@@ -55,7 +55,9 @@ export async function runReleaseScenarios(s: ReleaseScenarios): Promise<void> {
   const psql = async (query: string) =>
     (await box.exec(`runuser -u postgres -- psql -XAtq -d ${dbName} -c "${query}"`)).stdout.trim();
   const hasMigration = async () =>
-    (await psql(`select count(*) from information_schema.columns where table_name = 'todos' and column_name = 'rehearsal_note'`)) === "1";
+    (await psql(
+      `select count(*) from information_schema.columns where table_name = 'todos' and column_name = 'rehearsal_note'`,
+    )) === "1";
 
   await log.check(`rolling deploy of release ${releases.second.hash} under writes`, () =>
     underWrites("rolling deploy", async () => {
@@ -70,53 +72,68 @@ export async function runReleaseScenarios(s: ReleaseScenarios): Promise<void> {
     underWrites("release with a migration", async () => {
       const result = await s.deploy(releases.migrating);
       if (result.code !== 0) throw new Error(`todo-release deploy exited ${result.code}`);
-      if (!result.output.includes(`applied ${REHEARSAL_MIGRATION}`)) throw new Error("todo-release did not run the new migration");
+      if (!result.output.includes(`applied ${REHEARSAL_MIGRATION}`))
+        throw new Error("todo-release did not run the new migration");
       await s.expectCurrent(releases.migrating.hash);
       if (!(await hasMigration())) throw new Error("the new column is not in the database");
     }),
   );
 
-  await log.check(`release ${releases.broken.hash} (after the migration) fails its health check and is rolled back`, () =>
-    underWrites("broken release, automatic rollback", async () => {
-      const result = await s.deploy(releases.broken);
-      if (result.code === 0) throw new Error("todo-release deploy of a release that cannot start succeeded");
-      if (!/rolled back/.test(result.output)) throw new Error("todo-release did not report a rollback");
-      // the failed deploy's uploaded tarball is gone (contract/deploy-steps.ts)
-      const left = (await box.exec("ls /var/tmp/ | grep -c '^todo-api-.*\\.tar\\.gz$' || true")).stdout.trim();
-      log.info(`release tarballs left in /var/tmp after the failed deploy: ${left}`);
-      if (left !== "0") throw new Error(`the failed deploy left ${left} release tarball(s) in /var/tmp`);
-      await s.expectCurrent(releases.migrating.hash);
-      await api.expect(200, "GET", "/readyz");
-    }),
+  await log.check(
+    `release ${releases.broken.hash} (after the migration) fails its health check and is rolled back`,
+    () =>
+      underWrites("broken release, automatic rollback", async () => {
+        const result = await s.deploy(releases.broken);
+        if (result.code === 0) throw new Error("todo-release deploy of a release that cannot start succeeded");
+        if (!/rolled back/.test(result.output)) throw new Error("todo-release did not report a rollback");
+        // the failed deploy's uploaded tarball is gone (contract/deploy-steps.ts)
+        const left = (await box.exec("ls /var/tmp/ | grep -c '^todo-api-.*\\.tar\\.gz$' || true")).stdout.trim();
+        log.info(`release tarballs left in /var/tmp after the failed deploy: ${left}`);
+        if (left !== "0") throw new Error(`the failed deploy left ${left} release tarball(s) in /var/tmp`);
+        await s.expectCurrent(releases.migrating.hash);
+        await api.expect(200, "GET", "/readyz");
+      }),
   );
 
   await log.check(`todo-release rollback across the migration to ${releases.second.hash}, under writes`, () =>
     underWrites("todo-release rollback across the migration", async () => {
       const since = (await box.exec("date +%s")).stdout.trim();
-      const result = await box.exec("/usr/local/sbin/todo-release rollback", { allowFailure: true, timeoutMs: 300_000 });
+      const result = await box.exec("/usr/local/sbin/todo-release rollback", {
+        allowFailure: true,
+        timeoutMs: 300_000,
+      });
       log.info(result.output.trim());
       if (result.code !== 0) throw new Error(`todo-release rollback exited ${result.code}`);
       await s.expectCurrent(releases.second.hash);
       if (!(await hasMigration())) throw new Error("the rollback reverted the migration (it must not)");
       const journal = await box.exec(`journalctl -q --no-pager -u '${appName}@*' --since @${since} -o cat`);
       const ahead = journal.stdout.split("\n").filter((l) => l.includes("ahead of this release"));
-      if (ahead.length < s.appPorts.length) throw new Error("the instances did not log that the database is ahead of them");
+      if (ahead.length < s.appPorts.length)
+        throw new Error("the instances did not log that the database is ahead of them");
       log.info(`${ahead.length} instance start(s) logged: ${ahead[0]!.slice(0, 200)}`);
     }),
   );
 
-  await log.check("reboot the server: services come back by themselves, data survives, writes succeed at once", async () => {
-    const before = await releaseStatus(box);
-    await box.poweroff();
-    await box.boot();
-    await expectSystemRunning(box, log);
-    await expectActive(box, ["nginx", "postgresql", `${appName}-backup.timer`, ...s.appPorts.map((p) => `${appName}@${p}`)]);
-    await api.expect(200, "GET", "/readyz");
-    // from the moment the server answers again, writes must not fail
-    await underWrites("after a reboot", () => sleep(8_000));
-    await s.expectDataKept();
-    await s.expectCurrent(before.current);
-  });
+  await log.check(
+    "reboot the server: services come back by themselves, data survives, writes succeed at once",
+    async () => {
+      const before = await releaseStatus(box);
+      await box.poweroff();
+      await box.boot();
+      await expectSystemRunning(box, log);
+      await expectActive(box, [
+        "nginx",
+        "postgresql",
+        `${appName}-backup.timer`,
+        ...s.appPorts.map((p) => `${appName}@${p}`),
+      ]);
+      await api.expect(200, "GET", "/readyz");
+      // from the moment the server answers again, writes must not fail
+      await underWrites("after a reboot", () => sleep(8_000));
+      await s.expectDataKept();
+      await s.expectCurrent(before.current);
+    },
+  );
 
   log.info(
     [

@@ -35,7 +35,7 @@ export async function variantRelease(
   base: Release,
   outDir: string,
   variant: Variant,
-  log: (message: string) => void
+  log: (message: string) => void,
 ): Promise<Release> {
   await mkdir(outDir, { recursive: true });
   const bundle = await mkdtemp(join(outDir, `bundle-${variant}-`));
@@ -46,7 +46,7 @@ export async function variantRelease(
     } else {
       await writeFile(
         join(bundle, "server.mjs"),
-        'console.error("rehearsal: this release fails its health check on purpose");\nprocess.exit(1);\n'
+        'console.error("rehearsal: this release fails its health check on purpose");\nprocess.exit(1);\n',
       );
     }
     const release = await buildRelease({ bundleDir: bundle, outDir, log });

@@ -77,11 +77,9 @@ export async function ensureRootfs(cacheDir: string, spec: RootfsSpec, log: Step
   try {
     let t = Date.now();
     const include = spec.bootstrapPackages.length > 0 ? [`--include=${spec.bootstrapPackages.join(",")}`] : [];
-    await run(
-      "debootstrap",
-      ["--variant=minbase", ...include, spec.suite, building, spec.archive],
-      { timeoutMs: 15 * 60_000 }
-    );
+    await run("debootstrap", ["--variant=minbase", ...include, spec.suite, building, spec.archive], {
+      timeoutMs: 15 * 60_000,
+    });
     log.info(`debootstrap ${spec.suite}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
     await writeFile(
@@ -91,37 +89,37 @@ export async function ensureRootfs(cacheDir: string, spec: RootfsSpec, log: Step
         `deb ${spec.archive} ${spec.suite}-updates main`,
         `deb ${spec.securityArchive} ${spec.suite}-security main`,
         "",
-      ].join("\n")
+      ].join("\n"),
     );
     t = Date.now();
     if (spec.imagePackages.length > 0) {
-    // systemd-nspawn (not chroot) so package scripts see /proc, /sys and /dev; the host network
-    // is shared here, only to reach Debian's archive while building the image.
-    await run(
-      "systemd-nspawn",
-      [
-        "--quiet",
-        "--register=no",
-        "--keep-unit",
-        "--resolv-conf=copy-host",
-        "-D",
-        building,
-        "--setenv=DEBIAN_FRONTEND=noninteractive",
-        "/bin/sh",
-        "-ec",
+      // systemd-nspawn (not chroot) so package scripts see /proc, /sys and /dev; the host network
+      // is shared here, only to reach Debian's archive while building the image.
+      await run(
+        "systemd-nspawn",
         [
-          "apt-get update -qq",
-          `apt-get install -y -qq --no-install-recommends ${spec.imagePackages.join(" ")}`,
-          "apt-get upgrade -y -qq",
-          // Cloud images come with en_US.UTF-8 generated; cloud-init's locale module sets it.
-          "sed -i 's/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/' /etc/locale.gen",
-          "locale-gen",
-          "apt-get clean",
-        ].join("\n"),
-      ],
-      { timeoutMs: 15 * 60_000 }
-    );
-    log.info(`apt-get install ${spec.imagePackages.join(" ")}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+          "--quiet",
+          "--register=no",
+          "--keep-unit",
+          "--resolv-conf=copy-host",
+          "-D",
+          building,
+          "--setenv=DEBIAN_FRONTEND=noninteractive",
+          "/bin/sh",
+          "-ec",
+          [
+            "apt-get update -qq",
+            `apt-get install -y -qq --no-install-recommends ${spec.imagePackages.join(" ")}`,
+            "apt-get upgrade -y -qq",
+            // Cloud images come with en_US.UTF-8 generated; cloud-init's locale module sets it.
+            "sed -i 's/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/' /etc/locale.gen",
+            "locale-gen",
+            "apt-get clean",
+          ].join("\n"),
+        ],
+        { timeoutMs: 15 * 60_000 },
+      );
+      log.info(`apt-get install ${spec.imagePackages.join(" ")}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
     }
 
     // Like a cloud image: no machine identity and no SSH host keys baked in; the first boot

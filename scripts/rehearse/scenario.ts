@@ -3,12 +3,7 @@ import type { RehearsalClient } from "./api.js";
 import type { Container } from "./container.js";
 import { deployInContainer } from "./deploy.js";
 import type { Release } from "./releases.js";
-import {
-  expectActive,
-  expectServerAsDocumented,
-  expectSetupIdempotent,
-  releaseStatus,
-} from "./server-checks.js";
+import { expectActive, expectServerAsDocumented, expectSetupIdempotent, releaseStatus } from "./server-checks.js";
 import { expectAppCannotReachMetadata } from "./metadata-check.js";
 import { runSmokeTest } from "./smoke-test.js";
 import { expectFirewallFromOutside } from "./firewall-check.js";
@@ -31,7 +26,16 @@ export interface Scenario {
   hostSettings?: string;
 }
 
-export async function runScenario({ box, api, releases, log, appName, appPorts, id, hostSettings }: Scenario): Promise<void> {
+export async function runScenario({
+  box,
+  api,
+  releases,
+  log,
+  appName,
+  appPorts,
+  id,
+  hostSettings,
+}: Scenario): Promise<void> {
   const deploy = async (release: Release) => {
     // The stack's deploy step uploads the tarball and runs these steps over SSH (server kit, then
     // todo-release deploy); here the tarball is copied into the container and they run via nsenter.
@@ -51,7 +55,7 @@ export async function runScenario({ box, api, releases, log, appName, appPorts, 
     await expectCurrent(releases.base.hash);
     await expectActive(
       box,
-      appPorts.map((p) => `${appName}@${p}`)
+      appPorts.map((p) => `${appName}@${p}`),
     );
   });
   await log.step("through Nginx on port 80: /healthz and /readyz", async () => {
@@ -61,17 +65,17 @@ export async function runScenario({ box, api, releases, log, appName, appPorts, 
     }
   });
   await log.check("smoke test through Nginx (register, login, CRUD, refresh, logout)", () =>
-    runSmokeTest(api.baseUrl, log)
+    runSmokeTest(api.baseUrl, log),
   );
 
   await log.check("the server as documented (listeners, env file, service user, SCRAM, no leaked secret)", () =>
-    expectServerAsDocumented(box, appName, log)
+    expectServerAsDocumented(box, appName, log),
   );
   await log.check("the app unit cannot reach the metadata service (IPAddressDeny=), a process outside it can", () =>
-    expectAppCannotReachMetadata(box, appName, log)
+    expectAppCannotReachMetadata(box, appName, log),
   );
   await log.check("the host firewall from outside: 80 and 22 pass, a stray listener's port is dropped", () =>
-    expectFirewallFromOutside(box, new URL(api.baseUrl).hostname, appName, log)
+    expectFirewallFromOutside(box, new URL(api.baseUrl).hostname, appName, log),
   );
   await log.check("todo-setup run again changes nothing", async () => {
     await expectSetupIdempotent(box, appName, log);
@@ -118,12 +122,12 @@ export async function runScenario({ box, api, releases, log, appName, appPorts, 
     log.info(restore.output.trim());
     await expectActive(
       box,
-      appPorts.map((p) => `${appName}@${p}`)
+      appPorts.map((p) => `${appName}@${p}`),
     );
     await waitFor(
       () => api.request("GET", "/readyz").then((r) => r.status === 200),
       60_000,
-      "/readyz after the restore"
+      "/readyz after the restore",
     );
     const title = await api.todoTitle(token, data.todoId);
     if (title !== todoTitle) throw new Error(`todo ${data.todoId} after the restore: ${JSON.stringify(title)}`);

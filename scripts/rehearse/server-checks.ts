@@ -57,7 +57,7 @@ export async function expectServerAsDocumented(box: Container, appName: string, 
     if (!loopback && /postgres|node/.test(line)) problems.push(`app or database reachable from outside: ${line}`);
   }
   log.info(
-    `listeners: ${listeners.map((l) => `${l.split(/\s+/)[3]} ${/users:\(\("([^"]+)"/.exec(l)?.[1] ?? ""}`).join(", ")}`
+    `listeners: ${listeners.map((l) => `${l.split(/\s+/)[3]} ${/users:\(\("([^"]+)"/.exec(l)?.[1] ?? ""}`).join(", ")}`,
   );
 
   const envStat = (await box.exec(`stat -c '%U:%G %a' /etc/${appName}/env`)).stdout.trim();
@@ -73,9 +73,9 @@ export async function expectServerAsDocumented(box: Container, appName: string, 
     await box.exec(
       `runuser -u postgres -- psql -XAt -c "SELECT rolpassword LIKE 'SCRAM-SHA-256\\$%' FROM pg_authid WHERE rolname = '${appName.replace(
         /-/g,
-        "_"
+        "_",
       )}'"`,
-      { allowFailure: true }
+      { allowFailure: true },
     )
   ).stdout.trim();
   if (scram !== "t")

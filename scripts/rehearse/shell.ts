@@ -2,7 +2,11 @@ import { spawn, type SpawnOptions } from "node:child_process";
 
 /** A command that exited non-zero (or was killed), with what it printed, for the failure report. */
 export class CommandError extends Error {
-  constructor(readonly command: string, readonly exitCode: number | null, readonly output: string) {
+  constructor(
+    readonly command: string,
+    readonly exitCode: number | null,
+    readonly output: string,
+  ) {
     super(`command failed (exit ${exitCode ?? "signal"}): ${command}\n${tail(output, 40)}`);
     this.name = "CommandError";
   }

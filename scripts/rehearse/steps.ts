@@ -57,7 +57,7 @@ export class StepLog {
     const width = Math.max(...this.records.map((r) => r.name.length), 10);
     const lines = this.records.map(
       (r) =>
-        `  ${r.status === "ok" ? "ok    " : "FAILED"}  ${r.name.padEnd(width)}  ${r.seconds.toFixed(1).padStart(7)} s`
+        `  ${r.status === "ok" ? "ok    " : "FAILED"}  ${r.name.padEnd(width)}  ${r.seconds.toFixed(1).padStart(7)} s`,
     );
     const total = (Date.now() - this.started) / 1000;
     lines.push(`  total ${"".padEnd(width + 2)}${total.toFixed(1).padStart(7)} s`);

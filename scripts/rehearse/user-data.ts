@@ -46,10 +46,16 @@ export function rehearsalCloudInitOptions(nodeMirror: string, node?: MirrorNode)
   const env = config.environments.find((e) => e.name === ENVIRONMENT);
   if (!env) throw new Error(`${EXAMPLE_CONFIG_FILE} has no "${ENVIRONMENT}" environment to rehearse`);
   if (env.database.mode !== "local" || env.https) {
-    throw new Error(`the rehearsal boots database mode local without a domain; ${EXAMPLE_CONFIG_FILE}'s "${ENVIRONMENT}" is not that`);
+    throw new Error(
+      `the rehearsal boots database mode local without a domain; ${EXAMPLE_CONFIG_FILE}'s "${ENVIRONMENT}" is not that`,
+    );
   }
   const { offsiteBackup: _noTosHere, ...options } = singleServerCloudInit(env, `${config.project}-${env.name}`);
-  return { ...options, nodeMirror, ...(node ? { nodeVersion: node.version, nodeSha256: { x64: node.sha256X64 } } : {}) };
+  return {
+    ...options,
+    nodeMirror,
+    ...(node ? { nodeVersion: node.version, nodeSha256: { x64: node.sha256X64 } } : {}),
+  };
 }
 
 /** The Node.js major the servers run (of the version pinned in contract/node-release.json). */
@@ -70,7 +76,10 @@ export function appPortsOf(options: CloudInitOptions): number[] {
 export async function rehearsalUserData(nodeMirror: string, node?: MirrorNode): Promise<RehearsalUserData> {
   if (process.env.REHEARSAL_PREVIOUS_USER_DATA) {
     const { previousUserData, PREVIOUS_USER_DATA } = await import("./previous-user-data.js");
-    return { text: previousUserData(nodeMirror), source: `the previous version's user data (${PREVIOUS_USER_DATA.pathname})` };
+    return {
+      text: previousUserData(nodeMirror),
+      source: `the previous version's user data (${PREVIOUS_USER_DATA.pathname})`,
+    };
   }
   const override = process.env.REHEARSAL_USER_DATA;
   if (override) {

@@ -47,7 +47,15 @@ export function startWriteTraffic(
   const url = new URL(baseUrl);
   const started = Date.now();
   const latencies: number[] = [];
-  const report: WriteTrafficReport = { requests: 0, failures: 0, byMethod: {}, p99Ms: 0, seconds: 0, resent: 0, samples: [] };
+  const report: WriteTrafficReport = {
+    requests: 0,
+    failures: 0,
+    byMethod: {},
+    p99Ms: 0,
+    seconds: 0,
+    resent: 0,
+    samples: [],
+  };
   let stopping = false;
 
   const fail = (what: string) => {
@@ -55,7 +63,13 @@ export function startWriteTraffic(
     if (report.samples.length < 10) report.samples.push(`${((Date.now() - started) / 1000).toFixed(1)} s ${what}`);
   };
 
-  const send = (agent: Agent | false, method: string, path: string, json?: unknown, headers: Record<string, string> = {}) =>
+  const send = (
+    agent: Agent | false,
+    method: string,
+    path: string,
+    json?: unknown,
+    headers: Record<string, string> = {},
+  ) =>
     new Promise<{ reply?: Reply; error?: string; stale?: boolean }>((resolve) => {
       const body = json === undefined ? undefined : JSON.stringify(json);
       const req = request(

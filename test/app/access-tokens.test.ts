@@ -18,7 +18,10 @@ describe("AccessTokens", () => {
     vi.setSystemTime(new Date("2030-01-01T00:00:59Z"));
     expect(await tokens.verify(token)).toBe(42); // served from the cache
     vi.setSystemTime(new Date("2030-01-01T00:01:00Z"));
-    await expect(tokens.verify(token)).rejects.toMatchObject({ code: "unauthorized", message: "The access token has expired." });
+    await expect(tokens.verify(token)).rejects.toMatchObject({
+      code: "unauthorized",
+      message: "The access token has expired.",
+    });
   });
 
   it("does not cache failures, and a token from another key is never accepted", async () => {

@@ -56,18 +56,35 @@ describe("e-mail verification", () => {
     const newEmail = `${uniqueName("moved")}@example.com`;
     const missing = await api.patch("/api/v1/users/me", { token: acct.access, json: { email: newEmail } });
     expect(missing.status).toBe(422);
-    expect(missing.body.error.details).toEqual([{ path: "current_password", message: "is required to change the email" }]);
-    const wrong = await api.patch("/api/v1/users/me", { token: acct.access, json: { email: newEmail, current_password: "wrong password" } });
+    expect(missing.body.error.details).toEqual([
+      { path: "current_password", message: "is required to change the email" },
+    ]);
+    const wrong = await api.patch("/api/v1/users/me", {
+      token: acct.access,
+      json: { email: newEmail, current_password: "wrong password" },
+    });
     expect(wrong.status).toBe(422);
     expect(wrong.body.error.details[0].path).toBe("current_password");
     // The same address (any case), or only the name: no password needed, as in v1.
-    expect((await api.patch("/api/v1/users/me", { token: acct.access, json: { email: acct.email.toUpperCase(), full_name: "Al" } })).status).toBe(200);
+    expect(
+      (
+        await api.patch("/api/v1/users/me", {
+          token: acct.access,
+          json: { email: acct.email.toUpperCase(), full_name: "Al" },
+        })
+      ).status,
+    ).toBe(200);
     const mark = smtp.mails.length;
-    const moved = await api.patch("/api/v1/users/me", { token: acct.access, json: { email: newEmail, current_password: acct.password } });
+    const moved = await api.patch("/api/v1/users/me", {
+      token: acct.access,
+      json: { email: newEmail, current_password: acct.password },
+    });
     expect(moved.status, moved.text).toBe(200);
     expect(moved.body).toMatchObject({ email: newEmail, email_verified: false });
     const newMail = await smtp.waitFor(newEmail, mark, "Confirm");
-    expect((await api.post("/api/v1/auth/verify-email", { json: { token: tokenIn(newMail) } })).body.email_verified).toBe(true);
+    expect(
+      (await api.post("/api/v1/auth/verify-email", { json: { token: tokenIn(newMail) } })).body.email_verified,
+    ).toBe(true);
   });
 });
 
@@ -81,12 +98,21 @@ describe("password reset", () => {
     const token = tokenIn(mail);
     const short = await api.post("/api/v1/auth/password-reset/confirm", { json: { token, new_password: "short" } });
     expect(short.status).toBe(422);
-    const done = await api.post("/api/v1/auth/password-reset/confirm", { json: { token, new_password: "a brand new password" } });
+    const done = await api.post("/api/v1/auth/password-reset/confirm", {
+      json: { token, new_password: "a brand new password" },
+    });
     expect(done.status).toBe(204);
     expect((await api.post("/api/v1/auth/refresh", { json: { refresh_token: acct.refresh } })).status).toBe(401);
-    expect((await api.post("/api/v1/auth/token", { json: { username: acct.username, password: acct.password } })).status).toBe(401);
-    expect((await api.post("/api/v1/auth/token", { json: { username: acct.username, password: "a brand new password" } })).status).toBe(200);
-    const reused = await api.post("/api/v1/auth/password-reset/confirm", { json: { token, new_password: "another new password" } });
+    expect(
+      (await api.post("/api/v1/auth/token", { json: { username: acct.username, password: acct.password } })).status,
+    ).toBe(401);
+    expect(
+      (await api.post("/api/v1/auth/token", { json: { username: acct.username, password: "a brand new password" } }))
+        .status,
+    ).toBe(200);
+    const reused = await api.post("/api/v1/auth/password-reset/confirm", {
+      json: { token, new_password: "another new password" },
+    });
     expect(reused.status).toBe(400);
     expect(reused.body.error.code).toBe("invalid_token");
   });
@@ -99,9 +125,13 @@ describe("password reset", () => {
     mark = smtp.mails.length;
     await api.post("/api/v1/auth/password-reset", { json: { email: acct.email } });
     const second = tokenIn(await smtp.waitFor(acct.email, mark, "Reset your"));
-    const confirm = (token: string) => api.post("/api/v1/auth/password-reset/confirm", { json: { token, new_password: "a brand new password" } });
+    const confirm = (token: string) =>
+      api.post("/api/v1/auth/password-reset/confirm", { json: { token, new_password: "a brand new password" } });
     expect((await confirm(first)).status).toBe(400);
-    await sqlClient.query("update account_tokens set expires_at = now() - interval '1 second' where user_id = $1 and used_at is null", [acct.id]);
+    await sqlClient.query(
+      "update account_tokens set expires_at = now() - interval '1 second' where user_id = $1 and used_at is null",
+      [acct.id],
+    );
     expect((await confirm(second)).status).toBe(400);
     expect((await confirm("A".repeat(43))).body.error.code).toBe("invalid_token");
   });
@@ -118,12 +148,18 @@ describe("password reset", () => {
   it("is rate limited per client address and per address asked for", async () => {
     const limited = await startTestApp({
       databaseUrl: suite.dbUrl,
-      env: { SMTP_URL: smtp.url, MAIL_FROM: "no-reply@todo.example", RATE_LIMIT_PER_MINUTE: "3", TRUSTED_PROXIES: "127.0.0.1" },
+      env: {
+        SMTP_URL: smtp.url,
+        MAIL_FROM: "no-reply@todo.example",
+        RATE_LIMIT_PER_MINUTE: "3",
+        TRUSTED_PROXIES: "127.0.0.1",
+      },
       now: () => Math.floor(Date.now() / 60_000) * 60_000 + 30_000,
     });
     try {
       const c = client(limited.url);
-      const ask = (email: string, from: string) => c.post("/api/v1/auth/password-reset", { json: { email }, headers: { "x-forwarded-for": from } });
+      const ask = (email: string, from: string) =>
+        c.post("/api/v1/auth/password-reset", { json: { email }, headers: { "x-forwarded-for": from } });
       const target = `${uniqueName("target")}@example.com`;
       const fromMany = [];
       for (let i = 1; i <= 4; i++) fromMany.push((await ask(target, `198.51.100.${i}`)).status);
@@ -140,7 +176,10 @@ describe("password reset", () => {
 describe("when mail cannot go out", () => {
   it("a relay that is down never fails registration; the failure is logged without the SMTP password", async () => {
     const port = await freeClosedPort();
-    const down = await startTestApp({ databaseUrl: suite.dbUrl, env: { SMTP_URL: `smtp://user:hunter2-smtp@127.0.0.1:${port}`, MAIL_FROM: "no-reply@todo.example" } });
+    const down = await startTestApp({
+      databaseUrl: suite.dbUrl,
+      env: { SMTP_URL: `smtp://user:hunter2-smtp@127.0.0.1:${port}`, MAIL_FROM: "no-reply@todo.example" },
+    });
     try {
       const acct = await newAccount(client(down.url));
       expect(acct.id).toBeGreaterThan(0);
@@ -178,7 +217,9 @@ describe("when mail cannot go out", () => {
       const acct = await newAccount(c);
       const answers = await Promise.all([
         c.post("/api/v1/auth/password-reset", { json: { email: acct.email } }),
-        c.post("/api/v1/auth/password-reset/confirm", { json: { token: "x".repeat(43), new_password: "a brand new password" } }),
+        c.post("/api/v1/auth/password-reset/confirm", {
+          json: { token: "x".repeat(43), new_password: "a brand new password" },
+        }),
         c.post("/api/v1/users/me/email-verification", { token: acct.access }),
         c.post("/api/v1/auth/verify-email", { json: { token: "x".repeat(43) } }),
       ]);

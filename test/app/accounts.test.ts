@@ -29,8 +29,19 @@ describe("POST /api/v1/users", () => {
     expect(res.status).toBe(201);
     expect(res.headers.get("location")).toBe("/api/v1/users/me");
     expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
-    expect(Object.keys(res.body).sort()).toEqual(["created_at", "email", "email_verified", "full_name", "id", "username"]);
-    expect(res.body).toMatchObject({ username, email: `${username.toLowerCase()}@example.com`, full_name: "Ann Example" });
+    expect(Object.keys(res.body).sort()).toEqual([
+      "created_at",
+      "email",
+      "email_verified",
+      "full_name",
+      "id",
+      "username",
+    ]);
+    expect(res.body).toMatchObject({
+      username,
+      email: `${username.toLowerCase()}@example.com`,
+      full_name: "Ann Example",
+    });
     expect(Number.isInteger(res.body.id)).toBe(true);
     expect(res.body.created_at).toMatch(ISO_UTC);
     expect(res.text).not.toContain("password");
@@ -38,7 +49,9 @@ describe("POST /api/v1/users", () => {
 
   it("full_name is optional and null when absent", async () => {
     const username = uniqueName();
-    const res = await api.post("/api/v1/users", { json: { username, email: `${username}@example.com`, password: "password123" } });
+    const res = await api.post("/api/v1/users", {
+      json: { username, email: `${username}@example.com`, password: "password123" },
+    });
     expect(res.status).toBe(201);
     expect(res.body.full_name).toBeNull();
   });
@@ -46,7 +59,9 @@ describe("POST /api/v1/users", () => {
   it("409 when the username is taken, case-insensitively", async () => {
     const username = uniqueName("dup");
     await api.post("/api/v1/users", { json: { username, email: `${username}@example.com`, password: "password123" } });
-    const res = await api.post("/api/v1/users", { json: { username: username.toUpperCase(), email: `other_${username}@example.com`, password: "password123" } });
+    const res = await api.post("/api/v1/users", {
+      json: { username: username.toUpperCase(), email: `other_${username}@example.com`, password: "password123" },
+    });
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe("conflict");
     expect(res.body.error.details).toEqual([{ path: "username", message: expect.any(String) }]);
@@ -55,7 +70,9 @@ describe("POST /api/v1/users", () => {
   it("409 when the email is taken, case-insensitively", async () => {
     const username = uniqueName();
     await api.post("/api/v1/users", { json: { username, email: `${username}@example.com`, password: "password123" } });
-    const res = await api.post("/api/v1/users", { json: { username: uniqueName(), email: `${username.toUpperCase()}@EXAMPLE.com`, password: "password123" } });
+    const res = await api.post("/api/v1/users", {
+      json: { username: uniqueName(), email: `${username.toUpperCase()}@EXAMPLE.com`, password: "password123" },
+    });
     expect(res.status).toBe(409);
     expect(res.body.error).toMatchObject({ code: "conflict", details: [{ path: "email" }] });
   });
@@ -104,13 +121,17 @@ describe("POST /api/v1/users", () => {
 describe("POST /api/v1/auth/token", () => {
   it("logs in with form data (OAuth2 password grant) and with JSON; Token shape", async () => {
     const acct = await newAccount(api);
-    const form = await api.post("/api/v1/auth/token", { form: { grant_type: "password", username: acct.username, password: acct.password } });
+    const form = await api.post("/api/v1/auth/token", {
+      form: { grant_type: "password", username: acct.username, password: acct.password },
+    });
     expect(form.status).toBe(200);
     expect(Object.keys(form.body).sort()).toEqual(["access_token", "expires_in", "refresh_token", "token_type"]);
     expect(form.body).toMatchObject({ token_type: "bearer", expires_in: 900 });
     const json = await api.post("/api/v1/auth/token", { json: { username: acct.username, password: acct.password } });
     expect(json.status).toBe(200);
-    expect(json.body.access_token).not.toBe(form.body.access_token === json.body.access_token ? "" : form.body.access_token);
+    expect(json.body.access_token).not.toBe(
+      form.body.access_token === json.body.access_token ? "" : form.body.access_token,
+    );
     expect(json.body.refresh_token).not.toBe(form.body.refresh_token);
   });
 
@@ -124,8 +145,12 @@ describe("POST /api/v1/auth/token", () => {
 
   it("wrong password and unknown user give the same 401 body with WWW-Authenticate", async () => {
     const acct = await newAccount(api);
-    const wrongPassword = await api.post("/api/v1/auth/token", { form: { username: acct.username, password: "wrong-password" } });
-    const unknownUser = await api.post("/api/v1/auth/token", { form: { username: uniqueName("ghost"), password: "wrong-password" } });
+    const wrongPassword = await api.post("/api/v1/auth/token", {
+      form: { username: acct.username, password: "wrong-password" },
+    });
+    const unknownUser = await api.post("/api/v1/auth/token", {
+      form: { username: uniqueName("ghost"), password: "wrong-password" },
+    });
     expect(wrongPassword.status).toBe(401);
     expect(unknownUser.status).toBe(401);
     expect(wrongPassword.body).toEqual(unknownUser.body);
@@ -141,13 +166,18 @@ describe("POST /api/v1/auth/token", () => {
     const unknown = await api.post("/api/v1/auth/token", { json: { username: "a", password: "b", remember: true } });
     expect(unknown.status).toBe(422);
     expect(unknown.body.error.details).toEqual([{ path: "remember", message: expect.any(String) }]);
-    const grant = await api.post("/api/v1/auth/token", { form: { grant_type: "client_credentials", username: "a", password: "b" } });
+    const grant = await api.post("/api/v1/auth/token", {
+      form: { grant_type: "client_credentials", username: "a", password: "b" },
+    });
     expect(grant.status).toBe(422);
     expect(grant.body.error.details[0].path).toBe("grant_type");
   });
 
   it("400 for another content type or no body", async () => {
-    const text = await api.post("/api/v1/auth/token", { body: "username=a&password=b", headers: { "content-type": "text/plain" } });
+    const text = await api.post("/api/v1/auth/token", {
+      body: "username=a&password=b",
+      headers: { "content-type": "text/plain" },
+    });
     expect(text.status).toBe(400);
     expect(text.body.error.code).toBe("bad_request");
     const none = await api.post("/api/v1/auth/token");
@@ -162,7 +192,13 @@ describe("/api/v1/users/me", () => {
     const me = await api.get("/api/v1/users/me", { token: acct.access });
     expect(me.status).toBe(200);
     expect(me.body).toMatchObject({ id: acct.id, username: acct.username, email: acct.email, full_name: null });
-    for (const headers of [{}, { authorization: "Basic abc" }, { authorization: "Bearer" }, { authorization: `Bearer ${acct.access} extra` }, { authorization: "Bearer not.a.jwt" }] as Record<string, string>[]) {
+    for (const headers of [
+      {},
+      { authorization: "Basic abc" },
+      { authorization: "Bearer" },
+      { authorization: `Bearer ${acct.access} extra` },
+      { authorization: "Bearer not.a.jwt" },
+    ] as Record<string, string>[]) {
       const res = await api.get("/api/v1/users/me", { headers });
       expect(res.status, JSON.stringify(headers)).toBe(401);
       expect(res.body.error.code).toBe("unauthorized");
@@ -174,7 +210,10 @@ describe("/api/v1/users/me", () => {
     const acct = await newAccount(api);
     const newEmail = `New_${acct.username}@Example.com`;
     // v1.1: a new email needs the current password.
-    const set = await api.patch("/api/v1/users/me", { token: acct.access, json: { email: newEmail, full_name: "Full Name", current_password: acct.password } });
+    const set = await api.patch("/api/v1/users/me", {
+      token: acct.access,
+      json: { email: newEmail, full_name: "Full Name", current_password: acct.password },
+    });
     expect(set.status).toBe(200);
     expect(set.body).toMatchObject({ email: newEmail.toLowerCase(), full_name: "Full Name", username: acct.username });
     const cleared = await api.patch("/api/v1/users/me", { token: acct.access, json: { full_name: null } });
@@ -188,7 +227,10 @@ describe("/api/v1/users/me", () => {
   it("PATCH: 409 for an email in use, 422 for a bad email or unknown field (username cannot change)", async () => {
     const a = await newAccount(api);
     const b = await newAccount(api);
-    const taken = await api.patch("/api/v1/users/me", { token: a.access, json: { email: b.email.toUpperCase(), current_password: a.password } });
+    const taken = await api.patch("/api/v1/users/me", {
+      token: a.access,
+      json: { email: b.email.toUpperCase(), current_password: a.password },
+    });
     expect(taken.status).toBe(409);
     const bad = await api.patch("/api/v1/users/me", { token: a.access, json: { email: "nope" } });
     expect(bad.status).toBe(422);
@@ -201,11 +243,19 @@ describe("/api/v1/users/me", () => {
   it("PUT password: 204, old password stops working, every refresh token is revoked", async () => {
     const acct = await newAccount(api);
     const second = await api.post("/api/v1/auth/token", { form: { username: acct.username, password: acct.password } });
-    const res = await api.put("/api/v1/users/me/password", { token: acct.access, json: { current_password: acct.password, new_password: "a brand new password" } });
+    const res = await api.put("/api/v1/users/me/password", {
+      token: acct.access,
+      json: { current_password: acct.password, new_password: "a brand new password" },
+    });
     expect(res.status).toBe(204);
     expect(res.text).toBe("");
-    expect((await api.post("/api/v1/auth/token", { form: { username: acct.username, password: acct.password } })).status).toBe(401);
-    expect((await api.post("/api/v1/auth/token", { form: { username: acct.username, password: "a brand new password" } })).status).toBe(200);
+    expect(
+      (await api.post("/api/v1/auth/token", { form: { username: acct.username, password: acct.password } })).status,
+    ).toBe(401);
+    expect(
+      (await api.post("/api/v1/auth/token", { form: { username: acct.username, password: "a brand new password" } }))
+        .status,
+    ).toBe(200);
     for (const refresh of [acct.refresh, second.body.refresh_token]) {
       const r = await api.post("/api/v1/auth/refresh", { json: { refresh_token: refresh } });
       expect(r.status).toBe(401);
@@ -214,10 +264,16 @@ describe("/api/v1/users/me", () => {
 
   it("PUT password: wrong current password is 422 on current_password; short new password is 422", async () => {
     const acct = await newAccount(api);
-    const wrong = await api.put("/api/v1/users/me/password", { token: acct.access, json: { current_password: "not it at all", new_password: "another password" } });
+    const wrong = await api.put("/api/v1/users/me/password", {
+      token: acct.access,
+      json: { current_password: "not it at all", new_password: "another password" },
+    });
     expect(wrong.status).toBe(422);
     expect(wrong.body.error.details).toEqual([{ path: "current_password", message: expect.any(String) }]);
-    const short = await api.put("/api/v1/users/me/password", { token: acct.access, json: { current_password: acct.password, new_password: "short" } });
+    const short = await api.put("/api/v1/users/me/password", {
+      token: acct.access,
+      json: { current_password: acct.password, new_password: "short" },
+    });
     expect(short.status).toBe(422);
     expect(short.body.error.details[0].path).toBe("new_password");
     expect((await api.post("/api/v1/auth/refresh", { json: { refresh_token: acct.refresh } })).status).toBe(200);
@@ -234,7 +290,10 @@ describe("/api/v1/users/me", () => {
     const attempts = [
       await api.get("/api/v1/users/me", { token: t }),
       await api.patch("/api/v1/users/me", { token: t, json: { full_name: "x" } }),
-      await api.put("/api/v1/users/me/password", { token: t, json: { current_password: acct.password, new_password: "whatever123" } }),
+      await api.put("/api/v1/users/me/password", {
+        token: t,
+        json: { current_password: acct.password, new_password: "whatever123" },
+      }),
       await api.delete("/api/v1/users/me", { token: t }),
       await api.get("/api/v1/todos", { token: t }),
       await api.get("/api/v1/todos?offset=50", { token: t }),
@@ -247,9 +306,13 @@ describe("/api/v1/users/me", () => {
     ];
     expect(attempts.map((a) => a.status)).toEqual(attempts.map(() => 401));
     expect((await api.post("/api/v1/auth/refresh", { json: { refresh_token: acct.refresh } })).status).toBe(401);
-    expect((await api.post("/api/v1/auth/token", { form: { username: acct.username, password: acct.password } })).status).toBe(401);
+    expect(
+      (await api.post("/api/v1/auth/token", { form: { username: acct.username, password: acct.password } })).status,
+    ).toBe(401);
     // The username is free again.
-    const again = await api.post("/api/v1/users", { json: { username: acct.username, email: acct.email, password: acct.password } });
+    const again = await api.post("/api/v1/users", {
+      json: { username: acct.username, email: acct.email, password: acct.password },
+    });
     expect(again.status).toBe(201);
     expect(again.body.id).not.toBe(acct.id);
     // ...and the old token does not grant access to the new account with the same name.

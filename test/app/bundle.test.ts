@@ -56,11 +56,12 @@ async function startBundle() {
   const child = spawn(process.execPath, [server], { env: prodEnv(), stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   const lines: Record<string, unknown>[] = [];
-  const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] =
+    [];
   createInterface({ input: child.stdout! }).on("line", (text) => {
     const line = JSON.parse(text) as Record<string, unknown>;
     lines.push(line);
-    for (const w of waiters.splice(0)) (w.match(line) ? w.resolve(line) : waiters.push(w));
+    for (const w of waiters.splice(0)) w.match(line) ? w.resolve(line) : waiters.push(w);
   });
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
@@ -69,7 +70,9 @@ async function startBundle() {
       const found = lines.find(match);
       if (found) return resolve(found);
       waiters.push({ match, resolve });
-      child.once("exit", (code) => reject(new Error(`server exited (${code}) before the expected log line; stderr: ${stderr}`)));
+      child.once("exit", (code) =>
+        reject(new Error(`server exited (${code}) before the expected log line; stderr: ${stderr}`)),
+      );
     });
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   const listening = await waitFor((l) => l.msg === "listening");
@@ -92,7 +95,10 @@ describe("dist/migrate.mjs", () => {
 
 describe("dist/server.mjs", () => {
   it("refuses to start in production without DATABASE_URL and JWT_SECRET, listing both", () => {
-    const r = spawnSync(process.execPath, [server], { env: { PATH: process.env.PATH ?? "", NODE_ENV: "production" }, encoding: "utf8" });
+    const r = spawnSync(process.execPath, [server], {
+      env: { PATH: process.env.PATH ?? "", NODE_ENV: "production" },
+      encoding: "utf8",
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("DATABASE_URL");
     expect(r.stderr).toContain("JWT_SECRET");
@@ -116,7 +122,12 @@ describe("dist/server.mjs", () => {
       path: "/api/v1/todos",
       // Kept alive like Nginx's upstream connections: shutdown must not wait for its idle timeout.
       agent: new http.Agent({ keepAlive: true }),
-      headers: { authorization: `Bearer ${acct.access}`, "content-type": "application/json", expect: "100-continue", "transfer-encoding": "chunked" },
+      headers: {
+        authorization: `Bearer ${acct.access}`,
+        "content-type": "application/json",
+        expect: "100-continue",
+        "transfer-encoding": "chunked",
+      },
     });
     const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
       req.on("response", (res) => {

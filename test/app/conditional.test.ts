@@ -42,14 +42,23 @@ describe("versions and ETags", () => {
   it("If-None-Match with the current ETag is 304 without a body; a stale one gets the todo", async () => {
     const acct = await newAccount(api);
     const { body: todo } = await newTodo(acct);
-    const notModified = await api.get(`/api/v1/todos/${todo.id}`, { token: acct.access, headers: { "if-none-match": '"1"' } });
+    const notModified = await api.get(`/api/v1/todos/${todo.id}`, {
+      token: acct.access,
+      headers: { "if-none-match": '"1"' },
+    });
     expect(notModified.status).toBe(304);
     expect(notModified.text).toBe("");
     expect(notModified.headers.get("etag")).toBe('"1"');
     expect(notModified.headers.get("cache-control")).toBe("private, no-cache");
-    expect((await api.get(`/api/v1/todos/${todo.id}`, { token: acct.access, headers: { "if-none-match": 'W/"1", "7"' } })).status).toBe(304);
+    expect(
+      (await api.get(`/api/v1/todos/${todo.id}`, { token: acct.access, headers: { "if-none-match": 'W/"1", "7"' } }))
+        .status,
+    ).toBe(304);
     await api.patch(`/api/v1/todos/${todo.id}`, { token: acct.access, json: { title: "new" } });
-    const modified = await api.get(`/api/v1/todos/${todo.id}`, { token: acct.access, headers: { "if-none-match": '"1"' } });
+    const modified = await api.get(`/api/v1/todos/${todo.id}`, {
+      token: acct.access,
+      headers: { "if-none-match": '"1"' },
+    });
     expect(modified.status).toBe(200);
     expect(modified.body.title).toBe("new");
   });
@@ -82,7 +91,9 @@ describe("versions and ETags", () => {
     const url = `/api/v1/todos/${todo.id}`;
     const ok = await api.patch(url, { token: acct.access, json: { title: "a" }, headers: { "if-match": '"5", "1"' } });
     expect([ok.status, ok.body.version]).toEqual([200, 2]);
-    expect((await api.post(`${url}/complete`, { token: acct.access, headers: { "if-match": "*" } })).body.version).toBe(3);
+    expect((await api.post(`${url}/complete`, { token: acct.access, headers: { "if-match": "*" } })).body.version).toBe(
+      3,
+    );
     expect((await api.patch(url, { token: acct.access, json: { title: "b" } })).status).toBe(200);
     // Two clients that both read version 4: the first write wins, the second learns of the conflict.
     const [first, second] = [
@@ -97,8 +108,18 @@ describe("versions and ETags", () => {
     const acct = await newAccount(api);
     const other = await newAccount(api);
     const { body: todo } = await newTodo(other);
-    expect((await api.patch(`/api/v1/todos/${todo.id}`, { token: acct.access, json: { title: "x" }, headers: { "if-match": '"1"' } })).status).toBe(404);
-    expect((await api.delete(`/api/v1/todos/999999999`, { token: acct.access, headers: { "if-match": "*" } })).status).toBe(404);
+    expect(
+      (
+        await api.patch(`/api/v1/todos/${todo.id}`, {
+          token: acct.access,
+          json: { title: "x" },
+          headers: { "if-match": '"1"' },
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (await api.delete(`/api/v1/todos/999999999`, { token: acct.access, headers: { "if-match": "*" } })).status,
+    ).toBe(404);
   });
 });
 

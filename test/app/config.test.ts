@@ -46,7 +46,12 @@ describe("loadConfig", () => {
   });
 
   it("does not migrate at start-up in production unless told to (servers migrate once per release)", () => {
-    const prod = { NODE_ENV: "production", DATABASE_URL: "postgres://u:p@db:5432/todo", JWT_SECRET: SECRET, DATA_DIR: tempDir() };
+    const prod = {
+      NODE_ENV: "production",
+      DATABASE_URL: "postgres://u:p@db:5432/todo",
+      JWT_SECRET: SECRET,
+      DATA_DIR: tempDir(),
+    };
     expect(loadConfig(prod).migrateOnStart).toBe(false);
     expect(loadConfig({ ...prod, MIGRATE_ON_START: "true" }).migrateOnStart).toBe(true);
     expect(loadConfig({ JWT_SECRET: SECRET, NODE_ENV: "test", DATA_DIR: tempDir() }).migrateOnStart).toBe(true);
@@ -58,7 +63,13 @@ describe("loadConfig", () => {
   });
 
   it("parses lists and booleans", () => {
-    const c = loadConfig({ JWT_SECRET: SECRET, TRUSTED_PROXIES: "127.0.0.1, 10.0.0.0/8,::1", CORS_ORIGINS: "https://a.example.com,http://localhost:5173", MIGRATE_ON_START: "false", DATA_DIR: tempDir() });
+    const c = loadConfig({
+      JWT_SECRET: SECRET,
+      TRUSTED_PROXIES: "127.0.0.1, 10.0.0.0/8,::1",
+      CORS_ORIGINS: "https://a.example.com,http://localhost:5173",
+      MIGRATE_ON_START: "false",
+      DATA_DIR: tempDir(),
+    });
     expect(c.trustedProxies).toEqual(["127.0.0.1", "10.0.0.0/8", "::1"]);
     expect(c.corsOrigins).toEqual(["https://a.example.com", "http://localhost:5173"]);
     expect(c.migrateOnStart).toBe(false);
@@ -97,7 +108,9 @@ describe("loadConfig", () => {
     expect(p[0]).toContain("JWT_SECRET: must be at least 32 bytes");
     expect(p.join()).not.toContain("tooshort-secret");
     expect(problems({ JWT_SECRET: "x".repeat(31), DATA_DIR: tempDir() })).toHaveLength(1);
-    expect(() => loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgres://db/todo", JWT_SECRET: SECRET })).not.toThrow();
+    expect(() =>
+      loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgres://db/todo", JWT_SECRET: SECRET }),
+    ).not.toThrow();
   });
 
   it("lists every problem at once with a hint how to fix it", () => {
@@ -116,7 +129,19 @@ describe("loadConfig", () => {
     });
     const keys = p.map((line) => line.split(":")[0]).sort();
     expect(keys).toEqual(
-      ["ACCESS_TOKEN_TTL_SECONDS", "BCRYPT_COST", "CORS_ORIGINS", "DATABASE_POOL_SIZE", "DATABASE_URL", "LOG_LEVEL", "MIGRATE_ON_START", "NODE_ENV", "PORT", "RATE_LIMIT_PER_MINUTE", "TRUSTED_PROXIES"].sort(),
+      [
+        "ACCESS_TOKEN_TTL_SECONDS",
+        "BCRYPT_COST",
+        "CORS_ORIGINS",
+        "DATABASE_POOL_SIZE",
+        "DATABASE_URL",
+        "LOG_LEVEL",
+        "MIGRATE_ON_START",
+        "NODE_ENV",
+        "PORT",
+        "RATE_LIMIT_PER_MINUTE",
+        "TRUSTED_PROXIES",
+      ].sort(),
     );
     expect(p.find((l) => l.startsWith("PORT"))).toContain('got "eighty"');
     expect(p.find((l) => l.startsWith("DATABASE_URL"))).not.toContain("mysql://db");

@@ -29,7 +29,11 @@ async function pg(): Promise<DatabaseHandle> {
 describe("migrations on PostgreSQL", () => {
   it("two processes migrating at once apply each migration exactly once (advisory lock)", async () => {
     const [a, b, c] = [await pg(), await pg(), await pg()];
-    const results = await Promise.all([migrateToLatest(a.sessionDb), migrateToLatest(b.sessionDb), migrateToLatest(c.sessionDb)]);
+    const results = await Promise.all([
+      migrateToLatest(a.sessionDb),
+      migrateToLatest(b.sessionDb),
+      migrateToLatest(c.sessionDb),
+    ]);
     expect(results.flat()).toEqual(Object.keys(migrations));
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from kysely_migration`.execute(a.db);
     expect(rows[0]!.n).toBe(Object.keys(migrations).length);
@@ -57,11 +61,19 @@ describe("migrations on PostgreSQL", () => {
       "todos:CASCADE",
     ]);
     expect(def("todos_user_change_idx")).toContain("(user_id, change_seq)");
-    const user = await h.db.insertInto("users").values({ username: "Case", email: "case@example.com", password_hash: "x" }).returning("id").executeTakeFirstOrThrow();
-    await expect(h.db.insertInto("users").values({ username: "CASE", email: "other@example.com", password_hash: "x" }).execute()).rejects.toMatchObject({ code: "23505" });
+    const user = await h.db
+      .insertInto("users")
+      .values({ username: "Case", email: "case@example.com", password_hash: "x" })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    await expect(
+      h.db.insertInto("users").values({ username: "CASE", email: "other@example.com", password_hash: "x" }).execute(),
+    ).rejects.toMatchObject({ code: "23505" });
     await h.db.insertInto("todos").values({ user_id: user.id, title: "t" }).execute();
     await h.db.deleteFrom("users").where("id", "=", user.id).execute();
-    const { rows } = await sql<{ n: number }>`select count(*)::int as n from todos where user_id = ${user.id}`.execute(h.db);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from todos where user_id = ${user.id}`.execute(
+      h.db,
+    );
     expect(rows[0]!.n).toBe(0);
   });
 

@@ -42,7 +42,10 @@ describe("a client generated with openapi-typescript + openapi-fetch", () => {
   it("the committed types are what the served document generates", async () => {
     const generated = await generateClientTypes((await client(app.url).get("/openapi.json")).body);
     if (process.env.UPDATE_GENERATED_CLIENT === "1") writeFileSync(schemaFile, generated);
-    expect(readFileSync(schemaFile, "utf8"), "the API changed: regenerate with UPDATE_GENERATED_CLIENT=1 npx vitest run test/app/generated-client.test.ts").toBe(generated);
+    expect(
+      readFileSync(schemaFile, "utf8"),
+      "the API changed: regenerate with UPDATE_GENERATED_CLIENT=1 npx vitest run test/app/generated-client.test.ts",
+    ).toBe(generated);
   });
 
   it("the flow type-checks under strict settings and has no casts", async () => {
@@ -76,11 +79,11 @@ describe("a client generated with openapi-typescript + openapi-fetch", () => {
           files: [flowFile],
         }),
       );
-      await promisify(execFile)(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", tsconfig], { cwd: root }).catch(
-        (err: { stdout?: string; stderr?: string }) => {
-          throw new Error(`tsc failed:\n${err.stdout ?? ""}${err.stderr ?? ""}`);
-        },
-      );
+      await promisify(execFile)(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", tsconfig], {
+        cwd: root,
+      }).catch((err: { stdout?: string; stderr?: string }) => {
+        throw new Error(`tsc failed:\n${err.stdout ?? ""}${err.stderr ?? ""}`);
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -6,7 +6,15 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/pg-cluster.js";
 import { createTestDatabase } from "../support/database.js";
-import { client, newAccount, startTestApp, TEST_AUDIENCE, TEST_ISSUER, TEST_JWT_SECRET, type Account } from "../support/app-harness.js";
+import {
+  client,
+  newAccount,
+  startTestApp,
+  TEST_AUDIENCE,
+  TEST_ISSUER,
+  TEST_JWT_SECRET,
+  type Account,
+} from "../support/app-harness.js";
 
 /**
  * SIGTERM while requests are running, against the real process (`app/main.ts`) on real PostgreSQL.
@@ -20,7 +28,14 @@ interface Reply {
   reusedSocket: boolean;
 }
 
-function send(port: number, agent: Agent | false, method: string, path: string, token: string, json?: unknown): Promise<Reply> {
+function send(
+  port: number,
+  agent: Agent | false,
+  method: string,
+  path: string,
+  token: string,
+  json?: unknown,
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const body = json === undefined ? undefined : Buffer.from(JSON.stringify(json));
     const req = request(
@@ -39,7 +54,9 @@ function send(port: number, agent: Agent | false, method: string, path: string, 
         let text = "";
         res.setEncoding("utf8");
         res.on("data", (c: string) => (text += c));
-        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: text, reusedSocket: req.reusedSocket }));
+        res.on("end", () =>
+          resolve({ status: res.statusCode!, headers: res.headers, body: text, reusedSocket: req.reusedSocket }),
+        );
       },
     );
     req.on("error", reject);
@@ -85,7 +102,9 @@ async function waitForLockWaiters(databaseUrl: string, count: number): Promise<v
   await c.connect();
   try {
     for (let i = 0; i < 200; i++) {
-      const r = await c.query("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()");
+      const r = await c.query(
+        "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()",
+      );
       if (r.rows[0].n >= count) return;
       await sleep(25);
     }
@@ -127,7 +146,13 @@ describe("the server process on SIGTERM", () => {
     exited = new Promise((resolve) => proc.once("exit", (code) => resolve(code)));
     for (let i = 0; ; i++) {
       if (proc.exitCode !== null) throw new Error(`the server exited: ${stderr}`);
-      if (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false)) break;
+      if (
+        await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
       if (i > 300) throw new Error(`the server did not become ready: ${stderr}`);
       await sleep(100);
     }
@@ -142,14 +167,17 @@ describe("the server process on SIGTERM", () => {
   it("finishes requests in flight and those sent on kept-alive connections, refuses new connections, exits 0", async () => {
     const keptAlive = Array.from({ length: 3 }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
     // Each kept-alive connection has answered once and is idle when SIGTERM comes.
-    for (const agent of keptAlive) expect((await send(port, agent, "GET", "/healthz", account.access)).status).toBe(200);
+    for (const agent of keptAlive)
+      expect((await send(port, agent, "GET", "/healthz", account.access)).status).toBe(200);
 
     const { inFlight, afterSigterm, newConnection } = await locked(db.url, async (release) => {
       const inFlight = [
-        ...Array.from({ length: 4 }, (_, i) => new Agent({ keepAlive: true, maxSockets: 1 })).map((agent, i) =>
+        ...Array.from({ length: 4 }, (_, _i) => new Agent({ keepAlive: true, maxSockets: 1 })).map((agent, i) =>
           send(port, agent, "POST", "/api/v1/todos", account.access, { title: `in flight ${i} (keep-alive)` }),
         ),
-        ...Array.from({ length: 4 }, (_, i) => send(port, false, "POST", "/api/v1/todos", account.access, { title: `in flight ${i} (close)` })),
+        ...Array.from({ length: 4 }, (_, i) =>
+          send(port, false, "POST", "/api/v1/todos", account.access, { title: `in flight ${i} (close)` }),
+        ),
       ];
       await waitForLockWaiters(db.url, 1);
       await sleep(200); // every request is now inside the server (parsed, waiting for the database)

@@ -42,7 +42,12 @@ describe("a NUL character in any string field is 422 naming the field", () => {
     const cases: Array<[Promise<{ status: number; body: any }>, string]> = [
       [api.patch(`/api/v1/todos/${todo.id}`, { token: acct.access, json: { title: `x${NUL}` } }), "title"],
       [api.patch("/api/v1/users/me", { token: acct.access, json: { full_name: `A${NUL}` } }), "full_name"],
-      [api.post("/api/v1/users", { json: { username: "nul_user", email: "nul@example.com", password: `pass${NUL}word` } }), "password"],
+      [
+        api.post("/api/v1/users", {
+          json: { username: "nul_user", email: "nul@example.com", password: `pass${NUL}word` },
+        }),
+        "password",
+      ],
       [api.post("/api/v1/auth/token", { json: { username: `a${NUL}`, password: "whatever1" } }), "username"],
       [api.post("/api/v1/auth/token", { form: { username: acct.username, password: `p${NUL}` } }), "password"],
       [api.post("/api/v1/auth/refresh", { json: { refresh_token: `r${NUL}` } }), "refresh_token"],
@@ -104,10 +109,16 @@ describe("rate limits", () => {
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(limited.headers.get("ratelimit-remaining")).toBe("0");
     // Even the right password is refused while limited: guessing cannot go on.
-    const right = await api.put("/api/v1/users/me/password", { token: acct.access, json: { current_password: acct.password, new_password: "new password 123" } });
+    const right = await api.put("/api/v1/users/me/password", {
+      token: acct.access,
+      json: { current_password: acct.password, new_password: "new password 123" },
+    });
     expect(right.status).toBe(429);
     // Another user is not affected.
-    const otherRes = await api.put("/api/v1/users/me/password", { token: other.access, json: { current_password: other.password, new_password: "new password 123" } });
+    const otherRes = await api.put("/api/v1/users/me/password", {
+      token: other.access,
+      json: { current_password: other.password, new_password: "new password 123" },
+    });
     expect(otherRes.status).toBe(204);
   });
 
@@ -126,8 +137,12 @@ describe("rate limits", () => {
 describe("Cache-Control", () => {
   it("private, no-cache on authenticated responses (errors too); no-store on token responses", async () => {
     const acct = await newAccount(api);
-    expect((await api.get("/api/v1/users/me", { token: acct.access })).headers.get("cache-control")).toBe("private, no-cache");
-    expect((await api.get("/api/v1/todos/999999", { token: acct.access })).headers.get("cache-control")).toBe("private, no-cache");
+    expect((await api.get("/api/v1/users/me", { token: acct.access })).headers.get("cache-control")).toBe(
+      "private, no-cache",
+    );
+    expect((await api.get("/api/v1/todos/999999", { token: acct.access })).headers.get("cache-control")).toBe(
+      "private, no-cache",
+    );
     const login = await api.post("/api/v1/auth/token", { json: { username: acct.username, password: acct.password } });
     expect(login.headers.get("cache-control")).toBe("no-store");
     const refreshed = await api.post("/api/v1/auth/refresh", { json: { refresh_token: login.body.refresh_token } });

@@ -2,7 +2,15 @@ import SwaggerParser from "@apidevtools/swagger-parser";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
-import { call, client, newAccount, startTestApp, TEST_JWT_SECRET, type Client, type TestApp } from "../support/app-harness.js";
+import {
+  call,
+  client,
+  newAccount,
+  startTestApp,
+  TEST_JWT_SECRET,
+  type Client,
+  type TestApp,
+} from "../support/app-harness.js";
 
 let app: TestApp;
 let api: Client;
@@ -51,11 +59,18 @@ describe("errors", () => {
   it("413 for a body over 64 KiB (declared length), before it is parsed", async () => {
     const acct = await newAccount(api);
     const big = JSON.stringify({ title: "x".repeat(64 * 1024) });
-    const res = await api.post("/api/v1/todos", { token: acct.access, body: big, headers: { "content-type": "application/json" } });
+    const res = await api.post("/api/v1/todos", {
+      token: acct.access,
+      body: big,
+      headers: { "content-type": "application/json" },
+    });
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe("payload_too_large");
     // Not even valid JSON: still 413 (the limit comes before parsing).
-    const garbage = await api.post("/api/v1/users", { body: "{".repeat(70 * 1024), headers: { "content-type": "application/json" } });
+    const garbage = await api.post("/api/v1/users", {
+      body: "{".repeat(70 * 1024),
+      headers: { "content-type": "application/json" },
+    });
     expect(garbage.status).toBe(413);
     // Just under the limit is parsed and validated instead.
     const under = await api.post("/api/v1/todos", { token: acct.access, json: { title: "x".repeat(60 * 1024) } });
@@ -117,7 +132,11 @@ describe("security headers and CORS", () => {
     const corsApp = await startTestApp({ databaseUrl: dbUrl, env: { CORS_ORIGINS: "https://app.example.com" } });
     try {
       const preflight = await call(corsApp.url, "OPTIONS", "/api/v1/todos", {
-        headers: { origin: "https://app.example.com", "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type" },
+        headers: {
+          origin: "https://app.example.com",
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization,content-type",
+        },
       });
       expect(preflight.status).toBe(204);
       expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
@@ -172,10 +191,22 @@ describe("OpenAPI document and docs", () => {
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
     expect(doc.components.securitySchemes.oauth2.flows.password.tokenUrl).toBe("/api/v1/auth/token");
     const token = doc.paths["/api/v1/auth/token"].post;
-    expect(Object.keys(token.requestBody.content).sort()).toEqual(["application/json", "application/x-www-form-urlencoded"]);
+    expect(Object.keys(token.requestBody.content).sort()).toEqual([
+      "application/json",
+      "application/x-www-form-urlencoded",
+    ]);
     expect(doc.paths["/api/v1/todos"].get.security).toEqual([{ bearerAuth: [] }, { oauth2: [] }]);
     expect(doc.paths["/api/v1/users"].post.security).toEqual([]);
-    expect(Object.keys(doc.paths["/api/v1/todos"].post.responses).sort()).toEqual(["201", "400", "401", "409", "413", "422", "500", "503"]);
+    expect(Object.keys(doc.paths["/api/v1/todos"].post.responses).sort()).toEqual([
+      "201",
+      "400",
+      "401",
+      "409",
+      "413",
+      "422",
+      "500",
+      "503",
+    ]);
     expect(doc.components.schemas.ErrorResponse).toBeDefined();
     const queryParams = doc.paths["/api/v1/todos"].get.parameters.map((p: { name: string }) => p.name).sort();
     expect(queryParams).toEqual(["completed", "limit", "offset", "sort"]);
@@ -224,7 +255,9 @@ describe("500 internal", () => {
       expect(res.status).toBe(500);
       expect(res.body).toEqual({ error: { code: "internal", message: expect.any(String) } });
       expect(res.text).not.toMatch(/select|todos|relation|at \w+ \(/i);
-      const logged = app.logs.map((l) => JSON.parse(l)).find((l) => l.req_id === "trace-500" && l.msg === "unhandled error");
+      const logged = app.logs
+        .map((l) => JSON.parse(l))
+        .find((l) => l.req_id === "trace-500" && l.msg === "unhandled error");
       expect(logged?.err?.message).toContain("todos");
     } finally {
       await sql.query("alter table todos_gone rename to todos");
@@ -237,17 +270,35 @@ describe("logs", () => {
   it("one JSON line per request with id, method, route, status, latency — and no secrets", async () => {
     const acct = await newAccount(api);
     const refreshed = await api.post("/api/v1/auth/refresh", { json: { refresh_token: acct.refresh } });
-    await api.put("/api/v1/users/me/password", { token: acct.access, json: { current_password: acct.password, new_password: "n3w-secret-passphrase" } });
-    const todo = await api.post("/api/v1/todos", { token: refreshed.body.access_token, json: { title: "log me" }, headers: { "x-request-id": "log-check" } });
+    await api.put("/api/v1/users/me/password", {
+      token: acct.access,
+      json: { current_password: acct.password, new_password: "n3w-secret-passphrase" },
+    });
+    const todo = await api.post("/api/v1/todos", {
+      token: refreshed.body.access_token,
+      json: { title: "log me" },
+      headers: { "x-request-id": "log-check" },
+    });
     const lines = app.logs.map((l) => JSON.parse(l));
     const line = lines.find((l) => l.req_id === "log-check" && l.msg === "request");
     expect(line).toMatchObject({ method: "POST", route: "/api/v1/todos", status: 201 });
     expect(typeof line.latency_ms).toBe("number");
-    const get = await api.get(`/api/v1/todos/${todo.body.id}`, { token: refreshed.body.access_token, headers: { "x-request-id": "route-check" } });
+    const get = await api.get(`/api/v1/todos/${todo.body.id}`, {
+      token: refreshed.body.access_token,
+      headers: { "x-request-id": "route-check" },
+    });
     expect(get.status).toBe(200);
     expect(app.logs.map((l) => JSON.parse(l)).find((l) => l.req_id === "route-check").route).toBe("/api/v1/todos/:id");
     const all = app.logs.join("\n");
-    for (const secret of [acct.password, "n3w-secret-passphrase", acct.access, acct.refresh, refreshed.body.access_token, refreshed.body.refresh_token, TEST_JWT_SECRET]) {
+    for (const secret of [
+      acct.password,
+      "n3w-secret-passphrase",
+      acct.access,
+      acct.refresh,
+      refreshed.body.access_token,
+      refreshed.body.refresh_token,
+      TEST_JWT_SECRET,
+    ]) {
       expect(all).not.toContain(secret);
     }
     expect(all.toLowerCase()).not.toContain("bearer ");

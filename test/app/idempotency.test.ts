@@ -43,7 +43,10 @@ describe("Idempotency-Key", () => {
     expect(differentBody.status).toBe(422);
     expect(differentBody.body.error.code).toBe("idempotency_key_reused");
     const todoId = (await api.get("/api/v1/todos", { token: acct.access })).body.items[0].id;
-    const differentPath = await api.post(`/api/v1/todos/${todoId}/complete`, { token: acct.access, headers: { "idempotency-key": "k" } });
+    const differentPath = await api.post(`/api/v1/todos/${todoId}/complete`, {
+      token: acct.access,
+      headers: { "idempotency-key": "k" },
+    });
     expect(differentPath.status).toBe(422);
     expect((await create(api, other, "k")).status).toBe(201);
     expect(await todoCount(acct)).toBe(1);
@@ -53,10 +56,16 @@ describe("Idempotency-Key", () => {
   it("complete and reopen replay their first response too", async () => {
     const acct = await newAccount(api);
     const todo = (await create(api, acct, "c0")).body;
-    const done = await api.post(`/api/v1/todos/${todo.id}/complete`, { token: acct.access, headers: { "idempotency-key": "c1" } });
+    const done = await api.post(`/api/v1/todos/${todo.id}/complete`, {
+      token: acct.access,
+      headers: { "idempotency-key": "c1" },
+    });
     expect(done.body.completed).toBe(true);
     await api.post(`/api/v1/todos/${todo.id}/reopen`, { token: acct.access });
-    const replay = await api.post(`/api/v1/todos/${todo.id}/complete`, { token: acct.access, headers: { "idempotency-key": "c1" } });
+    const replay = await api.post(`/api/v1/todos/${todo.id}/complete`, {
+      token: acct.access,
+      headers: { "idempotency-key": "c1" },
+    });
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
     expect(replay.body).toEqual(done.body);
     // The replay did nothing: the todo is still reopened.
@@ -69,7 +78,10 @@ describe("Idempotency-Key", () => {
       const key = `race-${round}`;
       const responses = await Promise.all(Array.from({ length: 16 }, (_, i) => create(i % 2 ? api2 : api, acct, key)));
       const statuses = responses.map((r) => r.status);
-      expect(statuses.every((s) => s === 201 || s === 409), statuses.join(",")).toBe(true);
+      expect(
+        statuses.every((s) => s === 201 || s === 409),
+        statuses.join(","),
+      ).toBe(true);
       const fresh = responses.filter((r) => r.status === 201 && r.headers.get("idempotent-replayed") === null);
       expect(fresh).toHaveLength(1);
       for (const r of responses.filter((x) => x.status === 409)) {
@@ -92,7 +104,9 @@ describe("Idempotency-Key", () => {
     const busy = await create(api, acct, "stuck");
     expect(busy.status).toBe(409);
     expect(busy.headers.get("retry-after")).toBe("1");
-    await sqlClient.query("update idempotency_keys set locked_until = now() - interval '1 second' where user_id = $1", [acct.id]);
+    await sqlClient.query("update idempotency_keys set locked_until = now() - interval '1 second' where user_id = $1", [
+      acct.id,
+    ]);
     const taken = await create(api, acct, "stuck");
     expect(taken.status).toBe(201);
     expect(taken.headers.get("idempotent-replayed")).toBeNull();
@@ -106,9 +120,16 @@ describe("Idempotency-Key", () => {
     expect(invalid.status).toBe(422);
     const fixed = await create(api, acct, "fix-me", { title: "fixed" });
     expect(fixed.status).toBe(201);
-    const missing = await api.post("/api/v1/todos/999999999/complete", { token: acct.access, headers: { "idempotency-key": "nf" } });
+    const missing = await api.post("/api/v1/todos/999999999/complete", {
+      token: acct.access,
+      headers: { "idempotency-key": "nf" },
+    });
     expect(missing.status).toBe(404);
-    expect((await sqlClient.query("select key from idempotency_keys where user_id = $1 order by key", [acct.id])).rows.map((r) => r.key)).toEqual(["fix-me"]);
+    expect(
+      (await sqlClient.query("select key from idempotency_keys where user_id = $1 order by key", [acct.id])).rows.map(
+        (r) => r.key,
+      ),
+    ).toEqual(["fix-me"]);
   });
 
   it("422 for a key that is too long or not printable ASCII", async () => {
@@ -125,14 +146,19 @@ describe("Idempotency-Key", () => {
     const acct = await newAccount(api);
     await create(api, acct, "old");
     await create(api, acct, "recent");
-    await sqlClient.query("update idempotency_keys set created_at = now() - interval '26 hours' where user_id = $1 and key = 'old'", [acct.id]);
+    await sqlClient.query(
+      "update idempotency_keys set created_at = now() - interval '26 hours' where user_id = $1 and key = 'old'",
+      [acct.id],
+    );
     // A process runs the cleanup on its first idempotent request (then at most every 10 minutes).
     const fresh = await startTestApp({ databaseUrl: suite.dbUrl });
     try {
       await create(client(fresh.url), acct, "trigger");
       let keys: string[] = [];
       for (let i = 0; i < 50; i++) {
-        keys = (await sqlClient.query("select key from idempotency_keys where user_id = $1 order by key", [acct.id])).rows.map((r) => r.key);
+        keys = (
+          await sqlClient.query("select key from idempotency_keys where user_id = $1 order by key", [acct.id])
+        ).rows.map((r) => r.key);
         if (!keys.includes("old")) break;
         await new Promise((r) => setTimeout(r, 100));
       }

@@ -96,7 +96,9 @@ describe("expand/contract: each migration keeps the previous release's schema", 
           await sql`alter table todos add column note text`.execute(trx);
           await sql`alter table todos add column priority integer not null default 0`.execute(trx);
           await sql`create index todos_priority_idx on todos (priority)`.execute(trx);
-          await sql`create table labels (id bigint generated always as identity primary key, name text not null)`.execute(trx);
+          await sql`create table labels (id bigint generated always as identity primary key, name text not null)`.execute(
+            trx,
+          );
         },
       },
     };
@@ -107,7 +109,8 @@ describe("expand/contract: each migration keeps the previous release's schema", 
 
 describe("a release against a database ahead of it", () => {
   const newer = "9999_from_a_newer_release";
-  const markAhead = (db: Kysely<any>) => sql`insert into kysely_migration (name, timestamp) values (${newer}, ${new Date().toISOString()})`.execute(db);
+  const markAhead = (db: Kysely<any>) =>
+    sql`insert into kysely_migration (name, timestamp) values (${newer}, ${new Date().toISOString()})`.execute(db);
 
   it("starts (migrate-on-start on or off) and logs that the database is ahead", async () => {
     const { url, db } = await freshDatabase();
@@ -127,20 +130,30 @@ describe("a release against a database ahead of it", () => {
     const { url, db } = await freshDatabase();
     await prepareSchema(db, { migrate: true });
     await markAhead(db);
-    const r = spawnSync(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../../app/db/migrate-cli.ts"), "up"], {
-      env: { PATH: process.env.PATH, DATABASE_URL: url, NODE_ENV: "test", JWT_SECRET: "x".repeat(40) },
-      encoding: "utf8",
-    });
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", join(import.meta.dirname, "../../app/db/migrate-cli.ts"), "up"],
+      {
+        env: { PATH: process.env.PATH, DATABASE_URL: url, NODE_ENV: "test", JWT_SECRET: "x".repeat(40) },
+        encoding: "utf8",
+      },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(`database is ahead of this release (it also ran ${newer})`);
   });
 
   it("refuses to start when its own migrations are missing, with what to do", async () => {
     const { db } = await freshDatabase();
-    await expect(prepareSchema(db, { migrate: false })).rejects.toThrow(/lacks this release's migrations 0001_initial.*migrate up/);
+    await expect(prepareSchema(db, { migrate: false })).rejects.toThrow(
+      /lacks this release's migrations 0001_initial.*migrate up/,
+    );
     // ahead and behind at once: no order of migrations makes that safe
-    await sql`create table kysely_migration (name varchar(255) primary key, timestamp varchar(255) not null)`.execute(db);
+    await sql`create table kysely_migration (name varchar(255) primary key, timestamp varchar(255) not null)`.execute(
+      db,
+    );
     await markAhead(db);
-    await expect(prepareSchema(db, { migrate: true })).rejects.toThrow(/does not know \(9999_from_a_newer_release\) and lacks some of its own \(0001_initial/);
+    await expect(prepareSchema(db, { migrate: true })).rejects.toThrow(
+      /does not know \(9999_from_a_newer_release\) and lacks some of its own \(0001_initial/,
+    );
   });
 });

@@ -42,17 +42,30 @@ describe("the OpenAPI document (v1.1)", () => {
     const ids = operations().map(([, op]) => op.operationId);
     expect(ids.every((id) => typeof id === "string" && /^[a-z][A-Za-z0-9]*$/.test(id))).toBe(true);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids).toEqual(expect.arrayContaining(["createTodo", "listTodoChanges", "login", "refreshToken", "registerUser"]));
+    expect(ids).toEqual(
+      expect.arrayContaining(["createTodo", "listTodoChanges", "login", "refreshToken", "registerUser"]),
+    );
     for (const [name, op] of operations()) {
       expect(op.summary, name).toBeTruthy();
-      expect(Object.keys(op.responses).some((s) => /^4\d\d$/.test(s)), name).toBe(true);
+      expect(
+        Object.keys(op.responses).some((s) => /^4\d\d$/.test(s)),
+        name,
+      ).toBe(true);
     }
   });
 
   it("public routes declare security: [], protected ones the bearer schemes", () => {
-    const publicOps = ["GET /healthz", "GET /readyz", "POST /api/v1/users", "POST /api/v1/auth/token", "POST /api/v1/auth/refresh", "POST /api/v1/auth/logout"];
+    const publicOps = [
+      "GET /healthz",
+      "GET /readyz",
+      "POST /api/v1/users",
+      "POST /api/v1/auth/token",
+      "POST /api/v1/auth/refresh",
+      "POST /api/v1/auth/logout",
+    ];
     for (const [name, op] of operations()) {
-      if (publicOps.includes(name) || name.includes("/password-reset") || name.includes("/verify-email")) expect(op.security, name).toEqual([]);
+      if (publicOps.includes(name) || name.includes("/password-reset") || name.includes("/verify-email"))
+        expect(op.security, name).toEqual([]);
       else expect(op.security, name).toEqual([{ bearerAuth: [] }, { oauth2: [] }]);
     }
   });
@@ -65,7 +78,9 @@ describe("the OpenAPI document (v1.1)", () => {
     const idParam = doc.paths["/api/v1/todos/{id}"].get.parameters.find((p: { name: string }) => p.name === "id");
     expect(idParam.schema).toMatchObject({ type: "integer", format: "int64" });
     expect(doc.components.schemas.Error).toBeUndefined();
-    expect(doc.paths["/api/v1/todos"].post.responses["422"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/ErrorResponse" });
+    expect(doc.paths["/api/v1/todos"].post.responses["422"].content["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/ErrorResponse",
+    });
     expect(doc.paths["/api/v1/auth/token"].post.requestBody.required).toBe(true);
   });
 
@@ -76,7 +91,9 @@ describe("the OpenAPI document (v1.1)", () => {
       }
     }
     const create = doc.paths["/api/v1/todos"].post;
-    expect(Object.keys(create.responses["201"].headers)).toEqual(expect.arrayContaining(["Location", "ETag", "Idempotent-Replayed"]));
+    expect(Object.keys(create.responses["201"].headers)).toEqual(
+      expect.arrayContaining(["Location", "ETag", "Idempotent-Replayed"]),
+    );
     expect(create.responses["201"].headers.Location.required).toBe(true);
     expect(create.responses["409"].headers["Retry-After"]).toBeDefined();
     expect(create.parameters.map((p: { name: string }) => p.name)).toContain("Idempotency-Key");
@@ -86,9 +103,15 @@ describe("the OpenAPI document (v1.1)", () => {
     expect(get.parameters.map((p: { name: string }) => p.name)).toContain("If-None-Match");
     expect(doc.paths["/api/v1/todos/{id}"].patch.parameters.map((p: { name: string }) => p.name)).toContain("If-Match");
     expect(doc.paths["/api/v1/todos/{id}"].patch.responses["412"]).toBeDefined();
-    for (const op of [doc.paths["/api/v1/auth/token"].post, doc.paths["/api/v1/users"].post, doc.paths["/api/v1/users/me/password"].put]) {
+    for (const op of [
+      doc.paths["/api/v1/auth/token"].post,
+      doc.paths["/api/v1/users"].post,
+      doc.paths["/api/v1/users/me/password"].put,
+    ]) {
       for (const res of Object.values(op.responses) as Array<{ headers: Record<string, unknown> }>) {
-        expect(Object.keys(res.headers)).toEqual(expect.arrayContaining(["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]));
+        expect(Object.keys(res.headers)).toEqual(
+          expect.arrayContaining(["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]),
+        );
       }
       expect(op.responses["429"].headers["Retry-After"].required).toBe(true);
     }
@@ -102,13 +125,20 @@ describe("the OpenAPI document (v1.1)", () => {
       writeFileSync(file, JSON.stringify(doc));
       const run = promisify(execFile);
       // `--format=json` prints the problems; the exit code is non-zero when there is an error.
-      const { stdout } = await run(process.execPath, ["node_modules/@redocly/cli/bin/cli.js", "lint", file, "--extends=recommended", "--format=json"], {
-        env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" },
-        maxBuffer: 16 * 1024 * 1024,
-      }).catch((err: { stdout?: string; stderr?: string }) => {
+      const { stdout } = await run(
+        process.execPath,
+        ["node_modules/@redocly/cli/bin/cli.js", "lint", file, "--extends=recommended", "--format=json"],
+        {
+          env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" },
+          maxBuffer: 16 * 1024 * 1024,
+        },
+      ).catch((err: { stdout?: string; stderr?: string }) => {
         throw new Error(`redocly lint failed:\n${err.stdout ?? ""}\n${err.stderr ?? ""}`);
       });
-      const report = JSON.parse(stdout) as { totals: { errors: number; warnings: number }; problems: Array<{ ruleId: string; severity: string; message: string }> };
+      const report = JSON.parse(stdout) as {
+        totals: { errors: number; warnings: number };
+        problems: Array<{ ruleId: string; severity: string; message: string }>;
+      };
       expect(report.problems.filter((p) => p.severity === "error")).toEqual([]);
       expect(report.totals.errors).toBe(0);
     } finally {

@@ -31,14 +31,24 @@ describe("embedded PGlite", () => {
 
   it("runs the account, session and todo flows", async () => {
     const acct = await newAccount(api);
-    const dup = await api.post("/api/v1/users", { json: { username: acct.username.toUpperCase(), email: "x@example.com", password: "password123" } });
+    const dup = await api.post("/api/v1/users", {
+      json: { username: acct.username.toUpperCase(), email: "x@example.com", password: "password123" },
+    });
     expect(dup.status).toBe(409);
-    const todo = await api.post("/api/v1/todos", { token: acct.access, json: { title: "embedded", due_date: "2026-12-01T00:00:00Z" } });
+    const todo = await api.post("/api/v1/todos", {
+      token: acct.access,
+      json: { title: "embedded", due_date: "2026-12-01T00:00:00Z" },
+    });
     expect(todo.status).toBe(201);
-    const patched = await api.patch(`/api/v1/todos/${todo.body.id}`, { token: acct.access, json: { description: "works" } });
+    const patched = await api.patch(`/api/v1/todos/${todo.body.id}`, {
+      token: acct.access,
+      json: { description: "works" },
+    });
     expect(patched.status).toBe(200);
     expect(Date.parse(patched.body.updated_at)).toBeGreaterThan(Date.parse(todo.body.updated_at));
-    expect((await api.post(`/api/v1/todos/${todo.body.id}/complete`, { token: acct.access })).body.completed).toBe(true);
+    expect((await api.post(`/api/v1/todos/${todo.body.id}/complete`, { token: acct.access })).body.completed).toBe(
+      true,
+    );
     const list = await api.get("/api/v1/todos?sort=due_date", { token: acct.access });
     expect(list.body).toMatchObject({ total: 1, items: [{ id: todo.body.id, completed: true, description: "works" }] });
     const empty = await api.get("/api/v1/todos?offset=10", { token: acct.access });
@@ -48,11 +58,18 @@ describe("embedded PGlite", () => {
     expect(rotated.status).toBe(200);
     // Presented again within the grace window (v1.1): another pair of the same login.
     expect((await api.post("/api/v1/auth/refresh", { json: { refresh_token: acct.refresh } })).status).toBe(200);
-    expect((await api.post("/api/v1/auth/refresh", { json: { refresh_token: rotated.body.refresh_token } })).status).toBe(200);
+    expect(
+      (await api.post("/api/v1/auth/refresh", { json: { refresh_token: rotated.body.refresh_token } })).status,
+    ).toBe(200);
     const changes = await api.get("/api/v1/todos/changes", { token: acct.access });
-    expect(changes.body.changes).toEqual([{ type: "upsert", todo: expect.objectContaining({ id: todo.body.id, version: 3 }) }]);
+    expect(changes.body.changes).toEqual([
+      { type: "upsert", todo: expect.objectContaining({ id: todo.body.id, version: 3 }) },
+    ]);
 
-    const pw = await api.put("/api/v1/users/me/password", { token: acct.access, json: { current_password: acct.password, new_password: "another password" } });
+    const pw = await api.put("/api/v1/users/me/password", {
+      token: acct.access,
+      json: { current_password: acct.password, new_password: "another password" },
+    });
     expect(pw.status).toBe(204);
     expect((await api.delete("/api/v1/users/me", { token: acct.access })).status).toBe(204);
     expect((await api.get("/api/v1/todos", { token: acct.access })).status).toBe(401);
@@ -61,7 +78,9 @@ describe("embedded PGlite", () => {
   it("serialises concurrent requests on its single connection", async () => {
     const acct = await newAccount(api);
     const results = await Promise.all(
-      Array.from({ length: 25 }, (_, i) => api.post("/api/v1/todos", { token: acct.access, json: { title: `parallel ${i}` } })),
+      Array.from({ length: 25 }, (_, i) =>
+        api.post("/api/v1/todos", { token: acct.access, json: { title: `parallel ${i}` } }),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(results.map(() => 201));
     const [list, ...refreshes] = await Promise.all([
@@ -76,7 +95,9 @@ describe("embedded PGlite", () => {
   });
 
   it("refuses a second opener of the same data folder while the app holds it", async () => {
-    await expect(openDatabase({ kind: "pglite", dataDir: join(dataDir, "pglite") })).rejects.toBeInstanceOf(DataDirInUseError);
+    await expect(openDatabase({ kind: "pglite", dataDir: join(dataDir, "pglite") })).rejects.toBeInstanceOf(
+      DataDirInUseError,
+    );
   });
 
   it("keeps the data in DATA_DIR across restarts, taking over the lock of a dead process", async () => {

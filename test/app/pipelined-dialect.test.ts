@@ -23,7 +23,9 @@ afterAll(async () => {
 /** The backends of this process's pipelined connections (application_name todo-api, idle between statements). */
 async function backends(): Promise<number[]> {
   const { rows } = await sql<{ pid: number }>`
-    select pid from pg_stat_activity where datname = current_database() and application_name = 'todo-api' and pid <> pg_backend_pid()`.execute(h.sessionDb);
+    select pid from pg_stat_activity where datname = current_database() and application_name = 'todo-api' and pid <> pg_backend_pid()`.execute(
+    h.sessionDb,
+  );
   return rows.map((r) => r.pid);
 }
 
@@ -89,7 +91,9 @@ describe("the pipelined PostgreSQL dialect", () => {
         expect(isDatabaseUnavailable(err)).toBe(true);
       }
     }
-    const ok = await Promise.all(Array.from({ length: 20 }, (_, i) => sql<{ x: number }>`select ${i}::int as x`.execute(h.db)));
+    const ok = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => sql<{ x: number }>`select ${i}::int as x`.execute(h.db)),
+    );
     expect(ok.map((r) => r.rows[0]!.x)).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 });

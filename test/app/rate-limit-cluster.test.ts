@@ -95,7 +95,10 @@ describe("rate limits across app processes", () => {
     // What the app receives from Nginx: "<client as the CLB saw it>, <CLB address>".
     const via = (clientIp: string) => ({ "x-forwarded-for": `${clientIp}, ${LB_ADDRESS}` });
     const login = (api: typeof apiA, clientIp: string) =>
-      api.post("/api/v1/auth/token", { form: { username: "nobody", password: "wrong-password" }, headers: via(clientIp) });
+      api.post("/api/v1/auth/token", {
+        form: { username: "nobody", password: "wrong-password" },
+        headers: via(clientIp),
+      });
 
     await awayFromMinuteBoundary();
     expect((await login(apiA, "203.0.113.7")).status).toBe(401);

@@ -37,7 +37,10 @@ async function start(env: Record<string, string>, now: () => number) {
 
 const register = (api: ReturnType<typeof client>, headers: Record<string, string> = {}) => {
   const username = uniqueName();
-  return api.post("/api/v1/users", { json: { username, email: `${username}@example.com`, password: "password123" }, headers });
+  return api.post("/api/v1/users", {
+    json: { username, email: `${username}@example.com`, password: "password123" },
+    headers,
+  });
 };
 const login = (api: ReturnType<typeof client>, headers: Record<string, string> = {}) =>
   api.post("/api/v1/auth/token", { form: { username: "nobody", password: "wrong-password" }, headers });
@@ -65,7 +68,8 @@ describe("rate limiting", () => {
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
     expect((await register(api)).status).toBe(201);
-    for (let i = 0; i < 5; i++) expect((await api.post("/api/v1/auth/refresh", { json: { refresh_token: "x" } })).status).toBe(401);
+    for (let i = 0; i < 5; i++)
+      expect((await api.post("/api/v1/auth/refresh", { json: { refresh_token: "x" } })).status).toBe(401);
   });
 
   it("ignores X-Forwarded-For when the peer is not a trusted proxy", async () => {

@@ -43,7 +43,9 @@ describe("refresh reuse grace window", () => {
   it("no grace for a revoked login (logout), nor with REFRESH_REUSE_GRACE_SECONDS=0", async () => {
     const acct = await newAccount(api);
     const next = await refresh(api, acct.refresh);
-    expect((await api.post("/api/v1/auth/logout", { json: { refresh_token: next.body.refresh_token } })).status).toBe(204);
+    expect((await api.post("/api/v1/auth/logout", { json: { refresh_token: next.body.refresh_token } })).status).toBe(
+      204,
+    );
     expect((await refresh(api, acct.refresh)).status).toBe(401);
 
     const strictApi = suite.clients[1]!;

@@ -52,7 +52,9 @@ describe("when PostgreSQL goes away and comes back", () => {
     const list = await api.get("/api/v1/todos", { token: acct.access });
     expect(list.status).toBe(200);
     expect(list.body.items.map((t: { title: string }) => t.title)).toEqual(["survives"]);
-    expect((await api.post("/api/v1/auth/token", { form: { username: acct.username, password: acct.password } })).status).toBe(200);
+    expect(
+      (await api.post("/api/v1/auth/token", { form: { username: acct.username, password: acct.password } })).status,
+    ).toBe(200);
     const logs = app.logs.map((l) => JSON.parse(l));
     expect(logs.some((l) => l.msg === "database unavailable" || l.msg === "database not ready")).toBe(true);
   });

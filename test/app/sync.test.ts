@@ -9,7 +9,9 @@ const suite = apiSuite({}, {});
 const { api, sql: sqlClient } = suite;
 const api2 = suite.clients[1]!;
 
-type Change = { type: "upsert"; todo: { id: number; version: number; title: string } } | { type: "delete"; id: number; deleted_at: string; version: number };
+type Change =
+  | { type: "upsert"; todo: { id: number; version: number; title: string } }
+  | { type: "delete"; id: number; deleted_at: string; version: number };
 
 async function page(acct: Account, cursor?: string, limit?: number, c: Client = api) {
   const q = new URLSearchParams();
@@ -31,7 +33,8 @@ async function drain(acct: Account, cursor?: string, limit?: number, c: Client =
   }
 }
 
-const newTodo = async (acct: Account, title: string) => (await api.post("/api/v1/todos", { token: acct.access, json: { title } })).body;
+const newTodo = async (acct: Account, title: string) =>
+  (await api.post("/api/v1/todos", { token: acct.access, json: { title } })).body;
 
 describe("GET /api/v1/todos/changes", () => {
   it("without a cursor: every live todo as an upsert, paged, then a cursor for what follows", async () => {
@@ -48,8 +51,19 @@ describe("GET /api/v1/todos/changes", () => {
     const all = [...first.changes, ...rest.changes].filter((c) => !(c.type === "delete" && c.id === gone.id));
     expect(all.every((c) => c.type === "upsert")).toBe(true);
     expect(first.changes.every((c) => c.type === "upsert")).toBe(true);
-    expect(all.map((c) => (c.type === "upsert" ? c.todo.title : "")).sort()).toEqual(Array.from({ length: 7 }, (_, i) => `todo ${i}`));
-    expect(Object.keys((all[0] as { todo: object }).todo).sort()).toEqual(["completed", "created_at", "description", "due_date", "id", "title", "updated_at", "version"]);
+    expect(all.map((c) => (c.type === "upsert" ? c.todo.title : "")).sort()).toEqual(
+      Array.from({ length: 7 }, (_, i) => `todo ${i}`),
+    );
+    expect(Object.keys((all[0] as { todo: object }).todo).sort()).toEqual([
+      "completed",
+      "created_at",
+      "description",
+      "due_date",
+      "id",
+      "title",
+      "updated_at",
+      "version",
+    ]);
     // Nothing new: an empty page, the same position.
     const idle = await page(acct, rest.cursor);
     expect(idle).toMatchObject({ changes: [], has_more: false });
@@ -68,12 +82,11 @@ describe("GET /api/v1/todos/changes", () => {
     await api.delete(`/api/v1/todos/${c.id}`, { token: acct.access });
     const d = await newTodo(acct, "d");
     const { changes } = await drain(acct, cursor);
-    expect(changes.map((ch) => (ch.type === "upsert" ? `upsert ${ch.todo.title} v${ch.todo.version}` : `delete ${ch.id} v${ch.version}`))).toEqual([
-      "upsert b v2",
-      "upsert a3 v3",
-      `delete ${c.id} v2`,
-      "upsert d v1",
-    ]);
+    expect(
+      changes.map((ch) =>
+        ch.type === "upsert" ? `upsert ${ch.todo.title} v${ch.todo.version}` : `delete ${ch.id} v${ch.version}`,
+      ),
+    ).toEqual(["upsert b v2", "upsert a3 v3", `delete ${c.id} v2`, "upsert d v1"]);
     const tombstone = changes[2] as Extract<Change, { type: "delete" }>;
     expect(tombstone.deleted_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect(d.version).toBe(1);
@@ -85,17 +98,27 @@ describe("GET /api/v1/todos/changes", () => {
 
   it("400 for a malformed cursor, 410 sync_expired for one past the retention or ahead of the account, 422 for a bad limit", async () => {
     const acct = await newAccount(api);
-    for (const bad of ["garbage!", "Zm9v", encodeCursor(1, Date.now()).slice(0, -2) + "@@", Buffer.from("v1.x.1").toString("base64url")]) {
+    for (const bad of [
+      "garbage!",
+      "Zm9v",
+      `${encodeCursor(1, Date.now()).slice(0, -2)}@@`,
+      Buffer.from("v1.x.1").toString("base64url"),
+    ]) {
       const res = await api.get(`/api/v1/todos/changes?cursor=${encodeURIComponent(bad)}`, { token: acct.access });
       expect(res.status, bad).toBe(400);
       expect(res.body.error.code).toBe("bad_request");
     }
-    const old = await api.get(`/api/v1/todos/changes?cursor=${encodeCursor(0, Date.now() - 31 * 86_400_000)}`, { token: acct.access });
+    const old = await api.get(`/api/v1/todos/changes?cursor=${encodeCursor(0, Date.now() - 31 * 86_400_000)}`, {
+      token: acct.access,
+    });
     expect(old.status).toBe(410);
     expect(old.body.error.code).toBe("sync_expired");
-    const ahead = await api.get(`/api/v1/todos/changes?cursor=${encodeCursor(10_000, Date.now())}`, { token: acct.access });
+    const ahead = await api.get(`/api/v1/todos/changes?cursor=${encodeCursor(10_000, Date.now())}`, {
+      token: acct.access,
+    });
     expect(ahead.status).toBe(410);
-    for (const limit of ["0", "501", "x"]) expect((await api.get(`/api/v1/todos/changes?limit=${limit}`, { token: acct.access })).status).toBe(422);
+    for (const limit of ["0", "501", "x"])
+      expect((await api.get(`/api/v1/todos/changes?limit=${limit}`, { token: acct.access })).status).toBe(422);
     expect((await api.get("/api/v1/todos/changes")).status).toBe(401);
   });
 
@@ -105,14 +128,19 @@ describe("GET /api/v1/todos/changes", () => {
     const t2 = await newTodo(acct, "2");
     await api.delete(`/api/v1/todos/${t1.id}`, { token: acct.access });
     await api.delete(`/api/v1/todos/${t2.id}`, { token: acct.access });
-    await sqlClient.query("update todo_tombstones set deleted_at = now() - interval '32 days' where user_id = $1 and todo_id = $2", [acct.id, t1.id]);
+    await sqlClient.query(
+      "update todo_tombstones set deleted_at = now() - interval '32 days' where user_id = $1 and todo_id = $2",
+      [acct.id, t1.id],
+    );
     // A fresh process runs the cleanup on its first sync (then at most every 10 minutes).
     const fresh = await startTestApp({ databaseUrl: suite.dbUrl });
     try {
       await page(acct, undefined, undefined, client(fresh.url));
       let left: number[] = [];
       for (let i = 0; i < 50; i++) {
-        left = (await sqlClient.query("select todo_id from todo_tombstones where user_id = $1", [acct.id])).rows.map((r) => Number(r.todo_id));
+        left = (await sqlClient.query("select todo_id from todo_tombstones where user_id = $1", [acct.id])).rows.map(
+          (r) => Number(r.todo_id),
+        );
         if (!left.includes(t1.id)) break;
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -121,7 +149,11 @@ describe("GET /api/v1/todos/changes", () => {
       await fresh.close();
     }
     expect((await api.delete("/api/v1/users/me", { token: acct.access })).status).toBe(204);
-    expect(Number((await sqlClient.query("select count(*) from todo_tombstones where user_id = $1", [acct.id])).rows[0].count)).toBe(0);
+    expect(
+      Number(
+        (await sqlClient.query("select count(*) from todo_tombstones where user_id = $1", [acct.id])).rows[0].count,
+      ),
+    ).toBe(0);
   });
 
   it("concurrent writers on two servers, with transactions committing out of order: the reader never misses or repeats a change", async () => {
@@ -158,7 +190,8 @@ describe("GET /api/v1/todos/changes", () => {
         const op = Math.random();
         // Created todos are never touched again, so each must reach the reader by its own change.
         if (op < 0.3) await c.post("/api/v1/todos", { token: acct.access, json: { title: `w${w} ${i}` } });
-        else if (op < 0.8) await c.patch(`/api/v1/todos/${pick}`, { token: acct.access, json: { title: `w${w} edit ${i}` } });
+        else if (op < 0.8)
+          await c.patch(`/api/v1/todos/${pick}`, { token: acct.access, json: { title: `w${w} edit ${i}` } });
         else await c.delete(`/api/v1/todos/${pick}`, { token: acct.access });
       }
     };
@@ -169,7 +202,10 @@ describe("GET /api/v1/todos/changes", () => {
       try {
         for (let i = 0; i < 8; i++) {
           await tx.query("begin");
-          await tx.query("update todos set title = $1, updated_at = now() where id = (select id from todos where user_id = $2 order by random() limit 1)", [`slow ${i}`, acct.id]);
+          await tx.query(
+            "update todos set title = $1, updated_at = now() where id = (select id from todos where user_id = $2 order by random() limit 1)",
+            [`slow ${i}`, acct.id],
+          );
           await new Promise((r) => setTimeout(r, 40));
           await tx.query("commit");
         }
@@ -204,7 +240,12 @@ describe("GET /api/v1/todos/changes", () => {
     const elapsed = performance.now() - started;
     expect(changes).toHaveLength(10_000);
     expect(new Set(changes.map((c) => (c.type === "upsert" ? c.todo.id : 0))).size).toBe(10_000);
-    const plan = (await sqlClient.query("explain select * from todos where user_id = $1 and change_seq > 5000 order by change_seq limit 501", [acct.id])).rows
+    const plan = (
+      await sqlClient.query(
+        "explain select * from todos where user_id = $1 and change_seq > 5000 order by change_seq limit 501",
+        [acct.id],
+      )
+    ).rows
       .map((r) => r["QUERY PLAN"])
       .join("\n");
     expect(plan).toContain("todos_user_change_idx");

@@ -37,7 +37,16 @@ describe("POST /api/v1/todos", () => {
     const res = await api.post("/api/v1/todos", { token: acct.access, json: { title: "  Buy milk  " } });
     expect(res.status).toBe(201);
     expect(res.headers.get("location")).toBe(`/api/v1/todos/${res.body.id}`);
-    expect(Object.keys(res.body).sort()).toEqual(["completed", "created_at", "description", "due_date", "id", "title", "updated_at", "version"]);
+    expect(Object.keys(res.body).sort()).toEqual([
+      "completed",
+      "created_at",
+      "description",
+      "due_date",
+      "id",
+      "title",
+      "updated_at",
+      "version",
+    ]);
     expect(res.body).toMatchObject({ title: "Buy milk", description: null, due_date: null, completed: false });
     expect(res.body.created_at).toMatch(ISO_UTC);
     expect(res.body.updated_at).toBe(res.body.created_at);
@@ -45,8 +54,18 @@ describe("POST /api/v1/todos", () => {
 
   it("stores every field; due_date with an offset comes back in UTC with Z", async () => {
     const acct = await newAccount(api);
-    const todo = await createTodo(acct, { title: "Call", description: "about the thing", due_date: "2026-12-01T08:30:00+08:00", completed: true });
-    expect(todo).toMatchObject({ title: "Call", description: "about the thing", due_date: "2026-12-01T00:30:00.000Z", completed: true });
+    const todo = await createTodo(acct, {
+      title: "Call",
+      description: "about the thing",
+      due_date: "2026-12-01T08:30:00+08:00",
+      completed: true,
+    });
+    expect(todo).toMatchObject({
+      title: "Call",
+      description: "about the thing",
+      due_date: "2026-12-01T00:30:00.000Z",
+      completed: true,
+    });
     const got = await api.get(`/api/v1/todos/${todo.id}`, { token: acct.access });
     expect(got.status).toBe(200);
     expect(got.body).toEqual(todo);
@@ -102,13 +121,21 @@ describe("POST /api/v1/todos", () => {
 
   it("400 for malformed JSON and for a non-JSON content type", async () => {
     const acct = await newAccount(api);
-    const broken = await api.post("/api/v1/todos", { token: acct.access, body: '{"title": "x"', headers: { "content-type": "application/json" } });
+    const broken = await api.post("/api/v1/todos", {
+      token: acct.access,
+      body: '{"title": "x"',
+      headers: { "content-type": "application/json" },
+    });
     expect(broken.status).toBe(400);
     expect(broken.body.error.code).toBe("bad_request");
     const form = await api.post("/api/v1/todos", { token: acct.access, form: { title: "x" } });
     expect(form.status).toBe(400);
     expect(form.body.error.code).toBe("bad_request");
-    const charset = await api.post("/api/v1/todos", { token: acct.access, body: '{"title":"x"}', headers: { "content-type": "application/json; charset=utf-8" } });
+    const charset = await api.post("/api/v1/todos", {
+      token: acct.access,
+      body: '{"title":"x"}',
+      headers: { "content-type": "application/json; charset=utf-8" },
+    });
     expect(charset.status).toBe(201);
   });
 });
@@ -118,14 +145,25 @@ describe("GET/PATCH/DELETE /api/v1/todos/{id}", () => {
     const acct = await newAccount(api);
     const todo = await createTodo(acct, { title: "a", description: "b", due_date: "2026-12-01T00:00:00Z" });
     let previous = todo;
-    for (const change of [{ title: " renamed " }, { description: null }, { due_date: null }, { completed: true }, { description: "again", due_date: "2027-01-01T00:00:00.000Z" }]) {
+    for (const change of [
+      { title: " renamed " },
+      { description: null },
+      { due_date: null },
+      { completed: true },
+      { description: "again", due_date: "2027-01-01T00:00:00.000Z" },
+    ]) {
       const res = await api.patch(`/api/v1/todos/${todo.id}`, { token: acct.access, json: change });
       expect(res.status, res.text).toBe(200);
       expect(res.body.created_at).toBe(todo.created_at);
       expect(Date.parse(res.body.updated_at)).toBeGreaterThan(Date.parse(previous.updated_at));
       previous = res.body;
     }
-    expect(previous).toMatchObject({ title: "renamed", description: "again", due_date: "2027-01-01T00:00:00.000Z", completed: true });
+    expect(previous).toMatchObject({
+      title: "renamed",
+      description: "again",
+      due_date: "2027-01-01T00:00:00.000Z",
+      completed: true,
+    });
   });
 
   it("PATCH with no change (empty body or same values) leaves updated_at alone", async () => {
@@ -134,7 +172,10 @@ describe("GET/PATCH/DELETE /api/v1/todos/{id}", () => {
     const empty = await api.patch(`/api/v1/todos/${todo.id}`, { token: acct.access, json: {} });
     expect(empty.status).toBe(200);
     expect(empty.body).toEqual(todo);
-    const same = await api.patch(`/api/v1/todos/${todo.id}`, { token: acct.access, json: { title: "same", completed: false, description: null } });
+    const same = await api.patch(`/api/v1/todos/${todo.id}`, {
+      token: acct.access,
+      json: { title: "same", completed: false, description: null },
+    });
     expect(same.status).toBe(200);
     expect(same.body.updated_at).toBe(todo.updated_at);
   });
@@ -246,7 +287,12 @@ describe("GET /api/v1/todos", () => {
     const res = await api.get("/api/v1/todos", { token: acct.access });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ total: 23, limit: 20, offset: 0 });
-    expect(res.body.items.map((t: { id: number }) => t.id)).toEqual(made.map((t) => t.id).reverse().slice(0, 20));
+    expect(res.body.items.map((t: { id: number }) => t.id)).toEqual(
+      made
+        .map((t) => t.id)
+        .reverse()
+        .slice(0, 20),
+    );
     const last = await api.get("/api/v1/todos?offset=20", { token: acct.access });
     expect(last.body.items).toHaveLength(3);
     const past = await api.get("/api/v1/todos?offset=100", { token: acct.access });
@@ -284,7 +330,11 @@ describe("GET /api/v1/todos", () => {
 
   it("paging never skips or repeats, even when many todos tie on the sort key", async () => {
     const acct = await newAccount(api);
-    for (let i = 0; i < 17; i++) await createTodo(acct, { title: `t${i}`, ...(i % 3 === 0 ? {} : { due_date: `2026-0${(i % 2) + 1}-01T00:00:00Z` }) });
+    for (let i = 0; i < 17; i++)
+      await createTodo(acct, {
+        title: `t${i}`,
+        ...(i % 3 === 0 ? {} : { due_date: `2026-0${(i % 2) + 1}-01T00:00:00Z` }),
+      });
     // Force ties on created_at too.
     await sqlClient.query("update todos set created_at = '2026-06-01T00:00:00Z' where user_id = $1", [acct.id]);
     for (const sort of ["created_at", "-created_at", "due_date", "-due_date"]) {

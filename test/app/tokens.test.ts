@@ -3,7 +3,16 @@ import { SignJWT, decodeJwt, decodeProtectedHeader } from "jose";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
-import { client, newAccount, startTestApp, TEST_AUDIENCE, TEST_ISSUER, TEST_JWT_SECRET, type Client, type TestApp } from "../support/app-harness.js";
+import {
+  client,
+  newAccount,
+  startTestApp,
+  TEST_AUDIENCE,
+  TEST_ISSUER,
+  TEST_JWT_SECRET,
+  type Client,
+  type TestApp,
+} from "../support/app-harness.js";
 
 let app: TestApp;
 let api: Client;
@@ -54,7 +63,13 @@ describe("access tokens", () => {
 
   it("a correctly signed token is accepted (control for the forgeries below)", async () => {
     const acct = await newAccount(api);
-    const token = await sign({ sub: String(acct.id), iss: TEST_ISSUER, aud: TEST_AUDIENCE, iat: now(), exp: now() + 60 });
+    const token = await sign({
+      sub: String(acct.id),
+      iss: TEST_ISSUER,
+      aud: TEST_AUDIENCE,
+      iat: now(),
+      exp: now() + 60,
+    });
     expect((await api.get("/api/v1/users/me", { token })).status).toBe(200);
   });
 
@@ -78,7 +93,9 @@ describe("access tokens", () => {
   it("rejects a token signed with another key, and HS512 with the right key (algorithm pinned)", async () => {
     const acct = await newAccount(api);
     const claims = { sub: String(acct.id), iss: TEST_ISSUER, aud: TEST_AUDIENCE, iat: now(), exp: now() + 600 };
-    await expectRejected(await sign(claims, { key: new TextEncoder().encode("another-secret-another-secret-another-secret!") }));
+    await expectRejected(
+      await sign(claims, { key: new TextEncoder().encode("another-secret-another-secret-another-secret!") }),
+    );
     await expectRejected(await sign(claims, { alg: "HS512" }));
   });
 
@@ -94,7 +111,9 @@ describe("access tokens", () => {
   });
 
   it("a valid token for a user that does not exist is 401, not 404 or an empty list", async () => {
-    await expectRejected(await sign({ sub: "999999999", iss: TEST_ISSUER, aud: TEST_AUDIENCE, iat: now(), exp: now() + 600 }));
+    await expectRejected(
+      await sign({ sub: "999999999", iss: TEST_ISSUER, aud: TEST_AUDIENCE, iat: now(), exp: now() + 600 }),
+    );
   });
 });
 
@@ -105,7 +124,9 @@ describe("refresh tokens", () => {
     const { rows } = await sqlClient.query("select token_hash from refresh_tokens where user_id = $1", [acct.id]);
     expect(rows).toHaveLength(1);
     expect(rows[0].token_hash).toBe(createHash("sha256").update(acct.refresh).digest("hex"));
-    const { rows: leaked } = await sqlClient.query("select 1 from refresh_tokens where token_hash = $1", [acct.refresh]);
+    const { rows: leaked } = await sqlClient.query("select 1 from refresh_tokens where token_hash = $1", [
+      acct.refresh,
+    ]);
     expect(leaked).toHaveLength(0);
   });
 
@@ -122,32 +143,47 @@ describe("refresh tokens", () => {
 
   it("reusing a retired refresh token after the grace window is 401 and revokes every token of that login, not other logins", async () => {
     const acct = await newAccount(api);
-    const otherLogin = await api.post("/api/v1/auth/token", { form: { username: acct.username, password: acct.password } });
+    const otherLogin = await api.post("/api/v1/auth/token", {
+      form: { username: acct.username, password: acct.password },
+    });
     const rotated = await api.post("/api/v1/auth/refresh", { json: { refresh_token: acct.refresh } });
     expect(rotated.status).toBe(200);
     // Retired 31 s ago: past the 30 s grace window (v1.1) that refresh-grace.test.ts covers.
     const hash = createHash("sha256").update(acct.refresh).digest("hex");
-    await sqlClient.query("update refresh_tokens set used_at = used_at - interval '31 seconds' where token_hash = $1", [hash]);
+    await sqlClient.query("update refresh_tokens set used_at = used_at - interval '31 seconds' where token_hash = $1", [
+      hash,
+    ]);
     const reuse = await api.post("/api/v1/auth/refresh", { json: { refresh_token: acct.refresh } });
     expect(reuse.status).toBe(401);
     expect(reuse.body.error.code).toBe("unauthorized");
     expect(reuse.headers.get("www-authenticate")).toMatch(/^Bearer/);
     // The legitimate-looking successor is dead too: the whole family is revoked.
-    expect((await api.post("/api/v1/auth/refresh", { json: { refresh_token: rotated.body.refresh_token } })).status).toBe(401);
+    expect(
+      (await api.post("/api/v1/auth/refresh", { json: { refresh_token: rotated.body.refresh_token } })).status,
+    ).toBe(401);
     // Another login of the same user is untouched.
-    expect((await api.post("/api/v1/auth/refresh", { json: { refresh_token: otherLogin.body.refresh_token } })).status).toBe(200);
+    expect(
+      (await api.post("/api/v1/auth/refresh", { json: { refresh_token: otherLogin.body.refresh_token } })).status,
+    ).toBe(200);
   });
 
   it("an unknown or expired refresh token is 401", async () => {
-    expect((await api.post("/api/v1/auth/refresh", { json: { refresh_token: "definitely-not-a-token" } })).status).toBe(401);
+    expect((await api.post("/api/v1/auth/refresh", { json: { refresh_token: "definitely-not-a-token" } })).status).toBe(
+      401,
+    );
     const acct = await newAccount(api);
-    await sqlClient.query("update refresh_tokens set expires_at = now() - interval '1 second' where user_id = $1", [acct.id]);
+    await sqlClient.query("update refresh_tokens set expires_at = now() - interval '1 second' where user_id = $1", [
+      acct.id,
+    ]);
     expect((await api.post("/api/v1/auth/refresh", { json: { refresh_token: acct.refresh } })).status).toBe(401);
   });
 
   it("expires after REFRESH_TOKEN_TTL_DAYS (30 by default)", async () => {
     const acct = await newAccount(api);
-    const { rows } = await sqlClient.query("select extract(epoch from expires_at - created_at)::float8 as seconds from refresh_tokens where user_id = $1", [acct.id]);
+    const { rows } = await sqlClient.query(
+      "select extract(epoch from expires_at - created_at)::float8 as seconds from refresh_tokens where user_id = $1",
+      [acct.id],
+    );
     expect(Math.round(rows[0].seconds / 86400)).toBe(30);
   });
 
@@ -157,7 +193,10 @@ describe("refresh tokens", () => {
     expect(missing.body.error.details).toEqual([{ path: "refresh_token", message: "is required" }]);
     const extra = await api.post("/api/v1/auth/refresh", { json: { refresh_token: "x", access_token: "y" } });
     expect(extra.status).toBe(422);
-    const broken = await api.post("/api/v1/auth/refresh", { body: "{not json", headers: { "content-type": "application/json" } });
+    const broken = await api.post("/api/v1/auth/refresh", {
+      body: "{not json",
+      headers: { "content-type": "application/json" },
+    });
     expect(broken.status).toBe(400);
     expect(broken.body.error.code).toBe("bad_request");
   });
@@ -173,7 +212,9 @@ describe("POST /api/v1/auth/logout", () => {
     expect((await api.post("/api/v1/auth/refresh", { json: { refresh_token: acct.refresh } })).status).toBe(401);
     expect((await api.post("/api/v1/auth/logout", { json: { refresh_token: acct.refresh } })).status).toBe(204);
     expect((await api.post("/api/v1/auth/logout", { json: { refresh_token: "unknown" } })).status).toBe(204);
-    expect((await api.post("/api/v1/auth/refresh", { json: { refresh_token: other.body.refresh_token } })).status).toBe(200);
+    expect((await api.post("/api/v1/auth/refresh", { json: { refresh_token: other.body.refresh_token } })).status).toBe(
+      200,
+    );
   });
 
   it("422 without a refresh_token", async () => {

@@ -63,7 +63,10 @@ beforeAll(async () => {
 
   writeFileSync(script, rendered.get("/usr/local/sbin/todo-alert")!.content, { mode: 0o755 });
   writeFileSync(join(dir, "host.conf"), rendered.get("/etc/todo-host.conf")!.content);
-  writeFileSync(join(dir, "env"), `JWT_SECRET=${JWT}\nDATABASE_URL=postgres://todo_api:db-password-xyz@127.0.0.1:5432/todo_api\nSMTP_URL=${sink.url}\nMAIL_FROM=alerts@example.com\n`);
+  writeFileSync(
+    join(dir, "env"),
+    `JWT_SECRET=${JWT}\nDATABASE_URL=postgres://todo_api:db-password-xyz@127.0.0.1:5432/todo_api\nSMTP_URL=${sink.url}\nMAIL_FROM=alerts@example.com\n`,
+  );
   writeFileSync(
     join(dir, "systemctl"),
     `#!/bin/sh
@@ -147,7 +150,27 @@ function expectNoSecret() {
 function certificate(days: number) {
   const out = join(live, "api.example.com");
   mkdirSync(out, { recursive: true });
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=api.example.com", "-days", String(days), "-keyout", join(out, "privkey.pem"), "-out", join(out, "fullchain.pem")], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-subj",
+      "/CN=api.example.com",
+      "-days",
+      String(days),
+      "-keyout",
+      join(out, "privkey.pem"),
+      "-out",
+      join(out, "fullchain.pem"),
+    ],
+    { stdio: "ignore" },
+  );
 }
 
 describe("todo-alert: one alert per incident, then one recovery", () => {
@@ -161,7 +184,9 @@ describe("todo-alert: one alert per incident, then one recovery", () => {
     expect(hooks[0]!.json).toMatchObject({ status: "alert", check: "backup", app: "todo-api", environment: "prod" });
     expect(hooks[0]!.json.text).toContain("todo-api-backup.service failed (exit-code)");
     expect(hooks[0]!.json.text).toContain("todo-backup: error: upload to https://***@tos.example.com/b/k?*** failed");
-    expect(hooks[0]!.json.text).toContain("todo-backup: wrote /var/backups/todo-api/todo_api-20261130T033000Z.dump (12K)");
+    expect(hooks[0]!.json.text).toContain(
+      "todo-backup: wrote /var/backups/todo-api/todo_api-20261130T033000Z.dump (12K)",
+    );
     expect(hooks[0]!.json.text).not.toContain("pg_dump:");
     expect(sink.mails[0]!.to).toEqual(["oncall@example.com"]);
     expect(sink.mails[0]!.from).toBe("alerts@example.com");
@@ -172,7 +197,9 @@ describe("todo-alert: one alert per incident, then one recovery", () => {
     expect((await alert(["check"])).status).toBe(0);
     expect(hooks).toHaveLength(1);
     expect(sink.mails).toHaveLength(1);
-    expect((await alert(["status"])).stdout).toMatch(/^backup: todo-api-backup.service failed \(exit-code\) since .*, alerted$/m);
+    expect((await alert(["status"])).stdout).toMatch(
+      /^backup: todo-api-backup.service failed \(exit-code\) since .*, alerted$/m,
+    );
 
     recover("todo-api-backup.service");
     expect((await alert(["check"])).status).toBe(0);
@@ -202,7 +229,10 @@ describe("todo-alert: one alert per incident, then one recovery", () => {
     expect(hooks[0]!.json.text).toContain("the API does not answer /readyz through Nginx");
     recover("todo-api-health.service");
     await alert(["check"], env);
-    expect(hooks.map((h) => [h.json.check, h.json.status])).toEqual([["readyz", "alert"], ["readyz", "recovery"]]);
+    expect(hooks.map((h) => [h.json.check, h.json.status])).toEqual([
+      ["readyz", "alert"],
+      ["readyz", "recovery"],
+    ]);
     expect(sink.mails).toHaveLength(2);
   });
 
@@ -216,15 +246,18 @@ describe("todo-alert: one alert per incident, then one recovery", () => {
     expect(hooks).toHaveLength(0);
   });
 
-  it.skipIf(openssl.missing)("a certificate expiring within ALERT_CERT_DAYS alerts, a renewed one recovers", async () => {
-    certificate(5);
-    await alert(["check"]);
-    expect(hooks.map((h) => h.json.check)).toEqual(["certificate-expiry"]);
-    expect(hooks[0]!.json.title).toContain("the certificate of api.example.com expires within 14 days");
-    certificate(90);
-    await alert(["check"]);
-    expect(hooks.map((h) => h.json.status)).toEqual(["alert", "recovery"]);
-  });
+  it.skipIf(openssl.missing)(
+    "a certificate expiring within ALERT_CERT_DAYS alerts, a renewed one recovers",
+    async () => {
+      certificate(5);
+      await alert(["check"]);
+      expect(hooks.map((h) => h.json.check)).toEqual(["certificate-expiry"]);
+      expect(hooks[0]!.json.title).toContain("the certificate of api.example.com expires within 14 days");
+      certificate(90);
+      await alert(["check"]);
+      expect(hooks.map((h) => h.json.status)).toEqual(["alert", "recovery"]);
+    },
+  );
 
   it("disk above ALERT_DISK_PERCENT and a backup older than ALERT_BACKUP_MAX_AGE_HOURS are named checks", async () => {
     const dump = join(backups, "todo_api-20261128T033000Z.dump");
@@ -233,7 +266,9 @@ describe("todo-alert: one alert per incident, then one recovery", () => {
     utimesSync(dump, old, old);
     await alert(["check"], { ALERT_DISK_PERCENT: "0" });
     expect(hooks.map((h) => h.json.check).sort()).toEqual(["backup-age", expect.stringMatching(/^disk-/)]);
-    expect(hooks.find((h) => h.json.check === "backup-age")!.json.title).toContain("the newest local backup is 27 hours old");
+    expect(hooks.find((h) => h.json.check === "backup-age")!.json.title).toContain(
+      "the newest local backup is 27 hours old",
+    );
     writeFileSync(join(backups, "todo_api-20261130T033000Z.dump"), "dump");
     await alert(["check"]);
     expect(hooks.map((h) => h.json.status)).toEqual(["alert", "alert", "recovery", "recovery"]);
@@ -262,9 +297,12 @@ describe("todo-alert: one alert per incident, then one recovery", () => {
     expect(r.status, r.stderr).toBe(0);
     const port = new URL(hookUrl).port;
     expect(r.stdout).toContain(`would POST to webhook http://127.0.0.1:${port}/… (URL redacted)`);
-    expect(r.stdout).toContain(`would mail oncall@example.com from alerts@example.com through smtp://127.0.0.1:${new URL(sink.url).port}`);
+    expect(r.stdout).toContain(
+      `would mail oncall@example.com from alerts@example.com through smtp://127.0.0.1:${new URL(sink.url).port}`,
+    );
     expect(r.stdout).toContain("--- [todo-api prod] ALERT backup: todo-api-backup.service failed (exit-code)");
-    for (const secret of [HOOK_TOKEN, sink.password, JWT, LOGGED_PASSWORD]) expect(r.stdout + r.stderr).not.toContain(secret);
+    for (const secret of [HOOK_TOKEN, sink.password, JWT, LOGGED_PASSWORD])
+      expect(r.stdout + r.stderr).not.toContain(secret);
     expect(hooks).toHaveLength(0);
     expect(sink.mails).toHaveLength(0);
     expect(readdirSync(state)).toEqual([]);
@@ -278,7 +316,11 @@ describe("todo-alert: one alert per incident, then one recovery", () => {
     const seconds = (Date.now() - started) / 1000;
     // (1 + retries) attempts of ALERT_TIMEOUT_SECONDS, plus the mail: far below what a hang would take
     expect(seconds).toBeLessThan(15);
-    expect(r.stderr).toMatch(new RegExp(`the webhook http://127\\.0\\.0\\.1:${silentPort}/… did not accept the message \\(curl: \\(28\\) Operation timed out`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `the webhook http://127\\.0\\.0\\.1:${silentPort}/… did not accept the message \\(curl: \\(28\\) Operation timed out`,
+      ),
+    );
     expect(r.stderr).not.toContain(HOOK_TOKEN);
     expect(sink.mails).toHaveLength(1);
     expect((await alert(["status"])).stdout).toContain(", alerted");

@@ -1,5 +1,14 @@
 import { spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import pg from "pg";
@@ -106,7 +115,10 @@ describe.skipIf(pgDump.missing)("todo-backup and todo-restore", () => {
     await query(`delete from todos where title = 'ship it'; create table junk (x int);`);
     const r = run("bash", [script("todo-restore"), "latest"], { env });
     expect(r.status, r.stderr).toBe(0);
-    expect((await query("select title from todos order by id")).map((row) => row.title)).toEqual(["buy milk", "ship it"]);
+    expect((await query("select title from todos order by id")).map((row) => row.title)).toEqual([
+      "buy milk",
+      "ship it",
+    ]);
     expect(await query("select to_regclass('public.junk') as t")).toEqual([{ t: null }]);
     // the contents before the restore are kept aside, not lost
     const saved = await query(`select datname from pg_database where datname like '${dbName}\\_before\\_restore\\_%'`);
@@ -179,7 +191,8 @@ describe.skipIf(pgDump.missing)("todo-restore and todo-backup edges", () => {
   it("todo-restore refuses to stage a copy without room for it on the database's disk, and changes nothing", async () => {
     rmSync(join(dir, "systemctl.log"), { force: true });
     const before = await query("select title from todos order by id");
-    const databases = async () => (await query(`select datname from pg_database where datname like '${dbName}%' order by 1`)).map((r) => r.datname);
+    const databases = async () =>
+      (await query(`select datname from pg_database where datname like '${dbName}%' order by 1`)).map((r) => r.datname);
     const existing = await databases();
     // PostgreSQL's data directory on a 64 KiB file system: less than twice the database
     const small = join(dir, "small-data");
@@ -188,7 +201,9 @@ describe.skipIf(pgDump.missing)("todo-restore and todo-backup edges", () => {
     try {
       const r = run("bash", [script("todo-restore"), "latest"], { env: { ...env, TODO_PG_DATA_DIR: small } });
       expect(r.status).not.toBe(0);
-      expect(r.stderr).toMatch(new RegExp(`error: \\d+ bytes free in .*small-data, restoring .*\\.dump needs \\d+ .*; ${dbName} is unchanged`));
+      expect(r.stderr).toMatch(
+        new RegExp(`error: \\d+ bytes free in .*small-data, restoring .*\\.dump needs \\d+ .*; ${dbName} is unchanged`),
+      );
     } finally {
       run("umount", [small]);
     }

@@ -1,4 +1,14 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
@@ -22,7 +32,10 @@ const standIn = (name: string, body = "") => {
   chmodSync(join(dir, name), 0o755);
 };
 
-function certificate(domain: string, opts: { certbotSucceeds?: boolean; nginxOk?: boolean; graceMinutes?: number } = {}) {
+function certificate(
+  domain: string,
+  opts: { certbotSucceeds?: boolean; nginxOk?: boolean; graceMinutes?: number } = {},
+) {
   const rendered = renderedFiles(variants["local, domain"]!);
   writeFileSync(script, rendered.get("/usr/local/sbin/todo-certificate")!.content);
   writeFileSync(
@@ -32,7 +45,9 @@ function certificate(domain: string, opts: { certbotSucceeds?: boolean; nginxOk?
   // a successful certbot leaves the certificate where Let's Encrypt puts it
   standIn(
     "certbot",
-    opts.certbotSucceeds ? `mkdir -p "${live}/${domain}" && echo cert >"${live}/${domain}/fullchain.pem"\n` : "exit 1\n",
+    opts.certbotSucceeds
+      ? `mkdir -p "${live}/${domain}" && echo cert >"${live}/${domain}/fullchain.pem"\n`
+      : "exit 1\n",
   );
   standIn("nginx-cmd", opts.nginxOk === false ? "exit 1\n" : "");
   standIn("systemctl");
@@ -86,7 +101,11 @@ describe("todo-certificate", () => {
     expect(certbot).toBe(
       `certbot certonly --webroot --webroot-path ${join(dir, "acme")} --domain localhost --email ops@example.com --agree-tos --no-eff-email --non-interactive --keep-until-expiring`,
     );
-    expect(rest).toEqual(["nginx-cmd -t -q", "systemctl reload nginx", "systemctl disable --now todo-api-certificate.timer"]);
+    expect(rest).toEqual([
+      "nginx-cmd -t -q",
+      "systemctl reload nginx",
+      "systemctl disable --now todo-api-certificate.timer",
+    ]);
     expect(readlinkSync(enabled)).toBe(join(nginxDir, "sites-available/todo-api-https.conf"));
     expect(existsSync(join(dir, "acme/.well-known/acme-challenge"))).toBe(true);
   });
@@ -121,7 +140,9 @@ describe("todo-certificate", () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toContain("certbot could not obtain a certificate");
     // 127.0.0.1 is no global address of this machine: the public address cannot be known from here
-    expect(r.stdout).toMatch(/localhost points at 127\.0\.0\.1; this server's public address cannot be known from here/);
+    expect(r.stdout).toMatch(
+      /localhost points at 127\.0\.0\.1; this server's public address cannot be known from here/,
+    );
   });
 
   it("counts the grace period from the first failed attempt and forgets it once the certificate is there", () => {

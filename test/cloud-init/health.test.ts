@@ -64,7 +64,9 @@ describe.skipIf(curl.missing)("the readiness check", () => {
     const failed = await check(argv);
     expect(failed.status).not.toBe(0);
     expect(failed.stderr).toMatch(/503/);
-    const down = await check(argv.map((a) => a.replace("http://127.0.0.1/", "http://127.0.0.1:9/").replace(`:${port}`, "")));
+    const down = await check(
+      argv.map((a) => a.replace("http://127.0.0.1/", "http://127.0.0.1:9/").replace(`:${port}`, "")),
+    );
     expect(down.status).not.toBe(0);
   });
 

@@ -35,7 +35,9 @@ export function decodeCloudConfig(text: string): { config: Record<string, any>; 
   const files = new Map<string, DecodedFile>();
   for (const entry of config.write_files as any[]) {
     const content =
-      entry.encoding === "gz+b64" ? gunzipSync(Buffer.from(entry.content, "base64")).toString("utf8") : String(entry.content);
+      entry.encoding === "gz+b64"
+        ? gunzipSync(Buffer.from(entry.content, "base64")).toString("utf8")
+        : String(entry.content);
     files.set(entry.path, { path: entry.path, mode: parseInt(entry.permissions, 8), content });
   }
   return { config, files };
@@ -92,5 +94,10 @@ export function runAsync(
 export function decodeCloudConfigArchive(text: string): Map<string, string> {
   const config = parse(text) as { write_files: { path: string; content: string }[] };
   const entry = config.write_files.find((f) => f.path === "/var/lib/todo-setup/files.tar")!;
-  return new Map(readTar(gunzipSync(Buffer.from(entry.content, "base64"))).map((e) => [`/${e.path}`, e.content?.toString("utf8") ?? ""]));
+  return new Map(
+    readTar(gunzipSync(Buffer.from(entry.content, "base64"))).map((e) => [
+      `/${e.path}`,
+      e.content?.toString("utf8") ?? "",
+    ]),
+  );
 }

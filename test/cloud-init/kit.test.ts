@@ -21,13 +21,13 @@ const offsite = {
 };
 
 describe("host settings round trip", () => {
-  it.each([...Object.entries(variants), ["local, domain, backups", { ...variants["local, domain"]!, offsiteBackup: offsite, appMemoryMaxMiB: 384 }]])(
-    "%s: the kit reads back exactly the options host.conf was rendered from",
-    (_name, options) => {
-      const resolved = parseCloudInitOptions(options);
-      expect(optionsFromHostConf(renderHostConf(resolved))).toEqual(resolved);
-    },
-  );
+  it.each([
+    ...Object.entries(variants),
+    ["local, domain, backups", { ...variants["local, domain"]!, offsiteBackup: offsite, appMemoryMaxMiB: 384 }],
+  ])("%s: the kit reads back exactly the options host.conf was rendered from", (_name, options) => {
+    const resolved = parseCloudInitOptions(options);
+    expect(optionsFromHostConf(renderHostConf(resolved))).toEqual(resolved);
+  });
 
   it("reads the host.conf of a server set up by the previous version, taking this release's Node.js pin", () => {
     const old = [
@@ -74,19 +74,31 @@ describe("installServerFiles", () => {
     const files = serverFiles(variants["local, domain"]!);
     // as the previous version installed them: "Installed by cloud-init" at the top
     const old = (text: string) =>
-      text.replace(/^(#|\/\/) Managed by the release's server kit: a deploy overwrites changes made here;/m, "$1 Installed by cloud-init;")
-        .replace(/^# Host settings from the stack configuration, written at first boot and by every deploy\./m, "# Host settings from the stack configuration, written by cloud-init.");
+      text
+        .replace(
+          /^(#|\/\/) Managed by the release's server kit: a deploy overwrites changes made here;/m,
+          "$1 Installed by cloud-init;",
+        )
+        .replace(
+          /^# Host settings from the stack configuration, written at first boot and by every deploy\./m,
+          "# Host settings from the stack configuration, written by cloud-init.",
+        );
     const nginx = "/etc/nginx/conf.d/todo-api.conf";
     for (const f of files) writeFileSync(join(root, f.path), old(f.content));
     expect(readFileSync(join(root, nginx), "utf8")).toMatch(/^# Installed by cloud-init;/);
     const unit = "/etc/systemd/system/todo-api@.service";
-    writeFileSync(join(root, unit), old(files.find((f) => f.path === unit)!.content).replace("TasksMax=256", "TasksMax=128"));
+    writeFileSync(
+      join(root, unit),
+      old(files.find((f) => f.path === unit)!.content).replace("TasksMax=256", "TasksMax=128"),
+    );
     const result = installServerFiles(files, root, manifest);
     // a real change is still a change; the rest is a note, so nothing reloads Nginx for it
     expect(result.changed).toEqual([unit]);
     expect(result.noteOnly).toContain(nginx);
     expect(result.noteOnly).toContain("/etc/todo-host.conf");
-    expect(result.noteOnly.length + 1).toBe(files.filter((f) => /Installed by cloud-init|written by cloud-init/.test(old(f.content))).length);
+    expect(result.noteOnly.length + 1).toBe(
+      files.filter((f) => /Installed by cloud-init|written by cloud-init/.test(old(f.content))).length,
+    );
     for (const f of files) expect(readFileSync(join(root, f.path), "utf8")).toBe(f.content);
     expect(installServerFiles(files, root, manifest)).toEqual({ changed: [], removed: [], noteOnly: [] });
   });
@@ -141,7 +153,9 @@ describe("the previous version's user data (test/fixtures/previous-user-data.yam
 describe.skipIf(nft.missing)("the host firewall (etc/firewall.nft)", () => {
   it("is a valid nftables ruleset: default drop inbound, SSH/HTTP/HTTPS accepted (nft -c)", async () => {
     const { run } = await import("./helpers.js");
-    const rules = serverFiles(variants["local, no domain"]!).find((f) => f.path === "/etc/todo-api-firewall.nft")!.content;
+    const rules = serverFiles(variants["local, no domain"]!).find(
+      (f) => f.path === "/etc/todo-api-firewall.nft",
+    )!.content;
     expect(rules).toContain("policy drop;");
     expect(rules).toContain("tcp dport { 22, 80, 443 } accept");
     const file = join(dir, "firewall.nft");

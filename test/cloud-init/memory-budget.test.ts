@@ -56,7 +56,15 @@ function installOn(name: string, memTotalKiB: number, options: CloudInitOptions)
   ]);
   expect(sum.stderr).toBe("");
   const [memTotal, memoryMax, heap, postgres, total] = sum.stdout.trim().split(" ").slice(0, 5).map(Number);
-  return { memTotal: memTotal!, memoryMax: memoryMax!, heap: heap!, postgres: postgres!, total: total!, source: sum.stdout.trim().split(" ").slice(5).join(" "), output: kit.stdout };
+  return {
+    memTotal: memTotal!,
+    memoryMax: memoryMax!,
+    heap: heap!,
+    postgres: postgres!,
+    total: total!,
+    source: sum.stdout.trim().split(" ").slice(5).join(" "),
+    output: kit.stdout,
+  };
 }
 
 const local: CloudInitOptions = { environment: "prod", databaseMode: "local" };
@@ -65,7 +73,10 @@ const GiB = 1024 * 1024; // in kB
 describe("the app's MemoryMax, derived from the server's memory by the kit", () => {
   it("grows with the server and fits both instances, PostgreSQL, Nginx and the system", () => {
     const sizes = [1, 2, 4, 8].map((gib) => ({ gib, ...installOn(`local-${gib}g`, gib * GiB, local) }));
-    const table = sizes.map((s) => `${s.gib} GiB: MemoryMax ${s.memoryMax} MiB, heap ${s.heap}, PostgreSQL ${s.postgres}, planned ${s.total} of ${s.memTotal} MiB (${Math.round((1 - s.total / s.memTotal) * 100)} % left)`);
+    const table = sizes.map(
+      (s) =>
+        `${s.gib} GiB: MemoryMax ${s.memoryMax} MiB, heap ${s.heap}, PostgreSQL ${s.postgres}, planned ${s.total} of ${s.memTotal} MiB (${Math.round((1 - s.total / s.memTotal) * 100)} % left)`,
+    );
     process.stdout.write(`${table.join("\n")}\n`);
     expect(sizes.map((s) => s.memoryMax)).toEqual([192, 512, 1280, 2816]);
     for (const s of sizes) {
@@ -82,7 +93,7 @@ describe("the app's MemoryMax, derived from the server's memory by the kit", () 
     expect(sizes[1]!.output).toMatch(/kit: memory 2048 MiB: app MemoryMax 512 MiB per instance \(derived\)/);
   });
 
-  it("on a \"2 GB\" instance (the kernel reports about 1.9 GiB) still fits with headroom", () => {
+  it('on a "2 GB" instance (the kernel reports about 1.9 GiB) still fits with headroom', () => {
     const s = installOn("local-2gb-vm", 1_996_788, local);
     expect(s.memoryMax).toBe(480);
     expect(s.total).toBeLessThanOrEqual(s.memTotal * 0.9);

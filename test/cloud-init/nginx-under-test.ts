@@ -53,7 +53,16 @@ export class NginxUnderTest {
     this.appPorts = [await freePort(), await freePort()];
     const d = this.dir;
     chmodSync(d, 0o755);
-    for (const sub of ["conf.d", "snippets", "sites", "logs", "tmp", "cert", "run", "acme/.well-known/acme-challenge"]) {
+    for (const sub of [
+      "conf.d",
+      "snippets",
+      "sites",
+      "logs",
+      "tmp",
+      "cert",
+      "run",
+      "acme/.well-known/acme-challenge",
+    ]) {
       mkdirSync(join(d, sub), { recursive: true, mode: 0o755 });
     }
     const files = renderedFiles({ ...options, appPorts: this.appPorts });
@@ -65,7 +74,10 @@ export class NginxUnderTest {
         .replaceAll("/run/todo-api/", `${d}/run/`)
         .replaceAll(`/etc/letsencrypt/live/${options.domain}/`, `${d}/cert/`)
         .replaceAll("listen 80 default_server;", `listen 127.0.0.1:${this.httpPort} default_server;`)
-        .replaceAll("listen 443 ssl http2 default_server;", `listen 127.0.0.1:${this.tlsPort} ssl http2 default_server;`);
+        .replaceAll(
+          "listen 443 ssl http2 default_server;",
+          `listen 127.0.0.1:${this.tlsPort} ssl http2 default_server;`,
+        );
     const file = (path: string) => {
       const f = files.get(path);
       if (!f) throw new Error(`${path} not rendered`);
@@ -77,8 +89,19 @@ export class NginxUnderTest {
     writeFileSync(join(d, "acme/.well-known/acme-challenge/token123"), "token123.key");
     if (site === "https") {
       const r = run("openssl", [
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=api.example.com",
-        "-keyout", join(d, "cert/privkey.pem"), "-out", join(d, "cert/fullchain.pem"),
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=api.example.com",
+        "-keyout",
+        join(d, "cert/privkey.pem"),
+        "-out",
+        join(d, "cert/fullchain.pem"),
       ]);
       expect(r.status, r.stderr).toBe(0);
     }

@@ -136,7 +136,12 @@ describe.skipIf(nginxAndOpenssl.missing)("Nginx site without a domain (plain HTT
 describe.skipIf(nginxAndOpenssl.missing)("Nginx site with a domain (HTTPS after the certificate)", () => {
   const nginx = new NginxUnderTest();
   const apps: Server[] = [];
-  const options = { environment: "prod", databaseMode: "rds", domain: "api.example.com", acmeEmail: "ops@example.com" } as const;
+  const options = {
+    environment: "prod",
+    databaseMode: "rds",
+    domain: "api.example.com",
+    acmeEmail: "ops@example.com",
+  } as const;
 
   beforeAll(async () => {
     await nginx.prepare(options, "https");
@@ -192,7 +197,12 @@ describe.skipIf(nginxAndOpenssl.missing)("Nginx site inside the distribution's o
     rmSync(join(etc, "sites-enabled"), { recursive: true, force: true });
     mkdirSync(join(etc, "sites-enabled"));
     mkdirSync(join(etc, "logs"));
-    const files = renderedFiles({ environment: "prod", databaseMode: "local", domain: "api.example.com", acmeEmail: "ops@example.com" });
+    const files = renderedFiles({
+      environment: "prod",
+      databaseMode: "local",
+      domain: "api.example.com",
+      acmeEmail: "ops@example.com",
+    });
     const local = (text: string) =>
       text
         .replaceAll("/etc/nginx/", `${etc}/`)
@@ -207,10 +217,26 @@ describe.skipIf(nginxAndOpenssl.missing)("Nginx site inside the distribution's o
     cpSync(join(etc, `sites-available/todo-api-${site}.conf`), join(etc, "sites-enabled/todo-api.conf"));
     if (site === "https") {
       mkdirSync(join(etc, "cert"));
-      run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=api.example.com",
-        "-keyout", join(etc, "cert/privkey.pem"), "-out", join(etc, "cert/fullchain.pem")]);
+      run("openssl", [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=api.example.com",
+        "-keyout",
+        join(etc, "cert/privkey.pem"),
+        "-out",
+        join(etc, "cert/fullchain.pem"),
+      ]);
     }
-    writeFileSync(join(etc, "nginx.conf"), local(readFileSync(main, "utf8")).replaceAll("/var/log/nginx/", `${etc}/logs/`));
+    writeFileSync(
+      join(etc, "nginx.conf"),
+      local(readFileSync(main, "utf8")).replaceAll("/var/log/nginx/", `${etc}/logs/`),
+    );
     return etc;
   }
 

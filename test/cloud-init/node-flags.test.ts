@@ -7,7 +7,11 @@ import { serverFiles } from "../../cloud-init/render.js";
 describe("the API's V8 flags", () => {
   it("are accepted by this Node (a flag Node rejects would keep every app instance from starting)", () => {
     const flags = apiNodeFlags(DEFAULT_APP_MEMORY_MAX_MIB);
-    const r = spawnSync(process.execPath, [...flags, "-e", "process.stdout.write(String(require('v8').getHeapStatistics().heap_size_limit))"], { encoding: "utf8" });
+    const r = spawnSync(
+      process.execPath,
+      [...flags, "-e", "process.stdout.write(String(require('v8').getHeapStatistics().heap_size_limit))"],
+      { encoding: "utf8" },
+    );
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     // The old-generation limit took effect: 384 MiB plus the young generation, far below Node's default.
@@ -16,7 +20,9 @@ describe("the API's V8 flags", () => {
 
   it("are the same in the server's unit, `npm run start:prod` and (by import) `npm run bench`", () => {
     const flags = apiNodeFlags(DEFAULT_APP_MEMORY_MAX_MIB).join(" ");
-    const unit = serverFiles({ environment: "prod", databaseMode: "local" }).find((f) => f.path === "/etc/systemd/system/todo-api@.service")!;
+    const unit = serverFiles({ environment: "prod", databaseMode: "local" }).find(
+      (f) => f.path === "/etc/systemd/system/todo-api@.service",
+    )!;
     expect(unit.content).toContain(`ExecStart=/usr/local/bin/node ${flags} /opt/todo-api/current/server.mjs`);
     const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
     expect(pkg.scripts["start:prod"]).toBe(`node ${flags} dist/server.mjs`);

@@ -125,7 +125,7 @@ describe.skipIf(curl.missing)("todo-bootstrap node", () => {
 
   it("refuses a tarball whose SHA-256 does not match the pin, installing nothing", async () => {
     publish("24.9.1");
-    hostConf("24.9.1", "0".repeat(63) + "1");
+    hostConf("24.9.1", `${"0".repeat(63)}1`);
     const opt = join(dir, "c");
     const r = await installNode(opt);
     expect(r.status).not.toBe(0);
@@ -147,14 +147,28 @@ describe.skipIf(curl.missing)("todo-bootstrap node", () => {
     // The real bounds are minutes (--speed-time 60, --max-time 900); checked here by their presence
     // in the script and by one bounded attempt with curl's limits scaled down.
     const script = renderedFiles(variants["local, no domain"]!).get("/usr/local/sbin/todo-bootstrap")!.content;
-    for (const flag of ["--connect-timeout 10", "--speed-limit 1024", "--speed-time 60", "--max-time 900", "--retry-all-errors"]) {
+    for (const flag of [
+      "--connect-timeout 10",
+      "--speed-limit 1024",
+      "--speed-time 60",
+      "--max-time 900",
+      "--retry-all-errors",
+    ]) {
       expect(script).toContain(flag);
     }
-    const fast = script.replace("--speed-time 60 --max-time 900", "--speed-time 2 --max-time 3").replace("--retry 5 --retry-delay 5", "--retry 1 --retry-delay 1");
+    const fast = script
+      .replace("--speed-time 60 --max-time 900", "--speed-time 2 --max-time 3")
+      .replace("--retry 5 --retry-delay 5", "--retry 1 --retry-delay 1");
     writeFileSync(join(dir, "fast-bootstrap"), fast);
     const started = Date.now();
     const r = await runAsync("bash", [join(dir, "fast-bootstrap"), "node"], {
-      env: { PATH: process.env.PATH, TODO_HOST_CONF: join(dir, "host.conf"), TODO_OPT_DIR: join(dir, "e"), TODO_BIN_DIR: join(dir, "e/bin"), TODO_BOOTSTRAP_LOCK: join(dir, "bootstrap.lock") },
+      env: {
+        PATH: process.env.PATH,
+        TODO_HOST_CONF: join(dir, "host.conf"),
+        TODO_OPT_DIR: join(dir, "e"),
+        TODO_BIN_DIR: join(dir, "e/bin"),
+        TODO_BOOTSTRAP_LOCK: join(dir, "bootstrap.lock"),
+      },
     });
     expect(r.status).not.toBe(0);
     expect(Date.now() - started).toBeLessThan(30_000);

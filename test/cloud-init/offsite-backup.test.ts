@@ -41,7 +41,11 @@ let s3: S3StandIn;
 let metadata: MetadataStandIn;
 
 /** Like helpers' run(), but asynchronous: the stand-in servers live in this process. */
-function run(command: string, args: string[], opts: { env: NodeJS.ProcessEnv }): Promise<{ status: number; stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: string[],
+  opts: { env: NodeJS.ProcessEnv },
+): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env: opts.env });
     let stdout = "";
@@ -101,7 +105,9 @@ beforeAll(async () => {
     OFFSITE_RETRY_MS: "10",
     OFFSITE_ATTEMPTS: "2",
   };
-  await query("create table todos (id serial primary key, title text not null); insert into todos (title) values ('offsite one');");
+  await query(
+    "create table todos (id serial primary key, title text not null); insert into todos (title) values ('offsite one');",
+  );
 });
 
 afterAll(async () => {
@@ -134,7 +140,9 @@ describe.skipIf(pgDump.missing)("todo-backup with an off-site bucket", () => {
     s3.failNext(2, 503);
     const r = await run("bash", [join(dir, "todo-backup")], { env: { ...env } });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/todo-backup: error: copying .*\.dump to TOS bucket todo-api-dev-backups-1a2b3c4d failed; the local copy is kept/);
+    expect(r.stderr).toMatch(
+      /todo-backup: error: copying .*\.dump to TOS bucket todo-api-dev-backups-1a2b3c4d failed; the local copy is kept/,
+    );
     expect(readdirSync(backups).length).toBe(before + 1);
     const kept = /copying (\S+) to TOS/.exec(r.stderr)![1]!;
     expect(readdirSync(backups)).toContain(kept.split("/").pop());
@@ -144,7 +152,10 @@ describe.skipIf(pgDump.missing)("todo-backup with an off-site bucket", () => {
   it("todo-restore lists the bucket's dumps and restores one of them by date", async () => {
     const listed = await run("bash", [join(dir, "todo-restore"), "--list-offsite"], { env });
     expect(listed.status, listed.stderr).toBe(0);
-    const keys = listed.stdout.trim().split("\n").map((l) => l.split("\t")[0]!);
+    const keys = listed.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split("\t")[0]!);
     expect(keys).toHaveLength(1);
     // the server loses its local copies: the bucket is what is left
     rmSync(backups, { recursive: true, force: true });
@@ -164,72 +175,101 @@ describe.skipIf(pgDump.missing)("todo-backup with an off-site bucket", () => {
   });
 });
 
-describe.skipIf(pgDump.missing)("todo-backup in rds mode (dump of the managed database, for the off-site copy only)", () => {
-  const rdsOptions: CloudInitOptions = { ...options, databaseMode: "rds" };
+describe.skipIf(pgDump.missing)(
+  "todo-backup in rds mode (dump of the managed database, for the off-site copy only)",
+  () => {
+    const rdsOptions: CloudInitOptions = { ...options, databaseMode: "rds" };
 
-  it.skipIf(systemdAnalyze.missing)("is installed with a unit that runs as the app user with the app's env file, and no todo-restore", () => {
-    const files = renderedFiles(rdsOptions);
-    expect(files.has("/usr/local/sbin/todo-backup")).toBe(true);
-    expect(files.has("/usr/local/sbin/todo-restore")).toBe(false);
-    const unit = files.get("/etc/systemd/system/todo-api-backup.service")!.content;
-    for (const line of ["User=todo-api", "EnvironmentFile=/etc/todo-api/env", "ReadWritePaths=/var/backups/todo-api", "ProtectSystem=strict"]) {
-      expect(unit).toContain(line);
-    }
-    expect(unit).not.toContain("postgresql.service");
-    // systemd-analyze verify, with the script at a temporary path (verify checks ExecStart exists)
-    const verifyDir = join(dir, "verify");
-    mkdirSync(verifyDir, { recursive: true });
-    writeFileSync(join(verifyDir, "todo-backup"), "#!/bin/sh\n");
-    chmodSync(join(verifyDir, "todo-backup"), 0o755);
-    writeFileSync(join(verifyDir, "todo-api-backup.service"), unit.replace("/usr/local/sbin/todo-backup", join(verifyDir, "todo-backup")));
-    writeFileSync(join(verifyDir, "todo-api-backup.timer"), files.get("/etc/systemd/system/todo-api-backup.timer")!.content);
-    const verify = spawnSync("systemd-analyze", ["verify", "--man=no", join(verifyDir, "todo-api-backup.service"), join(verifyDir, "todo-api-backup.timer")], { encoding: "utf8" });
-    expect(verify.stderr).toBe("");
-    expect(verify.status).toBe(0);
-    expect(files.has("/etc/systemd/system/todo-api-backup.timer")).toBe(true);
-    // without a bucket (the stack always sets one) rds mode has no backup at all
-    expect(renderedFiles({ environment: "dev", databaseMode: "rds" }).has("/usr/local/sbin/todo-backup")).toBe(false);
-  });
-
-  it("dumps DATABASE_URL with the password only in pg_dump's environment, and uploads it", async () => {
-    const files = renderedFiles(rdsOptions);
-    const rdsDir = join(dir, "rds");
-    const bin = join(rdsDir, "bin");
-    mkdirSync(bin, { recursive: true });
-    writeFileSync(join(rdsDir, "todo-backup"), files.get("/usr/local/sbin/todo-backup")!.content);
-    writeFileSync(join(rdsDir, "host.conf"), files.get("/etc/todo-host.conf")!.content.replace("https://tos-s3-cn-beijing.volces.com", s3.url));
-    expect(files.get("/etc/todo-host.conf")!.content).toContain("DB_MODE='rds'");
-    // pg_dump stand-in on PATH: records its arguments and PGPASSWORD, then runs the real one.
-    const realPgDump = spawnSync("sh", ["-c", "command -v pg_dump"], {
-      encoding: "utf8",
-      env: { PATH: [findPostgresBin(), process.env.PATH].filter(Boolean).join(delimiter) },
-    }).stdout.trim();
-    expect(realPgDump).not.toBe("");
-    writeFileSync(join(bin, "pg_dump"), `#!/bin/sh\nprintf '%s\\n' "$@" >"${rdsDir}/args"\nprintf '%s' "$PGPASSWORD" >"${rdsDir}/password"\nexec "${realPgDump}" "$@"\n`);
-    chmodSync(join(bin, "pg_dump"), 0o755);
-    // The test cluster trusts local connections, so any password works; this one needs URL-encoding.
-    const password = "p@ss:w/rd%é";
-    const url = new URL(db.url);
-    url.password = encodeURIComponent(password);
-    const r = await run("bash", [join(rdsDir, "todo-backup")], {
-      env: {
-        PATH: [bin, findPostgresBin(), process.env.PATH].filter(Boolean).join(delimiter),
-        TODO_HOST_CONF: join(rdsDir, "host.conf"),
-        TODO_BACKUP_DIR: join(rdsDir, "backups"),
-        TODO_OFFSITE_CLIENT: client,
-        DATABASE_URL: url.toString(),
-        OFFSITE_PATH_STYLE: "1",
-        TODO_METADATA_URL: metadata.url,
-        OFFSITE_RETRY_MS: "10",
+    it.skipIf(systemdAnalyze.missing)(
+      "is installed with a unit that runs as the app user with the app's env file, and no todo-restore",
+      () => {
+        const files = renderedFiles(rdsOptions);
+        expect(files.has("/usr/local/sbin/todo-backup")).toBe(true);
+        expect(files.has("/usr/local/sbin/todo-restore")).toBe(false);
+        const unit = files.get("/etc/systemd/system/todo-api-backup.service")!.content;
+        for (const line of [
+          "User=todo-api",
+          "EnvironmentFile=/etc/todo-api/env",
+          "ReadWritePaths=/var/backups/todo-api",
+          "ProtectSystem=strict",
+        ]) {
+          expect(unit).toContain(line);
+        }
+        expect(unit).not.toContain("postgresql.service");
+        // systemd-analyze verify, with the script at a temporary path (verify checks ExecStart exists)
+        const verifyDir = join(dir, "verify");
+        mkdirSync(verifyDir, { recursive: true });
+        writeFileSync(join(verifyDir, "todo-backup"), "#!/bin/sh\n");
+        chmodSync(join(verifyDir, "todo-backup"), 0o755);
+        writeFileSync(
+          join(verifyDir, "todo-api-backup.service"),
+          unit.replace("/usr/local/sbin/todo-backup", join(verifyDir, "todo-backup")),
+        );
+        writeFileSync(
+          join(verifyDir, "todo-api-backup.timer"),
+          files.get("/etc/systemd/system/todo-api-backup.timer")!.content,
+        );
+        const verify = spawnSync(
+          "systemd-analyze",
+          ["verify", "--man=no", join(verifyDir, "todo-api-backup.service"), join(verifyDir, "todo-api-backup.timer")],
+          { encoding: "utf8" },
+        );
+        expect(verify.stderr).toBe("");
+        expect(verify.status).toBe(0);
+        expect(files.has("/etc/systemd/system/todo-api-backup.timer")).toBe(true);
+        // without a bucket (the stack always sets one) rds mode has no backup at all
+        expect(renderedFiles({ environment: "dev", databaseMode: "rds" }).has("/usr/local/sbin/todo-backup")).toBe(
+          false,
+        );
       },
+    );
+
+    it("dumps DATABASE_URL with the password only in pg_dump's environment, and uploads it", async () => {
+      const files = renderedFiles(rdsOptions);
+      const rdsDir = join(dir, "rds");
+      const bin = join(rdsDir, "bin");
+      mkdirSync(bin, { recursive: true });
+      writeFileSync(join(rdsDir, "todo-backup"), files.get("/usr/local/sbin/todo-backup")!.content);
+      writeFileSync(
+        join(rdsDir, "host.conf"),
+        files.get("/etc/todo-host.conf")!.content.replace("https://tos-s3-cn-beijing.volces.com", s3.url),
+      );
+      expect(files.get("/etc/todo-host.conf")!.content).toContain("DB_MODE='rds'");
+      // pg_dump stand-in on PATH: records its arguments and PGPASSWORD, then runs the real one.
+      const realPgDump = spawnSync("sh", ["-c", "command -v pg_dump"], {
+        encoding: "utf8",
+        env: { PATH: [findPostgresBin(), process.env.PATH].filter(Boolean).join(delimiter) },
+      }).stdout.trim();
+      expect(realPgDump).not.toBe("");
+      writeFileSync(
+        join(bin, "pg_dump"),
+        `#!/bin/sh\nprintf '%s\\n' "$@" >"${rdsDir}/args"\nprintf '%s' "$PGPASSWORD" >"${rdsDir}/password"\nexec "${realPgDump}" "$@"\n`,
+      );
+      chmodSync(join(bin, "pg_dump"), 0o755);
+      // The test cluster trusts local connections, so any password works; this one needs URL-encoding.
+      const password = "p@ss:w/rd%é";
+      const url = new URL(db.url);
+      url.password = encodeURIComponent(password);
+      const r = await run("bash", [join(rdsDir, "todo-backup")], {
+        env: {
+          PATH: [bin, findPostgresBin(), process.env.PATH].filter(Boolean).join(delimiter),
+          TODO_HOST_CONF: join(rdsDir, "host.conf"),
+          TODO_BACKUP_DIR: join(rdsDir, "backups"),
+          TODO_OFFSITE_CLIENT: client,
+          DATABASE_URL: url.toString(),
+          OFFSITE_PATH_STYLE: "1",
+          TODO_METADATA_URL: metadata.url,
+          OFFSITE_RETRY_MS: "10",
+        },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const args = readFileSync(join(rdsDir, "args"), "utf8");
+      expect(readFileSync(join(rdsDir, "password"), "utf8")).toBe(password);
+      expect(args).not.toContain(encodeURIComponent(password));
+      expect(args).not.toContain("p@ss");
+      expect(args).toContain(`--dbname=postgres://${url.username}@${url.host}${url.pathname}`);
+      const dump = readdirSync(join(rdsDir, "backups")).find((f) => f.endsWith(".dump"))!;
+      expect(s3.objects.get(`postgres/${dump}`)?.subarray(0, 5).toString()).toBe("PGDMP");
     });
-    expect(r.status, r.stderr).toBe(0);
-    const args = readFileSync(join(rdsDir, "args"), "utf8");
-    expect(readFileSync(join(rdsDir, "password"), "utf8")).toBe(password);
-    expect(args).not.toContain(encodeURIComponent(password));
-    expect(args).not.toContain("p@ss");
-    expect(args).toContain(`--dbname=postgres://${url.username}@${url.host}${url.pathname}`);
-    const dump = readdirSync(join(rdsDir, "backups")).find((f) => f.endsWith(".dump"))!;
-    expect(s3.objects.get(`postgres/${dump}`)?.subarray(0, 5).toString()).toBe("PGDMP");
-  });
-});
+  },
+);

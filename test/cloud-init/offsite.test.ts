@@ -1,10 +1,25 @@
 import { spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startMetadataStandIn, startS3StandIn, type Credentials, type MetadataStandIn, type S3StandIn } from "./s3-stand-in.js";
+import {
+  startMetadataStandIn,
+  startS3StandIn,
+  type Credentials,
+  type MetadataStandIn,
+  type S3StandIn,
+} from "./s3-stand-in.js";
 
 /**
  * cloud-init/lib/offsite.mjs, run as the server runs it (`node offsite.mjs ...`), against a
@@ -18,7 +33,11 @@ const ROLE = "todo-api-dev-backup";
 const REGION = "cn-beijing";
 const dir = mkdtempSync(join(tmpdir(), "todo-offsite-"));
 
-let creds: Credentials = { AccessKeyId: "AKTPTESTKEY", SecretAccessKey: "test-secret-Zm9vYmFy", SessionToken: "session-token-1" };
+let creds: Credentials = {
+  AccessKeyId: "AKTPTESTKEY",
+  SecretAccessKey: "test-secret-Zm9vYmFy",
+  SessionToken: "session-token-1",
+};
 let s3: S3StandIn;
 let metadata: MetadataStandIn;
 
@@ -36,7 +55,10 @@ afterEach(() => {
   metadata.failNext(0);
 });
 
-function offsite(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+function offsite(
+  args: string[],
+  extra: NodeJS.ProcessEnv = {},
+): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [extra.OFFSITE_CLIENT_PATH ?? client, ...args], {
       env: {
@@ -152,7 +174,9 @@ describe("offsite.mjs", () => {
     s3.failNext(10, 500);
     const r = await offsite(["upload", file], { OFFSITE_ATTEMPTS: "3" });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain("todo-offsite: error: PUT postgres/todo_api-20261128T050000Z.dump: HTTP 500 ServiceUnavailable");
+    expect(r.stderr).toContain(
+      "todo-offsite: error: PUT postgres/todo_api-20261128T050000Z.dump: HTTP 500 ServiceUnavailable",
+    );
     expect(r.stderr.match(/retrying/g)).toHaveLength(2);
     expect(s3.objects.has("postgres/todo_api-20261128T050000Z.dump")).toBe(false);
   });
@@ -170,7 +194,12 @@ describe("offsite.mjs", () => {
     s3.objects.set("postgres/notes.txt", Buffer.from("not a dump"));
     const all = await offsite(["list"]);
     expect(all.status, all.stderr).toBe(0);
-    expect(all.stdout.trim().split("\n").map((l) => l.split("\t")[0])).toEqual([
+    expect(
+      all.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.split("\t")[0]),
+    ).toEqual([
       "postgres/todo_api-20261126T033000Z.dump",
       "postgres/todo_api-20261127T033000Z.dump",
       "postgres/todo_api-20261128T033000Z.dump",
@@ -178,7 +207,12 @@ describe("offsite.mjs", () => {
     // pageSize 2 in the stand-in: the listing needed continuation requests
     expect(s3.log.filter((l) => l.path.includes("continuation-token")).length).toBeGreaterThan(0);
     const day = await offsite(["list", "2026-11-27"]);
-    expect(day.stdout.trim().split("\n").map((l) => l.split("\t")[0])).toEqual(["postgres/todo_api-20261127T033000Z.dump"]);
+    expect(
+      day.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.split("\t")[0]),
+    ).toEqual(["postgres/todo_api-20261127T033000Z.dump"]);
     expect((await offsite(["list", "2026-01-01"])).stdout).toBe("");
   });
 
@@ -199,9 +233,9 @@ describe("offsite.mjs", () => {
     const none = await offsite(["download", "2025-01-01", out]);
     expect(none.status).toBe(1);
     expect(none.stderr).toContain(`no backup in bucket ${BUCKET} from 2025-01-01`);
-    const escape = await offsite(["download", "../etc/passwd", out]);
-    expect(escape.status).toBe(1);
-    expect(escape.stderr).toContain("not a backup key");
+    const escaping = await offsite(["download", "../etc/passwd", out]);
+    expect(escaping.status).toBe(1);
+    expect(escaping.stderr).toContain("not a backup key");
   });
 
   it("uses fresh credentials for every attempt (rotated role credentials keep working)", async () => {
@@ -224,8 +258,17 @@ describe("offsite.mjs", () => {
 
   it("reads its settings from the host settings file and refuses to run unconfigured", async () => {
     const conf = join(dir, "host.conf");
-    writeFileSync(conf, `APP_NAME='todo-api'\nOFFSITE_BUCKET='${BUCKET}'\nOFFSITE_REGION='${REGION}'\nOFFSITE_ENDPOINT='${s3.url}'\nOFFSITE_ROLE='${ROLE}'\n`);
-    const viaFile = await offsite(["list"], { TODO_HOST_CONF: conf, OFFSITE_BUCKET: "", OFFSITE_REGION: "", OFFSITE_ENDPOINT: "", OFFSITE_ROLE: "" });
+    writeFileSync(
+      conf,
+      `APP_NAME='todo-api'\nOFFSITE_BUCKET='${BUCKET}'\nOFFSITE_REGION='${REGION}'\nOFFSITE_ENDPOINT='${s3.url}'\nOFFSITE_ROLE='${ROLE}'\n`,
+    );
+    const viaFile = await offsite(["list"], {
+      TODO_HOST_CONF: conf,
+      OFFSITE_BUCKET: "",
+      OFFSITE_REGION: "",
+      OFFSITE_ENDPOINT: "",
+      OFFSITE_ROLE: "",
+    });
     expect(viaFile.status, viaFile.stderr).toBe(0);
     expect(viaFile.stdout).toContain("postgres/todo_api-20261129T033000Z.dump");
     const unconfigured = await offsite(["list"], { OFFSITE_BUCKET: "" });

@@ -173,7 +173,10 @@ const systemctlLog = () =>
   existsSync(join(state, "systemctl.log")) ? readFileSync(join(state, "systemctl.log"), "utf8").trim().split("\n") : [];
 const resetLog = () => rmSync(join(state, "systemctl.log"), { force: true });
 const migrations = () => readFileSync(join(state, "migrations.log"), "utf8").trim().split("\n");
-const keptReleases = () => readdirSync(join(root, "releases")).filter((n) => /^[0-9a-f]{12}$/.test(n)).sort();
+const keptReleases = () =>
+  readdirSync(join(root, "releases"))
+    .filter((n) => /^[0-9a-f]{12}$/.test(n))
+    .sort();
 
 beforeAll(async () => {
   ports = [await freePort(), await freePort()];
@@ -258,9 +261,7 @@ describe.skipIf(curl.missing)("todo-release deploy, rollback, status", () => {
     expect(link("previous")).toBeNull();
     expect(migrations()).toEqual([`${a.hash} up production`]);
     for (const port of ports) expect(await servedRelease(port)).toBe(a.hash);
-    expect(systemctlLog()).toEqual(
-      expect.arrayContaining(ports.map((p) => `enable todo-api@${p}`)),
-    );
+    expect(systemctlLog()).toEqual(expect.arrayContaining(ports.map((p) => `enable todo-api@${p}`)));
     expect(statSync(join(root, "releases", a.hash, "server.mjs")).mode & 0o777).toBe(0o644);
   });
 
@@ -326,7 +327,10 @@ describe.skipIf(curl.missing)("todo-release deploy, rollback, status", () => {
 
   it("refuses a tarball that is not a release", () => {
     const junk = join(dir, "junk.tar.gz");
-    writeFileSync(junk, gzipDeterministic(createTar([{ path: "README", type: "file", mode: 0o644, content: Buffer.from("hi") }])));
+    writeFileSync(
+      junk,
+      gzipDeterministic(createTar([{ path: "README", type: "file", mode: 0o644, content: Buffer.from("hi") }])),
+    );
     const r = release(["deploy", junk]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("is not a release");

@@ -1,5 +1,14 @@
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -109,10 +118,20 @@ function traffic(port: number) {
   const methods = ["POST", "PATCH", "DELETE", "GET"];
   const send = (method: string, n: number, agent: Agent | false) =>
     new Promise<string>((resolve) => {
-      const req = request({ host: "127.0.0.1", port, method, path: `/api/v1/todos/${n}`, agent, headers: { "content-type": "application/json" } }, (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode! < 300 ? "ok" : `${method} HTTP ${res.statusCode}`));
-      });
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port,
+          method,
+          path: `/api/v1/todos/${n}`,
+          agent,
+          headers: { "content-type": "application/json" },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode! < 300 ? "ok" : `${method} HTTP ${res.statusCode}`));
+        },
+      );
       req.on("error", (err) => resolve(`${method} ${err.message}`));
       req.end(method === "GET" || method === "DELETE" ? undefined : '{"title":"x"}');
     });
@@ -156,8 +175,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await runAsync(join(dir, "systemctl"), ["stop", `todo-api@${nginx.appPorts[0]}`], { env: { ...process.env, STANDIN_STATE: state } });
-  await runAsync(join(dir, "systemctl"), ["stop", `todo-api@${nginx.appPorts[1]}`], { env: { ...process.env, STANDIN_STATE: state } });
+  await runAsync(join(dir, "systemctl"), ["stop", `todo-api@${nginx.appPorts[0]}`], {
+    env: { ...process.env, STANDIN_STATE: state },
+  });
+  await runAsync(join(dir, "systemctl"), ["stop", `todo-api@${nginx.appPorts[1]}`], {
+    env: { ...process.env, STANDIN_STATE: state },
+  });
   await nginx.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -186,7 +209,8 @@ describe.skipIf(nginxTool.missing)("todo-release drains each instance out of Ngi
   it("without the drain (flags where Nginx does not look) the same restarts fail writes: the test can fail", async () => {
     const load = traffic(nginx.httpPort);
     const results = [];
-    for (let i = 0; i < 3; i++) results.push(await todoRelease(["restart"], { TODO_DRAIN_DIR: join(dir, "elsewhere") }));
+    for (let i = 0; i < 3; i++)
+      results.push(await todoRelease(["restart"], { TODO_DRAIN_DIR: join(dir, "elsewhere") }));
     const report = await load.stop();
     for (const r of results) expect(r.status, r.stderr).toBe(0);
     expect(report.failures.length).toBeGreaterThan(0);
@@ -196,7 +220,8 @@ describe.skipIf(nginxTool.missing)("todo-release drains each instance out of Ngi
 
   it("a deploy removes the Node.js directories /opt/node no longer points to", async () => {
     const opt = join(dir, "node-opt");
-    for (const v of ["node-v24.1.0-linux-x64", "node-v24.2.0-linux-x64", "node-v24.3.0-linux-x64"]) mkdirSync(join(opt, v, "bin"), { recursive: true });
+    for (const v of ["node-v24.1.0-linux-x64", "node-v24.2.0-linux-x64", "node-v24.3.0-linux-x64"])
+      mkdirSync(join(opt, v, "bin"), { recursive: true });
     symlinkSync(join(opt, "node-v24.2.0-linux-x64"), join(opt, "node"));
     const r = await todoRelease(["deploy", makeRelease("C")], { TODO_NODE_DIR: join(opt, "node") });
     expect(r.status, r.stderr).toBe(0);

@@ -1,13 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  renderCloudInit,
-  serverFiles,
-  stripComments,
-  USER_DATA_BUDGET_BYTES,
-} from "../../cloud-init/render.js";
+import { renderCloudInit, serverFiles, stripComments, USER_DATA_BUDGET_BYTES } from "../../cloud-init/render.js";
 import { decodeCloudConfig, renderedFiles, run, variants } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
 
@@ -45,7 +40,9 @@ describe.skipIf(cloudInit.missing).each(Object.entries(variants))("rendered clou
   });
 
   it("holds only the host settings and todo-bootstrap (the release carries everything else), with their modes", () => {
-    const expected = serverFiles(options).filter((f) => ["/etc/todo-host.conf", "/usr/local/sbin/todo-bootstrap"].includes(f.path));
+    const expected = serverFiles(options).filter((f) =>
+      ["/etc/todo-host.conf", "/usr/local/sbin/todo-bootstrap"].includes(f.path),
+    );
     expect([...userDataFiles.keys()].sort()).toEqual(expected.map((f) => f.path).sort());
     for (const f of expected) {
       const got = userDataFiles.get(f.path)!;
@@ -96,16 +93,16 @@ describe.skipIf(cloudInit.missing).each(Object.entries(variants))("rendered clou
 describe.skipIf(cloudInit.missing)("cloud-config options", () => {
   it("follows appPorts, nodeMirror and the other options", () => {
     const files = renderedFiles({
-        environment: "staging",
-        databaseMode: "local",
-        appPorts: [4001, 4002, 4003],
-        nodeMirror: "https://npmmirror.com/mirrors/node/",
-        nodeVersion: "22.3.1",
-        nodeSha256: { x64: "a".repeat(64) },
-        backupRetentionDays: 14,
-        appMemoryMaxMiB: 768,
-        keepReleases: 3,
-      });
+      environment: "staging",
+      databaseMode: "local",
+      appPorts: [4001, 4002, 4003],
+      nodeMirror: "https://npmmirror.com/mirrors/node/",
+      nodeVersion: "22.3.1",
+      nodeSha256: { x64: "a".repeat(64) },
+      backupRetentionDays: 14,
+      appMemoryMaxMiB: 768,
+      keepReleases: 3,
+    });
     const conf = files.get("/etc/todo-host.conf")!.content;
     expect(conf).toContain("APP_PORTS='4001 4002 4003'");
     expect(conf).toContain("NODE_MIRROR='https://npmmirror.com/mirrors/node'");
@@ -125,7 +122,10 @@ describe.skipIf(cloudInit.missing)("cloud-config options", () => {
 
   it.each([
     [{ environment: "prod", databaseMode: "local", domain: "api.example.com" }, /acmeEmail is required/],
-    [{ environment: "prod", databaseMode: "local", domain: "https://api.example.com", acmeEmail: "a@b.co" }, /fully qualified domain name[\s\S]*at domain/],
+    [
+      { environment: "prod", databaseMode: "local", domain: "https://api.example.com", acmeEmail: "a@b.co" },
+      /fully qualified domain name[\s\S]*at domain/,
+    ],
     [{ environment: "prod", databaseMode: "local", appPorts: [3001] }, /appPorts/],
     [{ environment: "prod", databaseMode: "local", appPorts: [3001, 3001] }, /must not repeat/],
     [{ environment: "prod", databaseMode: "sqlite" }, /databaseMode/],
@@ -142,12 +142,13 @@ describe.skipIf(cloudInit.missing)("cloud-config options", () => {
   });
 
   it("strips comments but keeps the shebang and shellcheck directives, and points at the source", () => {
-    const script = "#!/usr/bin/env bash\n# a comment\n\n  # indented\n# shellcheck source=/dev/null\necho '# not a comment' # trailing\n";
+    const script =
+      "#!/usr/bin/env bash\n# a comment\n\n  # indented\n# shellcheck source=/dev/null\necho '# not a comment' # trailing\n";
     expect(stripComments(script, "bin/x")).toBe(
       "#!/usr/bin/env bash\n# Managed by the release's server kit: a deploy overwrites changes made here; commented source: cloud-init/bin/x in the project.\n# shellcheck source=/dev/null\necho '# not a comment' # trailing\n",
     );
-    expect(stripComments("// apt\nAPT::X \"1\";\n", "etc/a")).toBe(
-      "// Managed by the release's server kit: a deploy overwrites changes made here; commented source: cloud-init/etc/a in the project.\nAPT::X \"1\";\n",
+    expect(stripComments('// apt\nAPT::X "1";\n', "etc/a")).toBe(
+      '// Managed by the release\'s server kit: a deploy overwrites changes made here; commented source: cloud-init/etc/a in the project.\nAPT::X "1";\n',
     );
     expect(stripComments("[Unit]\n# why\nDescription=x\n", "systemd/u")).toBe(
       "# Managed by the release's server kit: a deploy overwrites changes made here; commented source: cloud-init/systemd/u in the project.\n[Unit]\nDescription=x\n",

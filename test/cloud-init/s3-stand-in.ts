@@ -32,7 +32,9 @@ const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).u
 
 /** On 127.0.0.1, or on `host` (the rehearsal's end of its container network). */
 function listen(server: Server, host = "127.0.0.1"): Promise<string> {
-  return new Promise((resolve) => server.listen(0, host, () => resolve(`http://${host}:${(server.address() as AddressInfo).port}`)));
+  return new Promise((resolve) =>
+    server.listen(0, host, () => resolve(`http://${host}:${(server.address() as AddressInfo).port}`)),
+  );
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -45,7 +47,8 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 /** RFC 3986 encoding of a query component, as SigV4 specifies. */
-const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const rfc3986 = (s: string) =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 /** Returns undefined when the signature is valid, else why not. */
 export function verifySigV4(
@@ -54,14 +57,27 @@ export function verifySigV4(
   opts: { region: string; creds: Credentials; now?: Date },
 ): string | undefined {
   const auth = req.headers.authorization ?? "";
-  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(auth);
+  const m =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(
+      auth,
+    );
   if (!m) return `malformed Authorization header: ${auth}`;
-  const [, keyId, day, region, signedHeaders, signature] = m as unknown as [string, string, string, string, string, string];
+  const [, keyId, day, region, signedHeaders, signature] = m as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   if (keyId !== opts.creds.AccessKeyId) return "unknown access key";
   if (region !== opts.region) return `wrong region ${region}`;
   const amzDate = String(req.headers["x-amz-date"] ?? "");
   if (!amzDate.startsWith(day)) return "x-amz-date does not match the credential scope";
-  const skew = Math.abs((opts.now ?? new Date()).getTime() - Date.parse(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, "$1-$2-$3T$4:$5:$6Z")));
+  const skew = Math.abs(
+    (opts.now ?? new Date()).getTime() -
+      Date.parse(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, "$1-$2-$3T$4:$5:$6Z")),
+  );
   if (!(skew < 15 * 60_000)) return "request time too skewed";
   const names = signedHeaders.split(";");
   for (const required of ["host", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token"]) {
@@ -71,8 +87,18 @@ export function verifySigV4(
   const payloadHash = String(req.headers["x-amz-content-sha256"] ?? "");
   if (payloadHash !== sha256(body)) return "x-amz-content-sha256 does not match the body";
   const url = new URL(req.url ?? "/", "http://x");
-  const query = [...url.searchParams].map(([k, v]) => `${rfc3986(k)}=${rfc3986(v)}`).sort().join("&");
-  const headerLines = names.map((n) => `${n}:${String(req.headers[n] ?? "").trim().replace(/\s+/g, " ")}\n`).join("");
+  const query = [...url.searchParams]
+    .map(([k, v]) => `${rfc3986(k)}=${rfc3986(v)}`)
+    .sort()
+    .join("&");
+  const headerLines = names
+    .map(
+      (n) =>
+        `${n}:${String(req.headers[n] ?? "")
+          .trim()
+          .replace(/\s+/g, " ")}\n`,
+    )
+    .join("");
   const canonical = [req.method, url.pathname, query, headerLines, signedHeaders, payloadHash].join("\n");
   const scope = `${day}/${region}/s3/aws4_request`;
   const stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256(canonical)].join("\n");
@@ -83,7 +109,13 @@ export function verifySigV4(
 
 const xmlEscape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
-export async function startS3StandIn(opts: { bucket: string; region: string; creds: () => Credentials; pageSize?: number; host?: string }): Promise<S3StandIn> {
+export async function startS3StandIn(opts: {
+  bucket: string;
+  region: string;
+  creds: () => Credentials;
+  pageSize?: number;
+  host?: string;
+}): Promise<S3StandIn> {
   const objects = new Map<string, Buffer>();
   const log: S3StandIn["log"] = [];
   let failures: { n: number; status: number } = { n: 0, status: 503 };
@@ -93,7 +125,8 @@ export async function startS3StandIn(opts: { bucket: string; region: string; cre
     res.writeHead(status, { "content-type": "application/xml", "content-length": Buffer.byteLength(body) });
     res.end(body);
   };
-  const error = (code: string, message: string) => `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error>`;
+  const error = (code: string, message: string) =>
+    `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error>`;
 
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
@@ -108,7 +141,8 @@ export async function startS3StandIn(opts: { bucket: string; region: string; cre
     if (bucket !== opts.bucket) return answer(req, res, 404, error("NoSuchBucket", String(bucket)));
     const key = decodeURIComponent(rest.join("/"));
     if (req.method === "PUT" && key) {
-      if (Number(req.headers["content-length"]) !== body.length) return answer(req, res, 400, error("IncompleteBody", "length"));
+      if (Number(req.headers["content-length"]) !== body.length)
+        return answer(req, res, 400, error("IncompleteBody", "length"));
       objects.set(key, body);
       return answer(req, res, 200);
     }
@@ -127,7 +161,10 @@ export async function startS3StandIn(opts: { bucket: string; region: string; cre
       const page = keys.slice(start, start + size);
       const truncated = start + size < keys.length;
       const contents = page
-        .map((k) => `<Contents><Key>${xmlEscape(k)}</Key><LastModified>2026-11-28T03:30:00.000Z</LastModified><Size>${objects.get(k)!.length}</Size></Contents>`)
+        .map(
+          (k) =>
+            `<Contents><Key>${xmlEscape(k)}</Key><LastModified>2026-11-28T03:30:00.000Z</LastModified><Size>${objects.get(k)!.length}</Size></Contents>`,
+        )
         .join("");
       return answer(
         req,
@@ -174,7 +211,11 @@ const TOKEN_TTL_HEADER = "x-volc-ecs-metadata-token-ttl-seconds";
 const TOKEN_HEADER = "x-volc-ecs-metadata-token";
 
 /** ECS metadata service: role credentials at /volcstack/latest/iam/security_credentials/<role>. */
-export async function startMetadataStandIn(role: string, creds: () => Credentials, opts: { tokens?: TokenMode; host?: string } = {}): Promise<MetadataStandIn> {
+export async function startMetadataStandIn(
+  role: string,
+  creds: () => Credentials,
+  opts: { tokens?: TokenMode; host?: string } = {},
+): Promise<MetadataStandIn> {
   const mode = opts.tokens ?? "absent";
   const requests: string[] = [];
   const log: MetadataStandIn["log"] = [];
@@ -207,7 +248,11 @@ export async function startMetadataStandIn(role: string, creds: () => Credential
       const c = creds();
       return answer(
         200,
-        JSON.stringify({ ...c, ExpiredTime: new Date(Date.now() + 3600_000).toISOString(), CurrentTime: new Date().toISOString() }),
+        JSON.stringify({
+          ...c,
+          ExpiredTime: new Date(Date.now() + 3600_000).toISOString(),
+          CurrentTime: new Date().toISOString(),
+        }),
         "application/json",
       );
     }

@@ -43,14 +43,21 @@ describe.skipIf(openssl.missing)("todo-setup env", () => {
     const r = run("bash", [join(dir, "todo-setup"), "env"], { env: env() });
     expect(r.status, r.stderr).toBe(0);
     first = readEnv();
-    expect(first).toMatchObject({ NODE_ENV: "production", TRUSTED_PROXIES: "127.0.0.1", DATA_DIR: "/var/lib/todo-api" });
+    expect(first).toMatchObject({
+      NODE_ENV: "production",
+      TRUSTED_PROXIES: "127.0.0.1",
+      DATA_DIR: "/var/lib/todo-api",
+    });
     expect(first.JWT_SECRET).toMatch(/^[0-9a-f]{64}$/);
     expect(r.stdout + r.stderr).not.toContain(first.JWT_SECRET);
     expect(statSync(envFile).mode & 0o777).toBe(0o640);
   });
 
   it("changes nothing when run again, and keeps values set since", () => {
-    const custom = run("bash", [join(dir, "todo-release"), "set-env", "TRUSTED_PROXIES"], { env: env(), input: "127.0.0.1,10.0.0.0/8" });
+    const custom = run("bash", [join(dir, "todo-release"), "set-env", "TRUSTED_PROXIES"], {
+      env: env(),
+      input: "127.0.0.1,10.0.0.0/8",
+    });
     expect(custom.status).toBe(0);
     const before = readFileSync(envFile, "utf8");
     const r = run("bash", [join(dir, "todo-setup"), "env"], { env: env() });

@@ -33,7 +33,12 @@ function setupPackages(variant: keyof typeof variants, env: Record<string, strin
   writeFileSync(join(dir, "todo-bootstrap"), files.get("/usr/local/sbin/todo-bootstrap")!.content);
   writeFileSync(join(dir, "host.conf"), files.get("/etc/todo-host.conf")!.content);
   return run("bash", [join(dir, "todo-bootstrap"), "packages"], {
-    env: { PATH: `${bin}:${process.env.PATH}`, TODO_HOST_CONF: join(dir, "host.conf"), TODO_BOOTSTRAP_LOCK: join(dir, "lock"), ...env },
+    env: {
+      PATH: `${bin}:${process.env.PATH}`,
+      TODO_HOST_CONF: join(dir, "host.conf"),
+      TODO_BOOTSTRAP_LOCK: join(dir, "lock"),
+      ...env,
+    },
   });
 }
 const installs = () =>
@@ -55,7 +60,17 @@ describe("todo-bootstrap packages", () => {
     expect(line).toContain("-o DPkg::Lock::Timeout=300");
     expect(line).toContain("-o Acquire::http::Timeout=30");
     expect(line).toContain("install -y -qq --no-install-recommends");
-    for (const p of ["nginx", "curl", "ca-certificates", "xz-utils", "openssl", "unattended-upgrades", "logrotate", "nftables", ...wanted]) {
+    for (const p of [
+      "nginx",
+      "curl",
+      "ca-certificates",
+      "xz-utils",
+      "openssl",
+      "unattended-upgrades",
+      "logrotate",
+      "nftables",
+      ...wanted,
+    ]) {
       expect(line!.split(" ")).toContain(p);
     }
     for (const p of unwanted) expect(line!.split(" ")).not.toContain(p);

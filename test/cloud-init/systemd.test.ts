@@ -79,7 +79,8 @@ describe.skipIf(systemdAnalyze.missing)("the app unit", () => {
     // app user, in its own unit, which must stay free to reach it.
     for (const [name, options] of Object.entries(variants)) {
       for (const f of renderedFiles(options).values()) {
-        if (/backup[^/]*\.service$/.test(f.path)) expect(f.content, `${name} ${f.path}`).not.toMatch(/^IPAddress(Deny|Allow)=/m);
+        if (/backup[^/]*\.service$/.test(f.path))
+          expect(f.content, `${name} ${f.path}`).not.toMatch(/^IPAddress(Deny|Allow)=/m);
       }
     }
   });
@@ -111,7 +112,15 @@ describe.skipIf(systemdAnalyze.missing)("the app unit", () => {
 describe("alerts wiring (issue #17)", () => {
   it("the health, backup (both database modes) and certificate units hand a failure to the alert unit", () => {
     const local = renderedFiles(variants["local, domain"]!);
-    const rds = renderedFiles({ ...variants["rds, domain"]!, offsiteBackup: { bucket: "todo-api-prod-backups-1a2b3c4d", region: "cn-beijing", endpoint: "https://tos-s3-cn-beijing.volces.com", roleName: "todo-api-prod-backup" } });
+    const rds = renderedFiles({
+      ...variants["rds, domain"]!,
+      offsiteBackup: {
+        bucket: "todo-api-prod-backups-1a2b3c4d",
+        region: "cn-beijing",
+        endpoint: "https://tos-s3-cn-beijing.volces.com",
+        roleName: "todo-api-prod-backup",
+      },
+    });
     const units = [
       local.get("/etc/systemd/system/todo-api-health.service"),
       local.get("/etc/systemd/system/todo-api-backup.service"),
@@ -119,12 +128,16 @@ describe("alerts wiring (issue #17)", () => {
       rds.get("/etc/systemd/system/todo-api-backup.service"),
     ];
     for (const unit of units) expect(unit!.content.split("\n")).toContain("OnFailure=todo-api-alert@%n.service");
-    expect(rds.get("/etc/systemd/system/todo-api-backup.service")!.content).toContain("EnvironmentFile=/etc/todo-api/env");
+    expect(rds.get("/etc/systemd/system/todo-api-backup.service")!.content).toContain(
+      "EnvironmentFile=/etc/todo-api/env",
+    );
     const alert = local.get("/etc/systemd/system/todo-api-alert@.service")!.content;
     expect(alert).toContain("ExecStart=/usr/local/sbin/todo-alert failed %i");
     // The handler itself has no OnFailure=: a failing alert must not alert about itself.
     expect(alert).not.toContain("OnFailure=");
     expect(local.get("/etc/systemd/system/todo-api-alert-check.timer")!.content).toContain("OnUnitActiveSec=5min");
-    expect(local.get("/etc/systemd/system/todo-api-health.service")!.content).toContain("ExecStartPost=/usr/bin/touch /var/lib/todo-api-health/ready");
+    expect(local.get("/etc/systemd/system/todo-api-health.service")!.content).toContain(
+      "ExecStartPost=/usr/bin/touch /var/lib/todo-api-health/ready",
+    );
   });
 });

@@ -38,9 +38,13 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** Relative specifiers of `import … from`, `export … from`, bare `import "…"` and `import("…")`. */
-export function relativeImports(source: string): string[] {
+function relativeImports(source: string): string[] {
   const found = new Set<string>();
-  const patterns = [/\bfrom\s+["'](\.[^"']*)["']/g, /\bimport\s+["'](\.[^"']*)["']/g, /\bimport\(\s*["'](\.[^"']*)["']\s*\)/g];
+  const patterns = [
+    /\bfrom\s+["'](\.[^"']*)["']/g,
+    /\bimport\s+["'](\.[^"']*)["']/g,
+    /\bimport\(\s*["'](\.[^"']*)["']\s*\)/g,
+  ];
   for (const pattern of patterns) for (const m of source.matchAll(pattern)) found.add(m[1]!);
   return [...found];
 }
@@ -72,7 +76,12 @@ describe("dependency direction", () => {
       'const m = await import("../scripts/release");',
       'import { z } from "zod";',
     ].join("\n");
-    expect(relativeImports(text).sort()).toEqual(["../contract/server.js", "../scripts/release", "../side-effect.js", "./x.js"]);
+    expect(relativeImports(text).sort()).toEqual([
+      "../contract/server.js",
+      "../scripts/release",
+      "../side-effect.js",
+      "./x.js",
+    ]);
   });
 
   it("no part imports what it must not (nothing but scripts/ imports scripts/; contract/ and app/ stand alone)", () => {

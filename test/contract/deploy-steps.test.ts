@@ -41,7 +41,9 @@ beforeEach(() => {
 });
 
 const runSteps = (lines: string[], failOn?: string) =>
-  run("sh", ["-c", ["set -eu", ...lines].join("\n")], { env: { PATH: process.env.PATH, ...(failOn ? { FAIL_ON: failOn } : {}) } });
+  run("sh", ["-c", ["set -eu", ...lines].join("\n")], {
+    env: { PATH: process.env.PATH, ...(failOn ? { FAIL_ON: failOn } : {}) },
+  });
 
 describe("the uploaded release tarball", () => {
   it("stays after a successful kit install (the switch step needs it); leftovers older than an hour go", () => {

@@ -22,7 +22,10 @@ describe("the pinned Node.js", () => {
   });
 
   it("reads the .tar.xz sums (what servers download) from SHASUMS256.txt, and says what is missing", () => {
-    expect(nodeReleaseFromShasums("24.12.0", SUMS)).toEqual({ version: "24.12.0", sha256: { "linux-x64": "d".repeat(64), "linux-arm64": "b".repeat(64) } });
+    expect(nodeReleaseFromShasums("24.12.0", SUMS)).toEqual({
+      version: "24.12.0",
+      sha256: { "linux-x64": "d".repeat(64), "linux-arm64": "b".repeat(64) },
+    });
     expect(() => nodeReleaseFromShasums("24.13.0", SUMS)).toThrow(/lists no node-v24.13.0-linux-x64.tar.xz/);
   });
 
@@ -35,7 +38,10 @@ describe("the pinned Node.js", () => {
     const port = (server.address() as { port: number }).port;
     try {
       await pinNode("v24.12.0", `http://127.0.0.1:${port}/dist/`);
-      expect(JSON.parse(readFileSync(NODE_RELEASE_FILE, "utf8"))).toEqual({ version: "24.12.0", sha256: { "linux-x64": "d".repeat(64), "linux-arm64": "b".repeat(64) } });
+      expect(JSON.parse(readFileSync(NODE_RELEASE_FILE, "utf8"))).toEqual({
+        version: "24.12.0",
+        sha256: { "linux-x64": "d".repeat(64), "linux-arm64": "b".repeat(64) },
+      });
       await expect(pinNode("24.99.0", `http://127.0.0.1:${port}/dist`)).rejects.toThrow(/HTTP 404/);
     } finally {
       server.close();

@@ -1,6 +1,15 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ALERT_STATE_DIR, ALERT_WEBHOOK_PATH, BACKUP_PREFIX, BOOTSTRAP_COMMAND, HOST_CONF_PATH, RELEASE_COMMAND, SETUP_COMMAND, SETUP_DONE_PATH } from "../../contract/index.js";
+import {
+  ALERT_STATE_DIR,
+  ALERT_WEBHOOK_PATH,
+  BACKUP_PREFIX,
+  BOOTSTRAP_COMMAND,
+  HOST_CONF_PATH,
+  RELEASE_COMMAND,
+  SETUP_COMMAND,
+  SETUP_DONE_PATH,
+} from "../../contract/index.js";
 
 /** The shell and .mjs sides of the contract cannot import it; they must spell the same values. */
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
@@ -21,6 +30,8 @@ describe("server contract", () => {
     expect(read("cloud-init/bin/todo-install")).toContain(SETUP_COMMAND);
     expect(read("cloud-init/bin/todo-alert")).toContain(`\${TODO_ALERT_WEBHOOK_FILE:-${ALERT_WEBHOOK_PATH}}`);
     expect(read("cloud-init/bin/todo-alert")).toContain(`\${TODO_ALERT_STATE_DIR:-${ALERT_STATE_DIR}}`);
-    expect(read("cloud-init/systemd/app-alert@.service")).toContain(`StateDirectory=${ALERT_STATE_DIR.replace("/var/lib/", "")}`);
+    expect(read("cloud-init/systemd/app-alert@.service")).toContain(
+      `StateDirectory=${ALERT_STATE_DIR.replace("/var/lib/", "")}`,
+    );
   });
 });

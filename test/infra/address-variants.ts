@@ -5,7 +5,7 @@
  * was first written from main before the topology split (commit message says so), so a diff in
  * the fixture is a deliberate, reviewed change of addresses.
  */
-import { HTTPS, RDS, baseEnvironment, type TfJson } from "./synth-helpers";
+import { HTTPS, RDS, baseEnvironment, type TfJson } from "./synth-helpers.js";
 
 export const ALERTS = { email: "ops@example.com", webhook: "https://hooks.example.com/todo" };
 export const CERT = {

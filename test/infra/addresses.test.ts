@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fixture from "./fixtures/addresses.json";
-import { ADDRESS_VARIANTS, addressesOf } from "./address-variants";
-import { cleanupSynthDirs, synth, type TfJson } from "./synth-helpers";
+import { ADDRESS_VARIANTS, addressesOf } from "./address-variants.js";
+import { cleanupSynthDirs, synth, type TfJson } from "./synth-helpers.js";
 import { terraformCommand, requireTool } from "../support/tools.js";
 
 const synthesized: Record<string, TfJson> = {};
@@ -48,7 +48,9 @@ describe.each(Object.keys(ADDRESS_VARIANTS))("variant %s", (variant) => {
     }
     for (const address of added) {
       const isMoveTarget = moved.some((m) => m.to === address);
-      expect(isMoveTarget || NEW_ADDRESS.some((re) => re.test(address)), `unexpected new address ${address}`).toBe(true);
+      expect(isMoveTarget || NEW_ADDRESS.some((re) => re.test(address)), `unexpected new address ${address}`).toBe(
+        true,
+      );
     }
     // Only security group rules move; nothing else changed its address.
     for (const m of moved) expect(m.from).toMatch(/^volcengine_security_group_rule\./);
@@ -81,7 +83,9 @@ describe.skipIf(!hasTerraform)("the moved blocks, applied by Terraform (offline,
         const before = (fixture as Record<string, string[]>)[variant]!.filter(
           (a) => a.startsWith("volcengine_security_group_rule.") && !DROPPED_ADDRESS.some((re) => re.test(a)),
         );
-        const now = addressesOf(tf).filter((a) => a.startsWith("volcengine_security_group_rule.") && !NEW_ADDRESS.some((re) => re.test(a)));
+        const now = addressesOf(tf).filter(
+          (a) => a.startsWith("volcengine_security_group_rule.") && !NEW_ADDRESS.some((re) => re.test(a)),
+        );
         writeFileSync(path.join(dir, "main.tf.json"), config(before));
         expect(run(["init", "-input=false"]).status).toBe(0);
         const apply = run(["apply", "-auto-approve", "-input=false", "-no-color"]);

@@ -9,17 +9,20 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADDRESS_VARIANTS } from "./address-variants";
-import { baseEnvironment, cleanupSynthDirs, resources, synth, type TfJson } from "./synth-helpers";
-import { providerMirror, terraformWithMirror } from "./provider-mirror";
+import { ADDRESS_VARIANTS } from "./address-variants.js";
+import { baseEnvironment, cleanupSynthDirs, resources, synth, type TfJson } from "./synth-helpers.js";
+import { providerMirror, terraformWithMirror } from "./provider-mirror.js";
 
 afterAll(cleanupSynthDirs);
 
 type Statement = { Effect: string; Action: string[]; Resource: string[] };
-const policyOf = (tf: TfJson) => JSON.parse(resources(tf, "volcengine_iam_policy")[0]!.policy_document) as { Statement: Statement[] };
+const policyOf = (tf: TfJson) =>
+  JSON.parse(resources(tf, "volcengine_iam_policy")[0]!.policy_document) as { Statement: Statement[] };
 /** Whether an IAM action pattern (prefix wildcards, as Volcengine IAM allows) covers an action. */
 const covers = (pattern: string, action: string) =>
-  pattern.endsWith("*") ? action.toLowerCase().startsWith(pattern.slice(0, -1).toLowerCase()) : pattern.toLowerCase() === action.toLowerCase();
+  pattern.endsWith("*")
+    ? action.toLowerCase().startsWith(pattern.slice(0, -1).toLowerCase())
+    : pattern.toLowerCase() === action.toLowerCase();
 
 describe("the backup bucket keeps its history (every topology)", () => {
   const stacks: Record<string, TfJson> = {};
@@ -30,11 +33,14 @@ describe("the backup bucket keeps its history (every topology)", () => {
   });
 
   it("turns versioning on", () => {
-    for (const [variant, tf] of Object.entries(stacks)) expect(resources(tf, "volcengine_tos_bucket")[0]!.enable_version, variant).toBe(true);
+    for (const [variant, tf] of Object.entries(stacks))
+      expect(resources(tf, "volcengine_tos_bucket")[0]!.enable_version, variant).toBe(true);
   });
 
   it("expires current dumps and non-current versions after the retention, and stale uploads after a day", async () => {
-    const tf = (await synth({ environments: { v: baseEnvironment({ backups: { retentionDays: 9 } }) } })).stacks["todo-api-v"]!;
+    const tf = (await synth({ environments: { v: baseEnvironment({ backups: { retentionDays: 9 } }) } })).stacks[
+      "todo-api-v"
+    ]!;
     expect(resources(tf, "volcengine_tos_bucket_lifecycle")[0]!.rules).toEqual([
       {
         id: "expire-backups",
@@ -72,10 +78,16 @@ describe("the backup bucket keeps its history (every topology)", () => {
       const denied = Statement.filter((s) => s.Effect === "Deny");
       for (const action of needed) {
         expect(allowed, `${variant} allows ${action}`).toContain(action);
-        expect(denied.some((s) => s.Action.some((p) => covers(p, action))), `${variant} denies ${action}`).toBe(false);
+        expect(
+          denied.some((s) => s.Action.some((p) => covers(p, action))),
+          `${variant} denies ${action}`,
+        ).toBe(false);
       }
       for (const action of forbidden) {
-        expect(allowed.some((p) => covers(p, action)), `${variant} allows ${action}`).toBe(false);
+        expect(
+          allowed.some((p) => covers(p, action)),
+          `${variant} allows ${action}`,
+        ).toBe(false);
         const deny = denied.find((s) => s.Action.some((p) => covers(p, action)));
         expect(deny, `${variant} denies ${action}`).toBeDefined();
         // On the bucket and on every object in it, not only on the dump prefix.
@@ -147,10 +159,21 @@ describe("an environment whose bucket was created without versioning (real provi
       try {
         const init = run(["init", "-input=false", "-no-color"]);
         expect(init.status, init.stdout + init.stderr).toBe(0);
-        const plan = run(["plan", "-refresh=false", "-input=false", "-no-color", `-target=volcengine_tos_bucket.${id}`, "-out=plan.bin"]);
+        const plan = run([
+          "plan",
+          "-refresh=false",
+          "-input=false",
+          "-no-color",
+          `-target=volcengine_tos_bucket.${id}`,
+          "-out=plan.bin",
+        ]);
         expect(plan.status, plan.stdout + plan.stderr).toBe(0);
         const show = run(["show", "-json", "plan.bin"]);
-        const changes = (JSON.parse(show.stdout) as { resource_changes: { address: string; change: { actions: string[]; before: any; after: any } }[] }).resource_changes;
+        const changes = (
+          JSON.parse(show.stdout) as {
+            resource_changes: { address: string; change: { actions: string[]; before: any; after: any } }[];
+          }
+        ).resource_changes;
         return changes.find((c) => c.address === `volcengine_tos_bucket.${id}`)!.change;
       } finally {
         run.cleanup();

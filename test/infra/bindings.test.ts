@@ -3,11 +3,18 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { bindingsAreCurrent, defaultGenDir, defaultSchemaPath, generateBindings } from "../../infra/bindings/generate";
-import { projectRoot } from "./synth-helpers";
+import {
+  bindingsAreCurrent,
+  defaultGenDir,
+  defaultSchemaPath,
+  generateBindings,
+} from "../../infra/bindings/generate.js";
+import { projectRoot } from "./synth-helpers.js";
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 const tempDir = (prefix: string) => {
   const d = mkdtempSync(path.join(tmpdir(), prefix));
   dirs.push(d);
@@ -21,7 +28,15 @@ describe("offline provider bindings", () => {
     expect(first.generated).toBe(true);
     const providerDir = path.join(genDir, "providers/volcengine");
     // Same paths as `cdktf get` with codeMakerOutput ".gen".
-    for (const f of ["index.ts", "lazy-index.ts", "provider/index.ts", "vpc/index.ts", "ecs-instance/index.ts", "data-volcengine-images/index.ts", "rds-postgresql-allowlist-associate/index.ts"]) {
+    for (const f of [
+      "index.ts",
+      "lazy-index.ts",
+      "provider/index.ts",
+      "vpc/index.ts",
+      "ecs-instance/index.ts",
+      "data-volcengine-images/index.ts",
+      "rds-postgresql-allowlist-associate/index.ts",
+    ]) {
       expect(existsSync(path.join(providerDir, f)), f).toBe(true);
     }
     expect(JSON.parse(readFileSync(path.join(genDir, "versions.json"), "utf8"))).toEqual({
@@ -66,8 +81,16 @@ describe("offline provider bindings", () => {
         `console.log(JSON.stringify([typeof l.vpc.Vpc, l.vpc.Vpc.tfResourceType, l.rdsPostgresqlInstance.RdsPostgresqlInstance.tfResourceType, EcsInstance.tfResourceType]));`,
       ].join("\n"),
     );
-    const r = spawnSync(path.join(projectRoot, "node_modules/.bin/tsx"), [path.join(dir, "probe.ts")], { encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(path.join(projectRoot, "node_modules/.bin/tsx"), [path.join(dir, "probe.ts")], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     expect(r.stderr).toBe("");
-    expect(JSON.parse(r.stdout.trim())).toEqual(["function", "volcengine_vpc", "volcengine_rds_postgresql_instance", "volcengine_ecs_instance"]);
+    expect(JSON.parse(r.stdout.trim())).toEqual([
+      "function",
+      "volcengine_vpc",
+      "volcengine_rds_postgresql_instance",
+      "volcengine_ecs_instance",
+    ]);
   });
 });

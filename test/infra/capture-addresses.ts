@@ -1,8 +1,8 @@
 /** Rewrites fixtures/addresses.json from the current code (see address-variants.ts). */
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { ADDRESS_VARIANTS, addressesOf } from "./address-variants";
-import { cleanupSynthDirs, projectRoot, synth } from "./synth-helpers";
+import { ADDRESS_VARIANTS, addressesOf } from "./address-variants.js";
+import { cleanupSynthDirs, projectRoot, synth } from "./synth-helpers.js";
 
 const out: Record<string, string[]> = {};
 for (const [variant, env] of Object.entries(ADDRESS_VARIANTS)) {

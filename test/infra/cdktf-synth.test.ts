@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check";
-import { SENTINELS, TEST_PUBLIC_KEY, projectRoot, projectSchemas } from "./synth-helpers";
+import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check.js";
+import { SENTINELS, TEST_PUBLIC_KEY, projectRoot, projectSchemas } from "./synth-helpers.js";
 
 const outdir = mkdtempSync(path.join(tmpdir(), "todo-cdktf-synth-"));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -16,7 +16,9 @@ afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 describe("npx cdktf synth", () => {
   it("runs offline without VOLCENGINE_* credentials, leaks no secret, and writes valid stacks", () => {
     const env = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !k.startsWith("VOLCENGINE_") && !k.startsWith("TODO_") && !k.startsWith("TF_VAR_")),
+      Object.entries(process.env).filter(
+        ([k]) => !k.startsWith("VOLCENGINE_") && !k.startsWith("TODO_") && !k.startsWith("TF_VAR_"),
+      ),
     );
     const r = spawnSync("npx", ["cdktf", "synth", "--output", outdir], {
       cwd: projectRoot,

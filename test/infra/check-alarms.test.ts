@@ -5,11 +5,23 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { checkRule, nameWords, suggestAlternatives } from "../../scripts/alarms/check-rule";
-import { fetchNamespaceMetrics, parseCatalogueBody, type CatalogueMetric } from "../../scripts/alarms/metric-catalogue";
-import { rulesOfStack, type AlarmRule } from "../../scripts/alarms/synthesized-rules";
-import { runCheckAlarms } from "../../scripts/check-alarms";
-import { RDS, baseEnvironment, cleanupSynthDirs, projectRoot, resources, synth, type SynthResult } from "./synth-helpers";
+import { checkRule, nameWords, suggestAlternatives } from "../../scripts/alarms/check-rule.js";
+import {
+  fetchNamespaceMetrics,
+  parseCatalogueBody,
+  type CatalogueMetric,
+} from "../../scripts/alarms/metric-catalogue.js";
+import { rulesOfStack, type AlarmRule } from "../../scripts/alarms/synthesized-rules.js";
+import { runCheckAlarms } from "../../scripts/check-alarms.js";
+import {
+  RDS,
+  baseEnvironment,
+  cleanupSynthDirs,
+  projectRoot,
+  resources,
+  synth,
+  type SynthResult,
+} from "./synth-helpers.js";
 
 /**
  * `npm run check:alarms` against REAL synthesized stacks (single server with RDS, and the cluster)
@@ -33,7 +45,13 @@ interface FixtureMetric {
   [more: string]: unknown;
 }
 
-function metric(namespace: string, subNamespace: string, name: string, unit: string, dimensions: Dimension[]): FixtureMetric {
+function metric(
+  namespace: string,
+  subNamespace: string,
+  name: string,
+  unit: string,
+  dimensions: Dimension[],
+): FixtureMetric {
   return {
     MetricName: name,
     MetricTips: "",
@@ -50,7 +68,11 @@ function metric(namespace: string, subNamespace: string, name: string, unit: str
     OriginalPointDelay: 0,
     TypeAlertEnable: true,
     TypeConsumeEnable: true,
-    Dimensions: dimensions.map(([DimensionName, Required]) => ({ DimensionName, Description: DimensionName, Required })),
+    Dimensions: dimensions.map(([DimensionName, Required]) => ({
+      DimensionName,
+      Description: DimensionName,
+      Required,
+    })),
     UnSupportSubNsResource: false,
     ReportMethod: "Periodic",
     QueryNotFillZero: false,
@@ -65,15 +87,27 @@ function fullCatalogue(): FixtureMetric[] {
     metric("VCM_ECS", "Instance", "CpuTotal", "Percent", ECS_ID),
     metric("VCM_ECS", "Instance", "MemoryUsedUtilization", "Percent", ECS_ID),
     metric("VCM_ECS", "Instance", "NetworkInRate", "Bytes/Second", ECS_ID),
-    metric("VCM_ECS", "Storage", "DiskUsageUtilization", "Percent", [["ResourceID", true], ["DiskName", false]]),
-    metric("VCM_ECS", "Storage", "DiskReadBytes", "Bytes/Second", [["ResourceID", true], ["DiskName", false]]),
+    metric("VCM_ECS", "Storage", "DiskUsageUtilization", "Percent", [
+      ["ResourceID", true],
+      ["DiskName", false],
+    ]),
+    metric("VCM_ECS", "Storage", "DiskReadBytes", "Bytes/Second", [
+      ["ResourceID", true],
+      ["DiskName", false],
+    ]),
     metric("VCM_RDS_PostgreSQL", "resource_monitor", "CpuUtil", "Percent", RDS_ID),
     metric("VCM_RDS_PostgreSQL", "resource_monitor", "DiskUtil", "Percent", RDS_ID),
     metric("VCM_RDS_PostgreSQL", "resource_monitor", "MemUtil", "Percent", RDS_ID),
     metric("VCM_RDS_PostgreSQL", "resource_monitor", "ConnectionCount", "Count", RDS_ID),
     metric("VCM_RDS_PostgreSQL", "resource_monitor_new", "CpuUtil", "Percent", RDS_ID),
-    metric("VCM_CLB", "listener", "listener_unhealthy_rs_count", "Count", [["ResourceID", true], ["ListenerID", true]]),
-    metric("VCM_CLB", "listener", "listener_healthy_rs_count", "Count", [["ResourceID", true], ["ListenerID", true]]),
+    metric("VCM_CLB", "listener", "listener_unhealthy_rs_count", "Count", [
+      ["ResourceID", true],
+      ["ListenerID", true],
+    ]),
+    metric("VCM_CLB", "listener", "listener_healthy_rs_count", "Count", [
+      ["ResourceID", true],
+      ["ListenerID", true],
+    ]),
     metric("VCM_TOS", "bucket", "BucketStorage", "Bytes", [["ResourceID", true]]),
   ];
 }
@@ -104,16 +138,28 @@ function startStandIn(): Promise<void> {
         res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
       };
       // Answer only the request veaiops makes; anything else is a 404 the client must report.
-      if (req.method !== "POST" || url.pathname !== "/external/api/documents" || url.searchParams.get("Action") !== "ListMetricDocs" || url.searchParams.get("Version") !== "2018-01-01") {
+      if (
+        req.method !== "POST" ||
+        url.pathname !== "/external/api/documents" ||
+        url.searchParams.get("Action") !== "ListMetricDocs" ||
+        url.searchParams.get("Version") !== "2018-01-01"
+      ) {
         return json(404, { error: "not the ListMetricDocs request" });
       }
       if (mode === "hang") return; // never answers; the client must time out
       if (mode === "500") return res.writeHead(500, { "content-type": "text/plain" }).end("upstream exploded");
-      if (mode === "garbage") return res.writeHead(200, { "content-type": "application/json" }).end("<html>login required</html>");
+      if (mode === "garbage")
+        return res.writeHead(200, { "content-type": "application/json" }).end("<html>login required</html>");
       if (mode === "wrong-shape") return json(200, { Result: { Items: [] } });
-      if (mode === "api-error") return json(200, { ResponseMetadata: { Error: { Code: "InvalidAction", Message: "The action is not supported" } } });
+      if (mode === "api-error")
+        return json(200, {
+          ResponseMetadata: { Error: { Code: "InvalidAction", Message: "The action is not supported" } },
+        });
       const namespace = (body as { Namespace?: string } | undefined)?.Namespace;
-      json(200, { ResponseMetadata: { Action: "ListMetricDocs" }, Result: { Data: catalogue.filter((m) => !namespace || m.Namespace === namespace) } });
+      json(200, {
+        ResponseMetadata: { Action: "ListMetricDocs" },
+        Result: { Data: catalogue.filter((m) => !namespace || m.Namespace === namespace) },
+      });
     });
   });
   return new Promise((resolve) =>
@@ -134,10 +180,15 @@ interface Run {
 /** The real CLI as a user runs it, in a child process (async, so the stand-in keeps serving). */
 function runCli(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile("npx", ["tsx", "scripts/check-alarms.ts", ...args], { cwd: projectRoot, timeout: 60_000 }, (error, stdout, stderr) => {
-      const status = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-      resolve({ status, stdout, stderr });
-    });
+    execFile(
+      "npx",
+      ["tsx", "scripts/check-alarms.ts", ...args],
+      { cwd: projectRoot, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const status = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+        resolve({ status, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -172,7 +223,9 @@ beforeAll(async () => {
     },
   });
   expectedRules = Object.entries(withAlarms.stacks)
-    .flatMap(([stack, tf]) => resources(tf, "volcengine_cloud_monitor_rule").map((r) => `${stack} ${r.rule_name as string}`))
+    .flatMap(([stack, tf]) =>
+      resources(tf, "volcengine_cloud_monitor_rule").map((r) => `${stack} ${r.rule_name as string}`),
+    )
     .sort();
 });
 
@@ -212,9 +265,15 @@ describe("check:alarms with every metric in the catalogue", () => {
     expect(lines(run.stdout, "FAIL")).toEqual([]);
     expect(run.stdout).toContain("ok  todo-api-dev todo-api-dev-db-cpu  VCM_RDS_PostgreSQL/resource_monitor/CpuUtil\n");
     expect(run.stdout).toContain("ok  todo-api-prod todo-api-prod-app-2-disk  VCM_ECS/Storage/DiskUsageUtilization\n");
-    expect(run.stdout).toContain(`${expectedRules.length} alarm rules in 2 stacks checked against ${endpoint}: ${expectedRules.length} ok, 0 failed, 0 warnings`);
+    expect(run.stdout).toContain(
+      `${expectedRules.length} alarm rules in 2 stacks checked against ${endpoint}: ${expectedRules.length} ok, 0 failed, 0 warnings`,
+    );
 
-    const namespaces = new Set(Object.values(withAlarms.stacks).flatMap((tf) => resources(tf, "volcengine_cloud_monitor_rule").map((r) => r.namespace as string)));
+    const namespaces = new Set(
+      Object.values(withAlarms.stacks).flatMap((tf) =>
+        resources(tf, "volcengine_cloud_monitor_rule").map((r) => r.namespace as string),
+      ),
+    );
     expect(requests.map((r) => (r.body as { Namespace: string }).Namespace).sort()).toEqual([...namespaces].sort());
     for (const request of requests) {
       expect(request.method).toBe("POST");
@@ -236,7 +295,9 @@ describe("check:alarms with every metric in the catalogue", () => {
     writeFileSync(file, JSON.stringify({ Result: { Data: catalogue.filter((m) => m.MetricName !== "DiskUtil") } }));
     const missing = await runInProcess(["--out", withAlarms.outdir, "--catalogue", file]);
     expect(missing.status).toBe(1);
-    expect(missing.stdout).toMatch(/^FAIL todo-api-dev todo-api-dev-db-storage {2}VCM_RDS_PostgreSQL\/resource_monitor\/DiskUtil: metric DiskUtil is not in/m);
+    expect(missing.stdout).toMatch(
+      /^FAIL todo-api-dev todo-api-dev-db-storage {2}VCM_RDS_PostgreSQL\/resource_monitor\/DiskUtil: metric DiskUtil is not in/m,
+    );
 
     writeFileSync(file, JSON.stringify([{ MetricName: "CpuTotal" }]));
     const wrong = await runInProcess(["--out", withAlarms.outdir, "--catalogue", file]);
@@ -275,7 +336,9 @@ describe("check:alarms finds wrong rules", () => {
     catalogue = catalogue.filter((m) => m.Namespace !== "VCM_RDS_PostgreSQL");
     const run = await runInProcess(against());
     expect(run.status).toBe(1);
-    expect(run.stdout).toContain("FAIL todo-api-dev todo-api-dev-db-cpu  VCM_RDS_PostgreSQL/resource_monitor/CpuUtil: namespace VCM_RDS_PostgreSQL is unknown to the catalogue");
+    expect(run.stdout).toContain(
+      "FAIL todo-api-dev todo-api-dev-db-cpu  VCM_RDS_PostgreSQL/resource_monitor/CpuUtil: namespace VCM_RDS_PostgreSQL is unknown to the catalogue",
+    );
     expect(lines(run.stdout, "FAIL")).toHaveLength(4);
   });
 
@@ -286,12 +349,19 @@ describe("check:alarms finds wrong rules", () => {
     const fails = lines(run.stdout, "FAIL");
     expect(fails.length).toBeGreaterThanOrEqual(3); // dev's server and each cluster app server
     for (const line of fails) {
-      expect(line).toMatch(/-memory {2}VCM_ECS\/Instance\/MemoryUsedUtilization: metric MemoryUsedUtilization cannot be used in alarm rules \(TypeAlertEnable is false/);
+      expect(line).toMatch(
+        /-memory {2}VCM_ECS\/Instance\/MemoryUsedUtilization: metric MemoryUsedUtilization cannot be used in alarm rules \(TypeAlertEnable is false/,
+      );
     }
   });
 
   it("a dimension key the metric does not list fails, with the catalogue's spelling if only the case differs", async () => {
-    edit("VCM_ECS", "Instance", "CpuTotal", (m) => (m.Dimensions = [{ DimensionName: "ResourceId", Description: "", Required: true }]));
+    edit(
+      "VCM_ECS",
+      "Instance",
+      "CpuTotal",
+      (m) => (m.Dimensions = [{ DimensionName: "ResourceId", Description: "", Required: true }]),
+    );
     const run = await runInProcess(against());
     expect(run.status).toBe(1);
     expect(run.stdout).toContain(
@@ -312,7 +382,9 @@ describe("check:alarms warnings", () => {
     expect(run.stdout).toContain(
       'ok  todo-api-dev todo-api-dev-db-storage  VCM_RDS_PostgreSQL/resource_monitor/DiskUtil\n     warning: unit Percent of DiskUtil differs from the catalogue\'s "%" (probably the same unit spelled differently)',
     );
-    expect(run.stdout).toContain('warning: unit Percent of CpuTotal differs from the catalogue\'s "Bytes" (the catalogue may spell units differently');
+    expect(run.stdout).toContain(
+      'warning: unit Percent of CpuTotal differs from the catalogue\'s "Bytes" (the catalogue may spell units differently',
+    );
   });
 
   it("a required dimension the rule leaves open is a warning", async () => {
@@ -361,7 +433,12 @@ describe("check:alarms cannot run", () => {
   });
 
   it("a wrong endpoint path, a closed port and a silent server are reported", async () => {
-    let run = await runInProcess(["--out", withAlarms.outdir, "--catalogue-url", endpoint.replace("/documents", "/docs")]);
+    let run = await runInProcess([
+      "--out",
+      withAlarms.outdir,
+      "--catalogue-url",
+      endpoint.replace("/documents", "/docs"),
+    ]);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain("HTTP 404");
 
@@ -374,7 +451,9 @@ describe("check:alarms cannot run", () => {
     expect(run.stderr).toMatch(/request failed: .*ECONNREFUSED/);
 
     mode = "hang";
-    await expect(fetchNamespaceMetrics(endpoint, "VCM_ECS", 300)).rejects.toThrow("request failed: no answer within 0.3 s");
+    await expect(fetchNamespaceMetrics(endpoint, "VCM_ECS", 300)).rejects.toThrow(
+      "request failed: no answer within 0.3 s",
+    );
   });
 
   it("without synthesized stacks it says to run npm run synth first (real CLI)", async () => {
@@ -413,7 +492,8 @@ describe("check:alarms without alarms", () => {
 
 describe("the check's parts", () => {
   /** The fixture's VCM_ECS metrics, read by the code under test's own parser. */
-  const metrics = (): CatalogueMetric[] => parseCatalogueBody({ Result: { Data: catalogue } }, "fixture").filter((m) => m.namespace === "VCM_ECS");
+  const metrics = (): CatalogueMetric[] =>
+    parseCatalogueBody({ Result: { Data: catalogue } }, "fixture").filter((m) => m.namespace === "VCM_ECS");
   const rule = (overrides: Partial<AlarmRule> = {}): AlarmRule => ({
     stack: "s",
     resource: "r",
@@ -433,24 +513,38 @@ describe("the check's parts", () => {
   });
 
   it("suggests only names sharing a word, most shared words first", () => {
-    catalogue.push(metric("VCM_ECS", "Instance", "CpuUsage", "Percent", ECS_ID), metric("VCM_ECS", "Instance", "CpuTotalUsage", "Percent", ECS_ID));
-    expect(suggestAlternatives("Instance", "CpuTotalUtil", metrics())).toEqual(["Instance/CpuTotal", "Instance/CpuTotalUsage", "Instance/CpuUsage"]);
-    expect(suggestAlternatives("Instance", "DiskUsageUtilization", metrics())).toEqual(["Storage/DiskUsageUtilization", "Instance/CpuTotalUsage", "Instance/CpuUsage", "Instance/MemoryUsedUtilization"]);
+    catalogue.push(
+      metric("VCM_ECS", "Instance", "CpuUsage", "Percent", ECS_ID),
+      metric("VCM_ECS", "Instance", "CpuTotalUsage", "Percent", ECS_ID),
+    );
+    expect(suggestAlternatives("Instance", "CpuTotalUtil", metrics())).toEqual([
+      "Instance/CpuTotal",
+      "Instance/CpuTotalUsage",
+      "Instance/CpuUsage",
+    ]);
+    expect(suggestAlternatives("Instance", "DiskUsageUtilization", metrics())).toEqual([
+      "Storage/DiskUsageUtilization",
+      "Instance/CpuTotalUsage",
+      "Instance/CpuUsage",
+      "Instance/MemoryUsedUtilization",
+    ]);
     expect(suggestAlternatives("Instance", "Nothing", metrics())).toEqual([]);
   });
 
   it("passes a correct rule and reads the rules of a synthesized stack", () => {
     expect(checkRule(rule(), metrics()).findings).toEqual([]);
     const dev = rulesOfStack("todo-api-dev", withAlarms.stacks["todo-api-dev"]);
-    expect(dev.map((r) => r.ruleName).sort()).toEqual(expectedRules.filter((r) => r.startsWith("todo-api-dev ")).map((r) => r.split(" ")[1]));
+    expect(dev.map((r) => r.ruleName).sort()).toEqual(
+      expectedRules.filter((r) => r.startsWith("todo-api-dev ")).map((r) => r.split(" ")[1]),
+    );
     expect(dev.find((r) => r.ruleName === "todo-api-dev-disk")).toMatchObject({
       namespace: "VCM_ECS",
       subNamespace: "Storage",
       conditions: [{ metricName: "DiskUsageUtilization", metricUnit: "Percent" }],
       dimensionKeys: ["ResourceID"],
     });
-    expect(() => rulesOfStack("x", { resource: { volcengine_cloud_monitor_rule: { r: { rule_name: "x", conditions: [] } } } })).toThrow(
-      /volcengine_cloud_monitor_rule\.r is not a rule this check understands/,
-    );
+    expect(() =>
+      rulesOfStack("x", { resource: { volcengine_cloud_monitor_rule: { r: { rule_name: "x", conditions: [] } } } }),
+    ).toThrow(/volcengine_cloud_monitor_rule\.r is not a rule this check understands/);
   });
 });

@@ -3,20 +3,39 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderCloudInit, serverFiles } from "../../cloud-init/render";
-import { optionsFromHostConf } from "../../cloud-init/kit";
-import { decodeCloudConfig } from "../cloud-init/helpers";
-import { CLUSTER_NEEDS_RDS } from "../../infra/config/cluster";
-import { StackConfigError, parseStackConfig } from "../../infra/config/load";
-import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check";
-import { RDS, SENTINELS, baseEnvironment, cleanupSynthDirs, fakeRelease, projectSchemas, resources, synth, type SynthResult, type TfJson } from "./synth-helpers";
+import { renderCloudInit, serverFiles } from "../../cloud-init/render.js";
+import { optionsFromHostConf } from "../../cloud-init/kit.js";
+import { decodeCloudConfig } from "../cloud-init/helpers.js";
+import { CLUSTER_NEEDS_RDS } from "../../infra/config/cluster.js";
+import { StackConfigError, parseStackConfig } from "../../infra/config/load.js";
+import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check.js";
+import {
+  RDS,
+  SENTINELS,
+  baseEnvironment,
+  cleanupSynthDirs,
+  fakeRelease,
+  projectSchemas,
+  resources,
+  synth,
+  type SynthResult,
+  type TfJson,
+} from "./synth-helpers.js";
 import { requireTool, terraformCommand } from "../support/tools.js";
 
-const CERT = { domain: "api.example.com", certificatePath: "~/certs/api.example.com/fullchain.pem", privateKeyPath: "~/certs/api.example.com/privkey.pem" };
+const CERT = {
+  domain: "api.example.com",
+  certificatePath: "~/certs/api.example.com/fullchain.pem",
+  privateKeyPath: "~/certs/api.example.com/privkey.pem",
+};
 const ADMIN = ["198.51.100.7/32", "203.0.113.0/28"];
 
 const variants = {
-  "2 servers, no certificate": { env: baseEnvironment({ topology: "cluster", database: RDS }), servers: 2, certificate: false },
+  "2 servers, no certificate": {
+    env: baseEnvironment({ topology: "cluster", database: RDS }),
+    servers: 2,
+    certificate: false,
+  },
   "3 servers, certificate": {
     env: baseEnvironment({ topology: "cluster", database: RDS, cluster: { servers: 3, certificate: CERT } }),
     servers: 3,
@@ -41,7 +60,8 @@ afterAll(() => {
 
 /** "${volcengine_x.name.attr}" → "volcengine_x.name" */
 const ref = (expr: string) => /^\$\{([\w-]+\.[\w-]+)\.[\w.]+\}$/.exec(expr)?.[1];
-const entries = (tf: TfJson, type: string): [string, any][] => Object.entries(tf.resource?.[type] ?? {}).map(([name, r]) => [`${type}.${name}`, r]);
+const entries = (tf: TfJson, type: string): [string, any][] =>
+  Object.entries(tf.resource?.[type] ?? {}).map(([name, r]) => [`${type}.${name}`, r]);
 
 function appServers(tf: TfJson) {
   return entries(tf, "volcengine_ecs_instance").filter(([, r]) => r.instance_name.includes("-app-"));
@@ -83,7 +103,10 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     expect(servers).toHaveLength(variant.servers);
     const serverIds = new Set(servers.map(([id]) => id));
     // Elastic IPs are attached to the bastion and the NAT gateway only, never to an app server.
-    const targets = resources(tf, "volcengine_eip_associate").map((a) => ({ type: a.instance_type, target: ref(a.instance_id) }));
+    const targets = resources(tf, "volcengine_eip_associate").map((a) => ({
+      type: a.instance_type,
+      target: ref(a.instance_id),
+    }));
     expect(targets.sort((a, b) => a.type.localeCompare(b.type))).toEqual([
       { type: "EcsInstance", target: bastionInstance(tf)[0] },
       { type: "Nat", target: entries(tf, "volcengine_nat_gateway")[0]![0] },
@@ -91,7 +114,9 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     for (const t of targets) expect(serverIds.has(t.target!)).toBe(false);
     expect(resources(tf, "volcengine_eip_address")).toHaveLength(2);
     // Zones alternate a, b, a, ... and each server sits in its zone's app subnet.
-    expect(servers.map(([, r]) => r.zone_id)).toEqual(Array.from({ length: variant.servers }, (_, i) => (i % 2 ? "cn-beijing-b" : "cn-beijing-a")));
+    expect(servers.map(([, r]) => r.zone_id)).toEqual(
+      Array.from({ length: variant.servers }, (_, i) => (i % 2 ? "cn-beijing-b" : "cn-beijing-a")),
+    );
     const subnetZone = Object.fromEntries(entries(tf, "volcengine_subnet").map(([id, s]) => [id, s.zone_id]));
     for (const [, r] of servers) {
       expect(subnetZone[ref(r.subnet_id)!]).toBe(r.zone_id);
@@ -108,7 +133,12 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     const first = renderCloudInit({
       environment: "prod",
       databaseMode: "rds",
-      offsiteBackup: { bucket, region: "cn-beijing", endpoint: "https://tos-s3-cn-beijing.volces.com", roleName: "todo-api-prod-backup" },
+      offsiteBackup: {
+        bucket,
+        region: "cn-beijing",
+        endpoint: "https://tos-s3-cn-beijing.volces.com",
+        roleName: "todo-api-prod-backup",
+      },
     });
     const userData = appServers(tf).map(([, r]) => Buffer.from(r.user_data, "base64").toString("utf8"));
     expect(userData[0]).toBe(first);
@@ -120,8 +150,12 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     expect(conf).toContain("OFFSITE_ROLE='todo-api-prod-backup'");
     const files = serverFiles(optionsFromHostConf(conf));
     expect(files.some((f) => f.path === "/etc/systemd/system/todo-api-backup.timer")).toBe(true);
-    expect(files.find((f) => f.path === "/etc/systemd/system/todo-api-backup.service")!.content).toContain("EnvironmentFile=/etc/todo-api/env");
-    const otherFiles = serverFiles(optionsFromHostConf(decodeCloudConfig(others).files.get("/etc/todo-host.conf")!.content));
+    expect(files.find((f) => f.path === "/etc/systemd/system/todo-api-backup.service")!.content).toContain(
+      "EnvironmentFile=/etc/todo-api/env",
+    );
+    const otherFiles = serverFiles(
+      optionsFromHostConf(decodeCloudConfig(others).files.get("/etc/todo-host.conf")!.content),
+    );
     expect(otherFiles.some((f) => f.path === "/etc/systemd/system/todo-api-backup.timer")).toBe(false);
     expect(bastionInstance(tf)[1].user_data).toBeUndefined();
   });
@@ -132,11 +166,22 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     const bucketName = buckets[0]!.bucket_name as string;
     expect(buckets[0]!.public_acl).toBe("private");
     expect(bucketName).toMatch(/^todo-api-prod-backups-[0-9a-f]{8}$/);
-    expect(resources(tf, "volcengine_tos_bucket_lifecycle")[0]!.rules[0]).toMatchObject({ prefix: "postgres/", expiration: { days: 30 } });
-    const policy = JSON.parse(resources(tf, "volcengine_iam_policy")[0]!.policy_document) as { Statement: { Effect: string; Action: string[]; Resource: string[] }[] };
-    expect(policy.Statement.filter((st) => st.Effect === "Allow").flatMap((st) => st.Action).sort()).toEqual(["tos:GetObject", "tos:ListBucket", "tos:PutObject"]);
+    expect(resources(tf, "volcengine_tos_bucket_lifecycle")[0]!.rules[0]).toMatchObject({
+      prefix: "postgres/",
+      expiration: { days: 30 },
+    });
+    const policy = JSON.parse(resources(tf, "volcengine_iam_policy")[0]!.policy_document) as {
+      Statement: { Effect: string; Action: string[]; Resource: string[] }[];
+    };
+    expect(
+      policy.Statement.filter((st) => st.Effect === "Allow")
+        .flatMap((st) => st.Action)
+        .sort(),
+    ).toEqual(["tos:GetObject", "tos:ListBucket", "tos:PutObject"]);
     for (const resource of policy.Statement.flatMap((st) => st.Resource)) {
-      expect(resource === `trn:tos:::${bucketName}` || resource.startsWith(`trn:tos:::${bucketName}/`), resource).toBe(true);
+      expect(resource === `trn:tos:::${bucketName}` || resource.startsWith(`trn:tos:::${bucketName}/`), resource).toBe(
+        true,
+      );
     }
     const attachments = resources(tf, "volcengine_iam_role_attachment");
     expect(attachments).toHaveLength(1);
@@ -149,7 +194,11 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     const groups = entries(tf, "volcengine_server_group");
     expect(groups).toHaveLength(1);
     const members = resources(tf, "volcengine_server_group_server");
-    expect(members.map((m) => ref(m.instance_id)).sort()).toEqual(appServers(tf).map(([id]) => id).sort());
+    expect(members.map((m) => ref(m.instance_id)).sort()).toEqual(
+      appServers(tf)
+        .map(([id]) => id)
+        .sort(),
+    );
     for (const m of members) {
       expect(m).toMatchObject({ type: "ecs", port: 80 });
       expect(ref(m.server_group_id)).toBe(groups[0]![0]);
@@ -171,7 +220,9 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
 
   it("listens on 80 (and 443 with the certificate), health-checking /readyz", () => {
     const listeners = resources(tf, "volcengine_listener");
-    expect(listeners.map((l) => `${l.protocol}:${l.port}`).sort()).toEqual(variant.certificate ? ["HTTP:80", "HTTPS:443"] : ["HTTP:80"]);
+    expect(listeners.map((l) => `${l.protocol}:${l.port}`).sort()).toEqual(
+      variant.certificate ? ["HTTP:80", "HTTPS:443"] : ["HTTP:80"],
+    );
     const group = entries(tf, "volcengine_server_group")[0]![0];
     for (const l of listeners) {
       expect(ref(l.server_group_id)).toBe(group);
@@ -205,8 +256,13 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     expect(ingressOf(tf, bastion)).toEqual(ADMIN.map((c) => `tcp/22-22 from ${c}`).sort());
     const rules = resources(tf, "volcengine_security_group_rule");
     expect(rules.filter((r) => r.direction === "ingress" && r.cidr_ip === "0.0.0.0/0")).toEqual([]);
-    expect(rules.some((r) => r.direction === "ingress" && Number(r.port_start) <= 5432 && Number(r.port_end) >= 5432)).toBe(false);
-    expect(rules.filter((r) => r.direction === "egress").map((r) => `${r.protocol} ${r.cidr_ip}`)).toEqual(["all 0.0.0.0/0", "all 0.0.0.0/0"]);
+    expect(
+      rules.some((r) => r.direction === "ingress" && Number(r.port_start) <= 5432 && Number(r.port_end) >= 5432),
+    ).toBe(false);
+    expect(rules.filter((r) => r.direction === "egress").map((r) => `${r.protocol} ${r.cidr_ip}`)).toEqual([
+      "all 0.0.0.0/0",
+      "all 0.0.0.0/0",
+    ]);
     // The bastion is the only instance in the bastion group.
     expect(bastionInstance(tf)[1].security_group_ids.map(ref)).toEqual([bastion]);
   });
@@ -215,7 +271,9 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     const [nat] = resources(tf, "volcengine_nat_gateway");
     expect(nat).toMatchObject({ billing_type: "PostPaid", spec: "Small" });
     const snat = resources(tf, "volcengine_snat_entry");
-    const appSubnets = entries(tf, "volcengine_subnet").filter(([, s]) => /-subnet(-2)?$/.test(s.subnet_name)).map(([id]) => id);
+    const appSubnets = entries(tf, "volcengine_subnet")
+      .filter(([, s]) => /-subnet(-2)?$/.test(s.subnet_name))
+      .map(([id]) => id);
     expect(snat.map((s) => ref(s.subnet_id)).sort()).toEqual(appSubnets.sort());
     const natEip = entries(tf, "volcengine_eip_address").find(([, e]) => e.name.endsWith("-nat-eip"))![0];
     for (const s of snat) {
@@ -228,7 +286,10 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     const allowlist = resources(tf, "volcengine_rds_postgresql_allowlist")[0]!;
     expect(allowlist.allow_list).toEqual([subnetCidr(tf, "-subnet"), subnetCidr(tf, "-subnet-2")]);
     expect(allowlist.allow_list).toEqual(["172.16.1.0/24", "172.16.2.0/24"]);
-    expect(resources(tf, "volcengine_rds_postgresql_instance")[0]).toMatchObject({ primary_zone_id: "cn-beijing-a", secondary_zone_id: "cn-beijing-b" });
+    expect(resources(tf, "volcengine_rds_postgresql_instance")[0]).toMatchObject({
+      primary_zone_id: "cn-beijing-a",
+      secondary_zone_id: "cn-beijing-b",
+    });
   });
 
   it("rolls the release over the servers one at a time, through the bastion", () => {
@@ -244,24 +305,40 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
         bastion_host: bastionIp,
         bastion_user: "root",
       });
-      expect(tf.locals[/^\$\{local\.([\w-]+)\}$/.exec(step.connection.bastion_private_key)![1]!]).toBe('${try(file(pathexpand("~/.ssh/id_ed25519")), "")}');
+      expect(tf.locals[/^\$\{local\.([\w-]+)\}$/.exec(step.connection.bastion_private_key)![1]!]).toBe(
+        '${try(file(pathexpand("~/.ssh/id_ed25519")), "")}',
+      );
       expect(step.connection.private_key).toBe(step.connection.bastion_private_key);
       expect(step.triggers).toMatchObject({ release_hash: "0123456789ab", instance_id: `\${${servers[i]}.id}` });
-      expect(Object.keys(step.triggers).sort()).toEqual(["database_url_sha256", "env_settings_sha256", "host_settings_sha256", "instance_id", "instance_type", "release_hash"]);
+      expect(Object.keys(step.triggers).sort()).toEqual([
+        "database_url_sha256",
+        "env_settings_sha256",
+        "host_settings_sha256",
+        "instance_id",
+        "instance_type",
+        "release_hash",
+      ]);
       const previous = steps[i - 1]?.[0];
       const chained = step.depends_on.filter((d: string) => d.startsWith("null_resource."));
       expect(chained).toEqual(previous ? [previous] : []);
       expect(id).toContain(`server-${i + 1}`);
       const [upload, , secrets, run] = step.provisioner;
-      expect(secrets["remote-exec"].inline).toContain("printf '%s' '127.0.0.1,100.64.0.0/10' | $SUDO /usr/local/sbin/todo-release set-env TRUSTED_PROXIES");
+      expect(secrets["remote-exec"].inline).toContain(
+        "printf '%s' '127.0.0.1,100.64.0.0/10' | $SUDO /usr/local/sbin/todo-release set-env TRUSTED_PROXIES",
+      );
       expect(JSON.stringify(secrets)).toContain("set-env DATABASE_URL");
       expect(upload.file.destination).toBe("/tmp/todo-api-0123456789ab.tar.gz");
-      expect(run["remote-exec"].inline).toContain("$SUDO /usr/local/sbin/todo-release deploy /tmp/todo-api-0123456789ab.tar.gz");
+      expect(run["remote-exec"].inline).toContain(
+        "$SUDO /usr/local/sbin/todo-release deploy /tmp/todo-api-0123456789ab.tar.gz",
+      );
       // Only the intended Terraform expressions appear in the scripts.
       const exprs = step.provisioner
         .flatMap((p: any) => p["remote-exec"]?.inline ?? [])
-        .flatMap((line: string) => [...line.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]!.replace(/_[0-9A-F]{8}\b/g, "_X")));
-      for (const line of step.provisioner.flatMap((p: any) => p["remote-exec"]?.inline ?? [])) expect(line).not.toContain("%{");
+        .flatMap((line: string) =>
+          [...line.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]!.replace(/_[0-9A-F]{8}\b/g, "_X")),
+        );
+      for (const line of step.provisioner.flatMap((p: any) => p["remote-exec"]?.inline ?? []))
+        expect(line).not.toContain("%{");
       expect(exprs.sort()).toEqual(
         [
           "var.jwt_secret",
@@ -279,7 +356,10 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     expect(tf.variable.jwt_secret).toMatchObject({ sensitive: true, nullable: false, type: "string", default: "" });
     expect(tf.variable.db_password.default).toBe("");
     for (const step of resources(tf, "null_resource")) {
-      expect(step.lifecycle.precondition).toContainEqual({ condition: '${var.jwt_secret != ""}', error_message: expect.stringContaining("TF_VAR_jwt_secret") });
+      expect(step.lifecycle.precondition).toContainEqual({
+        condition: '${var.jwt_secret != ""}',
+        error_message: expect.stringContaining("TF_VAR_jwt_secret"),
+      });
     }
     for (const secret of Object.values(SENTINELS)) expect(result.text).not.toContain(secret);
     expect(result.text).not.toMatch(/"(access_key|secret_key|session_token)"/);
@@ -303,7 +383,9 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
       ].sort(),
     );
     expect(o.load_balancer_ip.value).toMatch(/^\$\{volcengine_clb\.[\w-]+\.eip_address\}$/);
-    expect(o.api_url.value).toBe(variant.certificate ? "https://api.example.com" : `http://${o.load_balancer_ip.value}`);
+    expect(o.api_url.value).toBe(
+      variant.certificate ? "https://api.example.com" : `http://${o.load_balancer_ip.value}`,
+    );
     expect(o.docs_url.value).toBe(`${o.api_url.value}/docs`);
     const bastionIp = `\${${entries(tf, "volcengine_eip_address").find(([, e]) => e.name.endsWith("-bastion-eip"))![0]}.eip_address}`;
     expect(o.bastion_ssh_command.value).toBe(`ssh -i ~/.ssh/id_ed25519 root@${bastionIp}`);
@@ -316,7 +398,8 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
 });
 
 describe("cluster configuration", () => {
-  const parse = (env: Record<string, unknown>) => parseStackConfig({ environments: { prod: env } }, { source: "/somewhere/stack.config.json" });
+  const parse = (env: Record<string, unknown>) =>
+    parseStackConfig({ environments: { prod: env } }, { source: "/somewhere/stack.config.json" });
   const problems = (env: Record<string, unknown>) => {
     try {
       parse(env);
@@ -344,31 +427,68 @@ describe("cluster configuration", () => {
   });
 
   it("places the servers in cluster.secondZone while RDS keeps database.secondaryZone", async () => {
-    const tf = (await synth({ environments: { prod: baseEnvironment({ topology: "cluster", database: RDS, cluster: { secondZone: "cn-beijing-c" } }) } })).stacks["todo-api-prod"]!;
+    const tf = (
+      await synth({
+        environments: {
+          prod: baseEnvironment({ topology: "cluster", database: RDS, cluster: { secondZone: "cn-beijing-c" } }),
+        },
+      })
+    ).stacks["todo-api-prod"]!;
     expect(appServers(tf).map(([, r]) => r.zone_id)).toEqual(["cn-beijing-a", "cn-beijing-c"]);
-    expect(resources(tf, "volcengine_rds_postgresql_instance")[0]).toMatchObject({ primary_zone_id: "cn-beijing-a", secondary_zone_id: "cn-beijing-b" });
+    expect(resources(tf, "volcengine_rds_postgresql_instance")[0]).toMatchObject({
+      primary_zone_id: "cn-beijing-a",
+      secondary_zone_id: "cn-beijing-b",
+    });
     expect(formatProblems(checkTerraformJson(tf, projectSchemas()))).toBe("");
   });
 
   it("refuses Certbot settings, a single zone, fewer than two servers and subnets outside the VPC", () => {
-    expect(problems(baseEnvironment({ topology: "cluster", database: RDS, https: { domain: "api.example.com", acmeEmail: "ops@example.com" } }))).toEqual([
+    expect(
+      problems(
+        baseEnvironment({
+          topology: "cluster",
+          database: RDS,
+          https: { domain: "api.example.com", acmeEmail: "ops@example.com" },
+        }),
+      ),
+    ).toEqual([
       'environments.prod.https: sets up Certbot on a single server and does not apply to topology "cluster", where TLS terminates at the load balancer: remove it and set cluster.certificate { domain, certificatePath, privateKeyPath } instead (see docs/scale-out.md)',
     ]);
-    expect(problems(baseEnvironment({ topology: "cluster", database: { ...RDS, secondaryZone: "cn-beijing-a" } }))).toEqual([
+    expect(
+      problems(baseEnvironment({ topology: "cluster", database: { ...RDS, secondaryZone: "cn-beijing-a" } })),
+    ).toEqual([
       'environments.prod.cluster.secondZone: topology "cluster" spreads the servers over two zones: set database.secondaryZone (or cluster.secondZone) to a zone other than "cn-beijing-a"',
     ]);
     expect(problems(baseEnvironment({ topology: "cluster", database: RDS, cluster: { servers: 1 } }))).toEqual([
       "environments.prod.cluster.servers: a cluster needs at least 2 servers",
     ]);
     expect(
-      problems(baseEnvironment({ topology: "cluster", database: RDS, network: { vpcCidr: "10.0.0.0/23", subnetCidr: "10.0.0.0/24", loadBalancerSubnetCidr: "10.0.0.128/25" } })),
-    ).toEqual(["environments.prod.network.loadBalancerSubnetCidr: 10.0.0.128/25 overlaps network.subnetCidr (10.0.0.0/24); subnets must not overlap"]);
-    expect(problems(baseEnvironment({ topology: "cluster", database: RDS, network: { vpcCidr: "10.0.0.0/24", subnetCidr: "10.0.0.0/25" } }))).toEqual([
+      problems(
+        baseEnvironment({
+          topology: "cluster",
+          database: RDS,
+          network: { vpcCidr: "10.0.0.0/23", subnetCidr: "10.0.0.0/24", loadBalancerSubnetCidr: "10.0.0.128/25" },
+        }),
+      ),
+    ).toEqual([
+      "environments.prod.network.loadBalancerSubnetCidr: 10.0.0.128/25 overlaps network.subnetCidr (10.0.0.0/24); subnets must not overlap",
+    ]);
+    expect(
+      problems(
+        baseEnvironment({
+          topology: "cluster",
+          database: RDS,
+          network: { vpcCidr: "10.0.0.0/24", subnetCidr: "10.0.0.0/25" },
+        }),
+      ),
+    ).toEqual([
       "environments.prod.network.loadBalancerSubnetCidr: 10.0.1.0/25 is not inside the VPC 10.0.0.0/24; set network.loadBalancerSubnetCidr explicitly",
     ]);
     expect(problems(baseEnvironment({ topology: "mesh" }))[0]).toMatch(/^environments\.prod\.topology: /);
     // A setting the cluster checks read is itself invalid: only its own message, no follow-up noise.
-    expect(problems(baseEnvironment({ topology: "cluster", database: RDS, network: { subnetCidr: "172.16.1.0" } }))).toEqual([
+    expect(
+      problems(baseEnvironment({ topology: "cluster", database: RDS, network: { subnetCidr: "172.16.1.0" } })),
+    ).toEqual([
       'environments.prod.network.subnetCidr: must be an IPv4 CIDR such as "203.0.113.7/32" (your public IP followed by /32)',
     ]);
   });
@@ -379,7 +499,10 @@ describe("cluster configuration", () => {
         topology: "cluster",
         database: RDS,
         network: { vpcCidr: "10.20.0.0/16", subnetCidr: "10.20.8.0/22" },
-        cluster: { secondZone: "cn-beijing-c", certificate: { domain: "API.example.com", certificatePath: "certs/full.pem", privateKeyPath: "~/k.pem" } },
+        cluster: {
+          secondZone: "cn-beijing-c",
+          certificate: { domain: "API.example.com", certificatePath: "certs/full.pem", privateKeyPath: "~/k.pem" },
+        },
       }),
     ).environments;
     expect(env!.cluster).toMatchObject({
@@ -387,7 +510,11 @@ describe("cluster configuration", () => {
       secondZone: "cn-beijing-c",
       loadBalancer: { spec: "small_1", eip: { billingType: "PostPaidByTraffic", bandwidthMbps: 5, isp: "BGP" } },
       natGateway: { spec: "Small" },
-      certificate: { domain: "api.example.com", certificatePath: "/somewhere/certs/full.pem", privateKeyPath: "~/k.pem" },
+      certificate: {
+        domain: "api.example.com",
+        certificatePath: "/somewhere/certs/full.pem",
+        privateKeyPath: "~/k.pem",
+      },
     });
   });
 
@@ -395,25 +522,43 @@ describe("cluster configuration", () => {
     const dir = (await synth({ environments: { dev: baseEnvironment() } })).outdir;
     const release = fakeRelease(dir, "0123456789ab");
     const plain = await synth({ environments: { dev: baseEnvironment({ database: RDS }) }, release });
-    const explicit = await synth({ environments: { dev: baseEnvironment({ database: RDS, topology: "single", cluster: { servers: 4 } }) }, release });
+    const explicit = await synth({
+      environments: { dev: baseEnvironment({ database: RDS, topology: "single", cluster: { servers: 4 } }) },
+      release,
+    });
     expect(explicit.stacks).toEqual(plain.stacks);
     const tf = plain.stacks["todo-api-dev"]!;
-    for (const type of ["volcengine_clb", "volcengine_nat_gateway", "volcengine_listener", "volcengine_certificate"]) expect(resources(tf, type)).toHaveLength(0);
+    for (const type of ["volcengine_clb", "volcengine_nat_gateway", "volcengine_listener", "volcengine_certificate"])
+      expect(resources(tf, type)).toHaveLength(0);
   });
 
   it("switching between single (rds) and cluster keeps the VPC, the first subnet, the RDS instance and the backup bucket", async () => {
-    const single = (await synth({ environments: { prod: baseEnvironment({ database: RDS }) } })).stacks["todo-api-prod"]!;
-    const cluster = (await synth({ environments: { prod: baseEnvironment({ database: RDS, topology: "cluster" }) } })).stacks["todo-api-prod"]!;
+    const single = (await synth({ environments: { prod: baseEnvironment({ database: RDS }) } })).stacks[
+      "todo-api-prod"
+    ]!;
+    const cluster = (await synth({ environments: { prod: baseEnvironment({ database: RDS, topology: "cluster" }) } }))
+      .stacks["todo-api-prod"]!;
     const strip = (r: Record<string, any>) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== "//"));
     // Same Terraform addresses and arguments: a switch neither replaces nor loses them.
     expect(strip(cluster.resource.volcengine_vpc)).toEqual(strip(single.resource.volcengine_vpc));
     const [singleSubnet] = Object.keys(single.resource.volcengine_subnet);
     expect(cluster.resource.volcengine_subnet[singleSubnet!]).toEqual(single.resource.volcengine_subnet[singleSubnet!]);
-    expect(cluster.resource.volcengine_rds_postgresql_instance).toEqual(single.resource.volcengine_rds_postgresql_instance);
-    expect(Object.keys(cluster.resource.volcengine_rds_postgresql_account)).toEqual(Object.keys(single.resource.volcengine_rds_postgresql_account));
-    expect(Object.keys(cluster.resource.volcengine_rds_postgresql_database)).toEqual(Object.keys(single.resource.volcengine_rds_postgresql_database));
+    expect(cluster.resource.volcengine_rds_postgresql_instance).toEqual(
+      single.resource.volcengine_rds_postgresql_instance,
+    );
+    expect(Object.keys(cluster.resource.volcengine_rds_postgresql_account)).toEqual(
+      Object.keys(single.resource.volcengine_rds_postgresql_account),
+    );
+    expect(Object.keys(cluster.resource.volcengine_rds_postgresql_database)).toEqual(
+      Object.keys(single.resource.volcengine_rds_postgresql_database),
+    );
     // The backups survive a switch: same bucket, lifecycle, role and policy; only the attachment moves.
-    for (const type of ["volcengine_tos_bucket", "volcengine_tos_bucket_lifecycle", "volcengine_iam_role", "volcengine_iam_policy"]) {
+    for (const type of [
+      "volcengine_tos_bucket",
+      "volcengine_tos_bucket_lifecycle",
+      "volcengine_iam_role",
+      "volcengine_iam_policy",
+    ]) {
       expect(strip(cluster.resource[type]), type).toEqual(strip(single.resource[type]));
     }
     // Resources that do change must not collide by name while both exist during the switch.
@@ -454,7 +599,9 @@ const hasTerraform = requireTool("terraform").available;
 
 describe.skipIf(!hasTerraform)("cluster jwt_secret validation (terraform CLI, offline)", () => {
   it("refuses a short secret, stops a deploy without one, and lets destroy run without one", async () => {
-    const tf = (await synth({ environments: { prod: variants["2 servers, no certificate"].env } })).stacks["todo-api-prod"]!;
+    const tf = (await synth({ environments: { prod: variants["2 servers, no certificate"].env } })).stacks[
+      "todo-api-prod"
+    ]!;
     const dir = mkdtempSync(path.join(tmpdir(), "todo-tf-jwt-"));
     try {
       // The variable and the deploy step's jwt precondition on a provider-free stand-in resource.
@@ -485,7 +632,7 @@ describe.skipIf(!hasTerraform)("cluster jwt_secret validation (terraform CLI, of
       const short = plan("short");
       expect(short.status).not.toBe(0);
       expect(short.stderr).toContain("all servers share it");
-      const secret = "A".repeat(40) + "+/=_.-";
+      const secret = `${"A".repeat(40)}+/=_.-`;
       expect(run(["apply", "-auto-approve", "-input=false", "-var", `jwt_secret=${secret}`]).status).toBe(0);
       // Destroy from another computer: no TF_VAR_jwt_secret at all.
       const destroy = run(["destroy", "-auto-approve", "-input=false", "-no-color"]);

@@ -2,12 +2,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { StackConfigError, loadStackConfig, parseStackConfig } from "../../infra/config/load";
-import { RDS, TEST_PUBLIC_KEY, baseEnvironment, projectRoot } from "./synth-helpers";
+import { StackConfigError, loadStackConfig, parseStackConfig } from "../../infra/config/load.js";
+import { RDS, TEST_PUBLIC_KEY, baseEnvironment, projectRoot } from "./synth-helpers.js";
 
 const source = "/somewhere/stack.config.json";
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function errorOf(fn: () => unknown): StackConfigError {
   try {
@@ -21,7 +23,13 @@ function errorOf(fn: () => unknown): StackConfigError {
 
 describe("stack configuration", () => {
   it("the committed example is valid (given a public key) and defines dev and prod", () => {
-    const cfg = loadStackConfig({ cwd: mkdtempWith({}), env: { TODO_STACK_CONFIG: path.join(projectRoot, "stack.config.example.json"), TODO_SSH_PUBLIC_KEY: TEST_PUBLIC_KEY } });
+    const cfg = loadStackConfig({
+      cwd: mkdtempWith({}),
+      env: {
+        TODO_STACK_CONFIG: path.join(projectRoot, "stack.config.example.json"),
+        TODO_SSH_PUBLIC_KEY: TEST_PUBLIC_KEY,
+      },
+    });
     expect(cfg.environments.map((e) => e.name)).toEqual(["dev", "prod"]);
     const [dev, prod] = cfg.environments;
     expect(dev!.database).toEqual({ mode: "local" });
@@ -35,7 +43,10 @@ describe("stack configuration", () => {
     const own = loadStackConfig({ cwd: dir, env: {} });
     expect(own.isExample).toBe(false);
     expect(own.environments.map((e) => e.name)).toEqual(["solo"]);
-    const fallback = loadStackConfig({ cwd: projectRootWithoutOwnConfig(), env: { TODO_SSH_PUBLIC_KEY: TEST_PUBLIC_KEY } });
+    const fallback = loadStackConfig({
+      cwd: projectRootWithoutOwnConfig(),
+      env: { TODO_SSH_PUBLIC_KEY: TEST_PUBLIC_KEY },
+    });
     expect(fallback.isExample).toBe(true);
   });
 
@@ -75,9 +86,15 @@ describe("stack configuration", () => {
     const missing = errorOf(() =>
       parseStackConfig({ environments: { dev: baseEnvironment({ ssh: { publicKey: TEST_PUBLIC_KEY } }) } }, { source }),
     );
-    expect(missing.problems).toEqual(["environments.dev.ssh.adminCidrs: is required (a list); see stack.config.example.json"]);
+    expect(missing.problems).toEqual([
+      "environments.dev.ssh.adminCidrs: is required (a list); see stack.config.example.json",
+    ]);
     const allowed = parseStackConfig(
-      { environments: { dev: baseEnvironment({ ssh: { publicKey: TEST_PUBLIC_KEY, adminCidrs: ["0.0.0.0/0"], allowWorldSsh: true } }) } },
+      {
+        environments: {
+          dev: baseEnvironment({ ssh: { publicKey: TEST_PUBLIC_KEY, adminCidrs: ["0.0.0.0/0"], allowWorldSsh: true } }),
+        },
+      },
       { source },
     );
     expect(allowed.environments[0]!.ssh.adminCidrs).toEqual(["0.0.0.0/0"]);
@@ -89,18 +106,23 @@ describe("stack configuration", () => {
     ]);
     expect(errorOf(() => parseStackConfig({ environments: { Prod: {} }, stat: {} }, { source })).problems).toEqual([
       'environments.Prod: environment name: lowercase letters, digits and "-", starting with a letter, at most 21 characters',
-      'stat: unknown setting (check the spelling against stack.config.example.json)',
+      "stat: unknown setting (check the spelling against stack.config.example.json)",
     ]);
     const dir = mkdtempWith({});
     writeFileSync(path.join(dir, "stack.config.json"), "{ not json");
-    expect(errorOf(() => loadStackConfig({ cwd: dir, env: {} })).problems[0]).toMatch(/^stack\.config\.json: cannot read it as JSON: /);
+    expect(errorOf(() => loadStackConfig({ cwd: dir, env: {} })).problems[0]).toMatch(
+      /^stack\.config\.json: cannot read it as JSON: /,
+    );
   });
 
   it("merges environments over defaults, replacing image/database/https whole", () => {
     const cfg = parseStackConfig(
       {
         defaults: baseEnvironment({ database: RDS, tags: { team: "mobile" } }),
-        environments: { dev: { database: { mode: "local" }, image: { id: "image-abc123" }, tags: { env: "dev" } }, prod: {} },
+        environments: {
+          dev: { database: { mode: "local" }, image: { id: "image-abc123" }, tags: { env: "dev" } },
+          prod: {},
+        },
       },
       { source },
     );
@@ -114,7 +136,15 @@ describe("stack configuration", () => {
   it("applies TODO_* environment overrides and names them in errors", () => {
     const cfg = parseStackConfig(
       { environments: { dev: baseEnvironment(), prod: baseEnvironment() } },
-      { source, env: { TODO_ADMIN_CIDRS: "192.0.2.1/32, 192.0.2.2/32", TODO_ENVIRONMENTS: "prod", TODO_IMAGE_ID: "image-xyz9", TODO_NODE_MIRROR: "https://npmmirror.com/mirrors/node" } },
+      {
+        source,
+        env: {
+          TODO_ADMIN_CIDRS: "192.0.2.1/32, 192.0.2.2/32",
+          TODO_ENVIRONMENTS: "prod",
+          TODO_IMAGE_ID: "image-xyz9",
+          TODO_NODE_MIRROR: "https://npmmirror.com/mirrors/node",
+        },
+      },
     );
     expect(cfg.environments.map((e) => e.name)).toEqual(["prod"]);
     expect(cfg.environments[0]!.ssh.adminCidrs).toEqual(["192.0.2.1/32", "192.0.2.2/32"]);
@@ -122,7 +152,10 @@ describe("stack configuration", () => {
     expect(cfg.environments[0]!.nodeMirror).toBe("https://npmmirror.com/mirrors/node");
 
     const err = errorOf(() =>
-      parseStackConfig({ environments: { dev: baseEnvironment() } }, { source, env: { TODO_ADMIN_CIDRS: "0.0.0.0/0", TODO_ENVIRONMENTS: "dev,qa" } }),
+      parseStackConfig(
+        { environments: { dev: baseEnvironment() } },
+        { source, env: { TODO_ADMIN_CIDRS: "0.0.0.0/0", TODO_ENVIRONMENTS: "dev,qa" } },
+      ),
     );
     expect(err.problems).toEqual([
       'TODO_ENVIRONMENTS: "qa" is not an environment of the file (have: dev)',
@@ -135,11 +168,20 @@ describe("stack configuration", () => {
     writeFileSync(path.join(dir, "id.pub"), `${TEST_PUBLIC_KEY}\n`);
     writeFileSync(path.join(dir, "id"), "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n");
     const ssh = (publicKeyPath: string) => ({ publicKeyPath, adminCidrs: ["192.0.2.1/32"] });
-    const ok = parseStackConfig({ environments: { dev: baseEnvironment({ ssh: ssh("id.pub") }) } }, { source: path.join(dir, "stack.config.json") });
+    const ok = parseStackConfig(
+      { environments: { dev: baseEnvironment({ ssh: ssh("id.pub") }) } },
+      { source: path.join(dir, "stack.config.json") },
+    );
     expect(ok.environments[0]!.ssh.publicKey).toBe(TEST_PUBLIC_KEY);
     const err = errorOf(() =>
       parseStackConfig(
-        { environments: { a: baseEnvironment({ ssh: ssh("missing.pub") }), b: baseEnvironment({ ssh: ssh("id") }), c: baseEnvironment({ ssh: { adminCidrs: ["192.0.2.1/32"] } }) } },
+        {
+          environments: {
+            a: baseEnvironment({ ssh: ssh("missing.pub") }),
+            b: baseEnvironment({ ssh: ssh("id") }),
+            c: baseEnvironment({ ssh: { adminCidrs: ["192.0.2.1/32"] } }),
+          },
+        },
         { source: path.join(dir, "stack.config.json") },
       ),
     );
@@ -147,7 +189,14 @@ describe("stack configuration", () => {
     // A missing key file is reported together with the other problems of the same environment.
     const both = errorOf(() =>
       parseStackConfig(
-        { environments: { a: baseEnvironment({ instanceType: "big", ssh: { publicKeyPath: "missing.pub", adminCidrs: ["0.0.0.0/0"] } }) } },
+        {
+          environments: {
+            a: baseEnvironment({
+              instanceType: "big",
+              ssh: { publicKeyPath: "missing.pub", adminCidrs: ["0.0.0.0/0"] },
+            }),
+          },
+        },
         { source: path.join(dir, "stack.config.json") },
       ),
     );
@@ -156,20 +205,30 @@ describe("stack configuration", () => {
       "environments.a.instanceType",
       "environments.a.ssh.adminCidrs.0",
     ]);
-    expect(err.problems[0]).toMatch(/^environments\.a\.ssh\.publicKeyPath: cannot read ".*missing\.pub"; create a key with `ssh-keygen -t ed25519`/);
-    expect(err.problems[1]).toMatch(/^environments\.b\.ssh\.publicKeyPath: ".*\/id" must be one OpenSSH public key line/);
+    expect(err.problems[0]).toMatch(
+      /^environments\.a\.ssh\.publicKeyPath: cannot read ".*missing\.pub"; create a key with `ssh-keygen -t ed25519`/,
+    );
+    expect(err.problems[1]).toMatch(
+      /^environments\.b\.ssh\.publicKeyPath: ".*\/id" must be one OpenSSH public key line/,
+    );
     expect(err.problems[2]).toBe(
       "environments.c.ssh.publicKeyPath: set exactly one of ssh.publicKey (the key text) or ssh.publicKeyPath (e.g. ~/.ssh/id_ed25519.pub)",
     );
   });
 
   it("makes a relative private key path absolute and keeps ~/ for Terraform to expand", () => {
-    const env = (privateKeyPath: string) => baseEnvironment({ ssh: { publicKey: TEST_PUBLIC_KEY, privateKeyPath, adminCidrs: ["192.0.2.1/32"] } });
-    const cfg = parseStackConfig({ environments: { a: env("keys/id"), b: env("~/.ssh/id") } }, { source: "/home/me/proj/stack.config.json" });
+    const env = (privateKeyPath: string) =>
+      baseEnvironment({ ssh: { publicKey: TEST_PUBLIC_KEY, privateKeyPath, adminCidrs: ["192.0.2.1/32"] } });
+    const cfg = parseStackConfig(
+      { environments: { a: env("keys/id"), b: env("~/.ssh/id") } },
+      { source: "/home/me/proj/stack.config.json" },
+    );
     expect(cfg.environments[0]!.ssh.privateKeyPath).toBe("/home/me/proj/keys/id");
     expect(cfg.environments[1]!.ssh.privateKeyPath).toBe("~/.ssh/id");
     const bad = errorOf(() => parseStackConfig({ environments: { a: env('x"${file("/etc/passwd")}') } }, { source }));
-    expect(bad.problems).toEqual(['environments.a.ssh.privateKeyPath: must not contain quotes, backslashes, "${" or "%{"']);
+    expect(bad.problems).toEqual([
+      'environments.a.ssh.privateKeyPath: must not contain quotes, backslashes, "${" or "%{"',
+    ]);
   });
 });
 

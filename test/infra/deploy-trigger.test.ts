@@ -1,7 +1,16 @@
 import { afterAll, describe, expect, it } from "vitest";
-import type { CloudInitOptions } from "../../cloud-init/options";
-import { USER_DATA_BUDGET_BYTES } from "../../contract/server";
-import { HTTPS, RDS, baseEnvironment, cleanupSynthDirs, infra, resources, synth, type TfJson } from "./synth-helpers";
+import type { CloudInitOptions } from "../../cloud-init/options.js";
+import { USER_DATA_BUDGET_BYTES } from "../../contract/server.js";
+import {
+  HTTPS,
+  RDS,
+  baseEnvironment,
+  cleanupSynthDirs,
+  infra,
+  resources,
+  synth,
+  type TfJson,
+} from "./synth-helpers.js";
 
 /**
  * Issue #12: everything the server is told reaches it through the deploy step, whose trigger
@@ -12,12 +21,25 @@ afterAll(() => cleanupSynthDirs());
 
 const base: CloudInitOptions = { environment: "prod", databaseMode: "local" };
 const release = { path: "/tmp/todo-api-0123456789ab.tar.gz", hash: "0123456789ab" };
-const offsite = { bucket: "todo-api-prod-backups-01234567", region: "cn-beijing", endpoint: "https://tos-s3-cn-beijing.volces.com", roleName: "todo-api-prod-backup" };
+const offsite = {
+  bucket: "todo-api-prod-backups-01234567",
+  region: "cn-beijing",
+  endpoint: "https://tos-s3-cn-beijing.volces.com",
+  roleName: "todo-api-prod-backup",
+};
 
-async function triggersOf(serverOptions: CloudInitOptions, extra: { settings?: Record<string, string>; release?: typeof release; instanceId?: string } = {}) {
+async function triggersOf(
+  serverOptions: CloudInitOptions,
+  extra: { settings?: Record<string, string>; release?: typeof release; instanceId?: string } = {},
+) {
   await infra();
-  const { deploymentTriggers } = await import("../../infra/constructs/app-deployment");
-  return deploymentTriggers({ release: extra.release ?? release, instanceId: extra.instanceId ?? "i-1", serverOptions, settings: extra.settings });
+  const { deploymentTriggers } = await import("../../infra/constructs/app-deployment.js");
+  return deploymentTriggers({
+    release: extra.release ?? release,
+    instanceId: extra.instanceId ?? "i-1",
+    serverOptions,
+    settings: extra.settings,
+  });
 }
 
 describe("deploy trigger", () => {
@@ -47,16 +69,23 @@ describe("deploy trigger", () => {
 
   it("changes with the instance type (a resize: the kit re-derives the memory plan), in its own value", async () => {
     await infra();
-    const { deploymentTriggers } = await import("../../infra/constructs/app-deployment");
-    const of = (instanceType: string) => deploymentTriggers({ release, instanceId: "i-1", instanceType, serverOptions: base });
+    const { deploymentTriggers } = await import("../../infra/constructs/app-deployment.js");
+    const of = (instanceType: string) =>
+      deploymentTriggers({ release, instanceId: "i-1", instanceType, serverOptions: base });
     expect(of("ecs.g3i.xlarge")).toEqual({ ...of("ecs.g3i.large"), instance_type: "ecs.g3i.xlarge" });
   });
 
   it("changes with the release, the instance and the env settings, each in its own value", async () => {
     const a = await triggersOf(base, { settings: { TRUSTED_PROXIES: "127.0.0.1,172.16.3.0/24" } });
-    const newRelease = await triggersOf(base, { settings: { TRUSTED_PROXIES: "127.0.0.1,172.16.3.0/24" }, release: { ...release, hash: "fedcba987654" } });
+    const newRelease = await triggersOf(base, {
+      settings: { TRUSTED_PROXIES: "127.0.0.1,172.16.3.0/24" },
+      release: { ...release, hash: "fedcba987654" },
+    });
     expect(newRelease).toEqual({ ...a, release_hash: "fedcba987654" });
-    const newInstance = await triggersOf(base, { settings: { TRUSTED_PROXIES: "127.0.0.1,172.16.3.0/24" }, instanceId: "i-2" });
+    const newInstance = await triggersOf(base, {
+      settings: { TRUSTED_PROXIES: "127.0.0.1,172.16.3.0/24" },
+      instanceId: "i-2",
+    });
     expect(newInstance).toEqual({ ...a, instance_id: "i-2" });
     const newSettings = await triggersOf(base, { settings: { TRUSTED_PROXIES: "127.0.0.1,172.16.4.0/24" } });
     expect(newSettings.env_settings_sha256).not.toBe(a.env_settings_sha256);
@@ -64,7 +93,8 @@ describe("deploy trigger", () => {
   });
 
   it("in a synthesized stack: adding a domain changes the deploy trigger; the instance ignores its user data", async () => {
-    const stackOf = async (env: Record<string, unknown>) => (await synth({ environments: { prod: env } })).stacks["todo-api-prod"]!;
+    const stackOf = async (env: Record<string, unknown>) =>
+      (await synth({ environments: { prod: env } })).stacks["todo-api-prod"]!;
     const deploy = (tf: TfJson) => resources(tf, "null_resource")[0]!;
     const before = await stackOf(baseEnvironment());
     const after = await stackOf(baseEnvironment({ https: HTTPS }));
@@ -84,9 +114,23 @@ describe("user data size (≤ 4 KB in every configuration)", () => {
       .map((r) => Buffer.byteLength(Buffer.from(r.user_data as string, "base64").toString("utf8")));
   const configurations: [string, Record<string, unknown>][] = [
     ["single, local database", baseEnvironment()],
-    ["single, rds + domain + backups + alerts", baseEnvironment({ database: RDS, https: HTTPS, backups: { retentionDays: 60 }, alerts: { email: "ops@example.com", webhook: "https://hooks.example.com/todo" } })],
-    ["single, local + domain + backups + alerts", baseEnvironment({ https: HTTPS, alerts: { email: "ops@example.com" } })],
-    ["cluster servers (3, certificate at the load balancer)", baseEnvironment({ topology: "cluster", database: RDS, cluster: { servers: 3 } })],
+    [
+      "single, rds + domain + backups + alerts",
+      baseEnvironment({
+        database: RDS,
+        https: HTTPS,
+        backups: { retentionDays: 60 },
+        alerts: { email: "ops@example.com", webhook: "https://hooks.example.com/todo" },
+      }),
+    ],
+    [
+      "single, local + domain + backups + alerts",
+      baseEnvironment({ https: HTTPS, alerts: { email: "ops@example.com" } }),
+    ],
+    [
+      "cluster servers (3, certificate at the load balancer)",
+      baseEnvironment({ topology: "cluster", database: RDS, cluster: { servers: 3 } }),
+    ],
   ];
   it.each(configurations)("%s", async (name, env) => {
     const tf = (await synth({ environments: { prod: env } })).stacks["todo-api-prod"]!;

@@ -1,16 +1,23 @@
 import { describe, expect, it } from "vitest";
-import { API_DESCRIPTION_PATTERN, apiDescription } from "../../infra/constructs/description";
+import { API_DESCRIPTION_PATTERN, apiDescription } from "../../infra/constructs/description.js";
 
 describe("apiDescription (issue 14 #1)", () => {
   it("keeps valid text as it is", () => {
-    for (const text of ["Todo API network of todo-api-dev", "API over HTTPS for api.example.com", "备份 todo，完成。", "a = b, c_d."]) {
+    for (const text of [
+      "Todo API network of todo-api-dev",
+      "API over HTTPS for api.example.com",
+      "备份 todo，完成。",
+      "a = b, c_d.",
+    ]) {
       expect(apiDescription(text)).toBe(text);
     }
   });
 
   it("turns what the APIs refuse into something they accept", () => {
     expect(apiDescription("Todo API network (todo-api-dev)")).toBe("Todo API network todo-api-dev");
-    expect(apiDescription("SSH from admin CIDRs only; HTTP/HTTPS from anywhere")).toBe("SSH from admin CIDRs only HTTP HTTPS from anywhere");
+    expect(apiDescription("SSH from admin CIDRs only; HTTP/HTTPS from anywhere")).toBe(
+      "SSH from admin CIDRs only HTTP HTTPS from anywhere",
+    );
     expect(apiDescription("CPU above 80% for 5 minutes")).toBe("CPU above 80 for 5 minutes");
     expect(apiDescription("-- all outbound (Let's Encrypt)")).toBe("all outbound Let s Encrypt");
     expect(apiDescription("x".repeat(300))).toHaveLength(255);

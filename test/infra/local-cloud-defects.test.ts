@@ -3,7 +3,7 @@
  * the real provider, each checked here on the synthesized JSON so CI sees them without it.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { RDS, baseEnvironment, cleanupSynthDirs, synth } from "./synth-helpers";
+import { RDS, baseEnvironment, cleanupSynthDirs, synth } from "./synth-helpers.js";
 
 afterAll(cleanupSynthDirs);
 
@@ -15,7 +15,9 @@ describe("local cloud: rds mode, first deploy", () => {
       const account = Object.values<any>(tf.resource.volcengine_rds_postgresql_account)[0];
       // Associating an allowlist puts the instance in AllowListMaintaining; CreateDBAccount sent
       // meanwhile is refused (the provider waits for Running only after the association).
-      expect(account.depends_on, String(env.topology ?? "single")).toContain(`volcengine_rds_postgresql_allowlist_associate.${association}`);
+      expect(account.depends_on, String(env.topology ?? "single")).toContain(
+        `volcengine_rds_postgresql_allowlist_associate.${association}`,
+      );
       const database = Object.values<any>(tf.resource.volcengine_rds_postgresql_database)[0];
       expect(database.owner).toMatch(/^\$\{volcengine_rds_postgresql_account\./);
     }

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { RDS, baseEnvironment, cleanupSynthDirs, resources, synth, type TfJson } from "./synth-helpers";
+import { RDS, baseEnvironment, cleanupSynthDirs, resources, synth, type TfJson } from "./synth-helpers.js";
 import { requireTool, terraformCommand } from "../support/tools.js";
 
 const MAIL = { from: "no-reply@example.com" };
@@ -27,7 +27,9 @@ describe("mail settings through the stack", () => {
     const [deploy] = deploySteps(tf);
     const scripts = JSON.stringify(deploy!.provisioner);
     expect(scripts).toContain("printf '%s' '${var.smtp_url}' | $SUDO /usr/local/sbin/todo-release set-env SMTP_URL");
-    expect(scripts).toContain("printf '%s' 'no-reply@example.com' | $SUDO /usr/local/sbin/todo-release set-env MAIL_FROM");
+    expect(scripts).toContain(
+      "printf '%s' 'no-reply@example.com' | $SUDO /usr/local/sbin/todo-release set-env MAIL_FROM",
+    );
     expect(deploy!.triggers.smtp_url_sha256).toBe("${sha256(var.smtp_url)}");
     expect(deploy!.triggers.env_settings_sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(deploy!.lifecycle.precondition).toContainEqual({
@@ -40,7 +42,9 @@ describe("mail settings through the stack", () => {
   });
 
   it("cluster: every server's deploy step gets both, next to TRUSTED_PROXIES", async () => {
-    const r = await synth({ environments: { dev: baseEnvironment({ topology: "cluster", database: RDS, mail: MAIL }) } });
+    const r = await synth({
+      environments: { dev: baseEnvironment({ topology: "cluster", database: RDS, mail: MAIL }) },
+    });
     const steps = deploySteps(r.stacks["todo-api-dev"]!);
     expect(steps.length).toBeGreaterThan(1);
     for (const step of steps) {
@@ -62,36 +66,52 @@ describe("mail settings through the stack", () => {
   });
 
   it("refuses a sender that is not a bare address", async () => {
-    await expect(synth({ environments: { dev: baseEnvironment({ mail: { from: "Todo <no-reply@example.com>" } }) } })).rejects.toThrow(
-      /mail\.from.*bare e-mail address/s,
-    );
+    await expect(
+      synth({ environments: { dev: baseEnvironment({ mail: { from: "Todo <no-reply@example.com>" } }) } }),
+    ).rejects.toThrow(/mail\.from.*bare e-mail address/s);
   });
 
-  it.skipIf(requireTool("terraform").missing)("the variable's validation accepts smtp(s) URLs and refuses quotes (terraform CLI)", async () => {
-    const r = await synth({ environments: { dev: baseEnvironment({ mail: MAIL }) } });
-    const variable = r.stacks["todo-api-dev"]!.variable.smtp_url;
-    const dir = mkdtempSync(path.join(tmpdir(), "todo-tf-smtp-"));
-    try {
-      writeFileSync(path.join(dir, "main.tf.json"), JSON.stringify({ variable: { smtp_url: variable } }));
-      const plan = (value: string) =>
-        spawnSync(terraformCommand(), ["plan", "-input=false", "-no-color"], {
-          cwd: dir,
-          encoding: "utf8",
-          env: { ...process.env, TF_VAR_smtp_url: value, TF_CLI_CONFIG_FILE: "/dev/null", TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1" },
-          timeout: 60_000,
-        });
-      expect(spawnSync(terraformCommand(), ["init", "-input=false"], { cwd: dir, encoding: "utf8", env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null" } }).status).toBe(0);
-      for (const ok of ["", "smtps://user:p%40ss@smtp.example.com:465", "smtp://relay.example.com:587"]) {
-        const p = plan(ok);
-        expect(p.status, `${ok}: ${p.stdout}${p.stderr}`).toBe(0);
+  it.skipIf(requireTool("terraform").missing)(
+    "the variable's validation accepts smtp(s) URLs and refuses quotes (terraform CLI)",
+    async () => {
+      const r = await synth({ environments: { dev: baseEnvironment({ mail: MAIL }) } });
+      const variable = r.stacks["todo-api-dev"]!.variable.smtp_url;
+      const dir = mkdtempSync(path.join(tmpdir(), "todo-tf-smtp-"));
+      try {
+        writeFileSync(path.join(dir, "main.tf.json"), JSON.stringify({ variable: { smtp_url: variable } }));
+        const plan = (value: string) =>
+          spawnSync(terraformCommand(), ["plan", "-input=false", "-no-color"], {
+            cwd: dir,
+            encoding: "utf8",
+            env: {
+              ...process.env,
+              TF_VAR_smtp_url: value,
+              TF_CLI_CONFIG_FILE: "/dev/null",
+              TF_IN_AUTOMATION: "1",
+              CHECKPOINT_DISABLE: "1",
+            },
+            timeout: 60_000,
+          });
+        expect(
+          spawnSync(terraformCommand(), ["init", "-input=false"], {
+            cwd: dir,
+            encoding: "utf8",
+            env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null" },
+          }).status,
+        ).toBe(0);
+        for (const ok of ["", "smtps://user:p%40ss@smtp.example.com:465", "smtp://relay.example.com:587"]) {
+          const p = plan(ok);
+          expect(p.status, `${ok}: ${p.stdout}${p.stderr}`).toBe(0);
+        }
+        for (const bad of ["https://smtp.example.com", "smtps://user:it's@smtp.example.com", "smtp://a b@host"]) {
+          const p = plan(bad);
+          expect(p.status, bad).not.toBe(0);
+          expect(p.stderr).toContain("smtp_url must be");
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
-      for (const bad of ["https://smtp.example.com", "smtps://user:it's@smtp.example.com", "smtp://a b@host"]) {
-        const p = plan(bad);
-        expect(p.status, bad).not.toBe(0);
-        expect(p.stderr).toContain("smtp_url must be");
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 });

@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check";
-import { decodeCloudConfig } from "../cloud-init/helpers";
-import { RDS, TEST_PUBLIC_KEY, baseEnvironment, cleanupSynthDirs, infra, projectSchemas, resources, synth, type TfJson } from "./synth-helpers";
+import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check.js";
+import { decodeCloudConfig } from "../cloud-init/helpers.js";
+import {
+  RDS,
+  baseEnvironment,
+  cleanupSynthDirs,
+  infra,
+  projectSchemas,
+  resources,
+  synth,
+  type TfJson,
+} from "./synth-helpers.js";
 
 /** Off-server backups (TOS bucket, IAM role) and CloudMonitor alarms in the synthesized stacks. */
 afterAll(() => cleanupSynthDirs());
@@ -55,7 +64,9 @@ describe("backups off the server (single server)", () => {
     });
 
     const policy = only(tf, "volcengine_iam_policy");
-    const doc = JSON.parse(policy.policy_document) as { Statement: { Effect: string; Action: string[]; Resource: string[] }[] };
+    const doc = JSON.parse(policy.policy_document) as {
+      Statement: { Effect: string; Action: string[]; Resource: string[] }[];
+    };
     // What is allowed; the explicit Deny statement is checked in backup-history.test.ts.
     const allowed = doc.Statement.filter((s) => s.Effect === "Allow");
     const actions = allowed.flatMap((s) => s.Action).sort();
@@ -63,7 +74,10 @@ describe("backups off the server (single server)", () => {
     for (const statement of doc.Statement) {
       for (const resource of statement.Resource) {
         expect(resource).not.toBe("*");
-        expect(resource === `trn:tos:::${bucketName}` || resource.startsWith(`trn:tos:::${bucketName}/`), resource).toBe(true);
+        expect(
+          resource === `trn:tos:::${bucketName}` || resource.startsWith(`trn:tos:::${bucketName}/`),
+          resource,
+        ).toBe(true);
       }
     }
     expect(actions.some((a) => a.includes("*") || /Delete/i.test(a))).toBe(false);
@@ -92,7 +106,11 @@ describe("backups off the server (single server)", () => {
   });
 
   it("creates no alarm without an alert e-mail", () => {
-    for (const type of ["volcengine_cloud_monitor_rule", "volcengine_cloud_monitor_contact", "volcengine_cloud_monitor_contact_group"]) {
+    for (const type of [
+      "volcengine_cloud_monitor_rule",
+      "volcengine_cloud_monitor_contact",
+      "volcengine_cloud_monitor_contact_group",
+    ]) {
       expect(resources(tf, type)).toEqual([]);
     }
   });
@@ -103,19 +121,27 @@ describe("backup settings", () => {
     const tf = (
       await synth({
         environments: {
-          prod: baseEnvironment({ backups: { retentionDays: 7, bucketName: "my-todo-backups", endpoint: "https://tos-s3-cn-beijing.ivolces.com" } }),
+          prod: baseEnvironment({
+            backups: {
+              retentionDays: 7,
+              bucketName: "my-todo-backups",
+              endpoint: "https://tos-s3-cn-beijing.ivolces.com",
+            },
+          }),
         },
       })
     ).stacks["todo-api-prod"]!;
     expect(only(tf, "volcengine_tos_bucket").bucket_name).toBe("my-todo-backups");
     expect(only(tf, "volcengine_tos_bucket_lifecycle").rules[0].expiration).toEqual({ days: 7 });
     expect(hostConf(tf)).toContain("OFFSITE_ENDPOINT='https://tos-s3-cn-beijing.ivolces.com'");
-    expect(JSON.parse(only(tf, "volcengine_iam_policy").policy_document).Statement[1].Resource).toEqual(["trn:tos:::my-todo-backups"]);
+    expect(JSON.parse(only(tf, "volcengine_iam_policy").policy_document).Statement[1].Resource).toEqual([
+      "trn:tos:::my-todo-backups",
+    ]);
   });
 
   it("default bucket names are stable, valid, and differ between environments, regions and shared states", async () => {
     await infra();
-    const { defaultBackupBucketName } = await import("../../infra/config/operations");
+    const { defaultBackupBucketName } = await import("../../infra/config/operations.js");
     const a = defaultBackupBucketName("todo-api-dev", "cn-beijing", "local");
     expect(defaultBackupBucketName("todo-api-dev", "cn-beijing", "local")).toBe(a);
     expect(defaultBackupBucketName("todo-api-prod", "cn-beijing", "local")).not.toBe(a);
@@ -128,7 +154,7 @@ describe("backup settings", () => {
 
   it("bad values are refused with clear messages", async () => {
     const { parseStackConfig } = await infra();
-    const { StackConfigError } = await import("../../infra/config/load");
+    const { StackConfigError } = await import("../../infra/config/load.js");
     const problems = (env: Record<string, unknown>) => {
       try {
         parseStackConfig({ environments: { dev: env } }, { source: "/x/stack.config.json" });
@@ -138,7 +164,14 @@ describe("backup settings", () => {
       }
       return [];
     };
-    expect(problems(baseEnvironment({ backups: { retentionDays: 0, bucketName: "Bad_Name" }, alerts: { email: "nope", webhook: "http://x.example.com" } }))).toEqual([
+    expect(
+      problems(
+        baseEnvironment({
+          backups: { retentionDays: 0, bucketName: "Bad_Name" },
+          alerts: { email: "nope", webhook: "http://x.example.com" },
+        }),
+      ),
+    ).toEqual([
       "environments.dev.backups.retentionDays: Too small: expected number to be >=1",
       "environments.dev.backups.bucketName: must be a TOS bucket name: 3-63 lowercase letters, digits and '-', not starting or ending with '-'",
       "environments.dev.alerts.email: must be an e-mail address that receives the alarms",
@@ -148,13 +181,16 @@ describe("backup settings", () => {
 });
 
 describe("CloudMonitor alarms", () => {
-  const rules = (tf: TfJson) => Object.fromEntries(resources(tf, "volcengine_cloud_monitor_rule").map((r) => [r.rule_name as string, r]));
+  const rules = (tf: TfJson) =>
+    Object.fromEntries(resources(tf, "volcengine_cloud_monitor_rule").map((r) => [r.rule_name as string, r]));
 
   it("notify a contact group with the alert e-mail: CPU > 80% for 5 minutes, memory > 85%, disk > 85%", async () => {
     const tf = (await synth({ environments: { dev: baseEnvironment({ alerts: ALERTS }) } })).stacks["todo-api-dev"]!;
     expect(formatProblems(checkTerraformJson(tf, projectSchemas()))).toBe("");
     expect(only(tf, "volcengine_cloud_monitor_contact")).toMatchObject({ email: "oncall@example.com" });
-    expect(only(tf, "volcengine_cloud_monitor_contact_group").contacts_id_list).toEqual([ref(tf, "volcengine_cloud_monitor_contact")]);
+    expect(only(tf, "volcengine_cloud_monitor_contact_group").contacts_id_list).toEqual([
+      ref(tf, "volcengine_cloud_monitor_contact"),
+    ]);
     const byName = rules(tf);
     expect(Object.keys(byName).sort()).toEqual(["todo-api-dev-cpu", "todo-api-dev-disk", "todo-api-dev-memory"]);
     const instance = ref(tf, "volcengine_ecs_instance");
@@ -179,7 +215,12 @@ describe("CloudMonitor alarms", () => {
         recovery_notify: { enable: true },
       });
       expect(rule.conditions).toEqual([
-        expect.objectContaining({ metric_name: want.metric, comparison_operator: ">", threshold: want.threshold, metric_unit: "Percent" }),
+        expect.objectContaining({
+          metric_name: want.metric,
+          comparison_operator: ">",
+          threshold: want.threshold,
+          metric_unit: "Percent",
+        }),
       ]);
       expect(rule.web_hook).toBeUndefined();
       // the provider accepts only these evaluation counts (minutes)
@@ -188,7 +229,11 @@ describe("CloudMonitor alarms", () => {
   });
 
   it("also call the webhook when one is configured", async () => {
-    const tf = (await synth({ environments: { dev: baseEnvironment({ alerts: { ...ALERTS, webhook: "https://hooks.example.com/alarm" } }) } })).stacks["todo-api-dev"]!;
+    const tf = (
+      await synth({
+        environments: { dev: baseEnvironment({ alerts: { ...ALERTS, webhook: "https://hooks.example.com/alarm" } }) },
+      })
+    ).stacks["todo-api-dev"]!;
     for (const rule of resources(tf, "volcengine_cloud_monitor_rule")) {
       expect(rule.alert_methods).toEqual(["Email", "Webhook"]);
       expect(rule.web_hook).toBe("https://hooks.example.com/alarm");
@@ -197,14 +242,26 @@ describe("CloudMonitor alarms", () => {
   });
 
   it("in rds mode also watch the database's CPU and storage", async () => {
-    const tf = (await synth({ environments: { dev: baseEnvironment({ database: RDS, alerts: ALERTS }) } })).stacks["todo-api-dev"]!;
+    const tf = (await synth({ environments: { dev: baseEnvironment({ database: RDS, alerts: ALERTS }) } })).stacks[
+      "todo-api-dev"
+    ]!;
     expect(formatProblems(checkTerraformJson(tf, projectSchemas()))).toBe("");
     const byName = rules(tf);
     const rds = ref(tf, "volcengine_rds_postgresql_instance");
-    expect(byName["todo-api-dev-db-cpu"]).toMatchObject({ namespace: "VCM_RDS_PostgreSQL", evaluation_count: 5, original_dimensions: [{ key: "ResourceID", value: [rds] }] });
-    expect(byName["todo-api-dev-db-storage"]).toMatchObject({ namespace: "VCM_RDS_PostgreSQL", original_dimensions: [{ key: "ResourceID", value: [rds] }] });
+    expect(byName["todo-api-dev-db-cpu"]).toMatchObject({
+      namespace: "VCM_RDS_PostgreSQL",
+      evaluation_count: 5,
+      original_dimensions: [{ key: "ResourceID", value: [rds] }],
+    });
+    expect(byName["todo-api-dev-db-storage"]).toMatchObject({
+      namespace: "VCM_RDS_PostgreSQL",
+      original_dimensions: [{ key: "ResourceID", value: [rds] }],
+    });
     expect(byName["todo-api-dev-db-cpu"]!.conditions[0]).toMatchObject({ threshold: "80", comparison_operator: ">" });
-    expect(byName["todo-api-dev-db-storage"]!.conditions[0]).toMatchObject({ threshold: "85", comparison_operator: ">" });
+    expect(byName["todo-api-dev-db-storage"]!.conditions[0]).toMatchObject({
+      threshold: "85",
+      comparison_operator: ">",
+    });
     expect(Object.keys(byName)).toHaveLength(5);
     // the independent copy of the RDS database goes to the same kind of bucket
     expect(only(tf, "volcengine_iam_role_attachment").instance_id).toBe(ref(tf, "volcengine_ecs_instance"));
@@ -212,7 +269,9 @@ describe("CloudMonitor alarms", () => {
   });
 
   it("in the cluster topology watch every app server and the database", async () => {
-    const tf = (await synth({ environments: { prod: baseEnvironment({ topology: "cluster", database: RDS, alerts: ALERTS }) } })).stacks["todo-api-prod"]!;
+    const tf = (
+      await synth({ environments: { prod: baseEnvironment({ topology: "cluster", database: RDS, alerts: ALERTS }) } })
+    ).stacks["todo-api-prod"]!;
     expect(formatProblems(checkTerraformJson(tf, projectSchemas()))).toBe("");
     const names = Object.keys(rules(tf)).sort();
     expect(names).toEqual(
@@ -230,7 +289,9 @@ describe("CloudMonitor alarms", () => {
     );
     // The app's health as the load balancer sees it: its /readyz checks, per listener.
     const health = rules(tf)["todo-api-prod-unhealthy-servers"]!;
-    const httpListener = Object.entries(tf.resource.volcengine_listener as Record<string, { port: number }>).find(([, l]) => l.port === 80)![0];
+    const httpListener = Object.entries(tf.resource.volcengine_listener as Record<string, { port: number }>).find(
+      ([, l]) => l.port === 80,
+    )![0];
     expect(health).toMatchObject({
       namespace: "VCM_CLB",
       sub_namespace: "listener",
@@ -242,11 +303,20 @@ describe("CloudMonitor alarms", () => {
       ],
     });
     expect(health.conditions).toEqual([
-      expect.objectContaining({ metric_name: "listener_unhealthy_rs_count", metric_unit: "Count", comparison_operator: ">", threshold: "0", statistics: "max" }),
+      expect.objectContaining({
+        metric_name: "listener_unhealthy_rs_count",
+        metric_unit: "Count",
+        comparison_operator: ">",
+        threshold: "0",
+        statistics: "max",
+      }),
     ]);
     const instances = Object.keys(tf.resource.volcengine_ecs_instance).filter((k) => k.includes("server"));
-    const watched = resources(tf, "volcengine_cloud_monitor_rule").flatMap((r) => r.original_dimensions[0].value as string[]);
+    const watched = resources(tf, "volcengine_cloud_monitor_rule").flatMap(
+      (r) => r.original_dimensions[0].value as string[],
+    );
     expect(watched).toContain(ref(tf, "volcengine_clb"));
-    for (const key of instances.filter((k) => !k.includes("bastion"))) expect(watched).toContain(`\${volcengine_ecs_instance.${key}.id}`);
+    for (const key of instances.filter((k) => !k.includes("bastion")))
+      expect(watched).toContain(`\${volcengine_ecs_instance.${key}.id}`);
   });
 });

@@ -13,7 +13,11 @@ import path from "node:path";
 import { requireTool, terraformCommand } from "../support/tools.js";
 
 const PROVIDERS = [
-  { source: "registry.terraform.io/volcengine/volcengine", version: "0.0.196", binary: "terraform-provider-volcengine_v0.0.196" },
+  {
+    source: "registry.terraform.io/volcengine/volcengine",
+    version: "0.0.196",
+    binary: "terraform-provider-volcengine_v0.0.196",
+  },
   { source: "registry.terraform.io/hashicorp/null", version: "3.2.4", binary: "terraform-provider-null_v3.2.4_x5" },
 ];
 const platform = `${process.platform}_${process.arch === "x64" ? "amd64" : process.arch}`;
@@ -26,7 +30,9 @@ export function providerMirror(): { path?: string; missing?: string } {
   /** VOLCENGINE_PROVIDER_MIRROR, else the mirror the binary was found in. */
   const mirror =
     process.env.VOLCENGINE_PROVIDER_MIRROR ??
-    (provider.path?.includes("/registry.terraform.io/") ? provider.path.slice(0, provider.path.indexOf("/registry.terraform.io/")) : undefined);
+    (provider.path?.includes("/registry.terraform.io/")
+      ? provider.path.slice(0, provider.path.indexOf("/registry.terraform.io/"))
+      : undefined);
   if (terraform.missing) return { missing: "no terraform CLI (TERRAFORM_BINARY_NAME or terraform on PATH)" };
   if (!mirror) {
     return {
@@ -53,8 +59,19 @@ export function terraformWithMirror(
 ): ((args: string[]) => SpawnSyncReturns<string>) & { cleanup(): void } {
   const cli = mkdtempSync(path.join(tmpdir(), "todo-tf-cli-"));
   const config = path.join(cli, "terraform.rc");
-  writeFileSync(config, `provider_installation {\n  filesystem_mirror {\n    path = ${JSON.stringify(mirror)}\n  }\n}\n`);
-  const env = { ...process.env, TF_CLI_CONFIG_FILE: config, TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1", TF_DATA_DIR: path.join(cli, "data"), ...extraEnv };
-  const run = (args: string[]) => spawnSync(terraformCommand(), args, { cwd: dir, env, encoding: "utf8", timeout: 120_000 });
+  writeFileSync(
+    config,
+    `provider_installation {\n  filesystem_mirror {\n    path = ${JSON.stringify(mirror)}\n  }\n}\n`,
+  );
+  const env = {
+    ...process.env,
+    TF_CLI_CONFIG_FILE: config,
+    TF_IN_AUTOMATION: "1",
+    CHECKPOINT_DISABLE: "1",
+    TF_DATA_DIR: path.join(cli, "data"),
+    ...extraEnv,
+  };
+  const run = (args: string[]) =>
+    spawnSync(terraformCommand(), args, { cwd: dir, env, encoding: "utf8", timeout: 120_000 });
   return Object.assign(run, { cleanup: () => rmSync(cli, { recursive: true, force: true }) });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { checkTerraformJson, expressions, typeError } from "../../infra/validate/schema-check";
-import { projectSchemas } from "./synth-helpers";
+import { checkTerraformJson, expressions, typeError } from "../../infra/validate/schema-check.js";
+import { projectSchemas } from "./synth-helpers.js";
 
 const schemas = projectSchemas();
 
@@ -17,9 +17,18 @@ function valid(): Record<string, any> {
     variable: { db_password: { type: "string", sensitive: true } },
     resource: {
       volcengine_vpc: { main: { cidr_block: "172.16.0.0/16", vpc_name: "x", tags: [{ key: "a", value: "b" }] } },
-      volcengine_subnet: { main: { cidr_block: "172.16.1.0/24", vpc_id: "${volcengine_vpc.main.id}", zone_id: "cn-beijing-a" } },
+      volcengine_subnet: {
+        main: { cidr_block: "172.16.1.0/24", vpc_id: "${volcengine_vpc.main.id}", zone_id: "cn-beijing-a" },
+      },
       volcengine_security_group_rule: {
-        ssh: { security_group_id: "sg-1", direction: "ingress", protocol: "tcp", port_start: 22, port_end: "22", cidr_ip: "198.51.100.7/32" },
+        ssh: {
+          security_group_id: "sg-1",
+          direction: "ingress",
+          protocol: "tcp",
+          port_start: 22,
+          port_end: "22",
+          cidr_ip: "198.51.100.7/32",
+        },
       },
       volcengine_rds_postgresql_instance: {
         db: {
@@ -32,7 +41,12 @@ function valid(): Record<string, any> {
         },
       },
       volcengine_rds_postgresql_account: {
-        app: { instance_id: "${volcengine_rds_postgresql_instance.db.id}", account_name: "app", account_password: "${var.db_password}", account_type: "Normal" },
+        app: {
+          instance_id: "${volcengine_rds_postgresql_instance.db.id}",
+          account_name: "app",
+          account_password: "${var.db_password}",
+          account_type: "Normal",
+        },
       },
       null_resource: {
         deploy: {
@@ -99,7 +113,13 @@ describe("provider schema check", () => {
       "resource.volcengine_rds_postgresql_instance.db.charge_info: required block is missing (at least 1)",
     ]);
     expect(
-      problemsOf((c) => (c.resource.volcengine_rds_postgresql_instance.db.charge_info = [{ charge_type: "PostPaid" }, { charge_type: "PrePaid" }])),
+      problemsOf(
+        (c) =>
+          (c.resource.volcengine_rds_postgresql_instance.db.charge_info = [
+            { charge_type: "PostPaid" },
+            { charge_type: "PrePaid" },
+          ]),
+      ),
     ).toEqual(["resource.volcengine_rds_postgresql_instance.db.charge_info: allows at most 1 block(s), has 2"]);
     expect(problemsOf((c) => (c.resource.volcengine_rds_postgresql_instance.db.charge_info = {}))).toEqual([
       "resource.volcengine_rds_postgresql_instance.db.charge_info[0].charge_type: required attribute is missing",
@@ -110,15 +130,21 @@ describe("provider schema check", () => {
   });
 
   it("catches unknown resource and data types and undeclared providers", () => {
-    expect(problemsOf((c) => (c.resource.volcengine_vpcs = { x: {} }))).toEqual(['resource.volcengine_vpcs: unknown resource type "volcengine_vpcs"']);
-    expect(problemsOf((c) => (c.data.volcengine_image = { x: {} }))).toEqual(['data.volcengine_image: unknown data source type "volcengine_image"']);
+    expect(problemsOf((c) => (c.resource.volcengine_vpcs = { x: {} }))).toEqual([
+      'resource.volcengine_vpcs: unknown resource type "volcengine_vpcs"',
+    ]);
+    expect(problemsOf((c) => (c.data.volcengine_image = { x: {} }))).toEqual([
+      'data.volcengine_image: unknown data source type "volcengine_image"',
+    ]);
     expect(problemsOf((c) => (c.resource.aws_instance = { x: {} }))).toEqual([
       'resource.aws_instance: provider "aws" is not declared in terraform.required_providers',
     ]);
   });
 
   it("checks the provider block and meta-arguments", () => {
-    expect(problemsOf((c) => (c.provider.volcengine = [{}]))).toEqual(["provider.volcengine[0].region: required attribute is missing"]);
+    expect(problemsOf((c) => (c.provider.volcengine = [{}]))).toEqual([
+      "provider.volcengine[0].region: required attribute is missing",
+    ]);
     expect(problemsOf((c) => (c.provider.volcengine = [{ region: "cn-beijing", acces_key: "x" }]))).toEqual([
       'provider.volcengine[0].acces_key: unknown argument "acces_key"',
     ]);
@@ -131,12 +157,14 @@ describe("provider schema check", () => {
     expect(problemsOf((c) => (c.resource.null_resource.deploy.depends_on = ["volcengine_vpc.other"]))).toEqual([
       'resource.null_resource.deploy.depends_on[0]: does not name a declared resource: "volcengine_vpc.other"',
     ]);
-    expect(problemsOf((c) => (c.resource.volcengine_vpc.main.lifecycle = { ignore_changes: ["tags", "cidr"] }))).toEqual([
+    expect(
+      problemsOf((c) => (c.resource.volcengine_vpc.main.lifecycle = { ignore_changes: ["tags", "cidr"] })),
+    ).toEqual([
       'resource.volcengine_vpc.main.lifecycle.ignore_changes[1]: "cidr" is not an attribute of this resource',
     ]);
-    expect(problemsOf((c) => (c.resource.volcengine_vpc.main.lifecycle = { precondition: [{ condition: "${true}" }] }))).toEqual([
-      "resource.volcengine_vpc.main.lifecycle.precondition[0]: needs condition and error_message",
-    ]);
+    expect(
+      problemsOf((c) => (c.resource.volcengine_vpc.main.lifecycle = { precondition: [{ condition: "${true}" }] })),
+    ).toEqual(["resource.volcengine_vpc.main.lifecycle.precondition[0]: needs condition and error_message"]);
   });
 
   it("catches references to undeclared things and unknown attributes", () => {
@@ -150,14 +178,21 @@ describe("provider schema check", () => {
       "output.ip.value: reference to undeclared variable var.nope",
       "output.ip.value: reference to undeclared local.nope",
     ]);
-    expect(problemsOf((c) => (c.resource.null_resource.deploy.provisioner[0]["remote-exec"].inline = ['echo "${HOME}"']))).toEqual([
+    expect(
+      problemsOf((c) => (c.resource.null_resource.deploy.provisioner[0]["remote-exec"].inline = ['echo "${HOME}"'])),
+    ).toEqual([
       'resource.null_resource.deploy.provisioner[0].remote-exec.inline[0]: "${HOME}" is not a valid Terraform reference (shell syntax? write $${HOME} or avoid braces)',
     ]);
     // Text inside string literals and escaped $${ is not a reference.
-    expect(problemsOf((c) => (c.output.ip.value = '${upper("volcengine_vpc.ghost.id")} $${volcengine_vpc.ghost.id}'))).toEqual([]);
+    expect(
+      problemsOf((c) => (c.output.ip.value = '${upper("volcengine_vpc.ghost.id")} $${volcengine_vpc.ghost.id}')),
+    ).toEqual([]);
   });
 
   it("extracts expressions with nested braces and skips escapes", () => {
-    expect(expressions('a ${x} $${y} ${[for i in z : i if i == "}"]} b')).toEqual(["x", '[for i in z : i if i == "}"]']);
+    expect(expressions('a ${x} $${y} ${[for i in z : i if i == "}"]} b')).toEqual([
+      "x",
+      '[for i in z : i if i == "}"]',
+    ]);
   });
 });

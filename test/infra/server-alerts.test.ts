@@ -9,7 +9,18 @@ import { tmpdir } from "node:os";
 import { mkdtempSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { HTTPS, RDS, baseEnvironment, cleanupSynthDirs, fakeRelease, infra, projectRoot, resources, synth, type TfJson } from "./synth-helpers";
+import {
+  HTTPS,
+  RDS,
+  baseEnvironment,
+  cleanupSynthDirs,
+  fakeRelease,
+  infra,
+  projectRoot,
+  resources,
+  synth,
+  type TfJson,
+} from "./synth-helpers.js";
 
 const TOKEN = "b0t-t0ken-5e1f9a";
 const WEBHOOK = `https://open.example.com/open-apis/bot/v2/hook/${TOKEN}`;
@@ -23,7 +34,15 @@ const steps = (tf: TfJson) => resources(tf, "null_resource");
 
 describe("alert receivers through the stack", () => {
   it("single server: the webhook by the secrets step, its hash in the trigger, the e-mail as a host setting", async () => {
-    const r = await synth({ environments: { dev: baseEnvironment({ https: HTTPS, alerts: { email: "oncall@example.com", webhook: WEBHOOK }, mail: { from: "no-reply@example.com" } }) } });
+    const r = await synth({
+      environments: {
+        dev: baseEnvironment({
+          https: HTTPS,
+          alerts: { email: "oncall@example.com", webhook: WEBHOOK },
+          mail: { from: "no-reply@example.com" },
+        }),
+      },
+    });
     const tf = r.stacks["todo-api-dev"]!;
     const [deploy] = steps(tf);
     expect(deploy!.triggers.alert_webhook_sha256).toBe(createHash("sha256").update(WEBHOOK).digest("hex"));
@@ -60,7 +79,15 @@ describe("alert receivers through the stack", () => {
   });
 
   it("cluster: every server's deploy step gets the webhook and the e-mail", async () => {
-    const r = await synth({ environments: { dev: baseEnvironment({ topology: "cluster", database: RDS, alerts: { email: "oncall@example.com", webhook: WEBHOOK } }) } });
+    const r = await synth({
+      environments: {
+        dev: baseEnvironment({
+          topology: "cluster",
+          database: RDS,
+          alerts: { email: "oncall@example.com", webhook: WEBHOOK },
+        }),
+      },
+    });
     const tf = r.stacks["todo-api-dev"]!;
     const all = steps(tf);
     expect(all.length).toBeGreaterThan(1);
@@ -77,7 +104,11 @@ describe("alert receivers through the stack", () => {
     const outdir = mkdtempSync(path.join(tmpdir(), "todo-infra-alerts-"));
     const warnings = (alerts: Record<string, unknown>, mail?: Record<string, unknown>) => {
       const config = parseStackConfig(
-        { project: "todo-api", state: { backend: "local" }, environments: { dev: baseEnvironment({ alerts, ...(mail ? { mail } : {}) }) } },
+        {
+          project: "todo-api",
+          state: { backend: "local" },
+          environments: { dev: baseEnvironment({ alerts, ...(mail ? { mail } : {}) }) },
+        },
         { source: path.join(projectRoot, "stack.config.json"), env: {} },
       );
       const { stacks } = buildApp({ config, release: fakeRelease(outdir, "0123456789ab"), outdir });
@@ -92,8 +123,12 @@ describe("alert receivers through the stack", () => {
   });
 
   it("a webhook the deploy script could not quote is refused by the configuration", async () => {
-    await expect(synth({ environments: { dev: baseEnvironment({ alerts: { email: "oncall@example.com", webhook: "https://hooks.example.com/a'b" } }) } })).rejects.toThrow(
-      /alerts\.webhook.*must not contain quotes/s,
-    );
+    await expect(
+      synth({
+        environments: {
+          dev: baseEnvironment({ alerts: { email: "oncall@example.com", webhook: "https://hooks.example.com/a'b" } }),
+        },
+      }),
+    ).rejects.toThrow(/alerts\.webhook.*must not contain quotes/s);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { renderCloudInit } from "../../cloud-init/render";
-import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check";
+import { renderCloudInit } from "../../cloud-init/render.js";
+import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check.js";
 import {
   HTTPS,
   RDS,
@@ -14,7 +14,7 @@ import {
   synth,
   type SynthResult,
   type TfJson,
-} from "./synth-helpers";
+} from "./synth-helpers.js";
 
 const variants = {
   "local, no domain": { env: baseEnvironment(), mode: "local", domain: undefined },
@@ -69,7 +69,9 @@ describe.each(Object.entries(variants))("variant %s", (_name, variant) => {
       ].sort(),
     );
     const rules = resources(tf, "volcengine_security_group_rule");
-    expect(rules.some((r) => Number(r.port_start) <= 5432 && Number(r.port_end) >= 5432 && r.direction === "ingress")).toBe(false);
+    expect(
+      rules.some((r) => Number(r.port_start) <= 5432 && Number(r.port_end) >= 5432 && r.direction === "ingress"),
+    ).toBe(false);
     expect(rules.filter((r) => r.port_start === 22).map((r) => r.cidr_ip)).not.toContain("0.0.0.0/0");
     const egress = rules.filter((r) => r.direction === "egress");
     expect(egress).toHaveLength(1);
@@ -121,13 +123,22 @@ describe.each(Object.entries(variants))("variant %s", (_name, variant) => {
   it("creates only pay-as-you-go billable resources, so destroy leaves nothing billable", () => {
     expect(resources(tf, "volcengine_ecs_instance").map((r) => r.instance_charge_type)).toEqual(["PostPaid"]);
     expect(resources(tf, "volcengine_eip_address").map((r) => r.billing_type)).toEqual(["PostPaidByTraffic"]);
-    for (const db of resources(tf, "volcengine_rds_postgresql_instance")) expect(db.charge_info).toEqual({ charge_type: "PostPaid" });
+    for (const db of resources(tf, "volcengine_rds_postgresql_instance"))
+      expect(db.charge_info).toEqual({ charge_type: "PostPaid" });
     expect(result.text).not.toContain("PrePaid");
   });
 
   it("has the outputs a user needs", () => {
     const outputs = tf.output;
-    const expected = ["api_url", "backup_bucket", "docs_url", "keep_backups_command", "public_ip", "ssh_command", ...(variant.mode === "rds" ? ["database_endpoint"] : [])];
+    const expected = [
+      "api_url",
+      "backup_bucket",
+      "docs_url",
+      "keep_backups_command",
+      "public_ip",
+      "ssh_command",
+      ...(variant.mode === "rds" ? ["database_endpoint"] : []),
+    ];
     expect(Object.keys(outputs).sort()).toEqual(expected.sort());
     const ip = outputs.public_ip.value;
     expect(ip).toMatch(/^\$\{volcengine_eip_address\.[\w-]+\.eip_address\}$/);
@@ -144,7 +155,11 @@ describe.each(Object.entries(variants))("variant %s", (_name, variant) => {
       return;
     }
     expect(instances).toHaveLength(1);
-    expect(instances[0]).toMatchObject({ charge_info: { charge_type: "PostPaid" }, primary_zone_id: "cn-beijing-a", secondary_zone_id: "cn-beijing-b" });
+    expect(instances[0]).toMatchObject({
+      charge_info: { charge_type: "PostPaid" },
+      primary_zone_id: "cn-beijing-a",
+      secondary_zone_id: "cn-beijing-b",
+    });
     const subnet = resources(tf, "volcengine_subnet")[0]!;
     const allowlists = resources(tf, "volcengine_rds_postgresql_allowlist");
     expect(allowlists).toHaveLength(1);
@@ -153,7 +168,9 @@ describe.each(Object.entries(variants))("variant %s", (_name, variant) => {
     expect(tf.variable.db_password).toMatchObject({ sensitive: true, type: "string" });
     // A default, so destroy does not need the password; deploys are stopped by the precondition.
     expect(tf.variable.db_password.default).toBe("");
-    expect(resources(tf, "volcengine_rds_postgresql_account")[0]!.lifecycle.precondition[0].condition).toBe('${var.db_password != ""}');
+    expect(resources(tf, "volcengine_rds_postgresql_account")[0]!.lifecycle.precondition[0].condition).toBe(
+      '${var.db_password != ""}',
+    );
     // The DATABASE_URL is written over SSH, never into user data.
     const deploy = resources(tf, "null_resource")[0]!;
     expect(JSON.stringify(deploy.provisioner)).toContain("set-env DATABASE_URL");
@@ -165,12 +182,24 @@ describe("app deployment", () => {
   it("triggers change when the release hash changes, and only then", async () => {
     const a1 = await synth({ environments: { dev: variants["rds, domain"].env } });
     const dir = a1.outdir;
-    const a2 = await synth({ environments: { dev: variants["rds, domain"].env }, release: fakeRelease(dir, "0123456789ab") });
-    const b = await synth({ environments: { dev: variants["rds, domain"].env }, release: fakeRelease(dir, "fedcba987654") });
+    const a2 = await synth({
+      environments: { dev: variants["rds, domain"].env },
+      release: fakeRelease(dir, "0123456789ab"),
+    });
+    const b = await synth({
+      environments: { dev: variants["rds, domain"].env },
+      release: fakeRelease(dir, "fedcba987654"),
+    });
     const deploy = (r: SynthResult) => resources(r.stacks["todo-api-dev"]!, "null_resource")[0]!;
 
     // Release, instance (id and type), host settings and the database URL (a hash computed by Terraform): test/infra/deploy-trigger.test.ts.
-    expect(Object.keys(deploy(a1).triggers).sort()).toEqual(["database_url_sha256", "host_settings_sha256", "instance_id", "instance_type", "release_hash"]);
+    expect(Object.keys(deploy(a1).triggers).sort()).toEqual([
+      "database_url_sha256",
+      "host_settings_sha256",
+      "instance_id",
+      "instance_type",
+      "release_hash",
+    ]);
     expect(deploy(a1).triggers.instance_id).toMatch(/^\$\{volcengine_ecs_instance\.[\w-]+\.id\}$/);
     // Same release: identical triggers (nothing to redeploy).
     expect(deploy(a2).triggers).toEqual(deploy(a1).triggers);
@@ -194,16 +223,25 @@ describe("app deployment", () => {
       host: r.stacks["todo-api-dev"]!.output.public_ip.value,
     });
     const tf = r.stacks["todo-api-dev"]!;
-    expect(tf.locals[/^\$\{local\.([\w-]+)\}$/.exec(deploy.connection.private_key)![1]!]).toBe('${try(file(pathexpand("~/.ssh/id_ed25519")), "")}');
-    expect(deploy.lifecycle.precondition).toContainEqual({ condition: expect.stringMatching(/^\$\{local\.[\w-]+ != ""\}$/), error_message: expect.stringContaining("~/.ssh/id_ed25519") });
+    expect(tf.locals[/^\$\{local\.([\w-]+)\}$/.exec(deploy.connection.private_key)![1]!]).toBe(
+      '${try(file(pathexpand("~/.ssh/id_ed25519")), "")}',
+    );
+    expect(deploy.lifecycle.precondition).toContainEqual({
+      condition: expect.stringMatching(/^\$\{local\.[\w-]+ != ""\}$/),
+      error_message: expect.stringContaining("~/.ssh/id_ed25519"),
+    });
     const [upload, converge, secrets, run] = deploy.provisioner;
     expect(Object.keys(secrets)).toEqual(["remote-exec"]);
     // The host settings, then the release's server kit (packages, Node.js, scripts, units, sites, todo-setup).
-    expect(converge["remote-exec"].inline).toContain("$SUDO tee /etc/todo-host.conf.new >/dev/null <<'TODO_HOST_SETTINGS'");
+    expect(converge["remote-exec"].inline).toContain(
+      "$SUDO tee /etc/todo-host.conf.new >/dev/null <<'TODO_HOST_SETTINGS'",
+    );
     expect(converge["remote-exec"].inline).toContain("$SUDO /var/lib/todo-setup/kit/0123456789ab/server/install");
     expect(upload.file.destination).toBe("/tmp/todo-api-0123456789ab.tar.gz");
     expect(upload.file.source).toMatch(/todo-api-0123456789ab\.tar\.gz$/);
-    expect(run["remote-exec"].inline).toContain("$SUDO /usr/local/sbin/todo-release deploy /tmp/todo-api-0123456789ab.tar.gz");
+    expect(run["remote-exec"].inline).toContain(
+      "$SUDO /usr/local/sbin/todo-release deploy /tmp/todo-api-0123456789ab.tar.gz",
+    );
     // Local mode never writes a DATABASE_URL.
     expect(JSON.stringify(secrets)).not.toContain("DATABASE_URL");
     // The uploaded tarball: removed when any script fails, and at the end of the last one; the
@@ -211,7 +249,9 @@ describe("app deployment", () => {
     const onFailure = `trap 'status=$?; if [ "$status" -ne 0 ]; then $SUDO rm -f -- /tmp/todo-api-0123456789ab.tar.gz; fi' EXIT`;
     expect(converge["remote-exec"].inline).toContain(onFailure);
     expect(secrets["remote-exec"].inline).toContain(onFailure);
-    expect(converge["remote-exec"].inline).toContain("$SUDO find /tmp -maxdepth 1 -type f -name 'todo-api-*.tar.gz' ! -name 'todo-api-0123456789ab.tar.gz' -mmin +60 -delete");
+    expect(converge["remote-exec"].inline).toContain(
+      "$SUDO find /tmp -maxdepth 1 -type f -name 'todo-api-*.tar.gz' ! -name 'todo-api-0123456789ab.tar.gz' -mmin +60 -delete",
+    );
     expect(run["remote-exec"].inline).toContain("trap '$SUDO rm -f -- /tmp/todo-api-0123456789ab.tar.gz' EXIT");
   });
 
@@ -229,7 +269,9 @@ describe("app deployment", () => {
     const r = await synth({ environments: { dev: variants["rds, domain"].env } });
     const deploy = resources(r.stacks["todo-api-dev"]!, "null_resource")[0]!;
     const scripts: string[] = deploy.provisioner.flatMap((p: any) => p["remote-exec"]?.inline ?? []);
-    const found = scripts.flatMap((line) => [...line.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]!.replace(/_[0-9A-F]{8}\b/g, "_X")));
+    const found = scripts.flatMap((line) =>
+      [...line.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]!.replace(/_[0-9A-F]{8}\b/g, "_X")),
+    );
     expect(found.sort()).toEqual(
       [
         "var.jwt_secret",
@@ -249,7 +291,12 @@ describe("environments and image", () => {
     const r = await synth({
       environments: {
         dev: baseEnvironment(),
-        prod: baseEnvironment({ instanceType: "ecs.g3il.large", database: RDS, https: HTTPS, network: { vpcCidr: "10.20.0.0/16", subnetCidr: "10.20.1.0/24" } }),
+        prod: baseEnvironment({
+          instanceType: "ecs.g3il.large",
+          database: RDS,
+          https: HTTPS,
+          network: { vpcCidr: "10.20.0.0/16", subnetCidr: "10.20.1.0/24" },
+        }),
       },
     });
     expect(Object.keys(r.stacks).sort()).toEqual(["todo-api-dev", "todo-api-prod"]);
@@ -268,13 +315,19 @@ describe("environments and image", () => {
   it("looks the image up by platform/version, guarded by a precondition, or uses an explicit id", async () => {
     const looked = (await synth({ environments: { dev: baseEnvironment() } })).stacks["todo-api-dev"]!;
     const [lookup] = Object.values(looked.data.volcengine_images) as any[];
-    expect(lookup).toMatchObject({ platform: "Ubuntu", visibility: "public", is_support_cloud_init: true, instance_type_id: "ecs.c3i.large" });
+    expect(lookup).toMatchObject({
+      platform: "Ubuntu",
+      visibility: "public",
+      is_support_cloud_init: true,
+      instance_type_id: "ecs.c3i.large",
+    });
     const instance = resources(looked, "volcengine_ecs_instance")[0]!;
     expect(instance.image_id).toMatch(/^\$\{try\(local\.[\w-]+\[0\], ""\)\}$/);
     expect(instance.lifecycle.precondition[0].condition).toMatch(/^\$\{length\(local\.[\w-]+\) > 0\}$/);
     expect(instance.lifecycle.ignore_changes).toEqual(["image_id", "user_data"]);
 
-    const explicit = (await synth({ environments: { dev: baseEnvironment({ image: { id: "image-abc123" } }) } })).stacks["todo-api-dev"]!;
+    const explicit = (await synth({ environments: { dev: baseEnvironment({ image: { id: "image-abc123" } }) } }))
+      .stacks["todo-api-dev"]!;
     expect(explicit.data).toBeUndefined();
     expect(resources(explicit, "volcengine_ecs_instance")[0]!.image_id).toBe("image-abc123");
   });
@@ -282,7 +335,12 @@ describe("environments and image", () => {
   it("can keep state in Volcengine TOS through the S3 backend", async () => {
     const r = await synth({
       environments: { prod: baseEnvironment() },
-      state: { backend: "s3", bucket: "my-tf-state", region: "cn-beijing", endpoint: "https://tos-s3-cn-beijing.volces.com" },
+      state: {
+        backend: "s3",
+        bucket: "my-tf-state",
+        region: "cn-beijing",
+        endpoint: "https://tos-s3-cn-beijing.volces.com",
+      },
     });
     const backend = r.stacks["todo-api-prod"]!.terraform.backend;
     expect(backend.local).toBeUndefined();

@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { generateBindings } from "../../infra/bindings/generate";
-import { loadProviderSchemas } from "../../infra/validate/schema-check";
+import { generateBindings } from "../../infra/bindings/generate.js";
+import { loadProviderSchemas } from "../../infra/validate/schema-check.js";
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const TEST_PUBLIC_KEY =
@@ -30,12 +30,22 @@ export function baseEnvironment(overrides: Record<string, unknown> = {}): Record
     zone: "cn-beijing-a",
     instanceType: "ecs.c3i.large",
     image: { platform: "Ubuntu", version: "24.04" },
-    ssh: { publicKey: TEST_PUBLIC_KEY, privateKeyPath: "~/.ssh/id_ed25519", adminCidrs: ["198.51.100.7/32", "203.0.113.0/28"] },
+    ssh: {
+      publicKey: TEST_PUBLIC_KEY,
+      privateKeyPath: "~/.ssh/id_ed25519",
+      adminCidrs: ["198.51.100.7/32", "203.0.113.0/28"],
+    },
     ...overrides,
   };
 }
 
-export const RDS = { mode: "rds", engineVersion: "PostgreSQL_16", nodeSpec: "rds.postgres.1c2g", storageGb: 20, secondaryZone: "cn-beijing-b" };
+export const RDS = {
+  mode: "rds",
+  engineVersion: "PostgreSQL_16",
+  nodeSpec: "rds.postgres.1c2g",
+  storageGb: 20,
+  secondaryZone: "cn-beijing-b",
+};
 export const HTTPS = { domain: "api.example.com", acmeEmail: "ops@example.com" };
 
 let bindingsReady: Promise<unknown> | undefined;
@@ -43,7 +53,10 @@ let bindingsReady: Promise<unknown> | undefined;
 export async function infra() {
   bindingsReady ??= generateBindings();
   await bindingsReady;
-  const [{ parseStackConfig }, { buildApp }] = await Promise.all([import("../../infra/config/load"), import("../../infra/app")]);
+  const [{ parseStackConfig }, { buildApp }] = await Promise.all([
+    import("../../infra/config/load.js"),
+    import("../../infra/app.js"),
+  ]);
   return { parseStackConfig, buildApp };
 }
 

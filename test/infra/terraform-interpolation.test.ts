@@ -9,13 +9,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { HTTPS, RDS, baseEnvironment, cleanupSynthDirs, resources, synth } from "./synth-helpers";
+import { HTTPS, RDS, baseEnvironment, cleanupSynthDirs, resources, synth } from "./synth-helpers.js";
 import { requireTool, terraformCommand } from "../support/tools.js";
 
 const hasTerraform = requireTool("terraform").available;
 const dirs: string[] = [];
 afterAll(() => {
-  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
   cleanupSynthDirs();
 });
 
@@ -35,7 +35,9 @@ describe.skipIf(!hasTerraform)("Terraform interpolation of scripts and user data
     const r = await synth({ environments: { prod: baseEnvironment({ database: RDS, https: HTTPS }) } });
     const stack = r.stacks["todo-api-prod"]!;
     const deploy = resources(stack, "null_resource")[0]!;
-    const scripts: string[][] = deploy.provisioner.filter((p: any) => p["remote-exec"]).map((p: any) => p["remote-exec"].inline);
+    const scripts: string[][] = deploy.provisioner
+      .filter((p: any) => p["remote-exec"])
+      .map((p: any) => p["remote-exec"].inline);
     const userData: string = resources(stack, "volcengine_ecs_instance")[0]!.user_data;
 
     // Resource attributes are unknown without a provider: stand in literal values for them.
@@ -49,7 +51,7 @@ describe.skipIf(!hasTerraform)("Terraform interpolation of scripts and user data
     const standIn = (s: string) => standIns.reduce((acc, [re, v]) => acc.replace(re, v), s);
 
     const password = "p@ss:w/rd'%{x}$HOME";
-    const jwt = "J".repeat(40) + "+/=_.-";
+    const jwt = `${"J".repeat(40)}+/=_.-`;
     const dir = mkdtempSync(path.join(tmpdir(), "todo-tf-interp-"));
     dirs.push(dir);
     const config = {
@@ -71,18 +73,18 @@ describe.skipIf(!hasTerraform)("Terraform interpolation of scripts and user data
 
     const encoded = "p%40ss%3Aw%2Frd%27%25%7Bx%7D%24HOME";
     const expected = scripts.map((lines) =>
-      lines
-        .map(standIn)
-        .join("\n")
-        .replace("${var.jwt_secret}", jwt)
-        .replace("${urlencode(var.db_password)}", encoded),
+      lines.map(standIn).join("\n").replace("${var.jwt_secret}", jwt).replace("${urlencode(var.db_password)}", encoded),
     );
     expect(scripts).toHaveLength(3); // host settings + server kit, secrets, release switch
-    expected.forEach((text, i) => expect(out[`script_${i}`]!.value).toBe(text));
+    expected.forEach((text, i) => {
+      expect(out[`script_${i}`]!.value).toBe(text);
+    });
     // The host settings arrive byte for byte (no Terraform interpolation in the heredoc).
     expect(out.script_0!.value).toContain("DOMAIN='api.example.com'\n");
     expect(out.script_0!.value).toContain("/server/install");
-    expect(out.script_1!.value).toContain(`printf '%s' 'postgres://todo_app:${encoded}@pg-123.rds.internal:5432/todo' |`);
+    expect(out.script_1!.value).toContain(
+      `printf '%s' 'postgres://todo_app:${encoded}@pg-123.rds.internal:5432/todo' |`,
+    );
 
     // What Terraform produced is valid POSIX shell.
     for (const script of expected.map((_, i) => out[`script_${i}`]!.value)) {
@@ -100,7 +102,10 @@ describe.skipIf(!hasTerraform)("RDS endpoint selection (terraform CLI)", () => {
     const locals = Object.fromEntries(
       Object.entries(stack.locals as Record<string, string>)
         .filter(([name]) => name.startsWith("database_"))
-        .map(([name, expr]) => [name, expr.replace(/volcengine_rds_postgresql_instance\.[\w-]+\.endpoints/g, "local.mock_endpoints")]),
+        .map(([name, expr]) => [
+          name,
+          expr.replace(/volcengine_rds_postgresql_instance\.[\w-]+\.endpoints/g, "local.mock_endpoints"),
+        ]),
     );
     const hostLocal = Object.keys(locals).find((n) => n.startsWith("database_host_"))!;
     const portLocal = Object.keys(locals).find((n) => n.startsWith("database_port_"))!;
@@ -108,11 +113,28 @@ describe.skipIf(!hasTerraform)("RDS endpoint selection (terraform CLI)", () => {
     const condition: string = deploy.lifecycle.precondition[0].condition;
     expect(condition).toBe(`\${local.${hostLocal} != ""}`);
 
-    const address = (network_type: string, domain: string, port: string) => ({ network_type, domain, ip_address: "10.0.0.9", port });
+    const address = (network_type: string, domain: string, port: string) => ({
+      network_type,
+      domain,
+      ip_address: "10.0.0.9",
+      port,
+    });
     const cases: [string, unknown, { host: string; port: string; ok: boolean }][] = [
-      ["private preferred", [{ address: [address("Public", "pub.example.com", "5432"), address("Private", "priv.internal", "6432")] }], { host: "priv.internal", port: "6432", ok: true }],
-      ["any address otherwise", [{ address: [address("Inner", "inner.internal", "5433")] }], { host: "inner.internal", port: "5433", ok: true }],
-      ["ip when no domain", [{ address: [address("Private", "", "5432")] }], { host: "10.0.0.9", port: "5432", ok: true }],
+      [
+        "private preferred",
+        [{ address: [address("Public", "pub.example.com", "5432"), address("Private", "priv.internal", "6432")] }],
+        { host: "priv.internal", port: "6432", ok: true },
+      ],
+      [
+        "any address otherwise",
+        [{ address: [address("Inner", "inner.internal", "5433")] }],
+        { host: "inner.internal", port: "5433", ok: true },
+      ],
+      [
+        "ip when no domain",
+        [{ address: [address("Private", "", "5432")] }],
+        { host: "10.0.0.9", port: "5432", ok: true },
+      ],
       ["nothing", [], { host: "", port: "5432", ok: false }],
     ];
     for (const [name, endpoints, expected] of cases) {
@@ -122,7 +144,11 @@ describe.skipIf(!hasTerraform)("RDS endpoint selection (terraform CLI)", () => {
         path.join(dir, "main.tf.json"),
         JSON.stringify({
           locals: { ...locals, mock_endpoints: endpoints },
-          output: { host: { value: `\${local.${hostLocal}}` }, port: { value: `\${local.${portLocal}}` }, ok: { value: condition } },
+          output: {
+            host: { value: `\${local.${hostLocal}}` },
+            port: { value: `\${local.${portLocal}}` },
+            ok: { value: condition },
+          },
         }),
       );
       tf(dir, ["init", "-input=false", "-no-color"]);

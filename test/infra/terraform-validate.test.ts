@@ -12,15 +12,20 @@
  */
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ADDRESS_VARIANTS } from "./address-variants";
-import { providerMirror, terraformWithMirror } from "./provider-mirror";
-import { cleanupSynthDirs, synth } from "./synth-helpers";
+import { ADDRESS_VARIANTS } from "./address-variants.js";
+import { providerMirror, terraformWithMirror } from "./provider-mirror.js";
+import { cleanupSynthDirs, synth } from "./synth-helpers.js";
 
 const mirror = providerMirror();
 const why = mirror.missing;
 // Also on the console: a skipped test's title is easy to miss in a long run.
 if (why) console.warn(`terraform validate with the real providers: skipped, ${why}`);
-const VALIDATED = ["single local", "single rds + domain + alerts", "cluster with certificate + alerts", "cluster without certificate"];
+const VALIDATED = [
+  "single local",
+  "single rds + domain + alerts",
+  "cluster with certificate + alerts",
+  "cluster without certificate",
+];
 
 afterAll(cleanupSynthDirs);
 
@@ -29,20 +34,29 @@ describe("terraform validate with the real providers", () => {
     it.skip(`skipped: ${why}`, () => {});
     return;
   }
-  it.each(VALIDATED)("%s is valid", async (variant) => {
-    const result = await synth({ environments: { v: ADDRESS_VARIANTS[variant]! } });
-    const dir = path.join(result.outdir, "stacks", "todo-api-v");
-    const terraform = terraformWithMirror(mirror.path!, dir);
-    try {
-      const init = terraform(["init", "-backend=false", "-input=false", "-no-color"]);
-      expect(init.status, `${init.stdout}\n${init.stderr}`).toBe(0);
-      const validate = terraform(["validate", "-json", "-no-color"]);
-      const report = JSON.parse(validate.stdout) as { valid: boolean; diagnostics: { severity: string; summary: string; detail?: string }[] };
-      const errors = report.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.summary}: ${d.detail ?? ""}`);
-      expect(errors).toEqual([]);
-      expect(report.valid).toBe(true);
-    } finally {
-      terraform.cleanup();
-    }
-  }, 180_000);
+  it.each(VALIDATED)(
+    "%s is valid",
+    async (variant) => {
+      const result = await synth({ environments: { v: ADDRESS_VARIANTS[variant]! } });
+      const dir = path.join(result.outdir, "stacks", "todo-api-v");
+      const terraform = terraformWithMirror(mirror.path!, dir);
+      try {
+        const init = terraform(["init", "-backend=false", "-input=false", "-no-color"]);
+        expect(init.status, `${init.stdout}\n${init.stderr}`).toBe(0);
+        const validate = terraform(["validate", "-json", "-no-color"]);
+        const report = JSON.parse(validate.stdout) as {
+          valid: boolean;
+          diagnostics: { severity: string; summary: string; detail?: string }[];
+        };
+        const errors = report.diagnostics
+          .filter((d) => d.severity === "error")
+          .map((d) => `${d.summary}: ${d.detail ?? ""}`);
+        expect(errors).toEqual([]);
+        expect(report.valid).toBe(true);
+      } finally {
+        terraform.cleanup();
+      }
+    },
+    180_000,
+  );
 });

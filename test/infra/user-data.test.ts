@@ -1,11 +1,13 @@
 import { TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
-import { infra, TEST_PUBLIC_KEY } from "./synth-helpers";
+import { infra, TEST_PUBLIC_KEY } from "./synth-helpers.js";
 
 describe("user data limit", () => {
   it("encodes up to 16 KB and refuses more with a clear message", async () => {
     await infra(); // bindings first
-    const { encodeUserData, USER_DATA_LIMIT_BYTES, UserDataTooLargeError } = await import("../../infra/constructs/user-data");
+    const { encodeUserData, USER_DATA_LIMIT_BYTES, UserDataTooLargeError } = await import(
+      "../../infra/constructs/user-data.js"
+    );
     const atLimit = `#cloud-config\n#${"x".repeat(USER_DATA_LIMIT_BYTES - 16)}\n`;
     expect(Buffer.byteLength(atLimit)).toBe(USER_DATA_LIMIT_BYTES);
     expect(Buffer.from(encodeUserData(atLimit, "t"), "base64").toString()).toBe(atLimit);
@@ -19,7 +21,7 @@ describe("user data limit", () => {
 
   it("makes TodoServer (and so synth) fail before any Terraform is written", async () => {
     await infra();
-    const { TodoServer } = await import("../../infra/constructs/todo-server");
+    const { TodoServer } = await import("../../infra/constructs/todo-server.js");
     const app = Testing.app();
     const stack = new TerraformStack(app, "t");
     expect(

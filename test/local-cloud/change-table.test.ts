@@ -2,18 +2,44 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { compareEffect, effectOfPlan, readChangeTable, tableRow, type PlannedChange } from "../../local-cloud/change-table";
-import type { LoggedCall } from "../../local-cloud/call-log";
+import {
+  compareEffect,
+  effectOfPlan,
+  readChangeTable,
+  tableRow,
+  type PlannedChange,
+} from "../../local-cloud/change-table.js";
+import type { LoggedCall } from "../../local-cloud/call-log.js";
 
 const call = (action: string, status = 200) => ({ action, status }) as LoggedCall;
-const planned = (address: string, actions: string[], after: unknown = {}): PlannedChange => ({ address, change: { actions, after } });
+const planned = (address: string, actions: string[], after: unknown = {}): PlannedChange => ({
+  address,
+  change: { actions, after },
+});
 
 describe("local cloud: the change table of docs/deploy.md", () => {
   it("sorts a plan into the columns; the never-applied deploy step counts as replaced only when its triggers change", () => {
     const before = [planned("null_resource.app_release_E0EC404F", ["create"], { triggers: { host: "a" } })];
-    const same = effectOfPlan([planned("null_resource.app_release_E0EC404F", ["create"], { triggers: { host: "a" } }), planned("volcengine_tos_bucket_lifecycle.backups_lifecycle_FF7AB924", ["update"])], [call("GetBucketLifecycle"), call("PutBucketLifecycle"), call("DeleteKeyPairs", 409)], before);
-    expect(same).toEqual({ inPlace: ["volcengine_tos_bucket_lifecycle.backups_lifecycle"], replaced: [], created: [], destroyed: [], calls: ["PutBucketLifecycle"] });
-    const changed = effectOfPlan([planned("null_resource.app_release_E0EC404F", ["create"], { triggers: { host: "b" } })], [], before);
+    const same = effectOfPlan(
+      [
+        planned("null_resource.app_release_E0EC404F", ["create"], { triggers: { host: "a" } }),
+        planned("volcengine_tos_bucket_lifecycle.backups_lifecycle_FF7AB924", ["update"]),
+      ],
+      [call("GetBucketLifecycle"), call("PutBucketLifecycle"), call("DeleteKeyPairs", 409)],
+      before,
+    );
+    expect(same).toEqual({
+      inPlace: ["volcengine_tos_bucket_lifecycle.backups_lifecycle"],
+      replaced: [],
+      created: [],
+      destroyed: [],
+      calls: ["PutBucketLifecycle"],
+    });
+    const changed = effectOfPlan(
+      [planned("null_resource.app_release_E0EC404F", ["create"], { triggers: { host: "b" } })],
+      [],
+      before,
+    );
     expect(changed.replaced).toEqual(["null_resource.app_release"]);
   });
 
@@ -22,11 +48,16 @@ describe("local cloud: the change table of docs/deploy.md", () => {
     try {
       const observed = { inPlace: [], replaced: ["null_resource.app_release"], created: [], destroyed: [], calls: [] };
       const file = join(dir, "deploy.md");
-      writeFileSync(file, `# x\n\n### Checked by the local cloud\n\n| Change | Updated in place | Replaced | Created | Destroyed | Mutating API calls |\n| --- | --- | --- | --- | --- | --- |\n${tableRow("a: add a domain", observed)}\n\n## next\n| b | – | – | – | – | – |\n`);
+      writeFileSync(
+        file,
+        `# x\n\n### Checked by the local cloud\n\n| Change | Updated in place | Replaced | Created | Destroyed | Mutating API calls |\n| --- | --- | --- | --- | --- | --- |\n${tableRow("a: add a domain", observed)}\n\n## next\n| b | – | – | – | – | – |\n`,
+      );
       const table = readChangeTable(file);
       expect([...table.keys()]).toEqual(["a: add a domain"]);
       expect(compareEffect(table.get("a: add a domain"), observed)).toEqual([]);
-      expect(compareEffect(table.get("a: add a domain"), { ...observed, calls: ["ModifyInstanceAttribute"] })).toEqual(["calls: documented none; observed ModifyInstanceAttribute"]);
+      expect(compareEffect(table.get("a: add a domain"), { ...observed, calls: ["ModifyInstanceAttribute"] })).toEqual([
+        "calls: documented none; observed ModifyInstanceAttribute",
+      ]);
       expect(compareEffect(undefined, observed)).toEqual(["no row in the table"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -34,7 +65,7 @@ describe("local cloud: the change table of docs/deploy.md", () => {
   });
 
   it("has a row for every owner change of the scenario", async () => {
-    const { VARIANTS } = await import("../../local-cloud/scenario-config");
+    const { VARIANTS } = await import("../../local-cloud/scenario-config.js");
     const table = readChangeTable(join(import.meta.dirname, "../../docs/deploy.md"));
     for (const change of VARIANTS.flatMap((v) => v.changes)) expect(table.has(change.id), change.id).toBe(true);
   });

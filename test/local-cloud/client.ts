@@ -10,15 +10,34 @@ export async function openApi(
 ): Promise<{ status: number; body: any }> {
   const query = new URLSearchParams({ Action: action, Version: opts.version ?? "2020-04-01" });
   for (const [k, v] of flatten(params)) query.set(k, v);
-  const date = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const date = new Date()
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   const region = opts.region ?? "cn-beijing";
   const scope = `${date.slice(0, 8)}/${region}/${service}/request`;
-  const canonical = ["GET", "/", [...query.entries()].sort().map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&"), `host:127.0.0.1\nx-date:${date}\n`, "host;x-date", createHash("sha256").update("").digest("hex")].join("\n");
+  const canonical = [
+    "GET",
+    "/",
+    [...query.entries()]
+      .sort()
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+      .join("&"),
+    `host:127.0.0.1\nx-date:${date}\n`,
+    "host;x-date",
+    createHash("sha256").update("").digest("hex"),
+  ].join("\n");
   const toSign = ["HMAC-SHA256", date, scope, createHash("sha256").update(canonical).digest("hex")].join("\n");
-  const key = ["request", service, region, date.slice(0, 8)].reduceRight((k, part) => createHmac("sha256", k).update(part).digest(), Buffer.from("any-secret") as Buffer);
+  const key = ["request", service, region, date.slice(0, 8)].reduceRight(
+    (k, part) => createHmac("sha256", k).update(part).digest(),
+    Buffer.from("any-secret") as Buffer,
+  );
   const signature = createHmac("sha256", key).update(toSign).digest("hex");
   const headers: Record<string, string> = { "X-Date": date };
-  const auth = opts.authorization === undefined ? `HMAC-SHA256 Credential=AKLTtest/${scope}, SignedHeaders=host;x-date, Signature=${signature}` : opts.authorization;
+  const auth =
+    opts.authorization === undefined
+      ? `HMAC-SHA256 Credential=AKLTtest/${scope}, SignedHeaders=host;x-date, Signature=${signature}`
+      : opts.authorization;
   if (auth !== null) headers.Authorization = auth;
   const res = await fetch(`${url}/?${query}`, { headers });
   return { status: res.status, body: await res.json() };
@@ -26,7 +45,8 @@ export async function openApi(
 
 function flatten(v: unknown, prefix = ""): [string, string][] {
   if (Array.isArray(v)) return v.flatMap((x, i) => flatten(x, `${prefix}.${i + 1}`));
-  if (v && typeof v === "object") return Object.entries(v).flatMap(([k, x]) => flatten(x, prefix ? `${prefix}.${k}` : k));
+  if (v && typeof v === "object")
+    return Object.entries(v).flatMap(([k, x]) => flatten(x, prefix ? `${prefix}.${k}` : k));
   return [[prefix, String(v)]];
 }
 
@@ -67,7 +87,15 @@ export async function tos(
   url: string,
   method: string,
   bucket: string,
-  opts: { key?: string; sub?: string; headers?: Record<string, string>; body?: unknown; raw?: string; region?: string; authorization?: string | null } = {},
+  opts: {
+    key?: string;
+    sub?: string;
+    headers?: Record<string, string>;
+    body?: unknown;
+    raw?: string;
+    region?: string;
+    authorization?: string | null;
+  } = {},
 ): Promise<{ status: number; body: any; headers: Headers }> {
   const date = amzDate();
   const region = opts.region ?? "cn-beijing";
@@ -77,7 +105,10 @@ export async function tos(
     headers["Content-Type"] = "application/json";
     headers["Content-MD5"] = createHash("md5").update(body).digest("base64");
   }
-  const auth = opts.authorization === undefined ? `TOS4-HMAC-SHA256 Credential=AKLTtest/${date.slice(0, 8)}/${region}/tos/request, SignedHeaders=host;x-tos-date, Signature=${"a".repeat(64)}` : opts.authorization;
+  const auth =
+    opts.authorization === undefined
+      ? `TOS4-HMAC-SHA256 Credential=AKLTtest/${date.slice(0, 8)}/${region}/tos/request, SignedHeaders=host;x-tos-date, Signature=${"a".repeat(64)}`
+      : opts.authorization;
   if (auth !== null) headers.Authorization = auth;
   const path = [bucket, opts.key].filter(Boolean).join("/");
   const res = await fetch(`${url}/${path}${opts.sub ? `?${opts.sub}=` : ""}`, { method, headers, body });
@@ -86,5 +117,8 @@ export async function tos(
 }
 
 function amzDate(): string {
-  return new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return new Date()
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
 }

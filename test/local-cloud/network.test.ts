@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalCloud, type LocalCloud } from "../../local-cloud/server";
-import { openApi, until } from "./client";
+import { startLocalCloud, type LocalCloud } from "../../local-cloud/server.js";
+import { openApi, until } from "./client.js";
 
 let cloud: LocalCloud;
 /** Set to hold the stand-in's clock still (a loaded machine can take longer than a transition between two calls). */
@@ -22,7 +22,13 @@ describe("local cloud: signature and envelope", () => {
   });
 
   it("refuses a malformed signature", async () => {
-    const r = await openApi(cloud.url, "vpc", "DescribeVpcs", {}, { authorization: "HMAC-SHA256 Credential=AK/x, Signature=zz" });
+    const r = await openApi(
+      cloud.url,
+      "vpc",
+      "DescribeVpcs",
+      {},
+      { authorization: "HMAC-SHA256 Credential=AK/x, Signature=zz" },
+    );
     expect(r.status).toBe(401);
     expect(r.body.ResponseMetadata.Error.Code).toBe("InvalidAuthorization");
   });
@@ -30,7 +36,12 @@ describe("local cloud: signature and envelope", () => {
   it("answers with ResponseMetadata naming the service and region from the credential scope, and a Result", async () => {
     const r = await vpc("DescribeVpcs");
     expect(r.status).toBe(200);
-    expect(r.body.ResponseMetadata).toMatchObject({ Action: "DescribeVpcs", Version: "2020-04-01", Service: "vpc", Region: "cn-beijing" });
+    expect(r.body.ResponseMetadata).toMatchObject({
+      Action: "DescribeVpcs",
+      Version: "2020-04-01",
+      Service: "vpc",
+      Region: "cn-beijing",
+    });
     expect(r.body.Result).toMatchObject({ Vpcs: [], TotalCount: 0 });
   });
 
@@ -49,7 +60,10 @@ describe("local cloud: VPC, subnet, security group", () => {
     const first = await vpc("DescribeVpcs", { VpcIds: [id] });
     frozenAt = undefined;
     expect(first.body.Result.Vpcs[0].Status).toBe("Creating");
-    const later = await until(() => vpc("DescribeVpcs", { VpcIds: [id] }), (r) => r.body.Result.Vpcs[0].Status === "Available");
+    const later = await until(
+      () => vpc("DescribeVpcs", { VpcIds: [id] }),
+      (r) => r.body.Result.Vpcs[0].Status === "Available",
+    );
     expect(later.body.Result.Vpcs[0]).toMatchObject({ VpcId: id, CidrBlock: "10.0.0.0/16", VpcName: "v1" });
   });
 
@@ -82,12 +96,22 @@ describe("local cloud: VPC, subnet, security group", () => {
   it("adds a rule once, refuses the same rule twice, and revokes it", async () => {
     const vpcId = (await vpc("CreateVpc", { CidrBlock: "10.4.0.0/16" })).body.Result.VpcId;
     const sg = (await vpc("CreateSecurityGroup", { VpcId: vpcId })).body.Result.SecurityGroupId;
-    const rule = { SecurityGroupId: sg, Protocol: "tcp", PortStart: 22, PortEnd: 22, CidrIp: "198.51.100.7/32", Policy: "accept", Priority: 1 };
+    const rule = {
+      SecurityGroupId: sg,
+      Protocol: "tcp",
+      PortStart: 22,
+      PortEnd: 22,
+      CidrIp: "198.51.100.7/32",
+      Policy: "accept",
+      Priority: 1,
+    };
     expect((await vpc("AuthorizeSecurityGroupIngress", rule)).status).toBe(200);
     const again = await vpc("AuthorizeSecurityGroupIngress", rule);
     expect(again.body.ResponseMetadata.Error.Code).toBe("InvalidSecurityRule.Conflict");
     const attrs = await vpc("DescribeSecurityGroupAttributes", { SecurityGroupId: sg });
-    expect(attrs.body.Result.Permissions).toEqual([expect.objectContaining({ Direction: "ingress", PortStart: 22, PortEnd: 22, CidrIp: "198.51.100.7/32" })]);
+    expect(attrs.body.Result.Permissions).toEqual([
+      expect.objectContaining({ Direction: "ingress", PortStart: 22, PortEnd: 22, CidrIp: "198.51.100.7/32" }),
+    ]);
     expect((await vpc("RevokeSecurityGroupIngress", rule)).status).toBe(200);
     expect((await vpc("DescribeSecurityGroupAttributes", { SecurityGroupId: sg })).body.Result.Permissions).toEqual([]);
   });
@@ -95,7 +119,13 @@ describe("local cloud: VPC, subnet, security group", () => {
   it("refuses port ranges that do not fit the protocol", async () => {
     const vpcId = (await vpc("CreateVpc", { CidrBlock: "10.5.0.0/16" })).body.Result.VpcId;
     const sg = (await vpc("CreateSecurityGroup", { VpcId: vpcId })).body.Result.SecurityGroupId;
-    const r = await vpc("AuthorizeSecurityGroupEgress", { SecurityGroupId: sg, Protocol: "all", PortStart: 1, PortEnd: 65535, CidrIp: "0.0.0.0/0" });
+    const r = await vpc("AuthorizeSecurityGroupEgress", {
+      SecurityGroupId: sg,
+      Protocol: "all",
+      PortStart: 1,
+      PortEnd: 65535,
+      CidrIp: "0.0.0.0/0",
+    });
     expect(r.status).toBe(400);
     expect(r.body.ResponseMetadata.Error.Code).toBe("InvalidParameter");
   });

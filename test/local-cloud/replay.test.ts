@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { abbreviate, type LoggedCall } from "../../local-cloud/call-log";
-import { startLocalCloud } from "../../local-cloud/server";
-import { openApi, openApiJson, tos } from "./client";
-import type { BootRequest, InstanceBooter } from "../../local-cloud/booter";
+import { abbreviate, type LoggedCall } from "../../local-cloud/call-log.js";
+import { startLocalCloud } from "../../local-cloud/server.js";
+import { openApi, openApiJson, tos } from "./client.js";
+import type { BootRequest, InstanceBooter } from "../../local-cloud/booter.js";
 
 /**
  * Recorded calls of the real provider (v0.0.196) from `npm run rehearse:cloud -- --record`, replayed
@@ -15,14 +15,34 @@ import type { BootRequest, InstanceBooter } from "../../local-cloud/booter";
 const FIXTURES = join(import.meta.dirname, "fixtures");
 /** The scenario records with this transition time (local-cloud/rehearse-cloud.ts). */
 const TRANSITION_MS = 1000;
-const ID = /^((vpc|vtb|subnet|sg|eip|i|eni|vol|kp|acl|clb|lsn|rsp|rs|ngw|snat|cert)-[0-9a-f]{20}|postgres-[0-9a-f]{12}|19\d{16})$/;
+const ID =
+  /^((vpc|vtb|subnet|sg|eip|i|eni|vol|kp|acl|clb|lsn|rsp|rs|ngw|snat|cert)-[0-9a-f]{20}|postgres-[0-9a-f]{12}|19\d{16})$/;
 /** Services the provider calls with a JSON body (POST) rather than a query: replayed the same way. */
 const JSON_SERVICES = ["volc_observe", "rds_postgresql"];
 /** The most resources of each kind held at once, per recording (what the recorded stack creates). */
 const PEAKS: Record<string, Record<string, number>> = {
   "single-local": { vpc: 1, "ecs-instance": 1, eip: 1, "tos-bucket": 1, "rds-pg-instance": 1 },
-  "single-rds": { vpc: 1, "ecs-instance": 1, "tos-bucket": 1, "rds-pg-instance": 1, "rds-pg-allowlist": 1, "cm-contact-group": 1, "cm-rule": 5 },
-  cluster: { vpc: 1, subnet: 3, "ecs-instance": 3, eip: 2, clb: 1, "clb-listener": 1, "nat-gateway": 1, "snat-entry": 2, "rds-pg-instance": 1, "cm-rule": 9 },
+  "single-rds": {
+    vpc: 1,
+    "ecs-instance": 1,
+    "tos-bucket": 1,
+    "rds-pg-instance": 1,
+    "rds-pg-allowlist": 1,
+    "cm-contact-group": 1,
+    "cm-rule": 5,
+  },
+  cluster: {
+    vpc: 1,
+    subnet: 3,
+    "ecs-instance": 3,
+    eip: 2,
+    clb: 1,
+    "clb-listener": 1,
+    "nat-gateway": 1,
+    "snat-entry": 2,
+    "rds-pg-instance": 1,
+    "cm-rule": 9,
+  },
 };
 
 /** The log keeps no secrets (`<redacted>`); the replay sends a password that passes the API's rules instead. */
@@ -34,10 +54,21 @@ function unredact(v: unknown): unknown {
 }
 
 /** One recorded call sent again the way the provider sent it: TOS, JSON OpenAPI or query OpenAPI. */
-async function send(url: string, c: LoggedCall, ids: Map<string, string>): Promise<{ status: number; code?: string; result: unknown }> {
+async function send(
+  url: string,
+  c: LoggedCall,
+  ids: Map<string, string>,
+): Promise<{ status: number; code?: string; result: unknown }> {
   const params = unredact(mapIds(c.params, ids)) as Record<string, any>;
   if (c.protocol === "tos") {
-    const r = await tos(url, params.method, params.bucket, { key: params.key, sub: params.sub, headers: params.headers, body: params.body, raw: params.method === "PUT" && params.key ? "replayed" : undefined, region: c.region });
+    const r = await tos(url, params.method, params.bucket, {
+      key: params.key,
+      sub: params.sub,
+      headers: params.headers,
+      body: params.body,
+      raw: params.method === "PUT" && params.key ? "replayed" : undefined,
+      region: c.region,
+    });
     return { status: r.status, code: r.body.Code, result: r.body };
   }
   const call = JSON_SERVICES.includes(c.service) ? openApiJson : openApi;
@@ -53,8 +84,12 @@ function mapIds(v: unknown, ids: Map<string, string>): unknown {
 }
 
 function learnIds(recorded: unknown, fresh: unknown, ids: Map<string, string>): void {
-  if (typeof recorded === "string" && typeof fresh === "string" && ID.test(recorded) && !ids.has(recorded)) ids.set(recorded, fresh);
-  else if (Array.isArray(recorded) && Array.isArray(fresh)) recorded.forEach((x, i) => learnIds(x, fresh[i], ids));
+  if (typeof recorded === "string" && typeof fresh === "string" && ID.test(recorded) && !ids.has(recorded))
+    ids.set(recorded, fresh);
+  else if (Array.isArray(recorded) && Array.isArray(fresh))
+    recorded.forEach((x, i) => {
+      learnIds(x, fresh[i], ids);
+    });
   else if (recorded && fresh && typeof recorded === "object" && typeof fresh === "object") {
     for (const k of Object.keys(recorded)) learnIds((recorded as any)[k], (fresh as any)[k], ids);
   }
@@ -79,10 +114,11 @@ function shape(v: unknown, key = ""): unknown {
 function expectedBooterCalls(recorded: LoggedCall[], ids: Map<string, string>, replayed: LoggedCall[]): unknown[][] {
   const fresh = (id: unknown) => ids.get(String(id)) ?? String(id);
   const address = new Map<string, string>();
-  for (const c of replayed) if (c.action === "AllocateEipAddress" && c.status === 200) {
-    const r = c.result as { AllocationId: string; EipAddress: string };
-    address.set(r.AllocationId, r.EipAddress);
-  }
+  for (const c of replayed)
+    if (c.action === "AllocateEipAddress" && c.status === 200) {
+      const r = c.result as { AllocationId: string; EipAddress: string };
+      address.set(r.AllocationId, r.EipAddress);
+    }
   const keys = new Map<string, string>();
   const boundTo = new Map<string, { instance: string; ecs: boolean }>();
   const removed = new Set<string>();
@@ -92,7 +128,15 @@ function expectedBooterCalls(recorded: LoggedCall[], ids: Map<string, string>, r
     if (c.action === "ImportKeyPair") keys.set(p.KeyPairName, p.PublicKey);
     else if (c.action === "RunInstances") {
       const instanceId = fresh(c.created);
-      expected.push(["run", { instanceId, hostname: p.HostName ?? instanceId, userData: Buffer.from(p.UserData ?? "", "base64").toString("utf8"), publicKeys: keys.has(p.KeyPairName) ? [keys.get(p.KeyPairName)] : [] }]);
+      expected.push([
+        "run",
+        {
+          instanceId,
+          hostname: p.HostName ?? instanceId,
+          userData: Buffer.from(p.UserData ?? "", "base64").toString("utf8"),
+          publicKeys: keys.has(p.KeyPairName) ? [keys.get(p.KeyPairName)] : [],
+        },
+      ]);
     } else if (c.action === "AssociateEipAddress") {
       const ecs = (p.InstanceType ?? "EcsInstance") === "EcsInstance";
       boundTo.set(p.AllocationId, { instance: p.InstanceId, ecs });
@@ -132,7 +176,10 @@ describe("local cloud: recorded provider calls replayed", () => {
 
   for (const file of fixtures) {
     it(`${file}: same statuses, errors and answer shapes; nothing left at the end`, async () => {
-      const calls = readFileSync(join(FIXTURES, file), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as LoggedCall);
+      const calls = readFileSync(join(FIXTURES, file), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as LoggedCall);
       let now = Date.parse(calls[0]!.time);
       const booted = recordingBooter();
       const cloud = await startLocalCloud({ transitionMs: TRANSITION_MS, now: () => now, booter: booted.booter });
@@ -150,7 +197,8 @@ describe("local cloud: recorded provider calls replayed", () => {
           } else {
             expect(r.code, where).toBe(c.error);
           }
-          for (const res of cloud.store.snapshot()) peak.set(res.kind, Math.max(peak.get(res.kind) ?? 0, cloud.store.all(res.kind).length));
+          for (const res of cloud.store.snapshot())
+            peak.set(res.kind, Math.max(peak.get(res.kind) ?? 0, cloud.store.all(res.kind).length));
         }
         const expected = Object.entries(PEAKS).find(([prefix]) => file.startsWith(prefix))?.[1];
         expect(expected, `${file}: add its peaks to PEAKS`).toBeDefined();
@@ -159,10 +207,15 @@ describe("local cloud: recorded provider calls replayed", () => {
         expect(cloud.store.snapshot().map((r) => `${r.kind}/${r.id}`)).toEqual([]);
         // The booter was asked for exactly what the recorded calls imply, in their order.
         const booterCalls = expectedBooterCalls(calls, ids, cloud.log.calls);
-        expect(booterCalls.filter(([what]) => what === "run").length, `${file}: RunInstances recorded`).toBeGreaterThan(0);
+        expect(booterCalls.filter(([what]) => what === "run").length, `${file}: RunInstances recorded`).toBeGreaterThan(
+          0,
+        );
         expect(booted.calls).toEqual(booterCalls);
         // The app servers' user data arrives decoded (the cluster's bastion has none).
-        const userData = booted.calls.filter(([what]) => what === "run").map(([, r]) => (r as BootRequest).userData).filter(Boolean);
+        const userData = booted.calls
+          .filter(([what]) => what === "run")
+          .map(([, r]) => (r as BootRequest).userData)
+          .filter(Boolean);
         expect(userData.length, file).toBeGreaterThan(0);
         for (const u of userData) expect(u).toMatch(/^#cloud-config\n/);
       } finally {

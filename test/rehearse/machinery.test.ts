@@ -110,7 +110,7 @@ describe("rehearsal release variants", () => {
     const secondTree = unpack(second.path);
     expect(readFileSync(join(secondTree, "RELEASE"), "utf8").trim()).toBe(second.hash);
     expect(readFileSync(join(secondTree, "server.mjs"), "utf8")).toMatch(
-      /^console\.log\("serving"\);\n[\s\S]*second release/
+      /^console\.log\("serving"\);\n[\s\S]*second release/,
     );
     expect(readFileSync(join(secondTree, "migrate.mjs"), "utf8")).toBe('console.log("migrating");\n');
 

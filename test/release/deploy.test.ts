@@ -1,4 +1,13 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -43,12 +52,20 @@ function recorded() {
     .map((f) => {
       const argv = readFileSync(join(calls, f), "utf8").trimEnd().split("\n");
       const stdinFile = join(calls, f.replace(".argv", ".stdin"));
-      return { tool: f.includes("-ssh") ? "ssh" : "scp", argv, command: argv.at(-1)!, stdin: existsSync(stdinFile) ? readFileSync(stdinFile, "utf8") : undefined };
+      return {
+        tool: f.includes("-ssh") ? "ssh" : "scp",
+        argv,
+        command: argv.at(-1)!,
+        stdin: existsSync(stdinFile) ? readFileSync(stdinFile, "utf8") : undefined,
+      };
     });
 }
 
 beforeAll(async () => {
-  for (const [name, text] of [["ssh", STANDIN_SSH], ["scp", STANDIN_SCP]] as const) {
+  for (const [name, text] of [
+    ["ssh", STANDIN_SSH],
+    ["scp", STANDIN_SCP],
+  ] as const) {
     writeFileSync(join(dir, name), text);
     chmodSync(join(dir, name), 0o755);
   }
@@ -84,7 +101,9 @@ describe("deployRelease over SSH", () => {
     expect(c[1]!.command).toBe(`root@203.0.113.10:${remoteTarballPath(release.hash)}`);
     // the release's server kit converges the host first (the same steps as the stack's deploy step)
     expect(c[2]!.command).toMatch(/^sh -c '/);
-    expect(c[2]!.command).toContain(`tar -xzf /tmp/todo-api-${release.hash}.tar.gz -C /var/lib/todo-setup/kit/${release.hash}.new --no-same-owner server`);
+    expect(c[2]!.command).toContain(
+      `tar -xzf /tmp/todo-api-${release.hash}.tar.gz -C /var/lib/todo-setup/kit/${release.hash}.new --no-same-owner server`,
+    );
     expect(c[2]!.command).toContain(`/var/lib/todo-setup/kit/${release.hash}/server/install`);
     expect(c[3]!.command).toBe("/usr/local/sbin/todo-release set-env DATABASE_URL_FOR_TEST");
     expect(c[3]!.stdin).toBe(SECRET);
@@ -93,10 +112,14 @@ describe("deployRelease over SSH", () => {
     expect(c[4]!.command).toContain("/usr/local/sbin/todo-release restart");
     for (const call of c) {
       expect(call.argv.join(" ")).not.toContain("very-secret-pw");
-      expect(call.argv).toEqual(expect.arrayContaining(["-i", "/keys/id_ed25519", "BatchMode=yes", "StrictHostKeyChecking=accept-new"]));
+      expect(call.argv).toEqual(
+        expect.arrayContaining(["-i", "/keys/id_ed25519", "BatchMode=yes", "StrictHostKeyChecking=accept-new"]),
+      );
     }
     expect(c[0]!.argv).toContain("root@203.0.113.10");
-    expect(readFileSync(join(remoteRoot, remoteTarballPath(release.hash))).equals(readFileSync(release.path))).toBe(true);
+    expect(readFileSync(join(remoteRoot, remoteTarballPath(release.hash))).equals(readFileSync(release.path))).toBe(
+      true,
+    );
   });
 
   it("uses sudo for a non-root user and the given port", async () => {
@@ -118,7 +141,9 @@ describe("deployRelease over SSH", () => {
   it("removes the uploaded tarball when a step between the server's scripts fails (set-env)", async () => {
     process.env.FAIL_ON = "set-env";
     process.env.SOME_SETTING_FOR_TEST = "x";
-    await expect(deployRelease({ host: "203.0.113.10", tarball: release.path, env: ["SOME_SETTING_FOR_TEST"], waitSeconds: 0 })).rejects.toThrow(/setting SOME_SETTING_FOR_TEST/);
+    await expect(
+      deployRelease({ host: "203.0.113.10", tarball: release.path, env: ["SOME_SETTING_FOR_TEST"], waitSeconds: 0 }),
+    ).rejects.toThrow(/setting SOME_SETTING_FOR_TEST/);
     const c = recorded();
     expect(c.at(-1)!.command).toBe(`rm -f -- ${remoteTarballPath(release.hash)}`);
     expect(c.some((x) => x.command.includes("todo-release deploy"))).toBe(false);
@@ -134,7 +159,9 @@ describe("deployRelease over SSH", () => {
 
   it("refuses bad input before connecting", async () => {
     delete process.env.NOT_SET_ANYWHERE;
-    await expect(deployRelease({ host: "h", tarball: release.path, env: ["NOT_SET_ANYWHERE"] })).rejects.toThrow(/not set/);
+    await expect(deployRelease({ host: "h", tarball: release.path, env: ["NOT_SET_ANYWHERE"] })).rejects.toThrow(
+      /not set/,
+    );
     await expect(deployRelease({ host: "h", tarball: join(dir, "other.tar.gz") })).rejects.toThrow(/todo-api-<hash>/);
     await expect(deployRelease({ host: "", tarball: release.path })).rejects.toThrow(/host is required/);
     await expect(deployRelease({ host: "h", user: "Bad User", tarball: release.path })).rejects.toThrow(/user/);

@@ -41,9 +41,23 @@ describe("the release tarball, assembled from a stand-in bundle", () => {
     const entries = readTar(gunzipSync(readFileSync(release.path)));
     const files = entries.filter((e) => e.type === "file").map((e) => e.path);
     for (const f of EXPECTED_FILES) expect(files).toContain(f);
-    expect(files.every((f) => !f.startsWith("/") && (f.startsWith("node_modules/@node-rs/") || f.startsWith("server/") || !f.includes("/")))).toBe(true);
+    expect(
+      files.every(
+        (f) =>
+          !f.startsWith("/") && (f.startsWith("node_modules/@node-rs/") || f.startsWith("server/") || !f.includes("/")),
+      ),
+    ).toBe(true);
     // The server kit (issue #12): every server script, unit and site, the installer and its entry point.
-    for (const f of ["server/install", "server/kit.mjs", "server/bin/todo-setup", "server/bin/todo-bootstrap", "server/bin/todo-release", "server/systemd/app@.service", "server/nginx/site-http.conf", "server/etc/journald.conf"]) {
+    for (const f of [
+      "server/install",
+      "server/kit.mjs",
+      "server/bin/todo-setup",
+      "server/bin/todo-bootstrap",
+      "server/bin/todo-release",
+      "server/systemd/app@.service",
+      "server/nginx/site-http.conf",
+      "server/etc/journald.conf",
+    ]) {
       expect(files, f).toContain(f);
     }
     expect(entries.find((e) => e.path === "server/install")!.mode & 0o111).not.toBe(0);
@@ -129,12 +143,17 @@ describe("the real release (npm run build of app/)", () => {
     const base = `http://127.0.0.1:${port}`;
     for (let i = 0; i < 100; i++) {
       if (server.exitCode !== null) throw new Error(`server.mjs exited: ${stderr}`);
-      const up = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+      const up = await fetch(`${base}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (up) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     const steps: string[] = [];
-    const result = await runSmoke(base, { report: (s) => steps.push(`${s.ok ? "ok" : "FAIL"} ${s.name} ${s.detail ?? ""}`) });
+    const result = await runSmoke(base, {
+      report: (s) => steps.push(`${s.ok ? "ok" : "FAIL"} ${s.name} ${s.detail ?? ""}`),
+    });
     expect(steps.filter((s) => s.startsWith("FAIL"))).toEqual([]);
     expect(result.ok).toBe(true);
     expect(result.steps).toHaveLength(12);

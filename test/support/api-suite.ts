@@ -32,7 +32,8 @@ export function apiSuite(...servers: SuiteServer[]): ApiSuite {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    for (const spec of specs) apps.push(await startTestApp({ ...(typeof spec === "function" ? spec() : spec), databaseUrl: db.url }));
+    for (const spec of specs)
+      apps.push(await startTestApp({ ...(typeof spec === "function" ? spec() : spec), databaseUrl: db.url }));
     connection = new pg.Client({ connectionString: db.url });
     await connection.connect();
   });
@@ -43,11 +44,13 @@ export function apiSuite(...servers: SuiteServer[]): ApiSuite {
   });
 
   const started = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`${what} is used before the suite started (use it inside a test or a hook)`);
+    if (value === undefined)
+      throw new Error(`${what} is used before the suite started (use it inside a test or a hook)`);
     return value;
   };
   const clients = specs.map((_, i) => client(() => started(apps[i], "a server").url));
-  const query = ((...args: unknown[]) => (started(connection, "the SQL connection").query as (...a: unknown[]) => unknown)(...args)) as pg.Client["query"];
+  const query = ((...args: unknown[]) =>
+    (started(connection, "the SQL connection").query as (...a: unknown[]) => unknown)(...args)) as pg.Client["query"];
   return {
     get dbUrl() {
       return started(db, "the database").url;

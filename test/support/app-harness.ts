@@ -85,7 +85,12 @@ export interface ApiResponse<T = any> {
   text: string;
 }
 
-export async function call<T = any>(base: string, method: string, path: string, options: CallOptions = {}): Promise<ApiResponse<T>> {
+export async function call<T = any>(
+  base: string,
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = { ...options.headers };
   let body: string | Uint8Array | undefined = options.body;
   if (options.json !== undefined) {
@@ -96,9 +101,13 @@ export async function call<T = any>(base: string, method: string, path: string, 
     body = new URLSearchParams(options.form).toString();
   }
   if (options.token) headers.authorization = `Bearer ${options.token}`;
-  const res = await fetch(base + path, { method, headers, body: body as NonNullable<Parameters<typeof fetch>[1]>["body"] });
+  const res = await fetch(base + path, {
+    method,
+    headers,
+    body: body as NonNullable<Parameters<typeof fetch>[1]>["body"],
+  });
   const text = await res.text();
-  let parsed: unknown = undefined;
+  let parsed: unknown;
   if (text && (res.headers.get("content-type") ?? "").includes("json")) parsed = JSON.parse(text);
   return { status: res.status, headers: res.headers, body: parsed as T, text };
 }

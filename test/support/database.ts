@@ -3,7 +3,9 @@ import pg from "pg";
 import { inject } from "vitest";
 
 /** A fresh database per test file, so files can run in parallel without seeing each other. */
-export async function createTestDatabase(adminUrl: string = inject("postgresAdminUrl")): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createTestDatabase(
+  adminUrl: string = inject("postgresAdminUrl"),
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `todo_test_${randomBytes(6).toString("hex")}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();

@@ -37,7 +37,8 @@ export const INSTALL_HINT =
  */
 export function choosePostgres(env: NodeJS.ProcessEnv = process.env): PostgresSource {
   const wanted = env.TEST_POSTGRES ?? "";
-  if (!["", "local", "npm"].includes(wanted)) throw new Error(`TEST_POSTGRES must be "local" or "npm", not "${wanted}"`);
+  if (!["", "local", "npm"].includes(wanted))
+    throw new Error(`TEST_POSTGRES must be "local" or "npm", not "${wanted}"`);
   const local = wanted === "npm" ? null : findPostgresBin();
   if (local) return { kind: "local", bin: local };
   const npm = wanted === "local" ? null : findNpmPostgres();
@@ -64,8 +65,13 @@ export function findPostgresBin(path = process.env.PATH ?? "", root = "/usr/lib/
 function runAs(fallbackToNobody: boolean): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const users = readFileSync("/etc/passwd", "utf8").split("\n");
-  const line = users.find((l) => l.startsWith("postgres:")) ?? (fallbackToNobody ? users.find((l) => l.startsWith("nobody:")) : undefined);
-  if (!line) throw new Error("Running as root needs a `postgres` system user for the test cluster (created by `apt-get install -y postgresql`).");
+  const line =
+    users.find((l) => l.startsWith("postgres:")) ??
+    (fallbackToNobody ? users.find((l) => l.startsWith("nobody:")) : undefined);
+  if (!line)
+    throw new Error(
+      "Running as root needs a `postgres` system user for the test cluster (created by `apt-get install -y postgresql`).",
+    );
   const [, , uid, gid] = line.split(":");
   return { uid: Number(uid), gid: Number(gid) };
 }
@@ -97,19 +103,23 @@ export async function startPgCluster(source: PostgresSource | string | null = ch
   const root = mkdtempSync(join(tmpdir(), "todo-api-pg-"));
   const bin = chosen.kind === "local" ? chosen.bin : stageNpmPostgres(chosen.found, root);
   if (user) chownSync(root, user.uid, user.gid);
-  const version = (await run(join(bin, "postgres"), ["--version"], user)).trim().replace(/^postgres \(PostgreSQL\) /, "");
+  const version = (await run(join(bin, "postgres"), ["--version"], user))
+    .trim()
+    .replace(/^postgres \(PostgreSQL\) /, "");
   const description =
     chosen.kind === "local"
       ? `PostgreSQL ${version} from the local binaries (${bin})`
       : `PostgreSQL ${version} from npm (${chosen.found.pkg}@${chosen.found.version})`;
   const dataDir = join(root, "data");
   const port = await freePort();
-  await run(join(bin, "initdb"), ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"], user).catch(
-    (error: unknown) => {
-      rmSync(root, { recursive: true, force: true });
-      throw error;
-    },
-  );
+  await run(
+    join(bin, "initdb"),
+    ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
+    user,
+  ).catch((error: unknown) => {
+    rmSync(root, { recursive: true, force: true });
+    throw error;
+  });
   const options = [
     `-p ${port}`,
     "-c listen_addresses=127.0.0.1",
@@ -119,7 +129,12 @@ export async function startPgCluster(source: PostgresSource | string | null = ch
     "-c full_page_writes=off",
     "-c max_connections=300",
   ].join(" ");
-  const start = () => run(join(bin, "pg_ctl"), ["-D", dataDir, "-l", join(root, "server.log"), "-w", "-t", "60", "-o", options, "start"], user).then(() => {});
+  const start = () =>
+    run(
+      join(bin, "pg_ctl"),
+      ["-D", dataDir, "-l", join(root, "server.log"), "-w", "-t", "60", "-o", options, "start"],
+      user,
+    ).then(() => {});
   const stop = () => run(join(bin, "pg_ctl"), ["-D", dataDir, "-m", "fast", "-w", "stop"], user).then(() => {});
   try {
     await start();

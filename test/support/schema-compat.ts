@@ -25,7 +25,15 @@ const INTERNAL = ["kysely_migration", "kysely_migration_lock"];
 export async function snapshotSchema(db: Kysely<any>): Promise<SchemaSnapshot> {
   const tables = await sql<{ table_name: string }>`
     select table_name from information_schema.tables where table_schema = 'public'`.execute(db);
-  const columns = await sql<{ table_name: string; column_name: string; data_type: string; is_nullable: string; column_default: string | null; is_identity: string; is_generated: string }>`
+  const columns = await sql<{
+    table_name: string;
+    column_name: string;
+    data_type: string;
+    is_nullable: string;
+    column_default: string | null;
+    is_identity: string;
+    is_generated: string;
+  }>`
     select table_name, column_name, data_type, is_nullable, column_default, is_identity, is_generated
     from information_schema.columns where table_schema = 'public'`.execute(db);
   const indexes = await sql<{ tablename: string; indexname: string }>`
@@ -49,7 +57,9 @@ export async function snapshotSchema(db: Kysely<any>): Promise<SchemaSnapshot> {
         ]),
     ),
     indexes: new Set(indexes.rows.filter((r) => keep(r.tablename)).map((r) => `${r.tablename}:${r.indexname}`)),
-    constraints: new Set(constraints.rows.filter((r) => keep(r.table_name)).map((r) => `${r.table_name}:${r.constraint_name}`)),
+    constraints: new Set(
+      constraints.rows.filter((r) => keep(r.table_name)).map((r) => `${r.table_name}:${r.constraint_name}`),
+    ),
   };
 }
 
@@ -74,8 +84,10 @@ export function breakingChanges(before: SchemaSnapshot, after: SchemaSnapshot): 
   }
   // (those of a removed table are reported with it)
   const kept = (name: string) => after.tables.has(name.split(":")[0]!);
-  for (const index of before.indexes) if (kept(index) && !after.indexes.has(index)) problems.push(`index ${index} removed or renamed`);
-  for (const c of before.constraints) if (kept(c) && !after.constraints.has(c)) problems.push(`constraint ${c} removed or renamed`);
+  for (const index of before.indexes)
+    if (kept(index) && !after.indexes.has(index)) problems.push(`index ${index} removed or renamed`);
+  for (const c of before.constraints)
+    if (kept(c) && !after.constraints.has(c)) problems.push(`constraint ${c} removed or renamed`);
   return problems;
 }
 

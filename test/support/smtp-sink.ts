@@ -71,7 +71,9 @@ export async function startSmtpSink(host = "127.0.0.1"): Promise<SmtpSink> {
 /** The code in an account mail: a line of 43 base64url characters (256 bits). */
 export function tokenIn(mail: ReceivedMail): string {
   // Decode quoted-printable as a mail client would: soft line breaks, then =XX escapes.
-  const text = mail.raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  const text = mail.raw
+    .replace(/=\r?\n/g, "")
+    .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
   const match = /^([A-Za-z0-9_-]{43})\r?$/m.exec(text);
   if (!match) throw new Error(`no token in mail:\n${mail.raw}`);
   return match[1]!;

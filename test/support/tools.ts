@@ -48,7 +48,9 @@ export const TOOLS = {
     // The backup suites put the local PostgreSQL binaries first on PATH, as pg-cluster.ts finds them.
     find: (env) => {
       const bin = findPostgresBin(env.PATH ?? "");
-      return bin && existsSync(join(bin, "pg_dump")) && existsSync(join(bin, "pg_restore")) ? join(bin, "pg_dump") : commandPath("pg_dump", env);
+      return bin && existsSync(join(bin, "pg_dump")) && existsSync(join(bin, "pg_restore"))
+        ? join(bin, "pg_dump")
+        : commandPath("pg_dump", env);
     },
   },
   terraform: {

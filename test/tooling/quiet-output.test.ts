@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { TEST_PUBLIC_KEY, projectRoot } from "../infra/synth-helpers";
+import { TEST_PUBLIC_KEY, projectRoot } from "../infra/synth-helpers.js";
 import { requireTool, terraformCommand } from "../support/tools.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "todo-quiet-"));
@@ -19,13 +19,17 @@ const tsx = path.join(projectRoot, "node_modules/.bin/tsx");
 // As a newcomer's shell has it: no CHECKPOINT_DISABLE (offline, cdktf's checkpoint call fails loudly).
 const { CHECKPOINT_DISABLE: _checkpoint, ...inherited } = process.env;
 const env = { ...inherited, TF_CLI_CONFIG_FILE: missingConfig, FORCE_COLOR: "0" };
-const alarms = (text: string) => text.split("\n").filter((l) => /\[ERROR\]|problems with the CLI configuration/.test(l));
+const alarms = (text: string) =>
+  text.split("\n").filter((l) => /\[ERROR\]|problems with the CLI configuration/.test(l));
 
 describe("no alarming output from install and synth", () => {
-  it.skipIf(requireTool("terraform").missing)("the situation is real: Terraform itself warns about the missing CLI config", () => {
-    const r = spawnSync(terraformCommand(), ["version"], { env, encoding: "utf8" });
-    expect(r.stderr).toContain("problems with the CLI configuration");
-  });
+  it.skipIf(requireTool("terraform").missing)(
+    "the situation is real: Terraform itself warns about the missing CLI config",
+    () => {
+      const r = spawnSync(terraformCommand(), ["version"], { env, encoding: "utf8" });
+      expect(r.stderr).toContain("problems with the CLI configuration");
+    },
+  );
 
   it("the postinstall bindings generator (forced to regenerate) prints no [ERROR] line", () => {
     const probe = path.join(dir, "generate.ts");

@@ -24,7 +24,12 @@ function nestedRun(env: NodeJS.ProcessEnv) {
   const { CI: _ci, STRICT_TOOLS: _strict, ...inherited } = process.env;
   const r = spawnSync(
     process.execPath,
-    [path.join(projectRoot, "node_modules/vitest/vitest.mjs"), "run", "--config", "test/tooling/fixtures/vitest.config.ts"],
+    [
+      path.join(projectRoot, "node_modules/vitest/vitest.mjs"),
+      "run",
+      "--config",
+      "test/tooling/fixtures/vitest.config.ts",
+    ],
     { cwd: projectRoot, encoding: "utf8", timeout: 120_000, env: { ...inherited, ...bare, NO_COLOR: "1", ...env } },
   );
   return { status: r.status, output: `${r.stdout}\n${r.stderr}` };
@@ -83,7 +88,9 @@ describe("the summary line", () => {
     )!;
     expect(line).toContain("nginx + openssl (12 tests skipped; install: sudo apt-get install -y nginx-light openssl)");
     expect(line).not.toContain("shellcheck");
-    expect(line).toMatch(/terraform-provider-volcengine \(1 test skipped; .*strict mode reports it and does not fail\)/);
+    expect(line).toMatch(
+      /terraform-provider-volcengine \(1 test skipped; .*strict mode reports it and does not fail\)/,
+    );
     expect(line).toContain("STRICT_TOOLS=1");
     expect(line.split("\n")).toHaveLength(1);
     expect(missingToolsSummary(new Map(), false)).toBeUndefined();
@@ -102,7 +109,9 @@ describe("the summary line", () => {
   it("fails the run in strict mode (CI=true) for the obtainable tool only", () => {
     const r = nestedRun({ CI: "true" });
     expect(r.status, r.output).not.toBe(0);
-    expect(r.output).toContain("shellcheck is not installed, and CI=true/STRICT_TOOLS=1 makes a missing tool a failure");
+    expect(r.output).toContain(
+      "shellcheck is not installed, and CI=true/STRICT_TOOLS=1 makes a missing tool a failure",
+    );
     expect(r.output).not.toContain("terraform-provider-volcengine is not installed");
   });
 });

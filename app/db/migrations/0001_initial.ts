@@ -54,7 +54,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("hits", "integer", (c) => c.notNull())
     .addPrimaryKeyConstraint("rate_limit_buckets_pkey", ["key", "window_start"])
     .execute();
-  await db.schema.createIndex("rate_limit_buckets_window_idx").on("rate_limit_buckets").column("window_start").execute();
+  await db.schema
+    .createIndex("rate_limit_buckets_window_idx")
+    .on("rate_limit_buckets")
+    .column("window_start")
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -73,8 +73,12 @@ export async function up(db: Kysely<any>): Promise<void> {
       return new;
     end
     $$`.execute(db);
-  await sql`create trigger todos_track_write before insert or update on todos for each row execute function todos_track_change()`.execute(db);
-  await sql`create trigger todos_track_delete after delete on todos for each row execute function todos_track_change()`.execute(db);
+  await sql`create trigger todos_track_write before insert or update on todos for each row execute function todos_track_change()`.execute(
+    db,
+  );
+  await sql`create trigger todos_track_delete after delete on todos for each row execute function todos_track_change()`.execute(
+    db,
+  );
 
   // Idempotency-Key store: one row per (user, key). `response_status` is null while the first
   // request is in flight; `locked_until` lets a retry take over a claim whose process died.

@@ -18,7 +18,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       return new;
     end
     $$`.execute(db);
-  await sql`create trigger users_email_unverify before update of email on users for each row execute function users_email_unverify()`.execute(db);
+  await sql`create trigger users_email_unverify before update of email on users for each row execute function users_email_unverify()`.execute(
+    db,
+  );
 
   // Single-use tokens sent by mail; only their SHA-256 is stored. `email` is the address the
   // token was sent to: a verification only counts for the address the user still has.

@@ -17,10 +17,14 @@ export const requestPasswordReset = createRoute({
   security: publicSecurity,
   summary: "Mail a password-reset code (202 whether or not the address is registered)",
   description:
-    "The code is valid 30 minutes, once; a newer request retires it. Rate limited per client address and per address asked for." + NO_MAIL,
+    "The code is valid 30 minutes, once; a newer request retires it. Rate limited per client address and per address asked for." +
+    NO_MAIL,
   middleware: rateLimit("password-reset", (c) => c.var.services.passwordResetLimiter),
   request: { body: jsonBody(EmailOnly) },
-  responses: { 202: json(Accepted, "Accepted: if the address is registered, a mail is on its way"), ...errorResponses(400, 413, 422, 429) },
+  responses: {
+    202: json(Accepted, "Accepted: if the address is registered, a mail is on its way"),
+    ...errorResponses(400, 413, 422, 429),
+  },
 });
 
 export const confirmPasswordReset = createRoute({
@@ -30,9 +34,12 @@ export const confirmPasswordReset = createRoute({
   tags,
   security: publicSecurity,
   summary: "Set a new password with the mailed code; signs out every session",
-  description: "A wrong, used or expired code is 400 `invalid_token`." + NO_MAIL,
+  description: `A wrong, used or expired code is 400 \`invalid_token\`.${NO_MAIL}`,
   request: { body: jsonBody(PasswordResetConfirm) },
-  responses: { 204: { description: "Password changed; every refresh token revoked" }, ...errorResponses(400, 413, 422) },
+  responses: {
+    204: { description: "Password changed; every refresh token revoked" },
+    ...errorResponses(400, 413, 422),
+  },
 });
 
 export const requestEmailVerification = createRoute({
@@ -42,7 +49,7 @@ export const requestEmailVerification = createRoute({
   tags,
   security: bearerSecurity,
   summary: "Mail a new verification code to my address",
-  description: "Rate limited per user." + NO_MAIL,
+  description: `Rate limited per user.${NO_MAIL}`,
   middleware: [requireAuth, rateLimitPerUser("email-verification", (c) => c.var.services.passwordLimiter)],
   responses: { 202: json(Accepted, "Accepted: a mail is on its way"), ...errorResponses(401, 429) },
 });
@@ -54,7 +61,9 @@ export const verifyEmail = createRoute({
   tags,
   security: publicSecurity,
   summary: "Confirm the e-mail address with the mailed code",
-  description: "A wrong, used or expired code, or one sent to an address the account no longer has, is 400 `invalid_token`." + NO_MAIL,
+  description:
+    "A wrong, used or expired code, or one sent to an address the account no longer has, is 400 `invalid_token`." +
+    NO_MAIL,
   request: { body: jsonBody(VerifyEmailRequest) },
   responses: { 200: json(User, "The account, with email_verified: true"), ...errorResponses(400, 413, 422) },
 });

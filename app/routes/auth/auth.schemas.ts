@@ -1,7 +1,15 @@
 import { z } from "@hono/zod-openapi";
 
-const LoginName = z.string().min(1, { message: "is required" }).max(254).openapi({ description: "Username or email", example: "alice" });
-const LoginPassword = z.string().min(1, { message: "is required" }).max(1024).openapi({ format: "password", example: "correct horse battery staple" });
+const LoginName = z
+  .string()
+  .min(1, { message: "is required" })
+  .max(254)
+  .openapi({ description: "Username or email", example: "alice" });
+const LoginPassword = z
+  .string()
+  .min(1, { message: "is required" })
+  .max(1024)
+  .openapi({ format: "password", example: "correct horse battery staple" });
 
 export const LoginJson = z.strictObject({ username: LoginName, password: LoginPassword }).openapi("LoginRequest");
 

@@ -36,9 +36,15 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
           // Relative: the document is served by the API it describes, whatever its origin.
           servers: [{ url: "/", description: "This API's origin" }],
           tags: [
-            { name: "Accounts", description: "Registration, the signed-in account, password reset and e-mail verification" },
+            {
+              name: "Accounts",
+              description: "Registration, the signed-in account, password reset and e-mail verification",
+            },
             { name: "Sessions", description: "Log in, refresh and log out (access and refresh tokens)" },
-            { name: "Todos", description: "The signed-in user's todos, conditional requests, safe retries and delta sync" },
+            {
+              name: "Todos",
+              description: "The signed-in user's todos, conditional requests, safe retries and delta sync",
+            },
             { name: "Health", description: "Liveness and readiness for load balancers" },
           ],
         }) as unknown as OpenApiDocument,
@@ -49,29 +55,56 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
   app.get("/docs", (c) => c.html(DOCS_HTML));
   app.get("/docs/init.js", (c) => c.body(INIT_JS, 200, { "Content-Type": "text/javascript; charset=utf-8" }));
   app.get("/docs/swagger-ui-bundle.js", (c) =>
-    c.body(swaggerAssets()["swagger-ui-bundle.js"], 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=86400" }),
+    c.body(swaggerAssets()["swagger-ui-bundle.js"], 200, {
+      "Content-Type": "text/javascript; charset=utf-8",
+      "Cache-Control": "public, max-age=86400",
+    }),
   );
   app.get("/docs/swagger-ui.css", (c) =>
-    c.body(swaggerAssets()["swagger-ui.css"], 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=86400" }),
+    c.body(swaggerAssets()["swagger-ui.css"], 200, {
+      "Content-Type": "text/css; charset=utf-8",
+      "Cache-Control": "public, max-age=86400",
+    }),
   );
 }
 
 interface OpenApiDocument {
   paths?: Record<
     string,
-    Record<string, { operationId?: string; requestBody?: { required?: boolean }; responses?: Record<string, { headers?: Record<string, unknown> }> }>
+    Record<
+      string,
+      {
+        operationId?: string;
+        requestBody?: { required?: boolean };
+        responses?: Record<string, { headers?: Record<string, unknown> }>;
+      }
+    >
   >;
 }
 
 /** Operations counted by a rate limiter: every response of theirs carries the RateLimit-* headers. */
-const RATE_LIMITED = new Set(["registerUser", "login", "changePassword", "requestPasswordReset", "requestEmailVerification"]);
+const RATE_LIMITED = new Set([
+  "registerUser",
+  "login",
+  "changePassword",
+  "requestPasswordReset",
+  "requestEmailVerification",
+]);
 const RATE_LIMIT_HEADERS = {
   "RateLimit-Limit": { description: "Attempts allowed per window", required: true, schema: { type: "integer" } },
-  "RateLimit-Remaining": { description: "Attempts left in the current window", required: true, schema: { type: "integer" } },
+  "RateLimit-Remaining": {
+    description: "Attempts left in the current window",
+    required: true,
+    schema: { type: "integer" },
+  },
   "RateLimit-Reset": { description: "Seconds until the window resets", required: true, schema: { type: "integer" } },
 };
 const REQUEST_ID_HEADER = {
-  "X-Request-Id": { description: "Echo of a valid incoming X-Request-Id, else a generated one", required: true, schema: { type: "string" } },
+  "X-Request-Id": {
+    description: "Echo of a valid incoming X-Request-Id, else a generated one",
+    required: true,
+    schema: { type: "string" },
+  },
 };
 
 /** Headers sent on every response (X-Request-Id), or on every response of an operation (RateLimit-*), declared once here. */

@@ -42,7 +42,13 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
 };
 
 export const update: AppRouteHandler<typeof routes.update> = async (c) =>
-  c.json(tagged(c, await c.var.services.todos.update(c.var.userId, c.req.valid("param").id, c.req.valid("json"), ifMatch(c))), 200);
+  c.json(
+    tagged(
+      c,
+      await c.var.services.todos.update(c.var.userId, c.req.valid("param").id, c.req.valid("json"), ifMatch(c)),
+    ),
+    200,
+  );
 
 export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
   await c.var.services.todos.delete(c.var.userId, c.req.valid("param").id, ifMatch(c));
@@ -51,7 +57,13 @@ export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
 };
 
 export const complete: AppRouteHandler<typeof routes.complete> = async (c) =>
-  c.json(tagged(c, await c.var.services.todos.setCompleted(c.var.userId, c.req.valid("param").id, true, ifMatch(c))), 200);
+  c.json(
+    tagged(c, await c.var.services.todos.setCompleted(c.var.userId, c.req.valid("param").id, true, ifMatch(c))),
+    200,
+  );
 
 export const reopen: AppRouteHandler<typeof routes.reopen> = async (c) =>
-  c.json(tagged(c, await c.var.services.todos.setCompleted(c.var.userId, c.req.valid("param").id, false, ifMatch(c))), 200);
+  c.json(
+    tagged(c, await c.var.services.todos.setCompleted(c.var.userId, c.req.valid("param").id, false, ifMatch(c))),
+    200,
+  );

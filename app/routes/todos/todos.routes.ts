@@ -24,7 +24,10 @@ const common = {
 const jsonBody = <T>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 const withETag = (description: string) => ({ ...json(Todo, description), headers: ETagHeader });
 const ReplayedHeader = {
-  "Idempotent-Replayed": { description: "`true` when this is the stored response to an earlier request with the same Idempotency-Key", schema: { type: "string" as const } },
+  "Idempotent-Replayed": {
+    description: "`true` when this is the stored response to an earlier request with the same Idempotency-Key",
+    schema: { type: "string" as const },
+  },
 };
 
 export const create = createRoute({
@@ -38,7 +41,11 @@ export const create = createRoute({
   responses: {
     201: {
       ...json(Todo, "Created"),
-      headers: { Location: { description: "/api/v1/todos/{id}", required: true, schema: { type: "string" } }, ...ETagHeader, ...ReplayedHeader },
+      headers: {
+        Location: { description: "/api/v1/todos/{id}", required: true, schema: { type: "string" } },
+        ...ETagHeader,
+        ...ReplayedHeader,
+      },
     },
     ...errorResponses(400, 401, 409, 413, 422),
   },
@@ -118,5 +125,15 @@ const toggle = (path: string, operationId: string, summary: string, description:
     },
   });
 
-export const complete = toggle("/api/v1/todos/{id}/complete", "completeTodo", "Mark a todo completed", "The todo, completed");
-export const reopen = toggle("/api/v1/todos/{id}/reopen", "reopenTodo", "Mark a todo not completed", "The todo, reopened");
+export const complete = toggle(
+  "/api/v1/todos/{id}/complete",
+  "completeTodo",
+  "Mark a todo completed",
+  "The todo, completed",
+);
+export const reopen = toggle(
+  "/api/v1/todos/{id}/reopen",
+  "reopenTodo",
+  "Mark a todo not completed",
+  "The todo, reopened",
+);

@@ -7,12 +7,15 @@ const Title = z
   .min(1, { message: "must not be empty" })
   .max(200, { message: "must be at most 200 characters" })
   .openapi({ example: "Buy milk", description: "1–200 characters after trimming (stored trimmed)" });
-const Description = z.string().max(2000, { message: "must be at most 2000 characters" }).nullable().openapi({ example: "2 litres" });
+const Description = z
+  .string()
+  .max(2000, { message: "must be at most 2000 characters" })
+  .nullable()
+  .openapi({ example: "2 litres" });
 /** Years 1–9999 in UTC: PostgreSQL would store year 0 as 1 BC, and print years past 9999 in a form RFC 3339 has no room for. */
 const inPrintableYears = (value: string) => {
   const year = new Date(value).getUTCFullYear();
   return Number.isNaN(year) || (year >= 1 && year <= 9999); // not a date at all: the format check says so
-
 };
 const DueDate = z.iso
   .datetime({ offset: true, ...says("must be an RFC 3339 date-time, e.g. 2026-11-28T06:00:00Z") })
@@ -29,7 +32,11 @@ export const Todo = z
     completed: z.boolean(),
     created_at: Timestamp,
     updated_at: Timestamp,
-    version: z.number().int().min(1).openapi({ description: "1 at creation, +1 on every change; the ETag is this number in quotes", example: 1 }),
+    version: z
+      .number()
+      .int()
+      .min(1)
+      .openapi({ description: "1 at creation, +1 on every change; the ETag is this number in quotes", example: 1 }),
   })
   .openapi("Todo");
 
@@ -38,11 +45,21 @@ export const TodoList = z
   .openapi("TodoList");
 
 export const CreateTodoRequest = z
-  .strictObject({ title: Title, description: Description.optional(), due_date: DueDate.optional(), completed: z.boolean().optional() })
+  .strictObject({
+    title: Title,
+    description: Description.optional(),
+    due_date: DueDate.optional(),
+    completed: z.boolean().optional(),
+  })
   .openapi("CreateTodoRequest");
 
 export const UpdateTodoRequest = z
-  .strictObject({ title: Title.optional(), description: Description.optional(), due_date: DueDate.optional(), completed: z.boolean().optional() })
+  .strictObject({
+    title: Title.optional(),
+    description: Description.optional(),
+    due_date: DueDate.optional(),
+    completed: z.boolean().optional(),
+  })
   .openapi("UpdateTodoRequest");
 
 const intParam = (message: string) => z.string().regex(/^\d+$/, { message }).transform(Number);
@@ -62,7 +79,9 @@ export const ListTodosQuery = z.strictObject({
     .optional()
     .openapi({ param: { name: "completed", in: "query" }, type: "boolean" }),
   sort: z
-    .enum(["created_at", "-created_at", "due_date", "-due_date"], { message: "must be one of created_at, -created_at, due_date, -due_date" })
+    .enum(["created_at", "-created_at", "due_date", "-due_date"], {
+      message: "must be one of created_at, -created_at, due_date, -due_date",
+    })
     .optional()
     .openapi({ param: { name: "sort", in: "query" }, default: "-created_at" }),
 });
@@ -81,7 +100,8 @@ export const IfMatchHeaders = z.object({
     .optional()
     .openapi({
       param: { name: "If-Match", in: "header" },
-      description: 'Apply only if the todo is still at this version (its ETag, e.g. `"3"`); else 412 and nothing changes.',
+      description:
+        'Apply only if the todo is still at this version (its ETag, e.g. `"3"`); else 412 and nothing changes.',
       example: '"1"',
     }),
 });
@@ -104,7 +124,11 @@ export const IfNoneMatchHeaders = z.object({
   "If-None-Match": z
     .string()
     .optional()
-    .openapi({ param: { name: "If-None-Match", in: "header" }, description: "The ETag you hold; 304 if it is still current.", example: '"1"' }),
+    .openapi({
+      param: { name: "If-None-Match", in: "header" },
+      description: "The ETag you hold; 304 if it is still current.",
+      example: '"1"',
+    }),
 });
 
 export const ChangesQuery = z.strictObject({
@@ -112,7 +136,10 @@ export const ChangesQuery = z.strictObject({
     .string()
     .max(200, { message: "is not a cursor this server issued" })
     .optional()
-    .openapi({ param: { name: "cursor", in: "query" }, description: "`next_cursor` of the previous call; omit it to start over." }),
+    .openapi({
+      param: { name: "cursor", in: "query" },
+      description: "`next_cursor` of the previous call; omit it to start over.",
+    }),
   limit: intParam("must be a whole number from 1 to 500")
     .pipe(z.number().min(1, { message: "must be at least 1" }).max(500, { message: "must be at most 500" }))
     .optional()

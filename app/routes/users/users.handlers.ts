@@ -10,14 +10,17 @@ export const register: AppRouteHandler<typeof routes.register> = async (c) => {
   return c.json(user, 201);
 };
 
-export const getMe: AppRouteHandler<typeof routes.getMe> = async (c) => c.json(await c.var.services.users.get(c.var.userId), 200);
+export const getMe: AppRouteHandler<typeof routes.getMe> = async (c) =>
+  c.json(await c.var.services.users.get(c.var.userId), 200);
 
 export const updateMe: AppRouteHandler<typeof routes.updateMe> = async (c) => {
   const { current_password, ...changes } = c.req.valid("json");
   // A password check of a signed-in user: limited per user like PUT /users/me/password.
-  if (current_password !== undefined) await consumeAttempt(c, c.var.services.passwordLimiter, `password:user:${c.var.userId}`);
+  if (current_password !== undefined)
+    await consumeAttempt(c, c.var.services.passwordLimiter, `password:user:${c.var.userId}`);
   const { emailChanged, ...user } = await c.var.services.users.update(c.var.userId, changes, current_password);
-  if (emailChanged && c.var.services.accountMail.mailAvailable) c.var.services.accountMail.sendVerification(user.id, c.var.logger);
+  if (emailChanged && c.var.services.accountMail.mailAvailable)
+    c.var.services.accountMail.sendVerification(user.id, c.var.logger);
   return c.json(user, 200);
 };
 

@@ -3,15 +3,22 @@ import { Id, says, Timestamp } from "../../http/schemas.js";
 
 export const Username = z
   .string()
-  .regex(/^[A-Za-z0-9_.\-]{3,50}$/, says("must be 3–50 characters: letters, digits, _ . -"))
+  .regex(/^[A-Za-z0-9_.-]{3,50}$/, says("must be 3–50 characters: letters, digits, _ . -"))
   .openapi({ example: "alice" });
-export const Email = z.email(says("must be a valid email address")).max(254, { message: "must be at most 254 characters" }).openapi({ example: "alice@example.com" });
+export const Email = z
+  .email(says("must be a valid email address"))
+  .max(254, { message: "must be at most 254 characters" })
+  .openapi({ example: "alice@example.com" });
 export const Password = z
   .string()
   .min(8, { message: "must be at least 8 characters" })
   .max(128, { message: "must be at most 128 characters" })
   .openapi({ example: "correct horse battery staple", format: "password" });
-const FullName = z.string().max(200, { message: "must be at most 200 characters" }).nullable().openapi({ example: "Alice Liddell" });
+const FullName = z
+  .string()
+  .max(200, { message: "must be at most 200 characters" })
+  .nullable()
+  .openapi({ example: "Alice Liddell" });
 
 export const User = z
   .object({
@@ -19,7 +26,9 @@ export const User = z
     username: z.string(),
     email: z.string().openapi({ format: "email" }),
     full_name: z.string().nullable(),
-    email_verified: z.boolean().openapi({ description: "Whether the address was confirmed with the code mailed to it" }),
+    email_verified: z
+      .boolean()
+      .openapi({ description: "Whether the address was confirmed with the code mailed to it" }),
     created_at: Timestamp,
   })
   .openapi("User");
@@ -34,7 +43,10 @@ export const UpdateMeRequest = z
   .strictObject({
     email: Email.optional(),
     full_name: FullName.optional(),
-    current_password: CurrentPassword.optional().openapi({ description: "Required when `email` changes", format: "password" }),
+    current_password: CurrentPassword.optional().openapi({
+      description: "Required when `email` changes",
+      format: "password",
+    }),
   })
   .openapi("UpdateMeRequest");
 
@@ -44,7 +56,9 @@ const MailToken = z
   .min(1, { message: "is required" })
   .max(256)
   .openapi({ description: "The code from the mail", example: "q1bD9x…" });
-export const PasswordResetConfirm = z.strictObject({ token: MailToken, new_password: Password }).openapi("PasswordResetConfirm");
+export const PasswordResetConfirm = z
+  .strictObject({ token: MailToken, new_password: Password })
+  .openapi("PasswordResetConfirm");
 export const VerifyEmailRequest = z.strictObject({ token: MailToken }).openapi("VerifyEmailRequest");
 
 export const ChangePasswordRequest = z

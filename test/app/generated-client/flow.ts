@@ -46,9 +46,17 @@ export async function runFlow({ baseUrl, readResetCode }: FlowDeps): Promise<str
   // create, then the same request again as a retry after a lost response
   const key = randomUUID();
   const draft = { title: "Written offline", due_date: "2026-12-01T09:00:00+08:00" };
-  const created = await api.POST("/api/v1/todos", { params: { header: { "Idempotency-Key": key } }, body: draft, headers: auth() });
+  const created = await api.POST("/api/v1/todos", {
+    params: { header: { "Idempotency-Key": key } },
+    body: draft,
+    headers: auth(),
+  });
   check(created.data !== undefined, "create", created.error);
-  const retried = await api.POST("/api/v1/todos", { params: { header: { "Idempotency-Key": key } }, body: draft, headers: auth() });
+  const retried = await api.POST("/api/v1/todos", {
+    params: { header: { "Idempotency-Key": key } },
+    body: draft,
+    headers: auth(),
+  });
   check(retried.data !== undefined, "retried create", retried.error);
   check(retried.data.id === created.data.id, "the retry returns the same todo", [created.data.id, retried.data.id]);
   check(retried.response.headers.get("Idempotent-Replayed") === "true", "the retry is a replay");
@@ -57,7 +65,9 @@ export async function runFlow({ baseUrl, readResetCode }: FlowDeps): Promise<str
   // the delta since the first sync: exactly that one todo
   const delta = await api.GET("/api/v1/todos/changes", { params: { query: { cursor } }, headers: auth() });
   check(delta.data !== undefined, "delta sync", delta.error);
-  const titles = delta.data.changes.map((change) => (change.type === "upsert" ? change.todo.title : `deleted ${change.id}`));
+  const titles = delta.data.changes.map((change) =>
+    change.type === "upsert" ? change.todo.title : `deleted ${change.id}`,
+  );
   check(titles.length === 1 && titles[0] === draft.title, "the delta holds the new todo once", titles);
   steps.push(`delta ${titles.join(",")}`);
 
@@ -65,10 +75,22 @@ export async function runFlow({ baseUrl, readResetCode }: FlowDeps): Promise<str
   const etag = created.response.headers.get("ETag");
   check(etag === `"${created.data.version}"`, "the ETag is the version", etag);
   const id = created.data.id;
-  const phone = await api.PATCH("/api/v1/todos/{id}", { params: { path: { id }, header: { "If-Match": etag } }, body: { completed: true }, headers: auth() });
+  const phone = await api.PATCH("/api/v1/todos/{id}", {
+    params: { path: { id }, header: { "If-Match": etag } },
+    body: { completed: true },
+    headers: auth(),
+  });
   check(phone.data !== undefined && phone.data.version === 2, "the first edit applies", phone.error);
-  const tablet = await api.PATCH("/api/v1/todos/{id}", { params: { path: { id }, header: { "If-Match": etag } }, body: { title: "Stale edit" }, headers: auth() });
-  check(tablet.error !== undefined && tablet.error.error.code === "precondition_failed", "the stale edit is refused", tablet.response.status);
+  const tablet = await api.PATCH("/api/v1/todos/{id}", {
+    params: { path: { id }, header: { "If-Match": etag } },
+    body: { title: "Stale edit" },
+    headers: auth(),
+  });
+  check(
+    tablet.error !== undefined && tablet.error.error.code === "precondition_failed",
+    "the stale edit is refused",
+    tablet.response.status,
+  );
   steps.push(`conflict ${tablet.response.status} ${tablet.error.error.code}`);
 
   // refresh
@@ -84,7 +106,9 @@ export async function runFlow({ baseUrl, readResetCode }: FlowDeps): Promise<str
   check(asked.data !== undefined && asked.data.status === "accepted", "reset requested", asked.error);
   const code = await readResetCode(email);
   const newPassword = "a new generated password";
-  const confirmed = await api.POST("/api/v1/auth/password-reset/confirm", { body: { token: code, new_password: newPassword } });
+  const confirmed = await api.POST("/api/v1/auth/password-reset/confirm", {
+    body: { token: code, new_password: newPassword },
+  });
   check(confirmed.response.status === 204, "reset confirmed", confirmed.error);
   const stale = await api.POST("/api/v1/auth/refresh", { body: { refresh_token: tokens.refresh_token } });
   check(stale.error !== undefined && stale.error.error.code === "unauthorized", "the reset ended every session");
