@@ -22,7 +22,7 @@ import { usersRouter } from "./routes/users/users.index.js";
 import type { Services } from "./services/index.js";
 
 export interface AppDeps {
-  config: Pick<Config, "corsOrigins">;
+  config: Pick<Config, "corsOrigins" | "publicUrl">;
   services: Services;
   logger: Logger;
 }
@@ -82,7 +82,7 @@ export function createApp(deps: AppDeps) {
     .route("/", usersRouter)
     .route("/", todosRouter)
     .route("/", accountMailRouter);
-  mountDocs(routed);
+  mountDocs(routed, { publicUrl: deps.config.publicUrl });
 
   routed.notFound(() => {
     throw notFound("No such route.");

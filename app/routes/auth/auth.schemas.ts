@@ -32,7 +32,7 @@ export const RefreshRequest = z
 export const Token = z
   .object({
     access_token: z.string(),
-    token_type: z.literal("bearer"),
+    token_type: z.enum(["bearer"]).openapi("TokenType", { description: "Always `bearer`" }),
     expires_in: z.number().int().openapi({ description: "Seconds until the access token expires", example: 900 }),
     refresh_token: z.string(),
   })
