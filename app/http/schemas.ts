@@ -1,23 +1,34 @@
 import { z } from "@hono/zod-openapi";
 
 /** Shared OpenAPI pieces: the one error shape and the security requirement of protected routes. */
-export const ErrorCode = z
-  .enum([
-    "bad_request",
-    "unauthorized",
-    "not_found",
-    "conflict",
-    "payload_too_large",
-    "validation_failed",
-    "rate_limited",
-    "unavailable",
-    "internal",
-    "precondition_failed",
-    "idempotency_key_reused",
-    "sync_expired",
-    "invalid_token",
-  ])
-  .openapi("ErrorCode", { description: "Stable, machine-readable; new codes may be added" });
+/**
+ * Variant names for a named enum, the same in every generated client (`BAD_REQUEST`): left to
+ * themselves generators mangle values their language reserves (Swift's `internal` → `_internal`).
+ */
+export const variantNames = (values: readonly string[]) => ({
+  "x-enum-varnames": values.map((v) => v.toUpperCase()),
+});
+
+const ERROR_CODES = [
+  "bad_request",
+  "unauthorized",
+  "not_found",
+  "conflict",
+  "payload_too_large",
+  "validation_failed",
+  "rate_limited",
+  "unavailable",
+  "internal",
+  "precondition_failed",
+  "idempotency_key_reused",
+  "sync_expired",
+  "invalid_token",
+] as const;
+
+export const ErrorCode = z.enum(ERROR_CODES).openapi("ErrorCode", {
+  description: "Stable, machine-readable; new codes may be added",
+  ...variantNames(ERROR_CODES),
+});
 
 export const FieldError = z
   .object({ path: z.string().openapi({ example: "title" }), message: z.string() })

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { CLEAR_DESCRIPTION, Id, says, Timestamp } from "../../http/schemas.js";
+import { CLEAR_DESCRIPTION, Id, says, Timestamp, variantNames } from "../../http/schemas.js";
 
 const Title = z
   .string()
@@ -54,9 +54,10 @@ export const CreateTodoRequest = z
   .openapi("CreateTodoRequest");
 
 /** The nullable fields of a todo, by name: what `clear` in an update empties. */
-export const TodoClearableField = z
-  .enum(["description", "due_date"])
-  .openapi("TodoClearableField", { description: "A nullable field of a todo that `clear` sets to null" });
+export const TodoClearableField = z.enum(["description", "due_date"]).openapi("TodoClearableField", {
+  description: "A nullable field of a todo that `clear` sets to null",
+  ...variantNames(["description", "due_date"]),
+});
 
 export const UpdateTodoRequest = z
   .strictObject({
@@ -79,7 +80,7 @@ export const TodoSort = z
   })
   .openapi("TodoSort", {
     description:
-      "`created_at` oldest first, `-created_at` newest first; `due_date`/`-due_date` likewise (no due date last)",
+      "`created_at` oldest first, `-created_at` newest first (the default); `due_date`/`-due_date` likewise, todos without a due date last",
     "x-enum-varnames": ["CREATED_AT_ASCENDING", "CREATED_AT_DESCENDING", "DUE_DATE_ASCENDING", "DUE_DATE_DESCENDING"],
   });
 
@@ -105,7 +106,9 @@ export const ListTodosQuery = z.strictObject({
     .transform((v) => v === "true")
     .optional()
     .openapi({ param: { name: "completed", in: "query" }, type: "boolean" }),
-  sort: TodoSort.optional().openapi({ param: { name: "sort", in: "query" }, default: "-created_at" }),
+  // No `default` keyword: generators write it as an enum member name, and Kotlin's comes out wrong
+  // (`MinusCreated_at`, which does not compile with the named variants). The description says it.
+  sort: TodoSort.optional().openapi({ param: { name: "sort", in: "query" } }),
 });
 
 export const TodoIdParams = z.object({
@@ -168,9 +171,10 @@ export const ChangesQuery = z.strictObject({
     .openapi({ param: { name: "limit", in: "query" }, type: "integer", minimum: 1, maximum: 500, default: 100 }),
 });
 
-export const ChangeType = z
-  .enum(["upsert", "delete"])
-  .openapi("ChangeType", { description: "`upsert`: `todo` holds the todo as it is now; `delete`: a tombstone" });
+export const ChangeType = z.enum(["upsert", "delete"]).openapi("ChangeType", {
+  description: "`upsert`: `todo` holds the todo as it is now; `delete`: a tombstone",
+  ...variantNames(["upsert", "delete"]),
+});
 
 /**
  * One object with a `type` and the members of both kinds, not a oneOf: every generator decodes it

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { CLEAR_DESCRIPTION, Id, says, Timestamp } from "../../http/schemas.js";
+import { CLEAR_DESCRIPTION, Id, says, Timestamp, variantNames } from "../../http/schemas.js";
 
 export const Username = z
   .string()
@@ -40,9 +40,10 @@ export const RegisterRequest = z
 const CurrentPassword = z.string().min(1, { message: "is required" }).max(1024);
 
 /** The nullable fields of the account, by name: what `clear` in an update empties. */
-export const UserClearableField = z
-  .enum(["full_name"])
-  .openapi("UserClearableField", { description: "A nullable field of the account that `clear` sets to null" });
+export const UserClearableField = z.enum(["full_name"]).openapi("UserClearableField", {
+  description: "A nullable field of the account that `clear` sets to null",
+  ...variantNames(["full_name"]),
+});
 
 export const UpdateMeRequest = z
   .strictObject({
