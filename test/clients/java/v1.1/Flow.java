@@ -14,12 +14,14 @@ import todo.client.model.*;
 public class Flow {
   // Glue every app shipped with this client needed: its login() chose the JSON media type the v1.1
   // document also listed and sent an empty body; this sends the form it collected.
+  // glue:begin
   static class FormLoginClient extends ApiClient {
     @Override
     public String selectHeaderContentType(String[] contentTypes) {
       return contentTypes.length > 0 ? contentTypes[0] : null;
     }
   }
+  // glue:end
 
   static String step = "start";
 
