@@ -62,14 +62,14 @@ const CLIENTS: Client[] = [
     steps: SESSION,
     glue: 0,
   },
-  // Its login() never worked without the 7 lines of glue every shipped app carried (in the flow).
+  // Its login() never worked without the 6 lines of glue every shipped app carried (in the flow).
   {
     generator: "java",
     document: "v1.1",
     flow: "java/v1.1/Flow.java",
     build: buildJava,
     steps: without("clear-field"),
-    glue: 7,
+    glue: 6,
   },
   {
     generator: "kotlin",

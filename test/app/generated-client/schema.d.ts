@@ -328,9 +328,10 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         Status: {
-            /** @enum {string} */
-            status: "ok";
+            status: components["schemas"]["HealthStatus"];
         };
+        /** @enum {string} */
+        HealthStatus: "ok";
         /** @description Every error response has this shape */
         ErrorBody: {
             error: components["schemas"]["ErrorInfo"];
@@ -367,8 +368,7 @@ export interface components {
          */
         TokenType: "bearer";
         LoginForm: {
-            /** @enum {string} */
-            grant_type?: "password";
+            grant_type?: components["schemas"]["GrantType"];
             /**
              * @description Username or email
              * @example alice
@@ -386,6 +386,11 @@ export interface components {
             /** @description Ignored (public clients) */
             client_secret?: string;
         };
+        /**
+         * @description Always `password` (RFC 6749 §4.3)
+         * @enum {string}
+         */
+        GrantType: "password";
         RefreshRequest: {
             refresh_token: string;
         };
@@ -510,8 +515,7 @@ export interface components {
             offset: number;
         };
         /**
-         * @description `created_at` oldest first, `-created_at` newest first; `due_date`/`-due_date` likewise (no due date last)
-         * @default -created_at
+         * @description `created_at` oldest first, `-created_at` newest first (the default); `due_date`/`-due_date` likewise, todos without a due date last
          * @enum {string}
          */
         TodoSort: "created_at" | "-created_at" | "due_date" | "-due_date";
@@ -575,9 +579,10 @@ export interface components {
          */
         TodoClearableField: "description" | "due_date";
         Accepted: {
-            /** @enum {string} */
-            status: "accepted";
+            status: components["schemas"]["AcceptedStatus"];
         };
+        /** @enum {string} */
+        AcceptedStatus: "accepted";
         PasswordResetRequest: {
             /**
              * Format: email
@@ -1623,7 +1628,7 @@ export interface operations {
                 limit?: number;
                 offset?: number;
                 completed?: boolean;
-                /** @description `created_at` oldest first, `-created_at` newest first; `due_date`/`-due_date` likewise (no due date last) */
+                /** @description `created_at` oldest first, `-created_at` newest first (the default); `due_date`/`-due_date` likewise, todos without a due date last */
                 sort?: components["schemas"]["TodoSort"];
             };
             header?: never;
