@@ -149,6 +149,10 @@ describe("the OpenAPI document, as generators need it", () => {
     expect(update.properties.clear).toMatchObject({ type: "array", maxItems: 2 });
     expect(doc.components.schemas.RegisterRequest.properties.username.pattern).toBeDefined();
     expect(doc.paths["/api/v1/todos/{id}"].patch.requestBody.required).toBe(true);
+    const key = doc.paths["/api/v1/todos"].post.parameters.find((p: { name: string }) => p.name === "Idempotency-Key");
+    expect(key.schema).toMatchObject({ minLength: 1, maxLength: 255, pattern: "^[\\x20-\\x7E]+$" });
+    expect(new RegExp(key.schema.pattern).test("key 1")).toBe(true);
+    expect(new RegExp(key.schema.pattern).test("clé")).toBe(false);
   });
 });
 

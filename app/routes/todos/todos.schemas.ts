@@ -137,6 +137,10 @@ export const IdempotentHeaders = z.object({
     .optional()
     .openapi({
       param: { name: "Idempotency-Key", in: "header" },
+      // Checked by the idempotency middleware (422 naming the header), declared here.
+      minLength: 1,
+      maxLength: 255,
+      pattern: "^[\\x20-\\x7E]+$",
       description:
         "1–255 printable ASCII characters, per user, kept 24 hours. A repeat of the same request returns the first response " +
         "with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`; " +
