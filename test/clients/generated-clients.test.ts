@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -133,6 +133,18 @@ describe.skipIf(jdk.missing)("clients generated with openapi-generator from the 
     const compilers = ["swift", "dart"].filter((c) => commandPath(c) !== undefined);
     report.push(`swift6, dart: generated only (compilers on PATH: ${compilers.join(", ") || "none"})`);
     expect(generated.has("swift6-served") && generated.has("dart-served")).toBe(true);
+  });
+
+  it("dart: a Change decodes either kind, and an update sends only the members the app set", async () => {
+    const { dir } = await generateOnce("dart", "served");
+    const change = readFileSync(join(dir, "lib/model/change.dart"), "utf8");
+    // Only `type` is required: an upsert (no id) and a tombstone (no todo) both decode.
+    expect(change).toMatch(/required this\.type,/);
+    expect(change).not.toMatch(/required this\.(todo|id|deletedAt|version)/);
+    expect(change).toContain("json.containsKey(r'todo') ? Optional.present(Todo.fromJson(json[r'todo']))");
+    const update = readFileSync(join(dir, "lib/model/update_todo_request.dart"), "utf8");
+    for (const member of ["title", "description", "dueDate", "completed", "clear"])
+      expect(update).toContain(`if (this.${member}.isPresent) {`);
   });
 
   for (const client of CLIENTS) {
