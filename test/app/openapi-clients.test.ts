@@ -144,7 +144,9 @@ describe("the OpenAPI document, as generators need it", () => {
     expect(param("offset")).toMatchObject({ minimum: 0, maximum: 2_147_483_647 });
     const update = doc.components.schemas.UpdateTodoRequest;
     expect(update.additionalProperties).toBe(false);
-    expect(update.properties.title).toMatchObject({ minLength: 1, maxLength: 200 });
+    expect(update.properties.title).toMatchObject({ minLength: 1, maxLength: 200, pattern: "\\S" });
+    const id = doc.paths["/api/v1/todos/{id}"].get.parameters.find((p: { name: string }) => p.name === "id");
+    expect(id.schema).toMatchObject({ type: "integer", format: "int64", minimum: 1, maximum: 2 ** 53 - 1 });
     expect(update.properties.description).toMatchObject({ maxLength: 2000 });
     expect(update.properties.clear).toMatchObject({ type: "array", maxItems: 2 });
     expect(doc.components.schemas.RegisterRequest.properties.username.pattern).toBeDefined();

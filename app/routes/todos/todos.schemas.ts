@@ -6,7 +6,12 @@ const Title = z
   .trim()
   .min(1, { message: "must not be empty" })
   .max(200, { message: "must be at most 200 characters" })
-  .openapi({ example: "Buy milk", description: "1–200 characters after trimming (stored trimmed)" });
+  .openapi({
+    example: "Buy milk",
+    description: "1–200 characters after trimming (stored trimmed)",
+    // Declares what trimming enforces: not only white space.
+    pattern: "\\S",
+  });
 const Description = z
   .string()
   .max(2000, { message: "must be at most 2000 characters" })
@@ -116,7 +121,15 @@ export const TodoIdParams = z.object({
     .string()
     .regex(/^[1-9]\d{0,15}$/)
     .transform(Number)
-    .openapi({ param: { name: "id", in: "path" }, type: "integer", format: "int64", example: 1 }),
+    .openapi({
+      param: { name: "id", in: "path" },
+      type: "integer",
+      format: "int64",
+      minimum: 1,
+      // Within the 16 digits the pattern allows, and exact as a JavaScript number.
+      maximum: Number.MAX_SAFE_INTEGER,
+      example: 1,
+    }),
 });
 
 export const IfMatchHeaders = z.object({
