@@ -13,6 +13,7 @@ import { rateLimit } from "./http/rate-limit.js";
 import { requestId } from "./http/request-id.js";
 import { requestLog } from "./http/request-log.js";
 import { accessLogger, type Logger } from "./logger.js";
+import { adminRouter } from "./routes/admin/admin.index.js";
 import { accountMailRouter } from "./routes/account-mail/account-mail.index.js";
 import { authRouter } from "./routes/auth/auth.index.js";
 import { mountDocs } from "./routes/docs/docs.js";
@@ -81,7 +82,8 @@ export function createApp(deps: AppDeps) {
     .route("/", authRouter)
     .route("/", usersRouter)
     .route("/", todosRouter)
-    .route("/", accountMailRouter);
+    .route("/", accountMailRouter)
+    .route("/", adminRouter);
   mountDocs(routed);
 
   routed.notFound(() => {

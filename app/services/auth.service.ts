@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
-import { unauthorized } from "../errors.js";
+import { accountDisabled, unauthorized } from "../errors.js";
 import type { AccessTokens } from "./access-tokens.js";
 import type { PasswordHasher } from "./passwords.js";
 
@@ -42,7 +42,7 @@ export class AuthService {
     const login = username.trim();
     const user = await this.db
       .selectFrom("users")
-      .select(["id", "password_hash"])
+      .select(["id", "password_hash", sql<boolean>`disabled_at is not null`.as("disabled")])
       .where((eb) =>
         eb.or([eb(sql`lower(username)`, "=", login.toLowerCase()), eb(sql`lower(email)`, "=", login.toLowerCase())]),
       )
@@ -51,6 +51,13 @@ export class AuthService {
       ? await this.passwords.verify(password, user.password_hash)
       : await this.passwords.verifyNobody(password);
     if (!user || !ok) throw unauthorized(INVALID_LOGIN);
+    // Only after the password: a guesser must not learn that an account is disabled.
+    if (user.disabled) throw accountDisabled();
+    await this.db
+      .updateTable("users")
+      .set({ last_login_at: sql<Date>`now()` as unknown as Date })
+      .where("id", "=", user.id)
+      .execute();
     return this.issue(this.db, user.id, randomUUID());
   }
 

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
+import { stillProcessing } from "../errors.js";
 
 /** A stored first response, replayed for a repeat of the same request. */
 export interface StoredResponse {
@@ -14,6 +15,9 @@ export type Claim =
   | { kind: "replay"; response: StoredResponse }
   | { kind: "in_flight" }
   | { kind: "reused" };
+
+/** 1–255 printable ASCII characters, as the contract says. */
+export const VALID_IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 
 /** Keys are kept at least this long (the contract says 24 hours); pruned an hour after. */
 export const IDEMPOTENCY_TTL_HOURS = 24;
@@ -126,6 +130,35 @@ export class IdempotencyStore {
       .where("response_status", "is", null)
       .executeTakeFirst();
     return result.numUpdatedRows === 1n;
+  }
+
+  /**
+   * Runs `work` for a claimed key in one transaction that also stores its response, so "the
+   * change is made" and "the key has its response" commit together or not at all. If `work`
+   * throws, nothing is committed and the key is given back, so the client's retry runs afresh.
+   * Shared by the `Idempotency-Key` header (http/idempotency.ts) and the batch route's
+   * `idempotency_key` (services/batch.service.ts).
+   */
+  async runClaimed<T>(
+    db: Kysely<Database>,
+    userId: number,
+    key: string,
+    claim: string,
+    work: (trx: Kysely<Database>) => Promise<{ value: T; response: StoredResponse }>,
+  ): Promise<T> {
+    try {
+      return await db.transaction().execute(async (trx) => {
+        const { value, response } = await work(trx);
+        if (!(await this.complete(trx, userId, key, claim, response))) {
+          // Our claim ran out and a retry took the key over: undo, so only one of us makes the change.
+          throw stillProcessing();
+        }
+        return value;
+      });
+    } catch (err) {
+      await this.release(userId, key, claim).catch(() => {});
+      throw err;
+    }
   }
 
   /** Gives the key back after a request that changed nothing (an error), so a retry runs afresh. */
