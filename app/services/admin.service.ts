@@ -149,8 +149,8 @@ export class AdminService {
              (select count(*) from todos)::int as todos`.execute(this.db);
     const { rows: days } = await sql<{ day: string; count: number }>`
       select to_char(d.day, 'YYYY-MM-DD') as day, count(u.id)::int as count
-        from generate_series((now() at time zone 'UTC')::date - ${SIGNUP_DAYS - 1}, (now() at time zone 'UTC')::date, interval '1 day') as d(day)
-        left join users u on (u.created_at at time zone 'UTC')::date = d.day
+        from generate_series((now() at time zone 'UTC')::date - ${SIGNUP_DAYS - 1}::int, (now() at time zone 'UTC')::date, interval '1 day') as d(day)
+        left join users u on (u.created_at at time zone 'UTC')::date = d.day::date
        group by d.day order by d.day`.execute(this.db);
     return { ...rows[0]!, signups_per_day: days, storage_bytes: 0 };
   }

@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
-import { stillProcessing } from "../errors.js";
+import { isForeignKeyViolation } from "../db/errors.js";
+import { stillProcessing, unauthorized } from "../errors.js";
 
 /** A stored first response, replayed for a repeat of the same request. */
 export interface StoredResponse {
@@ -43,18 +44,7 @@ export class IdempotencyStore {
   async claim(userId: number, key: string, hash: string): Promise<Claim> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const claim = randomUUID();
-      const inserted = await this.db
-        .insertInto("idempotency_keys")
-        .values({
-          user_id: userId,
-          key,
-          request_hash: hash,
-          claim,
-          locked_until: sql<Date>`now() + make_interval(secs => ${CLAIM_LOCK_SECONDS})` as unknown as Date,
-        })
-        .onConflict((oc) => oc.columns(["user_id", "key"]).doNothing())
-        .returning("claim")
-        .executeTakeFirst();
+      const inserted = await this.claimNew(userId, key, hash, claim);
       if (inserted) return { kind: "claimed", claim };
       const row = await this.db
         .selectFrom("idempotency_keys")
@@ -104,6 +94,28 @@ export class IdempotencyStore {
       if (taken.numUpdatedRows === 1n) return { kind: "claimed", claim };
     }
     return { kind: "in_flight" };
+  }
+
+  /** Inserts a new claim; false if the key exists. 401 if the account is gone (deleted mid-request). */
+  private async claimNew(userId: number, key: string, hash: string, claim: string): Promise<boolean> {
+    try {
+      const inserted = await this.db
+        .insertInto("idempotency_keys")
+        .values({
+          user_id: userId,
+          key,
+          request_hash: hash,
+          claim,
+          locked_until: sql<Date>`now() + make_interval(secs => ${CLAIM_LOCK_SECONDS})` as unknown as Date,
+        })
+        .onConflict((oc) => oc.columns(["user_id", "key"]).doNothing())
+        .returning("claim")
+        .executeTakeFirst();
+      return inserted !== undefined;
+    } catch (err) {
+      if (isForeignKeyViolation(err)) throw unauthorized();
+      throw err;
+    }
   }
 
   /**

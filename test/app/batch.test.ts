@@ -8,7 +8,12 @@ const { api, sql } = suite;
 const api2 = suite.clients[1]!;
 
 type Op = Record<string, unknown>;
-type Result = { status: number; todo?: { id: number; version: number; title: string; completed: boolean }; error?: { code: string; details?: unknown[] }; replayed?: boolean };
+type Result = {
+  status: number;
+  todo?: { id: number; version: number; title: string; completed: boolean };
+  error?: { code: string; details?: unknown[] };
+  replayed?: boolean;
+};
 
 const send = async (acct: Account, operations: Op[], c: Client = api) => {
   const res = await c.post("/api/v1/todos/batch", { token: acct.access, json: { operations } });
@@ -17,7 +22,9 @@ const send = async (acct: Account, operations: Op[], c: Client = api) => {
   return res.body.results as Result[];
 };
 
-type Change = { type: "upsert"; todo: { id: number; version: number; title: string; completed: boolean } } | { type: "delete"; id: number; version: number };
+type Change =
+  | { type: "upsert"; todo: { id: number; version: number; title: string; completed: boolean } }
+  | { type: "delete"; id: number; version: number };
 
 async function drain(acct: Account, cursor?: string) {
   const changes: Change[] = [];
@@ -48,7 +55,9 @@ describe("POST /api/v1/todos/batch", () => {
     const results = await send(acct, ops);
     expect(results.slice(0, 40).map((r) => r.status)).toEqual(Array(40).fill(201));
     expect(results.slice(40, 60).every((r) => r.status === 200 && r.todo?.version === 2)).toBe(true);
-    expect(results.slice(60, 80).every((r) => r.status === 200 && r.todo?.completed && r.todo.version === 3)).toBe(true);
+    expect(results.slice(60, 80).every((r) => r.status === 200 && r.todo?.completed && r.todo.version === 3)).toBe(
+      true,
+    );
     expect(results.slice(80, 90).map((r) => r.status)).toEqual(Array(10).fill(204));
     expect(results.slice(80, 90).every((r) => r.todo === undefined)).toBe(true);
     // reopen of an open todo changes nothing, as the single route
@@ -63,9 +72,12 @@ describe("POST /api/v1/todos/batch", () => {
     const keys = changes.map((c) => (c.type === "upsert" ? c.todo.id : c.id));
     expect(new Set(keys).size).toBe(keys.length); // each todo once, in its latest state
     expect(changes.filter((c) => c.type === "upsert")).toHaveLength(30);
-    expect(changes.filter((c) => c.type === "delete").map((c) => (c as { id: number }).id).sort()).toEqual(
-      ids.slice(20, 30).sort(),
-    );
+    expect(
+      changes
+        .filter((c) => c.type === "delete")
+        .map((c) => (c as { id: number }).id)
+        .sort(),
+    ).toEqual(ids.slice(20, 30).sort());
     for (const c of changes) {
       if (c.type !== "upsert") continue;
       const i = ids.indexOf(c.todo.id);
@@ -105,7 +117,11 @@ describe("POST /api/v1/todos/batch", () => {
     expect(reused[0]!.error!.code).toBe("idempotency_key_reused");
     expect(reused[1]!.status).toBe(201);
     // One store with the Idempotency-Key header: a key used there is taken here (another request).
-    await api.post("/api/v1/todos", { token: acct.access, json: { title: "x" }, headers: { "idempotency-key": "h-1" } });
+    await api.post("/api/v1/todos", {
+      token: acct.access,
+      json: { title: "x" },
+      headers: { "idempotency-key": "h-1" },
+    });
     const cross = await send(acct, [{ op: "create", body: { title: "x" }, idempotency_key: "h-1" }]);
     expect(cross[0]!.error!.code).toBe("idempotency_key_reused");
   });
@@ -140,15 +156,21 @@ describe("POST /api/v1/todos/batch", () => {
     const cases: Array<{ op: Op; single: () => Promise<{ status: number; body: unknown }> }> = [
       {
         op: { op: "create", body: { title: "x".repeat(201), due_date: "tomorrow", bogus: 1 } },
-        single: () => api.post("/api/v1/todos", { token: acct.access, json: { title: "x".repeat(201), due_date: "tomorrow", bogus: 1 } }),
+        single: () =>
+          api.post("/api/v1/todos", {
+            token: acct.access,
+            json: { title: "x".repeat(201), due_date: "tomorrow", bogus: 1 },
+          }),
       },
       {
         op: { op: "update", id: todo.id, body: { description: "d".repeat(2001) } },
-        single: () => api.patch(`/api/v1/todos/${todo.id}`, { token: acct.access, json: { description: "d".repeat(2001) } }),
+        single: () =>
+          api.patch(`/api/v1/todos/${todo.id}`, { token: acct.access, json: { description: "d".repeat(2001) } }),
       },
       {
         op: { op: "delete", id: todo.id, if_match: '"stale"' },
-        single: () => api.delete(`/api/v1/todos/${todo.id}`, { token: acct.access, headers: { "if-match": '"stale"' } }),
+        single: () =>
+          api.delete(`/api/v1/todos/${todo.id}`, { token: acct.access, headers: { "if-match": '"stale"' } }),
       },
       {
         op: { op: "complete", id: 999_999_999 },
@@ -168,7 +190,10 @@ describe("POST /api/v1/todos/batch", () => {
         continue;
       }
       const [res] = await send(acct, [op]);
-      expect({ status: res!.status, body: { error: res!.error } }).toEqual({ status: expected.status, body: expected.body });
+      expect({ status: res!.status, body: { error: res!.error } }).toEqual({
+        status: expected.status,
+        body: expected.body,
+      });
     }
   });
 
@@ -186,7 +211,9 @@ describe("POST /api/v1/todos/batch", () => {
       { op: "create", body: { title: "k" }, idempotency_key: "" },
     ]);
     expect(results.map((r) => r.status)).toEqual([422, 422, 422, 201, 422, 422, 422, 422, 422]);
-    expect(results[2]!.error!.details).toEqual([{ path: "ref", message: "names a todo whose create failed earlier in this batch" }]);
+    expect(results[2]!.error!.details).toEqual([
+      { path: "ref", message: "names a todo whose create failed earlier in this batch" },
+    ]);
     expect(await todoCount(acct)).toBe(1);
   });
 
@@ -194,18 +221,31 @@ describe("POST /api/v1/todos/batch", () => {
     const acct = await newAccount(api);
     const post = (json: unknown) => api.post("/api/v1/todos/batch", { token: acct.access, json });
     const tooMany = Array.from({ length: 101 }, () => ({ op: "create", body: { title: "x" } }));
-    for (const body of [{ operations: [] }, { operations: tooMany }, { operations: [{ op: "explode" }] }, { operations: [{ op: "create", body: { title: 5 } }] }, { operations: [{ op: "create", body: { title: "a\u0000b" } }] }, {}]) {
+    for (const body of [
+      { operations: [] },
+      { operations: tooMany },
+      { operations: [{ op: "explode" }] },
+      { operations: [{ op: "create", body: { title: 5 } }] },
+      { operations: [{ op: "create", body: { title: "a\u0000b" } }] },
+      {},
+    ]) {
       const res = await post(body);
       expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(422);
       expect(res.body.error.code).toBe("validation_failed");
     }
-    expect((await api.post("/api/v1/todos/batch", { json: { operations: [{ op: "create", body: { title: "x" } }] } })).status).toBe(401);
+    expect(
+      (await api.post("/api/v1/todos/batch", { json: { operations: [{ op: "create", body: { title: "x" } }] } }))
+        .status,
+    ).toBe(401);
     expect(await todoCount(acct)).toBe(0);
   });
 
   it("racing single-route writers on the same todos: every write applies once, If-Match holds, sync sees each final state once", async () => {
     const acct = await newAccount(api);
-    const created = await send(acct, Array.from({ length: 10 }, (_, i) => ({ op: "create", body: { title: `r${i}` } })));
+    const created = await send(
+      acct,
+      Array.from({ length: 10 }, (_, i) => ({ op: "create", body: { title: `r${i}` } })),
+    );
     const ids = created.map((r) => r.todo!.id);
     const { cursor } = await drain(acct);
     let batchOk = 0;
@@ -235,7 +275,8 @@ describe("POST /api/v1/todos/batch", () => {
     );
     await Promise.all([...batches, ...singles]);
     // 4 batches × 10 updates and 30 single updates always apply; at most one If-Match "1" per todo can.
-    const rows = (await sql.query("select id::int as id, version from todos where user_id = $1", [acct.id])).rows as Array<{
+    const rows = (await sql.query("select id::int as id, version from todos where user_id = $1", [acct.id]))
+      .rows as Array<{
       id: number;
       version: number;
     }>;
