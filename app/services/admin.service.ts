@@ -208,6 +208,11 @@ export class AdminService {
       .execute();
   }
 
+  /** A sign-in to the admin console: recorded like an action, on the administrator's own account. */
+  async recordSignIn(actor: Actor, target: { id: number; username: string }): Promise<void> {
+    await this.record(this.db, actor, "admin.sign_in", target);
+  }
+
   /** One administrative action: the target locked, the change and its audit entry in one transaction. */
   private async act<T>(
     actor: Actor,

@@ -39,10 +39,23 @@ export class AuthService {
 
   /** Password login; `username` may also be the email. Unknown users cost the same bcrypt time. */
   async login(username: string, password: string): Promise<TokenPair> {
+    const user = await this.checkPassword(username, password);
+    return this.issue(this.db, user.id, randomUUID());
+  }
+
+  /**
+   * The account a username (or email) and password name, for the API's login and the admin
+   * console's sign-in: 401 for a wrong pair, 403 `account_disabled` for a right one of a disabled
+   * account; records the sign-in time.
+   */
+  async checkPassword(
+    username: string,
+    password: string,
+  ): Promise<{ id: number; username: string; role: "user" | "admin" }> {
     const login = username.trim();
     const user = await this.db
       .selectFrom("users")
-      .select(["id", "password_hash", sql<boolean>`disabled_at is not null`.as("disabled")])
+      .select(["id", "username", "role", "password_hash", sql<boolean>`disabled_at is not null`.as("disabled")])
       .where((eb) =>
         eb.or([eb(sql`lower(username)`, "=", login.toLowerCase()), eb(sql`lower(email)`, "=", login.toLowerCase())]),
       )
@@ -58,7 +71,7 @@ export class AuthService {
       .set({ last_login_at: sql<Date>`now()` as unknown as Date })
       .where("id", "=", user.id)
       .execute();
-    return this.issue(this.db, user.id, randomUUID());
+    return { id: user.id, username: user.username, role: user.role };
   }
 
   /**

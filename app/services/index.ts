@@ -7,6 +7,7 @@ import { AdminService } from "./admin.service.js";
 import { AccountMailService } from "./account-mail.service.js";
 import { AuthService } from "./auth.service.js";
 import { BatchService } from "./batch.service.js";
+import { ConsoleSessions } from "./console-sessions.js";
 import { createMailer } from "./mailer.js";
 import { Cleanup } from "./cleanup.js";
 import { IdempotencyStore } from "./idempotency.js";
@@ -22,6 +23,8 @@ export interface Services {
   /** The account behind a token, read on every authenticated request (role, disabled, revoked). */
   accountStatus: AccountStatusService;
   admin: AdminService;
+  /** The admin console's cookie sessions (routes/admin-console). */
+  consoleSessions: ConsoleSessions;
   auth: AuthService;
   users: UsersService;
   todos: TodosService;
@@ -66,6 +69,7 @@ export function createServices(config: Config, database: DatabaseHandle, options
     accessTokens,
     accountStatus: new AccountStatusService(database.db),
     admin: new AdminService(database.db),
+    consoleSessions: new ConsoleSessions(config.jwt.secret),
     auth: new AuthService(
       database.db,
       passwords,

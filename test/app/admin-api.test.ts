@@ -9,7 +9,6 @@ const suite = apiSuite({}, {});
 const { api, sql } = suite;
 const api2 = suite.clients[1]!;
 
-const quiet = () => {};
 const cli = (...argv: string[]) => {
   const out: string[] = [];
   const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: suite.dbUrl, JWT_SECRET: TEST_JWT_SECRET });

@@ -42,6 +42,8 @@ export const TOOLS = {
   openssl: { label: "openssl", apt: "openssl" },
   curl: { label: "curl", apt: "curl" },
   nft: { label: "nft", apt: "nftables" },
+  /** Debian's Chromium, driven by playwright-core (the admin console's browser test). */
+  chromium: { label: "chromium", apt: "chromium" },
   pg_dump: {
     label: "pg_dump/pg_restore",
     apt: "postgresql-client",

@@ -6,7 +6,7 @@ import type { Actor } from "../../services/admin.service.js";
 import type * as routes from "./admin.routes.js";
 
 /** The signed-in administrator and the client address (as the rate limiter works it out). */
-export function actorOf(c: Context<AppEnv>, username: string | null = null): Actor {
+export function actorOf<E extends AppEnv>(c: Context<E>, username: string | null = null): Actor {
   const peer = c.env?.incoming ? getConnInfo(c).remote.address : undefined;
   return {
     id: c.var.userId,
