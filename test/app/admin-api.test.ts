@@ -2,7 +2,10 @@ import { describe, expect, it } from "vitest";
 import { runAdminCli } from "../../app/admin-cli.js";
 import { loadConfig } from "../../app/config.js";
 import { apiSuite } from "../support/api-suite.js";
-import { newAccount, TEST_JWT_SECRET, type Account } from "../support/app-harness.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { client, newAccount, startTestApp, TEST_JWT_SECRET, type Account } from "../support/app-harness.js";
 
 /** Roles and the /api/v1/admin routes, attacked the way a hostile or unlucky client would. */
 const suite = apiSuite({}, {});
@@ -281,5 +284,44 @@ describe("the admin API", () => {
     expect(stats.body.signups_per_day).toHaveLength(30);
     expect(stats.body.signups_per_day.at(-1).count).toBeGreaterThanOrEqual(4);
     expect(stats.body.active_users_7d).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe("npm run admin on the embedded database", () => {
+  it("promotes an account of a stopped local server; the server, started again, knows the admin; a running one keeps the folder locked", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "todo-admin-pglite-"));
+    try {
+      const env = { DATA_DIR: dataDir };
+      let app = await startTestApp({ env });
+      const acct = await newAccount(client(app.url));
+      const config = loadConfig({ NODE_ENV: "test", DATA_DIR: dataDir, JWT_SECRET: TEST_JWT_SECRET });
+      const out: string[] = [];
+      // While the server runs, the embedded database is its alone: the command says so and changes nothing.
+      expect(
+        await runAdminCli(
+          ["promote", acct.username],
+          config,
+          (s) => out.push(s),
+          (s) => out.push(s),
+        ).catch((e) => String(e)),
+      ).not.toBe(0);
+      await app.close();
+      expect(
+        await runAdminCli(
+          ["promote", acct.username],
+          config,
+          (s) => out.push(s),
+          (s) => out.push(s),
+        ),
+      ).toBe(0);
+      app = await startTestApp({ env });
+      try {
+        expect((await client(app.url).get("/api/v1/admin/stats", { token: acct.access })).status).toBe(200);
+      } finally {
+        await app.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
