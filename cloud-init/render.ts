@@ -183,6 +183,8 @@ export function serverFiles(
     file(BOOTSTRAP_COMMAND, "bin/todo-bootstrap", "0755"),
     file("/usr/local/sbin/todo-setup", "bin/todo-setup", "0755"),
     file("/usr/local/sbin/todo-release", "bin/todo-release", "0755"),
+    // The app's admin command (first administrator, audit-logged role changes): docs/admin.md.
+    file("/usr/local/sbin/todo-admin", "bin/todo-admin", "0755"),
     file(`/etc/systemd/system/${app}@.service`, "systemd/app@.service"),
     file(`/etc/nginx/conf.d/${app}.conf`, "nginx/http.conf"),
     file(`/etc/nginx/snippets/${app}-proxy.conf`, "nginx/proxy.conf"),
