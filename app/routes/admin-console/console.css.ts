@@ -37,6 +37,7 @@ button.danger { background: var(--bad); border-color: var(--bad); }
 .notice.error { background: #fef3f2; border-color: #fecdca; }
 .login { max-width: 360px; margin: 4rem auto; }
 .login form { display: grid; gap: .75rem; }
+.login input { width: 100%; }
 .figures { display: grid; grid-template-columns: repeat(4, 1fr); gap: 1rem; margin-bottom: 1rem; }
 .figures .card strong { display: block; font-size: 1.6rem; }
 svg.chart { width: 100%; height: auto; background: #fff; border: 1px solid var(--line); border-radius: .5rem; }
