@@ -17,7 +17,7 @@ export interface ProfileChanges {
   full_name?: string | null | undefined;
 }
 
-const USER_COLUMNS = ["id", "username", "email", "full_name", "created_at", "email_verified"] as const;
+const USER_COLUMNS = ["id", "username", "email", "full_name", "created_at", "email_verified", "role"] as const;
 
 function conflictFor(constraint: string) {
   const field = constraint.includes("email") ? "email" : "username";

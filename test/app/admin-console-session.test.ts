@@ -70,3 +70,61 @@ describe("the admin console's session cookie", () => {
     expect(await ok.text()).not.toContain("<script");
   });
 });
+
+describe("the console's actions", () => {
+  it("enable, revoke and delete go through confirmation forms, are audited, and the last admin cannot disable themselves", async () => {
+    const { acct: me, cookie } = await signIn(direct);
+    const session = cookie.split(";")[0]!.split("=")[1]!;
+    const api = client(direct.url);
+    const target = await newAccount(api);
+    const form = async (action: string, id = target.id) => {
+      const confirm = await page(direct, `/admin/users/${id}/confirm/${action}`, session);
+      expect(confirm.status).toBe(200);
+      const csrf = /name="csrf" value="([^"]+)"/.exec(await confirm.text())![1]!;
+      return fetch(`${direct.url}/admin/users/${id}/${action}`, {
+        method: "POST",
+        redirect: "manual",
+        headers: {
+          cookie: `todo_admin_session=${session}`,
+          "content-type": "application/x-www-form-urlencoded",
+          origin: direct.url,
+        },
+        body: new URLSearchParams({ csrf }),
+      });
+    };
+    for (const action of ["disable", "enable", "revoke"]) {
+      const res = await form(action);
+      expect(res.status, action).toBe(303);
+      expect(res.headers.get("location")).toBe(`/admin/users/${target.id}?done=${action}`);
+    }
+    expect((await api.get("/api/v1/users/me", { token: target.access })).status).toBe(401); // revoked
+    expect((await form("delete")).headers.get("location")).toBe("/admin/users");
+    expect((await page(direct, `/admin/users/${target.id}`, session)).status).toBe(404);
+    // Demote every other admin of this database, so this one is the last.
+    const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET });
+    const admins = (await client(direct.url).get(`/api/v1/admin/users?limit=100`, { token: me.access })).body
+      .items as Array<{ username: string; role: string; id: number }>;
+    for (const a of admins)
+      if (a.role === "admin" && a.id !== me.id)
+        await runAdminCli(
+          ["demote", a.username],
+          config,
+          () => {},
+          () => {},
+        );
+    const refused = await form("disable", me.id);
+    expect(refused.status).toBe(409);
+    expect(await refused.text()).toContain("last enabled administrator");
+    const audit = (await api.get("/api/v1/admin/audit?limit=100", { token: me.access })).body.items as Array<{
+      action: string;
+      target_id: number;
+      actor_id: number;
+    }>;
+    expect(
+      audit
+        .filter((e) => e.target_id === target.id && e.actor_id === me.id)
+        .map((e) => e.action)
+        .reverse(),
+    ).toEqual(["user.disable", "user.enable", "user.revoke_sessions", "user.delete"]);
+  });
+});

@@ -227,6 +227,7 @@ describe("POST /api/v1/todos/batch", () => {
       { operations: [{ op: "explode" }] },
       { operations: [{ op: "create", body: { title: 5 } }] },
       { operations: [{ op: "create", body: { title: "a\u0000b" } }] },
+      { operations: [{ op: "delete", id: 2 ** 63 }] },
       {},
     ]) {
       const res = await post(body);

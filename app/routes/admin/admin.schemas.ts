@@ -3,7 +3,7 @@ import { Id, Timestamp } from "../../http/schemas.js";
 import { TodoIdParams } from "../todos/todos.schemas.js";
 import { User } from "../users/users.schemas.js";
 
-export const RoleName = z.enum(["user", "admin"]).openapi("RoleName");
+export const RoleName = User.shape.role;
 
 export const AdminUser = User.extend({
   role: RoleName,

@@ -25,7 +25,10 @@ const BatchTodoFields = z
 export const BatchOperation = z
   .strictObject({
     op: z.enum(["create", "update", "delete", "complete", "reopen"]).openapi("BatchOperationKind"),
-    id: Id.min(1).optional().openapi({ description: "The todo (not for create). Or `ref`." }),
+    id: Id.min(1)
+      .max(Number.MAX_SAFE_INTEGER)
+      .optional()
+      .openapi({ description: "The todo (not for create). Or `ref`." }),
     ref: z
       .string()
       .optional()
