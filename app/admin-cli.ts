@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { sql } from "kysely";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { openDatabase } from "./db/database.js";
+import { prepareSchema } from "./db/migrator.js";
 import { AppError } from "./errors.js";
 import { type Actor, AdminService } from "./services/admin.service.js";
 
@@ -44,6 +45,8 @@ export async function runAdminCli(
   }
   const handle = await openDatabase(config.database);
   try {
+    // The same check the server makes at start: never write to a schema this release does not expect.
+    await prepareSchema(handle.sessionDb, { migrate: false });
     const admin = new AdminService(handle.db);
     if (command === "list") {
       const rows = await handle.db

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { runAdminCli } from "../../app/admin-cli.js";
 import { loadConfig } from "../../app/config.js";
 import { apiSuite } from "../support/api-suite.js";
+import { createTestDatabase } from "../support/database.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -83,6 +84,25 @@ describe("the admin API", () => {
     expect((await cli("promote", user.username)).out).toContain("already");
     expect((await cli("list")).out).toContain(user.username);
     expect(await auditOf(user.id)).toMatchObject([{ actor_id: null, action: "user.role", client_address: "cli" }]);
+  });
+
+  it("the admin command refuses a database without this release's migrations, saying what to run", async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const out: string[] = [];
+      const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: fresh.url, JWT_SECRET: TEST_JWT_SECRET });
+      expect(
+        await runAdminCli(
+          ["list"],
+          config,
+          (s) => out.push(s),
+          (s) => out.push(s),
+        ),
+      ).toBe(1);
+      expect(out.join("")).toContain("run `migrate up` first");
+    } finally {
+      await fresh.drop();
+    }
   });
 
   it("a demoted admin's very next request is 403, on every server", async () => {
