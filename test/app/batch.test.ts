@@ -238,6 +238,14 @@ describe("POST /api/v1/todos/batch", () => {
       (await api.post("/api/v1/todos/batch", { json: { operations: [{ op: "create", body: { title: "x" } }] } }))
         .status,
     ).toBe(401);
+    // The header would promise a whole-batch replay it does not give: refused, not ignored.
+    const header = await api.post("/api/v1/todos/batch", {
+      token: acct.access,
+      json: { operations: [{ op: "create", body: { title: "x" } }] },
+      headers: { "idempotency-key": "whole-batch" },
+    });
+    expect(header.status).toBe(422);
+    expect(header.body.error.details[0].path).toBe("Idempotency-Key");
     expect(await todoCount(acct)).toBe(0);
   });
 

@@ -27,6 +27,12 @@ interface Refs {
  * before it stay applied: resent with their idempotency keys, they are not applied twice.
  */
 export const batch: AppRouteHandler<typeof routes.batch> = async (c) => {
+  // A client that sends the header expects the whole batch to be safe to resend; silently
+  // ignoring it could apply a resent batch twice. The keys belong on the operations.
+  if (c.req.header("idempotency-key") !== undefined)
+    throw validationFailed([
+      { path: "Idempotency-Key", message: "is not used on a batch: give each operation an idempotency_key" },
+    ]);
   const { operations } = c.req.valid("json");
   const { services, userId } = c.var;
   const refs: Refs = { created: new Map(), failed: new Set() };
