@@ -13,6 +13,8 @@ import { rateLimit } from "./http/rate-limit.js";
 import { requestId } from "./http/request-id.js";
 import { requestLog } from "./http/request-log.js";
 import { accessLogger, type Logger } from "./logger.js";
+import { adminRouter } from "./routes/admin/admin.index.js";
+import { createConsole } from "./routes/admin-console/console.index.js";
 import { accountMailRouter } from "./routes/account-mail/account-mail.index.js";
 import { authRouter } from "./routes/auth/auth.index.js";
 import { mountDocs } from "./routes/docs/docs.js";
@@ -81,7 +83,9 @@ export function createApp(deps: AppDeps) {
     .route("/", authRouter)
     .route("/", usersRouter)
     .route("/", todosRouter)
-    .route("/", accountMailRouter);
+    .route("/", accountMailRouter)
+    .route("/", adminRouter);
+  routed.route("/", createConsole());
   mountDocs(routed, { publicUrl: deps.config.publicUrl });
 
   routed.notFound(() => {
@@ -139,5 +143,23 @@ function securityHeaders(): MiddlewareHandler<AppEnv> {
       frameAncestors: ["'none'"],
     },
   });
-  return (c, next) => (c.req.path === "/docs" || c.req.path.startsWith("/docs/") ? docs(c, next) : api(c, next));
+  // The admin console: its own stylesheet and forms to itself, nothing else (no script at all).
+  const adminConsole = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'none'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'"],
+      formAction: ["'self'"],
+      baseUri: ["'none'"],
+      frameAncestors: ["'none'"],
+    },
+    // Forms must carry their Origin (checked against cross-site posts); links leave no trace elsewhere.
+    referrerPolicy: "same-origin",
+  });
+  return (c, next) => {
+    const path = c.req.path;
+    if (path === "/docs" || path.startsWith("/docs/")) return docs(c, next);
+    if (path === "/admin" || path.startsWith("/admin/")) return adminConsole(c, next);
+    return api(c, next);
+  };
 }

@@ -15,14 +15,16 @@ export type ErrorCode =
   | "precondition_failed"
   | "idempotency_key_reused"
   | "sync_expired"
-  | "invalid_token";
+  | "invalid_token"
+  | "forbidden"
+  | "account_disabled";
 
 export interface ErrorDetail {
   path: string;
   message: string;
 }
 
-const STATUS: Record<ErrorCode, 400 | 401 | 404 | 409 | 410 | 412 | 413 | 422 | 429 | 503 | 500> = {
+const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 410 | 412 | 413 | 422 | 429 | 503 | 500> = {
   bad_request: 400,
   unauthorized: 401,
   not_found: 404,
@@ -36,6 +38,8 @@ const STATUS: Record<ErrorCode, 400 | 401 | 404 | 409 | 410 | 412 | 413 | 422 | 
   idempotency_key_reused: 422,
   sync_expired: 410,
   invalid_token: 400,
+  forbidden: 403,
+  account_disabled: 403,
 };
 
 export class AppError extends Error {
@@ -85,3 +89,6 @@ export const stillProcessing = () =>
     undefined,
     1,
   );
+export const forbidden = (message = "This needs an administrator.") => new AppError("forbidden", message);
+export const accountDisabled = () =>
+  new AppError("account_disabled", "This account is disabled. Contact the operator of this service.");

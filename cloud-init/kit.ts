@@ -72,6 +72,7 @@ export function optionsFromHostConf(text: string): CloudInitOptions {
       : undefined,
     nodeMirror: get("NODE_MIRROR"),
     appPorts: get("APP_PORTS")?.split(/\s+/).map(Number),
+    adminConsoleCidrs: get("ADMIN_CONSOLE_CIDRS")?.split(/\s+/),
     backupRetentionDays: num("BACKUP_RETENTION_DAYS"),
     appMemoryMaxMiB: num("APP_MEMORY_MAX_MIB"),
     keepReleases: num("KEEP_RELEASES"),

@@ -53,6 +53,14 @@ export const cloudInitOptionsSchema = z
       .email()
       .regex(SHELL_SAFE_PATTERN, "alertEmail must not contain quotes, backslashes, $ or spaces")
       .optional(),
+    /**
+     * Client networks (IPv4 CIDRs) Nginx lets reach the admin console (/admin); everyone else gets
+     * 403 from Nginx. 127.0.0.1 (an SSH tunnel) always may. Empty (the default, and a host set up
+     * before the console existed): nobody else.
+     */
+    adminConsoleCidrs: z
+      .array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IPv4 CIDR such as 203.0.113.7/32"))
+      .default([]),
     /** Loopback ports of the app instances behind Nginx; at least two for rolling restarts. */
     appPorts: z.array(z.number().int().min(1024).max(65535)).min(2).default([3001, 3002]),
     /** Days of local pg_dump backups to keep. */

@@ -116,6 +116,7 @@ export function renderHostConf(o: ResolvedCloudInitOptions): string {
     KEEP_RELEASES: o.keepReleases,
     // Only when set: the host settings (and so the deploy trigger) of a server without it stay as they were.
     ...(o.alertEmail ? { ALERT_EMAIL: o.alertEmail } : {}),
+    ...(o.adminConsoleCidrs.length > 0 ? { ADMIN_CONSOLE_CIDRS: o.adminConsoleCidrs.join(" ") } : {}),
     ...(o.offsiteBackup
       ? {
           OFFSITE_BUCKET: o.offsiteBackup.bucket,
@@ -155,6 +156,7 @@ export function serverFiles(
     nodeFlags: apiNodeFlags(memory.appMemoryMaxMiB).join(" "),
     readyzResolve: o.domain ? `--resolve ${o.domain}:443:127.0.0.1 ` : "",
     upstreamServers: o.appPorts.map(upstreamServer).join("\n"),
+    adminConsoleAllow: ["127.0.0.1/32", ...o.adminConsoleCidrs].map((cidr) => `  ${cidr} 1;`).join("\n"),
     // For each instance, the group of the others and the check that switches to it (nginx/proxy.conf)
     drainUpstreams: o.appPorts
       .map(
@@ -183,6 +185,8 @@ export function serverFiles(
     file(BOOTSTRAP_COMMAND, "bin/todo-bootstrap", "0755"),
     file("/usr/local/sbin/todo-setup", "bin/todo-setup", "0755"),
     file("/usr/local/sbin/todo-release", "bin/todo-release", "0755"),
+    // The app's admin command (first administrator, audit-logged role changes): docs/admin.md.
+    file("/usr/local/sbin/todo-admin", "bin/todo-admin", "0755"),
     file(`/etc/systemd/system/${app}@.service`, "systemd/app@.service"),
     file(`/etc/nginx/conf.d/${app}.conf`, "nginx/http.conf"),
     file(`/etc/nginx/snippets/${app}-proxy.conf`, "nginx/proxy.conf"),

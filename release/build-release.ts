@@ -21,7 +21,7 @@ import { RELEASE_APP_NAME, RELEASE_KIT_DIR, releaseFileName, type Release } from
  * The release builder (`npm run release`, scripts/release.ts; the infra stack at synth time): the production server as one self-contained, content-addressed tarball,
  * dist/release/todo-api-<hash>.tar.gz, that unpacks to
  *
- *   server.mjs  migrate.mjs  offsite.mjs  package.json  RELEASE  node_modules/@node-rs/bcrypt{,-linux-x64-gnu}
+ *   server.mjs  migrate.mjs  admin.mjs  offsite.mjs  package.json  RELEASE  node_modules/@node-rs/bcrypt{,-linux-x64-gnu}
  *   server/{install,kit.mjs,bin,systemd,nginx,etc,lib}   (the server kit: see kitFiles)
  *
  * so a server needs Node.js and nothing from a package registry. <hash> is the first 12 hex digits
@@ -136,7 +136,7 @@ function releasePackageJson(version: string, bcryptVersion: string): string {
     type: "module",
     description: "Production release of the Todo API: node server.mjs (HTTP), node migrate.mjs up|down|status.",
     engines: { node: ">=20.9.0" },
-    scripts: { start: "node server.mjs", migrate: "node migrate.mjs" },
+    scripts: { start: "node server.mjs", migrate: "node migrate.mjs", admin: "node admin.mjs" },
     dependencies: { "@node-rs/bcrypt": bcryptVersion },
   };
   return `${JSON.stringify(manifest, null, 2)}\n`;
@@ -173,6 +173,10 @@ function collectFiles(bundleDir: string, kitFile: string, cacheDir: string, log:
     if (!existsSync(path)) throw new Error(`the build did not produce ${path}`);
     files.set(name, { content: readFileSync(path), mode: 0o644 });
   }
+  // The admin command (todo-admin runs it). Optional: a bundle directory taken from an older
+  // release (the rehearsal's variants) has none, and that release simply lacks the command.
+  const adminCommand = join(bundleDir, "admin.mjs");
+  if (existsSync(adminCommand)) files.set("admin.mjs", { content: readFileSync(adminCommand), mode: 0o644 });
   // The server's off-site backup client (todo-backup/todo-restore run it from the current
   // release): too big for the 16 KB user data, and versioned with the release this way.
   files.set("offsite.mjs", { content: readFileSync(join(projectRoot, OFFSITE_CLIENT)), mode: 0o644 });

@@ -6,7 +6,7 @@ import { build, type Plugin } from "esbuild";
 
 /**
  * The app bundler (`npm run build`, scripts/build.ts; the release builder): the production server and migration command as two self-contained ESM bundles,
- * dist/server.mjs and dist/migrate.mjs, runnable with plain `node`. Only @node-rs/bcrypt (a native
+ * dist/server.mjs, dist/migrate.mjs and dist/admin.mjs, runnable with plain `node`. Only @node-rs/bcrypt (a native
  * addon) stays outside and must be in node_modules next to them. PGlite is not bundled: it is
  * loaded only when DATABASE_URL is unset, which production refuses.
  */
@@ -17,6 +17,8 @@ export const EXTERNAL_PACKAGES = ["@node-rs/bcrypt", "@electric-sql/pglite", "pg
 export interface BuildResult {
   server: string;
   migrate: string;
+  /** The admin command (`todo-admin` on servers). */
+  admin: string;
 }
 
 /** Embeds Swagger UI's files so /docs works without node_modules (and without a CDN). */
@@ -40,7 +42,7 @@ export async function buildServer(options: { outDir?: string; plugins?: Plugin[]
   const outdir = resolve(options.outDir ?? join(root, "dist"));
   await build({
     absWorkingDir: root,
-    entryPoints: { server: "app/main.ts", migrate: "app/db/migrate-cli.ts" },
+    entryPoints: { server: "app/main.ts", migrate: "app/db/migrate-cli.ts", admin: "app/admin-cli.ts" },
     outdir,
     outExtension: { ".js": ".mjs" },
     bundle: true,
@@ -58,7 +60,7 @@ export async function buildServer(options: { outDir?: string; plugins?: Plugin[]
     logLevel: "warning",
     plugins: [embedSwaggerAssets, ...(options.plugins ?? [])],
   });
-  return { server: join(outdir, "server.mjs"), migrate: join(outdir, "migrate.mjs") };
+  return { server: join(outdir, "server.mjs"), migrate: join(outdir, "migrate.mjs"), admin: join(outdir, "admin.mjs") };
 }
 
 /**

@@ -8,6 +8,7 @@
  *   BENCH_DATABASE_URL=postgres://...  # use an existing server (superuser; creates a database)
  *   BENCH_DURATION=30                  # seconds per route
  *   BENCH_ROUNDS=5                     # list/yardstick rounds (default 3; the median is shown)
+ *   npm run bench -- --batch-only      # only the offline queue: 100 creates in one batch vs 100 requests
  *
  * A benchmark, not a test: it asserts nothing and never runs in CI.
  */
@@ -18,6 +19,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { freePort, startPgCluster, type PgCluster } from "../test/support/pg-cluster.js";
+import { batchBody, medianOf, timeQueues } from "./bench/batch.js";
 import { runLoad, type LoadResult } from "./bench/wrk.js";
 import { buildServer } from "../release/bundle.js";
 import { apiNodeFlags, DEFAULT_APP_MEMORY_MAX_MIB } from "../cloud-init/node-flags.js";
@@ -25,6 +27,7 @@ import { apiNodeFlags, DEFAULT_APP_MEMORY_MAX_MIB } from "../cloud-init/node-fla
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const withBaseline = process.argv.includes("--baseline");
+const batchOnly = process.argv.includes("--batch-only");
 const SERVER_FLAGS = apiNodeFlags(DEFAULT_APP_MEMORY_MAX_MIB);
 const CONNECTIONS = 32;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -217,6 +220,14 @@ async function main(): Promise<void> {
     // The writer is another user, so the thousands of todos it creates never change what the
     // reader's list has to count.
     const writer = { authorization: `Bearer ${await login(api.url)}` };
+    if (batchOnly) {
+      await benchBatch(api.url, await login(api.url), writer, {
+        connections: CONNECTIONS,
+        threads: THREADS,
+        durationSeconds: duration,
+      });
+      return;
+    }
     const syncer = { authorization: `Bearer ${await seedSync(api.url)}` };
     const base = { connections: CONNECTIONS, threads: THREADS, durationSeconds: duration };
     console.error(`loading ${api.url} with wrk (${CONNECTIONS} connections, ${duration} s per route) …`);
@@ -253,6 +264,7 @@ async function main(): Promise<void> {
         body: JSON.stringify({ title: "Benchmark todo", description: "created under load" }),
       }),
     ];
+    await benchBatch(api.url, await login(api.url), writer, base);
     const rss: Record<string, number> = { "API (dist/server.mjs)": peakRssMiB(api.child.pid!) };
     if (baseline) {
       rows.push({ ...median(baselineRuns), name: "baseline node:http list", note: range(baselineRuns) });
@@ -271,6 +283,52 @@ async function main(): Promise<void> {
   } finally {
     await cleanup();
   }
+}
+
+/**
+ * An offline queue of 100 creates: one batch request against 100 single requests, as wall-clock
+ * time per queue (one client, sequential), and as throughput under wrk (todos created per second).
+ */
+async function benchBatch(
+  url: string,
+  token: string,
+  writer: Record<string, string>,
+  base: { connections: number; threads: number; durationSeconds: number },
+): Promise<void> {
+  const rounds = Number(process.env.BENCH_QUEUE_ROUNDS ?? 15);
+  const times = await timeQueues(url, token, rounds);
+  // 8 connections: with 32, a batch of 100 queues behind 31 others past wrk's 2 s timeout.
+  base = { ...base, connections: 8 };
+  const batch = await measure("POST /api/v1/todos/batch (100)", {
+    ...base,
+    url: `${url}/api/v1/todos/batch`,
+    method: "POST",
+    headers: { ...writer, "content-type": "application/json" },
+    body: JSON.stringify(batchBody(0)),
+  });
+  const single = await measure("POST /api/v1/todos", {
+    ...base,
+    url: `${url}/api/v1/todos`,
+    method: "POST",
+    headers: { ...writer, "content-type": "application/json" },
+    body: JSON.stringify({ title: "Queued", description: "created offline" }),
+  });
+  const ms = (v: number) => `${v.toFixed(1)} ms`;
+  console.log(`
+offline queue of 100 creates, one client, median of ${rounds} (min–max):`);
+  console.log(
+    `  1 batch request     ${ms(medianOf(times.batchMs))} (${ms(Math.min(...times.batchMs))}–${ms(Math.max(...times.batchMs))})`,
+  );
+  console.log(
+    `  100 requests        ${ms(medianOf(times.singlesMs))} (${ms(Math.min(...times.singlesMs))}–${ms(Math.max(...times.singlesMs))})`,
+  );
+  console.log(`under load (wrk, ${base.connections} connections, ${base.durationSeconds} s):`);
+  console.log(
+    `  batch: ${batch.requestsPerSecond.toFixed(1)} req/s = ${(batch.requestsPerSecond * 100).toFixed(0)} todos/s, p50 ${batch.p50Ms.toFixed(1)} ms, p99 ${batch.p99Ms.toFixed(1)} ms, errors ${batch.errors}`,
+  );
+  console.log(
+    `  single: ${single.requestsPerSecond.toFixed(0)} req/s = todos/s, p50 ${single.p50Ms.toFixed(1)} ms, p99 ${single.p99Ms.toFixed(1)} ms, errors ${single.errors}`,
+  );
 }
 
 main().catch((err) => {

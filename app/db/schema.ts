@@ -9,6 +9,7 @@ export interface Database {
   todo_tombstones: TodoTombstonesTable;
   idempotency_keys: IdempotencyKeysTable;
   account_tokens: AccountTokensTable;
+  audit_log: AuditLogTable;
 }
 
 type CreatedAt = ColumnType<Date, never, never>;
@@ -25,6 +26,14 @@ export interface UsersTable {
   email_verified: ColumnType<boolean, never, boolean>;
   created_at: ColumnType<Date, never, never>;
   updated_at: ColumnType<Date, never, Date>;
+  /** Migration 0004: `user` or `admin`. */
+  role: ColumnType<"user" | "admin", never, "user" | "admin">;
+  /** Migration 0004: set while an administrator has disabled the account. */
+  disabled_at: ColumnType<Date | null, never, Date | null>;
+  /** Migration 0004: access tokens issued at or before it are refused. */
+  sessions_revoked_at: ColumnType<Date | null, never, Date | null>;
+  /** Migration 0004: the last password login. */
+  last_login_at: ColumnType<Date | null, never, Date | null>;
 }
 
 export interface TodosTable {
@@ -94,6 +103,19 @@ export interface AccountTokensTable {
   expires_at: Date;
   used_at: Date | null;
   created_at: CreatedAt;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  actor_id: number | null;
+  actor_username: string | null;
+  /** Dotted, e.g. `user.disable`. */
+  action: string;
+  target_id: number | null;
+  target_username: string | null;
+  details: ColumnType<Record<string, unknown> | null, string | null, never>;
+  client_address: string;
+  at: CreatedAt;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -1,5 +1,6 @@
 import type { HttpBindings } from "@hono/node-server";
 import type { Logger } from "../logger.js";
+import type { Role } from "../services/account-status.js";
 import type { Services } from "../services/index.js";
 
 /** What every handler can read from the context. */
@@ -11,5 +12,7 @@ export interface AppEnv {
     logger: Logger;
     /** Set by `requireAuth`; only read on routes that use it. */
     userId: number;
+    /** Set by `requireAuth` from the database (never from the token). */
+    role: Role;
   };
 }

@@ -18,7 +18,11 @@ function parseList(header: string): "any" | Array<{ weak: boolean; tag: string }
  * never match, so `If-Match: "stale"` is 412, not ignored.
  */
 export function ifMatch(c: Context): VersionMatch | undefined {
-  const header = c.req.header("if-match");
+  return parseIfMatch(c.req.header("if-match"));
+}
+
+/** An `If-Match` value (a header, or a batch operation's `if_match`) as the write path needs it. */
+export function parseIfMatch(header: string | undefined): VersionMatch | undefined {
   if (header === undefined) return undefined;
   const list = parseList(header);
   if (list === "any") return "any";

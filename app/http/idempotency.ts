@@ -1,10 +1,9 @@
 import type { MiddlewareHandler } from "hono";
 import { idempotencyKeyReused, stillProcessing, validationFailed } from "../errors.js";
-import { requestHash, type StoredResponse } from "../services/idempotency.js";
+import { requestHash, type StoredResponse, VALID_IDEMPOTENCY_KEY } from "../services/idempotency.js";
 import { TodosService } from "../services/todos.service.js";
 import type { AppEnv } from "./app-env.js";
 
-const VALID_KEY = /^[\x20-\x7e]{1,255}$/;
 /** The headers of a first response that a replay repeats (with its status and body). */
 const REPLAYED_HEADERS = ["content-type", "location", "etag"];
 
@@ -20,7 +19,7 @@ class Rollback extends Error {}
 export const idempotent: MiddlewareHandler<AppEnv> = async (c, next) => {
   const key = c.req.header("idempotency-key");
   if (key === undefined) return next();
-  if (!VALID_KEY.test(key)) {
+  if (!VALID_IDEMPOTENCY_KEY.test(key)) {
     throw validationFailed([{ path: "Idempotency-Key", message: "must be 1–255 printable ASCII characters" }]);
   }
   const services = c.var.services;
@@ -37,9 +36,8 @@ export const idempotent: MiddlewareHandler<AppEnv> = async (c, next) => {
     const { status, headers, body: stored } = outcome.response;
     return c.body(stored, status as 200, { ...headers, "Idempotent-Replayed": "true" });
   }
-  const claim = outcome.claim;
   try {
-    await services.database.db.transaction().execute(async (trx) => {
+    await store.runClaimed(services.database.db, userId, key, outcome.claim, async (trx) => {
       c.set("services", { ...services, todos: new TodosService(trx) });
       await next();
       const res = c.res;
@@ -50,13 +48,9 @@ export const idempotent: MiddlewareHandler<AppEnv> = async (c, next) => {
         if (value !== null) headers[name] = value;
       }
       const response: StoredResponse = { status: res.status, headers, body: await res.clone().text() };
-      if (!(await store.complete(trx, userId, key, claim, response))) {
-        // Our claim ran out and a retry took the key over: undo, so only one of us makes the change.
-        throw stillProcessing();
-      }
+      return { value: undefined, response };
     });
   } catch (err) {
-    await store.release(userId, key, claim).catch(() => {});
     if (err instanceof Rollback) return; // the handler's error response stands
     throw err;
   } finally {

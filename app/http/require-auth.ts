@@ -1,10 +1,11 @@
 import type { MiddlewareHandler } from "hono";
-import { unauthorized } from "../errors.js";
+import { forbidden, unauthorized } from "../errors.js";
 import type { AppEnv } from "./app-env.js";
 
 /**
- * Verifies the bearer token (signature, algorithm, issuer, audience, expiry) without a database
- * round trip. Whether the account still exists is folded into each route's own query.
+ * Verifies the bearer token (signature, algorithm, issuer, audience, expiry), then reads the
+ * account's state (services/account-status.ts): deleted, disabled or signed-out accounts are 401,
+ * and the role is the database's, never the token's.
  */
 export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   const header = c.req.header("authorization");
@@ -13,10 +14,18 @@ export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
     throw unauthorized(
       header ? "The Authorization header must be `Bearer <access_token>`." : "Authentication required.",
     );
-  c.set("userId", await c.var.services.accessTokens.verify(match[1]!));
+  const token = await c.var.services.accessTokens.verifyClaims(match[1]!);
+  c.set("role", await c.var.services.accountStatus.authenticate(token.userId, token.issuedAt));
+  c.set("userId", token.userId);
   await next();
   // Per-user data: a shared cache must not keep it, and a client revalidates it (ETag) before
   // reuse. Set on the finished response (errors included), like X-Request-Id: a header prepared
   // with c.header() before the handler would cost every response a full Headers object.
   c.res.headers.set("Cache-Control", "private, no-cache");
+};
+
+/** After `requireAuth`: only an administrator (by the role just read from the database) passes. */
+export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.var.role !== "admin") throw forbidden();
+  await next();
 };

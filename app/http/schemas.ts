@@ -23,6 +23,8 @@ const ERROR_CODES = [
   "idempotency_key_reused",
   "sync_expired",
   "invalid_token",
+  "forbidden",
+  "account_disabled",
 ] as const;
 
 export const ErrorCode = z.enum(ERROR_CODES).openapi("ErrorCode", {
@@ -50,6 +52,7 @@ const DESCRIPTIONS: Record<number, string> = {
   400: "Malformed JSON, wrong content type or malformed query (`bad_request`)",
   410: "The sync cursor has expired (`sync_expired`): start over without a cursor",
   412: "If-Match does not name the current version (`precondition_failed`); nothing changed",
+  403: "Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`)",
   401: "Missing, malformed, tampered, expired or revoked credentials (`unauthorized`)",
   404: "No such resource (`not_found`)",
   409: "Username or email already registered (`conflict`)",
@@ -81,7 +84,7 @@ const HEADERS: Record<number, Record<string, HeaderSpec>> = {
 };
 
 /** Error responses for a route, plus the ones every route can give (500, 503). */
-export function errorResponses<S extends 400 | 401 | 404 | 409 | 410 | 412 | 413 | 422 | 429>(...statuses: S[]) {
+export function errorResponses<S extends 400 | 401 | 403 | 404 | 409 | 410 | 412 | 413 | 422 | 429>(...statuses: S[]) {
   const all = [...statuses, 500, 503] as number[];
   return Object.fromEntries(
     all.map((s) => [

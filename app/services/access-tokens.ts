@@ -10,6 +10,13 @@ export interface AccessTokenSettings {
 
 const CACHE_LIMIT = 10_000;
 
+export interface VerifiedToken {
+  userId: number;
+  /** `iat`, in seconds since the epoch. */
+  issuedAt: number;
+  expiresAtMs: number;
+}
+
 /**
  * Short-lived HS256 JWTs. Verification pins the algorithm, issuer and audience.
  *
@@ -20,7 +27,7 @@ const CACHE_LIMIT = 10_000;
  * a cached token's expiry is checked on every hit.
  */
 export class AccessTokens {
-  private readonly verified = new Map<string, { userId: number; expiresAtMs: number }>();
+  private readonly verified = new Map<string, VerifiedToken>();
 
   constructor(private readonly settings: AccessTokenSettings) {}
 
@@ -42,18 +49,23 @@ export class AccessTokens {
 
   /** Returns the user id the token was issued to; throws 401 for anything else. */
   async verify(token: string): Promise<number> {
-    const cached = this.verified.get(token);
-    if (cached) {
-      if (Date.now() < cached.expiresAtMs) return cached.userId;
-      this.verified.delete(token);
-    }
-    const { userId, expiresAtMs } = await this.verifyWithJose(token);
-    if (this.verified.size >= CACHE_LIMIT) this.verified.delete(this.verified.keys().next().value!);
-    this.verified.set(token, { userId, expiresAtMs });
-    return userId;
+    return (await this.verifyClaims(token)).userId;
   }
 
-  private async verifyWithJose(token: string): Promise<{ userId: number; expiresAtMs: number }> {
+  /** The user id and issue time (`iat`, seconds) of a valid token; throws 401 for anything else. */
+  async verifyClaims(token: string): Promise<VerifiedToken> {
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (Date.now() < cached.expiresAtMs) return cached;
+      this.verified.delete(token);
+    }
+    const verified = await this.verifyWithJose(token);
+    if (this.verified.size >= CACHE_LIMIT) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, verified);
+    return verified;
+  }
+
+  private async verifyWithJose(token: string): Promise<VerifiedToken> {
     try {
       const { payload } = await jwtVerify(token, this.settings.secret, {
         algorithms: ["HS256"],
@@ -63,7 +75,7 @@ export class AccessTokens {
       });
       const sub = payload.sub ?? "";
       if (!/^[1-9]\d{0,15}$/.test(sub)) throw unauthorized();
-      return { userId: Number(sub), expiresAtMs: payload.exp! * 1000 };
+      return { userId: Number(sub), issuedAt: payload.iat!, expiresAtMs: payload.exp! * 1000 };
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw unauthorized("The access token has expired.");
       if (err instanceof joseErrors.JOSEError || err instanceof TypeError) throw unauthorized();

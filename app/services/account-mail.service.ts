@@ -133,7 +133,7 @@ export class AccountMailService {
         .set({ email_verified: true })
         .where("id", "=", row.user_id)
         .where("email", "=", row.email)
-        .returning(["id", "username", "email", "full_name", "created_at", "email_verified"])
+        .returning(["id", "username", "email", "full_name", "created_at", "email_verified", "role"])
         .executeTakeFirst();
       if (!user) throw invalidToken(); // the address changed since the mail was sent
       return presentUser(user);

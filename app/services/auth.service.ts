@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
-import { unauthorized } from "../errors.js";
+import { accountDisabled, unauthorized } from "../errors.js";
 import type { AccessTokens } from "./access-tokens.js";
 import type { PasswordHasher } from "./passwords.js";
 
@@ -39,10 +39,23 @@ export class AuthService {
 
   /** Password login; `username` may also be the email. Unknown users cost the same bcrypt time. */
   async login(username: string, password: string): Promise<TokenPair> {
+    const user = await this.checkPassword(username, password);
+    return this.issue(this.db, user.id, randomUUID());
+  }
+
+  /**
+   * The account a username (or email) and password name, for the API's login and the admin
+   * console's sign-in: 401 for a wrong pair, 403 `account_disabled` for a right one of a disabled
+   * account; records the sign-in time.
+   */
+  async checkPassword(
+    username: string,
+    password: string,
+  ): Promise<{ id: number; username: string; role: "user" | "admin" }> {
     const login = username.trim();
     const user = await this.db
       .selectFrom("users")
-      .select(["id", "password_hash"])
+      .select(["id", "username", "role", "password_hash", sql<boolean>`disabled_at is not null`.as("disabled")])
       .where((eb) =>
         eb.or([eb(sql`lower(username)`, "=", login.toLowerCase()), eb(sql`lower(email)`, "=", login.toLowerCase())]),
       )
@@ -51,7 +64,14 @@ export class AuthService {
       ? await this.passwords.verify(password, user.password_hash)
       : await this.passwords.verifyNobody(password);
     if (!user || !ok) throw unauthorized(INVALID_LOGIN);
-    return this.issue(this.db, user.id, randomUUID());
+    // Only after the password: a guesser must not learn that an account is disabled.
+    if (user.disabled) throw accountDisabled();
+    await this.db
+      .updateTable("users")
+      .set({ last_login_at: sql<Date>`now()` as unknown as Date })
+      .where("id", "=", user.id)
+      .execute();
+    return { id: user.id, username: user.username, role: user.role };
   }
 
   /**

@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
+import { isForeignKeyViolation } from "../db/errors.js";
+import { stillProcessing, unauthorized } from "../errors.js";
 
 /** A stored first response, replayed for a repeat of the same request. */
 export interface StoredResponse {
@@ -14,6 +16,9 @@ export type Claim =
   | { kind: "replay"; response: StoredResponse }
   | { kind: "in_flight" }
   | { kind: "reused" };
+
+/** 1–255 printable ASCII characters, as the contract says. */
+export const VALID_IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 
 /** Keys are kept at least this long (the contract says 24 hours); pruned an hour after. */
 export const IDEMPOTENCY_TTL_HOURS = 24;
@@ -39,18 +44,7 @@ export class IdempotencyStore {
   async claim(userId: number, key: string, hash: string): Promise<Claim> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const claim = randomUUID();
-      const inserted = await this.db
-        .insertInto("idempotency_keys")
-        .values({
-          user_id: userId,
-          key,
-          request_hash: hash,
-          claim,
-          locked_until: sql<Date>`now() + make_interval(secs => ${CLAIM_LOCK_SECONDS})` as unknown as Date,
-        })
-        .onConflict((oc) => oc.columns(["user_id", "key"]).doNothing())
-        .returning("claim")
-        .executeTakeFirst();
+      const inserted = await this.claimNew(userId, key, hash, claim);
       if (inserted) return { kind: "claimed", claim };
       const row = await this.db
         .selectFrom("idempotency_keys")
@@ -102,6 +96,28 @@ export class IdempotencyStore {
     return { kind: "in_flight" };
   }
 
+  /** Inserts a new claim; false if the key exists. 401 if the account is gone (deleted mid-request). */
+  private async claimNew(userId: number, key: string, hash: string, claim: string): Promise<boolean> {
+    try {
+      const inserted = await this.db
+        .insertInto("idempotency_keys")
+        .values({
+          user_id: userId,
+          key,
+          request_hash: hash,
+          claim,
+          locked_until: sql<Date>`now() + make_interval(secs => ${CLAIM_LOCK_SECONDS})` as unknown as Date,
+        })
+        .onConflict((oc) => oc.columns(["user_id", "key"]).doNothing())
+        .returning("claim")
+        .executeTakeFirst();
+      return inserted !== undefined;
+    } catch (err) {
+      if (isForeignKeyViolation(err)) throw unauthorized();
+      throw err;
+    }
+  }
+
   /**
    * Stores the response, inside the transaction that made the change. False when the claim was
    * lost (taken over after the lock ran out): the caller must roll back.
@@ -126,6 +142,35 @@ export class IdempotencyStore {
       .where("response_status", "is", null)
       .executeTakeFirst();
     return result.numUpdatedRows === 1n;
+  }
+
+  /**
+   * Runs `work` for a claimed key in one transaction that also stores its response, so "the
+   * change is made" and "the key has its response" commit together or not at all. If `work`
+   * throws, nothing is committed and the key is given back, so the client's retry runs afresh.
+   * Shared by the `Idempotency-Key` header (http/idempotency.ts) and the batch route's
+   * `idempotency_key` (services/batch.service.ts).
+   */
+  async runClaimed<T>(
+    db: Kysely<Database>,
+    userId: number,
+    key: string,
+    claim: string,
+    work: (trx: Kysely<Database>) => Promise<{ value: T; response: StoredResponse }>,
+  ): Promise<T> {
+    try {
+      return await db.transaction().execute(async (trx) => {
+        const { value, response } = await work(trx);
+        if (!(await this.complete(trx, userId, key, claim, response))) {
+          // Our claim ran out and a retry took the key over: undo, so only one of us makes the change.
+          throw stillProcessing();
+        }
+        return value;
+      });
+    } catch (err) {
+      await this.release(userId, key, claim).catch(() => {});
+      throw err;
+    }
   }
 
   /** Gives the key back after a request that changed nothing (an error), so a retry runs afresh. */

@@ -2,8 +2,12 @@ import type { Config } from "../config.js";
 import type { DatabaseHandle } from "../db/database.js";
 import { ClientAddressResolver } from "../http/client-address.js";
 import { AccessTokens } from "./access-tokens.js";
+import { AccountStatusService } from "./account-status.js";
+import { AdminService } from "./admin.service.js";
 import { AccountMailService } from "./account-mail.service.js";
 import { AuthService } from "./auth.service.js";
+import { BatchService } from "./batch.service.js";
+import { ConsoleSessions } from "./console-sessions.js";
 import { createMailer } from "./mailer.js";
 import { Cleanup } from "./cleanup.js";
 import { IdempotencyStore } from "./idempotency.js";
@@ -16,9 +20,16 @@ import { UsersService } from "./users.service.js";
 export interface Services {
   database: DatabaseHandle;
   accessTokens: AccessTokens;
+  /** The account behind a token, read on every authenticated request (role, disabled, revoked). */
+  accountStatus: AccountStatusService;
+  admin: AdminService;
+  /** The admin console's cookie sessions (routes/admin-console). */
+  consoleSessions: ConsoleSessions;
   auth: AuthService;
   users: UsersService;
   todos: TodosService;
+  /** `POST /api/v1/todos/batch`: operations through `todos` and `idempotency`. */
+  batch: BatchService;
   sync: SyncService;
   idempotency: IdempotencyStore;
   /** Prunes tombstones and idempotency keys (see cleanup.ts). */
@@ -51,10 +62,14 @@ export function createServices(config: Config, database: DatabaseHandle, options
   const limiterOptions = { limit: config.rateLimitPerMinute, ...(options.now ? { now: options.now } : {}) };
   const sync = new SyncService(database.db, config.syncRetentionDays);
   const idempotency = new IdempotencyStore(database.db);
+  const todos = new TodosService(database.db);
   const accountMail = new AccountMailService(database.db, passwords, createMailer(config.mail));
   return {
     database,
     accessTokens,
+    accountStatus: new AccountStatusService(database.db),
+    admin: new AdminService(database.db),
+    consoleSessions: new ConsoleSessions(config.jwt.secret),
     auth: new AuthService(
       database.db,
       passwords,
@@ -63,7 +78,8 @@ export function createServices(config: Config, database: DatabaseHandle, options
       config.refreshReuseGraceSeconds,
     ),
     users: new UsersService(database.db, passwords),
-    todos: new TodosService(database.db),
+    todos,
+    batch: new BatchService(database.db, todos, idempotency),
     sync,
     idempotency,
     cleanup: new Cleanup([

@@ -10,6 +10,8 @@ export interface UserView {
   email: string;
   full_name: string | null;
   email_verified: boolean;
+  /** v1.2: `user` or `admin` (docs/admin.md). */
+  role: "user" | "admin";
   created_at: string;
 }
 
@@ -25,7 +27,7 @@ export interface TodoView {
 }
 
 export function presentUser(
-  row: Pick<UserRow, "id" | "username" | "email" | "full_name" | "created_at" | "email_verified">,
+  row: Pick<UserRow, "id" | "username" | "email" | "full_name" | "created_at" | "email_verified" | "role">,
 ): UserView {
   return {
     id: row.id,
@@ -33,6 +35,7 @@ export function presentUser(
     email: row.email,
     full_name: row.full_name,
     email_verified: row.email_verified,
+    role: row.role,
     created_at: row.created_at.toISOString(),
   };
 }

@@ -17,7 +17,7 @@ export interface ProfileChanges {
   full_name?: string | null | undefined;
 }
 
-const USER_COLUMNS = ["id", "username", "email", "full_name", "created_at", "email_verified"] as const;
+const USER_COLUMNS = ["id", "username", "email", "full_name", "created_at", "email_verified", "role"] as const;
 
 function conflictFor(constraint: string) {
   const field = constraint.includes("email") ? "email" : "username";
@@ -143,13 +143,17 @@ export class UsersService {
 
   /** Deletes the account; todos and refresh tokens go with it (ON DELETE CASCADE). */
   async delete(userId: number): Promise<void> {
-    const deleted = await this.db.transaction().execute(async (trx) => {
-      // A todo write locks its todo row, then (its change-number trigger, migration 0002) the
-      // owner row. Locking the todos first here takes the same order, so deleting the account
-      // while another device writes waits for that write instead of deadlocking with it.
-      await sql`select 1 from todos where user_id = ${userId} for update`.execute(trx);
-      return trx.deleteFrom("users").where("id", "=", userId).executeTakeFirst();
-    });
-    if (deleted.numDeletedRows === 0n) throw unauthorized();
+    const deleted = await this.db.transaction().execute((trx) => deleteAccount(trx, userId));
+    if (!deleted) throw unauthorized();
   }
+}
+
+/** Deletes an account inside the caller's transaction; false if there was none. Shared with the admin routes. */
+export async function deleteAccount(trx: Kysely<Database>, userId: number): Promise<boolean> {
+  // A todo write locks its todo row, then (its change-number trigger, migration 0002) the
+  // owner row. Locking the todos first here takes the same order, so deleting the account
+  // while another device writes waits for that write instead of deadlocking with it.
+  await sql`select 1 from todos where user_id = ${userId} for update`.execute(trx);
+  const deleted = await trx.deleteFrom("users").where("id", "=", userId).executeTakeFirst();
+  return deleted.numDeletedRows > 0n;
 }

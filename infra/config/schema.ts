@@ -251,6 +251,12 @@ export const environmentSchema = z
         from: z.email("must be a bare e-mail address, e.g. no-reply@example.com (the API's MAIL_FROM)"),
       })
       .optional(),
+    /**
+     * The admin console (/admin): Nginx serves it only to these addresses. Absent: the same as
+     * ssh.adminCidrs (an admin console need not face the Internet). An SSH tunnel to the server
+     * always works (127.0.0.1). docs/admin.md.
+     */
+    adminConsole: z.strictObject({ allowCidrs: z.array(ipv4Cidr).min(1) }).optional(),
     /** Node.js download mirror (same layout as nodejs.org/dist), e.g. for servers in mainland China. */
     nodeMirror: z.url({ protocol: /^https$/, error: "must be an https:// URL" }).optional(),
     tags: z

@@ -28,6 +28,11 @@ export function offsiteBackupTarget(env: ResolvedEnvironment, name: string): Off
   };
 }
 
+/** Who may open the admin console: `adminConsole.allowCidrs`, by default the SSH admins' networks. */
+export function adminConsoleCidrs(env: ResolvedEnvironment): string[] {
+  return [...(env.adminConsole?.allowCidrs ?? env.ssh.adminCidrs)];
+}
+
 /**
  * The single server: its database mode, HTTPS when a domain is set, and off-server backups in both
  * database modes (of the local database, or in rds mode an independent copy besides RDS's own
@@ -41,6 +46,7 @@ export function singleServerCloudInit(
   return {
     environment: env.name,
     databaseMode: env.database.mode,
+    adminConsoleCidrs: adminConsoleCidrs(env),
     ...(env.https ? { domain: env.https.domain, acmeEmail: env.https.acmeEmail } : {}),
     ...(env.nodeMirror ? { nodeMirror: env.nodeMirror } : {}),
     ...(env.alerts ? { alertEmail: env.alerts.email } : {}),
@@ -84,6 +90,7 @@ export function clusterServerCloudInit(
   const otherServers: CloudInitOptions = {
     environment: env.name,
     databaseMode: "rds",
+    adminConsoleCidrs: adminConsoleCidrs(env),
     ...(env.nodeMirror ? { nodeMirror: env.nodeMirror } : {}),
     ...(env.alerts ? { alertEmail: env.alerts.email } : {}),
   };

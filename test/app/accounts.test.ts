@@ -35,6 +35,7 @@ describe("POST /api/v1/users", () => {
       "email_verified",
       "full_name",
       "id",
+      "role",
       "username",
     ]);
     expect(res.body).toMatchObject({

@@ -17,6 +17,7 @@ import { client, newAccount } from "../support/app-harness.js";
 let outDir: string;
 let server: string;
 let migrate: string;
+let adminCommand: string;
 let dbUrl: string;
 let drop: () => Promise<void>;
 const children: ChildProcess[] = [];
@@ -24,7 +25,7 @@ const children: ChildProcess[] = [];
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), "todo-api-bundle-"));
   symlinkSync(resolve("node_modules"), join(outDir, "node_modules"), "dir");
-  ({ server, migrate } = await buildServer({ outDir }));
+  ({ server, migrate, admin: adminCommand } = await buildServer({ outDir }));
   const db = await createTestDatabase();
   dbUrl = db.url;
   drop = db.drop;
@@ -167,5 +168,27 @@ describe("dist/server.mjs", () => {
     expect(JSON.parse(res.body).title).toBe("finished during shutdown");
     expect(await app.exited).toBe(0);
     expect(app.lines.some((l) => l.msg === "server stopped")).toBe(true);
+  });
+});
+
+describe("dist/admin.mjs", () => {
+  it("makes the first administrator, who can then use the admin API and sign in to the bundled console", async () => {
+    expect(runMigrate("up").code).toBe(0);
+    const app = await startBundle();
+    const api = client(app.url);
+    const acct = await newAccount(api);
+    expect((await api.get("/api/v1/admin/stats", { token: acct.access })).status).toBe(403);
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [adminCommand, ...args], { env: prodEnv(), encoding: "utf8" });
+    expect(run().status).toBe(2);
+    const promoted = run("promote", acct.username);
+    expect(promoted.status, promoted.stderr).toBe(0);
+    expect(promoted.stdout).toContain("now an administrator");
+    expect((await api.get("/api/v1/admin/stats", { token: acct.access })).status).toBe(200);
+    const login = await fetch(`${app.url}/admin/login`);
+    expect(login.status).toBe(200);
+    expect(await login.text()).toContain('<form method="post" action="/admin/login">');
+    app.child.kill("SIGTERM");
+    await app.exited;
   });
 });

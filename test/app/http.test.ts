@@ -186,8 +186,26 @@ describe("OpenAPI document and docs", () => {
         "POST /api/v1/auth/password-reset/confirm",
         "POST /api/v1/users/me/email-verification",
         "POST /api/v1/auth/verify-email",
+        "POST /api/v1/todos/batch",
+        "GET /api/v1/admin/users",
+        "GET /api/v1/admin/users/{id}",
+        "POST /api/v1/admin/users/{id}/disable",
+        "POST /api/v1/admin/users/{id}/enable",
+        "POST /api/v1/admin/users/{id}/revoke-sessions",
+        "POST /api/v1/admin/users/{id}/role",
+        "DELETE /api/v1/admin/users/{id}",
+        "GET /api/v1/admin/stats",
+        "GET /api/v1/admin/audit",
       ].sort(),
     );
+    // Every admin route says it needs a bearer token and that a non-admin gets 403.
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      if (!path.startsWith("/api/v1/admin/")) continue;
+      for (const op of Object.values(item)) {
+        expect(op.security, path).toEqual([{ bearerAuth: [] }, { oauth2: [] }]);
+        expect(Object.keys(op.responses), path).toEqual(expect.arrayContaining(["401", "403"]));
+      }
+    }
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
     expect(doc.components.securitySchemes.oauth2.flows.password.tokenUrl).toBe("/api/v1/auth/token");
     const token = doc.paths["/api/v1/auth/token"].post;

@@ -24,6 +24,10 @@ describe("host settings round trip", () => {
   it.each([
     ...Object.entries(variants),
     ["local, domain, backups", { ...variants["local, domain"]!, offsiteBackup: offsite, appMemoryMaxMiB: 384 }],
+    [
+      "admin console networks",
+      { ...variants["local, no domain"]!, adminConsoleCidrs: ["198.51.100.7/32", "10.0.0.0/8"] },
+    ],
   ])("%s: the kit reads back exactly the options host.conf was rendered from", (_name, options) => {
     const resolved = parseCloudInitOptions(options);
     expect(optionsFromHostConf(renderHostConf(resolved))).toEqual(resolved);

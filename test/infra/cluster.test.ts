@@ -129,10 +129,12 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
 
   it("gives every server the cloud-config for RDS without local PostgreSQL or Certbot; only the first exports backups", () => {
     const bucket = resources(tf, "volcengine_tos_bucket")[0]!.bucket_name as string;
-    const others = renderCloudInit({ environment: "prod", databaseMode: "rds" });
+    // The admin console's networks are the SSH admins' by default (docs/admin.md).
+    const others = renderCloudInit({ environment: "prod", databaseMode: "rds", adminConsoleCidrs: ADMIN });
     const first = renderCloudInit({
       environment: "prod",
       databaseMode: "rds",
+      adminConsoleCidrs: ADMIN,
       offsiteBackup: {
         bucket,
         region: "cn-beijing",

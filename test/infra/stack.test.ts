@@ -106,6 +106,8 @@ describe.each(Object.entries(variants))("variant %s", (_name, variant) => {
       renderCloudInit({
         environment: "dev",
         databaseMode: variant.mode,
+        // The admin console's networks: the SSH admins' by default (synth-helpers.ts).
+        adminConsoleCidrs: ["198.51.100.7/32", "203.0.113.0/28"],
         ...(variant.domain ? { domain: variant.domain, acmeEmail: HTTPS.acmeEmail } : {}),
         // Off-server backups (test/infra/operations.test.ts).
         offsiteBackup: {

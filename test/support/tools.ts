@@ -48,6 +48,8 @@ export const TOOLS = {
   },
   mvn: { label: "mvn", apt: "maven" },
   nft: { label: "nft", apt: "nftables" },
+  /** Debian's Chromium, driven by playwright-core (the admin console's browser test). */
+  chromium: { label: "chromium", apt: "chromium" },
   pg_dump: {
     label: "pg_dump/pg_restore",
     apt: "postgresql-client",

@@ -34,7 +34,7 @@ export const token = createRoute({
       },
     },
   },
-  responses: { 200: tokenResponse("A new token pair"), ...errorResponses(400, 401, 413, 422, 429) },
+  responses: { 200: tokenResponse("A new token pair"), ...errorResponses(400, 401, 403, 413, 422, 429) },
 });
 
 export const refresh = createRoute({

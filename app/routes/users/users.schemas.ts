@@ -29,6 +29,10 @@ export const User = z
     email_verified: z
       .boolean()
       .openapi({ description: "Whether the address was confirmed with the code mailed to it" }),
+    role: z.enum(["user", "admin"]).openapi("UserRole", {
+      description: "`admin` can use the /api/v1/admin routes and the /admin console",
+      ...variantNames(["user", "admin"]),
+    }),
     created_at: Timestamp,
   })
   .openapi("User");

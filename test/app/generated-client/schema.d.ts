@@ -190,6 +190,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/todos/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply up to 100 todo writes in one request (an offline queue), one result per operation, in order
+         * @description Each operation is what its single route does (create, update, delete, complete, reopen), with the same rules, statuses and error codes, in a transaction of its own: one failing (404, 412, 422) does not undo the others. `ref` names a todo created earlier in the batch. `idempotency_key` makes an operation safe to resend, so a whole batch can be sent again after a lost response. A 400, 413 or 422 for the whole request means the batch itself is malformed and nothing was applied. The `Idempotency-Key` header is refused here (422): the keys go on the operations.
+         */
+        post: operations["batchTodos"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/todos/{id}": {
         parameters: {
             query?: never;
@@ -323,38 +343,193 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List and search accounts (newest first)
+         * @description Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else.
+         */
+        get: operations["adminListUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One account
+         * @description Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else.
+         */
+        get: operations["adminGetUser"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an account with its todos and tokens
+         * @description 409 if it is the last enabled administrator. Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else. Recorded in the audit log.
+         */
+        delete: operations["adminDeleteUser"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable an account
+         * @description Its tokens stop working at once, its sessions are revoked, and signing in is 403 `account_disabled`. 409 if it is the last enabled administrator. Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else. Recorded in the audit log.
+         */
+        post: operations["adminDisableUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable a disabled account
+         * @description The user signs in again (sessions revoked on disable stay revoked). Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else. Recorded in the audit log.
+         */
+        post: operations["adminEnableUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}/revoke-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign an account out everywhere
+         * @description Every refresh token is revoked and every access token issued until now refused. Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else. Recorded in the audit log.
+         */
+        post: operations["adminRevokeSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}/role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make an account an administrator, or a user again
+         * @description 409 if that would leave no enabled administrator. Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else. Recorded in the audit log.
+         */
+        post: operations["adminSetRole"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Counts: accounts, active accounts, todos, sign-ups per day, storage
+         * @description Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else.
+         */
+        get: operations["adminStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log of administrative actions (newest first)
+         * @description Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else.
+         */
+        get: operations["adminAuditLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         Status: {
-            status: components["schemas"]["HealthStatus"];
+            /** @enum {string} */
+            status: "ok";
         };
-        /** @enum {string} */
-        HealthStatus: "ok";
-        /** @description Every error response has this shape */
-        ErrorBody: {
-            error: components["schemas"]["ErrorInfo"];
-        };
-        ErrorInfo: {
-            code: components["schemas"]["ErrorCode"];
-            message: string;
-            details?: components["schemas"]["FieldError"][];
-        };
-        /**
-         * @description Stable, machine-readable; new codes may be added
-         * @enum {string}
-         */
-        ErrorCode: "bad_request" | "unauthorized" | "not_found" | "conflict" | "payload_too_large" | "validation_failed" | "rate_limited" | "unavailable" | "internal" | "precondition_failed" | "idempotency_key_reused" | "sync_expired" | "invalid_token";
-        /** @description One failing field: its path in the body or query, and why */
-        FieldError: {
-            /** @example title */
-            path: string;
-            message: string;
+        ErrorResponse: {
+            error: {
+                /** @enum {string} */
+                code: "bad_request" | "unauthorized" | "not_found" | "conflict" | "payload_too_large" | "validation_failed" | "rate_limited" | "unavailable" | "internal" | "precondition_failed" | "idempotency_key_reused" | "sync_expired" | "invalid_token" | "forbidden" | "account_disabled";
+                message: string;
+                details?: {
+                    path: string;
+                    message: string;
+                }[];
+            };
         };
         Token: {
             access_token: string;
-            token_type: components["schemas"]["TokenType"];
+            /** @enum {string} */
+            token_type: "bearer";
             /**
              * @description Seconds until the access token expires
              * @example 900
@@ -362,13 +537,9 @@ export interface components {
             expires_in: number;
             refresh_token: string;
         };
-        /**
-         * @description Always `bearer`
-         * @enum {string}
-         */
-        TokenType: "bearer";
         LoginForm: {
-            grant_type?: components["schemas"]["GrantType"];
+            /** @enum {string} */
+            grant_type?: "password";
             /**
              * @description Username or email
              * @example alice
@@ -386,11 +557,18 @@ export interface components {
             /** @description Ignored (public clients) */
             client_secret?: string;
         };
-        /**
-         * @description Always `password` (RFC 6749 §4.3)
-         * @enum {string}
-         */
-        GrantType: "password";
+        LoginRequest: {
+            /**
+             * @description Username or email
+             * @example alice
+             */
+            username: string;
+            /**
+             * Format: password
+             * @example correct horse battery staple
+             */
+            password: string;
+        };
         RefreshRequest: {
             refresh_token: string;
         };
@@ -406,12 +584,18 @@ export interface components {
             full_name: string | null;
             /** @description Whether the address was confirmed with the code mailed to it */
             email_verified: boolean;
+            role: components["schemas"]["UserRole"];
             /**
              * Format: date-time
              * @example 2026-11-28T06:00:00.000Z
              */
             created_at: string;
         };
+        /**
+         * @description `admin` can use the /api/v1/admin routes and the /admin console
+         * @enum {string}
+         */
+        UserRole: "user" | "admin";
         RegisterRequest: {
             /** @example alice */
             username: string;
@@ -441,19 +625,7 @@ export interface components {
              * @description Required when `email` changes
              */
             current_password?: string;
-            /**
-             * @description Fields to set to null, by name: the way to clear a field from clients that cannot send a JSON null (Gson, moshi and Swift drop nulls). Sending `null` for the field itself clears it too. Naming a field here and giving it a value in the same body is a 422.
-             * @example [
-             *       "full_name"
-             *     ]
-             */
-            clear?: components["schemas"]["UserClearableField"][];
         };
-        /**
-         * @description A nullable field of the account that `clear` sets to null
-         * @enum {string}
-         */
-        UserClearableField: "full_name";
         ChangePasswordRequest: {
             current_password: string;
             /**
@@ -514,11 +686,6 @@ export interface components {
             limit: number;
             offset: number;
         };
-        /**
-         * @description `created_at` oldest first, `-created_at` newest first (the default); `due_date`/`-due_date` likewise, todos without a due date last
-         * @enum {string}
-         */
-        TodoSort: "created_at" | "-created_at" | "due_date" | "-due_date";
         ChangesPage: {
             changes: components["schemas"]["Change"][];
             /** @description Opaque; store it and send it on the next call */
@@ -526,30 +693,86 @@ export interface components {
             /** @description Call again with next_cursor until this is false */
             has_more: boolean;
         };
-        /** @description `{type: upsert, todo}` or `{type: delete, id, deleted_at, version}`: read `type`, then the members it names. */
-        Change: {
-            type: components["schemas"]["ChangeType"];
-            todo?: components["schemas"]["Todo"];
+        Change: components["schemas"]["UpsertChange"] | components["schemas"]["DeleteChange"];
+        UpsertChange: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "upsert";
+            todo: components["schemas"]["Todo"];
+        };
+        DeleteChange: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "delete";
             /**
              * Format: int64
-             * @description With `delete`: the deleted todo's id
+             * @example 1
+             */
+            id: number;
+            /**
+             * Format: date-time
+             * @example 2026-11-28T06:00:00.000Z
+             */
+            deleted_at: string;
+            version: number;
+        };
+        BatchResponse: {
+            results: components["schemas"]["BatchResult"][];
+        };
+        BatchResult: {
+            /** @description The status the single route would answer (201, 200, 204, 404, 412, 422, …) */
+            status: number;
+            todo?: components["schemas"]["Todo"];
+            error?: {
+                /** @enum {string} */
+                code: "bad_request" | "unauthorized" | "not_found" | "conflict" | "payload_too_large" | "validation_failed" | "rate_limited" | "unavailable" | "internal" | "precondition_failed" | "idempotency_key_reused" | "sync_expired" | "invalid_token" | "forbidden" | "account_disabled";
+                message: string;
+                details?: {
+                    path: string;
+                    message: string;
+                }[];
+            };
+            /** @description `true`: the stored result of an earlier send */
+            replayed?: boolean;
+        };
+        BatchRequest: {
+            operations: components["schemas"]["BatchOperation"][];
+        };
+        BatchOperation: {
+            op: components["schemas"]["BatchOperationKind"];
+            /**
+             * Format: int64
+             * @description The todo (not for create). Or `ref`.
              * @example 1
              */
             id?: number;
             /**
-             * Format: date-time
-             * @description With `delete`: when it was deleted
-             * @example 2026-11-28T06:00:00.000Z
+             * @description On create: a name (1–100 characters) for the new todo, unique within the batch. On the other operations: the name of a todo created earlier in this batch, instead of `id`.
+             * @example draft-1
              */
-            deleted_at?: string;
-            /** @description With `delete`: the version the deletion gave the todo */
-            version?: number;
+            ref?: string;
+            /**
+             * @description As the `If-Match` header of the single route, e.g. `"3"`: apply only at that version, else 412.
+             * @example "1"
+             */
+            if_match?: string;
+            body?: components["schemas"]["BatchTodoFields"];
+            /** @description As the single routes' `Idempotency-Key` (1–255 printable ASCII characters, per user, kept 24 hours, the same store): a resent operation returns its first result with `replayed: true` and changes nothing. */
+            idempotency_key?: string;
         };
-        /**
-         * @description `upsert`: `todo` holds the todo as it is now; `delete`: a tombstone
-         * @enum {string}
-         */
-        ChangeType: "upsert" | "delete";
+        /** @enum {string} */
+        BatchOperationKind: "create" | "update" | "delete" | "complete" | "reopen";
+        /** @description For `create`: the body of `POST /api/v1/todos` (title required); for `update`: the body of `PATCH /api/v1/todos/{id}`. `null` clears description or due_date. Value rules are checked per operation (422 result). */
+        BatchTodoFields: {
+            title?: string;
+            description?: string | null;
+            due_date?: string | null;
+            completed?: boolean;
+        };
         UpdateTodoRequest: {
             /**
              * @description 1–200 characters after trimming (stored trimmed)
@@ -565,24 +788,11 @@ export interface components {
              */
             due_date?: string | null;
             completed?: boolean;
-            /**
-             * @description Fields to set to null, by name: the way to clear a field from clients that cannot send a JSON null (Gson, moshi and Swift drop nulls). Sending `null` for the field itself clears it too. Naming a field here and giving it a value in the same body is a 422.
-             * @example [
-             *       "due_date"
-             *     ]
-             */
-            clear?: components["schemas"]["TodoClearableField"][];
         };
-        /**
-         * @description A nullable field of a todo that `clear` sets to null
-         * @enum {string}
-         */
-        TodoClearableField: "description" | "due_date";
         Accepted: {
-            status: components["schemas"]["AcceptedStatus"];
+            /** @enum {string} */
+            status: "accepted";
         };
-        /** @enum {string} */
-        AcceptedStatus: "accepted";
         PasswordResetRequest: {
             /**
              * Format: email
@@ -608,6 +818,84 @@ export interface components {
              * @example q1bD9x…
              */
             token: string;
+        };
+        AdminUserList: {
+            items: components["schemas"]["AdminUser"][];
+            total: number;
+            limit: number;
+            offset: number;
+        };
+        AdminUser: components["schemas"]["User"] & {
+            /** @description A disabled account cannot sign in and its tokens are refused */
+            disabled: boolean;
+            /**
+             * Format: date-time
+             * @description The last password sign-in
+             * @example 2026-11-28T06:00:00.000Z
+             */
+            last_login_at: string | null;
+            todo_count: number;
+            /** @description Bytes of stored files */
+            storage_bytes: number;
+        };
+        RoleRequest: {
+            role: components["schemas"]["UserRole"];
+        };
+        AdminStats: {
+            users: number;
+            /** @description Accounts that signed in or refreshed a session in 7 days */
+            active_users_7d: number;
+            todos: number;
+            /** @description The last 30 days (UTC), oldest first, days without sign-ups included */
+            signups_per_day: components["schemas"]["SignupDay"][];
+            storage_bytes: number;
+        };
+        SignupDay: {
+            /** Format: date */
+            day: string;
+            count: number;
+        };
+        AuditPage: {
+            items: components["schemas"]["AuditEntry"][];
+            total: number;
+            limit: number;
+            offset: number;
+        };
+        AuditEntry: {
+            /**
+             * Format: int64
+             * @example 1
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description The administrator; null for the server's admin command
+             * @example 1
+             */
+            actor_id: number | null;
+            actor_username: string | null;
+            /**
+             * @description user.disable, user.enable, user.delete, user.revoke_sessions, user.role, …
+             * @example user.disable
+             */
+            action: string;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            target_id: number | null;
+            /** @description The target's username at the time */
+            target_username: string | null;
+            details: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-28T06:00:00.000Z
+             */
+            at: string;
+            /** @description Where the action came from (`cli`: the server's admin command) */
+            client_address: string;
         };
     };
     responses: never;
@@ -646,7 +934,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -657,7 +945,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -670,7 +958,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -703,7 +991,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -714,7 +1002,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -727,7 +1015,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -742,6 +1030,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/x-www-form-urlencoded": components["schemas"]["LoginForm"];
+                "application/json": components["schemas"]["LoginRequest"];
             };
         };
         responses: {
@@ -778,7 +1067,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -797,7 +1086,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -814,7 +1120,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -831,7 +1137,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Too many attempts (`rate_limited`); see Retry-After */
@@ -850,7 +1156,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -867,7 +1173,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -886,7 +1192,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -925,7 +1231,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -938,7 +1244,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -949,7 +1255,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -960,7 +1266,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -971,7 +1277,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -984,7 +1290,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -1019,7 +1325,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -1030,7 +1336,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -1041,7 +1347,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -1052,7 +1358,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -1065,7 +1371,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -1116,7 +1422,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Username or email already registered (`conflict`) */
@@ -1135,7 +1441,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -1152,7 +1458,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -1169,7 +1475,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Too many attempts (`rate_limited`); see Retry-After */
@@ -1188,7 +1494,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -1205,7 +1511,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -1224,7 +1530,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -1259,7 +1565,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -1270,7 +1576,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -1283,7 +1589,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -1316,7 +1622,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -1327,7 +1633,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -1340,7 +1646,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -1377,7 +1683,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -1390,7 +1696,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Username or email already registered (`conflict`) */
@@ -1403,7 +1709,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -1414,7 +1720,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -1425,7 +1731,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Too many attempts (`rate_limited`); see Retry-After */
@@ -1438,7 +1744,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -1449,7 +1755,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -1462,7 +1768,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -1509,7 +1815,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -1528,7 +1834,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -1545,7 +1851,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -1562,7 +1868,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Too many attempts (`rate_limited`); see Retry-After */
@@ -1581,7 +1887,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -1598,7 +1904,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -1617,7 +1923,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -1628,8 +1934,7 @@ export interface operations {
                 limit?: number;
                 offset?: number;
                 completed?: boolean;
-                /** @description `created_at` oldest first, `-created_at` newest first (the default); `due_date`/`-due_date` likewise, todos without a due date last */
-                sort?: components["schemas"]["TodoSort"];
+                sort?: "created_at" | "-created_at" | "due_date" | "-due_date";
             };
             header?: never;
             path?: never;
@@ -1656,7 +1961,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -1669,7 +1974,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -1680,7 +1985,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -1691,7 +1996,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -1704,7 +2009,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -1750,7 +2055,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -1763,7 +2068,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Username or email already registered (`conflict`) */
@@ -1776,7 +2081,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -1787,7 +2092,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -1798,7 +2103,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -1809,7 +2114,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -1822,7 +2127,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -1859,7 +2164,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -1872,7 +2177,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The sync cursor has expired (`sync_expired`): start over without a cursor */
@@ -1883,7 +2188,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -1894,7 +2199,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -1905,7 +2210,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -1918,7 +2223,103 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    batchTodos: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchRequest"];
+            };
+        };
+        responses: {
+            /** @description One result per operation, in order */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchResponse"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -1971,7 +2372,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description No such resource (`not_found`) */
@@ -1982,7 +2383,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -1993,7 +2394,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -2006,7 +2407,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2044,7 +2445,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description No such resource (`not_found`) */
@@ -2055,7 +2456,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description If-Match does not name the current version (`precondition_failed`); nothing changed */
@@ -2066,7 +2467,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -2077,7 +2478,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -2090,7 +2491,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2134,7 +2535,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -2147,7 +2548,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description No such resource (`not_found`) */
@@ -2158,7 +2559,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description If-Match does not name the current version (`precondition_failed`); nothing changed */
@@ -2169,7 +2570,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -2180,7 +2581,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -2191,7 +2592,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -2202,7 +2603,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -2215,7 +2616,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2261,7 +2662,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description No such resource (`not_found`) */
@@ -2272,7 +2673,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Username or email already registered (`conflict`) */
@@ -2285,7 +2686,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description If-Match does not name the current version (`precondition_failed`); nothing changed */
@@ -2296,7 +2697,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -2307,7 +2708,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -2318,7 +2719,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -2331,7 +2732,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2377,7 +2778,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description No such resource (`not_found`) */
@@ -2388,7 +2789,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Username or email already registered (`conflict`) */
@@ -2401,7 +2802,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description If-Match does not name the current version (`precondition_failed`); nothing changed */
@@ -2412,7 +2813,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -2423,7 +2824,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -2434,7 +2835,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -2447,7 +2848,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2496,7 +2897,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -2513,7 +2914,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -2530,7 +2931,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Too many attempts (`rate_limited`); see Retry-After */
@@ -2549,7 +2950,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -2566,7 +2967,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -2585,7 +2986,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2620,7 +3021,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -2631,7 +3032,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -2642,7 +3043,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -2653,7 +3054,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -2666,7 +3067,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2713,7 +3114,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Too many attempts (`rate_limited`); see Retry-After */
@@ -2732,7 +3133,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -2749,7 +3150,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -2768,7 +3169,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -2805,7 +3206,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -2816,7 +3217,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -2827,7 +3228,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -2838,7 +3239,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -2851,7 +3252,853 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    adminListUsers: {
+        parameters: {
+            query?: {
+                /** @description Part of the username or e-mail (case-insensitive) */
+                q?: string;
+                disabled?: boolean;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of accounts */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserList"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    adminGetUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    adminDeleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Username or email already registered (`conflict`) */
+            409: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Sent (1) when the Idempotency-Key is still being processed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    adminDisableUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Username or email already registered (`conflict`) */
+            409: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Sent (1) when the Idempotency-Key is still being processed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    adminEnableUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Username or email already registered (`conflict`) */
+            409: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Sent (1) when the Idempotency-Key is still being processed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    adminRevokeSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out */
+            204: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    adminSetRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleRequest"];
+            };
+        };
+        responses: {
+            /** @description The account */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Username or email already registered (`conflict`) */
+            409: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Sent (1) when the Idempotency-Key is still being processed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    adminStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminStats"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    adminAuditLog: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the log */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
