@@ -2,6 +2,7 @@ import type { Migration } from "kysely";
 import * as m0001 from "./0001_initial.js";
 import * as m0002 from "./0002_sync_and_retries.js";
 import * as m0003 from "./0003_account_mail.js";
+import * as m0006 from "./0006_todo_counts.js";
 
 /**
  * Every migration, by name, in order. A static record (not a folder scan) so the production
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   "0001_initial": m0001,
   "0002_sync_and_retries": m0002,
   "0003_account_mail": m0003,
+  "0006_todo_counts": m0006,
 };
