@@ -1211,6 +1211,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1230,11 +1236,36 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Unexpected error (`internal`) */
             500: {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1246,6 +1277,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1270,6 +1307,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1287,11 +1330,36 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Unexpected error (`internal`) */
             500: {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1303,6 +1371,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1331,6 +1405,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1342,6 +1422,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1366,6 +1452,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1379,6 +1471,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1390,6 +1488,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1401,6 +1505,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1414,6 +1524,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1425,6 +1541,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1609,6 +1731,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1620,6 +1748,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1644,6 +1778,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1655,6 +1814,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1666,6 +1831,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1697,6 +1868,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description /api/v1/todos/{id} */
                     Location: string;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
@@ -1714,6 +1891,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1738,6 +1921,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1751,6 +1940,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1762,6 +1957,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1773,6 +1993,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1784,6 +2010,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1812,6 +2044,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1823,6 +2061,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1847,6 +2091,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1858,6 +2108,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1869,6 +2144,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1880,6 +2161,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1909,6 +2196,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     [name: string]: unknown;
@@ -1922,6 +2215,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     [name: string]: unknown;
@@ -1946,6 +2245,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1957,6 +2281,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1968,6 +2298,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1997,6 +2333,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2019,6 +2361,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2030,6 +2378,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2041,6 +2414,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2052,6 +2431,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2085,6 +2470,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     [name: string]: unknown;
@@ -2098,6 +2489,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2122,6 +2519,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2133,6 +2536,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2144,6 +2553,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2155,6 +2570,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2166,6 +2606,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2177,6 +2623,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2208,6 +2660,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
@@ -2236,6 +2694,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2247,6 +2711,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2260,6 +2730,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2271,6 +2747,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2282,6 +2783,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2293,6 +2800,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2324,6 +2837,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
@@ -2352,6 +2871,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2363,6 +2888,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2376,6 +2907,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2387,6 +2924,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2398,6 +2960,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2409,6 +2977,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
