@@ -222,7 +222,7 @@ export async function runDayTwo(d: DayTwo): Promise<void> {
           `readlink /proc/$(systemctl show -p MainPID --value ${appName}@${port})/exe | grep -q node-v${newNode.version}-`,
         );
       }
-      // (checked from outside after the first deploy: scripts/rehearse/firewall-check.ts)
+      // (checked from outside after the first deploy: harness/rehearse/firewall-check.ts)
       await check(
         "the host firewall is still loaded",
         `systemctl is-active --quiet ${appName}-firewall.service && nft list table inet ${appName.replace(/-/g, "_")}_firewall | grep -q 'policy drop'`,

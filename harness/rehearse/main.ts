@@ -24,6 +24,7 @@ import { runAlertsRehearsal } from "./alerts.js";
 import { runPreviousVersion, serverFingerprint } from "./previous-version.js";
 import { StepLog } from "./steps.js";
 import { appNameOf, appPortsOf, nodeMajorOf, rehearsalCloudInitOptions, rehearsalUserData } from "./user-data.js";
+import { runMain } from "../../scripts/lib/main.js";
 
 const cacheDir = process.env.REHEARSAL_CACHE_DIR ?? "/var/cache/todo-rehearsal";
 const workDir = process.env.REHEARSAL_WORK_DIR ?? "/var/tmp/todo-rehearsal";
@@ -231,4 +232,4 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+runMain(import.meta.url, "rehearse", main);

@@ -5,7 +5,7 @@ import { createServer as createTcpServer, type AddressInfo, type Socket } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startSmtpSink, type SmtpSink } from "../support/smtp-sink.js";
+import { startSmtpSink, type SmtpSink } from "../../harness/support/smtp-sink.js";
 import { requireTool } from "../support/tools.js";
 import { renderedFiles, runAsync, variants } from "./helpers.js";
 

@@ -13,7 +13,7 @@ import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTar, gzipDeterministic } from "../../scripts/lib/tar.js";
+import { createTar, gzipDeterministic } from "../../contract/tar.js";
 import { renderedFiles, runAsync } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
 import { NginxUnderTest } from "./nginx-under-test.js";

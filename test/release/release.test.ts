@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildRelease, contentHash } from "../../scripts/release.js";
+import { buildRelease, contentHash } from "../../release/build-release.js";
 import { readTar } from "../../contract/tar.js";
 import { runSmoke } from "../../scripts/smoke.js";
 import { createTestDatabase } from "../support/database.js";

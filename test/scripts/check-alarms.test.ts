@@ -21,7 +21,7 @@ import {
   resources,
   synth,
   type SynthResult,
-} from "./synth-helpers.js";
+} from "../infra/synth-helpers.js";
 
 /**
  * `npm run check:alarms` against REAL synthesized stacks (single server with RDS, and the cluster)
