@@ -9,7 +9,7 @@ import type { Container } from "./container.js";
 import type { StepLog } from "./steps.js";
 
 /**
- * Alerts from the server (issue #17), after day 2 (the server then has a domain and an off-site
+ * Alerts from the server, after day 2 (the server then has a domain and an off-site
  * backup target): receivers on the host end of the container's network — a webhook receiver and
  * an SMTP relay that requires the credentials in SMTP_URL — and four things broken once each:
  * PostgreSQL stopped for longer than the alert delay, a backup upload refused by the S3 stand-in,

@@ -15,7 +15,7 @@ import type { StepLog } from "./steps.js";
 import { startWriteTraffic as startTraffic, type WriteTrafficReport as TrafficReport } from "./write-traffic.js";
 
 /**
- * Day 2 on the same container (issue #12): the stack's options change after the server exists —
+ * Day 2 on the same container: the stack's options change after the server exists —
  * a domain is added, the backup target switched on, a server script changed in the working tree,
  * the pinned Node.js patch version changed — and one deploy converges the running server to all
  * of it while the app keeps serving. Also: a release-only deploy restarts neither Nginx nor

@@ -164,7 +164,7 @@ beforeAll(async () => {
   releaseCmd = join(dir, "todo-release");
   writeFileSync(releaseCmd, rendered.get("/usr/local/sbin/todo-release")!.content);
   writeFileSync(join(dir, "host.conf"), rendered.get("/etc/todo-host.conf")!.content);
-  // todo-release switches only on a host whose setup is done (issue #12): this one is.
+  // todo-release switches only on a host whose setup is done: this one is.
   writeFileSync(join(dir, "setup-done"), "setup done (test)\n");
   writeFileSync(join(dir, "env"), "");
   writeFileSync(join(dir, "systemctl"), STANDIN_SYSTEMCTL);

@@ -47,7 +47,7 @@ describe("the release tarball, assembled from a stand-in bundle", () => {
           !f.startsWith("/") && (f.startsWith("node_modules/@node-rs/") || f.startsWith("server/") || !f.includes("/")),
       ),
     ).toBe(true);
-    // The server kit (issue #12): every server script, unit and site, the installer and its entry point.
+    // The server kit: every server script, unit and site, the installer and its entry point.
     for (const f of [
       "server/install",
       "server/kit.mjs",
