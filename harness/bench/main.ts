@@ -106,7 +106,7 @@ async function login(base: string): Promise<string> {
   return tokens.access_token;
 }
 
-/** The reader: one user with exactly 20 todos, as the issue specifies. */
+/** The reader: one user with exactly 20 todos (a first page of a typical list). */
 async function seed(base: string): Promise<{ token: string; todoId: number }> {
   const token = await login(base);
   let todoId = 0;
