@@ -12,8 +12,9 @@ import {
   type TfJson,
   projectSchemas,
   type SynthResult,
+  useSentinelEnvironment,
 } from "./synth-helpers.js";
-import { appServers, useSentinelEnvironment, variants } from "./cluster-helpers.js";
+import { appServers, variants } from "./cluster-helpers.js";
 
 useSentinelEnvironment();
 

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, expect } from "vitest";
-import { RDS, SENTINELS, baseEnvironment, cleanupSynthDirs, resources, type TfJson } from "./synth-helpers.js";
+import { expect } from "vitest";
+import { RDS, baseEnvironment, resources, type TfJson } from "./synth-helpers.js";
 
 /** What the cluster suites (cluster-*.test.ts) synthesize and how they read the result. */
 export const CERT = {
@@ -21,24 +21,6 @@ export const variants = {
     certificate: true,
   },
 } as const;
-
-/** The sentinel TF_VAR_* values for the file's tests (restored after), and the synth folders removed. */
-export function useSentinelEnvironment(): void {
-  const saved: Record<string, string | undefined> = {};
-  beforeAll(() => {
-    for (const [k, v] of Object.entries(SENTINELS)) {
-      saved[k] = process.env[k];
-      process.env[k] = v;
-    }
-  });
-  afterAll(() => {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    cleanupSynthDirs();
-  });
-}
 
 /** "${volcengine_x.name.attr}" → "volcengine_x.name" */
 export const ref = (expr: string) => /^\$\{([\w-]+\.[\w-]+)\.[\w.]+\}$/.exec(expr)?.[1];

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { requireTool, terraformCommand } from "../support/tools.js";
-import { resources, synth } from "./synth-helpers.js";
-import { useSentinelEnvironment, variants } from "./cluster-helpers.js";
+import { resources, synth, useSentinelEnvironment } from "./synth-helpers.js";
+import { variants } from "./cluster-helpers.js";
 
 useSentinelEnvironment();
 

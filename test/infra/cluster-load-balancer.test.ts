@@ -1,6 +1,6 @@
 /** The cluster topology's load balancer: its server group, CLB, listeners and the rules around it. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { resources, synth, type SynthResult, type TfJson } from "./synth-helpers.js";
+import { resources, synth, type SynthResult, type TfJson, useSentinelEnvironment } from "./synth-helpers.js";
 import {
   ADMIN,
   CERT,
@@ -10,7 +10,6 @@ import {
   groupByName,
   ingressOf,
   ref,
-  useSentinelEnvironment,
   variants,
 } from "./cluster-helpers.js";
 

@@ -7,17 +7,16 @@ import { renderCloudInit, serverFiles } from "../../cloud-init/render.js";
 import { optionsFromHostConf } from "../../cloud-init/kit.js";
 import { decodeCloudConfig } from "../cloud-init/helpers.js";
 import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check.js";
-import { SENTINELS, projectSchemas, resources, synth, type SynthResult, type TfJson } from "./synth-helpers.js";
 import {
-  appServers,
-  bastionInstance,
-  entries,
-  groupByName,
-  ref,
-  subnetCidr,
+  SENTINELS,
+  projectSchemas,
+  resources,
+  synth,
+  type SynthResult,
+  type TfJson,
   useSentinelEnvironment,
-  variants,
-} from "./cluster-helpers.js";
+} from "./synth-helpers.js";
+import { appServers, bastionInstance, entries, groupByName, ref, subnetCidr, variants } from "./cluster-helpers.js";
 
 useSentinelEnvironment();
 
