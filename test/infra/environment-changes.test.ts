@@ -1,6 +1,7 @@
 /**
  * What a later deploy, a topology switch or a destroy does with the real provider (v0.0.196),
- * checked where it is decided. Only the synthesized JSON and the Terraform CLI (offline, provider-free stand-ins) are used.
+ * checked where it is decided. Only the synthesized JSON and the Terraform CLI (offline,
+ * provider-free stand-ins) are used.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";

@@ -1,4 +1,7 @@
-/** `npm run check:alarms` when it cannot check (endpoint, synthesized output or arguments wrong) and when there is nothing to check. */
+/**
+ * `npm run check:alarms` when it cannot check (endpoint, synthesized output or arguments wrong) and
+ * when there is nothing to check.
+ */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
