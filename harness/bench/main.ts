@@ -17,12 +17,13 @@ import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { freePort, startPgCluster, type PgCluster } from "../test/support/pg-cluster.js";
-import { runLoad, type LoadResult } from "./bench/wrk.js";
-import { buildServer } from "../release/bundle.js";
-import { apiNodeFlags, DEFAULT_APP_MEMORY_MAX_MIB } from "../cloud-init/node-flags.js";
+import { freePort, startPgCluster, type PgCluster } from "../support/pg-cluster.js";
+import { runLoad, type LoadResult } from "./wrk.js";
+import { buildServer } from "../../release/bundle.js";
+import { apiNodeFlags, DEFAULT_APP_MEMORY_MAX_MIB } from "../../cloud-init/node-flags.js";
+import { runMain } from "../../scripts/lib/main.js";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const withBaseline = process.argv.includes("--baseline");
 const SERVER_FLAGS = apiNodeFlags(DEFAULT_APP_MEMORY_MAX_MIB);
@@ -105,7 +106,7 @@ async function login(base: string): Promise<string> {
   return tokens.access_token;
 }
 
-/** The reader: one user with exactly 20 todos, as the issue specifies. */
+/** The reader: one user with exactly 20 todos (a first page of a typical list). */
 async function seed(base: string): Promise<{ token: string; todoId: number }> {
   const token = await login(base);
   let todoId = 0;
@@ -172,7 +173,7 @@ function printTable(rows: Array<LoadResult & { name: string; note?: string }>, r
   for (const [who, mib] of Object.entries(rss)) console.log(`peak RSS ${who}: ${mib.toFixed(1)} MiB`);
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   let cluster: PgCluster | undefined;
   const children: ChildProcess[] = [];
   const cleanup = async () => {
@@ -224,7 +225,7 @@ async function main(): Promise<void> {
     const listSpec = { ...base, url: `${api.url}/api/v1/todos?limit=20`, headers: auth };
     let baseline: Running | undefined;
     if (withBaseline) {
-      baseline = await startProcess(["--import", "tsx", join(root, "scripts/bench/baseline-server.ts")], env, "/");
+      baseline = await startProcess(["--import", "tsx", join(root, "harness/bench/baseline-server.ts")], env, "/");
       children.push(baseline.child);
     }
     // The list and the yardstick take turns, ROUNDS times each, and the median run of each is
@@ -271,9 +272,7 @@ async function main(): Promise<void> {
   } finally {
     await cleanup();
   }
+  return 0;
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runMain(import.meta.url, "bench", main);
