@@ -63,7 +63,7 @@ const envSchema = z.object({
   BCRYPT_COST: int(4, 15).default(12),
   RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(10),
   PASSWORD_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(10),
-  ACCOUNT_RATE_LIMIT_PER_MINUTE: int(1, 1_000_000).default(3000),
+  ACCOUNT_RATE_LIMIT_PER_MINUTE: int(1, 1_000_000).default(60_000),
   ACCOUNT_MAX_IN_FLIGHT: int(1, 1000).optional(),
   ACCOUNT_MAX_QUEUED: int(0, 10_000).default(64),
   SYNC_RETENTION_DAYS: int(1, 3650).default(30),
@@ -113,7 +113,7 @@ const hints: Record<string, string> = {
   RATE_LIMIT_PER_MINUTE: "e.g. RATE_LIMIT_PER_MINUTE=10",
   PASSWORD_RATE_LIMIT_PER_MINUTE: "e.g. PASSWORD_RATE_LIMIT_PER_MINUTE=10",
   ACCOUNT_RATE_LIMIT_PER_MINUTE:
-    "e.g. ACCOUNT_RATE_LIMIT_PER_MINUTE=3000 (requests of one account per minute, per app process)",
+    "e.g. ACCOUNT_RATE_LIMIT_PER_MINUTE=600 (requests of one account per minute, per app process; the default 60000 only stops a runaway client)",
   ACCOUNT_MAX_IN_FLIGHT: "e.g. ACCOUNT_MAX_IN_FLIGHT=4 (default: half of DATABASE_POOL_SIZE, at least 1)",
   ACCOUNT_MAX_QUEUED: "e.g. ACCOUNT_MAX_QUEUED=64 (requests of one account waiting for a turn)",
   SYNC_RETENTION_DAYS: "e.g. SYNC_RETENTION_DAYS=30 (how long deletions stay visible to delta sync)",
