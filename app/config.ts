@@ -63,6 +63,9 @@ const envSchema = z.object({
   BCRYPT_COST: int(4, 15).default(12),
   RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(10),
   PASSWORD_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(10),
+  ACCOUNT_RATE_LIMIT_PER_MINUTE: int(1, 1_000_000).default(60_000),
+  ACCOUNT_MAX_IN_FLIGHT: int(1, 1000).optional(),
+  ACCOUNT_MAX_QUEUED: int(0, 10_000).default(64),
   SYNC_RETENTION_DAYS: int(1, 3650).default(30),
   REFRESH_REUSE_GRACE_SECONDS: int(0, 3600).default(30),
   SMTP_URL: z
@@ -113,6 +116,10 @@ const hints: Record<string, string> = {
   BCRYPT_COST: "12 in production; 4 only in tests",
   RATE_LIMIT_PER_MINUTE: "e.g. RATE_LIMIT_PER_MINUTE=10",
   PASSWORD_RATE_LIMIT_PER_MINUTE: "e.g. PASSWORD_RATE_LIMIT_PER_MINUTE=10",
+  ACCOUNT_RATE_LIMIT_PER_MINUTE:
+    "e.g. ACCOUNT_RATE_LIMIT_PER_MINUTE=600 (requests of one account per minute, per app process; the default 60000 only stops a runaway client)",
+  ACCOUNT_MAX_IN_FLIGHT: "e.g. ACCOUNT_MAX_IN_FLIGHT=4 (default: half of DATABASE_POOL_SIZE, at least 1)",
+  ACCOUNT_MAX_QUEUED: "e.g. ACCOUNT_MAX_QUEUED=64 (requests of one account waiting for a turn)",
   SYNC_RETENTION_DAYS: "e.g. SYNC_RETENTION_DAYS=30 (how long deletions stay visible to delta sync)",
   REFRESH_REUSE_GRACE_SECONDS: "e.g. REFRESH_REUSE_GRACE_SECONDS=30 (0 turns the grace window off)",
   SMTP_URL: "e.g. SMTP_URL=smtps://user:password@smtp.example.com:465 (or smtp://…:587 with STARTTLS)",
@@ -142,6 +149,8 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Password checks of a signed-in user (PUT /users/me/password, e-mail change) per user per minute. */
   passwordRateLimitPerMinute: number;
+  /** One account's share of the process (services/account-share.ts): every authenticated route. */
+  accountShare: { perMinute: number; maxInFlight: number; maxQueued: number; queueTimeoutMs: number };
   syncRetentionDays: number;
   refreshReuseGraceSeconds: number;
   /**
@@ -237,6 +246,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     bcryptCost: e.BCRYPT_COST,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     passwordRateLimitPerMinute: e.PASSWORD_RATE_LIMIT_PER_MINUTE,
+    accountShare: {
+      perMinute: e.ACCOUNT_RATE_LIMIT_PER_MINUTE,
+      // Half the pool: one account can never hold every connection, whatever it sends.
+      maxInFlight: e.ACCOUNT_MAX_IN_FLIGHT ?? Math.max(1, Math.floor(e.DATABASE_POOL_SIZE / 2)),
+      maxQueued: e.ACCOUNT_MAX_QUEUED,
+      queueTimeoutMs: 10_000,
+    },
     syncRetentionDays: e.SYNC_RETENTION_DAYS,
     refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
     mail:

@@ -237,7 +237,7 @@ export function serverFiles(
  * the pinned, checksum-verified Node.js. Everything else — todo-setup, todo-release and every
  * other server script, unit and Nginx site — ships in the release and is installed by the deploy
  * step, which runs on every deploy and re-runs todo-bootstrap from the release too; so the user
- * data is never the only copy of anything and its one-shot nature does not matter (issue #12).
+ * data is never the only copy of anything and its one-shot nature does not matter.
  * Packages are installed by todo-bootstrap rather than cloud-init's `packages` module: at first
  * boot apt is often locked (apt-daily, unattended-upgrades) and cloud-init gives up on the lock,
  * while todo-bootstrap waits for it, bounds every download and retries. Only modules and keys

@@ -1,6 +1,6 @@
 /**
  * What a deploy runs on the server, shared by the stack's deploy step (remote-exec over SSH) and
- * `npm run deploy`, so both converge a host the same way (issue #12):
+ * `npm run deploy`, so both converge a host the same way:
  *
  *   1. unpack the release's server kit and run it (`server/install`: packages, pinned Node.js,
  *      every server script, unit and site, then todo-setup, which marks the setup done);

@@ -9,14 +9,14 @@
 /** Short machine name of the app: system user, /opt/<name>, unit prefix, env directory. */
 export const DEFAULT_APP_NAME = "todo-api";
 
-/** Commands installed on every server (from the release's server kit since issue #12). */
+/** Commands installed on every server (from the release's server kit). */
 export const SETUP_COMMAND = "/usr/local/sbin/todo-setup";
 export const RELEASE_COMMAND = "/usr/local/sbin/todo-release";
 /** First-boot installer: packages, pinned Node.js, host baseline. Shipped in user data and in the release. */
 export const BOOTSTRAP_COMMAND = "/usr/local/sbin/todo-bootstrap";
 
 /**
- * Alerts from the server (issue #17): the notifier, run by the OnFailure= handler
+ * Alerts from the server: the notifier, run by the OnFailure= handler
  * (<app>-alert@.service) and the checker timer (<app>-alert-check.timer); `todo-alert --dry-run
  * check` prints what it would send.
  */
@@ -54,5 +54,5 @@ export const BACKUP_PREFIX = "postgres/";
 
 /** ECS rejects user data above 16 KB (measured on the text before base64). */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
-/** What this project allows itself: everything else travels in the release (issue #12). */
+/** What this project allows itself: everything else travels in the release. */
 export const USER_DATA_BUDGET_BYTES = 4 * 1024;

@@ -146,7 +146,7 @@ function releasePackageJson(version: string, bcryptVersion: string): string {
 const KIT_TEMPLATE_DIRS = ["bin", "systemd", "nginx", "etc", "lib"] as const;
 
 /**
- * The server kit, `server/` in the release (issue #12): todo-setup and every server script, unit and
+ * The server kit, `server/` in the release: todo-setup and every server script, unit and
  * Nginx site as templates, the installer that renders them on the server (kit.mjs), and the entry
  * point the deploy runs (server/install, from cloud-init/bin/todo-install).
  */

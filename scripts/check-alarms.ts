@@ -1,5 +1,5 @@
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { runMain } from "./lib/main.js";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { checkRule, failed, formatRuleReport, formatSummary, type RuleReport } from "./alarms/check-rule.js";
@@ -111,16 +111,11 @@ function parseRawArgs(argv: readonly string[]) {
   return values;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  runCheckAlarms(process.argv.slice(2)).then(
-    (status) => {
-      process.exitCode = status;
-    },
-    (err: unknown) => {
-      process.stderr.write(
-        `check:alarms crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-      );
-      process.exit(2);
-    },
-  );
-}
+runMain(import.meta.url, "check:alarms", async (argv) => {
+  try {
+    return await runCheckAlarms(argv);
+  } catch (err) {
+    process.stderr.write(`check:alarms crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 2;
+  }
+});

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { pathToFileURL } from "node:url";
+import { runMain } from "./lib/main.js";
 import { z } from "zod";
 import { buildRelease } from "../release/build-release.js";
 import {
@@ -140,10 +140,11 @@ function releaseFromTarball(path: string): Release {
   return { path: resolve(path), hash };
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+async function main(argv: string[]): Promise<number> {
   let values: Record<string, unknown>;
   try {
     ({ values } = parseArgs({
+      args: argv,
       options: {
         host: { type: "string" },
         user: { type: "string" },
@@ -160,9 +161,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
     process.stderr.write(
       "usage: npm run deploy -- --host <ip> [--user root] [--port 22] [-i key] [--tarball file] [--env KEY]... [--smoke url]\n",
     );
-    process.exit(2);
+    return 2;
   }
-  deployRelease({
+  await deployRelease({
     host: values.host as string,
     user: values.user as string | undefined,
     port: values.port as string | undefined,
@@ -171,11 +172,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
     env: values.env as string[] | undefined,
     smokeUrl: values.smoke as string | undefined,
     waitSeconds: values.wait as string | undefined,
-  } as DeployOptions).then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`deploy failed: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
+  } as DeployOptions);
+  return 0;
 }
+
+runMain(import.meta.url, "deploy", main);

@@ -1,7 +1,6 @@
 import { writeFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { pathToFileURL } from "node:url";
+import { runMain } from "./lib/main.js";
 import { NODE_RELEASE_FILE, nodeReleaseFromShasums, nodeVersionSchema, type NodeRelease } from "../contract/node.js";
 
 /**
@@ -30,22 +29,20 @@ async function fetchOrThrow(url: string): Promise<string> {
   return response.text();
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
+    args: argv,
     options: { version: { type: "string" }, mirror: { type: "string", default: "https://nodejs.org/dist" } },
   });
   if (!values.version) {
     process.stderr.write("usage: npm run node:pin -- --version <x.y.z> [--mirror https://nodejs.org/dist]\n");
-    process.exit(2);
+    return 2;
   }
-  pinNode(values.version, values.mirror!).then(
-    (r) =>
-      process.stdout.write(
-        `pinned Node.js ${r.version}: linux-x64 ${r.sha256["linux-x64"]}${r.sha256["linux-arm64"] ? `, linux-arm64 ${r.sha256["linux-arm64"]}` : ""}\n`,
-      ),
-    (err: unknown) => {
-      process.stderr.write(`node:pin failed: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
+  const r = await pinNode(values.version, values.mirror!);
+  process.stdout.write(
+    `pinned Node.js ${r.version}: linux-x64 ${r.sha256["linux-x64"]}${r.sha256["linux-arm64"] ? `, linux-arm64 ${r.sha256["linux-arm64"]}` : ""}\n`,
   );
+  return 0;
 }
+
+runMain(import.meta.url, "node:pin", main);

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { runMain } from "./lib/main.js";
 import { apiRequest, type ApiReply, type ApiRequestInit } from "./lib/api-request.js";
 
 /**
@@ -254,21 +253,22 @@ export async function runSmoke(baseUrl: string, options: SmokeOptions = {}): Pro
   return { ok: true, steps };
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  const url = process.argv[2];
+async function main(argv: string[]): Promise<number> {
+  const url = argv[0];
   if (!url || !/^https?:\/\//.test(url)) {
     process.stderr.write("usage: npm run smoke -- <base-url>   e.g. npm run smoke -- http://203.0.113.10\n");
-    process.exit(2);
+    return 2;
   }
   process.stdout.write(`smoke test of ${url}\n`);
   const started = Date.now();
-  runSmoke(url).then((result) => {
-    const failed = result.steps.filter((s) => !s.ok).length;
-    process.stdout.write(
-      result.ok
-        ? `all ${result.steps.length} steps passed in ${Date.now() - started} ms\n`
-        : `${failed} step failed after ${result.steps.length - failed} passed\n`,
-    );
-    process.exit(result.ok ? 0 : 1);
-  });
+  const result = await runSmoke(url);
+  const failed = result.steps.filter((s) => !s.ok).length;
+  process.stdout.write(
+    result.ok
+      ? `all ${result.steps.length} steps passed in ${Date.now() - started} ms\n`
+      : `${failed} step failed after ${result.steps.length - failed} passed\n`,
+  );
+  return result.ok ? 0 : 1;
 }
+
+runMain(import.meta.url, "smoke", main);

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import type { CompiledQuery, DatabaseConnection, Dialect, QueryResult } from "kysely";
+import type { CompiledQuery, DatabaseConnection, Dialect, QueryResult, SelectQueryNode } from "kysely";
 import type pg from "pg";
+import { isDatabaseUnavailable } from "./errors.js";
 import { PostgresSqlDriver, postgresDialect } from "./postgres-sql-driver.js";
 
 export interface PipelinedPostgresOptions {
@@ -23,8 +24,8 @@ export interface PipelinedPostgresOptions {
  * on one busy connection cost less per query; measured against one pooled connection per query
  * (docs/app.md): list 3,810 -> 4,530 req/s, p99 17.4 -> 13.9 ms. Each statement carries its own
  * Sync, so a failing statement fails alone. The price: statements on one pipeline run one after
- * another, so a slow statement delays those behind it. The app's statements are small and
- * index-bound, and there are several pipelines.
+ * another, so a slow statement delays those behind it. The app's reads are small and index-bound,
+ * and there are several pipelines; writes, which can wait on a lock, never go on a pipeline.
  *
  * Sessions are not pinned: a second statement on one `db.connection()` outside a transaction
  * is refused with an error rather than silently run in another session. Code that needs a
@@ -111,8 +112,7 @@ class RoutedConnection implements DatabaseConnection {
     if (!this.client && this.statements++ > 0) {
       throw new Error(SESSION_ERROR);
     }
-    const client = this.client ?? (await this.pipelines.next());
-    const { command, rowCount, rows } = await runPrepared(client, compiled.sql, compiled.parameters);
+    const { command, rowCount, rows } = await this.run(compiled);
     if (command === "ROLLBACK" || command === "COMMIT") return { rows: [{ command } as R] };
     return {
       rows: (rows ?? []) as R[],
@@ -120,6 +120,29 @@ class RoutedConnection implements DatabaseConnection {
         ? { numAffectedRows: BigInt(rowCount ?? 0) }
         : {}),
     };
+  }
+
+  /**
+   * A statement that may wait on a lock (any write: a todo write waits for its owner's row lock
+   * while another write of the same account commits) runs on a pooled connection of its own. On a
+   * pipeline it would hold up every statement queued behind it, other accounts' reads included.
+   * Plain reads never wait on row locks, so they share the pipelines.
+   */
+  private async run(compiled: CompiledQuery) {
+    if (this.client) return runPrepared(this.client, compiled.sql, compiled.parameters);
+    if (readsOnly(compiled)) return runPrepared(await this.pipelines.next(), compiled.sql, compiled.parameters);
+    const client = await this.pool.connect();
+    watch(client, this.onError);
+    let broken = false;
+    try {
+      return await runPrepared(client, compiled.sql, compiled.parameters);
+    } catch (err) {
+      // A failed statement leaves a healthy connection; a lost server does not.
+      broken = isDatabaseUnavailable(err);
+      throw err;
+    } finally {
+      client.release(broken);
+    }
   }
 
   // biome-ignore lint/correctness/useYield: streaming is not supported, so it throws before any yield
@@ -216,3 +239,23 @@ function statementName(text: string): string {
   }
   return name;
 }
+
+/**
+ * A statement that cannot wait on a row lock: a SELECT without a locking clause and without a
+ * data-modifying WITH, built by Kysely or written as raw SQL that starts with `select`/`with` and
+ * names no write. Anything else counts as a write.
+ */
+export function readsOnly(compiled: CompiledQuery): boolean {
+  const node = compiled.query as { kind: string } & Partial<SelectQueryNode>;
+  if (node.kind === "SelectQueryNode") {
+    const locks = node.endModifiers?.some((m) => m.modifier !== undefined && m.modifier !== "Distinct");
+    const writes = node.with?.expressions.some((cte) => cte.expression.kind !== "SelectQueryNode");
+    return !locks && !writes;
+  }
+  if (node.kind === "RawNode") {
+    return /^\s*(select|with)\b/i.test(compiled.sql) && !WRITE_WORDS.test(compiled.sql);
+  }
+  return false;
+}
+const WRITE_WORDS =
+  /\b(insert|update|delete|merge|for\s+(no\s+key\s+)?update|for\s+(key\s+)?share|nextval|setval|pg_advisory)/i;

@@ -22,6 +22,9 @@ export interface UsersTable {
   password_hash: string;
   /** The last change number taken by this user's todos (migration 0002; kept by a trigger). */
   change_seq: ColumnType<number, never, never>;
+  /** How many todos the user has, and how many of them are completed (migration 0006; kept by the trigger). */
+  todo_count: ColumnType<number, never, never>;
+  completed_count: ColumnType<number, never, never>;
   /** Migration 0003; a trigger resets it when the email changes. */
   email_verified: ColumnType<boolean, never, boolean>;
   created_at: ColumnType<Date, never, never>;

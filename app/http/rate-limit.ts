@@ -4,7 +4,7 @@ import { RateLimitExceeded, type RateLimiter, type RateLimitState } from "../ser
 import type { AppEnv } from "./app-env.js";
 
 /** The RateLimit-* headers, on every response of a limited route (the 429 included). */
-function sendState(c: Context, state: RateLimitState): void {
+export function sendRateLimitState(c: Context, state: RateLimitState): void {
   c.header("RateLimit-Limit", String(state.limit));
   c.header("RateLimit-Remaining", String(state.remaining));
   c.header("RateLimit-Reset", String(state.resetSeconds));
@@ -13,9 +13,9 @@ function sendState(c: Context, state: RateLimitState): void {
 /** Counts one attempt under `key`; sets the RateLimit-* headers; 429 over the limit. */
 export async function consumeAttempt(c: Context, limiter: RateLimiter, key: string): Promise<void> {
   try {
-    sendState(c, await limiter.consume(key));
+    sendRateLimitState(c, await limiter.consume(key));
   } catch (err) {
-    if (err instanceof RateLimitExceeded) sendState(c, err.state);
+    if (err instanceof RateLimitExceeded) sendRateLimitState(c, err.state);
     throw err;
   }
 }

@@ -1,11 +1,15 @@
 import type { MiddlewareHandler } from "hono";
 import { forbidden, unauthorized } from "../errors.js";
+import type { RateLimitState } from "../services/rate-limit.js";
+import { sendRateLimitState } from "./rate-limit.js";
 import type { AppEnv } from "./app-env.js";
 
 /**
- * Verifies the bearer token (signature, algorithm, issuer, audience, expiry), then reads the
- * account's state (services/account-status.ts): deleted, disabled or signed-out accounts are 401,
- * and the role is the database's, never the token's.
+ * Verifies the bearer token (signature, algorithm, issuer, audience, expiry). Then the request takes
+ * its turn in the account's share of the process (services/account-share.ts), so even the account
+ * check below is bounded per account; then it reads the account's state
+ * (services/account-status.ts): deleted, disabled or signed-out accounts are 401, and the role is
+ * the database's, never the token's.
  */
 export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   const header = c.req.header("authorization");
@@ -15,9 +19,27 @@ export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
       header ? "The Authorization header must be `Bearer <access_token>`." : "Authentication required.",
     );
   const token = await c.var.services.accessTokens.verifyClaims(match[1]!);
-  c.set("role", await c.var.services.accountStatus.authenticate(token.userId, token.issuedAt));
   c.set("userId", token.userId);
-  await next();
+  let state: RateLimitState | undefined;
+  try {
+    await c.var.services.accountShare.run(
+      token.userId,
+      (s) => (state = s),
+      async () => {
+        c.set("role", await c.var.services.accountStatus.authenticate(token.userId, token.issuedAt));
+        await next();
+      },
+    );
+  } catch (err) {
+    if (state) sendRateLimitState(c, state);
+    throw err;
+  }
+  // A route's own, stricter limit (password checks) already said its state: that one applies.
+  if (state && !c.res.headers.has("RateLimit-Remaining")) {
+    c.res.headers.set("RateLimit-Limit", String(state.limit));
+    c.res.headers.set("RateLimit-Remaining", String(state.remaining));
+    c.res.headers.set("RateLimit-Reset", String(state.resetSeconds));
+  }
   // Per-user data: a shared cache must not keep it, and a client revalidates it (ETag) before
   // reuse. Set on the finished response (errors included), like X-Request-Id: a header prepared
   // with c.header() before the handler would cost every response a full Headers object.

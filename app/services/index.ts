@@ -13,6 +13,7 @@ import { Cleanup } from "./cleanup.js";
 import { IdempotencyStore } from "./idempotency.js";
 import { SyncService } from "./sync.service.js";
 import { PasswordHasher } from "./passwords.js";
+import { AccountShare } from "./account-share.js";
 import { PostgresRateLimitStore, RateLimiter, type RateLimitStore } from "./rate-limit.js";
 import { TodosService } from "./todos.service.js";
 import { UsersService } from "./users.service.js";
@@ -40,6 +41,8 @@ export interface Services {
   passwordLimiter: RateLimiter;
   /** Password-reset requests, per client address and per address asked for. */
   passwordResetLimiter: RateLimiter;
+  /** Every authenticated request of an account passes through its share of the process. */
+  accountShare: AccountShare;
   accountMail: AccountMailService;
   clientAddress: ClientAddressResolver;
 }
@@ -91,6 +94,7 @@ export function createServices(config: Config, database: DatabaseHandle, options
     loginLimiter: new RateLimiter(store, limiterOptions),
     passwordLimiter: new RateLimiter(store, { ...limiterOptions, limit: config.passwordRateLimitPerMinute }),
     passwordResetLimiter: new RateLimiter(store, limiterOptions),
+    accountShare: new AccountShare({ ...config.accountShare, ...(options.now ? { now: options.now } : {}) }),
     accountMail,
     clientAddress: new ClientAddressResolver(config.trustedProxies),
   };

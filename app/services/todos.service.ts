@@ -1,4 +1,4 @@
-import { sql, type Kysely, type RawBuilder } from "kysely";
+import { type AliasedRawBuilder, type Kysely, type RawBuilder, sql } from "kysely";
 import type { Database } from "../db/schema.js";
 import { isForeignKeyViolation } from "../db/errors.js";
 import { notFound, preconditionFailed, unauthorized } from "../errors.js";
@@ -96,31 +96,29 @@ export class TodosService {
     }
   }
 
-  /** One query for a non-empty page: the rows and the total (window count) together. */
+  /**
+   * One query for a non-empty page: the rows, and the total from the owner's counters (kept by the
+   * trigger that numbers every change) read in the same snapshot. A page costs what its rows cost,
+   * whatever the account's size: a window count read every todo of the account for every page.
+   */
   async list(userId: number, query: ListQuery): Promise<TodoPage> {
-    let q = this.db
-      .selectFrom("todos")
-      .select([...TODO_VIEW, sql<number>`count(*) over ()`.as("total")])
-      .where("user_id", "=", userId);
-    if (query.completed !== undefined) q = q.where("completed", "=", query.completed);
-    q = applySort(q, query.sort).limit(query.limit).offset(query.offset);
-    const rows = await q.execute();
+    const rows = await pageQuery(this.db, userId, query).execute();
     if (rows.length > 0) {
       return {
         items: rows.map(({ total: _total, ...todo }) => todo),
-        total: rows[0]!.total,
+        total: rows[0]!.total ?? 0,
         limit: query.limit,
         offset: query.offset,
       };
     }
-    // Empty page: past the end, no todos at all, or no such account. One more query tells which.
-    const completedFilter = query.completed === undefined ? sql`` : sql` and completed = ${query.completed}`;
-    const { rows: facts } = await sql<{ total: number; owner_exists: boolean }>`
-      select (select count(*) from todos where user_id = ${userId}${completedFilter}) as total,
-             exists (select 1 from users where id = ${userId}) as owner_exists`.execute(this.db);
-    const fact = facts[0];
-    if (!fact?.owner_exists) throw unauthorized();
-    return { items: [], total: fact.total, limit: query.limit, offset: query.offset };
+    // Empty page: past the end, no todos at all, or no such account. The owner row tells which.
+    const owner = await this.db
+      .selectFrom("users")
+      .select(totalOf(query.completed))
+      .where("id", "=", userId)
+      .executeTakeFirst();
+    if (!owner) throw unauthorized();
+    return { items: [], total: owner.total, limit: query.limit, offset: query.offset };
   }
 
   async get(userId: number, todoId: number): Promise<TodoView> {
@@ -208,16 +206,38 @@ function versionCondition(match: VersionMatch | undefined): RawBuilder<boolean> 
   return sql<boolean>`version in (${sql.join(match)})`;
 }
 
+/** The list route's query: one page of the account's todos, each row carrying the exact total. */
+export function pageQuery(db: Kysely<Database>, userId: number, query: ListQuery) {
+  let q = db
+    .selectFrom("todos")
+    .select([
+      ...TODO_VIEW,
+      (eb) => eb.selectFrom("users").select(totalOf(query.completed)).where("id", "=", userId).as("total"),
+    ])
+    .where("user_id", "=", userId);
+  if (query.completed !== undefined) q = q.where("completed", "=", query.completed);
+  return applySort(q, query.sort).limit(query.limit).offset(query.offset);
+}
+
+/** The page's `total` from the owner row's counters: all todos, the completed ones, or the open ones. */
+function totalOf(completed: boolean | undefined): AliasedRawBuilder<number, "total"> {
+  if (completed === undefined) return sql<number>`todo_count::int`.as("total");
+  return (completed ? sql<number>`completed_count::int` : sql<number>`(todo_count - completed_count)::int`).as("total");
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: Kysely's orderBy overloads have no common parameter type
 function applySort<Q extends { orderBy: (...args: any[]) => Q }>(q: Q, sort: TodoSort): Q {
+  // Table-qualified: a bare `created_at` or `due_date` in ORDER BY names the output column, which is
+  // the formatted text (TODO_VIEW), and sorting by it cannot use the index, so every page sorted
+  // all of the account's todos.
   switch (sort) {
     case "created_at":
-      return q.orderBy("created_at", "asc").orderBy("id", "asc");
+      return q.orderBy("todos.created_at", "asc").orderBy("todos.id", "asc");
     case "-created_at":
-      return q.orderBy("created_at", "desc").orderBy("id", "desc");
+      return q.orderBy("todos.created_at", "desc").orderBy("todos.id", "desc");
     case "due_date":
-      return q.orderBy(sql`due_date asc nulls last`).orderBy("id", "asc");
+      return q.orderBy(sql`todos.due_date asc nulls last`).orderBy("todos.id", "asc");
     case "-due_date":
-      return q.orderBy(sql`due_date desc nulls last`).orderBy("id", "desc");
+      return q.orderBy(sql`todos.due_date desc nulls last`).orderBy("todos.id", "desc");
   }
 }

@@ -99,7 +99,7 @@ export function deploymentTriggers(
 
 /**
  * Converges the server to the checked-out repository and stack configuration on every change,
- * the way Kamal re-applies everything on each deploy (issue #12): over SSH it writes the host
+ * the way Kamal re-applies everything on each deploy: over SSH it writes the host
  * settings, uploads the release, runs the release's server kit (`server/install`: packages, the
  * pinned Node.js, every server script, unit and Nginx site, then todo-setup), writes the
  * server-side secrets (never through user data), and switches releases with todo-release.

@@ -8,7 +8,7 @@ import { backupRoleName } from "../constructs/backup-bucket.js";
 /**
  * What an environment's servers are told at first boot: the one place the stack configuration
  * becomes cloud-init options. The stack renders these into user data, and the local rehearsal
- * (scripts/rehearse) boots a container with exactly the same derivation.
+ * (harness/rehearse) boots a container with exactly the same derivation.
  */
 
 export interface OffsiteBackupTarget {

@@ -12,13 +12,13 @@
  * `--no-boot` (or `--variant <id>`) runs the record-only environments only (no root needed).
  */
 import { rehearseCloud } from "../../local-cloud/rehearse-cloud.js";
-import { RehearsalClient } from "./api.js";
-import { waitForCloudInit } from "./cloud-init-wait.js";
+import { RehearsalClient } from "../../harness/rehearse/api.js";
+import { waitForCloudInit } from "../../harness/rehearse/cloud-init-wait.js";
 import { EcsBooter } from "./ecs-booter.js";
-import { preflight } from "./preflight.js";
-import { runSmokeTest } from "./smoke-test.js";
-import { StepLog } from "./steps.js";
-import { describeReport, startWriteTraffic } from "./write-traffic.js";
+import { preflight } from "../../harness/rehearse/preflight.js";
+import { runSmokeTest } from "../../harness/rehearse/smoke-test.js";
+import { StepLog } from "../../harness/rehearse/steps.js";
+import { describeReport, startWriteTraffic } from "../../harness/rehearse/write-traffic.js";
 
 const argv = process.argv.slice(2);
 const cacheDir = process.env.REHEARSAL_CACHE_DIR ?? "/var/cache/todo-rehearsal";

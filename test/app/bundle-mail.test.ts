@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildServer } from "../../scripts/build.js";
+import { buildServer } from "../../release/bundle.js";
 import { createTestDatabase } from "../support/database.js";
 import { client, newAccount } from "../support/app-harness.js";
-import { startSmtpSink, tokenIn, type SmtpSink } from "../support/smtp-sink.js";
+import { startSmtpSink, tokenIn, type SmtpSink } from "../../harness/support/smtp-sink.js";
 
 /** The production bundle sends account mail over SMTP (nodemailer bundled into dist/server.mjs). */
 let outDir: string;

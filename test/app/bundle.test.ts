@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrations } from "../../app/db/migrations/index.js";
-import { buildServer } from "../../scripts/build.js";
+import { buildServer } from "../../release/bundle.js";
 import { createTestDatabase } from "../support/database.js";
 import { client, newAccount } from "../support/app-harness.js";
 

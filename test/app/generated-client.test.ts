@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
 import { client, startTestApp, type TestApp } from "../support/app-harness.js";
 import { generateClientTypes } from "../support/generate-client.js";
-import { startSmtpSink, tokenIn, type SmtpSink } from "../support/smtp-sink.js";
+import { startSmtpSink, tokenIn, type SmtpSink } from "../../harness/support/smtp-sink.js";
 import { runFlow } from "./generated-client/flow.js";
 
 /**

@@ -4,7 +4,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../support/pg-cluster.js";
+import { freePort } from "../../harness/support/pg-cluster.js";
 import { createTestDatabase } from "../support/database.js";
 import {
   client,

@@ -219,9 +219,15 @@ describe("OpenAPI document and docs", () => {
       "409",
       "413",
       "422",
+      "429",
       "500",
       "503",
     ]);
+    // Every authenticated operation is limited per account: 429, and the RateLimit-* headers.
+    expect(doc.paths["/api/v1/todos"].get.responses["200"].headers["RateLimit-Remaining"]).toMatchObject({
+      required: false,
+    });
+    expect(doc.paths["/api/v1/todos"].get.responses["401"].headers["RateLimit-Remaining"]).toBeUndefined();
     expect(doc.components.schemas.ErrorBody).toBeDefined();
     const queryParams = doc.paths["/api/v1/todos"].get.parameters.map((p: { name: string }) => p.name).sort();
     expect(queryParams).toEqual(["completed", "limit", "offset", "sort"]);

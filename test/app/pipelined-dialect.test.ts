@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type DatabaseHandle } from "../../app/db/database.js";
 import { isDatabaseUnavailable } from "../../app/db/errors.js";
+import { readsOnly } from "../../app/db/pipelined-dialect.js";
 import { createTestDatabase } from "../support/database.js";
 
 let drop: () => Promise<void>;
@@ -95,5 +96,52 @@ describe("the pipelined PostgreSQL dialect", () => {
       Array.from({ length: 20 }, (_, i) => sql<{ x: number }>`select ${i}::int as x`.execute(h.db)),
     );
     expect(ok.map((r) => r.rows[0]!.x)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+  it("a write waiting on a row lock holds up no read: writes run on connections of their own, reads on the pipelines", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const tx = h.db.transaction().execute(async (trx) => {
+      await sql`update items set n = n + 1 where id = 3`.execute(trx);
+      await held;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    // More blocked writes than there are pipelines: on a pipeline each would stall what follows it.
+    const blocked = Array.from({ length: 6 }, () =>
+      h.db
+        .updateTable("items" as never)
+        .set({ n: sql`n + 1` } as never)
+        .where("id" as never, "=", 3 as never)
+        .execute(),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    const reads = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => sql<{ x: number }>`select ${i}::int as x`.execute(h.db)),
+    );
+    expect(reads.map((r) => r.rows[0]!.x)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    release();
+    await tx;
+    await Promise.all(blocked);
+    const { rows } = await sql<{ n: number }>`select n from items where id = 3`.execute(h.db);
+    expect(rows[0]!.n).toBe(7);
+  });
+
+  it("tells reads from writes: locking selects, data-modifying WITH and raw writes are writes", () => {
+    const db = h.db as unknown as import("kysely").Kysely<{ items: { id: number; n: number } }>;
+    expect(readsOnly(db.selectFrom("items").selectAll().compile())).toBe(true);
+    expect(readsOnly(db.selectFrom("items").selectAll().forUpdate().compile())).toBe(false);
+    expect(readsOnly(db.updateTable("items").set({ n: 1 }).compile())).toBe(false);
+    expect(
+      readsOnly(
+        db
+          .with("u", (q) => q.updateTable("items").set({ n: 2 }).returning("id"))
+          .selectFrom("u")
+          .selectAll()
+          .compile(),
+      ),
+    ).toBe(false);
+    expect(readsOnly(sql`select 1`.compile(db))).toBe(true);
+    expect(readsOnly(sql`with x as (delete from items returning id) select * from x`.compile(db))).toBe(false);
+    expect(readsOnly(sql`select 1 from items for update`.compile(db))).toBe(false);
+    expect(readsOnly(sql`delete from items`.compile(db))).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildServer } from "../../scripts/build.js";
+import { buildServer } from "../../release/bundle.js";
 import { createTestDatabase } from "../support/database.js";
 import { client } from "../support/app-harness.js";
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPgCluster, type PgCluster } from "../support/pg-cluster.js";
+import { startPgCluster, type PgCluster } from "../../harness/support/pg-cluster.js";
 import { client, newAccount, startTestApp, type TestApp } from "../support/app-harness.js";
 
 /**

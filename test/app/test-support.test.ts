@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { findPostgresBin, INSTALL_HINT, startPgCluster } from "../support/pg-cluster.js";
+import { findPostgresBin, INSTALL_HINT, startPgCluster } from "../../harness/support/pg-cluster.js";
 
 /** The test runner's own promise: find PostgreSQL, or fail loudly saying how to install it. */
 const root = mkdtempSync(join(tmpdir(), "todo-api-pgbin-"));

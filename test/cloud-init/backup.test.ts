@@ -14,7 +14,7 @@ import { delimiter, join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
-import { findPostgresBin } from "../support/pg-cluster.js";
+import { findPostgresBin } from "../../harness/support/pg-cluster.js";
 import { renderedFiles, run, runAsync, variants } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
 

@@ -141,7 +141,7 @@ describe("installServerFiles", () => {
 
 describe("the previous version's user data (test/fixtures/previous-user-data.yaml)", () => {
   it("holds host settings this kit reads; converging them adds the Node.js pin", async () => {
-    const { previousUserData } = await import("../../scripts/rehearse/previous-user-data.js");
+    const { previousUserData } = await import("../../harness/rehearse/previous-user-data.js");
     const { decodeCloudConfigArchive } = await import("./helpers.js");
     const files = decodeCloudConfigArchive(previousUserData("http://10.0.0.1:8080"));
     const conf = files.get("/etc/todo-host.conf")!;

@@ -9,7 +9,7 @@ import { buildServerKit } from "../../release/bundle.js";
 import { run } from "./helpers.js";
 
 /**
- * The app's MemoryMax follows the server's memory (issue #12): the bundled kit (server/kit.mjs, as
+ * The app's MemoryMax follows the server's memory: the bundled kit (server/kit.mjs, as
  * a release carries it) runs with a meminfo of 1, 2, 4 and 8 GiB, and a shell reads back what it
  * installed — the unit's MemoryMax and V8 heap limit, the memory plan todo-setup sizes PostgreSQL
  * from — and adds up the budget: both app instances + PostgreSQL + Nginx + the system.

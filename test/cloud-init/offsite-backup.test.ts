@@ -7,7 +7,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CloudInitOptions } from "../../cloud-init/options.js";
 import { createTestDatabase } from "../support/database.js";
-import { findPostgresBin } from "../support/pg-cluster.js";
+import { findPostgresBin } from "../../harness/support/pg-cluster.js";
 import { renderedFiles } from "./helpers.js";
 import { startMetadataStandIn, startS3StandIn, type MetadataStandIn, type S3StandIn } from "./s3-stand-in.js";
 import { requireTool } from "../support/tools.js";

@@ -13,7 +13,7 @@ import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTar, gzipDeterministic } from "../../scripts/lib/tar.js";
+import { createTar, gzipDeterministic } from "../../contract/tar.js";
 import { renderedFiles, runAsync } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
 import { NginxUnderTest } from "./nginx-under-test.js";
@@ -164,7 +164,7 @@ beforeAll(async () => {
   releaseCmd = join(dir, "todo-release");
   writeFileSync(releaseCmd, rendered.get("/usr/local/sbin/todo-release")!.content);
   writeFileSync(join(dir, "host.conf"), rendered.get("/etc/todo-host.conf")!.content);
-  // todo-release switches only on a host whose setup is done (issue #12): this one is.
+  // todo-release switches only on a host whose setup is done: this one is.
   writeFileSync(join(dir, "setup-done"), "setup done (test)\n");
   writeFileSync(join(dir, "env"), "");
   writeFileSync(join(dir, "systemctl"), STANDIN_SYSTEMCTL);

@@ -7,7 +7,7 @@ import { renderedFiles, runAsync, variants } from "./helpers.js";
 /**
  * The env file is read, changed and rewritten by `todo-release set-env`; todo-setup and the deploy
  * step both write through it, sometimes at the same time. Without the release lock, 30 concurrent
- * writers of different keys kept 7 of them (SRE review); with it, every one.
+ * writers of different keys kept 7 of them; with it, every one.
  */
 const dir = mkdtempSync(join(tmpdir(), "todo-release-locks-"));
 const envFile = join(dir, "env");

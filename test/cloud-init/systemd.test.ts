@@ -95,7 +95,7 @@ describe.skipIf(systemdAnalyze.missing)("the app unit", () => {
     // which the app cannot have: it reaches RDS, any SMTP host and DNS. So the check lists it as
     // not set either way; the rehearsal tests the deny from inside the running unit.
     expect(checks.find((c) => c.name === "IPAddressDeny=")).toMatchObject({ set: false });
-    // The review measured 1.7 ("OK") for this unit: no hardening may be lost.
+    // systemd-analyze security rates this unit 1.7 ("OK"): no hardening may be lost.
     const text = run("systemd-analyze", ["security", "--offline=true", "--no-pager", file]).stdout;
     const overall = Number(/Overall exposure level for \S+: ([\d.]+)/.exec(text)?.[1]);
     expect(overall).toBeLessThanOrEqual(1.7);
@@ -109,7 +109,7 @@ describe.skipIf(systemdAnalyze.missing)("the app unit", () => {
   });
 });
 
-describe("alerts wiring (issue #17)", () => {
+describe("alerts wiring", () => {
   it("the health, backup (both database modes) and certificate units hand a failure to the alert unit", () => {
     const local = renderedFiles(variants["local, domain"]!);
     const rds = renderedFiles({

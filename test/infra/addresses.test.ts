@@ -1,6 +1,6 @@
 /**
  * Existing environments keep their Terraform state: every address main synthesized before the
- * stack was split per topology (fixtures/addresses.json, captured from 6dc0fe5) is still there,
+ * stack was split per topology (fixtures/addresses.json) is still there,
  * except the security group rules that are now named by what they are, and each of those has a
  * `moved` block from its old address (checked with the real Terraform CLI below, offline).
  */
@@ -28,7 +28,7 @@ const NEW_ADDRESS = [
   /^output\.keep_backups_command$/,
   /^volcengine_security_group_rule\.network_app-ingress-80-from-100-64-0-0-10_[0-9A-F]{8}$/,
 ];
-/** The cluster's old port-80 rule allowed the load balancer subnet, which the CLB never uses (issue 14, defect 2). */
+/** The cluster's old port-80 rule allowed the load balancer subnet, which the CLB never uses. */
 const DROPPED_ADDRESS = [/^volcengine_security_group_rule\.network_app-ingress-80-0_[0-9A-F]{8}$/];
 
 describe.each(Object.keys(ADDRESS_VARIANTS))("variant %s", (variant) => {

@@ -1,5 +1,5 @@
 /**
- * Issue 17 point 3: backups the server cannot destroy. The bucket is versioned, the lifecycle
+ * Backups the server cannot destroy. The bucket is versioned, the lifecycle
  * rule expires current dumps and the versions they leave behind after the retention, and the
  * server's role may write, read and list dumps but never delete one, a version, or change the
  * bucket's versioning, lifecycle, policy or ACLs. For an environment that already exists: turning

@@ -13,7 +13,7 @@ import {
 } from "./synth-helpers.js";
 
 /**
- * Issue #12: everything the server is told reaches it through the deploy step, whose trigger
+ * Everything the server is told reaches it through the deploy step, whose trigger
  * carries a hash of those settings; the user data is first boot only (ignored after creation) and
  * small in every configuration.
  */

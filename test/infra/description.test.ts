@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { API_DESCRIPTION_PATTERN, apiDescription } from "../../infra/constructs/description.js";
 
-describe("apiDescription (issue 14 #1)", () => {
+describe("apiDescription", () => {
   it("keeps valid text as it is", () => {
     for (const text of [
       "Todo API network of todo-api-dev",

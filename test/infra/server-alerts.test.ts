@@ -1,5 +1,5 @@
 /**
- * The server's own alerts (issue #17) reach the `alerts` receivers through the stack: the e-mail
+ * The server's own alerts reach the `alerts` receivers through the stack: the e-mail
  * as the host setting ALERT_EMAIL (not a secret), the webhook as a secret — only through the
  * deploy step's secrets script into todo-alert's root-only file, its hash in the deploy trigger,
  * never in the user data or the app's env file.

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { renderCloudInit } from "../../cloud-init/render.js";
 import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check.js";
@@ -7,13 +7,13 @@ import {
   RDS,
   SENTINELS,
   baseEnvironment,
-  cleanupSynthDirs,
   fakeRelease,
   projectSchemas,
   resources,
   synth,
   type SynthResult,
   type TfJson,
+  useSentinelEnvironment,
 } from "./synth-helpers.js";
 
 const variants = {
@@ -23,21 +23,7 @@ const variants = {
   "rds, domain": { env: baseEnvironment({ database: RDS, https: HTTPS }), mode: "rds", domain: HTTPS.domain },
 } as const;
 
-const saved: Record<string, string | undefined> = {};
-beforeAll(() => {
-  // Secrets in the environment must not leak into the synthesized JSON.
-  for (const [k, v] of Object.entries(SENTINELS)) {
-    saved[k] = process.env[k];
-    process.env[k] = v;
-  }
-});
-afterAll(() => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  cleanupSynthDirs();
-});
+useSentinelEnvironment();
 
 function ingress(tf: TfJson) {
   return resources(tf, "volcengine_security_group_rule")

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll } from "vitest";
 import { generateBindings } from "../../infra/bindings/generate.js";
 import { loadProviderSchemas } from "../../infra/validate/schema-check.js";
 
@@ -116,4 +117,25 @@ export function projectSchemas() {
     path.join(projectRoot, "infra/provider/volcengine.schema.json"),
     path.join(projectRoot, "infra/provider/null.schema.json"),
   );
+}
+
+/**
+ * Sets the SENTINELS as TF_VAR_* for the file's tests (secrets in the environment must not leak
+ * into the synthesized JSON), restores them after, and removes the synth folders.
+ */
+export function useSentinelEnvironment(): void {
+  const saved: Record<string, string | undefined> = {};
+  beforeAll(() => {
+    for (const [k, v] of Object.entries(SENTINELS)) {
+      saved[k] = process.env[k];
+      process.env[k] = v;
+    }
+  });
+  afterAll(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    cleanupSynthDirs();
+  });
 }

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EcsBooter, metaData } from "../../scripts/rehearse/ecs-booter.js";
-import { StepLog } from "../../scripts/rehearse/steps.js";
+import { StepLog } from "../../harness/rehearse/steps.js";
 import { openApi, until } from "./client.js";
 
 /**

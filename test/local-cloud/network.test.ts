@@ -67,7 +67,7 @@ describe("local cloud: VPC, subnet, security group", () => {
     expect(later.body.Result.Vpcs[0]).toMatchObject({ VpcId: id, CidrBlock: "10.0.0.0/16", VpcName: "v1" });
   });
 
-  it("refuses a description with characters outside the documented set (the review's D1)", async () => {
+  it("refuses a description with characters outside the documented set", async () => {
     const r = await vpc("CreateVpc", { CidrBlock: "10.1.0.0/16", Description: "Todo API network (todo-api-dev)" });
     expect(r.status).toBe(400);
     expect(r.body.ResponseMetadata.Error.Code).toBe("InvalidParameter.Description.Malformed");

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { deployRelease, remoteTarballPath, shellQuote } from "../../scripts/deploy.js";
-import { buildRelease, type Release } from "../../scripts/release.js";
+import { buildRelease, type Release } from "../../release/build-release.js";
 import { run } from "../cloud-init/helpers.js";
 
 /**

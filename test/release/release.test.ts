@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildRelease, contentHash } from "../../scripts/release.js";
+import { buildRelease, contentHash } from "../../release/build-release.js";
 import { readTar } from "../../contract/tar.js";
 import { runSmoke } from "../../scripts/smoke.js";
 import { createTestDatabase } from "../support/database.js";
@@ -47,7 +47,7 @@ describe("the release tarball, assembled from a stand-in bundle", () => {
           !f.startsWith("/") && (f.startsWith("node_modules/@node-rs/") || f.startsWith("server/") || !f.includes("/")),
       ),
     ).toBe(true);
-    // The server kit (issue #12): every server script, unit and site, the installer and its entry point.
+    // The server kit: every server script, unit and site, the installer and its entry point.
     for (const f of [
       "server/install",
       "server/kit.mjs",

@@ -1,6 +1,6 @@
 import pg from "pg";
 import type { TestProject } from "vitest/node";
-import { startPgCluster } from "./pg-cluster.js";
+import { startPgCluster } from "../../harness/support/pg-cluster.js";
 
 declare module "vitest" {
   export interface ProvidedContext {

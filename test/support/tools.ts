@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { TestRunner } from "vitest";
-import { findPostgresBin } from "./pg-cluster.js";
+import { findPostgresBin } from "../../harness/support/pg-cluster.js";
 
 /**
  * System tools some suites drive for real (cloud-init, ShellCheck, Nginx, systemd-analyze,

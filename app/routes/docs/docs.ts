@@ -79,6 +79,7 @@ export function mountDocs(app: OpenAPIHono<AppEnv>, options: DocsOptions = {}): 
 
 interface OpenApiDocument {
   components?: { schemas?: Record<string, unknown> };
+  security?: Array<Record<string, string[]>>;
   paths?: Record<
     string,
     Record<
@@ -86,7 +87,8 @@ interface OpenApiDocument {
       {
         operationId?: string;
         requestBody?: { required?: boolean; content?: Record<string, unknown> };
-        responses?: Record<string, { headers?: Record<string, unknown> }>;
+        security?: Array<Record<string, string[]>>;
+        responses?: Record<string, { headers?: Record<string, unknown>; content?: unknown }>;
       }
     >
   >;
@@ -109,6 +111,24 @@ const RATE_LIMIT_HEADERS = {
   },
   "RateLimit-Reset": { description: "Seconds until the window resets", required: true, schema: { type: "integer" } },
 };
+/**
+ * Every authenticated operation is limited per account (services/account-share.ts). Its headers
+ * come on the answers that passed authentication; an answer refused before it (a malformed query,
+ * an oversized body) has none, so they are declared but not required.
+ */
+const ACCOUNT_LIMIT_HEADERS = Object.fromEntries(
+  Object.entries(RATE_LIMIT_HEADERS).map(([name, spec]) => [
+    name,
+    { ...spec, required: false, description: `${spec.description.replace("Attempts", "Requests of this account")}` },
+  ]),
+);
+const ACCOUNT_LIMITED_429 = {
+  description: "Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once",
+  headers: {
+    "Retry-After": { description: "Seconds to wait before retrying", required: true, schema: { type: "integer" } },
+  },
+};
+
 const REQUEST_ID_HEADER = {
   "X-Request-Id": {
     description: "Echo of a valid incoming X-Request-Id, else a generated one",
@@ -129,8 +149,22 @@ function finishDocument(doc: OpenApiDocument): OpenApiDocument {
         operation.requestBody.required = true;
         delete operation.requestBody.content?.["application/json"];
       }
-      for (const response of Object.values(operation.responses ?? {})) {
-        response.headers = { ...REQUEST_ID_HEADER, ...(limited ? RATE_LIMIT_HEADERS : {}), ...response.headers };
+      const authenticated = (operation.security ?? doc.security ?? []).some((s) => Object.keys(s).length > 0);
+      if (authenticated && operation.responses && !operation.responses["429"]) {
+        // The error body as the operation's other errors declare it (the 401 every such operation has).
+        operation.responses["429"] = {
+          ...structuredClone(ACCOUNT_LIMITED_429),
+          content: operation.responses["401"]?.content,
+        };
+      }
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        const perAccount = authenticated && !limited && status !== "401" ? ACCOUNT_LIMIT_HEADERS : {};
+        response.headers = {
+          ...REQUEST_ID_HEADER,
+          ...(limited ? RATE_LIMIT_HEADERS : {}),
+          ...perAccount,
+          ...response.headers,
+        };
       }
     }
   }

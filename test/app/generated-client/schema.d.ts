@@ -1549,6 +1549,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1568,11 +1574,36 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Unexpected error (`internal`) */
             500: {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1584,6 +1615,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1608,6 +1645,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1625,11 +1668,36 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Unexpected error (`internal`) */
             500: {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1641,6 +1709,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1669,6 +1743,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1680,6 +1760,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1704,6 +1790,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1717,6 +1809,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1728,6 +1826,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1739,6 +1843,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1752,6 +1862,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1763,6 +1879,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1947,6 +2069,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1958,6 +2086,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1982,6 +2116,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1993,6 +2152,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2004,6 +2169,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2035,6 +2206,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description /api/v1/todos/{id} */
                     Location: string;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
@@ -2052,6 +2229,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2076,6 +2259,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2089,6 +2278,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2100,6 +2295,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2111,6 +2331,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2122,6 +2348,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2150,6 +2382,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2161,6 +2399,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2185,6 +2429,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2196,6 +2446,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2207,6 +2482,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2218,6 +2499,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2343,6 +2630,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     [name: string]: unknown;
@@ -2356,6 +2649,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     [name: string]: unknown;
@@ -2380,6 +2679,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2391,6 +2715,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2402,6 +2732,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2431,6 +2767,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2453,6 +2795,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2464,6 +2812,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2475,6 +2848,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2486,6 +2865,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2519,6 +2904,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     [name: string]: unknown;
@@ -2532,6 +2923,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2556,6 +2953,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2567,6 +2970,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2578,6 +2987,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2589,6 +3004,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2600,6 +3040,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2611,6 +3057,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2642,6 +3094,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
@@ -2670,6 +3128,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2681,6 +3145,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2694,6 +3164,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2705,6 +3181,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2716,6 +3217,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2727,6 +3234,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2758,6 +3271,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
@@ -2786,6 +3305,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2797,6 +3322,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2810,6 +3341,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2821,6 +3358,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2832,6 +3394,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2843,6 +3411,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;

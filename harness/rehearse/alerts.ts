@@ -3,13 +3,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ALERT_STATE_DIR, ALERT_WEBHOOK_PATH } from "../../contract/server.js";
 import { startMetadataStandIn, startS3StandIn } from "../../test/cloud-init/s3-stand-in.js";
-import { startSmtpSink } from "../../test/support/smtp-sink.js";
+import { startSmtpSink } from "../support/smtp-sink.js";
 import type { Cleanup } from "./cleanup.js";
 import type { Container } from "./container.js";
 import type { StepLog } from "./steps.js";
 
 /**
- * Alerts from the server (issue #17), after day 2 (the server then has a domain and an off-site
+ * Alerts from the server, after day 2 (the server then has a domain and an off-site
  * backup target): receivers on the host end of the container's network — a webhook receiver and
  * an SMTP relay that requires the credentials in SMTP_URL — and four things broken once each:
  * PostgreSQL stopped for longer than the alert delay, a backup upload refused by the S3 stand-in,

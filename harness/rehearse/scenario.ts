@@ -22,7 +22,7 @@ export interface Scenario {
   appName: string;
   appPorts: number[];
   id: string;
-  /** The host settings every deploy writes first, as the stack's deploy step does (issue #12). */
+  /** The host settings every deploy writes first, as the stack's deploy step does. */
   hostSettings?: string;
 }
 

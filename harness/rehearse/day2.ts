@@ -9,13 +9,14 @@ import { deployInContainer, installKitInContainer } from "./deploy.js";
 import { KIT_NOTE } from "../../cloud-init/render.js";
 import type { MirrorNode } from "./user-data.js";
 import { addMirrorVersion, otherPatchVersion } from "./node-versions.js";
+import { checkMemoryUnderTraffic } from "./memory-check.js";
 import { releaseStatus } from "./server-checks.js";
 import type { Release } from "./releases.js";
 import type { StepLog } from "./steps.js";
 import { startWriteTraffic as startTraffic, type WriteTrafficReport as TrafficReport } from "./write-traffic.js";
 
 /**
- * Day 2 on the same container (issue #12): the stack's options change after the server exists —
+ * Day 2 on the same container: the stack's options change after the server exists —
  * a domain is added, the backup target switched on, a server script changed in the working tree,
  * the pinned Node.js patch version changed — and one deploy converges the running server to all
  * of it while the app keeps serving. Also: a release-only deploy restarts neither Nginx nor
@@ -40,7 +41,6 @@ export interface DayTwo {
 }
 
 const DAY2_MARKER = "rehearsal day-2: this line came with the new release";
-const MEMORY_BUDGET_BYTES = 2 * 1024 ** 3;
 
 export async function runDayTwo(d: DayTwo): Promise<void> {
   const { box, api, log, appName } = d;
@@ -222,7 +222,7 @@ export async function runDayTwo(d: DayTwo): Promise<void> {
           `readlink /proc/$(systemctl show -p MainPID --value ${appName}@${port})/exe | grep -q node-v${newNode.version}-`,
         );
       }
-      // (checked from outside after the first deploy: scripts/rehearse/firewall-check.ts)
+      // (checked from outside after the first deploy: harness/rehearse/firewall-check.ts)
       await check(
         "the host firewall is still loaded",
         `systemctl is-active --quiet ${appName}-firewall.service && nft list table inet ${appName.replace(/-/g, "_")}_firewall | grep -q 'policy drop'`,
@@ -244,80 +244,7 @@ export async function runDayTwo(d: DayTwo): Promise<void> {
     },
   );
 
-  await log.check("the container's memory under traffic, next to a 2 GB server", async () => {
-    // The memory plan the kit derived from this machine's MemTotal, and the limit systemd applies.
-    const plan = await box.exec(
-      `. /etc/todo-memory.conf; echo "$MEM_TOTAL_MIB $APP_MEMORY_MAX_MIB $APP_MEMORY_SOURCE"; systemctl show -p MemoryMax --value ${appName}@${d.appPorts[0]}`,
-    );
-    const [first = "", limit = ""] = plan.stdout.trim().split("\n");
-    const [total, appMax, ...source] = first.split(" ");
-    log.info(
-      `memory plan: MemTotal ${total} MiB → app MemoryMax ${appMax} MiB per instance (${source.join(" ")}); ${appName}@${d.appPorts[0]} runs with MemoryMax=${limit} bytes; a 2 GiB server gets 512 MiB (docs/server.md, "Memory")`,
-    );
-    if (Number(limit) !== Number(appMax) * 1024 ** 2)
-      throw new Error(`the unit's MemoryMax ${limit} is not the plan's ${appMax} MiB`);
-    const cgroup = await containerCgroup(box);
-    let peak = 0;
-    const traffic = startTraffic(api.baseUrl, token, { clients: 8, maxSeconds: 20 });
-    const until = Date.now() + 15_000;
-    while (Date.now() < until) {
-      peak = Math.max(peak, await memoryCurrent(cgroup));
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const report = await traffic.stop();
-    const mib = (b: number) => `${(b / 1024 ** 2).toFixed(0)} MiB`;
-    log.info(
-      `${cgroup}: anonymous + shared memory (page cache excluded; the cgroup also holds the rehearsal itself, so an upper bound) ${mib(peak)} at most under ${report.requests} requests in ${report.seconds.toFixed(1)} s (${report.failures} failed); budget ${mib(MEMORY_BUDGET_BYTES)} → ${((peak / MEMORY_BUDGET_BYTES) * 100).toFixed(0)} %`,
-    );
-    if (peak >= MEMORY_BUDGET_BYTES) throw new Error(`${mib(peak)} is over the 2 GB budget`);
-  });
-}
-
-/**
- * The file with the container's memory use, seen from the host: PID 1's memory cgroup without the
- * payload/init.scope leaves; cgroup v1 (memory controller) or v2 (unified). The container runs
- * with --keep-unit --register=no, so that cgroup is the one the rehearsal itself runs in: the
- * figure also counts the rehearsal's own processes (and anything else started from the same
- * shell), an upper bound of the container's.
- */
-async function containerCgroup(box: Container): Promise<string> {
-  const { existsSync } = await import("node:fs");
-  const { readFile } = await import("node:fs/promises");
-  const lines = (await readFile(`/proc/${box.pid}/cgroup`, "utf8")).split("\n");
-  const leafless = (p: string) => {
-    while (/\/(init\.scope|payload)$/.test(p)) p = p.replace(/\/[^/]+$/, "");
-    return p;
-  };
-  const v1 = lines.find((l) => /^\d+:memory:/.test(l));
-  if (v1) {
-    const file = `/sys/fs/cgroup/memory${leafless(v1.replace(/^\d+:memory:/, "").trim())}/memory.usage_in_bytes`;
-    if (existsSync(file)) return file;
-  }
-  const v2 = lines.find((l) => l.startsWith("0::"));
-  const file = `/sys/fs/cgroup${leafless((v2 ?? "0::/").slice(3).trim())}/memory.current`;
-  if (!existsSync(file)) throw new Error(`no memory accounting file for the container (tried ${file})`);
-  return file;
-}
-
-/**
- * Memory the container's processes hold and the kernel cannot reclaim: anonymous memory (Node.js
- * heaps, PostgreSQL backends) plus shared memory (PostgreSQL's shared buffers). Page cache is
- * left out, active or not: in a container on a large host the overlay's writes and apt's
- * downloads fill gigabytes of it, which a 2 GB server would give back under pressure (the usage
- * minus the inactive cache measured 1.2–3.4 GiB from run to run here, for the same workload).
- */
-async function memoryCurrent(file: string): Promise<number> {
-  const { readFile } = await import("node:fs/promises");
-  const stat = await readFile(file.replace(/memory\.(usage_in_bytes|current)$/, "memory.stat"), "utf8");
-  const value = (...keys: string[]) => {
-    for (const key of keys) {
-      const m = new RegExp(`^${key} (\\d+)$`, "m").exec(stat);
-      if (m) return Number(m[1]);
-    }
-    throw new Error(`memory.stat has none of ${keys.join(", ")}`);
-  };
-  // cgroup v1 (total_* include the container's child cgroups) or v2 (hierarchical already).
-  return value("total_rss", "anon") + value("total_shmem", "shmem");
+  await checkMemoryUnderTraffic({ box, api, log, appName, appPort: d.appPorts[0]!, token });
 }
 
 /** Boot-to-ready: the boot (cloud-init's first boot) plus the first deploy, from the step log. */

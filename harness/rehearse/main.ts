@@ -24,6 +24,7 @@ import { runAlertsRehearsal } from "./alerts.js";
 import { runPreviousVersion, serverFingerprint } from "./previous-version.js";
 import { StepLog } from "./steps.js";
 import { appNameOf, appPortsOf, nodeMajorOf, rehearsalCloudInitOptions, rehearsalUserData } from "./user-data.js";
+import { runMain } from "../../scripts/lib/main.js";
 
 const cacheDir = process.env.REHEARSAL_CACHE_DIR ?? "/var/cache/todo-rehearsal";
 const workDir = process.env.REHEARSAL_WORK_DIR ?? "/var/tmp/todo-rehearsal";
@@ -145,7 +146,7 @@ async function main(): Promise<number> {
     // What a server set up by the previous version must look like after its first deploy of this one.
     const freshServer = await serverFingerprint(box, appName, appPorts);
     if (!process.env.REHEARSAL_SKIP_DAY2) {
-      // Issue #12: options change after the server exists; one deploy converges it (day2.ts).
+      // Options change after the server exists; one deploy converges it (day2.ts).
       await runDayTwo({
         box,
         api: new RehearsalClient(`http://${network.containerAddress}`),
@@ -162,7 +163,7 @@ async function main(): Promise<number> {
       });
     }
     if (!process.env.REHEARSAL_SKIP_DAY2 && !process.env.REHEARSAL_SKIP_ALERTS) {
-      // Issue #17: each thing that must reach a human broken once (alerts.ts); needs day 2's domain and backup target.
+      // Each thing that must reach a human broken once (alerts.ts); needs day 2's domain and backup target.
       const started = Date.now();
       await runAlertsRehearsal({
         box,
@@ -174,7 +175,7 @@ async function main(): Promise<number> {
       log.info(`alerts rehearsal: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
     if (!process.env.REHEARSAL_PREVIOUS_USER_DATA && !process.env.REHEARSAL_SKIP_PREVIOUS) {
-      // Issue #12: a server created by the previous version's user data, converged by this release.
+      // A server created by the previous version's user data, converged by this release.
       await box.poweroff();
       await runPreviousVersion(
         {
@@ -231,4 +232,4 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+runMain(import.meta.url, "rehearse", main);

@@ -17,6 +17,7 @@ import { run } from "../rehearse/shell.js";
 import { StepLog } from "../rehearse/steps.js";
 import { ensureFreshInputs, installNode, NODE_MAJOR } from "./image.js";
 import { NEWCOMER_SCRIPT, parseVitestCounts } from "./newcomer.js";
+import { runMain } from "../../scripts/lib/main.js";
 
 const cacheDir = process.env.REHEARSAL_CACHE_DIR ?? "/var/cache/todo-rehearsal";
 const workDir = process.env.REHEARSAL_WORK_DIR ?? "/var/tmp/todo-rehearsal";
@@ -157,4 +158,4 @@ function nspawn(
   });
 }
 
-main().then((code) => process.exit(code));
+runMain(import.meta.url, "check:fresh", main);

@@ -3,11 +3,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildRelease } from "../../scripts/release.js";
-import { Cleanup } from "../../scripts/rehearse/cleanup.js";
-import { serveMirror, type MirrorServer } from "../../scripts/rehearse/node-mirror.js";
-import { variantRelease } from "../../scripts/rehearse/releases.js";
-import { debian12, rootfsKey } from "../../scripts/rehearse/rootfs.js";
+import { buildRelease } from "../../release/build-release.js";
+import { Cleanup } from "../../harness/rehearse/cleanup.js";
+import { serveMirror, type MirrorServer } from "../../harness/rehearse/node-mirror.js";
+import { variantRelease } from "../../harness/rehearse/releases.js";
+import { debian12, rootfsKey } from "../../harness/rehearse/rootfs.js";
 
 // The parts of `npm run rehearse` that do not need root or a container; the whole is exercised
 // by running the rehearsal itself (docs/rehearsal.md).

@@ -1,8 +1,8 @@
 /** The parts of `npm run check:fresh` that run on the host without a container. */
 import { describe, expect, it } from "vitest";
-import { freshDebian12 } from "../../scripts/check-fresh/image.js";
-import { NEWCOMER_SCRIPT, parseVitestCounts } from "../../scripts/check-fresh/newcomer.js";
-import { debian12, rootfsKey } from "../../scripts/rehearse/rootfs.js";
+import { freshDebian12 } from "../../harness/check-fresh/image.js";
+import { NEWCOMER_SCRIPT, parseVitestCounts } from "../../harness/check-fresh/newcomer.js";
+import { debian12, rootfsKey } from "../../harness/rehearse/rootfs.js";
 
 describe("check:fresh", () => {
   it("reads vitest's test counts, with or without colours and failures", () => {

@@ -4,7 +4,7 @@ import { parse, stringify } from "yaml";
 import { createTar, gzipDeterministic, readTar } from "../../contract/tar.js";
 
 /**
- * The user data of the previous version (before issue #12: every server script in one gzip'd tar
+ * The user data of the previous version (before the server kit: every server script in one gzip'd tar
  * in write_files, todo-setup run by runcmd), frozen as test/fixtures/previous-user-data.yaml:
  * rendered by that version's cloud-init/render.ts for the rehearsal's options with the Node.js
  * mirror "http://mirror.invalid". The rehearsal boots it (REHEARSAL_PREVIOUS_USER_DATA=1) and then

@@ -1,7 +1,7 @@
 /**
- * Issue 14, defects 1-8: what a later deploy, a topology switch or a destroy does with the real
- * provider (v0.0.196; evidence in the infra review, D1-D19). Each test failed on main (6dc0fe5).
- * Only the synthesized JSON and the Terraform CLI (offline, provider-free stand-ins) are used.
+ * What a later deploy, a topology switch or a destroy does with the real provider (v0.0.196),
+ * checked where it is decided. Only the synthesized JSON and the Terraform CLI (offline,
+ * provider-free stand-ins) are used.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -41,7 +41,7 @@ const ruleAddresses = (tf: TfJson, port: number) =>
     .map(([name]) => name)
     .sort();
 
-describe("issue 14 #1: first deploy", () => {
+describe("first deploy", () => {
   it("sets only descriptions Volcengine's APIs accept, in every topology", () => {
     for (const [variant, tf] of Object.entries(stacks)) {
       const texts: string[] = [];
@@ -56,7 +56,7 @@ describe("issue 14 #1: first deploy", () => {
   });
 });
 
-describe("issue 14 #2: cluster behind the CLB", () => {
+describe("cluster behind the CLB", () => {
   it("lets the CLB's layer-7 source range 100.64.0.0/10 reach port 80 and trusts it as a proxy", () => {
     const tf = stacks["cluster without certificate"]!;
     const http = resources(tf, "volcengine_security_group_rule").filter(
@@ -70,7 +70,7 @@ describe("issue 14 #2: cluster behind the CLB", () => {
   });
 });
 
-describe("issue 14 #3: rds mode, plan after apply", () => {
+describe("rds mode, plan after apply", () => {
   it("gives the app's RDS account the privileges RDS grants by default, as the provider's example does", () => {
     for (const variant of ["single rds + domain + alerts", "cluster with certificate + alerts"]) {
       expect(resources(stacks[variant]!, "volcengine_rds_postgresql_account")[0], variant).toMatchObject({
@@ -83,7 +83,7 @@ describe("issue 14 #3: rds mode, plan after apply", () => {
 
 const hasTerraform = requireTool("terraform").available;
 
-describe("issue 14 #4: destroy from a fresh clone", () => {
+describe("destroy from a fresh clone", () => {
   it.skipIf(!hasTerraform)(
     "needs no TF_VAR_* secret and no key or certificate file (terraform CLI, offline)",
     () => {
@@ -161,7 +161,7 @@ describe("issue 14 #4: destroy from a fresh clone", () => {
   });
 });
 
-describe("issue 14 #5: switching topology with RDS", () => {
+describe("switching topology with RDS", () => {
   it("requires database.secondaryZone, naming the zone an earlier default used, in both topologies", async () => {
     const { parseStackConfig } = await infra();
     const source = path.join(projectRoot, "stack.config.json");
@@ -193,14 +193,14 @@ describe("issue 14 #5: switching topology with RDS", () => {
   });
 });
 
-describe("issue 14 #6: certificate renewal", () => {
+describe("certificate renewal", () => {
   it("creates the new certificate before the old one, still used by the listener, is deleted", () => {
     const cert = resources(stacks["cluster with certificate + alerts"]!, "volcengine_certificate")[0]!;
     expect(cert.lifecycle.create_before_destroy).toBe(true);
   });
 });
 
-describe("issue 14 #7: adding an admin CIDR", () => {
+describe("adding an admin CIDR", () => {
   it("keeps the addresses of every other rule", async () => {
     const one_ = stacks["single local, one admin CIDR"]!;
     const two = stacks["single local"]!;
@@ -219,7 +219,7 @@ describe("issue 14 #7: adding an admin CIDR", () => {
   });
 });
 
-describe("issue 14 #8: another SSH key", () => {
+describe("another SSH key", () => {
   it("keeps the bucket name and the user data, and does not replace the key pair", async () => {
     const other = async (topology: "single" | "cluster") => {
       const env =
@@ -241,7 +241,7 @@ describe("issue 14 #8: another SSH key", () => {
 });
 
 describe.skipIf(!hasTerraform)(
-  "issue 14 #8: an environment whose bucket has another name (terraform CLI, offline)",
+  "another SSH key: an environment whose bucket has another name (terraform CLI, offline)",
   () => {
     it("is stopped at plan naming the existing bucket, instead of replacing the bucket", async () => {
       const synthWith = async (bucketName: string) =>

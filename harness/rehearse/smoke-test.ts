@@ -1,4 +1,4 @@
-import { runSmoke } from "../smoke.js";
+import { runSmoke } from "../../scripts/smoke.js";
 import type { StepLog } from "./steps.js";
 
 /**

@@ -1,4 +1,4 @@
-import { apiRequest, type ApiReply, type ApiRequestInit } from "../lib/api-request.js";
+import { apiRequest, type ApiReply, type ApiRequestInit } from "../../scripts/lib/api-request.js";
 
 /**
  * The few API calls the rehearsal makes itself (beyond the smoke test): enough to leave data on

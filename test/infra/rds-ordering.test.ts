@@ -1,6 +1,6 @@
 /**
- * Defects of the stack that the local cloud (local-cloud/, `npm run rehearse:cloud`) caught with
- * the real provider, each checked here on the synthesized JSON so CI sees them without it.
+ * The order RDS needs at the first deploy, which the local cloud (local-cloud/, `npm run
+ * rehearse:cloud`) shows with the real provider, checked here on the synthesized JSON so CI sees it without it.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { RDS, baseEnvironment, cleanupSynthDirs, synth } from "./synth-helpers.js";

@@ -1,5 +1,5 @@
 /**
- * The yardstick the issue measures the API against: a bare `node:http` server doing only the
+ * The yardstick the API is measured against: a bare `node:http` server doing only the
  * JWT check, one pooled query and JSON.stringify for the todo list. Not part of the product;
  * `npm run bench -- --baseline` runs it next to the real server on the same database so the
  * ratio is measured on the same machine, not assumed.

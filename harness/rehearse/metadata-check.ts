@@ -21,7 +21,7 @@ req.on("error", (e) => { console.log("error " + (e.code || e.message)); process.
 '`;
 
 /**
- * Issue 17: the app unit cannot reach the metadata service (IPAddressDeny= in app@.service).
+ * The app unit cannot reach the metadata service (IPAddressDeny= in app@.service).
  * A stand-in answers on ${METADATA} inside the container's network namespace. The same request is
  * made twice: as root outside the unit (must be answered: the stand-in works and nothing else
  * blocks it), and as the app user from inside the running app instance's cgroup (must fail).

@@ -1,8 +1,8 @@
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { Plugin } from "esbuild";
-import { buildServer } from "../build.js";
-import { buildRelease, type Release } from "../release.js";
+import { buildServer } from "../../release/bundle.js";
+import { buildRelease, type Release } from "../../release/build-release.js";
 import { run } from "./shell.js";
 
 export type { Release };
