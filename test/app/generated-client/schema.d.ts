@@ -512,24 +512,33 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         Status: {
-            /** @enum {string} */
-            status: "ok";
+            status: components["schemas"]["HealthStatus"];
         };
-        ErrorResponse: {
-            error: {
-                /** @enum {string} */
-                code: "bad_request" | "unauthorized" | "not_found" | "conflict" | "payload_too_large" | "validation_failed" | "rate_limited" | "unavailable" | "internal" | "precondition_failed" | "idempotency_key_reused" | "sync_expired" | "invalid_token" | "forbidden" | "account_disabled";
-                message: string;
-                details?: {
-                    path: string;
-                    message: string;
-                }[];
-            };
+        /** @enum {string} */
+        HealthStatus: "ok";
+        /** @description Every error response has this shape */
+        ErrorBody: {
+            error: components["schemas"]["ErrorInfo"];
+        };
+        ErrorInfo: {
+            code: components["schemas"]["ErrorCode"];
+            message: string;
+            details?: components["schemas"]["FieldError"][];
+        };
+        /**
+         * @description Stable, machine-readable; new codes may be added
+         * @enum {string}
+         */
+        ErrorCode: "bad_request" | "unauthorized" | "not_found" | "conflict" | "payload_too_large" | "validation_failed" | "rate_limited" | "unavailable" | "internal" | "precondition_failed" | "idempotency_key_reused" | "sync_expired" | "invalid_token" | "forbidden" | "account_disabled";
+        /** @description One failing field: its path in the body or query, and why */
+        FieldError: {
+            /** @example title */
+            path: string;
+            message: string;
         };
         Token: {
             access_token: string;
-            /** @enum {string} */
-            token_type: "bearer";
+            token_type: components["schemas"]["TokenType"];
             /**
              * @description Seconds until the access token expires
              * @example 900
@@ -537,9 +546,13 @@ export interface components {
             expires_in: number;
             refresh_token: string;
         };
+        /**
+         * @description Always `bearer`
+         * @enum {string}
+         */
+        TokenType: "bearer";
         LoginForm: {
-            /** @enum {string} */
-            grant_type?: "password";
+            grant_type?: components["schemas"]["GrantType"];
             /**
              * @description Username or email
              * @example alice
@@ -557,18 +570,11 @@ export interface components {
             /** @description Ignored (public clients) */
             client_secret?: string;
         };
-        LoginRequest: {
-            /**
-             * @description Username or email
-             * @example alice
-             */
-            username: string;
-            /**
-             * Format: password
-             * @example correct horse battery staple
-             */
-            password: string;
-        };
+        /**
+         * @description Always `password` (RFC 6749 §4.3)
+         * @enum {string}
+         */
+        GrantType: "password";
         RefreshRequest: {
             refresh_token: string;
         };
@@ -625,7 +631,19 @@ export interface components {
              * @description Required when `email` changes
              */
             current_password?: string;
+            /**
+             * @description Fields to set to null, by name: the way to clear a field from clients that cannot send a JSON null (Gson, moshi and Swift drop nulls). Sending `null` for the field itself clears it too. Naming a field here and giving it a value in the same body is a 422.
+             * @example [
+             *       "full_name"
+             *     ]
+             */
+            clear?: components["schemas"]["UserClearableField"][];
         };
+        /**
+         * @description A nullable field of the account that `clear` sets to null
+         * @enum {string}
+         */
+        UserClearableField: "full_name";
         ChangePasswordRequest: {
             current_password: string;
             /**
@@ -686,6 +704,11 @@ export interface components {
             limit: number;
             offset: number;
         };
+        /**
+         * @description `created_at` oldest first, `-created_at` newest first (the default); `due_date`/`-due_date` likewise, todos without a due date last
+         * @enum {string}
+         */
+        TodoSort: "created_at" | "-created_at" | "due_date" | "-due_date";
         ChangesPage: {
             changes: components["schemas"]["Change"][];
             /** @description Opaque; store it and send it on the next call */
@@ -693,33 +716,30 @@ export interface components {
             /** @description Call again with next_cursor until this is false */
             has_more: boolean;
         };
-        Change: components["schemas"]["UpsertChange"] | components["schemas"]["DeleteChange"];
-        UpsertChange: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "upsert";
-            todo: components["schemas"]["Todo"];
-        };
-        DeleteChange: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "delete";
+        /** @description `{type: upsert, todo}` or `{type: delete, id, deleted_at, version}`: read `type`, then the members it names. */
+        Change: {
+            type: components["schemas"]["ChangeType"];
+            todo?: components["schemas"]["Todo"];
             /**
              * Format: int64
+             * @description With `delete`: the deleted todo's id
              * @example 1
              */
-            id: number;
+            id?: number;
             /**
              * Format: date-time
+             * @description With `delete`: when it was deleted
              * @example 2026-11-28T06:00:00.000Z
              */
-            deleted_at: string;
-            version: number;
+            deleted_at?: string;
+            /** @description With `delete`: the version the deletion gave the todo */
+            version?: number;
         };
+        /**
+         * @description `upsert`: `todo` holds the todo as it is now; `delete`: a tombstone
+         * @enum {string}
+         */
+        ChangeType: "upsert" | "delete";
         BatchResponse: {
             results: components["schemas"]["BatchResult"][];
         };
@@ -727,15 +747,7 @@ export interface components {
             /** @description The status the single route would answer (201, 200, 204, 404, 412, 422, …) */
             status: number;
             todo?: components["schemas"]["Todo"];
-            error?: {
-                /** @enum {string} */
-                code: "bad_request" | "unauthorized" | "not_found" | "conflict" | "payload_too_large" | "validation_failed" | "rate_limited" | "unavailable" | "internal" | "precondition_failed" | "idempotency_key_reused" | "sync_expired" | "invalid_token" | "forbidden" | "account_disabled";
-                message: string;
-                details?: {
-                    path: string;
-                    message: string;
-                }[];
-            };
+            error?: components["schemas"]["ErrorInfo"];
             /** @description `true`: the stored result of an earlier send */
             replayed?: boolean;
         };
@@ -788,11 +800,24 @@ export interface components {
              */
             due_date?: string | null;
             completed?: boolean;
+            /**
+             * @description Fields to set to null, by name: the way to clear a field from clients that cannot send a JSON null (Gson, moshi and Swift drop nulls). Sending `null` for the field itself clears it too. Naming a field here and giving it a value in the same body is a 422.
+             * @example [
+             *       "due_date"
+             *     ]
+             */
+            clear?: components["schemas"]["TodoClearableField"][];
         };
+        /**
+         * @description A nullable field of a todo that `clear` sets to null
+         * @enum {string}
+         */
+        TodoClearableField: "description" | "due_date";
         Accepted: {
-            /** @enum {string} */
-            status: "accepted";
+            status: components["schemas"]["AcceptedStatus"];
         };
+        /** @enum {string} */
+        AcceptedStatus: "accepted";
         PasswordResetRequest: {
             /**
              * Format: email
@@ -934,7 +959,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -945,7 +970,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -958,7 +983,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -991,7 +1016,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -1002,7 +1027,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -1015,7 +1040,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1030,7 +1055,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/x-www-form-urlencoded": components["schemas"]["LoginForm"];
-                "application/json": components["schemas"]["LoginRequest"];
             };
         };
         responses: {
@@ -1067,7 +1091,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -1086,7 +1110,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
@@ -1103,7 +1127,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -1120,7 +1144,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -1137,7 +1161,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Too many attempts (`rate_limited`); see Retry-After */
@@ -1156,7 +1180,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -1173,7 +1197,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -1192,7 +1216,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1231,7 +1255,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -1244,7 +1268,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -1255,7 +1279,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -1266,7 +1290,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -1277,7 +1301,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -1290,7 +1314,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1325,7 +1349,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -1336,7 +1360,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -1347,7 +1371,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -1358,7 +1382,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -1371,7 +1395,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1422,7 +1446,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Username or email already registered (`conflict`) */
@@ -1441,7 +1465,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -1458,7 +1482,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -1475,7 +1499,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Too many attempts (`rate_limited`); see Retry-After */
@@ -1494,7 +1518,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -1511,7 +1535,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -1530,7 +1554,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1571,7 +1595,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
@@ -1590,7 +1614,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -1607,7 +1631,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -1626,7 +1650,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1665,7 +1689,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
@@ -1684,7 +1708,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -1701,7 +1725,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -1720,7 +1744,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1769,7 +1793,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -1782,7 +1806,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Username or email already registered (`conflict`) */
@@ -1801,7 +1825,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -1818,7 +1842,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -1835,7 +1859,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Too many attempts (`rate_limited`); see Retry-After */
@@ -1854,7 +1878,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -1871,7 +1895,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -1890,7 +1914,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1937,7 +1961,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -1956,7 +1980,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -1973,7 +1997,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -1990,7 +2014,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Too many attempts (`rate_limited`); see Retry-After */
@@ -2009,7 +2033,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -2026,7 +2050,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -2045,7 +2069,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2056,7 +2080,8 @@ export interface operations {
                 limit?: number;
                 offset?: number;
                 completed?: boolean;
-                sort?: "created_at" | "-created_at" | "due_date" | "-due_date";
+                /** @description `created_at` oldest first, `-created_at` newest first (the default); `due_date`/`-due_date` likewise, todos without a due date last */
+                sort?: components["schemas"]["TodoSort"];
             };
             header?: never;
             path?: never;
@@ -2095,7 +2120,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -2108,7 +2133,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -2125,7 +2150,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
@@ -2144,7 +2169,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -2161,7 +2186,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -2180,7 +2205,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2238,7 +2263,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -2251,7 +2276,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Username or email already registered (`conflict`) */
@@ -2270,7 +2295,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -2287,7 +2312,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -2304,7 +2329,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
@@ -2323,7 +2348,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -2340,7 +2365,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -2359,7 +2384,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2408,7 +2433,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -2421,7 +2446,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The sync cursor has expired (`sync_expired`): start over without a cursor */
@@ -2438,7 +2463,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -2455,7 +2480,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
@@ -2474,7 +2499,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -2491,7 +2516,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -2510,7 +2535,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2533,6 +2558,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2544,10 +2575,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -2560,7 +2597,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -2568,10 +2605,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -2579,10 +2622,35 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -2590,10 +2658,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -2601,12 +2675,18 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2671,7 +2751,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (`not_found`) */
@@ -2688,7 +2768,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
@@ -2707,7 +2787,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -2724,7 +2804,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -2743,7 +2823,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2787,7 +2867,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (`not_found`) */
@@ -2804,7 +2884,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description If-Match does not name the current version (`precondition_failed`); nothing changed */
@@ -2821,7 +2901,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
@@ -2840,7 +2920,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -2857,7 +2937,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -2876,7 +2956,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2932,7 +3012,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -2945,7 +3025,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (`not_found`) */
@@ -2962,7 +3042,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description If-Match does not name the current version (`precondition_failed`); nothing changed */
@@ -2979,7 +3059,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -2996,7 +3076,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -3013,7 +3093,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
@@ -3032,7 +3112,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -3049,7 +3129,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -3068,7 +3148,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3120,7 +3200,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (`not_found`) */
@@ -3137,7 +3217,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Username or email already registered (`conflict`) */
@@ -3156,7 +3236,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description If-Match does not name the current version (`precondition_failed`); nothing changed */
@@ -3173,7 +3253,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -3190,7 +3270,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
@@ -3209,7 +3289,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -3226,7 +3306,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -3245,7 +3325,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3297,7 +3377,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (`not_found`) */
@@ -3314,7 +3394,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Username or email already registered (`conflict`) */
@@ -3333,7 +3413,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description If-Match does not name the current version (`precondition_failed`); nothing changed */
@@ -3350,7 +3430,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -3367,7 +3447,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
@@ -3386,7 +3466,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -3403,7 +3483,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -3422,7 +3502,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3471,7 +3551,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -3488,7 +3568,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -3505,7 +3585,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Too many attempts (`rate_limited`); see Retry-After */
@@ -3524,7 +3604,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -3541,7 +3621,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -3560,7 +3640,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3595,7 +3675,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -3606,7 +3686,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -3617,7 +3697,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -3628,7 +3708,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -3641,7 +3721,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3688,7 +3768,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Too many attempts (`rate_limited`); see Retry-After */
@@ -3707,7 +3787,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -3724,7 +3804,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -3743,7 +3823,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3780,7 +3860,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -3791,7 +3871,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -3802,7 +3882,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -3813,7 +3893,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -3826,7 +3906,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3851,6 +3931,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3862,10 +3948,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -3878,7 +3970,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
@@ -3886,10 +3978,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -3897,10 +3995,35 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -3908,10 +4031,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -3919,12 +4048,18 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3945,6 +4080,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3961,7 +4102,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
@@ -3969,10 +4110,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (`not_found`) */
@@ -3980,10 +4127,35 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -3991,10 +4163,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -4002,12 +4180,18 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -4028,6 +4212,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4042,7 +4232,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
@@ -4050,10 +4240,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (`not_found`) */
@@ -4061,10 +4257,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Username or email already registered (`conflict`) */
@@ -4072,12 +4274,37 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -4085,10 +4312,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -4096,12 +4329,18 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -4122,6 +4361,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4138,7 +4383,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
@@ -4146,10 +4391,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (`not_found`) */
@@ -4157,10 +4408,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Username or email already registered (`conflict`) */
@@ -4168,12 +4425,37 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -4181,10 +4463,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -4192,12 +4480,18 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -4218,6 +4512,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4234,7 +4534,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
@@ -4242,10 +4542,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (`not_found`) */
@@ -4253,10 +4559,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Username or email already registered (`conflict`) */
@@ -4264,12 +4576,37 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -4277,10 +4614,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -4288,12 +4631,18 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -4314,6 +4663,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4328,7 +4683,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
@@ -4336,10 +4691,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (`not_found`) */
@@ -4347,10 +4708,35 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -4358,10 +4744,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -4369,12 +4761,18 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -4399,6 +4797,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4410,10 +4814,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -4426,7 +4836,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
@@ -4434,10 +4844,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such resource (`not_found`) */
@@ -4445,10 +4861,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Username or email already registered (`conflict`) */
@@ -4456,12 +4878,18 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Body over 64 KiB (`payload_too_large`) */
@@ -4469,10 +4897,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -4480,10 +4914,35 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -4491,10 +4950,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -4502,12 +4967,18 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -4526,6 +4997,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4542,7 +5019,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
@@ -4550,10 +5027,35 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -4561,10 +5063,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -4572,12 +5080,18 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -4599,6 +5113,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4610,10 +5130,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
@@ -4626,7 +5152,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
@@ -4634,10 +5160,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
@@ -4645,10 +5177,35 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unexpected error (`internal`) */
@@ -4656,10 +5213,16 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database cannot be reached (`unavailable`) */
@@ -4667,12 +5230,18 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
