@@ -202,7 +202,7 @@ describe("OpenAPI document and docs", () => {
     for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
       if (!path.startsWith("/api/v1/admin/")) continue;
       for (const op of Object.values(item)) {
-        expect(op.security, path).toEqual([{ bearerAuth: [] }, { oauth2: [] }]);
+        expect(op.security, path).toEqual([{ bearerAuth: [] }]);
         expect(Object.keys(op.responses), path).toEqual(expect.arrayContaining(["401", "403"]));
       }
     }
