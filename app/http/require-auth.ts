@@ -3,8 +3,10 @@ import { unauthorized } from "../errors.js";
 import type { AppEnv } from "./app-env.js";
 
 /**
- * Verifies the bearer token (signature, algorithm, issuer, audience, expiry) without a database
- * round trip. Whether the account still exists is folded into each route's own query.
+ * Verifies the bearer token (signature, algorithm, issuer, audience, expiry), then that the account
+ * still exists: the token of an account deleted a moment ago stops at once, before any route's
+ * middleware (idempotency keys, rate limits) can do work for an account that is gone. One indexed
+ * primary-key read per request.
  */
 export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   const header = c.req.header("authorization");
@@ -13,7 +15,9 @@ export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
     throw unauthorized(
       header ? "The Authorization header must be `Bearer <access_token>`." : "Authentication required.",
     );
-  c.set("userId", await c.var.services.accessTokens.verify(match[1]!));
+  const userId = await c.var.services.accessTokens.verify(match[1]!);
+  if (!(await c.var.services.users.exists(userId))) throw unauthorized();
+  c.set("userId", userId);
   await next();
   // Per-user data: a shared cache must not keep it, and a client revalidates it (ETag) before
   // reuse. Set on the finished response (errors included), like X-Request-Id: a header prepared

@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
+import { isForeignKeyViolation } from "../db/errors.js";
 import type { Database } from "../db/schema.js";
+import { unauthorized } from "../errors.js";
 
 /** A stored first response, replayed for a repeat of the same request. */
 export interface StoredResponse {
@@ -50,7 +52,12 @@ export class IdempotencyStore {
         })
         .onConflict((oc) => oc.columns(["user_id", "key"]).doNothing())
         .returning("claim")
-        .executeTakeFirst();
+        .executeTakeFirst()
+        .catch((err: unknown) => {
+          // The account was deleted after the token was checked: its token stops here, as a 401.
+          if (isForeignKeyViolation(err)) throw unauthorized();
+          throw err;
+        });
       if (inserted) return { kind: "claimed", claim };
       const row = await this.db
         .selectFrom("idempotency_keys")

@@ -51,6 +51,11 @@ export class UsersService {
     }
   }
 
+  /** Whether the account exists (a token outlives a deleted account by up to its lifetime). */
+  async exists(userId: number): Promise<boolean> {
+    return (await this.db.selectFrom("users").select("id").where("id", "=", userId).executeTakeFirst()) !== undefined;
+  }
+
   /** The caller's own account; 401 if it no longer exists (deleted while the token lives). */
   async get(userId: number): Promise<UserView> {
     const row = await this.db.selectFrom("users").select(USER_COLUMNS).where("id", "=", userId).executeTakeFirst();

@@ -60,7 +60,7 @@ export const changePassword = createRoute({
     "A wrong `current_password` is 422 with a detail on `current_password`. Attempts are rate limited per user " +
     "(10 a minute by default) → 429 with Retry-After.",
   security: bearerSecurity,
-  middleware: [requireAuth, rateLimitPerUser("password", (c) => c.var.services.passwordLimiter)],
+  middleware: [requireAuth, rateLimitPerUser("password-change", (c) => c.var.services.passwordLimiter)],
   request: { body: jsonBody(ChangePasswordRequest) },
   responses: { 204: { description: "Changed" }, ...errorResponses(400, 401, 413, 422, 429) },
 });
