@@ -7,6 +7,7 @@ import { isDatabaseUnavailable } from "./db/errors.js";
 import { AppError, badRequest, internal, notFound, unavailable } from "./errors.js";
 import type { AppEnv } from "./http/app-env.js";
 import { createRouter } from "./http/create-router.js";
+import { MethodNotAllowed, methodsByPath, notFoundOr405 } from "./http/method-not-allowed.js";
 import { bodyLimit, payloadTooLarge } from "./http/body-limit.js";
 import { queryGuard } from "./http/query-guard.js";
 import { rateLimit } from "./http/rate-limit.js";
@@ -84,8 +85,9 @@ export function createApp(deps: AppDeps) {
     .route("/", accountMailRouter);
   mountDocs(routed);
 
-  routed.notFound(() => {
-    throw notFound("No such route.");
+  const allowed = methodsByPath(routed.routes);
+  routed.notFound((c) => {
+    throw notFoundOr405(allowed, c);
   });
   routed.onError((err, c) => errorResponse(err, c, deps.logger));
   return routed;
@@ -118,6 +120,7 @@ function errorResponse(err: unknown, c: Context<AppEnv>, logger: Logger): Respon
   }
   const headers: Record<string, string> = {};
   if (appError.code === "unauthorized") headers["WWW-Authenticate"] = 'Bearer realm="todo-api"';
+  if (appError instanceof MethodNotAllowed) headers.Allow = appError.allow.join(", ");
   if (appError.retryAfterSeconds !== undefined) headers["Retry-After"] = String(appError.retryAfterSeconds);
   if (appError.code === "unavailable") headers["Retry-After"] = "5";
   // The unread rest of an oversized body would poison a kept-alive connection: close it.

@@ -15,14 +15,15 @@ export type ErrorCode =
   | "precondition_failed"
   | "idempotency_key_reused"
   | "sync_expired"
-  | "invalid_token";
+  | "invalid_token"
+  | "method_not_allowed";
 
 export interface ErrorDetail {
   path: string;
   message: string;
 }
 
-const STATUS: Record<ErrorCode, 400 | 401 | 404 | 409 | 410 | 412 | 413 | 422 | 429 | 503 | 500> = {
+const STATUS: Record<ErrorCode, 400 | 401 | 404 | 405 | 409 | 410 | 412 | 413 | 422 | 429 | 503 | 500> = {
   bad_request: 400,
   unauthorized: 401,
   not_found: 404,
@@ -36,6 +37,7 @@ const STATUS: Record<ErrorCode, 400 | 401 | 404 | 409 | 410 | 412 | 413 | 422 | 
   idempotency_key_reused: 422,
   sync_expired: 410,
   invalid_token: 400,
+  method_not_allowed: 405,
 };
 
 export class AppError extends Error {

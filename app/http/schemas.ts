@@ -18,6 +18,7 @@ export const ErrorSchema = z
         "idempotency_key_reused",
         "sync_expired",
         "invalid_token",
+        "method_not_allowed",
       ]),
       message: z.string(),
       details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),

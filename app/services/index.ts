@@ -8,6 +8,7 @@ import { createMailer } from "./mailer.js";
 import { Cleanup } from "./cleanup.js";
 import { IdempotencyStore } from "./idempotency.js";
 import { SyncService } from "./sync.service.js";
+import { CursorCodec } from "./sync-cursor.js";
 import { PasswordHasher } from "./passwords.js";
 import { PostgresRateLimitStore, RateLimiter, type RateLimitStore } from "./rate-limit.js";
 import { TodosService } from "./todos.service.js";
@@ -49,7 +50,7 @@ export function createServices(config: Config, database: DatabaseHandle, options
   });
   const store = options.rateLimitStore ?? new PostgresRateLimitStore(database.db);
   const limiterOptions = { limit: config.rateLimitPerMinute, ...(options.now ? { now: options.now } : {}) };
-  const sync = new SyncService(database.db, config.syncRetentionDays);
+  const sync = new SyncService(database.db, config.syncRetentionDays, new CursorCodec(config.jwt.secret));
   const idempotency = new IdempotencyStore(database.db);
   const accountMail = new AccountMailService(database.db, passwords, createMailer(config.mail));
   return {

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { Id, says, Timestamp } from "../../http/schemas.js";
+import { MAX_CURSOR_LENGTH } from "../../services/sync-cursor.js";
 
 const Title = z
   .string()
@@ -132,13 +133,16 @@ export const IfNoneMatchHeaders = z.object({
 });
 
 export const ChangesQuery = z.strictObject({
+  // Length and alphabet are judged by the cursor codec (400 bad_request, as the contract says of
+  // any malformed cursor), not here (which would be 422); the document still declares them.
   cursor: z
     .string()
-    .max(200, { message: "is not a cursor this server issued" })
     .optional()
     .openapi({
       param: { name: "cursor", in: "query" },
-      description: "`next_cursor` of the previous call; omit it to start over.",
+      description: "`next_cursor` of the previous call; omit it to start over. A malformed cursor is 400.",
+      maxLength: MAX_CURSOR_LENGTH,
+      pattern: "^[A-Za-z0-9_-]+$",
     }),
   limit: intParam("must be a whole number from 1 to 500")
     .pipe(z.number().min(1, { message: "must be at least 1" }).max(500, { message: "must be at most 500" }))
