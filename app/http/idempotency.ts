@@ -4,7 +4,12 @@ import { requestHash, type StoredResponse } from "../services/idempotency.js";
 import { TodosService } from "../services/todos.service.js";
 import type { AppEnv } from "./app-env.js";
 
-const VALID_KEY = /^[\x20-\x7e]{1,255}$/;
+/**
+ * 1–255 printable ASCII characters, the first and last not a space. HTTP itself strips spaces
+ * around a field value (RFC 9110 §5.5), so `" k "` arrives as `k` and is that key; a key that does
+ * reach the server with them (another transport) is refused rather than silently trimmed.
+ */
+export const VALID_KEY = /^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$/;
 /** The headers of a first response that a replay repeats (with its status and body). */
 const REPLAYED_HEADERS = ["content-type", "location", "etag"];
 
@@ -21,14 +26,19 @@ export const idempotent: MiddlewareHandler<AppEnv> = async (c, next) => {
   const key = c.req.header("idempotency-key");
   if (key === undefined) return next();
   if (!VALID_KEY.test(key)) {
-    throw validationFailed([{ path: "Idempotency-Key", message: "must be 1–255 printable ASCII characters" }]);
+    throw validationFailed([
+      {
+        path: "Idempotency-Key",
+        message: "must be 1–255 printable ASCII characters, not starting or ending with a space",
+      },
+    ]);
   }
   const services = c.var.services;
   const userId = c.var.userId;
   const store = services.idempotency;
   services.cleanup.maybeRun(c.var.logger);
   const body = await c.req.text();
-  const outcome = await store.claim(userId, key, requestHash(c.req.method, c.req.path, body));
+  const outcome = await store.claim(userId, key, requestHash(c.req.method, c.req.path, body, c.req.header("if-match")));
   if (outcome.kind === "reused") throw idempotencyKeyReused();
   if (outcome.kind === "in_flight") {
     throw stillProcessing();

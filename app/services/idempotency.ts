@@ -25,8 +25,15 @@ export const IDEMPOTENCY_TTL_HOURS = 24;
  */
 const CLAIM_LOCK_SECONDS = 60;
 
-export function requestHash(method: string, path: string, body: string): string {
-  return createHash("sha256").update(`${method}\n${path}\n`).update(body).digest("hex");
+/**
+ * What makes two requests "the same" for a key: method, path, body and the If-Match precondition
+ * (a retry with another If-Match is another request: 422, never a replay of the first answer).
+ * Without If-Match the hash is the one earlier releases stored, so their keys still replay.
+ */
+export function requestHash(method: string, path: string, body: string, ifMatch?: string): string {
+  const hash = createHash("sha256").update(`${method}\n${path}\n`);
+  if (ifMatch !== undefined) hash.update(`if-match:${ifMatch}\n`);
+  return hash.update(body).digest("hex");
 }
 
 /**

@@ -125,6 +125,7 @@ async function main(): Promise<number> {
     const started = Date.now();
     const status = await new Promise<number>((resolveStatus) => {
       const child = spawn(st, args, {
+        cwd: work, // schemathesis keeps a cache folder in its working directory
         stdio: "inherit",
         env: { ...process.env, SCHEMATHESIS_HOOKS: "hooks", PYTHONPATH: work, FUZZ_API_URL: url, NO_COLOR: "1" },
       });

@@ -113,8 +113,12 @@ export const IdempotentHeaders = z.object({
     .optional()
     .openapi({
       param: { name: "Idempotency-Key", in: "header" },
+      minLength: 1,
+      maxLength: 255,
+      pattern: "^[\\x21-\\x7e]([\\x20-\\x7e]{0,253}[\\x21-\\x7e])?$",
       description:
-        "1–255 printable ASCII characters, per user, kept 24 hours. A repeat of the same request returns the first response " +
+        "1–255 printable ASCII characters, per user, kept 24 hours. The same request means the same method, path, body " +
+        "and If-Match. A repeat of the same request returns the first response " +
         "with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`; " +
         "a repeat while the first still runs is 409 with `Retry-After: 1`.",
       example: "3f1c2d9e-7a57-4d0e-9d5b-6a1c1b2a9f00",
