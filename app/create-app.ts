@@ -118,7 +118,10 @@ function errorResponse(err: unknown, c: Context<AppEnv>, logger: Logger): Respon
       "database unavailable",
     );
   }
-  const headers: Record<string, string> = {};
+  // No cache may keep an error: some carry credentials' fate (401s of /auth/token and /auth/refresh),
+  // some come before authentication has marked the response private (a malformed query).
+  // requireAuth replaces it with `private, no-cache` on authenticated routes (the contract's header).
+  const headers: Record<string, string> = { "Cache-Control": "no-store" };
   if (appError.code === "unauthorized") headers["WWW-Authenticate"] = 'Bearer realm="todo-api"';
   if (appError instanceof MethodNotAllowed) headers.Allow = appError.allow.join(", ");
   if (appError.retryAfterSeconds !== undefined) headers["Retry-After"] = String(appError.retryAfterSeconds);

@@ -3,8 +3,18 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import { RateLimitExceeded, type RateLimiter, type RateLimitState } from "../services/rate-limit.js";
 import type { AppEnv } from "./app-env.js";
 
-/** The RateLimit-* headers, on every response of a limited route (the 429 included). */
-function sendState(c: Context, state: RateLimitState): void {
+/** The state announced so far for a request that passes more than one limiter. */
+const announced = new WeakMap<Context, RateLimitState>();
+
+/**
+ * The RateLimit-* headers, on every response of a limited route (the 429 included). Where a request
+ * passes two limiters (password-reset: per client, then per address asked for), the headers
+ * describe the one with the fewest requests left, so they never promise more than applies.
+ */
+function sendState(c: Context, state: RateLimitState, exceeded = false): void {
+  const previous = announced.get(c);
+  if (!exceeded && previous && previous.remaining <= state.remaining) return;
+  announced.set(c, state);
   c.header("RateLimit-Limit", String(state.limit));
   c.header("RateLimit-Remaining", String(state.remaining));
   c.header("RateLimit-Reset", String(state.resetSeconds));
@@ -15,7 +25,7 @@ export async function consumeAttempt(c: Context, limiter: RateLimiter, key: stri
   try {
     sendState(c, await limiter.consume(key));
   } catch (err) {
-    if (err instanceof RateLimitExceeded) sendState(c, err.state);
+    if (err instanceof RateLimitExceeded) sendState(c, err.state, true);
     throw err;
   }
 }

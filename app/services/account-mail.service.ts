@@ -6,6 +6,7 @@ import type { Logger } from "../logger.js";
 import type { Mailer } from "./mailer.js";
 import type { PasswordHasher } from "./passwords.js";
 import { presentUser, type UserView } from "./presenters.js";
+import { foldAscii } from "./canonical.js";
 
 type Purpose = "password_reset" | "email_verification";
 
@@ -50,7 +51,7 @@ export class AccountMailService {
       const user = await this.db
         .selectFrom("users")
         .select(["id", "email"])
-        .where(sql`lower(email)`, "=", email.toLowerCase())
+        .where(sql`lower(email)`, "=", foldAscii(email))
         .executeTakeFirst();
       if (!user) return; // never mail an address that is not registered
       const token = await this.issue(user.id, "password_reset", user.email);
@@ -83,11 +84,15 @@ export class AccountMailService {
         .where("purpose", "=", "password_reset")
         .where("used_at", "is", null)
         .execute();
-      await trx
+      // Only while the account still has the address the code was mailed to: a code sent to an
+      // address the user has since replaced must not take the account back.
+      const updated = await trx
         .updateTable("users")
         .set({ password_hash: newHash, updated_at: sql<Date>`now()` as unknown as Date })
         .where("id", "=", row.user_id)
-        .execute();
+        .where("email", "=", row.email)
+        .executeTakeFirst();
+      if (updated.numUpdatedRows === 0n) throw invalidToken();
       await trx
         .updateTable("refresh_tokens")
         .set({ revoked_at: sql<Date>`now()` as unknown as Date })

@@ -62,6 +62,7 @@ export function createServices(config: Config, database: DatabaseHandle, options
       accessTokens,
       config.refreshTokenTtlDays,
       config.refreshReuseGraceSeconds,
+      config.jwt.secret,
     ),
     users: new UsersService(database.db, passwords),
     todos: new TodosService(database.db),
