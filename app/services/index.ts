@@ -5,6 +5,7 @@ import { AccessTokens } from "./access-tokens.js";
 import { AccountMailService } from "./account-mail.service.js";
 import { AuthService } from "./auth.service.js";
 import { createMailer } from "./mailer.js";
+import { MailQueue } from "./mail-queue.js";
 import { Cleanup } from "./cleanup.js";
 import { IdempotencyStore } from "./idempotency.js";
 import { SyncService } from "./sync.service.js";
@@ -31,6 +32,8 @@ export interface Services {
   /** Password-reset requests, per client address and per address asked for. */
   passwordResetLimiter: RateLimiter;
   accountMail: AccountMailService;
+  /** Account mail work, off the request path; closed (drained) on shutdown. */
+  mailQueue: MailQueue;
   clientAddress: ClientAddressResolver;
 }
 
@@ -38,6 +41,8 @@ export interface ServiceOptions {
   /** Clock for rate-limit windows (tests pin it so a window boundary cannot split a test). */
   now?: () => number;
   rateLimitStore?: RateLimitStore;
+  /** How often the mail queue runs its jobs (default 250 ms; 0: right after each response). */
+  mailQueueIntervalMs?: number;
 }
 
 export function createServices(config: Config, database: DatabaseHandle, options: ServiceOptions = {}): Services {
@@ -52,7 +57,8 @@ export function createServices(config: Config, database: DatabaseHandle, options
   const limiterOptions = { limit: config.rateLimitPerMinute, ...(options.now ? { now: options.now } : {}) };
   const sync = new SyncService(database.db, config.syncRetentionDays, new CursorCodec(config.jwt.secret));
   const idempotency = new IdempotencyStore(database.db);
-  const accountMail = new AccountMailService(database.db, passwords, createMailer(config.mail));
+  const mailQueue = new MailQueue(options.mailQueueIntervalMs);
+  const accountMail = new AccountMailService(database.db, passwords, createMailer(config.mail), mailQueue);
   return {
     database,
     accessTokens,
@@ -78,6 +84,7 @@ export function createServices(config: Config, database: DatabaseHandle, options
     passwordLimiter: new RateLimiter(store, { ...limiterOptions, limit: config.passwordRateLimitPerMinute }),
     passwordResetLimiter: new RateLimiter(store, limiterOptions),
     accountMail,
+    mailQueue,
     clientAddress: new ClientAddressResolver(config.trustedProxies),
   };
 }

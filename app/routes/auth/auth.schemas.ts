@@ -26,7 +26,10 @@ export const LoginForm = z
   .openapi("LoginForm");
 
 export const RefreshRequest = z
-  .strictObject({ refresh_token: z.string().min(1, { message: "is required" }).max(512) })
+  .strictObject({
+    // The pattern is declared, not enforced: a token outside it is simply invalid (401).
+    refresh_token: z.string().min(1, { message: "is required" }).max(512).openapi({ pattern: "^[A-Za-z0-9_-]+$" }),
+  })
   .openapi("RefreshRequest");
 
 export const Token = z

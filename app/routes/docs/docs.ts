@@ -99,6 +99,7 @@ const RATE_LIMIT_HEADERS = {
   },
   "RateLimit-Reset": { description: "Seconds until the window resets", required: true, schema: { type: "integer" } },
 };
+const UNCOUNTED_STATUSES = new Set(["400", "401", "413", "500", "503"]);
 const REQUEST_ID_HEADER = {
   "X-Request-Id": {
     description: "Echo of a valid incoming X-Request-Id, else a generated one",
@@ -114,8 +115,14 @@ function finishDocument(doc: OpenApiDocument): OpenApiDocument {
       const limited = operation.operationId !== undefined && RATE_LIMITED.has(operation.operationId);
       // The login body is required (form or JSON); see auth.routes.ts for why the route says otherwise.
       if (operation.operationId === "login" && operation.requestBody) operation.requestBody.required = true;
-      for (const response of Object.values(operation.responses ?? {})) {
-        response.headers = { ...REQUEST_ID_HEADER, ...(limited ? RATE_LIMIT_HEADERS : {}), ...response.headers };
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        // Answers given before the limiter counted the request (no or a revoked token, a body too
+        // large, a malformed query, an outage) cannot say what is left: there the headers may be absent.
+        const counted = !UNCOUNTED_STATUSES.has(status);
+        const rateLimit = Object.fromEntries(
+          Object.entries(RATE_LIMIT_HEADERS).map(([name, header]) => [name, { ...header, required: counted }]),
+        );
+        response.headers = { ...REQUEST_ID_HEADER, ...(limited ? rateLimit : {}), ...response.headers };
       }
     }
   }

@@ -73,7 +73,13 @@ export const ListTodosQuery = z.strictObject({
   offset: intParam("must be a whole number, 0 or more")
     .pipe(z.number().max(2_147_483_647, { message: "is too large" }))
     .optional()
-    .openapi({ param: { name: "offset", in: "query" }, type: "integer", minimum: 0, default: 0 }),
+    .openapi({
+      param: { name: "offset", in: "query" },
+      type: "integer",
+      minimum: 0,
+      maximum: 2_147_483_647,
+      default: 0,
+    }),
   completed: z
     .enum(["true", "false"], { message: 'must be "true" or "false"' })
     .transform((v) => v === "true")
