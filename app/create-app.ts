@@ -7,7 +7,7 @@ import { isDatabaseUnavailable } from "./db/errors.js";
 import { AppError, badRequest, internal, notFound, unavailable } from "./errors.js";
 import type { AppEnv } from "./http/app-env.js";
 import { createRouter } from "./http/create-router.js";
-import { MethodNotAllowed, methodsByPath, notFoundOr405 } from "./http/method-not-allowed.js";
+import { MethodNotAllowed, methodGuard, methodsByPath, notFoundOr405 } from "./http/method-not-allowed.js";
 import { bodyLimit, payloadTooLarge } from "./http/body-limit.js";
 import { queryGuard } from "./http/query-guard.js";
 import { rateLimit } from "./http/rate-limit.js";
@@ -63,6 +63,10 @@ export function createApp(deps: AppDeps) {
       }),
     );
   }
+  app.use(
+    "*",
+    methodGuard(() => app.routes),
+  );
   app.use("*", bodyLimit);
   app.use("*", queryGuard);
   // Counted before the body is parsed, so malformed floods are limited too.

@@ -1,4 +1,4 @@
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { AppError } from "../errors.js";
 
 interface RouteEntry {
@@ -47,6 +47,21 @@ export class MethodNotAllowed extends AppError {
   constructor(readonly allow: string[]) {
     super("method_not_allowed", `This path answers ${allow.join(", ")} only.`);
   }
+}
+
+/**
+ * Before any route runs: a path that exists but does not declare the method is 405 at once, also
+ * where a parameterised route would otherwise take the request (`PATCH /todos/changes` is not
+ * `PATCH /todos/{id}`). The table is built on the first request, when every route is registered.
+ */
+export function methodGuard(routes: () => readonly RouteEntry[]): MiddlewareHandler {
+  let lookup: ((path: string) => string[] | undefined) | undefined;
+  return async (c, next) => {
+    lookup ??= methodsByPath(routes());
+    const allow = lookup(c.req.path);
+    if (allow && !allow.includes(c.req.method)) throw new MethodNotAllowed(allow);
+    await next();
+  };
 }
 
 /** The not-found handler of the app: 405 with Allow for a known path, else 404. */

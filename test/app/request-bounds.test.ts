@@ -40,6 +40,8 @@ describe("methods a path does not declare", () => {
     ["PUT", "/api/v1/todos", "GET, HEAD, POST"],
     ["PUT", "/api/v1/todos/1", "DELETE, GET, HEAD, PATCH"],
     ["POST", "/api/v1/todos/changes", "GET, HEAD"],
+    ["PATCH", "/api/v1/todos/changes", "GET, HEAD"],
+    ["DELETE", "/api/v1/todos/changes", "GET, HEAD"],
     ["DELETE", "/api/v1/auth/token", "POST"],
     ["GET", "/api/v1/users/me/password", "PUT"],
     ["TRACE", "/healthz", "GET, HEAD"],

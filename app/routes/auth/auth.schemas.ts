@@ -27,8 +27,13 @@ export const LoginForm = z
 
 export const RefreshRequest = z
   .strictObject({
-    // The pattern is declared, not enforced: a token outside it is simply invalid (401).
-    refresh_token: z.string().min(1, { message: "is required" }).max(512).openapi({ pattern: "^[A-Za-z0-9_-]+$" }),
+    // Refresh tokens are base64url: anything else cannot be one (422, also on logout, which is
+    // otherwise 204 for any token), and the document says so.
+    refresh_token: z
+      .string()
+      .min(1, { message: "is required" })
+      .max(512)
+      .regex(/^[A-Za-z0-9_-]+$/, { message: "must be a refresh token as issued (letters, digits, _ and -)" }),
   })
   .openapi("RefreshRequest");
 
