@@ -88,6 +88,10 @@ const envSchema = z.object({
       ),
     )
     .default([]),
+  PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^/\s?#]+$/, { message: "must be an origin like https://api.example.com (no path)" })
+    .optional(),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
       message: "must be one of fatal, error, warn, info, debug, trace, silent",
@@ -116,6 +120,8 @@ const hints: Record<string, string> = {
   TRUSTED_PROXIES: "e.g. TRUSTED_PROXIES=127.0.0.1 when behind a local Nginx",
   CORS_ORIGINS: "e.g. CORS_ORIGINS=https://app.example.com,https://admin.example.com",
   MIGRATE_ON_START: "true or false",
+  PUBLIC_URL:
+    "e.g. PUBLIC_URL=https://api.example.com (the URL apps reach the API at; servers set it from https.domain)",
 };
 
 export interface Config {
@@ -145,6 +151,11 @@ export interface Config {
   mail: { kind: "smtp"; url: string; from: string } | { kind: "log" } | { kind: "none" };
   trustedProxies: string[];
   corsOrigins: string[];
+  /**
+   * The origin apps reach the API at (PUBLIC_URL), for `servers` in the OpenAPI document; unset:
+   * the document names its own origin relatively.
+   */
+  publicUrl?: string | undefined;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   migrateOnStart: boolean;
 }
@@ -236,6 +247,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           : { kind: "log" },
     trustedProxies: e.TRUSTED_PROXIES,
     corsOrigins: e.CORS_ORIGINS,
+    publicUrl: e.PUBLIC_URL,
     logLevel: e.LOG_LEVEL,
     migrateOnStart: e.MIGRATE_ON_START ?? e.NODE_ENV !== "production",
   };

@@ -23,7 +23,7 @@ import { usersRouter } from "./routes/users/users.index.js";
 import type { Services } from "./services/index.js";
 
 export interface AppDeps {
-  config: Pick<Config, "corsOrigins">;
+  config: Pick<Config, "corsOrigins" | "publicUrl">;
   services: Services;
   logger: Logger;
 }
@@ -87,7 +87,7 @@ export function createApp(deps: AppDeps) {
     .route("/", usersRouter)
     .route("/", todosRouter)
     .route("/", accountMailRouter);
-  mountDocs(routed);
+  mountDocs(routed, { publicUrl: deps.config.publicUrl });
 
   const allowed = methodsByPath(routed.routes);
   routed.notFound((c) => {

@@ -1,30 +1,51 @@
 import { z } from "@hono/zod-openapi";
 
 /** Shared OpenAPI pieces: the one error shape and the security requirement of protected routes. */
+/**
+ * Variant names for a named enum, the same in every generated client (`BAD_REQUEST`): left to
+ * themselves generators mangle values their language reserves (Swift's `internal` → `_internal`).
+ */
+export const variantNames = (values: readonly string[]) => ({
+  "x-enum-varnames": values.map((v) => v.toUpperCase()),
+});
+
+const ERROR_CODES = [
+  "bad_request",
+  "unauthorized",
+  "not_found",
+  "conflict",
+  "payload_too_large",
+  "validation_failed",
+  "rate_limited",
+  "unavailable",
+  "internal",
+  "precondition_failed",
+  "idempotency_key_reused",
+  "sync_expired",
+  "invalid_token",
+  "method_not_allowed",
+] as const;
+
+export const ErrorCode = z.enum(ERROR_CODES).openapi("ErrorCode", {
+  description: "Stable, machine-readable; new codes may be added",
+  ...variantNames(ERROR_CODES),
+});
+
+export const FieldError = z
+  .object({ path: z.string().openapi({ example: "title" }), message: z.string() })
+  .openapi("FieldError", { description: "One failing field: its path in the body or query, and why" });
+
+export const ErrorInfo = z
+  .object({ code: ErrorCode, message: z.string(), details: z.array(FieldError).optional() })
+  .openapi("ErrorInfo");
+
+/**
+ * The one error shape `{error: {code, message, details?}}`. Named `ErrorBody`, not `ErrorResponse`:
+ * Swift clients reserve that name (the generator would rename it with a warning on every use).
+ */
 export const ErrorSchema = z
-  .object({
-    error: z.object({
-      code: z.enum([
-        "bad_request",
-        "unauthorized",
-        "not_found",
-        "conflict",
-        "payload_too_large",
-        "validation_failed",
-        "rate_limited",
-        "unavailable",
-        "internal",
-        "precondition_failed",
-        "idempotency_key_reused",
-        "sync_expired",
-        "invalid_token",
-        "method_not_allowed",
-      ]),
-      message: z.string(),
-      details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-    }),
-  })
-  .openapi("ErrorResponse");
+  .object({ error: ErrorInfo })
+  .openapi("ErrorBody", { description: "Every error response has this shape" });
 
 const DESCRIPTIONS: Record<number, string> = {
   400: "Malformed JSON, wrong content type or malformed query (`bad_request`)",
@@ -75,7 +96,12 @@ export function errorResponses<S extends 400 | 401 | 404 | 409 | 410 | 412 | 413
   ) as Record<S | 500 | 503, { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }>;
 }
 
-export const bearerSecurity: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { oauth2: [] }];
+/**
+ * One scheme, HTTP bearer: every generator sends it as `Authorization: Bearer <token>` (with a second,
+ * OAuth2, scheme listed too, generators applied both and some wrote the bare token). /docs logs in
+ * through the OAuth2 password flow all the same (docs.ts).
+ */
+export const bearerSecurity: Array<Record<string, string[]>> = [{ bearerAuth: [] }];
 /** Routes anyone may call declare it, so generators and linters know they need no credentials. */
 export const publicSecurity: Array<Record<string, string[]>> = [];
 
@@ -102,6 +128,11 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
   content: { "application/json": { schema } },
 });
+
+export const CLEAR_DESCRIPTION =
+  "Fields to set to null, by name: the way to clear a field from clients that cannot send a JSON null " +
+  "(Gson, moshi and Swift drop nulls). Sending `null` for the field itself clears it too. " +
+  "Naming a field here and giving it a value in the same body is a 422.";
 
 export const Timestamp = z.iso.datetime().openapi({ example: "2026-11-28T06:00:00.000Z" });
 

@@ -54,7 +54,7 @@ describe("the OpenAPI document (v1.1)", () => {
     }
   });
 
-  it("public routes declare security: [], protected ones the bearer schemes", () => {
+  it("public routes declare security: [], protected ones the bearer scheme alone", () => {
     const publicOps = [
       "GET /healthz",
       "GET /readyz",
@@ -66,20 +66,20 @@ describe("the OpenAPI document (v1.1)", () => {
     for (const [name, op] of operations()) {
       if (publicOps.includes(name) || name.includes("/password-reset") || name.includes("/verify-email"))
         expect(op.security, name).toEqual([]);
-      else expect(op.security, name).toEqual([{ bearerAuth: [] }, { oauth2: [] }]);
+      else expect(op.security, name).toEqual([{ bearerAuth: [] }]);
     }
   });
 
-  it("ids are int64, errors are ErrorResponse, servers names the origin", () => {
+  it("ids are int64, errors are ErrorBody, servers names the origin", () => {
     expect(doc.servers).toEqual([expect.objectContaining({ url: "/" })]);
     expect(doc.components.schemas.Todo.properties.id).toMatchObject({ type: "integer", format: "int64" });
     expect(doc.components.schemas.User.properties.id).toMatchObject({ type: "integer", format: "int64" });
-    expect(doc.components.schemas.DeleteChange.properties.id).toMatchObject({ type: "integer", format: "int64" });
+    expect(doc.components.schemas.Change.properties.id).toMatchObject({ type: "integer", format: "int64" });
     const idParam = doc.paths["/api/v1/todos/{id}"].get.parameters.find((p: { name: string }) => p.name === "id");
     expect(idParam.schema).toMatchObject({ type: "integer", format: "int64" });
     expect(doc.components.schemas.Error).toBeUndefined();
     expect(doc.paths["/api/v1/todos"].post.responses["422"].content["application/json"].schema).toEqual({
-      $ref: "#/components/schemas/ErrorResponse",
+      $ref: "#/components/schemas/ErrorBody",
     });
     expect(doc.paths["/api/v1/auth/token"].post.requestBody.required).toBe(true);
   });

@@ -67,6 +67,20 @@ describe.skipIf(openssl.missing)("todo-setup env", () => {
     expect(readEnv().TRUSTED_PROXIES).toBe("127.0.0.1,10.0.0.0/8");
   });
 
+  it("names the API's public URL (for the OpenAPI document's servers) when the stack has a domain", () => {
+    expect(first.PUBLIC_URL).toBeUndefined();
+    const conf = readFileSync(join(dir, "host.conf"), "utf8");
+    writeFileSync(join(dir, "host.conf"), conf.replace(/^DOMAIN=.*$/m, "DOMAIN='api.example.com'"));
+    try {
+      const r = run("bash", [join(dir, "todo-setup"), "env"], { env: env() });
+      expect(r.status, r.stderr).toBe(0);
+      expect(readEnv().PUBLIC_URL).toBe("https://api.example.com");
+      expect(readEnv().JWT_SECRET).toBe(first.JWT_SECRET);
+    } finally {
+      writeFileSync(join(dir, "host.conf"), conf);
+    }
+  });
+
   it("refuses an unknown step", () => {
     const r = run("bash", [join(dir, "todo-setup"), "bogus"], { env: env() });
     expect(r.status).not.toBe(0);

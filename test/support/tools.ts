@@ -41,6 +41,8 @@ export const TOOLS = {
   "systemd-analyze": { label: "systemd-analyze", apt: "systemd" },
   openssl: { label: "openssl", apt: "openssl" },
   curl: { label: "curl", apt: "curl" },
+  java: { label: "java (JDK 17+)", apt: "openjdk-17-jdk-headless" },
+  mvn: { label: "mvn", apt: "maven" },
   nft: { label: "nft", apt: "nftables" },
   pg_dump: {
     label: "pg_dump/pg_restore",

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { variantNames } from "../../http/schemas.js";
 
 const LoginName = z
   .string()
@@ -16,7 +17,10 @@ export const LoginJson = z.strictObject({ username: LoginName, password: LoginPa
 /** The OAuth2 password grant as browsers and Swagger UI send it (RFC 6749 §4.3). */
 export const LoginForm = z
   .strictObject({
-    grant_type: z.literal("password", { message: 'must be "password"' }).optional(),
+    grant_type: z
+      .enum(["password"], { message: 'must be "password"' })
+      .openapi("GrantType", { description: "Always `password` (RFC 6749 §4.3)", ...variantNames(["password"]) })
+      .optional(),
     username: LoginName,
     password: LoginPassword,
     scope: z.string().optional().openapi({ description: "Ignored (no scopes)" }),
@@ -40,7 +44,9 @@ export const RefreshRequest = z
 export const Token = z
   .object({
     access_token: z.string(),
-    token_type: z.literal("bearer"),
+    token_type: z
+      .enum(["bearer"])
+      .openapi("TokenType", { description: "Always `bearer`", ...variantNames(["bearer"]) }),
     expires_in: z.number().int().openapi({ description: "Seconds until the access token expires", example: 900 }),
     refresh_token: z.string(),
   })

@@ -1,20 +1,28 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../http/app-env.js";
+import { declareNulFree } from "./nul-free.js";
 import { swaggerAssets } from "./swagger-assets.js";
 
 export const TOKEN_URL = "/api/v1/auth/token";
 
+export interface DocsOptions {
+  /** The API's public origin (PUBLIC_URL): `servers` names it, so generated clients default to it. */
+  publicUrl?: string | undefined;
+}
+
 /** Registers the security schemes and serves `/openapi.json` (OpenAPI 3.1) and `/docs` (Swagger UI). */
-export function mountDocs(app: OpenAPIHono<AppEnv>): void {
+export function mountDocs(app: OpenAPIHono<AppEnv>, options: DocsOptions = {}): void {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
     bearerFormat: "JWT",
     description: "An `access_token` from POST /api/v1/auth/token",
   });
+  // Listed for /docs only (its Authorize dialog logs in through it; init.js sends the token as
+  // bearerAuth); operations name bearerAuth alone, so generators apply one scheme.
   app.openAPIRegistry.registerComponent("securitySchemes", "oauth2", {
     type: "oauth2",
-    description: "Password flow: log in with username (or email) and password",
+    description: "Password flow: log in with username (or email) and password (what /docs' Authorize uses)",
     // No refreshUrl: /auth/refresh takes JSON, not the OAuth2 refresh_token grant form.
     flows: { password: { tokenUrl: TOKEN_URL, scopes: {} } },
   });
@@ -28,13 +36,15 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
           openapi: "3.1.0",
           info: {
             title: "Todo API",
-            version: "1.1.0",
+            version: "1.2.0",
             description:
               "Accounts, sessions and todos for the mobile apps. Errors always have the shape `{ error: { code, message, details? } }`.",
             license: { name: "MIT", url: "https://opensource.org/licenses/MIT" },
           },
-          // Relative: the document is served by the API it describes, whatever its origin.
-          servers: [{ url: "/", description: "This API's origin" }],
+          // Relative without PUBLIC_URL: the document is served by the API it describes, whatever its origin.
+          servers: options.publicUrl
+            ? [{ url: options.publicUrl, description: "The API" }]
+            : [{ url: "/", description: "This API's origin" }],
           tags: [
             {
               name: "Accounts",
@@ -69,13 +79,14 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
 }
 
 interface OpenApiDocument {
+  components?: { schemas?: Record<string, unknown> };
   paths?: Record<
     string,
     Record<
       string,
       {
         operationId?: string;
-        requestBody?: { required?: boolean };
+        requestBody?: { required?: boolean; content?: Record<string, unknown> };
         responses?: Record<string, { headers?: Record<string, unknown> }>;
       }
     >
@@ -113,8 +124,13 @@ function finishDocument(doc: OpenApiDocument): OpenApiDocument {
   for (const item of Object.values(doc.paths ?? {})) {
     for (const operation of Object.values(item)) {
       const limited = operation.operationId !== undefined && RATE_LIMITED.has(operation.operationId);
-      // The login body is required (form or JSON); see auth.routes.ts for why the route says otherwise.
-      if (operation.operationId === "login" && operation.requestBody) operation.requestBody.required = true;
+      if (operation.operationId === "login" && operation.requestBody) {
+        // Required (see auth.routes.ts for why the route says otherwise), and the OAuth2 form only:
+        // generators given two media types pick one and drop the other's fields. JSON login stays
+        // accepted on the wire for the clients of earlier versions.
+        operation.requestBody.required = true;
+        delete operation.requestBody.content?.["application/json"];
+      }
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         // Answers given before the limiter counted the request (no or a revoked token, a body too
         // large, a malformed query, an outage) cannot say what is left: there the headers may be absent.
@@ -126,6 +142,8 @@ function finishDocument(doc: OpenApiDocument): OpenApiDocument {
       }
     }
   }
+  delete doc.components?.schemas?.LoginRequest; // only the JSON login used it
+  declareNulFree(doc);
   return doc;
 }
 
@@ -146,8 +164,17 @@ const DOCS_HTML = `<!doctype html>
 `;
 
 // In a file of its own so the Content-Security-Policy needs no 'unsafe-inline' for scripts.
-const INIT_JS = `window.ui = SwaggerUIBundle({
+// Operations ask for bearerAuth alone; a token from the Authorize dialog's password flow (oauth2)
+// is sent as that bearer token.
+const INIT_JS = `function withPasswordFlowToken(request) {
+  var auth = window.ui && window.ui.authSelectors.authorized().toJS();
+  var token = auth && auth.oauth2 && auth.oauth2.token && auth.oauth2.token.access_token;
+  if (token && !request.headers.Authorization) request.headers.Authorization = "Bearer " + token;
+  return request;
+}
+window.ui = SwaggerUIBundle({
   url: "/openapi.json",
+  requestInterceptor: withPasswordFlowToken,
   dom_id: "#swagger-ui",
   deepLinking: true,
   persistAuthorization: true,

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { applyClear } from "../../http/clear-fields.js";
 import { etagOf, ifMatch, noneMatchHits } from "../../http/conditional.js";
 import type { AppRouteHandler } from "../../http/create-router.js";
 import type { TodoView } from "../../services/presenters.js";
@@ -45,7 +46,12 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) =>
   c.json(
     tagged(
       c,
-      await c.var.services.todos.update(c.var.userId, c.req.valid("param").id, c.req.valid("json"), ifMatch(c)),
+      await c.var.services.todos.update(
+        c.var.userId,
+        c.req.valid("param").id,
+        applyClear(c.req.valid("json")),
+        ifMatch(c),
+      ),
     ),
     200,
   );

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { Id, says, Timestamp } from "../../http/schemas.js";
+import { CLEAR_DESCRIPTION, Id, says, Timestamp, variantNames } from "../../http/schemas.js";
 import { MAX_CURSOR_LENGTH } from "../../services/sync-cursor.js";
 
 const Title = z
@@ -54,14 +54,36 @@ export const CreateTodoRequest = z
   })
   .openapi("CreateTodoRequest");
 
+/** The nullable fields of a todo, by name: what `clear` in an update empties. */
+export const TodoClearableField = z.enum(["description", "due_date"]).openapi("TodoClearableField", {
+  description: "A nullable field of a todo that `clear` sets to null",
+  ...variantNames(["description", "due_date"]),
+});
+
 export const UpdateTodoRequest = z
   .strictObject({
     title: Title.optional(),
     description: Description.optional(),
     due_date: DueDate.optional(),
     completed: z.boolean().optional(),
+    clear: z
+      .array(TodoClearableField)
+      .max(2)
+      .optional()
+      .openapi({ description: CLEAR_DESCRIPTION, example: ["due_date"] }),
   })
   .openapi("UpdateTodoRequest");
+
+/** Named, with variant names every generator can use as identifiers (`-created_at` is none). */
+export const TodoSort = z
+  .enum(["created_at", "-created_at", "due_date", "-due_date"], {
+    message: "must be one of created_at, -created_at, due_date, -due_date",
+  })
+  .openapi("TodoSort", {
+    description:
+      "`created_at` oldest first, `-created_at` newest first (the default); `due_date`/`-due_date` likewise, todos without a due date last",
+    "x-enum-varnames": ["CREATED_AT_ASCENDING", "CREATED_AT_DESCENDING", "DUE_DATE_ASCENDING", "DUE_DATE_DESCENDING"],
+  });
 
 const intParam = (message: string) => z.string().regex(/^\d+$/, { message }).transform(Number);
 
@@ -85,12 +107,9 @@ export const ListTodosQuery = z.strictObject({
     .transform((v) => v === "true")
     .optional()
     .openapi({ param: { name: "completed", in: "query" }, type: "boolean" }),
-  sort: z
-    .enum(["created_at", "-created_at", "due_date", "-due_date"], {
-      message: "must be one of created_at, -created_at, due_date, -due_date",
-    })
-    .optional()
-    .openapi({ param: { name: "sort", in: "query" }, default: "-created_at" }),
+  // No `default` keyword: generators write it as an enum member name, and Kotlin's comes out wrong
+  // (`MinusCreated_at`, which does not compile with the named variants). The description says it.
+  sort: TodoSort.optional().openapi({ param: { name: "sort", in: "query" } }),
 });
 
 export const TodoIdParams = z.object({
@@ -160,14 +179,37 @@ export const ChangesQuery = z.strictObject({
     .openapi({ param: { name: "limit", in: "query" }, type: "integer", minimum: 1, maximum: 500, default: 100 }),
 });
 
-const UpsertChange = z.object({ type: z.literal("upsert"), todo: Todo }).openapi("UpsertChange");
-const DeleteChange = z
-  .object({ type: z.literal("delete"), id: Id, deleted_at: Timestamp, version: z.number().int().min(1) })
-  .openapi("DeleteChange");
+export const ChangeType = z.enum(["upsert", "delete"]).openapi("ChangeType", {
+  description: "`upsert`: `todo` holds the todo as it is now; `delete`: a tombstone",
+  ...variantNames(["upsert", "delete"]),
+});
+
+/**
+ * One object with a `type` and the members of both kinds, not a oneOf: every generator decodes it
+ * (Kotlin/moshi and Dart cannot decode the oneOf). On the wire it is still exactly
+ * `{type: "upsert", todo}` or `{type: "delete", id, deleted_at, version}`.
+ */
+export const Change = z
+  .object({
+    type: ChangeType,
+    todo: Todo.optional(),
+    id: Id.optional().openapi({ description: "With `delete`: the deleted todo's id" }),
+    deleted_at: Timestamp.optional().openapi({ description: "With `delete`: when it was deleted" }),
+    version: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .openapi({ description: "With `delete`: the version the deletion gave the todo" }),
+  })
+  .openapi("Change", {
+    description:
+      "`{type: upsert, todo}` or `{type: delete, id, deleted_at, version}`: read `type`, then the members it names.",
+  });
 
 export const ChangesPage = z
   .object({
-    changes: z.array(z.discriminatedUnion("type", [UpsertChange, DeleteChange]).openapi("Change")),
+    changes: z.array(Change),
     next_cursor: z.string().openapi({ description: "Opaque; store it and send it on the next call" }),
     has_more: z.boolean().openapi({ description: "Call again with next_cursor until this is false" }),
   })

@@ -1,3 +1,4 @@
+import { applyClear } from "../../http/clear-fields.js";
 import type { AppRouteHandler } from "../../http/create-router.js";
 import { consumeAttempt } from "../../http/rate-limit.js";
 import type * as routes from "./users.routes.js";
@@ -14,7 +15,7 @@ export const getMe: AppRouteHandler<typeof routes.getMe> = async (c) =>
   c.json(await c.var.services.users.get(c.var.userId), 200);
 
 export const updateMe: AppRouteHandler<typeof routes.updateMe> = async (c) => {
-  const { current_password, ...changes } = c.req.valid("json");
+  const { current_password, ...changes } = applyClear(c.req.valid("json"));
   // A password check of a signed-in user: limited per user like PUT /users/me/password, in a bucket
   // of its own, so changing the e-mail never uses up the budget for changing the password.
   if (current_password !== undefined)

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { Id, says, Timestamp } from "../../http/schemas.js";
+import { CLEAR_DESCRIPTION, Id, says, Timestamp, variantNames } from "../../http/schemas.js";
 
 export const Username = z
   .string()
@@ -47,6 +47,12 @@ export const RegisterRequest = z
 
 const CurrentPassword = z.string().min(1, { message: "is required" }).max(1024);
 
+/** The nullable fields of the account, by name: what `clear` in an update empties. */
+export const UserClearableField = z.enum(["full_name"]).openapi("UserClearableField", {
+  description: "A nullable field of the account that `clear` sets to null",
+  ...variantNames(["full_name"]),
+});
+
 export const UpdateMeRequest = z
   .strictObject({
     email: Email.optional(),
@@ -55,6 +61,11 @@ export const UpdateMeRequest = z
       description: "Required when `email` changes",
       format: "password",
     }),
+    clear: z
+      .array(UserClearableField)
+      .max(1)
+      .optional()
+      .openapi({ description: CLEAR_DESCRIPTION, example: ["full_name"] }),
   })
   .openapi("UpdateMeRequest");
 

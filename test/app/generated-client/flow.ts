@@ -66,7 +66,7 @@ export async function runFlow({ baseUrl, readResetCode }: FlowDeps): Promise<str
   const delta = await api.GET("/api/v1/todos/changes", { params: { query: { cursor } }, headers: auth() });
   check(delta.data !== undefined, "delta sync", delta.error);
   const titles = delta.data.changes.map((change) =>
-    change.type === "upsert" ? change.todo.title : `deleted ${change.id}`,
+    change.type === "upsert" && change.todo ? change.todo.title : `deleted ${change.id}`,
   );
   check(titles.length === 1 && titles[0] === draft.title, "the delta holds the new todo once", titles);
   steps.push(`delta ${titles.join(",")}`);
