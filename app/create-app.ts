@@ -9,6 +9,7 @@ import type { AppEnv } from "./http/app-env.js";
 import { createRouter } from "./http/create-router.js";
 import { MethodNotAllowed, methodGuard, methodsByPath, notFoundOr405 } from "./http/method-not-allowed.js";
 import { bodyLimit, payloadTooLarge } from "./http/body-limit.js";
+import { ClientAddressResolver } from "./http/client-address.js";
 import { queryGuard } from "./http/query-guard.js";
 import { rateLimit } from "./http/rate-limit.js";
 import { requestId } from "./http/request-id.js";
@@ -23,7 +24,7 @@ import { usersRouter } from "./routes/users/users.index.js";
 import type { Services } from "./services/index.js";
 
 export interface AppDeps {
-  config: Pick<Config, "corsOrigins" | "publicUrl">;
+  config: Pick<Config, "corsOrigins" | "publicUrl" | "trustedProxies">;
   services: Services;
   logger: Logger;
 }
@@ -31,10 +32,12 @@ export interface AppDeps {
 /** The whole HTTP API as a Hono app; no sockets, no process state — `TodoServer` serves it. */
 export function createApp(deps: AppDeps) {
   const app = createRouter();
+  const clientAddress = new ClientAddressResolver(deps.config.trustedProxies);
 
   app.use("*", requestId);
   app.use("*", async (c, next) => {
     c.set("services", deps.services);
+    c.set("clientAddress", clientAddress);
     c.set("logger", deps.logger);
     await next();
   });

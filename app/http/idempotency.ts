@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { idempotencyKeyReused, stillProcessing, validationFailed } from "../errors.js";
-import { requestHash, type StoredResponse } from "../services/idempotency.js";
+import { requestHash, type StoredResponse } from "../services/idempotency-store.js";
 import { TodosService } from "../services/todos.service.js";
 import type { AppEnv } from "./app-env.js";
 

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getConnInfo } from "@hono/node-server/conninfo";
-import { RateLimitExceeded, type RateLimiter, type RateLimitState } from "../services/rate-limit.js";
+import { RateLimitExceeded, type RateLimiter, type RateLimitState } from "../services/rate-limiter.js";
 import type { AppEnv } from "./app-env.js";
 
 /** The state announced so far for a request that passes more than one limiter. */
@@ -37,7 +37,7 @@ export function rateLimit(
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const peer = c.env?.incoming ? getConnInfo(c).remote.address : undefined;
-    const address = c.var.services.clientAddress.resolve(peer, c.req.header("x-forwarded-for"));
+    const address = c.var.clientAddress.resolve(peer, c.req.header("x-forwarded-for"));
     await consumeAttempt(c, pick(c), `${scope}:${address}`);
     await next();
   };

@@ -1,17 +1,16 @@
 import type { Config } from "../config.js";
 import type { DatabaseHandle } from "../db/database.js";
-import { ClientAddressResolver } from "../http/client-address.js";
 import { AccessTokens } from "./access-tokens.js";
 import { AccountMailService } from "./account-mail.service.js";
 import { AuthService } from "./auth.service.js";
 import { createMailer } from "./mailer.js";
 import { MailQueue } from "./mail-queue.js";
 import { Cleanup } from "./cleanup.js";
-import { IdempotencyStore } from "./idempotency.js";
+import { IdempotencyStore } from "./idempotency-store.js";
 import { SyncService } from "./sync.service.js";
 import { CursorCodec } from "./sync-cursor.js";
 import { PasswordHasher } from "./passwords.js";
-import { PostgresRateLimitStore, RateLimiter, type RateLimitStore } from "./rate-limit.js";
+import { PostgresRateLimitStore, RateLimiter, type RateLimitStore } from "./rate-limiter.js";
 import { TodosService } from "./todos.service.js";
 import { UsersService } from "./users.service.js";
 
@@ -34,7 +33,6 @@ export interface Services {
   accountMail: AccountMailService;
   /** Account mail work, off the request path; closed (drained) on shutdown. */
   mailQueue: MailQueue;
-  clientAddress: ClientAddressResolver;
 }
 
 export interface ServiceOptions {
@@ -85,6 +83,5 @@ export function createServices(config: Config, database: DatabaseHandle, options
     passwordResetLimiter: new RateLimiter(store, limiterOptions),
     accountMail,
     mailQueue,
-    clientAddress: new ClientAddressResolver(config.trustedProxies),
   };
 }

@@ -68,7 +68,6 @@ async function main(): Promise<number> {
 
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const serverLog = join(work, "server.log");
     server = spawn(process.execPath, [...apiNodeFlags(DEFAULT_APP_MEMORY_MAX_MIB), bundle.server], {
       cwd: root,
       env: {

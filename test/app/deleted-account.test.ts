@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../app/db/database.js";
 import { AppError } from "../../app/errors.js";
-import { IdempotencyStore } from "../../app/services/idempotency.js";
+import { IdempotencyStore } from "../../app/services/idempotency-store.js";
 import { apiSuite } from "../support/api-suite.js";
 import { newAccount } from "../support/app-harness.js";
 

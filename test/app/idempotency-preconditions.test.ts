@@ -49,7 +49,7 @@ describe("If-Match is part of an idempotent request", () => {
       headers: { "idempotency-key": "old-release" },
     });
     expect(first.status).toBe(201);
-    const { requestHash } = await import("../../app/services/idempotency.js");
+    const { requestHash } = await import("../../app/services/idempotency-store.js");
     const stored = await sqlClient.query("select request_hash from idempotency_keys where user_id = $1", [acct.id]);
     expect(stored.rows[0].request_hash).toBe(requestHash("POST", "/api/v1/todos", JSON.stringify({ title: "t" })));
   });
