@@ -75,6 +75,16 @@ describe("loadConfig", () => {
     expect(c.migrateOnStart).toBe(false);
   });
 
+  it("PUBLIC_URL: an origin for the OpenAPI document's servers; unset by default; a path is refused", () => {
+    expect(loadConfig({ DATA_DIR: tempDir() }).publicUrl).toBeUndefined();
+    expect(loadConfig({ DATA_DIR: tempDir(), PUBLIC_URL: "https://api.example.com" }).publicUrl).toBe(
+      "https://api.example.com",
+    );
+    expect(() => loadConfig({ DATA_DIR: tempDir(), PUBLIC_URL: "https://api.example.com/v1" })).toThrow(
+      /PUBLIC_URL: must be an origin/,
+    );
+  });
+
   it("generates a development JWT secret once, keeps it in DATA_DIR (0600) and reuses it", () => {
     const dir = tempDir();
     const first = loadConfig({ DATA_DIR: dir });

@@ -50,19 +50,20 @@ export async function generatorJar(): Promise<string> {
 export type Generator = "java" | "kotlin" | "typescript-fetch" | "swift6" | "dart";
 
 /**
- * The options docs/clients.md gives for each generator. Java: accept members a later release adds
- * (the default rejects them). Dart: send only the members the app set (the default sends null for
- * every unset one). The rest are names.
+ * The options docs/clients.md gives for each generator. For every one: an enum value a later release
+ * adds (a new error code, say) decodes as an "unknown" case instead of failing the whole response.
+ * Java: accept members a later release adds (its default rejects them). Dart: send only the members
+ * the app set (its default sends null for every unset one). The rest are names.
  */
 export const GENERATOR_OPTIONS: Record<Generator, string[]> = {
   java: [
     "--library=okhttp-gson",
-    "--additional-properties=disallowAdditionalPropertiesIfNotPresent=false,hideGenerationTimestamp=true,invokerPackage=todo.client,apiPackage=todo.client.api,modelPackage=todo.client.model,groupId=todo,artifactId=todo-client",
+    "--additional-properties=enumUnknownDefaultCase=true,disallowAdditionalPropertiesIfNotPresent=false,hideGenerationTimestamp=true,invokerPackage=todo.client,apiPackage=todo.client.api,modelPackage=todo.client.model",
   ],
-  kotlin: ["--library=jvm-okhttp4", "--additional-properties=packageName=todo.client"],
-  "typescript-fetch": [],
-  swift6: ["--additional-properties=projectName=TodoClient"],
-  dart: ["--additional-properties=useOptional=true,pubName=todo_client"],
+  kotlin: ["--library=jvm-okhttp4", "--additional-properties=enumUnknownDefaultCase=true,packageName=todo.client"],
+  "typescript-fetch": ["--additional-properties=enumUnknownDefaultCase=true"],
+  swift6: ["--additional-properties=enumUnknownDefaultCase=true,projectName=TodoClient"],
+  dart: ["--additional-properties=enumUnknownDefaultCase=true,useOptional=true,pubName=todo_client"],
 };
 
 /** Lines the generator itself prints for every OpenAPI 3.1 document, whatever it says. */

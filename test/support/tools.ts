@@ -41,7 +41,11 @@ export const TOOLS = {
   "systemd-analyze": { label: "systemd-analyze", apt: "systemd" },
   openssl: { label: "openssl", apt: "openssl" },
   curl: { label: "curl", apt: "curl" },
-  java: { label: "java (JDK 17+)", apt: "openjdk-17-jdk-headless" },
+  java: {
+    label: "java (JDK 17+)",
+    apt: "openjdk-17-jdk-headless",
+    find: (env) => commandPath("javac", env) && commandPath("java", env),
+  },
   mvn: { label: "mvn", apt: "maven" },
   nft: { label: "nft", apt: "nftables" },
   pg_dump: {

@@ -1,12 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { rateLimit, rateLimitPerUser } from "../../http/rate-limit.js";
 import { requireAuth } from "../../http/require-auth.js";
-import { bearerSecurity, errorResponses, json, publicSecurity } from "../../http/schemas.js";
+import { bearerSecurity, errorResponses, json, publicSecurity, variantNames } from "../../http/schemas.js";
 import { EmailOnly, PasswordResetConfirm, User, VerifyEmailRequest } from "../users/users.schemas.js";
 
 const tags = ["Accounts"];
 const jsonBody = <T>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
-const Accepted = z.object({ status: z.literal("accepted") }).openapi("Accepted");
+const Accepted = z
+  .object({ status: z.enum(["accepted"]).openapi("AcceptedStatus", variantNames(["accepted"])) })
+  .openapi("Accepted");
 const NO_MAIL = " Without mail configured on the server (production), 503 `unavailable`.";
 
 export const requestPasswordReset = createRoute({

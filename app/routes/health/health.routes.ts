@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses, json, publicSecurity } from "../../http/schemas.js";
+import { errorResponses, json, publicSecurity, variantNames } from "../../http/schemas.js";
 
-const Status = z.object({ status: z.literal("ok") }).openapi("Status");
+const Status = z.object({ status: z.enum(["ok"]).openapi("HealthStatus", variantNames(["ok"])) }).openapi("Status");
 
 export const liveness = createRoute({
   method: "get",

@@ -7,7 +7,13 @@ const Title = z
   .trim()
   .min(1, { message: "must not be empty" })
   .max(200, { message: "must be at most 200 characters" })
-  .openapi({ example: "Buy milk", description: "1–200 characters after trimming (stored trimmed)" });
+  .openapi({
+    example: "Buy milk",
+    description: "1–200 characters after trimming (stored trimmed)",
+    // Declares what trimming enforces (not only white space) and the rule for every request
+    // string (no NUL, U+0000), in one pattern: a schema has room for one.
+    pattern: "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
+  });
 const Description = z
   .string()
   .max(2000, { message: "must be at most 2000 characters" })
@@ -117,7 +123,15 @@ export const TodoIdParams = z.object({
     .string()
     .regex(/^[1-9]\d{0,15}$/)
     .transform(Number)
-    .openapi({ param: { name: "id", in: "path" }, type: "integer", format: "int64", example: 1 }),
+    .openapi({
+      param: { name: "id", in: "path" },
+      type: "integer",
+      format: "int64",
+      minimum: 1,
+      // Within the 16 digits the pattern allows, and exact as a JavaScript number.
+      maximum: Number.MAX_SAFE_INTEGER,
+      example: 1,
+    }),
 });
 
 export const IfMatchHeaders = z.object({
@@ -138,6 +152,8 @@ export const IdempotentHeaders = z.object({
     .optional()
     .openapi({
       param: { name: "Idempotency-Key", in: "header" },
+      // Checked by the idempotency middleware (422 naming the header), declared here: no space
+      // at either end (HTTP would strip it).
       minLength: 1,
       maxLength: 255,
       pattern: "^[\\x21-\\x7e]([\\x20-\\x7e]{0,253}[\\x21-\\x7e])?$",

@@ -328,9 +328,10 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         Status: {
-            /** @enum {string} */
-            status: "ok";
+            status: components["schemas"]["HealthStatus"];
         };
+        /** @enum {string} */
+        HealthStatus: "ok";
         /** @description Every error response has this shape */
         ErrorBody: {
             error: components["schemas"]["ErrorInfo"];
@@ -578,9 +579,10 @@ export interface components {
          */
         TodoClearableField: "description" | "due_date";
         Accepted: {
-            /** @enum {string} */
-            status: "accepted";
+            status: components["schemas"]["AcceptedStatus"];
         };
+        /** @enum {string} */
+        AcceptedStatus: "accepted";
         PasswordResetRequest: {
             /**
              * Format: email
