@@ -7,7 +7,9 @@ import { isDatabaseUnavailable } from "./db/errors.js";
 import { AppError, badRequest, internal, notFound, unavailable } from "./errors.js";
 import type { AppEnv } from "./http/app-env.js";
 import { createRouter } from "./http/create-router.js";
+import { MethodNotAllowed, methodGuard, methodsByPath, notFoundOr405 } from "./http/method-not-allowed.js";
 import { bodyLimit, payloadTooLarge } from "./http/body-limit.js";
+import { ClientAddressResolver } from "./http/client-address.js";
 import { queryGuard } from "./http/query-guard.js";
 import { rateLimit } from "./http/rate-limit.js";
 import { requestId } from "./http/request-id.js";
@@ -24,7 +26,7 @@ import { usersRouter } from "./routes/users/users.index.js";
 import type { Services } from "./services/index.js";
 
 export interface AppDeps {
-  config: Pick<Config, "corsOrigins" | "publicUrl">;
+  config: Pick<Config, "corsOrigins" | "publicUrl" | "trustedProxies">;
   services: Services;
   logger: Logger;
 }
@@ -32,10 +34,12 @@ export interface AppDeps {
 /** The whole HTTP API as a Hono app; no sockets, no process state — `TodoServer` serves it. */
 export function createApp(deps: AppDeps) {
   const app = createRouter();
+  const clientAddress = new ClientAddressResolver(deps.config.trustedProxies);
 
   app.use("*", requestId);
   app.use("*", async (c, next) => {
     c.set("services", deps.services);
+    c.set("clientAddress", clientAddress);
     c.set("logger", deps.logger);
     await next();
   });
@@ -64,6 +68,10 @@ export function createApp(deps: AppDeps) {
       }),
     );
   }
+  app.use(
+    "*",
+    methodGuard(() => app.routes),
+  );
   app.use("*", bodyLimit);
   app.use("*", queryGuard);
   // Counted before the body is parsed, so malformed floods are limited too.
@@ -88,8 +96,9 @@ export function createApp(deps: AppDeps) {
   routed.route("/", createConsole());
   mountDocs(routed, { publicUrl: deps.config.publicUrl });
 
-  routed.notFound(() => {
-    throw notFound("No such route.");
+  const allowed = methodsByPath(routed.routes);
+  routed.notFound((c) => {
+    throw notFoundOr405(allowed, c);
   });
   routed.onError((err, c) => errorResponse(err, c, deps.logger));
   return routed;
@@ -120,8 +129,12 @@ function errorResponse(err: unknown, c: Context<AppEnv>, logger: Logger): Respon
       "database unavailable",
     );
   }
-  const headers: Record<string, string> = {};
+  // No cache may keep an error: some carry credentials' fate (401s of /auth/token and /auth/refresh),
+  // some come before authentication has marked the response private (a malformed query).
+  // requireAuth replaces it with `private, no-cache` on authenticated routes (the contract's header).
+  const headers: Record<string, string> = { "Cache-Control": "no-store" };
   if (appError.code === "unauthorized") headers["WWW-Authenticate"] = 'Bearer realm="todo-api"';
+  if (appError instanceof MethodNotAllowed) headers.Allow = appError.allow.join(", ");
   if (appError.retryAfterSeconds !== undefined) headers["Retry-After"] = String(appError.retryAfterSeconds);
   if (appError.code === "unavailable") headers["Retry-After"] = "5";
   // The unread rest of an oversized body would poison a kept-alive connection: close it.

@@ -17,14 +17,15 @@ export type ErrorCode =
   | "sync_expired"
   | "invalid_token"
   | "forbidden"
-  | "account_disabled";
+  | "account_disabled"
+  | "method_not_allowed";
 
 export interface ErrorDetail {
   path: string;
   message: string;
 }
 
-const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 410 | 412 | 413 | 422 | 429 | 503 | 500> = {
+const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 405 | 409 | 410 | 412 | 413 | 422 | 429 | 503 | 500> = {
   bad_request: 400,
   unauthorized: 401,
   not_found: 404,
@@ -40,6 +41,7 @@ const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 410 | 412 | 413 | 
   invalid_token: 400,
   forbidden: 403,
   account_disabled: 403,
+  method_not_allowed: 405,
 };
 
 export class AppError extends Error {

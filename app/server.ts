@@ -8,6 +8,7 @@ import { prepareSchema } from "./db/migrator.js";
 import { trackConnections, type ConnectionDrain } from "./http/connection-drain.js";
 import type { Logger } from "./logger.js";
 import { createServices, type ServiceOptions } from "./services/index.js";
+import type { MailQueue } from "./services/mail-queue.js";
 
 export interface TodoServerOptions extends ServiceOptions {
   /** Use this database instead of opening one from config (tests share one between two apps). */
@@ -28,6 +29,7 @@ export class TodoServer {
     private readonly connections: ConnectionDrain,
     private readonly logger: Logger,
     private readonly ownsDatabase: boolean,
+    private readonly mailQueue: MailQueue,
   ) {}
 
   get docsUrl(): string {
@@ -77,7 +79,14 @@ export class TodoServer {
       server.headersTimeout = 66_000;
       const address = server.address() as AddressInfo;
       const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-      return new TodoServer(`http://${host}:${address.port}`, database, connections, logger, !options.database);
+      return new TodoServer(
+        `http://${host}:${address.port}`,
+        database,
+        connections,
+        logger,
+        !options.database,
+        services.mailQueue,
+      );
     } catch (err) {
       if (!options.database) await database.close().catch(() => {});
       throw err;
@@ -101,6 +110,8 @@ export class TodoServer {
       const { forced } = await this.connections.drain({ idleGraceMs, timeoutMs: drainTimeoutMs });
       if (forced > 0)
         this.logger.warn({ connections: forced }, `connections still open after ${drainTimeoutMs} ms were closed`);
+      // Mail asked for before the shutdown still goes out, while the database is open.
+      await this.mailQueue.close();
       if (this.ownsDatabase) await this.database.close();
       this.logger.info("server stopped");
     })();

@@ -1,14 +1,24 @@
 import type { Context } from "hono";
+import { badRequest } from "../errors.js";
 import type { VersionMatch } from "../services/todos.service.js";
 
 /** A todo's ETag: its version, as a strong entity tag (quotes included). */
 export const etagOf = (version: number) => `"${version}"`;
 
-/** The entity tags of an If-Match / If-None-Match list, or "any" for `*`. */
+/** A client holds one version of a todo; a list longer than this is not a client's. */
+export const MAX_ENTITY_TAGS = 64;
+/** Versions are PostgreSQL `integer`s: a larger number names no version that can exist. */
+const MAX_VERSION = 2_147_483_647;
+
+/** The entity tags of an If-Match / If-None-Match list, or "any" for `*`; 400 over MAX_ENTITY_TAGS. */
 function parseList(header: string): "any" | Array<{ weak: boolean; tag: string }> {
   if (header.trim() === "*") return "any";
   const tags: Array<{ weak: boolean; tag: string }> = [];
-  for (const m of header.matchAll(/(W\/)?"([^"]*)"/g)) tags.push({ weak: m[1] !== undefined, tag: m[2]! });
+  for (const m of header.matchAll(/(W\/)?"([^"]*)"/g)) {
+    if (tags.length === MAX_ENTITY_TAGS)
+      throw badRequest(`An If-Match or If-None-Match list may name at most ${MAX_ENTITY_TAGS} entity tags.`);
+    tags.push({ weak: m[1] !== undefined, tag: m[2]! });
+  }
   return tags;
 }
 
@@ -26,7 +36,12 @@ export function parseIfMatch(header: string | undefined): VersionMatch | undefin
   if (header === undefined) return undefined;
   const list = parseList(header);
   if (list === "any") return "any";
-  return list.filter((t) => !t.weak && /^[1-9]\d{0,9}$/.test(t.tag)).map((t) => Number(t.tag));
+  // A version out of the column's range can match nothing: it is dropped here (412 if none is left),
+  // never sent to PostgreSQL, which would refuse it as out of range.
+  return list
+    .filter((t) => !t.weak && /^[1-9]\d{0,9}$/.test(t.tag))
+    .map((t) => Number(t.tag))
+    .filter((v) => v <= MAX_VERSION);
 }
 
 /** `If-None-Match` uses weak comparison (RFC 9110 §13.1.2): true when the client's copy is current. */

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { idempotencyKeyReused, stillProcessing, validationFailed } from "../errors.js";
-import { requestHash, type StoredResponse, VALID_IDEMPOTENCY_KEY } from "../services/idempotency.js";
+import { requestHash, type StoredResponse, VALID_IDEMPOTENCY_KEY } from "../services/idempotency-store.js";
 import { TodosService } from "../services/todos.service.js";
 import type { AppEnv } from "./app-env.js";
 
@@ -20,14 +20,19 @@ export const idempotent: MiddlewareHandler<AppEnv> = async (c, next) => {
   const key = c.req.header("idempotency-key");
   if (key === undefined) return next();
   if (!VALID_IDEMPOTENCY_KEY.test(key)) {
-    throw validationFailed([{ path: "Idempotency-Key", message: "must be 1–255 printable ASCII characters" }]);
+    throw validationFailed([
+      {
+        path: "Idempotency-Key",
+        message: "must be 1–255 printable ASCII characters, not starting or ending with a space",
+      },
+    ]);
   }
   const services = c.var.services;
   const userId = c.var.userId;
   const store = services.idempotency;
   services.cleanup.maybeRun(c.var.logger);
   const body = await c.req.text();
-  const outcome = await store.claim(userId, key, requestHash(c.req.method, c.req.path, body));
+  const outcome = await store.claim(userId, key, requestHash(c.req.method, c.req.path, body, c.req.header("if-match")));
   if (outcome.kind === "reused") throw idempotencyKeyReused();
   if (outcome.kind === "in_flight") {
     throw stillProcessing();

@@ -1,10 +1,20 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getConnInfo } from "@hono/node-server/conninfo";
-import { RateLimitExceeded, type RateLimiter, type RateLimitState } from "../services/rate-limit.js";
+import { RateLimitExceeded, type RateLimiter, type RateLimitState } from "../services/rate-limiter.js";
 import type { AppEnv } from "./app-env.js";
 
-/** The RateLimit-* headers, on every response of a limited route (the 429 included). */
-export function sendRateLimitState(c: Context, state: RateLimitState): void {
+/** The state announced so far for a request that passes more than one limiter. */
+const announced = new WeakMap<Context, RateLimitState>();
+
+/**
+ * The RateLimit-* headers, on every response of a limited route (the 429 included). Where a request
+ * passes two limiters (password-reset: per client, then per address asked for), the headers
+ * describe the one with the fewest requests left, so they never promise more than applies.
+ */
+export function sendRateLimitState(c: Context, state: RateLimitState, exceeded = false): void {
+  const previous = announced.get(c);
+  if (!exceeded && previous && previous.remaining <= state.remaining) return;
+  announced.set(c, state);
   c.header("RateLimit-Limit", String(state.limit));
   c.header("RateLimit-Remaining", String(state.remaining));
   c.header("RateLimit-Reset", String(state.resetSeconds));
@@ -15,7 +25,7 @@ export async function consumeAttempt(c: Context, limiter: RateLimiter, key: stri
   try {
     sendRateLimitState(c, await limiter.consume(key));
   } catch (err) {
-    if (err instanceof RateLimitExceeded) sendRateLimitState(c, err.state);
+    if (err instanceof RateLimitExceeded) sendRateLimitState(c, err.state, true);
     throw err;
   }
 }
@@ -27,7 +37,7 @@ export function rateLimit(
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const peer = c.env?.incoming ? getConnInfo(c).remote.address : undefined;
-    const address = c.var.services.clientAddress.resolve(peer, c.req.header("x-forwarded-for"));
+    const address = c.var.clientAddress.resolve(peer, c.req.header("x-forwarded-for"));
     await consumeAttempt(c, pick(c), `${scope}:${address}`);
     await next();
   };

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { forbidden, unauthorized } from "../errors.js";
-import type { RateLimitState } from "../services/rate-limit.js";
+import type { RateLimitState } from "../services/rate-limiter.js";
 import { sendRateLimitState } from "./rate-limit.js";
 import type { AppEnv } from "./app-env.js";
 
@@ -9,7 +9,8 @@ import type { AppEnv } from "./app-env.js";
  * its turn in the account's share of the process (services/account-share.ts), so even the account
  * check below is bounded per account; then it reads the account's state
  * (services/account-status.ts): deleted, disabled or signed-out accounts are 401, and the role is
- * the database's, never the token's.
+ * the database's, never the token's. All of it before any route's middleware (idempotency keys,
+ * rate limits) can do work for an account that is gone.
  */
 export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   const header = c.req.header("authorization");

@@ -25,6 +25,7 @@ const ERROR_CODES = [
   "invalid_token",
   "forbidden",
   "account_disabled",
+  "method_not_allowed",
 ] as const;
 
 export const ErrorCode = z.enum(ERROR_CODES).openapi("ErrorCode", {

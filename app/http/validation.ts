@@ -1,6 +1,6 @@
 import type { Hook } from "@hono/zod-openapi";
 import type { z } from "zod";
-import { notFound, validationFailed, type ErrorDetail } from "../errors.js";
+import { badRequest, notFound, validationFailed, type ErrorDetail } from "../errors.js";
 import type { AppEnv } from "./app-env.js";
 
 /** Zod issues → the contract's `details`: one entry per failing field, unknown fields included. */
@@ -17,6 +17,24 @@ export function issuesToDetails(error: z.ZodError): ErrorDetail[] {
     }
   }
   return details;
+}
+
+/** No request body of this API nests deeper than a few levels; 32 leaves room and bounds the work. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Whether a parsed value nests deeper than `max` arrays/objects. Iterative, so a hostile body
+ * (60 KB of `[`) costs one pass over its values and never the call stack.
+ */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /**
@@ -52,7 +70,10 @@ export const validationHook: Hook<unknown, AppEnv, string, void> = (result) => {
     return;
   }
   // On failure the hook still receives the raw input as `data` (@hono/zod-validator).
-  const nul = nulFields((result as { data?: unknown }).data);
+  const data = (result as { data?: unknown }).data;
+  if (nestsDeeperThan(data, MAX_JSON_DEPTH))
+    throw badRequest(`The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`);
+  const nul = nulFields(data);
   if (result.success) {
     if (nul.length > 0) throw validationFailed(nul);
     return;

@@ -4,8 +4,10 @@ import type { Database } from "../db/schema.js";
 import { invalidToken, unavailable } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Mailer } from "./mailer.js";
+import { MailQueue } from "./mail-queue.js";
 import type { PasswordHasher } from "./passwords.js";
 import { presentUser, type UserView } from "./presenters.js";
+import { foldAscii } from "./canonical.js";
 
 type Purpose = "password_reset" | "email_verification";
 
@@ -23,9 +25,9 @@ const hashToken = (token: string) => createHash("sha256").update(token, "utf8").
 type Log = Pick<Logger, "info" | "warn">;
 
 /**
- * Password reset and e-mail verification. Mail goes out after the response (`later`), so a slow or
- * dead relay never fails or delays the request that asked for it, and the time a password-reset
- * request takes says nothing about whether the address is registered. A failure is logged; the
+ * Password reset and e-mail verification. Mail goes out through the mail queue (`later`), on the
+ * queue's own clock: a slow or dead relay never fails or delays the request that asked for it, and
+ * neither that request's time nor the next one's says whether the address is registered. A failure is logged; the
  * client can ask again.
  */
 export class AccountMailService {
@@ -33,6 +35,7 @@ export class AccountMailService {
     private readonly db: Kysely<Database>,
     private readonly passwords: PasswordHasher,
     private readonly mailer: Mailer,
+    private readonly queue: MailQueue = new MailQueue(),
   ) {}
 
   get mailAvailable(): boolean {
@@ -50,7 +53,7 @@ export class AccountMailService {
       const user = await this.db
         .selectFrom("users")
         .select(["id", "email"])
-        .where(sql`lower(email)`, "=", email.toLowerCase())
+        .where(sql`lower(email)`, "=", foldAscii(email))
         .executeTakeFirst();
       if (!user) return; // never mail an address that is not registered
       const token = await this.issue(user.id, "password_reset", user.email);
@@ -83,11 +86,15 @@ export class AccountMailService {
         .where("purpose", "=", "password_reset")
         .where("used_at", "is", null)
         .execute();
-      await trx
+      // Only while the account still has the address the code was mailed to: a code sent to an
+      // address the user has since replaced must not take the account back.
+      const updated = await trx
         .updateTable("users")
         .set({ password_hash: newHash, updated_at: sql<Date>`now()` as unknown as Date })
         .where("id", "=", row.user_id)
-        .execute();
+        .where("email", "=", row.email)
+        .executeTakeFirst();
+      if (updated.numUpdatedRows === 0n) throw invalidToken();
       await trx
         .updateTable("refresh_tokens")
         .set({ revoked_at: sql<Date>`now()` as unknown as Date })
@@ -183,14 +190,17 @@ export class AccountMailService {
   }
 
   private later(what: string, logger: Log, task: () => Promise<void>): void {
-    setImmediate(() => {
-      task().catch((err: Error & { code?: string; responseCode?: number }) => {
+    this.queue.enqueue({
+      what,
+      run: task,
+      onError: (error: unknown) => {
+        const err = error as Error & { code?: string; responseCode?: number };
         // Only the message and codes: never the mail (it holds the token) nor the SMTP URL.
         logger.warn(
           { err: { message: err.message, code: err.code, responseCode: err.responseCode } },
           `${what} mail could not be sent; the client can ask again`,
         );
-      });
+      },
     });
   }
 }

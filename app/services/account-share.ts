@@ -1,5 +1,5 @@
 import { AppError } from "../errors.js";
-import { RateLimitExceeded, RateLimiter, type RateLimitState, type RateLimitStore } from "./rate-limit.js";
+import { RateLimitExceeded, RateLimiter, type RateLimitState, type RateLimitStore } from "./rate-limiter.js";
 
 /**
  * One account's share of a process. Every account's requests share the process's database

@@ -1,9 +1,10 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
 import { accountDisabled, unauthorized } from "../errors.js";
 import type { AccessTokens } from "./access-tokens.js";
 import type { PasswordHasher } from "./passwords.js";
+import { foldAscii } from "./canonical.js";
 
 export interface TokenPair {
   access_token: string;
@@ -20,6 +21,17 @@ function newRefreshToken(): { token: string; hash: string } {
   return { token, hash: hashRefreshToken(token) };
 }
 
+/**
+ * The one successor of a refresh token: an HMAC of the token under a server key. Whoever presents
+ * the token again within the grace window gets this same successor back, so a retired token can
+ * never branch a login into several live ones. Unpredictable without the key and the token (the
+ * database holds neither).
+ */
+function successorOf(key: Buffer, token: string): { token: string; hash: string } {
+  const successor = createHmac("sha256", key).update(token, "utf8").digest("base64url");
+  return { token: successor, hash: hashRefreshToken(successor) };
+}
+
 function hashRefreshToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
@@ -28,14 +40,20 @@ const INVALID_LOGIN = "Incorrect username or password.";
 const INVALID_REFRESH = "The refresh token is invalid, expired or already used.";
 
 export class AuthService {
+  private readonly successorKey: Buffer;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly passwords: PasswordHasher,
     private readonly accessTokens: AccessTokens,
     private readonly refreshTtlDays: number,
     /** A token retired less than this long ago may be presented again (lost response, parallel refresh). */
-    private readonly reuseGraceSeconds = 30,
-  ) {}
+    private readonly reuseGraceSeconds: number,
+    /** The server's secret; the key that derives each refresh token's successor is derived from it. */
+    secret: Uint8Array,
+  ) {
+    this.successorKey = createHmac("sha256", secret).update("todo-api refresh successor").digest();
+  }
 
   /** Password login; `username` may also be the email. Unknown users cost the same bcrypt time. */
   async login(username: string, password: string): Promise<TokenPair> {
@@ -57,7 +75,7 @@ export class AuthService {
       .selectFrom("users")
       .select(["id", "username", "role", "password_hash", sql<boolean>`disabled_at is not null`.as("disabled")])
       .where((eb) =>
-        eb.or([eb(sql`lower(username)`, "=", login.toLowerCase()), eb(sql`lower(email)`, "=", login.toLowerCase())]),
+        eb.or([eb(sql`lower(username)`, "=", foldAscii(login)), eb(sql`lower(email)`, "=", foldAscii(login))]),
       )
       .executeTakeFirst();
     const ok = user
@@ -101,7 +119,7 @@ export class AuthService {
         .forUpdate()
         .executeTakeFirst();
       if (!row) return { kind: "invalid" as const };
-      if (row.revoked_at !== null || (row.used_at !== null && !row.in_grace)) {
+      const revokeFamily = async () => {
         await trx
           .updateTable("refresh_tokens")
           .set({ revoked_at: sql<Date>`now()` })
@@ -109,11 +127,25 @@ export class AuthService {
           .where("revoked_at", "is", null)
           .execute();
         return { kind: "reused" as const };
-      }
+      };
+      if (row.revoked_at !== null || (row.used_at !== null && !row.in_grace)) return revokeFamily();
       if (row.expires_at.getTime() <= Date.now()) return { kind: "invalid" as const };
-      if (row.used_at === null)
+      const successor = successorOf(this.successorKey, refreshToken);
+      if (row.used_at === null) {
         await trx.updateTable("refresh_tokens").set({ used_at: sql<Date>`now()` }).where("id", "=", row.id).execute();
-      return { kind: "ok" as const, pair: await this.issue(trx, row.user_id, row.family_id) };
+        return { kind: "ok" as const, pair: await this.issue(trx, row.user_id, row.family_id, successor) };
+      }
+      // Presented again within the grace window: the same successor, while it is still unused.
+      const next = await trx
+        .selectFrom("refresh_tokens")
+        .select(["used_at", "revoked_at"])
+        .where("token_hash", "=", successor.hash)
+        .executeTakeFirst();
+      // Its successor already used (the login moved on) or revoked: this is a replay, not a retry.
+      if (next && (next.used_at !== null || next.revoked_at !== null)) return revokeFamily();
+      // Retired by a release that gave random successors: from now on this one, and only this one.
+      if (!next) return { kind: "ok" as const, pair: await this.issue(trx, row.user_id, row.family_id, successor) };
+      return { kind: "ok" as const, pair: await this.pair(row.user_id, successor.token) };
     });
     // Thrown after the transaction so the family revocation above is committed, not rolled back.
     if (outcome.kind !== "ok") throw unauthorized(INVALID_REFRESH);
@@ -133,8 +165,12 @@ export class AuthService {
       .execute();
   }
 
-  private async issue(db: Kysely<Database>, userId: number, familyId: string): Promise<TokenPair> {
-    const refresh = newRefreshToken();
+  private async issue(
+    db: Kysely<Database>,
+    userId: number,
+    familyId: string,
+    refresh: { token: string; hash: string } = newRefreshToken(),
+  ): Promise<TokenPair> {
     await db
       .insertInto("refresh_tokens")
       .values({
@@ -144,11 +180,15 @@ export class AuthService {
         expires_at: new Date(Date.now() + this.refreshTtlDays * DAY_MS),
       })
       .execute();
+    return this.pair(userId, refresh.token);
+  }
+
+  private async pair(userId: number, refreshToken: string): Promise<TokenPair> {
     return {
       access_token: await this.accessTokens.issue(userId),
       token_type: "bearer",
       expires_in: this.accessTokens.ttlSeconds,
-      refresh_token: refresh.token,
+      refresh_token: refreshToken,
     };
   }
 }

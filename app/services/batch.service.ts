@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
 import { idempotencyKeyReused, stillProcessing } from "../errors.js";
-import type { IdempotencyStore } from "./idempotency.js";
+import type { IdempotencyStore } from "./idempotency-store.js";
 import type { TodoView } from "./presenters.js";
 import { type NewTodo, type TodoChanges, TodosService, type VersionMatch } from "./todos.service.js";
 

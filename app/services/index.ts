@@ -1,6 +1,5 @@
 import type { Config } from "../config.js";
 import type { DatabaseHandle } from "../db/database.js";
-import { ClientAddressResolver } from "../http/client-address.js";
 import { AccessTokens } from "./access-tokens.js";
 import { AccountStatusService } from "./account-status.js";
 import { AdminService } from "./admin.service.js";
@@ -9,12 +8,14 @@ import { AuthService } from "./auth.service.js";
 import { BatchService } from "./batch.service.js";
 import { ConsoleSessions } from "./console-sessions.js";
 import { createMailer } from "./mailer.js";
+import { MailQueue } from "./mail-queue.js";
 import { Cleanup } from "./cleanup.js";
-import { IdempotencyStore } from "./idempotency.js";
+import { IdempotencyStore } from "./idempotency-store.js";
 import { SyncService } from "./sync.service.js";
+import { CursorCodec } from "./sync-cursor.js";
 import { PasswordHasher } from "./passwords.js";
 import { AccountShare } from "./account-share.js";
-import { PostgresRateLimitStore, RateLimiter, type RateLimitStore } from "./rate-limit.js";
+import { PostgresRateLimitStore, RateLimiter, type RateLimitStore } from "./rate-limiter.js";
 import { TodosService } from "./todos.service.js";
 import { UsersService } from "./users.service.js";
 
@@ -44,13 +45,16 @@ export interface Services {
   /** Every authenticated request of an account passes through its share of the process. */
   accountShare: AccountShare;
   accountMail: AccountMailService;
-  clientAddress: ClientAddressResolver;
+  /** Account mail work, off the request path; closed (drained) on shutdown. */
+  mailQueue: MailQueue;
 }
 
 export interface ServiceOptions {
   /** Clock for rate-limit windows (tests pin it so a window boundary cannot split a test). */
   now?: () => number;
   rateLimitStore?: RateLimitStore;
+  /** How often the mail queue runs its jobs (default 250 ms; 0: right after each response). */
+  mailQueueIntervalMs?: number;
 }
 
 export function createServices(config: Config, database: DatabaseHandle, options: ServiceOptions = {}): Services {
@@ -63,10 +67,11 @@ export function createServices(config: Config, database: DatabaseHandle, options
   });
   const store = options.rateLimitStore ?? new PostgresRateLimitStore(database.db);
   const limiterOptions = { limit: config.rateLimitPerMinute, ...(options.now ? { now: options.now } : {}) };
-  const sync = new SyncService(database.db, config.syncRetentionDays);
+  const sync = new SyncService(database.db, config.syncRetentionDays, new CursorCodec(config.jwt.secret));
   const idempotency = new IdempotencyStore(database.db);
   const todos = new TodosService(database.db);
-  const accountMail = new AccountMailService(database.db, passwords, createMailer(config.mail));
+  const mailQueue = new MailQueue(options.mailQueueIntervalMs);
+  const accountMail = new AccountMailService(database.db, passwords, createMailer(config.mail), mailQueue);
   return {
     database,
     accessTokens,
@@ -79,6 +84,7 @@ export function createServices(config: Config, database: DatabaseHandle, options
       accessTokens,
       config.refreshTokenTtlDays,
       config.refreshReuseGraceSeconds,
+      config.jwt.secret,
     ),
     users: new UsersService(database.db, passwords),
     todos,
@@ -96,6 +102,6 @@ export function createServices(config: Config, database: DatabaseHandle, options
     passwordResetLimiter: new RateLimiter(store, limiterOptions),
     accountShare: new AccountShare({ ...config.accountShare, ...(options.now ? { now: options.now } : {}) }),
     accountMail,
-    clientAddress: new ClientAddressResolver(config.trustedProxies),
+    mailQueue,
   };
 }

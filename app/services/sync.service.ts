@@ -1,7 +1,8 @@
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
-import { badRequest, syncExpired, unauthorized } from "../errors.js";
+import { syncExpired, unauthorized } from "../errors.js";
 import type { TodoView } from "./presenters.js";
+import type { CursorCodec } from "./sync-cursor.js";
 import { rfc3339 } from "./todos.service.js";
 
 export type Change =
@@ -15,24 +16,6 @@ export interface ChangesPage {
 }
 
 const DAY_MS = 86_400_000;
-
-/**
- * A cursor is the user's change number the client has seen everything up to, and when the server
- * handed it out. Base64url so clients treat it as opaque; the issue time decides expiry (410)
- * because tombstones older than the retention are pruned.
- */
-export function encodeCursor(seq: number, issuedAtMs: number): string {
-  return Buffer.from(`v1.${seq}.${Math.floor(issuedAtMs / 1000)}`, "utf8").toString("base64url");
-}
-
-export function decodeCursor(cursor: string): { seq: number; issuedAtMs: number } {
-  const malformed = () =>
-    badRequest("The sync cursor is malformed. Use next_cursor exactly as returned, or start over without one.");
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(cursor)) throw malformed();
-  const match = /^v1\.(0|[1-9]\d{0,15})\.([1-9]\d{0,11})$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
-  if (!match) throw malformed();
-  return { seq: Number(match[1]), issuedAtMs: Number(match[2]) * 1000 };
-}
 
 /** One row of the feed query: a todo as clients see it (null fields on a tombstone) plus the feed's columns. */
 interface ChangeRow extends TodoView {
@@ -53,6 +36,7 @@ export class SyncService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly retentionDays: number,
+    private readonly cursors: CursorCodec,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -62,8 +46,8 @@ export class SyncService {
   }
 
   async changes(userId: number, cursor: string | undefined, limit: number): Promise<ChangesPage> {
-    const from = cursor === undefined ? undefined : decodeCursor(cursor);
     const now = this.now();
+    const from = cursor === undefined ? undefined : this.cursors.decode(userId, cursor, now);
     if (from && now - from.issuedAtMs > this.retentionDays * DAY_MS) throw syncExpired();
     const after = from?.seq ?? 0;
     // Without a cursor the client has nothing yet: live todos only, no tombstones.
@@ -97,7 +81,7 @@ export class SyncService {
     const page = hasMore ? found.slice(0, limit) : found;
     const last = page[page.length - 1];
     const nextSeq = hasMore ? last!.change_seq : Math.max(first.head, after);
-    return { changes: page.map(toChange), next_cursor: encodeCursor(nextSeq, now), has_more: hasMore };
+    return { changes: page.map(toChange), next_cursor: this.cursors.encode(userId, nextSeq, now), has_more: hasMore };
   }
 
   /** Forgets tombstones past the retention (plus a day of margin). */

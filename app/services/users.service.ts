@@ -4,6 +4,7 @@ import { uniqueViolation } from "../db/errors.js";
 import { conflict, unauthorized, validationFailed } from "../errors.js";
 import type { PasswordHasher } from "./passwords.js";
 import { presentUser, type UserView } from "./presenters.js";
+import { foldAscii } from "./canonical.js";
 
 export interface Registration {
   username: string;
@@ -37,7 +38,7 @@ export class UsersService {
         .insertInto("users")
         .values({
           username: input.username,
-          email: input.email.toLowerCase(),
+          email: foldAscii(input.email),
           full_name: input.full_name ?? null,
           password_hash: passwordHash,
         })
@@ -49,6 +50,11 @@ export class UsersService {
       if (constraint !== null) throw conflictFor(constraint);
       throw err;
     }
+  }
+
+  /** Whether the account exists (a token outlives a deleted account by up to its lifetime). */
+  async exists(userId: number): Promise<boolean> {
+    return (await this.db.selectFrom("users").select("id").where("id", "=", userId).executeTakeFirst()) !== undefined;
   }
 
   /** The caller's own account; 401 if it no longer exists (deleted while the token lives). */
@@ -78,7 +84,7 @@ export class UsersService {
         .where("id", "=", userId)
         .executeTakeFirst();
       if (!current) throw unauthorized();
-      if (current.email !== changes.email.toLowerCase()) {
+      if (current.email !== foldAscii(changes.email)) {
         if (currentPassword === undefined) {
           throw validationFailed([{ path: "current_password", message: "is required to change the email" }]);
         }
@@ -88,7 +94,7 @@ export class UsersService {
             "The current password is wrong.",
           );
         }
-        set.email = changes.email.toLowerCase();
+        set.email = foldAscii(changes.email);
         emailChanged = true;
       }
     }
@@ -102,6 +108,16 @@ export class UsersService {
         .returning(USER_COLUMNS)
         .executeTakeFirst();
       if (!row) throw unauthorized();
+      // Reset codes went to the old address: none of them may work after the move (nor after a
+      // move back to that address later).
+      if (emailChanged)
+        await this.db
+          .updateTable("account_tokens")
+          .set({ used_at: sql<Date>`now()` as unknown as Date })
+          .where("user_id", "=", userId)
+          .where("purpose", "=", "password_reset")
+          .where("used_at", "is", null)
+          .execute();
       return { ...presentUser(row), emailChanged };
     } catch (err) {
       const constraint = uniqueViolation(err);
@@ -132,6 +148,14 @@ export class UsersService {
         .where("id", "=", userId)
         .executeTakeFirst();
       if (updated.numUpdatedRows === 0n) throw unauthorized();
+      // A reset code asked for before the change must not undo it.
+      await trx
+        .updateTable("account_tokens")
+        .set({ used_at: sql<Date>`now()` as unknown as Date })
+        .where("user_id", "=", userId)
+        .where("purpose", "=", "password_reset")
+        .where("used_at", "is", null)
+        .execute();
       await trx
         .updateTable("refresh_tokens")
         .set({ revoked_at: sql<Date>`now()` as unknown as Date })

@@ -41,18 +41,25 @@ describe("health", () => {
 });
 
 describe("errors", () => {
-  it("unknown routes and methods are 404 with the error shape", async () => {
+  it("unknown routes are 404, undeclared methods of known paths 405 with Allow, both with the error shape", async () => {
     for (const [method, path] of [
       ["GET", "/nope"],
       ["GET", "/api/v1/todo"],
-      ["POST", "/api/v1/users/me"],
-      ["PUT", "/api/v1/todos"],
       ["GET", "/api/v1/users/"],
     ] as const) {
       const res = await call(app.url, method, path);
       expect(res.status, `${method} ${path}`).toBe(404);
       expect(res.body).toEqual({ error: { code: "not_found", message: expect.any(String) } });
       expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    }
+    for (const [method, path, allow] of [
+      ["POST", "/api/v1/users/me", "DELETE, GET, HEAD, PATCH"],
+      ["PUT", "/api/v1/todos", "GET, HEAD, POST"],
+    ] as const) {
+      const res = await call(app.url, method, path);
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(res.headers.get("allow")).toBe(allow);
+      expect(res.body).toEqual({ error: { code: "method_not_allowed", message: expect.any(String) } });
     }
   });
 

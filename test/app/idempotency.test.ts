@@ -96,7 +96,7 @@ describe("Idempotency-Key", () => {
   it("409 while the first is in flight; a claim whose process died is taken over after its lock runs out", async () => {
     const acct = await newAccount(api);
     const body = JSON.stringify({ title: "Buy milk" });
-    const hash = (await import("../../app/services/idempotency.js")).requestHash("POST", "/api/v1/todos", body);
+    const hash = (await import("../../app/services/idempotency-store.js")).requestHash("POST", "/api/v1/todos", body);
     await sqlClient.query(
       "insert into idempotency_keys (user_id, key, request_hash, claim, locked_until) values ($1, 'stuck', $2, gen_random_uuid(), now() + interval '1 minute')",
       [acct.id, hash],

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { encodeCursor } from "../../app/services/sync.service.js";
+import { legacyCursor as encodeCursor } from "../../app/services/sync-cursor.js";
 import { apiSuite } from "../support/api-suite.js";
 import { client, newAccount, startTestApp, type Account, type Client } from "../support/app-harness.js";
 

@@ -9,6 +9,8 @@ export type SuiteServer = Omit<StartOptions, "databaseUrl"> | (() => Omit<StartO
 export interface ApiSuite {
   /** The suite's own database. */
   readonly dbUrl: string;
+  /** The first server's URL, for requests the clients cannot send (raw methods and headers). */
+  readonly url: string;
   /** A client of the first server, and one of each server in the order given. */
   readonly api: Client;
   readonly clients: readonly Client[];
@@ -54,6 +56,9 @@ export function apiSuite(...servers: SuiteServer[]): ApiSuite {
   return {
     get dbUrl() {
       return started(db, "the database").url;
+    },
+    get url() {
+      return started(apps[0], "a server").url;
     },
     api: clients[0]!,
     clients,

@@ -26,6 +26,7 @@ export interface StartOptions {
   env?: Record<string, string>;
   database?: DatabaseHandle;
   now?: () => number;
+  mailQueueIntervalMs?: number;
 }
 
 /** The real server on 127.0.0.1 and a random free port, as `npm start` would run it. */
@@ -57,6 +58,7 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
   const server = await TodoServer.start(config, logger, {
     ...(options.database ? { database: options.database } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.mailQueueIntervalMs !== undefined ? { mailQueueIntervalMs: options.mailQueueIntervalMs } : {}),
   });
   return {
     url: server.url,

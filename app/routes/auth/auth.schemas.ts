@@ -30,7 +30,15 @@ export const LoginForm = z
   .openapi("LoginForm");
 
 export const RefreshRequest = z
-  .strictObject({ refresh_token: z.string().min(1, { message: "is required" }).max(512) })
+  .strictObject({
+    // Refresh tokens are base64url: anything else cannot be one (422, also on logout, which is
+    // otherwise 204 for any token), and the document says so.
+    refresh_token: z
+      .string()
+      .min(1, { message: "is required" })
+      .max(512)
+      .regex(/^[A-Za-z0-9_-]+$/, { message: "must be a refresh token as issued (letters, digits, _ and -)" }),
+  })
   .openapi("RefreshRequest");
 
 export const Token = z

@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../http/app-env.js";
+import { declareNulFree } from "./nul-free.js";
 import { swaggerAssets } from "./swagger-assets.js";
 
 export const TOKEN_URL = "/api/v1/auth/token";
@@ -129,6 +130,7 @@ const ACCOUNT_LIMITED_429 = {
   },
 };
 
+const UNCOUNTED_STATUSES = new Set(["400", "401", "413", "500", "503"]);
 const REQUEST_ID_HEADER = {
   "X-Request-Id": {
     description: "Echo of a valid incoming X-Request-Id, else a generated one",
@@ -158,10 +160,16 @@ function finishDocument(doc: OpenApiDocument): OpenApiDocument {
         };
       }
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        // Answers given before the limiter counted the request (no or a revoked token, a body too
+        // large, a malformed query, an outage) cannot say what is left: there the headers may be absent.
+        const counted = !UNCOUNTED_STATUSES.has(status);
+        const rateLimit = Object.fromEntries(
+          Object.entries(RATE_LIMIT_HEADERS).map(([name, header]) => [name, { ...header, required: counted }]),
+        );
         const perAccount = authenticated && !limited && status !== "401" ? ACCOUNT_LIMIT_HEADERS : {};
         response.headers = {
           ...REQUEST_ID_HEADER,
-          ...(limited ? RATE_LIMIT_HEADERS : {}),
+          ...(limited ? rateLimit : {}),
           ...perAccount,
           ...response.headers,
         };
@@ -169,6 +177,7 @@ function finishDocument(doc: OpenApiDocument): OpenApiDocument {
     }
   }
   delete doc.components?.schemas?.LoginRequest; // only the JSON login used it
+  declareNulFree(doc);
   return doc;
 }
 

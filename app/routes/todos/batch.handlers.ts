@@ -4,7 +4,7 @@ import { parseIfMatch } from "../../http/conditional.js";
 import type { AppRouteHandler } from "../../http/create-router.js";
 import { issuesToDetails, nulFields } from "../../http/validation.js";
 import type { BatchAction } from "../../services/batch.service.js";
-import { requestHash, VALID_IDEMPOTENCY_KEY } from "../../services/idempotency.js";
+import { requestHash, VALID_IDEMPOTENCY_KEY } from "../../services/idempotency-store.js";
 import type { BatchOperation, BatchResult } from "./batch.schemas.js";
 import type * as routes from "./batch.routes.js";
 import { CreateTodoRequest, UpdateTodoRequest } from "./todos.schemas.js";

@@ -1,4 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
+import { bodyRequired } from "../../http/body-required.js";
 import { idempotent } from "../../http/idempotency.js";
 import { requireAuth } from "../../http/require-auth.js";
 import { bearerSecurity, errorResponses, ETagHeader, json } from "../../http/schemas.js";
@@ -92,6 +93,7 @@ export const get = createRoute({
 
 export const update = createRoute({
   ...common,
+  middleware: [requireAuth, bodyRequired],
   method: "patch",
   path: "/api/v1/todos/{id}",
   operationId: "updateTodo",

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { CLEAR_DESCRIPTION, Id, says, Timestamp, variantNames } from "../../http/schemas.js";
+import { MAX_CURSOR_LENGTH } from "../../services/sync-cursor.js";
 
 const Title = z
   .string()
@@ -9,8 +10,9 @@ const Title = z
   .openapi({
     example: "Buy milk",
     description: "1–200 characters after trimming (stored trimmed)",
-    // Declares what trimming enforces: not only white space.
-    pattern: "\\S",
+    // Declares what trimming enforces (not only white space) and the rule for every request
+    // string (no NUL, U+0000), in one pattern: a schema has room for one.
+    pattern: "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
   });
 const Description = z
   .string()
@@ -150,12 +152,14 @@ export const IdempotentHeaders = z.object({
     .optional()
     .openapi({
       param: { name: "Idempotency-Key", in: "header" },
-      // Checked by the idempotency middleware (422 naming the header), declared here.
+      // Checked by the idempotency middleware (422 naming the header), declared here: no space
+      // at either end (HTTP would strip it).
       minLength: 1,
       maxLength: 255,
-      pattern: "^[\\x20-\\x7E]+$",
+      pattern: "^[\\x21-\\x7e]([\\x20-\\x7e]{0,253}[\\x21-\\x7e])?$",
       description:
-        "1–255 printable ASCII characters, per user, kept 24 hours. A repeat of the same request returns the first response " +
+        "1–255 printable ASCII characters, per user, kept 24 hours. The same request means the same method, path, body " +
+        "and If-Match. A repeat of the same request returns the first response " +
         "with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`; " +
         "a repeat while the first still runs is 409 with `Retry-After: 1`.",
       example: "3f1c2d9e-7a57-4d0e-9d5b-6a1c1b2a9f00",
@@ -174,13 +178,16 @@ export const IfNoneMatchHeaders = z.object({
 });
 
 export const ChangesQuery = z.strictObject({
+  // Length and alphabet are judged by the cursor codec (400 bad_request, as the contract says of
+  // any malformed cursor), not here (which would be 422); the document still declares them.
   cursor: z
     .string()
-    .max(200, { message: "is not a cursor this server issued" })
     .optional()
     .openapi({
       param: { name: "cursor", in: "query" },
-      description: "`next_cursor` of the previous call; omit it to start over.",
+      description: "`next_cursor` of the previous call; omit it to start over. A malformed cursor is 400.",
+      maxLength: MAX_CURSOR_LENGTH,
+      pattern: "^[A-Za-z0-9_-]+$",
     }),
   limit: intParam("must be a whole number from 1 to 500")
     .pipe(z.number().min(1, { message: "must be at least 1" }).max(500, { message: "must be at most 500" }))

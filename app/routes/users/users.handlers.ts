@@ -16,9 +16,10 @@ export const getMe: AppRouteHandler<typeof routes.getMe> = async (c) =>
 
 export const updateMe: AppRouteHandler<typeof routes.updateMe> = async (c) => {
   const { current_password, ...changes } = applyClear(c.req.valid("json"));
-  // A password check of a signed-in user: limited per user like PUT /users/me/password.
+  // A password check of a signed-in user: limited per user like PUT /users/me/password, in a bucket
+  // of its own, so changing the e-mail never uses up the budget for changing the password.
   if (current_password !== undefined)
-    await consumeAttempt(c, c.var.services.passwordLimiter, `password:user:${c.var.userId}`);
+    await consumeAttempt(c, c.var.services.passwordLimiter, `email-change:user:${c.var.userId}`);
   const { emailChanged, ...user } = await c.var.services.users.update(c.var.userId, changes, current_password);
   if (emailChanged && c.var.services.accountMail.mailAvailable)
     c.var.services.accountMail.sendVerification(user.id, c.var.logger);

@@ -1,4 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
+import { bodyRequired } from "../../http/body-required.js";
 import { rateLimitPerUser } from "../../http/rate-limit.js";
 import { requireAuth } from "../../http/require-auth.js";
 import { bearerSecurity, errorResponses, json, publicSecurity } from "../../http/schemas.js";
@@ -45,7 +46,7 @@ export const updateMe = createRoute({
     "A new `email` needs `current_password` (422 on `current_password` when missing or wrong; password checks are rate " +
     "limited per user), starts unverified and gets a verification mail.",
   security: bearerSecurity,
-  middleware: requireAuth,
+  middleware: [requireAuth, bodyRequired],
   request: { body: jsonBody(UpdateMeRequest) },
   responses: { 200: json(User, "The updated account"), ...errorResponses(400, 401, 409, 413, 422, 429) },
 });
@@ -60,7 +61,7 @@ export const changePassword = createRoute({
     "A wrong `current_password` is 422 with a detail on `current_password`. Attempts are rate limited per user " +
     "(10 a minute by default) → 429 with Retry-After.",
   security: bearerSecurity,
-  middleware: [requireAuth, rateLimitPerUser("password", (c) => c.var.services.passwordLimiter)],
+  middleware: [requireAuth, rateLimitPerUser("password-change", (c) => c.var.services.passwordLimiter)],
   request: { body: jsonBody(ChangePasswordRequest) },
   responses: { 204: { description: "Changed" }, ...errorResponses(400, 401, 413, 422, 429) },
 });

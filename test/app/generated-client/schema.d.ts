@@ -190,26 +190,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/todos/batch": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Apply up to 100 todo writes in one request (an offline queue), one result per operation, in order
-         * @description Each operation is what its single route does (create, update, delete, complete, reopen), with the same rules, statuses and error codes, in a transaction of its own: one failing (404, 412, 422) does not undo the others. `ref` names a todo created earlier in the batch. `idempotency_key` makes an operation safe to resend, so a whole batch can be sent again after a lost response. A 400, 413 or 422 for the whole request means the batch itself is malformed and nothing was applied. The `Idempotency-Key` header is refused here (422): the keys go on the operations.
-         */
-        post: operations["batchTodos"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/todos/{id}": {
         parameters: {
             query?: never;
@@ -343,170 +323,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/admin/users": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List and search accounts (newest first)
-         * @description Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else.
-         */
-        get: operations["adminListUsers"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/users/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * One account
-         * @description Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else.
-         */
-        get: operations["adminGetUser"];
-        put?: never;
-        post?: never;
-        /**
-         * Delete an account with its todos and tokens
-         * @description 409 if it is the last enabled administrator. Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else. Recorded in the audit log.
-         */
-        delete: operations["adminDeleteUser"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/users/{id}/disable": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Disable an account
-         * @description Its tokens stop working at once, its sessions are revoked, and signing in is 403 `account_disabled`. 409 if it is the last enabled administrator. Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else. Recorded in the audit log.
-         */
-        post: operations["adminDisableUser"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/users/{id}/enable": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Enable a disabled account
-         * @description The user signs in again (sessions revoked on disable stay revoked). Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else. Recorded in the audit log.
-         */
-        post: operations["adminEnableUser"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/users/{id}/revoke-sessions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Sign an account out everywhere
-         * @description Every refresh token is revoked and every access token issued until now refused. Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else. Recorded in the audit log.
-         */
-        post: operations["adminRevokeSessions"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/users/{id}/role": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Make an account an administrator, or a user again
-         * @description 409 if that would leave no enabled administrator. Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else. Recorded in the audit log.
-         */
-        post: operations["adminSetRole"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/stats": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Counts: accounts, active accounts, todos, sign-ups per day, storage
-         * @description Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else.
-         */
-        get: operations["adminStats"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/audit": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The audit log of administrative actions (newest first)
-         * @description Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else.
-         */
-        get: operations["adminAuditLog"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -529,7 +345,7 @@ export interface components {
          * @description Stable, machine-readable; new codes may be added
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "unauthorized" | "not_found" | "conflict" | "payload_too_large" | "validation_failed" | "rate_limited" | "unavailable" | "internal" | "precondition_failed" | "idempotency_key_reused" | "sync_expired" | "invalid_token" | "forbidden" | "account_disabled";
+        ErrorCode: "bad_request" | "unauthorized" | "not_found" | "conflict" | "payload_too_large" | "validation_failed" | "rate_limited" | "unavailable" | "internal" | "precondition_failed" | "idempotency_key_reused" | "sync_expired" | "invalid_token" | "method_not_allowed";
         /** @description One failing field: its path in the body or query, and why */
         FieldError: {
             /** @example title */
@@ -590,18 +406,12 @@ export interface components {
             full_name: string | null;
             /** @description Whether the address was confirmed with the code mailed to it */
             email_verified: boolean;
-            role: components["schemas"]["UserRole"];
             /**
              * Format: date-time
              * @example 2026-11-28T06:00:00.000Z
              */
             created_at: string;
         };
-        /**
-         * @description `admin` can use the /api/v1/admin routes and the /admin console
-         * @enum {string}
-         */
-        UserRole: "user" | "admin";
         RegisterRequest: {
             /** @example alice */
             username: string;
@@ -740,51 +550,6 @@ export interface components {
          * @enum {string}
          */
         ChangeType: "upsert" | "delete";
-        BatchResponse: {
-            results: components["schemas"]["BatchResult"][];
-        };
-        BatchResult: {
-            /** @description The status the single route would answer (201, 200, 204, 404, 412, 422, …) */
-            status: number;
-            todo?: components["schemas"]["Todo"];
-            error?: components["schemas"]["ErrorInfo"];
-            /** @description `true`: the stored result of an earlier send */
-            replayed?: boolean;
-        };
-        BatchRequest: {
-            operations: components["schemas"]["BatchOperation"][];
-        };
-        BatchOperation: {
-            op: components["schemas"]["BatchOperationKind"];
-            /**
-             * Format: int64
-             * @description The todo (not for create). Or `ref`.
-             * @example 1
-             */
-            id?: number;
-            /**
-             * @description On create: a name (1–100 characters) for the new todo, unique within the batch. On the other operations: the name of a todo created earlier in this batch, instead of `id`.
-             * @example draft-1
-             */
-            ref?: string;
-            /**
-             * @description As the `If-Match` header of the single route, e.g. `"3"`: apply only at that version, else 412.
-             * @example "1"
-             */
-            if_match?: string;
-            body?: components["schemas"]["BatchTodoFields"];
-            /** @description As the single routes' `Idempotency-Key` (1–255 printable ASCII characters, per user, kept 24 hours, the same store): a resent operation returns its first result with `replayed: true` and changes nothing. */
-            idempotency_key?: string;
-        };
-        /** @enum {string} */
-        BatchOperationKind: "create" | "update" | "delete" | "complete" | "reopen";
-        /** @description For `create`: the body of `POST /api/v1/todos` (title required); for `update`: the body of `PATCH /api/v1/todos/{id}`. `null` clears description or due_date. Value rules are checked per operation (422 result). */
-        BatchTodoFields: {
-            title?: string;
-            description?: string | null;
-            due_date?: string | null;
-            completed?: boolean;
-        };
         UpdateTodoRequest: {
             /**
              * @description 1–200 characters after trimming (stored trimmed)
@@ -828,7 +593,7 @@ export interface components {
         PasswordResetConfirm: {
             /**
              * @description The code from the mail
-             * @example q1bD9x…
+             * @example q1bD9xTq
              */
             token: string;
             /**
@@ -840,87 +605,9 @@ export interface components {
         VerifyEmailRequest: {
             /**
              * @description The code from the mail
-             * @example q1bD9x…
+             * @example q1bD9xTq
              */
             token: string;
-        };
-        AdminUserList: {
-            items: components["schemas"]["AdminUser"][];
-            total: number;
-            limit: number;
-            offset: number;
-        };
-        AdminUser: components["schemas"]["User"] & {
-            /** @description A disabled account cannot sign in and its tokens are refused */
-            disabled: boolean;
-            /**
-             * Format: date-time
-             * @description The last password sign-in
-             * @example 2026-11-28T06:00:00.000Z
-             */
-            last_login_at: string | null;
-            todo_count: number;
-            /** @description Bytes of stored files */
-            storage_bytes: number;
-        };
-        RoleRequest: {
-            role: components["schemas"]["UserRole"];
-        };
-        AdminStats: {
-            users: number;
-            /** @description Accounts that signed in or refreshed a session in 7 days */
-            active_users_7d: number;
-            todos: number;
-            /** @description The last 30 days (UTC), oldest first, days without sign-ups included */
-            signups_per_day: components["schemas"]["SignupDay"][];
-            storage_bytes: number;
-        };
-        SignupDay: {
-            /** Format: date */
-            day: string;
-            count: number;
-        };
-        AuditPage: {
-            items: components["schemas"]["AuditEntry"][];
-            total: number;
-            limit: number;
-            offset: number;
-        };
-        AuditEntry: {
-            /**
-             * Format: int64
-             * @example 1
-             */
-            id: number;
-            /**
-             * Format: int64
-             * @description The administrator; null for the server's admin command
-             * @example 1
-             */
-            actor_id: number | null;
-            actor_username: string | null;
-            /**
-             * @description user.disable, user.enable, user.delete, user.revoke_sessions, user.role, …
-             * @example user.disable
-             */
-            action: string;
-            /**
-             * Format: int64
-             * @example 1
-             */
-            target_id: number | null;
-            /** @description The target's username at the time */
-            target_username: string | null;
-            details: {
-                [key: string]: unknown;
-            } | null;
-            /**
-             * Format: date-time
-             * @example 2026-11-28T06:00:00.000Z
-             */
-            at: string;
-            /** @description Where the action came from (`cli`: the server's admin command) */
-            client_address: string;
         };
     };
     responses: never;
@@ -1083,11 +770,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1100,30 +787,13 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     /** @description Always `Bearer realm="todo-api"` */
                     "WWW-Authenticate": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
-            403: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
-                    /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1136,11 +806,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1189,11 +859,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1206,11 +876,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1438,11 +1108,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1474,11 +1144,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1527,11 +1197,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1544,11 +1214,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1573,12 +1243,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1598,36 +1262,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Unexpected error (`internal`) */
             500: {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1639,12 +1278,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1669,12 +1302,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1692,36 +1319,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Unexpected error (`internal`) */
             500: {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1733,12 +1335,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1767,12 +1363,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1784,12 +1374,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1814,12 +1398,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1833,12 +1411,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1850,12 +1422,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1867,12 +1433,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1886,12 +1446,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1903,12 +1457,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1953,11 +1501,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1970,11 +1518,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     /** @description Always `Bearer realm="todo-api"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -1989,11 +1537,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2042,11 +1590,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2059,11 +1607,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2094,12 +1642,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2111,12 +1653,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2141,31 +1677,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2177,12 +1688,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2194,12 +1699,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2214,7 +1713,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description 1–255 printable ASCII characters, per user, kept 24 hours. A repeat of the same request returns the first response with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`; a repeat while the first still runs is 409 with `Retry-After: 1`. */
+                /** @description 1–255 printable ASCII characters, per user, kept 24 hours. The same request means the same method, path, body and If-Match. A repeat of the same request returns the first response with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`; a repeat while the first still runs is 409 with `Retry-After: 1`. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2231,12 +1730,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description /api/v1/todos/{id} */
                     Location: string;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
@@ -2254,12 +1747,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2284,12 +1771,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2303,12 +1784,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2320,31 +1795,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2356,12 +1806,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2373,12 +1817,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2392,7 +1830,7 @@ export interface operations {
     listTodoChanges: {
         parameters: {
             query?: {
-                /** @description `next_cursor` of the previous call; omit it to start over. */
+                /** @description `next_cursor` of the previous call; omit it to start over. A malformed cursor is 400. */
                 cursor?: string;
                 limit?: number;
             };
@@ -2407,12 +1845,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2424,12 +1856,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2454,12 +1880,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2471,31 +1891,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2507,12 +1902,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2524,163 +1913,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    batchTodos: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["BatchRequest"];
-            };
-        };
-        responses: {
-            /** @description One result per operation, in order */
-            200: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["BatchResponse"];
-                };
-            };
-            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-            400: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-            401: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Always `Bearer realm="todo-api"` */
-                    "WWW-Authenticate": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Body over 64 KiB (`payload_too_large`) */
-            413: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-            422: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unexpected error (`internal`) */
-            500: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database cannot be reached (`unavailable`) */
-            503: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2710,12 +1942,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     [name: string]: unknown;
@@ -2729,12 +1955,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     [name: string]: unknown;
@@ -2759,31 +1979,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2795,12 +1990,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2812,12 +2001,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2847,12 +2030,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2875,12 +2052,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2892,31 +2063,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2928,12 +2074,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2945,12 +2085,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2984,12 +2118,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     [name: string]: unknown;
@@ -3003,12 +2131,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3033,12 +2155,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3050,12 +2166,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3067,12 +2177,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3084,31 +2188,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3120,12 +2199,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3137,12 +2210,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -3157,7 +2224,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description 1–255 printable ASCII characters, per user, kept 24 hours. A repeat of the same request returns the first response with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`; a repeat while the first still runs is 409 with `Retry-After: 1`. */
+                /** @description 1–255 printable ASCII characters, per user, kept 24 hours. The same request means the same method, path, body and If-Match. A repeat of the same request returns the first response with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`; a repeat while the first still runs is 409 with `Retry-After: 1`. */
                 "Idempotency-Key"?: string;
                 /** @description Apply only if the todo is still at this version (its ETag, e.g. `"3"`); else 412 and nothing changes. */
                 "If-Match"?: string;
@@ -3174,12 +2241,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
@@ -3208,12 +2269,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3225,12 +2280,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -3244,12 +2293,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3261,31 +2304,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3297,12 +2315,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3314,12 +2326,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -3334,7 +2340,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description 1–255 printable ASCII characters, per user, kept 24 hours. A repeat of the same request returns the first response with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`; a repeat while the first still runs is 409 with `Retry-After: 1`. */
+                /** @description 1–255 printable ASCII characters, per user, kept 24 hours. The same request means the same method, path, body and If-Match. A repeat of the same request returns the first response with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`; a repeat while the first still runs is 409 with `Retry-After: 1`. */
                 "Idempotency-Key"?: string;
                 /** @description Apply only if the todo is still at this version (its ETag, e.g. `"3"`); else 412 and nothing changes. */
                 "If-Match"?: string;
@@ -3351,12 +2357,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
@@ -3385,12 +2385,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3402,12 +2396,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -3421,12 +2409,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3438,31 +2420,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3474,12 +2431,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3491,12 +2442,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -3543,11 +2488,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3560,11 +2505,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3613,11 +2558,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3630,11 +2575,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -3758,11 +2703,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     /** @description Always `Bearer realm="todo-api"` */
                     "WWW-Authenticate": string;
                     [name: string]: unknown;
@@ -3796,11 +2741,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3813,11 +2758,11 @@ export interface operations {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
                     /** @description Attempts allowed per window */
-                    "RateLimit-Limit": number;
+                    "RateLimit-Limit"?: number;
                     /** @description Attempts left in the current window */
-                    "RateLimit-Remaining": number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets */
-                    "RateLimit-Reset": number;
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -3901,1341 +2846,6 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    adminListUsers: {
-        parameters: {
-            query?: {
-                /** @description Part of the username or e-mail (case-insensitive) */
-                q?: string;
-                disabled?: boolean;
-                limit?: number;
-                offset?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of accounts */
-            200: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AdminUserList"];
-                };
-            };
-            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-            400: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-            401: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Always `Bearer realm="todo-api"` */
-                    "WWW-Authenticate": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
-            403: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-            422: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unexpected error (`internal`) */
-            500: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database cannot be reached (`unavailable`) */
-            503: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    adminGetUser: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The account */
-            200: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AdminUser"];
-                };
-            };
-            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-            401: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Always `Bearer realm="todo-api"` */
-                    "WWW-Authenticate": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
-            403: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No such resource (`not_found`) */
-            404: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unexpected error (`internal`) */
-            500: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database cannot be reached (`unavailable`) */
-            503: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    adminDeleteUser: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Deleted */
-            204: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-            401: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Always `Bearer realm="todo-api"` */
-                    "WWW-Authenticate": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
-            403: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No such resource (`not_found`) */
-            404: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Username or email already registered (`conflict`) */
-            409: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Sent (1) when the Idempotency-Key is still being processed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unexpected error (`internal`) */
-            500: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database cannot be reached (`unavailable`) */
-            503: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    adminDisableUser: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The account */
-            200: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AdminUser"];
-                };
-            };
-            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-            401: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Always `Bearer realm="todo-api"` */
-                    "WWW-Authenticate": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
-            403: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No such resource (`not_found`) */
-            404: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Username or email already registered (`conflict`) */
-            409: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Sent (1) when the Idempotency-Key is still being processed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unexpected error (`internal`) */
-            500: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database cannot be reached (`unavailable`) */
-            503: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    adminEnableUser: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The account */
-            200: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AdminUser"];
-                };
-            };
-            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-            401: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Always `Bearer realm="todo-api"` */
-                    "WWW-Authenticate": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
-            403: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No such resource (`not_found`) */
-            404: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Username or email already registered (`conflict`) */
-            409: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Sent (1) when the Idempotency-Key is still being processed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unexpected error (`internal`) */
-            500: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database cannot be reached (`unavailable`) */
-            503: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    adminRevokeSessions: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Signed out */
-            204: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-            401: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Always `Bearer realm="todo-api"` */
-                    "WWW-Authenticate": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
-            403: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No such resource (`not_found`) */
-            404: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unexpected error (`internal`) */
-            500: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database cannot be reached (`unavailable`) */
-            503: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    adminSetRole: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["RoleRequest"];
-            };
-        };
-        responses: {
-            /** @description The account */
-            200: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AdminUser"];
-                };
-            };
-            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-            400: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-            401: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Always `Bearer realm="todo-api"` */
-                    "WWW-Authenticate": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
-            403: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No such resource (`not_found`) */
-            404: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Username or email already registered (`conflict`) */
-            409: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Sent (1) when the Idempotency-Key is still being processed */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Body over 64 KiB (`payload_too_large`) */
-            413: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-            422: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unexpected error (`internal`) */
-            500: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database cannot be reached (`unavailable`) */
-            503: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    adminStats: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The figures */
-            200: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AdminStats"];
-                };
-            };
-            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-            401: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Always `Bearer realm="todo-api"` */
-                    "WWW-Authenticate": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
-            403: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unexpected error (`internal`) */
-            500: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database cannot be reached (`unavailable`) */
-            503: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    adminAuditLog: {
-        parameters: {
-            query?: {
-                limit?: number;
-                offset?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of the log */
-            200: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AuditPage"];
-                };
-            };
-            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-            400: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-            401: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Always `Bearer realm="todo-api"` */
-                    "WWW-Authenticate": string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
-            403: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-            422: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
-            429: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unexpected error (`internal`) */
-            500: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database cannot be reached (`unavailable`) */
-            503: {
-                headers: {
-                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-                    "X-Request-Id": string;
-                    /** @description Requests of this account allowed per window */
-                    "RateLimit-Limit"?: number;
-                    /** @description Requests of this account left in the current window */
-                    "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets */
-                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;

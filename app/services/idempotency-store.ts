@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
-import type { Database } from "../db/schema.js";
 import { isForeignKeyViolation } from "../db/errors.js";
+import type { Database } from "../db/schema.js";
 import { stillProcessing, unauthorized } from "../errors.js";
 
 /** A stored first response, replayed for a repeat of the same request. */
@@ -18,7 +18,13 @@ export type Claim =
   | { kind: "reused" };
 
 /** 1–255 printable ASCII characters, as the contract says. */
-export const VALID_IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+/**
+ * 1–255 printable ASCII characters, the first and last not a space. HTTP itself strips spaces
+ * around a field value (RFC 9110 §5.5), so `" k "` arrives as `k` and is that key; a key that does
+ * reach the server with them (another transport, a batch operation's `idempotency_key`) is refused
+ * rather than silently trimmed.
+ */
+export const VALID_IDEMPOTENCY_KEY = /^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$/;
 
 /** Keys are kept at least this long (the contract says 24 hours); pruned an hour after. */
 export const IDEMPOTENCY_TTL_HOURS = 24;
@@ -28,8 +34,15 @@ export const IDEMPOTENCY_TTL_HOURS = 24;
  */
 const CLAIM_LOCK_SECONDS = 60;
 
-export function requestHash(method: string, path: string, body: string): string {
-  return createHash("sha256").update(`${method}\n${path}\n`).update(body).digest("hex");
+/**
+ * What makes two requests "the same" for a key: method, path, body and the If-Match precondition
+ * (a retry with another If-Match is another request: 422, never a replay of the first answer).
+ * Without If-Match the hash is the one earlier releases stored, so their keys still replay.
+ */
+export function requestHash(method: string, path: string, body: string, ifMatch?: string): string {
+  const hash = createHash("sha256").update(`${method}\n${path}\n`);
+  if (ifMatch !== undefined) hash.update(`if-match:${ifMatch}\n`);
+  return hash.update(body).digest("hex");
 }
 
 /**
