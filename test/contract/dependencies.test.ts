@@ -41,6 +41,8 @@ const LEAVING: Record<string, string> = {
     "imports the TOS and metadata stand-in from test/; that stand-in moves into local-cloud/",
   "scripts/rehearse/cloud.ts": "rehearse:cloud's entry point; moves to harness/cloud/",
   "scripts/rehearse/ecs-booter.ts": "rehearse:cloud's container booter; moves to harness/cloud/",
+  "harness/bench/reset-timing.ts":
+    "starts the app through the suites' harness (test/support/app-harness.ts); moves with it to harness/support/",
 };
 
 function sourceFiles(dir: string): string[] {

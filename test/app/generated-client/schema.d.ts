@@ -190,6 +190,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/todos/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply up to 100 todo writes in one request (an offline queue), one result per operation, in order
+         * @description Each operation is what its single route does (create, update, delete, complete, reopen), with the same rules, statuses and error codes, in a transaction of its own: one failing (404, 412, 422) does not undo the others. `ref` names a todo created earlier in the batch. `idempotency_key` makes an operation safe to resend, so a whole batch can be sent again after a lost response. A 400, 413 or 422 for the whole request means the batch itself is malformed and nothing was applied. The `Idempotency-Key` header is refused here (422): the keys go on the operations.
+         */
+        post: operations["batchTodos"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/todos/{id}": {
         parameters: {
             query?: never;
@@ -323,6 +343,170 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List and search accounts (newest first)
+         * @description Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else.
+         */
+        get: operations["adminListUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One account
+         * @description Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else.
+         */
+        get: operations["adminGetUser"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an account with its todos and tokens
+         * @description 409 if it is the last enabled administrator. Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else. Recorded in the audit log.
+         */
+        delete: operations["adminDeleteUser"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable an account
+         * @description Its tokens stop working at once, its sessions are revoked, and signing in is 403 `account_disabled`. 409 if it is the last enabled administrator. Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else. Recorded in the audit log.
+         */
+        post: operations["adminDisableUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable a disabled account
+         * @description The user signs in again (sessions revoked on disable stay revoked). Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else. Recorded in the audit log.
+         */
+        post: operations["adminEnableUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}/revoke-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign an account out everywhere
+         * @description Every refresh token is revoked and every access token issued until now refused. Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else. Recorded in the audit log.
+         */
+        post: operations["adminRevokeSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}/role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make an account an administrator, or a user again
+         * @description 409 if that would leave no enabled administrator. Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else. Recorded in the audit log.
+         */
+        post: operations["adminSetRole"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Counts: accounts, active accounts, todos, sign-ups per day, storage
+         * @description Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else.
+         */
+        get: operations["adminStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log of administrative actions (newest first)
+         * @description Administrators only (the role is read from the database on every request): 403 `forbidden` for anyone else.
+         */
+        get: operations["adminAuditLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -345,7 +529,7 @@ export interface components {
          * @description Stable, machine-readable; new codes may be added
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "unauthorized" | "not_found" | "conflict" | "payload_too_large" | "validation_failed" | "rate_limited" | "unavailable" | "internal" | "precondition_failed" | "idempotency_key_reused" | "sync_expired" | "invalid_token" | "method_not_allowed";
+        ErrorCode: "bad_request" | "unauthorized" | "not_found" | "conflict" | "payload_too_large" | "validation_failed" | "rate_limited" | "unavailable" | "internal" | "precondition_failed" | "idempotency_key_reused" | "sync_expired" | "invalid_token" | "forbidden" | "account_disabled" | "method_not_allowed";
         /** @description One failing field: its path in the body or query, and why */
         FieldError: {
             /** @example title */
@@ -406,12 +590,18 @@ export interface components {
             full_name: string | null;
             /** @description Whether the address was confirmed with the code mailed to it */
             email_verified: boolean;
+            role: components["schemas"]["UserRole"];
             /**
              * Format: date-time
              * @example 2026-11-28T06:00:00.000Z
              */
             created_at: string;
         };
+        /**
+         * @description `admin` can use the /api/v1/admin routes and the /admin console
+         * @enum {string}
+         */
+        UserRole: "user" | "admin";
         RegisterRequest: {
             /** @example alice */
             username: string;
@@ -550,6 +740,51 @@ export interface components {
          * @enum {string}
          */
         ChangeType: "upsert" | "delete";
+        BatchResponse: {
+            results: components["schemas"]["BatchResult"][];
+        };
+        BatchResult: {
+            /** @description The status the single route would answer (201, 200, 204, 404, 412, 422, …) */
+            status: number;
+            todo?: components["schemas"]["Todo"];
+            error?: components["schemas"]["ErrorInfo"];
+            /** @description `true`: the stored result of an earlier send */
+            replayed?: boolean;
+        };
+        BatchRequest: {
+            operations: components["schemas"]["BatchOperation"][];
+        };
+        BatchOperation: {
+            op: components["schemas"]["BatchOperationKind"];
+            /**
+             * Format: int64
+             * @description The todo (not for create). Or `ref`.
+             * @example 1
+             */
+            id?: number;
+            /**
+             * @description On create: a name (1–100 characters) for the new todo, unique within the batch. On the other operations: the name of a todo created earlier in this batch, instead of `id`.
+             * @example draft-1
+             */
+            ref?: string;
+            /**
+             * @description As the `If-Match` header of the single route, e.g. `"3"`: apply only at that version, else 412.
+             * @example "1"
+             */
+            if_match?: string;
+            body?: components["schemas"]["BatchTodoFields"];
+            /** @description As the single routes' `Idempotency-Key` (1–255 printable ASCII characters, per user, kept 24 hours, the same store): a resent operation returns its first result with `replayed: true` and changes nothing. */
+            idempotency_key?: string;
+        };
+        /** @enum {string} */
+        BatchOperationKind: "create" | "update" | "delete" | "complete" | "reopen";
+        /** @description For `create`: the body of `POST /api/v1/todos` (title required); for `update`: the body of `PATCH /api/v1/todos/{id}`. `null` clears description or due_date. Value rules are checked per operation (422 result). */
+        BatchTodoFields: {
+            title?: string;
+            description?: string | null;
+            due_date?: string | null;
+            completed?: boolean;
+        };
         UpdateTodoRequest: {
             /**
              * @description 1–200 characters after trimming (stored trimmed)
@@ -608,6 +843,84 @@ export interface components {
              * @example q1bD9xTq
              */
             token: string;
+        };
+        AdminUserList: {
+            items: components["schemas"]["AdminUser"][];
+            total: number;
+            limit: number;
+            offset: number;
+        };
+        AdminUser: components["schemas"]["User"] & {
+            /** @description A disabled account cannot sign in and its tokens are refused */
+            disabled: boolean;
+            /**
+             * Format: date-time
+             * @description The last password sign-in
+             * @example 2026-11-28T06:00:00.000Z
+             */
+            last_login_at: string | null;
+            todo_count: number;
+            /** @description Bytes of stored files */
+            storage_bytes: number;
+        };
+        RoleRequest: {
+            role: components["schemas"]["UserRole"];
+        };
+        AdminStats: {
+            users: number;
+            /** @description Accounts that signed in or refreshed a session in 7 days */
+            active_users_7d: number;
+            todos: number;
+            /** @description The last 30 days (UTC), oldest first, days without sign-ups included */
+            signups_per_day: components["schemas"]["SignupDay"][];
+            storage_bytes: number;
+        };
+        SignupDay: {
+            /** Format: date */
+            day: string;
+            count: number;
+        };
+        AuditPage: {
+            items: components["schemas"]["AuditEntry"][];
+            total: number;
+            limit: number;
+            offset: number;
+        };
+        AuditEntry: {
+            /**
+             * Format: int64
+             * @example 1
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description The administrator; null for the server's admin command
+             * @example 1
+             */
+            actor_id: number | null;
+            actor_username: string | null;
+            /**
+             * @description user.disable, user.enable, user.delete, user.revoke_sessions, user.role, …
+             * @example user.disable
+             */
+            action: string;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            target_id: number | null;
+            /** @description The target's username at the time */
+            target_username: string | null;
+            details: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-28T06:00:00.000Z
+             */
+            at: string;
+            /** @description Where the action came from (`cli`: the server's admin command) */
+            client_address: string;
         };
     };
     responses: never;
@@ -794,6 +1107,23 @@ export interface operations {
                     "RateLimit-Reset"?: number;
                     /** @description Always `Bearer realm="todo-api"` */
                     "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1243,6 +1573,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1262,11 +1598,36 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Unexpected error (`internal`) */
             500: {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1278,6 +1639,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1302,6 +1669,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1319,11 +1692,36 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Unexpected error (`internal`) */
             500: {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1335,6 +1733,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1363,6 +1767,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1374,6 +1784,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1398,6 +1814,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1411,6 +1833,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1422,6 +1850,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1433,6 +1867,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1446,6 +1886,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1457,6 +1903,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1642,6 +2094,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1653,6 +2111,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1677,6 +2141,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1688,6 +2177,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1699,6 +2194,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1730,6 +2231,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description /api/v1/todos/{id} */
                     Location: string;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
@@ -1747,6 +2254,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1771,6 +2284,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1784,6 +2303,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1795,6 +2320,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1806,6 +2356,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1817,6 +2373,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1845,6 +2407,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1856,6 +2424,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1880,6 +2454,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1891,6 +2471,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1902,6 +2507,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1913,6 +2524,163 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    batchTodos: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchRequest"];
+            };
+        };
+        responses: {
+            /** @description One result per operation, in order */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchResponse"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -1942,6 +2710,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     [name: string]: unknown;
@@ -1955,6 +2729,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     [name: string]: unknown;
@@ -1979,6 +2759,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1990,6 +2795,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2001,6 +2812,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2030,6 +2847,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2052,6 +2875,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2063,6 +2892,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2074,6 +2928,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2085,6 +2945,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2118,6 +2984,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     [name: string]: unknown;
@@ -2131,6 +3003,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2155,6 +3033,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2166,6 +3050,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2177,6 +3067,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2188,6 +3084,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2199,6 +3120,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2210,6 +3137,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2241,6 +3174,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
@@ -2269,6 +3208,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2280,6 +3225,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2293,6 +3244,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2304,6 +3261,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2315,6 +3297,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2326,6 +3314,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2357,6 +3351,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description The todo's version as a strong entity tag, e.g. `"3"` */
                     ETag: string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
@@ -2385,6 +3385,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2396,6 +3402,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Sent (1) when the Idempotency-Key is still being processed */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2409,6 +3421,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2420,6 +3438,31 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2431,6 +3474,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2442,6 +3491,12 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
@@ -2846,6 +3901,1341 @@ export interface operations {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    adminListUsers: {
+        parameters: {
+            query?: {
+                /** @description Part of the username or e-mail (case-insensitive) */
+                q?: string;
+                disabled?: boolean;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of accounts */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserList"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    adminGetUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    adminDeleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Username or email already registered (`conflict`) */
+            409: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Sent (1) when the Idempotency-Key is still being processed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    adminDisableUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Username or email already registered (`conflict`) */
+            409: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Sent (1) when the Idempotency-Key is still being processed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    adminEnableUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Username or email already registered (`conflict`) */
+            409: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Sent (1) when the Idempotency-Key is still being processed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    adminRevokeSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out */
+            204: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    adminSetRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleRequest"];
+            };
+        };
+        responses: {
+            /** @description The account */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Username or email already registered (`conflict`) */
+            409: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Sent (1) when the Idempotency-Key is still being processed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    adminStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminStats"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    adminAuditLog: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the log */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed: the route needs an administrator (`forbidden`), or the account is disabled (`account_disabled`) */
+            403: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
                     [name: string]: unknown;
