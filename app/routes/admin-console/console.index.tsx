@@ -38,7 +38,7 @@ function overHttps<E extends AppEnv>(c: Context<E>): boolean {
   const peer = c.env?.incoming ? getConnInfo(c).remote.address : undefined;
   return (
     peer !== undefined &&
-    c.var.services.clientAddress.isTrusted(peer) &&
+    c.var.clientAddress.isTrusted(peer) &&
     c.req.header("x-forwarded-proto")?.split(",")[0]?.trim() === "https"
   );
 }

@@ -11,7 +11,7 @@ export function actorOf<E extends AppEnv>(c: Context<E>, username: string | null
   return {
     id: c.var.userId,
     username,
-    address: c.var.services.clientAddress.resolve(peer, c.req.header("x-forwarded-for")),
+    address: c.var.clientAddress.resolve(peer, c.req.header("x-forwarded-for")),
   };
 }
 
