@@ -8,7 +8,8 @@ import { optionsFromHostConf } from "../../cloud-init/kit.js";
 import { decodeCloudConfig } from "../cloud-init/helpers.js";
 import { CLUSTER_NEEDS_RDS } from "../../infra/config/cluster.js";
 import { StackConfigError, parseStackConfig } from "../../infra/config/load.js";
-import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check.js";
+import { checkTerraformJson } from "../../harness/terraform-schema/check.js";
+import { formatProblems } from "../../harness/terraform-schema/schemas.js";
 import {
   RDS,
   SENTINELS,

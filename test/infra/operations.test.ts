@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check.js";
+import { checkTerraformJson } from "../../harness/terraform-schema/check.js";
+import { formatProblems } from "../../harness/terraform-schema/schemas.js";
 import { decodeCloudConfig } from "../cloud-init/helpers.js";
 import {
   RDS,
