@@ -9,16 +9,17 @@ import { tagBlocks } from "./tags.js";
 import { apiDescription } from "./description.js";
 import { BACKUP_PREFIX } from "../../contract/server.js";
 
-export interface BackupBucketConfig {
-  /** Prefix of resource names, e.g. "todo-api-dev". */
-  name: string;
-  /** Globally unique TOS bucket name. */
-  bucketName: string;
+export interface BackupBucketProps {
+  /** Prefix of every resource name, e.g. "todo-api-dev" (`<project>-<environment>`). */
+  readonly name: string;
+  /** Globally unique TOS bucket name (it can never change: ForceNew, refused at plan). */
+  readonly bucketName: string;
   /** Days after which the lifecycle rule expires a backup, and again an overwritten or expired (non-current) version. */
-  retentionDays: number;
+  readonly retentionDays: number;
   /** ECS instances that may write and read backups (the role is attached to each). */
-  instanceIds: readonly string[];
-  tags: Readonly<Record<string, string>>;
+  readonly instanceIds: readonly string[];
+  /** Tags put on every taggable resource (the stack adds managed-by, app and environment). */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /** Name of the role the server(s) use for backups; IAM names allow letters, digits and .-_@ (≤ 64). */
@@ -106,10 +107,10 @@ export class BackupBucket extends Construct {
   readonly roleName: string;
   readonly policyDocument: string;
 
-  constructor(scope: Construct, id: string, config: BackupBucketConfig) {
+  constructor(scope: Construct, id: string, props: BackupBucketProps) {
     super(scope, id);
     const bucket = new TosBucket(this, "bucket", {
-      bucketName: config.bucketName,
+      bucketName: props.bucketName,
       publicAcl: "private",
       storageClass: "STANDARD",
       // Versioning: an overwrite (PutObject on an existing name) keeps the previous dump as a
@@ -117,7 +118,7 @@ export class BackupBucket extends Construct {
       // in-place update (enable_version is not ForceNew; the provider calls PutBucketVersioning);
       // TOS can only suspend versioning afterwards, never turn it off (docs/deploy.md).
       enableVersion: true,
-      tags: tagBlocks(config.tags),
+      tags: tagBlocks(props.tags),
       // No prevent_destroy: it would make every `cdktf destroy` fail. TOS refuses to delete a
       // bucket that still holds objects (the provider has no force-destroy and retries the
       // delete for 15 minutes), so what happens to the backups on destroy is the owner's
@@ -139,8 +140,8 @@ export class BackupBucket extends Construct {
         // default name stopped depending on the SSH key, or after editing backups.bucketName.
         precondition: [
           {
-            condition: `\${${bucket.terraformResourceType}.${bucket.friendlyUniqueId}.bucket_name == ${JSON.stringify(config.bucketName)}}`,
-            errorMessage: `The backup bucket of this environment is named \${${bucket.terraformResourceType}.${bucket.friendlyUniqueId}.bucket_name}, but the configuration says ${config.bucketName}. A bucket cannot be renamed: set "backups": { "bucketName": "<the existing name>" } in stack.config.json.`,
+            condition: `\${${bucket.terraformResourceType}.${bucket.friendlyUniqueId}.bucket_name == ${JSON.stringify(props.bucketName)}}`,
+            errorMessage: `The backup bucket of this environment is named \${${bucket.terraformResourceType}.${bucket.friendlyUniqueId}.bucket_name}, but the configuration says ${props.bucketName}. A bucket cannot be renamed: set "backups": { "bucketName": "<the existing name>" } in stack.config.json.`,
           },
         ],
       },
@@ -149,34 +150,34 @@ export class BackupBucket extends Construct {
           id: "expire-backups",
           status: "Enabled",
           prefix: BACKUP_PREFIX,
-          expiration: { days: config.retentionDays },
+          expiration: { days: props.retentionDays },
           // With versioning, expiring a dump (or overwriting it) keeps it as a non-current
           // version: those go after the retention too, so a dump lives at most twice the
           // retention, and an overwritten one stays restorable for the retention. (Provider
           // 0.0.196 has no setting for expired delete markers: they stay, empty and unlisted.)
-          nonCurrentVersionExpiration: { nonCurrentDays: config.retentionDays },
+          nonCurrentVersionExpiration: { nonCurrentDays: props.retentionDays },
           abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
         },
       ],
     });
 
-    const roleName = backupRoleName(config.name);
+    const roleName = backupRoleName(props.name);
     const role = new IamRole(this, "role", {
       roleName,
-      displayName: `${config.name} backups`,
+      displayName: `${props.name} backups`,
       description: apiDescription(
-        `Lets the ${config.name} servers write and read database backups in TOS bucket ${config.bucketName}`,
+        `Lets the ${props.name} servers write and read database backups in TOS bucket ${props.bucketName}`,
       ),
       trustPolicyDocument: ECS_TRUST_POLICY,
       // Short sessions: the metadata service renews them; a leaked token is useless sooner.
       maxSessionDuration: 3600,
-      tags: tagBlocks(config.tags),
+      tags: tagBlocks(props.tags),
     });
 
-    this.policyDocument = backupPolicyDocument(config.bucketName);
+    this.policyDocument = backupPolicyDocument(props.bucketName);
     const policy = new IamPolicy(this, "policy", {
-      policyName: `${config.name}-backup-tos`,
-      description: apiDescription(`Write, read and list database backups in TOS bucket ${config.bucketName} only`),
+      policyName: `${props.name}-backup-tos`,
+      description: apiDescription(`Write, read and list database backups in TOS bucket ${props.bucketName} only`),
       policyDocument: this.policyDocument,
     });
 
@@ -186,14 +187,14 @@ export class BackupBucket extends Construct {
       policyType: "Custom",
     });
 
-    config.instanceIds.forEach((instanceId, i) => {
-      new IamRoleAttachment(this, config.instanceIds.length === 1 ? "attachment" : `attachment-${i + 1}`, {
+    props.instanceIds.forEach((instanceId, i) => {
+      new IamRoleAttachment(this, props.instanceIds.length === 1 ? "attachment" : `attachment-${i + 1}`, {
         iamRoleName: role.roleName,
         instanceId,
       });
     });
 
-    this.bucketName = config.bucketName;
+    this.bucketName = props.bucketName;
     this.bucket = bucket;
     this.roleName = roleName;
   }

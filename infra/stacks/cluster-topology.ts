@@ -1,8 +1,8 @@
 import { TerraformOutput, type TerraformStack } from "cdktf";
+import type { ClusterTopology, TopologyProps } from "./topology.js";
 import { renderCloudInit } from "../../cloud-init/render.js";
 import type { ResolvedEnvironment } from "../config/schema.js";
 import { CLUSTER_NEEDS_RDS, clusterLayout } from "../config/cluster.js";
-import type { Release } from "../constructs/app-deployment.js";
 import { AdminKeyPair } from "../constructs/admin-key-pair.js";
 import { AppServers } from "../constructs/app-servers.js";
 import { Bastion } from "../constructs/bastion.js";
@@ -30,13 +30,8 @@ import {
  * export of the database (by the first server), alarms and a rolling deployment. Construct ids
  * are those of the stack before it was split per topology (test/infra/fixtures/addresses.json).
  */
-export function composeCluster(
-  stack: TerraformStack,
-  name: string,
-  env: ResolvedEnvironment,
-  tags: Record<string, string>,
-  release: Release,
-) {
+export function composeCluster(stack: TerraformStack, props: TopologyProps): ClusterTopology {
+  const { name, environment: env, tags, release } = props;
   if (env.database.mode !== "rds") throw new Error(CLUSTER_NEEDS_RDS); // the config schema refuses it first
   const layout = clusterLayout(env);
   const jwtSecret = jwtSecretVariable(stack, "cluster");
@@ -183,7 +178,7 @@ export function composeCluster(
     ...databaseAlarms(name, database.instanceId),
   ]);
 
-  return { network, loadBalancer, servers, bastion, rollout, database, backups, alarms };
+  return { kind: "cluster", network, loadBalancer, servers, bastion, rollout, database, backups, alarms };
 }
 
 /**

@@ -12,10 +12,10 @@ import { backupRoleName } from "../constructs/backup-bucket.js";
  */
 
 export interface OffsiteBackupTarget {
-  bucket: string;
-  region: string;
-  endpoint: string;
-  roleName: string;
+  readonly bucket: string;
+  readonly region: string;
+  readonly endpoint: string;
+  readonly roleName: string;
 }
 
 /** The off-server backup target of the server that exports the backups (no credentials: the role has them). */

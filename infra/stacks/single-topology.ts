@@ -1,7 +1,7 @@
 import { TerraformOutput, type TerraformStack } from "cdktf";
+import type { SingleTopology, TopologyProps } from "./topology.js";
 import { renderCloudInit } from "../../cloud-init/render.js";
-import type { ResolvedEnvironment } from "../config/schema.js";
-import { AppDeployment, type Release } from "../constructs/app-deployment.js";
+import { AppDeployment } from "../constructs/app-deployment.js";
 import { Network } from "../constructs/network.js";
 import { TodoServer } from "../constructs/todo-server.js";
 import { databaseAlarms, serverAlarms } from "../constructs/alarms.js";
@@ -24,13 +24,8 @@ import {
  * stack before it was split per topology (test/infra/fixtures/addresses.json): existing state
  * keeps its addresses.
  */
-export function composeSingle(
-  stack: TerraformStack,
-  name: string,
-  env: ResolvedEnvironment,
-  tags: Record<string, string>,
-  release: Release,
-) {
+export function composeSingle(stack: TerraformStack, props: TopologyProps): SingleTopology {
+  const { name, environment: env, tags, release } = props;
   const jwtSecret = jwtSecretVariable(stack, "single");
 
   const network = new Network(stack, "network", {
@@ -114,5 +109,5 @@ export function composeSingle(
     databaseOutput(stack, database, "Private endpoint of RDS for PostgreSQL (reachable from the server only)");
   backupOutputs(stack, backups, "Private TOS bucket holding the off-server database backups (docs/operations.md)");
 
-  return { network, server, database, deployment, backups, alarms };
+  return { kind: "single", network, server, database, deployment, backups, alarms };
 }
