@@ -184,10 +184,14 @@ export interface AlarmsProps {
   /** Address of the environment's on-call contact. */
   readonly email: string;
   /**
-   * Reference to the sensitive variable holding the alert webhook (never the literal URL).
+   * The alert webhook: a reference to the sensitive variable holding its URL (never the literal),
+   * and what each rule checks at plan before it would call it (the variable is set).
    * @default - alarms go by e-mail only
    */
-  readonly webhook?: string;
+  readonly webhook?: {
+    readonly url: string;
+    readonly preconditions: readonly { readonly condition: string; readonly errorMessage: string }[];
+  };
   /** One CloudMonitor rule each. */
   readonly alarms: readonly MetricAlarm[];
   /** Tags put on every taggable resource (the stack adds managed-by, app and environment). */
@@ -231,7 +235,9 @@ export class Alarms extends Construct {
         silenceTime: 30,
         alertMethods: props.webhook ? ["Email", "Webhook"] : ["Email"],
         contactGroupIds: [group.id],
-        webHook: props.webhook,
+        webHook: props.webhook?.url,
+        // Without the variable the rule would call an empty URL: asked for at plan (not on destroy).
+        lifecycle: props.webhook ? { precondition: [...props.webhook.preconditions] } : undefined,
         conditions: [
           {
             metricName: alarm.metricName,

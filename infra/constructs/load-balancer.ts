@@ -114,7 +114,11 @@ export class LoadBalancer extends Construct {
     if (props.certificate) {
       // Read at plan time; only needed to create the certificate (destroy works without them).
       const pem = new LocalFile(this, "certificate-pem", { path: props.certificate.certificatePath });
-      const pemKey = new LocalFile(this, "certificate-key", { path: props.certificate.privateKeyPath });
+      const pemKey = new LocalFile(this, "certificate-key", {
+        path: props.certificate.privateKeyPath,
+        // The provider does not mark private_key Sensitive: without this, plans print the key.
+        sensitive: true,
+      });
       const certificate = new Certificate(this, "certificate", {
         certificateName: `${props.name}-${props.certificate.domain.replace(/\./g, "-")}`.slice(0, 128),
         description: apiDescription(`TLS certificate for ${props.certificate.domain}`),

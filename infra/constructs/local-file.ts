@@ -14,6 +14,12 @@ import { TerraformLocal } from "cdktf";
 export interface LocalFileProps {
   /** Path on the deploying machine; `~` is expanded by Terraform. */
   readonly path: string;
+  /**
+   * The content is a secret (a private key): marked with `sensitive()`, so every attribute set
+   * from it shows as "(sensitive value)" in plans, whatever the provider's schema says.
+   * @default false
+   */
+  readonly sensitive?: boolean;
 }
 
 export class LocalFile extends Construct {
@@ -26,7 +32,8 @@ export class LocalFile extends Construct {
   constructor(scope: Construct, id: string, props: LocalFileProps) {
     super(scope, id);
     this.path = props.path;
-    const local = new TerraformLocal(this, "content", `\${try(file(pathexpand(${JSON.stringify(props.path)})), "")}`);
+    const read = `try(file(pathexpand(${JSON.stringify(props.path)})), "")`;
+    const local = new TerraformLocal(this, "content", `\${${props.sensitive ? `sensitive(${read})` : read}}`);
     this.content = local.asString;
     this.ref = `local.${local.friendlyUniqueId}`;
   }

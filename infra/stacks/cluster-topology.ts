@@ -12,8 +12,9 @@ import { NatGateway } from "../constructs/nat-gateway.js";
 import { RollingDeployment } from "../constructs/rolling-deployment.js";
 import { databaseAlarms, loadBalancerAlarms, serverAlarms } from "../constructs/alarms.js";
 import { BackupBucket } from "../constructs/backup-bucket.js";
-import { clusterServerCloudInit, serverAlertWebhook } from "./server-cloud-init.js";
+import { clusterServerCloudInit, warnAlertsWithoutMail } from "./server-cloud-init.js";
 import {
+  alertWebhook,
   backupOutputs,
   databaseHasAddress,
   databaseOutput,
@@ -115,6 +116,8 @@ export function composeCluster(stack: TerraformStack, props: TopologyProps): Clu
   });
 
   const mail = mailSettings(stack, env);
+  const webhook = alertWebhook(stack, env);
+  warnAlertsWithoutMail(stack, env);
   const rollout = new RollingDeployment(stack, "app", {
     servers: servers.servers.map((s, i) => ({
       ...s,
@@ -128,13 +131,18 @@ export function composeCluster(stack: TerraformStack, props: TopologyProps): Clu
     databaseUrl: database.connectionUrl,
     jwtSecret: jwtSecret.value,
     smtpUrl: mail.smtpUrl,
-    alertWebhook: serverAlertWebhook(stack, env),
+    alertWebhook: webhook?.value,
     // Requests reach the app through the load balancer (from its layer-7 source range) and
     // Nginx: both may report the client. Without the CLB's range every client would share the
     // CLB node's address, and one rate-limit budget.
     settings: { TRUSTED_PROXIES: `127.0.0.1,${CLB_BACKEND_SOURCE_CIDR}`, ...mail.settings },
     dependsOn: [bastion.eipAssociation, database.reachable, ...nat.ready],
-    preconditions: [databaseHasAddress(database), ...jwtSecret.preconditions, ...mail.preconditions],
+    preconditions: [
+      databaseHasAddress(database),
+      ...jwtSecret.preconditions,
+      ...mail.preconditions,
+      ...(webhook?.preconditions ?? []),
+    ],
   });
 
   const cert = env.cluster.certificate;

@@ -6,8 +6,9 @@ import { Network } from "../constructs/network.js";
 import { TodoServer } from "../constructs/todo-server.js";
 import { databaseAlarms, serverAlarms } from "../constructs/alarms.js";
 import { BackupBucket } from "../constructs/backup-bucket.js";
-import { serverAlertWebhook, singleServerCloudInit } from "./server-cloud-init.js";
+import { warnAlertsWithoutMail, singleServerCloudInit } from "./server-cloud-init.js";
 import {
+  alertWebhook,
   backupOutputs,
   databaseHasAddress,
   databaseOutput,
@@ -76,6 +77,13 @@ export function composeSingle(stack: TerraformStack, props: TopologyProps): Sing
   ]);
 
   const mail = mailSettings(stack, env);
+  const webhook = alertWebhook(stack, env);
+  warnAlertsWithoutMail(stack, env);
+  const preconditions = [
+    ...(database ? [databaseHasAddress(database)] : []),
+    ...mail.preconditions,
+    ...(webhook?.preconditions ?? []),
+  ];
   const deployment = new AppDeployment(stack, "app", {
     host: server.publicIp,
     instanceId: server.instanceId,
@@ -87,11 +95,10 @@ export function composeSingle(stack: TerraformStack, props: TopologyProps): Sing
     databaseUrl: database?.connectionUrl,
     jwtSecret: jwtSecret.value,
     smtpUrl: mail.smtpUrl,
-    alertWebhook: serverAlertWebhook(stack, env),
+    alertWebhook: webhook?.value,
     ...(env.mail ? { settings: mail.settings } : {}),
     dependsOn: [server.eipAssociation, ...(database ? [database.reachable] : [])],
-    preconditions:
-      database || env.mail ? [...(database ? [databaseHasAddress(database)] : []), ...mail.preconditions] : undefined,
+    preconditions: preconditions.length ? preconditions : undefined,
   });
 
   const apiUrl = env.https ? `https://${env.https.domain}` : `http://${server.publicIp}`;

@@ -26,6 +26,7 @@ afterAll(cleanupSynthDirs);
 const NEW_ADDRESS = [
   /^local\.[\w-]+_(ssh-private-key|certificate-pem|certificate-key)_content_[0-9A-F]{8}$/,
   /^output\.keep_backups_command$/,
+  /^var\.alert_webhook$/,
   /^volcengine_security_group_rule\.network_app-ingress-80-from-100-64-0-0-10_[0-9A-F]{8}$/,
 ];
 /** The cluster's old port-80 rule allowed the load balancer subnet, which the CLB never uses (issue 14, defect 2). */
