@@ -121,11 +121,24 @@ const instanceType = z
   .string()
   .regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, 'must be an ECS instance type such as "ecs.c3i.large"');
 
+/** Most bandwidth the EIP API accepts per billing type (provider v0.0.196: "1~500 for PostPaidByBandwidth, 1~200 for PostPaidByTraffic"). */
+export const EIP_MAX_BANDWIDTH_MBPS = { PostPaidByBandwidth: 500, PostPaidByTraffic: 200 } as const;
+
 const eipSchema = z
   .strictObject({
     billingType: z.enum(["PostPaidByTraffic", "PostPaidByBandwidth"]).default("PostPaidByTraffic"),
     bandwidthMbps: z.number().int().min(1).max(500).default(5),
     isp: z.enum(["BGP", "ChinaMobile", "ChinaUnicom", "ChinaTelecom"]).default("BGP"),
+  })
+  .superRefine((eip, ctx) => {
+    const max = EIP_MAX_BANDWIDTH_MBPS[eip.billingType];
+    // Above 500 the number check has said so already.
+    if (eip.bandwidthMbps > max && eip.bandwidthMbps <= EIP_MAX_BANDWIDTH_MBPS.PostPaidByBandwidth)
+      ctx.addIssue({
+        code: "custom",
+        path: ["bandwidthMbps"],
+        message: `at most ${max} Mbps with ${eip.billingType} billing (the API refuses more); choose PostPaidByBandwidth for up to 500`,
+      });
   })
   .prefault({});
 

@@ -24,7 +24,10 @@ export class AdminKeyPair extends Construct {
       // public_key is ForceNew, and the servers keep the key they were created with whatever
       // happens to the key pair: a different key (new laptop) must not delete and re-import the
       // pair. Rotating the admin key is a documented manual step (docs/deploy.md).
-      lifecycle: { ignoreChanges: ["public_key"] },
+      // project_name is Optional but not Computed in the provider, which stores whatever
+      // DescribeKeyPairs returns: if that is "default", the next plan would set it back to null
+      // and the update fails ("Could set ProjectName to empty"). Never set here, never compared.
+      lifecycle: { ignoreChanges: ["public_key", "project_name"] },
     });
     this.keyPairName = keyPair.keyPairName;
   }
