@@ -38,6 +38,22 @@ const TOP_LEVEL = new Set([
   "check",
 ]);
 
+/** Terraform's built-in provider (terraform.io/builtin/terraform): needs no required_providers entry. */
+const BUILTIN: ProviderSchemaEntry = {
+  resource_schemas: {
+    terraform_data: {
+      block: {
+        attributes: {
+          id: { type: "string", computed: true },
+          input: { type: "dynamic", optional: true },
+          output: { type: "dynamic", computed: true },
+          triggers_replace: { type: "dynamic", optional: true },
+        },
+      },
+    },
+  },
+};
+
 export function checkTerraformJson(config: Record<string, unknown>, schemas: ProvidersSchemaJson): SchemaProblem[] {
   const problems: SchemaProblem[] = [];
   const report = (path: string, message: string) => problems.push({ path, message });
@@ -82,7 +98,7 @@ export function checkTerraformJson(config: Record<string, unknown>, schemas: Pro
   for (const kind of ["resource", "data"] as const) {
     for (const [type, instances] of Object.entries(asObject(config[kind]) ?? {})) {
       const localName = type.split("_")[0]!;
-      const provider = providerByLocalName.get(localName);
+      const provider = localName === "terraform" ? BUILTIN : providerByLocalName.get(localName);
       const base = `${kind}.${type}`;
       if (!provider) {
         report(base, `provider "${localName}" is not declared in terraform.required_providers`);

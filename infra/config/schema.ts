@@ -266,6 +266,15 @@ export const environmentSchema = z
       .optional(),
     /** Node.js download mirror (same layout as nodejs.org/dist), e.g. for servers in mainland China. */
     nodeMirror: z.url({ protocol: /^https$/, error: "must be an https:// URL" }).optional(),
+    /**
+     * The data-loss guard's explicit opt-in: a deploy that would destroy or replace the RDS
+     * instance ("database") or the backup bucket ("backups") is refused at plan unless named here.
+     * Set it for the one deploy that means it, then remove it (docs/deploy.md, Changes that lose data).
+     */
+    allowReplace: z
+      .array(z.enum(["database", "backups"]))
+      .default([])
+      .refine((a) => new Set(a).size === a.length, "list each of database, backups at most once"),
     tags: z
       .record(tagKey, z.string().max(256))
       .refine((t) => Object.keys(t).length <= 20, "at most 20 tags")

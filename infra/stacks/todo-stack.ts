@@ -7,6 +7,7 @@ import type { Release } from "../constructs/app-deployment.js";
 import { composeCluster } from "./cluster-topology.js";
 import { composeSingle } from "./single-topology.js";
 import type { ClusterTopology, SingleTopology } from "./topology.js";
+import { withDataGuard } from "./data-guard.js";
 
 export interface TodoStackProps {
   /** Prefix of every resource name and of the stack names (`<project>-<environment>`). */
@@ -30,6 +31,7 @@ export interface TodoStackProps {
 export class TodoStack extends TerraformStack {
   /** What the environment's topology is made of: one typed result per topology (`kind`). */
   readonly topology: SingleTopology | ClusterTopology;
+  private readonly allowReplace: ResolvedEnvironment["allowReplace"];
 
   constructor(scope: Construct, id: string, props: TodoStackProps) {
     super(scope, id);
@@ -37,6 +39,7 @@ export class TodoStack extends TerraformStack {
     this.addOverride("terraform.required_version", ">= 1.6.0");
     const env = props.environment;
     const name = `${props.project}-${env.name}`;
+    this.allowReplace = env.allowReplace;
     const tags = { ...env.tags, "managed-by": "cdktf", app: props.project, environment: env.name };
 
     // Only the region: credentials come from VOLCENGINE_ACCESS_KEY / VOLCENGINE_SECRET_KEY (and
@@ -63,5 +66,13 @@ export class TodoStack extends TerraformStack {
 
     const topology = { name, environment: env, tags, release: props.release };
     this.topology = env.topology === "cluster" ? composeCluster(this, topology) : composeSingle(this, topology);
+  }
+
+  /**
+   * The synthesized configuration plus the data-loss guard (data-guard.ts), which is computed from
+   * the finished configuration: it follows the ForceNew chains of the resources as synthesized.
+   */
+  override toTerraform(): any {
+    return withDataGuard(super.toTerraform(), { stack: this.node.id, allowReplace: this.allowReplace });
   }
 }
