@@ -1,3 +1,4 @@
+import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { Certificate } from "../../.gen/providers/volcengine/certificate/index.js";
 import { Clb } from "../../.gen/providers/volcengine/clb/index.js";
@@ -25,6 +26,13 @@ export interface LoadBalancerProps {
   readonly eip: EipSettings;
   /** ECS instance ids of the app servers; every one joins the server group. */
   readonly serverInstanceIds: readonly string[];
+  /**
+   * What each server's membership in the group waits for, by index (its deploy step): a server
+   * joins only once it serves, so a first deploy or a scale-up does not fire the load balancer's
+   * unhealthy-servers alarm during the minutes of the deploy.
+   * @default - servers join as soon as their instance exists
+   */
+  readonly serverReady?: readonly (readonly ITerraformDependable[])[];
   /**
    * PEM files on the deploying machine, read by Terraform at plan time (so never in the
    * synthesized JSON; not needed for destroy); the provider stores them in the Terraform state.
@@ -87,6 +95,7 @@ export class LoadBalancer extends Construct {
         port: BACKEND_PORT,
         weight: 100,
         description: apiDescription(`app server ${i + 1}`),
+        dependsOn: props.serverReady?.[i] ? [...props.serverReady[i]] : undefined,
       });
     });
 

@@ -87,15 +87,6 @@ export function composeCluster(stack: TerraformStack, props: TopologyProps): Clu
     tags,
   });
 
-  const loadBalancer = new LoadBalancer(stack, "load-balancer", {
-    name,
-    subnetId: network.loadBalancerSubnetId,
-    spec: env.cluster.loadBalancer.spec,
-    eip: env.cluster.loadBalancer.eip,
-    serverInstanceIds: servers.servers.map((s) => s.instanceId),
-    certificate: env.cluster.certificate,
-    tags,
-  });
 
   const database = rdsDatabase(stack, name, env.database, tags, {
     primaryZone: layout.zones[0],
@@ -143,6 +134,18 @@ export function composeCluster(stack: TerraformStack, props: TopologyProps): Clu
       ...mail.preconditions,
       ...(webhook?.preconditions ?? []),
     ],
+  });
+
+  // After the rollout: each server joins the load balancer once its deploy step has succeeded.
+  const loadBalancer = new LoadBalancer(stack, "load-balancer", {
+    name,
+    subnetId: network.loadBalancerSubnetId,
+    spec: env.cluster.loadBalancer.spec,
+    eip: env.cluster.loadBalancer.eip,
+    serverInstanceIds: servers.servers.map((s) => s.instanceId),
+    serverReady: rollout.steps.map((step) => [step.resource]),
+    certificate: env.cluster.certificate,
+    tags,
   });
 
   const cert = env.cluster.certificate;
