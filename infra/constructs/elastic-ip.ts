@@ -22,6 +22,13 @@ export interface ElasticIpProps {
   readonly eip: EipSettings;
   /** What the address is attached to: an ECS instance or a NAT gateway. */
   readonly attachTo: { readonly id: string; readonly type: "EcsInstance" | "Nat" };
+  /**
+   * A replaced address (`isp` is ForceNew) is created and associated before the old one is
+   * released: what refers to the address (a NAT's SNAT entries) moves to the new one in place
+   * first, instead of the old association being deleted while still in use.
+   * @default false
+   */
+  readonly createBeforeDestroy?: boolean;
   /** Tags put on every taggable resource (the stack adds managed-by, app and environment). */
   readonly tags: Readonly<Record<string, string>>;
 }
@@ -43,11 +50,13 @@ export class ElasticIp extends Construct {
       bandwidth: props.eip.bandwidthMbps,
       isp: props.eip.isp,
       tags: tagBlocks(props.tags),
+      ...(props.createBeforeDestroy ? { lifecycle: { createBeforeDestroy: true } } : {}),
     });
     this.association = new EipAssociate(this, "association", {
       allocationId: eip.id,
       instanceId: props.attachTo.id,
       instanceType: props.attachTo.type,
+      ...(props.createBeforeDestroy ? { lifecycle: { createBeforeDestroy: true } } : {}),
     });
     this.allocationId = eip.id;
     this.address = eip.eipAddress;

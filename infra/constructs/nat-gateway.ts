@@ -49,6 +49,8 @@ export class NatGateway extends Construct {
       description: `Outbound IP of the Todo API servers of ${props.name}`,
       eip: props.eip,
       attachTo: { id: gateway.id, type: "Nat" },
+      // The SNAT entries use the address: a new `isp` must not disassociate it first (deadlock).
+      createBeforeDestroy: true,
       tags: props.tags,
     });
     this.ready = props.sourceSubnetIds.map(

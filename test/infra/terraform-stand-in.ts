@@ -119,3 +119,60 @@ export function standIn(
     resource: { ...(extra.resource ?? {}), terraform_data: { ...(extra.resource?.terraform_data ?? {}), ...data } },
   };
 }
+
+/**
+ * Chosen resources as `terraform_data` stand-ins that behave like the provider's resources where
+ * Terraform decides the order of operations: their ForceNew attributes (the provider's source,
+ * infra/provider/volcengine.force-new.json) go into `triggers_replace`, the others into `input`,
+ * `create_before_destroy` and `depends_on` are kept. The order of operations is that of the
+ * apply's output (`operations`, with `-parallelism=1`). References to resources outside the set
+ * become constants.
+ */
+export function orderingStandIn(
+  tf: TfJson,
+  pick: (type: string, name: string) => boolean,
+  forceNew: Readonly<Record<string, readonly string[]>>,
+): TfJson {
+  const chosen = new Set<string>();
+  for (const [type, byName] of Object.entries<Record<string, unknown>>(tf.resource ?? {}))
+    for (const name of Object.keys(byName)) if (pick(type, name)) chosen.add(`${type}.${name}`);
+  const ref = /\$\{([a-z][a-z0-9_]*)\.([\w-]+)\.(\w+)\}/g;
+  const rewrite = (v: unknown): unknown =>
+    JSON.parse(
+      JSON.stringify(v).replace(ref, (_m, type: string, name: string, attr: string) =>
+        chosen.has(`${type}.${name}`)
+          ? `\${terraform_data.${type}__${name}.${attr === "id" ? "id" : `output.${attr}`}}`
+          : `outside:${type}.${name}.${attr}`,
+      ),
+    );
+  const data: Record<string, unknown> = {};
+  for (const address of chosen) {
+    const [type, name] = address.split(".") as [string, string];
+    const { lifecycle, depends_on, ...body } = tf.resource[type][name] as Record<string, unknown>;
+    const fn = new Set((forceNew[type] ?? []).map((p) => p.split(".")[0]!));
+    const triggers = Object.fromEntries(Object.entries(body).filter(([k]) => fn.has(k)));
+    const input = Object.fromEntries(Object.entries(body).filter(([k]) => !fn.has(k)));
+    const cbd = (lifecycle as { create_before_destroy?: boolean } | undefined)?.create_before_destroy;
+    data[`${type}__${name}`] = rewrite({
+      triggers_replace: triggers,
+      input,
+      ...(cbd ? { lifecycle: { create_before_destroy: true } } : {}),
+      ...(Array.isArray(depends_on)
+        ? {
+            depends_on: depends_on
+              .filter((d: string) => chosen.has(d))
+              .map((d: string) => `terraform_data.${d.replace(".", "__")}`),
+          }
+        : {}),
+    });
+  }
+  return { resource: { terraform_data: data } };
+}
+
+/** "create|update|destroy <type>.<name>" for each operation an apply's output reports, in order. */
+export function operations(applyOutput: string): string[] {
+  const verbs: Record<string, string> = { Creating: "create", Modifying: "update", Destroying: "destroy" };
+  return [...applyOutput.matchAll(/^terraform_data\.(\w+)__([\w-]+)(?: \(deposed object \w+\))?: (Creating|Modifying|Destroying)\.\.\./gm)].map(
+    (m) => `${verbs[m[3]!]} ${m[1]}.${m[2]}`,
+  );
+}
