@@ -1,3 +1,4 @@
+import { DataResource, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { IamPolicy } from "../../.gen/providers/volcengine/iam-policy/index.js";
 import { IamRole } from "../../.gen/providers/volcengine/iam-role/index.js";
@@ -132,9 +133,35 @@ export class BackupBucket extends Construct {
       },
     });
 
+    const rules = [
+      {
+        id: "expire-backups",
+        status: "Enabled",
+        prefix: BACKUP_PREFIX,
+        expiration: { days: props.retentionDays },
+        // With versioning, expiring a dump (or overwriting it) keeps it as a non-current
+        // version: those go after the retention too, so a dump lives at most twice the
+        // retention, and an overwritten one stays restorable for the retention. (Provider
+        // 0.0.196 has no setting for expired delete markers: they stay, empty and unlisted.)
+        nonCurrentVersionExpiration: { nonCurrentDays: props.retentionDays },
+        abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+      },
+    ];
+    // What TOS reads back for the non-current expiry is uncertain: provider 0.0.196 sends
+    // `NonCurrentVersionExpiration.NonCurrentDays` but reads `NoncurrentVersionExpiration` /
+    // `NoncurrentDays` (TOS's own SDK spells it the latter way). Compared with what was sent, the
+    // rules would show a change on every plan, or be silently incomplete. So the rules are never
+    // compared (ignore_changes): they are written when the resource is created and again, by a
+    // replacement, whenever what the stack wants changes (this record of them); the check below
+    // warns at every plan if TOS did not keep the non-current expiry.
+    const wanted = new DataResource(this, "lifecycle-rules", { input: { rules: JSON.stringify(rules) } });
     this.lifecycle = new TosBucketLifecycle(this, "lifecycle", {
       bucketName: bucket.bucketName,
       lifecycle: {
+        ignoreChanges: ["rules"],
+        // The address as a plain string: cdktf would render the construct as "${...}", which
+        // Terraform refuses in replace_triggered_by.
+        replaceTriggeredBy: [`${wanted.terraformResourceType}.${wanted.friendlyUniqueId}`],
         // The servers are told the configured name (user data) and the IAM policy names it: they
         // must match the bucket that exists. Happens with an environment deployed before the
         // default name stopped depending on the SSH key, or after editing backups.bucketName.
@@ -145,18 +172,14 @@ export class BackupBucket extends Construct {
           },
         ],
       },
-      rules: [
+      rules,
+    });
+    const lifecycleAddress = `${this.lifecycle.terraformResourceType}.${this.lifecycle.friendlyUniqueId}`;
+    TerraformStack.of(this).addOverride("check.backup_versions_expire", {
+      assert: [
         {
-          id: "expire-backups",
-          status: "Enabled",
-          prefix: BACKUP_PREFIX,
-          expiration: { days: props.retentionDays },
-          // With versioning, expiring a dump (or overwriting it) keeps it as a non-current
-          // version: those go after the retention too, so a dump lives at most twice the
-          // retention, and an overwritten one stays restorable for the retention. (Provider
-          // 0.0.196 has no setting for expired delete markers: they stay, empty and unlisted.)
-          nonCurrentVersionExpiration: { nonCurrentDays: props.retentionDays },
-          abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+          condition: `\${anytrue([for rule in ${lifecycleAddress}.rules : length(rule.non_current_version_expiration) > 0])}`,
+          error_message: `TOS did not keep the backup bucket's expiry of non-current versions (the lifecycle rule "expire-backups" reads back without it), so overwritten and expired dumps are never deleted. Add it in the TOS console: bucket ${props.bucketName}, lifecycle rule expire-backups, non-current versions after ${props.retentionDays} days (docs/operations.md).`,
         },
       ],
     });
