@@ -19,14 +19,19 @@ import { fileURLToPath } from "node:url";
 export const PROVIDER_TAG = "v0.0.196";
 
 /** Reads provider files from a work tree, or from a (bare) git repository at a tag. */
-export function providerSource(root: string, tag = PROVIDER_TAG): { read(file: string): string; grep(re: string): string[] } {
+export function providerSource(
+  root: string,
+  tag = PROVIDER_TAG,
+): { read(file: string): string; grep(re: string): string[] } {
   const bare = !existsSync(path.join(root, "volcengine/provider.go"));
   const git = (args: string[]) => execFileSync("git", ["-C", root, ...args], { encoding: "utf8", maxBuffer: 64 << 20 });
   return {
     read: (file) => (bare ? git(["show", `${tag}:${file}`]) : readFileSync(path.join(root, file), "utf8")),
     grep: (re) => {
       try {
-        const out = bare ? git(["grep", "-l", "-E", re, tag, "--", "volcengine"]) : git(["grep", "-l", "-E", re, "--", "volcengine"]);
+        const out = bare
+          ? git(["grep", "-l", "-E", re, tag, "--", "volcengine"])
+          : git(["grep", "-l", "-E", re, "--", "volcengine"]);
         return out
           .split("\n")
           .filter(Boolean)
@@ -96,14 +101,20 @@ export function forceNewOf(mapBody: string, prefix = ""): string[] {
 /** Go package name (or import alias) -> directory, from provider.go's imports. */
 function packageDirs(provider: string): Map<string, string> {
   const dirs = new Map<string, string>();
-  for (const m of provider.matchAll(/^\s*(\w+\s+)?"github\.com\/volcengine\/terraform-provider-volcengine\/(volcengine\/[\w/]+)"/gm)) {
+  for (const m of provider.matchAll(
+    /^\s*(\w+\s+)?"github\.com\/volcengine\/terraform-provider-volcengine\/(volcengine\/[\w/]+)"/gm,
+  )) {
     dirs.set(m[1]?.trim() ?? path.basename(m[2]!), m[2]!);
   }
   return dirs;
 }
 
 /** ForceNew attributes of every given resource type, from the provider's source. */
-export function forceNewFromSource(root: string, types: readonly string[], tag = PROVIDER_TAG): Record<string, string[]> {
+export function forceNewFromSource(
+  root: string,
+  types: readonly string[],
+  tag = PROVIDER_TAG,
+): Record<string, string[]> {
   const src = providerSource(root, tag);
   const provider = src.read("volcengine/provider.go");
   const result: Record<string, string[]> = {};

@@ -1,13 +1,9 @@
 import { DataResource, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
-import { IamPolicy } from "../../.gen/providers/volcengine/iam-policy/index.js";
-import { IamRole } from "../../.gen/providers/volcengine/iam-role/index.js";
-import { IamRoleAttachment } from "../../.gen/providers/volcengine/iam-role-attachment/index.js";
-import { IamRolePolicyAttachment } from "../../.gen/providers/volcengine/iam-role-policy-attachment/index.js";
 import { TosBucket } from "../../.gen/providers/volcengine/tos-bucket/index.js";
 import { TosBucketLifecycle } from "../../.gen/providers/volcengine/tos-bucket-lifecycle/index.js";
+import { createBackupRole } from "./backup-role.js";
 import { tagBlocks } from "./tags.js";
-import { apiDescription } from "./description.js";
 import { BACKUP_PREFIX } from "../../contract/server.js";
 
 export interface BackupBucketProps {
@@ -83,15 +79,6 @@ export const BACKUP_ROLE_DENIED_ACTIONS = [
   "tos:PutLifecycleConfiguration",
   "tos:PutObjectACL",
 ] as const;
-
-/**
- * ECS instances may assume the role (the metadata service hands the instance temporary
- * credentials of its attached role). Service principal "ecs" as in Volcengine's IAM docs for
- * service roles; unverified against a live account.
- */
-export const ECS_TRUST_POLICY = JSON.stringify({
-  Statement: [{ Effect: "Allow", Action: ["sts:AssumeRole"], Principal: { Service: ["ecs"] } }],
-});
 
 /**
  * The environment's off-server backups: a private, versioned TOS bucket whose lifecycle rule
@@ -179,43 +166,14 @@ export class BackupBucket extends Construct {
       assert: [
         {
           condition: `\${anytrue([for rule in ${lifecycleAddress}.rules : length(rule.non_current_version_expiration) > 0])}`,
-          error_message: `TOS did not keep the backup bucket's expiry of non-current versions (the lifecycle rule "expire-backups" reads back without it), so overwritten and expired dumps are never deleted. Add it in the TOS console: bucket ${props.bucketName}, lifecycle rule expire-backups, non-current versions after ${props.retentionDays} days (docs/operations.md).`,
+          error_message: `TOS did not keep the backup bucket's expiry of non-current versions (the lifecycle rule "expire-backups" reads back without it), so overwritten and expired dumps are never deleted. Write the rules again once, in cdktf.out/stacks/<stack>: terraform apply -replace=${lifecycleAddress}; if this warning stays, add it in the TOS console: bucket ${props.bucketName}, rule expire-backups, non-current versions after ${props.retentionDays} days (docs/deploy.md).`,
         },
       ],
     });
 
     const roleName = backupRoleName(props.name);
-    const role = new IamRole(this, "role", {
-      roleName,
-      displayName: `${props.name} backups`,
-      description: apiDescription(
-        `Lets the ${props.name} servers write and read database backups in TOS bucket ${props.bucketName}`,
-      ),
-      trustPolicyDocument: ECS_TRUST_POLICY,
-      // Short sessions: the metadata service renews them; a leaked token is useless sooner.
-      maxSessionDuration: 3600,
-      tags: tagBlocks(props.tags),
-    });
-
     this.policyDocument = backupPolicyDocument(props.bucketName);
-    const policy = new IamPolicy(this, "policy", {
-      policyName: `${props.name}-backup-tos`,
-      description: apiDescription(`Write, read and list database backups in TOS bucket ${props.bucketName} only`),
-      policyDocument: this.policyDocument,
-    });
-
-    new IamRolePolicyAttachment(this, "role-policy", {
-      roleName: role.roleName,
-      policyName: policy.policyName,
-      policyType: "Custom",
-    });
-
-    props.instanceIds.forEach((instanceId, i) => {
-      new IamRoleAttachment(this, props.instanceIds.length === 1 ? "attachment" : `attachment-${i + 1}`, {
-        iamRoleName: role.roleName,
-        instanceId,
-      });
-    });
+    createBackupRole(this, { ...props, roleName, policyDocument: this.policyDocument });
 
     this.bucketName = props.bucketName;
     this.bucket = bucket;

@@ -87,7 +87,6 @@ export function composeCluster(stack: TerraformStack, props: TopologyProps): Clu
     tags,
   });
 
-
   const database = rdsDatabase(stack, name, env.database, tags, {
     primaryZone: layout.zones[0],
     // The same written-down value as in the single topology, so switching keeps the instance.

@@ -112,6 +112,8 @@ function summarize(value: unknown): string {
     return of.length ? of.map(([ref, id]) => `${ref} (${summarize(id)})`).join(", ") : String(obj.expression);
   }
   return Object.entries(obj)
-    .map(([k, v]) => (typeof v === "object" && v !== null && !("expression" in v) ? `${k}: ${summarize(v)}` : `${k}=${summarize(v)}`))
+    .map(([k, v]) =>
+      typeof v === "object" && v !== null && !("expression" in v) ? `${k}: ${summarize(v)}` : `${k}=${summarize(v)}`,
+    )
     .join("; ");
 }

@@ -190,7 +190,7 @@ export function alertWebhook(
       {
         condition: '${var.alert_webhook != ""}',
         errorMessage:
-          'alerts.webhook is true: set TF_VAR_alert_webhook to the webhook\'s https:// URL (docs/operations.md, Alerts). It is not needed to destroy.',
+          "alerts.webhook is true: set TF_VAR_alert_webhook to the webhook's https:// URL (docs/operations.md, Alerts). It is not needed to destroy.",
       },
     ],
   };

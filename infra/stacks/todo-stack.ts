@@ -72,7 +72,7 @@ export class TodoStack extends TerraformStack {
    * The synthesized configuration plus the data-loss guard (data-guard.ts), which is computed from
    * the finished configuration: it follows the ForceNew chains of the resources as synthesized.
    */
-  override toTerraform(): any {
+  override toTerraform(): ReturnType<TerraformStack["toTerraform"]> {
     return withDataGuard(super.toTerraform(), { stack: this.node.id, allowReplace: this.allowReplace });
   }
 }

@@ -19,8 +19,10 @@ const stack = async (retentionDays: number): Promise<TfJson> =>
 describe("the backup lifecycle rule", () => {
   it("is written on creation and on a change of the wanted rules, never compared with the read-back", async () => {
     const tf = await stack(30);
-    const [lifecycle] = resources(tf, "volcengine_tos_bucket_lifecycle");
-    const record = Object.entries<any>(tf.resource.terraform_data).find(([n]) => n.startsWith("backups_lifecycle-rules"))!;
+    const lifecycle = resources(tf, "volcengine_tos_bucket_lifecycle")[0]!;
+    const record = Object.entries<any>(tf.resource.terraform_data).find(([n]) =>
+      n.startsWith("backups_lifecycle-rules"),
+    )!;
     expect(lifecycle.lifecycle.ignore_changes).toEqual(["rules"]);
     expect(lifecycle.lifecycle.replace_triggered_by).toEqual([`terraform_data.${record[0]}`]);
     expect(JSON.parse(record[1].input.rules)[0].nonCurrentVersionExpiration).toEqual({ nonCurrentDays: 30 });
@@ -94,7 +96,8 @@ describe("the backup lifecycle rule", () => {
     });
 
     it("writes the rules again when the retention changes", async () => {
-      const plan = (dir.write(config(await stack(45), kept)), dir.plan());
+      dir.write(config(await stack(45), kept));
+      const plan = dir.plan();
       expect(plan.status).toBe(0);
       expect(plan.stdout).toMatch(/terraform_data\.lifecycle_\S+ will be replaced/);
     });

@@ -49,7 +49,8 @@ describe("the change table in docs/deploy.md", () => {
     expect(does.includes("**Destroys**"), `${key}: destroys ${effects.destroyed.join(", ") || "nothing"}`).toBe(
       effects.destroyed.length > 0,
     );
-    for (const kind of [...effects.replaced, ...effects.destroyed]) expect(text, `${key} names ${kind}`).toContain(kind);
+    for (const kind of [...effects.replaced, ...effects.destroyed])
+      expect(text, `${key} names ${kind}`).toContain(kind);
     const losesData = [...effects.replaced, ...effects.destroyed].some((k) => k === "RDS" || k === "bucket");
     expect(text.includes("allowReplace"), `${key}: data loss needs allowReplace`).toBe(losesData);
   });

@@ -30,7 +30,11 @@ const identities = async (env: Record<string, unknown>) => {
 
 describe("what changes the identity of RDS (the provider's ForceNew chains)", () => {
   it.each<[string, Record<string, unknown>, boolean]>([
-    ["network.subnetCidr (subnet cidr_block → RDS subnet_id)", rdsSingle({ network: { subnetCidr: "172.16.5.0/24" } }), true],
+    [
+      "network.subnetCidr (subnet cidr_block → RDS subnet_id)",
+      rdsSingle({ network: { subnetCidr: "172.16.5.0/24" } }),
+      true,
+    ],
     [
       "network.vpcCidr (VPC cidr_block → subnet vpc_id → RDS subnet_id)",
       rdsSingle({ network: { vpcCidr: "10.1.0.0/16", subnetCidr: "10.1.1.0/24" } }),
@@ -47,7 +51,16 @@ describe("what changes the identity of RDS (the provider's ForceNew chains)", ()
     ],
     ["database.nodeSpec (in place)", rdsSingle({ database: { ...RDS, nodeSpec: "rds.postgres.2c4g" } }), false],
     ["database.storageGb (in place)", rdsSingle({ database: { ...RDS, storageGb: 40 } }), false],
-    ["instanceType, https, adminCidrs, retention", rdsSingle({ instanceType: "ecs.g3i.large", https: HTTPS, ssh: { ...(baseEnvironment().ssh as object), adminCidrs: ["192.0.2.1/32"] }, backups: { retentionDays: 90 } }), false],
+    [
+      "instanceType, https, adminCidrs, retention",
+      rdsSingle({
+        instanceType: "ecs.g3i.large",
+        https: HTTPS,
+        ssh: { ...(baseEnvironment().ssh as object), adminCidrs: ["192.0.2.1/32"] },
+        backups: { retentionDays: 90 },
+      }),
+      false,
+    ],
   ])("%s", async (_change, env, replaces) => {
     const before = await identities(rdsSingle());
     const after = await identities(env);
@@ -92,9 +105,13 @@ describe.skipIf(!hasTerraform)("the guard in a real plan, against the previous d
     const r = await deploy(rdsSingle({ network: { subnetCidr: "172.16.5.0/24" } }));
     expect(r.status).not.toBe(0);
     const message = flat(r.stderr);
-    expect(message).toContain("Refused: this deploy would destroy or replace the RDS for PostgreSQL instance of todo-api-prod");
+    expect(message).toContain(
+      "Refused: this deploy would destroy or replace the RDS for PostgreSQL instance of todo-api-prod",
+    );
     expect(message).toContain("every row of the database");
-    expect(message).toMatch(/Last deploy: .*cidr_block=172\.16\.1\.0\/24.*This configuration: .*cidr_block=172\.16\.5\.0\/24/);
+    expect(message).toMatch(
+      /Last deploy: .*cidr_block=172\.16\.1\.0\/24.*This configuration: .*cidr_block=172\.16\.5\.0\/24/,
+    );
     expect(message).toContain('"allowReplace": ["database"]');
   });
 

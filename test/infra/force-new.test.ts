@@ -8,7 +8,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { forceNewFromSource, forceNewOf, projectResourceTypes } from "../../harness/terraform-schema/force-new-source.js";
+import {
+  forceNewFromSource,
+  forceNewOf,
+  projectResourceTypes,
+} from "../../harness/terraform-schema/force-new-source.js";
 import { projectRoot } from "./synth-helpers.js";
 
 const recorded = JSON.parse(readFileSync(path.join(projectRoot, "infra/provider/volcengine.force-new.json"), "utf8"));
@@ -17,7 +21,11 @@ const source = process.env.VOLCENGINE_PROVIDER_SOURCE;
 describe("ForceNew facts", () => {
   it("cover every resource type of the committed provider schema", () => {
     const types = projectResourceTypes(path.join(projectRoot, "infra/provider/volcengine.schema.json")).sort();
-    expect(Object.keys(recorded).filter((k) => k !== "//").sort()).toEqual(types);
+    expect(
+      Object.keys(recorded)
+        .filter((k) => k !== "//")
+        .sort(),
+    ).toEqual(types);
   });
 
   it("are read from a schema map at its own level, nested blocks dotted, comments ignored", () => {
@@ -31,8 +39,12 @@ describe("ForceNew facts", () => {
     expect(forceNewOf(go)).toEqual(["cidr_block", "billing.isp"]);
   });
 
-  it.skipIf(!source || !existsSync(source))("match the provider's source (VOLCENGINE_PROVIDER_SOURCE)", () => {
-    const { "//": _note, ...facts } = recorded;
-    expect(forceNewFromSource(source!, Object.keys(facts))).toEqual(facts);
-  }, 120_000);
+  it.skipIf(!source || !existsSync(source))(
+    "match the provider's source (VOLCENGINE_PROVIDER_SOURCE)",
+    () => {
+      const { "//": _note, ...facts } = recorded;
+      expect(forceNewFromSource(source!, Object.keys(facts))).toEqual(facts);
+    },
+    120_000,
+  );
 });

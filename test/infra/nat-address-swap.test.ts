@@ -31,33 +31,37 @@ describe("the NAT gateway's address swap", () => {
     for (const snat of resources(tf, "volcengine_snat_entry")) expect(snat.depends_on).toHaveLength(1);
   });
 
-  it.skipIf(!hasTerraform)("Terraform orders the swap so the SNAT entries never lose their address", async () => {
-    const dir = new TerraformDir();
-    const pick = (type: string, name: string) =>
-      ["volcengine_eip_address", "volcengine_eip_associate", "volcengine_snat_entry"].includes(type) &&
-      name.startsWith("nat_");
-    try {
-      dir.write(orderingStandIn(await clusterWith("BGP"), pick, FORCE_NEW));
-      expect(dir.init().status).toBe(0);
-      expect(dir.apply().status).toBe(0);
-      dir.write(orderingStandIn(await clusterWith("ChinaMobile"), pick, FORCE_NEW));
-      const swap = dir.run(["apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=1"]);
-      expect(swap.stderr).toBe("");
-      const ops = operations(swap.stdout);
-      const at = (op: string, type: string) => ops.findIndex((l) => l.startsWith(`${op} ${type}.nat_`));
-      // The address and its association are replaced; the SNAT entries are updated in place.
-      expect(ops.filter((l) => l.startsWith("update")).map((l) => l.split(".")[0])).toEqual([
-        "update volcengine_snat_entry",
-        "update volcengine_snat_entry",
-      ]);
-      const oldAssociationGone = at("destroy", "volcengine_eip_associate");
-      expect(oldAssociationGone).toBeGreaterThan(-1);
-      expect(at("create", "volcengine_eip_address")).toBeLessThan(oldAssociationGone);
-      expect(at("create", "volcengine_eip_associate")).toBeLessThan(oldAssociationGone);
-      expect(ops.lastIndexOf(ops.filter((l) => l.startsWith("update")).at(-1)!)).toBeLessThan(oldAssociationGone);
-      expect(at("destroy", "volcengine_eip_address")).toBeGreaterThan(oldAssociationGone);
-    } finally {
-      dir.dispose();
-    }
-  }, 120_000);
+  it.skipIf(!hasTerraform)(
+    "Terraform orders the swap so the SNAT entries never lose their address",
+    async () => {
+      const dir = new TerraformDir();
+      const pick = (type: string, name: string) =>
+        ["volcengine_eip_address", "volcengine_eip_associate", "volcengine_snat_entry"].includes(type) &&
+        name.startsWith("nat_");
+      try {
+        dir.write(orderingStandIn(await clusterWith("BGP"), pick, FORCE_NEW));
+        expect(dir.init().status).toBe(0);
+        expect(dir.apply().status).toBe(0);
+        dir.write(orderingStandIn(await clusterWith("ChinaMobile"), pick, FORCE_NEW));
+        const swap = dir.run(["apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=1"]);
+        expect(swap.stderr).toBe("");
+        const ops = operations(swap.stdout);
+        const at = (op: string, type: string) => ops.findIndex((l) => l.startsWith(`${op} ${type}.nat_`));
+        // The address and its association are replaced; the SNAT entries are updated in place.
+        expect(ops.filter((l) => l.startsWith("update")).map((l) => l.split(".")[0])).toEqual([
+          "update volcengine_snat_entry",
+          "update volcengine_snat_entry",
+        ]);
+        const oldAssociationGone = at("destroy", "volcengine_eip_associate");
+        expect(oldAssociationGone).toBeGreaterThan(-1);
+        expect(at("create", "volcengine_eip_address")).toBeLessThan(oldAssociationGone);
+        expect(at("create", "volcengine_eip_associate")).toBeLessThan(oldAssociationGone);
+        expect(ops.lastIndexOf(ops.filter((l) => l.startsWith("update")).at(-1)!)).toBeLessThan(oldAssociationGone);
+        expect(at("destroy", "volcengine_eip_address")).toBeGreaterThan(oldAssociationGone);
+      } finally {
+        dir.dispose();
+      }
+    },
+    120_000,
+  );
 });

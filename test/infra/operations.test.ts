@@ -176,7 +176,7 @@ describe("backup settings", () => {
       "environments.dev.backups.retentionDays: Too small: expected number to be >=1",
       "environments.dev.backups.bucketName: must be a TOS bucket name: 3-63 lowercase letters, digits and '-', not starting or ending with '-'",
       "environments.dev.alerts.email: must be an e-mail address that receives the alarms",
-      "environments.dev.alerts.webhook: the webhook URL is a secret and must not be in stack.config.json (it would be written into cdk.tf.json and printed by plans): write \"webhook\": true here and set TF_VAR_alert_webhook to the URL when you deploy",
+      'environments.dev.alerts.webhook: the webhook URL is a secret and must not be in stack.config.json (it would be written into cdk.tf.json and printed by plans): write "webhook": true here and set TF_VAR_alert_webhook to the URL when you deploy',
     ]);
   });
 });

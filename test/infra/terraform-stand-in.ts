@@ -65,7 +65,9 @@ export class TerraformDir {
 
 /** The locals that read no resource or data source, directly or through another local. */
 function selfContained(locals: Record<string, unknown>): Record<string, unknown> {
-  const kept = new Map(Object.entries(locals).filter(([, v]) => !/\b(data\.|volcengine_|null_resource\.)/.test(JSON.stringify(v))));
+  const kept = new Map(
+    Object.entries(locals).filter(([, v]) => !/\b(data\.|volcengine_|null_resource\.)/.test(JSON.stringify(v))),
+  );
   for (let changed = true; changed; ) {
     changed = false;
     for (const [name, v] of kept) {
@@ -172,7 +174,9 @@ export function orderingStandIn(
 /** "create|update|destroy <type>.<name>" for each operation an apply's output reports, in order. */
 export function operations(applyOutput: string): string[] {
   const verbs: Record<string, string> = { Creating: "create", Modifying: "update", Destroying: "destroy" };
-  return [...applyOutput.matchAll(/^terraform_data\.(\w+)__([\w-]+)(?: \(deposed object \w+\))?: (Creating|Modifying|Destroying)\.\.\./gm)].map(
-    (m) => `${verbs[m[3]!]} ${m[1]}.${m[2]}`,
-  );
+  return [
+    ...applyOutput.matchAll(
+      /^terraform_data\.(\w+)__([\w-]+)(?: \(deposed object \w+\))?: (Creating|Modifying|Destroying)\.\.\./gm,
+    ),
+  ].map((m) => `${verbs[m[3]!]} ${m[1]}.${m[2]}`);
 }
