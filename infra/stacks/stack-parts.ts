@@ -234,6 +234,6 @@ export function backupOutputs(scope: Construct, backups: BackupBucket, descripti
   new TerraformOutput(scope, "keep_backups_command", {
     value: `terraform state rm ${addresses.join(" ")}`,
     description:
-      "Run in cdktf.out/stacks/<stack> before `cdktf destroy` to keep the backup bucket and its expiry rule (docs/deploy.md, Destroy)",
+      "Run in cdktf.out/stacks/<stack> before `cdktf destroy` to keep the backup bucket and its expiry rule. The bucket is versioned and never empties by itself: to delete it later, delete every object version and every delete marker first (docs/deploy.md, Tear it all down)",
   });
 }
