@@ -2,2838 +2,2825 @@
 // Regenerate: UPDATE_GENERATED_CLIENT=1 npx vitest run test/app/generated-client.test.ts
 
 export interface paths {
-  "/healthz": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Liveness: the process is up (never touches the database) */
+        get: operations["liveness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Liveness: the process is up (never touches the database) */
-    get: operations["liveness"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/readyz": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Readiness: the database answers */
+        get: operations["readiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Readiness: the database answers */
-    get: operations["readiness"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/auth/token": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/auth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log in with username (or email) and password (rate limited per client address)
+         * @description Accepts the OAuth2 password grant as `application/x-www-form-urlencoded` or the same fields as JSON. Wrong username and wrong password give the same 401.
+         */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Log in with username (or email) and password (rate limited per client address)
-     * @description Accepts the OAuth2 password grant as `application/x-www-form-urlencoded` or the same fields as JSON. Wrong username and wrong password give the same 401.
-     */
-    post: operations["login"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/auth/refresh": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Trade a refresh token for a new pair (single use; reuse revokes the whole login)
+         * @description A refresh token retired less than 30 seconds ago (REFRESH_REUSE_GRACE_SECONDS) may be presented again and yields another pair of the same login, so parallel refreshes or a retry after a lost response do not log the user out. Later reuse revokes every token of that login.
+         */
+        post: operations["refreshToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Trade a refresh token for a new pair (single use; reuse revokes the whole login)
-     * @description A refresh token retired less than 30 seconds ago (REFRESH_REUSE_GRACE_SECONDS) may be presented again and yields another pair of the same login, so parallel refreshes or a retry after a lost response do not log the user out. Later reuse revokes every token of that login.
-     */
-    post: operations["refreshToken"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/auth/logout": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End the login the refresh token belongs to (idempotent) */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** End the login the refresh token belongs to (idempotent) */
-    post: operations["logout"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/users": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Register an account (rate limited per client address) */
+        post: operations["registerUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Register an account (rate limited per client address) */
-    post: operations["registerUser"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/users/me": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/users/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in account */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
+        /** Delete the account with all its todos and tokens */
+        delete: operations["deleteMe"];
+        options?: never;
+        head?: never;
+        /**
+         * Change email and/or full name (full_name may be null)
+         * @description A new `email` needs `current_password` (422 on `current_password` when missing or wrong; password checks are rate limited per user), starts unverified and gets a verification mail.
+         */
+        patch: operations["updateMe"];
+        trace?: never;
     };
-    /** The signed-in account */
-    get: operations["getMe"];
-    put?: never;
-    post?: never;
-    /** Delete the account with all its todos and tokens */
-    delete: operations["deleteMe"];
-    options?: never;
-    head?: never;
-    /**
-     * Change email and/or full name (full_name may be null)
-     * @description A new `email` needs `current_password` (422 on `current_password` when missing or wrong; password checks are rate limited per user), starts unverified and gets a verification mail.
-     */
-    patch: operations["updateMe"];
-    trace?: never;
-  };
-  "/api/v1/users/me/password": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/users/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change the password; signs out every session (all refresh tokens revoked)
+         * @description A wrong `current_password` is 422 with a detail on `current_password`. Attempts are rate limited per user (10 a minute by default) → 429 with Retry-After.
+         */
+        put: operations["changePassword"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    /**
-     * Change the password; signs out every session (all refresh tokens revoked)
-     * @description A wrong `current_password` is 422 with a detail on `current_password`. Attempts are rate limited per user (10 a minute by default) → 429 with Retry-After.
-     */
-    put: operations["changePassword"];
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/todos": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/todos": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List my todos (total, stable order: ties broken by id) */
+        get: operations["listTodos"];
+        put?: never;
+        /** Create a todo */
+        post: operations["createTodo"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** List my todos (total, stable order: ties broken by id) */
-    get: operations["listTodos"];
-    put?: never;
-    /** Create a todo */
-    post: operations["createTodo"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/todos/changes": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/todos/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Delta sync: what changed since a cursor (upserts and deletions, oldest first)
+         * @description Without `cursor`: every live todo. With the `next_cursor` of the previous call: every change after it, a todo changed several times once in its latest state, a deleted todo as a `delete` entry. Call again until `has_more` is false. Nothing is missed and nothing repeats, whatever runs concurrently. A cursor older than the retention (30 days by default) is 410 `sync_expired`: start over without one.
+         */
+        get: operations["listTodoChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Delta sync: what changed since a cursor (upserts and deletions, oldest first)
-     * @description Without `cursor`: every live todo. With the `next_cursor` of the previous call: every change after it, a todo changed several times once in its latest state, a deleted todo as a `delete` entry. Call again until `has_more` is false. Nothing is missed and nothing repeats, whatever runs concurrently. A cursor older than the retention (30 days by default) is 410 `sync_expired`: start over without one.
-     */
-    get: operations["listTodoChanges"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/todos/{id}": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/todos/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of my todos */
+        get: operations["getTodo"];
+        put?: never;
+        post?: never;
+        /** Delete a todo */
+        delete: operations["deleteTodo"];
+        options?: never;
+        head?: never;
+        /** Change any of title, description, due_date, completed */
+        patch: operations["updateTodo"];
+        trace?: never;
     };
-    /** One of my todos */
-    get: operations["getTodo"];
-    put?: never;
-    post?: never;
-    /** Delete a todo */
-    delete: operations["deleteTodo"];
-    options?: never;
-    head?: never;
-    /** Change any of title, description, due_date, completed */
-    patch: operations["updateTodo"];
-    trace?: never;
-  };
-  "/api/v1/todos/{id}/complete": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/todos/{id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark a todo completed */
+        post: operations["completeTodo"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Mark a todo completed */
-    post: operations["completeTodo"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/todos/{id}/reopen": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/todos/{id}/reopen": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark a todo not completed */
+        post: operations["reopenTodo"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Mark a todo not completed */
-    post: operations["reopenTodo"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/auth/password-reset": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a password-reset code (202 whether or not the address is registered)
+         * @description The code is valid 30 minutes, once; a newer request retires it. Rate limited per client address and per address asked for. Without mail configured on the server (production), 503 `unavailable`.
+         */
+        post: operations["requestPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Mail a password-reset code (202 whether or not the address is registered)
-     * @description The code is valid 30 minutes, once; a newer request retires it. Rate limited per client address and per address asked for. Without mail configured on the server (production), 503 `unavailable`.
-     */
-    post: operations["requestPasswordReset"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/auth/password-reset/confirm": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with the mailed code; signs out every session
+         * @description A wrong, used or expired code is 400 `invalid_token`. Without mail configured on the server (production), 503 `unavailable`.
+         */
+        post: operations["confirmPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Set a new password with the mailed code; signs out every session
-     * @description A wrong, used or expired code is 400 `invalid_token`. Without mail configured on the server (production), 503 `unavailable`.
-     */
-    post: operations["confirmPasswordReset"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/users/me/email-verification": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/users/me/email-verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a new verification code to my address
+         * @description Rate limited per user. Without mail configured on the server (production), 503 `unavailable`.
+         */
+        post: operations["requestEmailVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Mail a new verification code to my address
-     * @description Rate limited per user. Without mail configured on the server (production), 503 `unavailable`.
-     */
-    post: operations["requestEmailVerification"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/auth/verify-email": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the e-mail address with the mailed code
+         * @description A wrong, used or expired code, or one sent to an address the account no longer has, is 400 `invalid_token`. Without mail configured on the server (production), 503 `unavailable`.
+         */
+        post: operations["verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Confirm the e-mail address with the mailed code
-     * @description A wrong, used or expired code, or one sent to an address the account no longer has, is 400 `invalid_token`. Without mail configured on the server (production), 503 `unavailable`.
-     */
-    post: operations["verifyEmail"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
-  schemas: {
-    Status: {
-      /** @enum {string} */
-      status: "ok";
+    schemas: {
+        Status: {
+            /** @enum {string} */
+            status: "ok";
+        };
+        ErrorResponse: {
+            error: {
+                /** @enum {string} */
+                code: "bad_request" | "unauthorized" | "not_found" | "conflict" | "payload_too_large" | "validation_failed" | "rate_limited" | "unavailable" | "internal" | "precondition_failed" | "idempotency_key_reused" | "sync_expired" | "invalid_token";
+                message: string;
+                details?: {
+                    path: string;
+                    message: string;
+                }[];
+            };
+        };
+        Token: {
+            access_token: string;
+            /** @enum {string} */
+            token_type: "bearer";
+            /**
+             * @description Seconds until the access token expires
+             * @example 900
+             */
+            expires_in: number;
+            refresh_token: string;
+        };
+        LoginForm: {
+            /** @enum {string} */
+            grant_type?: "password";
+            /**
+             * @description Username or email
+             * @example alice
+             */
+            username: string;
+            /**
+             * Format: password
+             * @example correct horse battery staple
+             */
+            password: string;
+            /** @description Ignored (no scopes) */
+            scope?: string;
+            /** @description Ignored (public clients) */
+            client_id?: string;
+            /** @description Ignored (public clients) */
+            client_secret?: string;
+        };
+        LoginRequest: {
+            /**
+             * @description Username or email
+             * @example alice
+             */
+            username: string;
+            /**
+             * Format: password
+             * @example correct horse battery staple
+             */
+            password: string;
+        };
+        RefreshRequest: {
+            refresh_token: string;
+        };
+        User: {
+            /**
+             * Format: int64
+             * @example 1
+             */
+            id: number;
+            username: string;
+            /** Format: email */
+            email: string;
+            full_name: string | null;
+            /** @description Whether the address was confirmed with the code mailed to it */
+            email_verified: boolean;
+            /**
+             * Format: date-time
+             * @example 2026-11-28T06:00:00.000Z
+             */
+            created_at: string;
+        };
+        RegisterRequest: {
+            /** @example alice */
+            username: string;
+            /**
+             * Format: email
+             * @example alice@example.com
+             */
+            email: string;
+            /**
+             * Format: password
+             * @example correct horse battery staple
+             */
+            password: string;
+            /** @example Alice Liddell */
+            full_name?: string | null;
+        };
+        UpdateMeRequest: {
+            /**
+             * Format: email
+             * @example alice@example.com
+             */
+            email?: string;
+            /** @example Alice Liddell */
+            full_name?: string | null;
+            /**
+             * Format: password
+             * @description Required when `email` changes
+             */
+            current_password?: string;
+        };
+        ChangePasswordRequest: {
+            current_password: string;
+            /**
+             * Format: password
+             * @example correct horse battery staple
+             */
+            new_password: string;
+        };
+        Todo: {
+            /**
+             * Format: int64
+             * @example 1
+             */
+            id: number;
+            title: string;
+            description: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-28T06:00:00.000Z
+             */
+            due_date: string | null;
+            completed: boolean;
+            /**
+             * Format: date-time
+             * @example 2026-11-28T06:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-28T06:00:00.000Z
+             */
+            updated_at: string;
+            /**
+             * @description 1 at creation, +1 on every change; the ETag is this number in quotes
+             * @example 1
+             */
+            version: number;
+        };
+        CreateTodoRequest: {
+            /**
+             * @description 1–200 characters after trimming (stored trimmed)
+             * @example Buy milk
+             */
+            title: string;
+            /** @example 2 litres */
+            description?: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 with any offset; years 0001–9999 in UTC
+             * @example 2026-11-28T06:00:00.000Z
+             */
+            due_date?: string | null;
+            completed?: boolean;
+        };
+        TodoList: {
+            items: components["schemas"]["Todo"][];
+            total: number;
+            limit: number;
+            offset: number;
+        };
+        ChangesPage: {
+            changes: components["schemas"]["Change"][];
+            /** @description Opaque; store it and send it on the next call */
+            next_cursor: string;
+            /** @description Call again with next_cursor until this is false */
+            has_more: boolean;
+        };
+        Change: components["schemas"]["UpsertChange"] | components["schemas"]["DeleteChange"];
+        UpsertChange: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "upsert";
+            todo: components["schemas"]["Todo"];
+        };
+        DeleteChange: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "delete";
+            /**
+             * Format: int64
+             * @example 1
+             */
+            id: number;
+            /**
+             * Format: date-time
+             * @example 2026-11-28T06:00:00.000Z
+             */
+            deleted_at: string;
+            version: number;
+        };
+        UpdateTodoRequest: {
+            /**
+             * @description 1–200 characters after trimming (stored trimmed)
+             * @example Buy milk
+             */
+            title?: string;
+            /** @example 2 litres */
+            description?: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 with any offset; years 0001–9999 in UTC
+             * @example 2026-11-28T06:00:00.000Z
+             */
+            due_date?: string | null;
+            completed?: boolean;
+        };
+        Accepted: {
+            /** @enum {string} */
+            status: "accepted";
+        };
+        PasswordResetRequest: {
+            /**
+             * Format: email
+             * @example alice@example.com
+             */
+            email: string;
+        };
+        PasswordResetConfirm: {
+            /**
+             * @description The code from the mail
+             * @example q1bD9x…
+             */
+            token: string;
+            /**
+             * Format: password
+             * @example correct horse battery staple
+             */
+            new_password: string;
+        };
+        VerifyEmailRequest: {
+            /**
+             * @description The code from the mail
+             * @example q1bD9x…
+             */
+            token: string;
+        };
     };
-    ErrorResponse: {
-      error: {
-        /** @enum {string} */
-        code:
-          | "bad_request"
-          | "unauthorized"
-          | "not_found"
-          | "conflict"
-          | "payload_too_large"
-          | "validation_failed"
-          | "rate_limited"
-          | "unavailable"
-          | "internal"
-          | "precondition_failed"
-          | "idempotency_key_reused"
-          | "sync_expired"
-          | "invalid_token";
-        message: string;
-        details?: {
-          path: string;
-          message: string;
-        }[];
-      };
-    };
-    Token: {
-      access_token: string;
-      /** @enum {string} */
-      token_type: "bearer";
-      /**
-       * @description Seconds until the access token expires
-       * @example 900
-       */
-      expires_in: number;
-      refresh_token: string;
-    };
-    LoginForm: {
-      /** @enum {string} */
-      grant_type?: "password";
-      /**
-       * @description Username or email
-       * @example alice
-       */
-      username: string;
-      /**
-       * Format: password
-       * @example correct horse battery staple
-       */
-      password: string;
-      /** @description Ignored (no scopes) */
-      scope?: string;
-      /** @description Ignored (public clients) */
-      client_id?: string;
-      /** @description Ignored (public clients) */
-      client_secret?: string;
-    };
-    LoginRequest: {
-      /**
-       * @description Username or email
-       * @example alice
-       */
-      username: string;
-      /**
-       * Format: password
-       * @example correct horse battery staple
-       */
-      password: string;
-    };
-    RefreshRequest: {
-      refresh_token: string;
-    };
-    User: {
-      /**
-       * Format: int64
-       * @example 1
-       */
-      id: number;
-      username: string;
-      /** Format: email */
-      email: string;
-      full_name: string | null;
-      /** @description Whether the address was confirmed with the code mailed to it */
-      email_verified: boolean;
-      /**
-       * Format: date-time
-       * @example 2026-11-28T06:00:00.000Z
-       */
-      created_at: string;
-    };
-    RegisterRequest: {
-      /** @example alice */
-      username: string;
-      /**
-       * Format: email
-       * @example alice@example.com
-       */
-      email: string;
-      /**
-       * Format: password
-       * @example correct horse battery staple
-       */
-      password: string;
-      /** @example Alice Liddell */
-      full_name?: string | null;
-    };
-    UpdateMeRequest: {
-      /**
-       * Format: email
-       * @example alice@example.com
-       */
-      email?: string;
-      /** @example Alice Liddell */
-      full_name?: string | null;
-      /**
-       * Format: password
-       * @description Required when `email` changes
-       */
-      current_password?: string;
-    };
-    ChangePasswordRequest: {
-      current_password: string;
-      /**
-       * Format: password
-       * @example correct horse battery staple
-       */
-      new_password: string;
-    };
-    Todo: {
-      /**
-       * Format: int64
-       * @example 1
-       */
-      id: number;
-      title: string;
-      description: string | null;
-      /**
-       * Format: date-time
-       * @example 2026-11-28T06:00:00.000Z
-       */
-      due_date: string | null;
-      completed: boolean;
-      /**
-       * Format: date-time
-       * @example 2026-11-28T06:00:00.000Z
-       */
-      created_at: string;
-      /**
-       * Format: date-time
-       * @example 2026-11-28T06:00:00.000Z
-       */
-      updated_at: string;
-      /**
-       * @description 1 at creation, +1 on every change; the ETag is this number in quotes
-       * @example 1
-       */
-      version: number;
-    };
-    CreateTodoRequest: {
-      /**
-       * @description 1–200 characters after trimming (stored trimmed)
-       * @example Buy milk
-       */
-      title: string;
-      /** @example 2 litres */
-      description?: string | null;
-      /**
-       * Format: date-time
-       * @description RFC 3339 with any offset; years 0001–9999 in UTC
-       * @example 2026-11-28T06:00:00.000Z
-       */
-      due_date?: string | null;
-      completed?: boolean;
-    };
-    TodoList: {
-      items: components["schemas"]["Todo"][];
-      total: number;
-      limit: number;
-      offset: number;
-    };
-    ChangesPage: {
-      changes: components["schemas"]["Change"][];
-      /** @description Opaque; store it and send it on the next call */
-      next_cursor: string;
-      /** @description Call again with next_cursor until this is false */
-      has_more: boolean;
-    };
-    Change: components["schemas"]["UpsertChange"] | components["schemas"]["DeleteChange"];
-    UpsertChange: {
-      /**
-       * @description discriminator enum property added by openapi-typescript
-       * @enum {string}
-       */
-      type: "upsert";
-      todo: components["schemas"]["Todo"];
-    };
-    DeleteChange: {
-      /**
-       * @description discriminator enum property added by openapi-typescript
-       * @enum {string}
-       */
-      type: "delete";
-      /**
-       * Format: int64
-       * @example 1
-       */
-      id: number;
-      /**
-       * Format: date-time
-       * @example 2026-11-28T06:00:00.000Z
-       */
-      deleted_at: string;
-      version: number;
-    };
-    UpdateTodoRequest: {
-      /**
-       * @description 1–200 characters after trimming (stored trimmed)
-       * @example Buy milk
-       */
-      title?: string;
-      /** @example 2 litres */
-      description?: string | null;
-      /**
-       * Format: date-time
-       * @description RFC 3339 with any offset; years 0001–9999 in UTC
-       * @example 2026-11-28T06:00:00.000Z
-       */
-      due_date?: string | null;
-      completed?: boolean;
-    };
-    Accepted: {
-      /** @enum {string} */
-      status: "accepted";
-    };
-    PasswordResetRequest: {
-      /**
-       * Format: email
-       * @example alice@example.com
-       */
-      email: string;
-    };
-    PasswordResetConfirm: {
-      /**
-       * @description The code from the mail
-       * @example q1bD9x…
-       */
-      token: string;
-      /**
-       * Format: password
-       * @example correct horse battery staple
-       */
-      new_password: string;
-    };
-    VerifyEmailRequest: {
-      /**
-       * @description The code from the mail
-       * @example q1bD9x…
-       */
-      token: string;
-    };
-  };
-  responses: never;
-  parameters: never;
-  requestBodies: never;
-  headers: never;
-  pathItems: never;
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
 }
 export type $defs = Record<string, never>;
 export interface operations {
-  liveness: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    liveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Alive */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Status"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
     };
-    requestBody?: never;
-    responses: {
-      /** @description Alive */
-      200: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
+    readiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          "application/json": components["schemas"]["Status"];
+        requestBody?: never;
+        responses: {
+            /** @description Ready */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Status"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
-      };
-      /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-      400: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
     };
-  };
-  readiness: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["LoginForm"];
+                "application/json": components["schemas"]["LoginRequest"];
+            };
+        };
+        responses: {
+            /** @description A new token pair */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    /** @description `no-store` */
+                    "Cache-Control": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Token"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many attempts (`rate_limited`); see Retry-After */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
     };
-    requestBody?: never;
-    responses: {
-      /** @description Ready */
-      200: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
+    refreshToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          "application/json": components["schemas"]["Status"];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshRequest"];
+            };
         };
-      };
-      /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-      400: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
+        responses: {
+            /** @description A new token pair */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description `no-store` */
+                    "Cache-Control": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Token"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
     };
-  };
-  login: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description Logged out */
+            204: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
     };
-    requestBody: {
-      content: {
-        "application/x-www-form-urlencoded": components["schemas"]["LoginForm"];
-        "application/json": components["schemas"]["LoginRequest"];
-      };
+    registerUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    /** @description /api/v1/users/me */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Username or email already registered (`conflict`) */
+            409: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    /** @description Sent (1) when the Idempotency-Key is still being processed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many attempts (`rate_limited`); see Retry-After */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
     };
-    responses: {
-      /** @description A new token pair */
-      200: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          /** @description `no-store` */
-          "Cache-Control": string;
-          [name: string]: unknown;
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          "application/json": components["schemas"]["Token"];
+        requestBody?: never;
+        responses: {
+            /** @description The account */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
-      };
-      /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-      400: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-      401: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          /** @description Always `Bearer realm="todo-api"` */
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Body over 64 KiB (`payload_too_large`) */
-      413: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-      422: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Too many attempts (`rate_limited`); see Retry-After */
-      429: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
     };
-  };
-  refreshToken: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    deleteMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
     };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["RefreshRequest"];
-      };
+    updateMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateMeRequest"];
+            };
+        };
+        responses: {
+            /** @description The updated account */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Username or email already registered (`conflict`) */
+            409: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Sent (1) when the Idempotency-Key is still being processed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many attempts (`rate_limited`); see Retry-After */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
     };
-    responses: {
-      /** @description A new token pair */
-      200: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description `no-store` */
-          "Cache-Control": string;
-          [name: string]: unknown;
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          "application/json": components["schemas"]["Token"];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangePasswordRequest"];
+            };
         };
-      };
-      /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-      400: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
+        responses: {
+            /** @description Changed */
+            204: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many attempts (`rate_limited`); see Retry-After */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-      401: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Always `Bearer realm="todo-api"` */
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Body over 64 KiB (`payload_too_large`) */
-      413: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-      422: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
     };
-  };
-  logout: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    listTodos: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                completed?: boolean;
+                sort?: "created_at" | "-created_at" | "due_date" | "-due_date";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of todos */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TodoList"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
     };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["RefreshRequest"];
-      };
+    createTodo: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1–255 printable ASCII characters, per user, kept 24 hours. A repeat of the same request returns the first response with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`; a repeat while the first still runs is 409 with `Retry-After: 1`. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateTodoRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description /api/v1/todos/{id} */
+                    Location: string;
+                    /** @description The todo's version as a strong entity tag, e.g. `"3"` */
+                    ETag: string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Todo"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Username or email already registered (`conflict`) */
+            409: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Sent (1) when the Idempotency-Key is still being processed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
     };
-    responses: {
-      /** @description Logged out */
-      204: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
+    listTodoChanges: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous call; omit it to start over. */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content?: never;
-      };
-      /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-      400: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            /** @description A page of changes */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangesPage"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The sync cursor has expired (`sync_expired`): start over without a cursor */
+            410: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Body over 64 KiB (`payload_too_large`) */
-      413: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-      422: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
     };
-  };
-  registerUser: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    getTodo: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you hold; 304 if it is still current. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The todo */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description The todo's version as a strong entity tag, e.g. `"3"` */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Todo"];
+                };
+            };
+            /** @description Not modified: If-None-Match names the current version */
+            304: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description The todo's version as a strong entity tag, e.g. `"3"` */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
     };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["RegisterRequest"];
-      };
+    deleteTodo: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply only if the todo is still at this version (its ETag, e.g. `"3"`); else 412 and nothing changes. */
+                "If-Match"?: string;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description If-Match does not name the current version (`precondition_failed`); nothing changed */
+            412: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
     };
-    responses: {
-      /** @description Created */
-      201: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          /** @description /api/v1/users/me */
-          Location: string;
-          [name: string]: unknown;
+    updateTodo: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply only if the todo is still at this version (its ETag, e.g. `"3"`); else 412 and nothing changes. */
+                "If-Match"?: string;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
         };
-        content: {
-          "application/json": components["schemas"]["User"];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateTodoRequest"];
+            };
         };
-      };
-      /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-      400: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
+        responses: {
+            /** @description The updated todo */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description The todo's version as a strong entity tag, e.g. `"3"` */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Todo"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description If-Match does not name the current version (`precondition_failed`); nothing changed */
+            412: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Username or email already registered (`conflict`) */
-      409: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          /** @description Sent (1) when the Idempotency-Key is still being processed */
-          "Retry-After"?: number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Body over 64 KiB (`payload_too_large`) */
-      413: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-      422: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Too many attempts (`rate_limited`); see Retry-After */
-      429: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
     };
-  };
-  getMe: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    completeTodo: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1–255 printable ASCII characters, per user, kept 24 hours. A repeat of the same request returns the first response with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`; a repeat while the first still runs is 409 with `Retry-After: 1`. */
+                "Idempotency-Key"?: string;
+                /** @description Apply only if the todo is still at this version (its ETag, e.g. `"3"`); else 412 and nothing changes. */
+                "If-Match"?: string;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The todo, completed */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description The todo's version as a strong entity tag, e.g. `"3"` */
+                    ETag: string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Todo"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Username or email already registered (`conflict`) */
+            409: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Sent (1) when the Idempotency-Key is still being processed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description If-Match does not name the current version (`precondition_failed`); nothing changed */
+            412: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
     };
-    requestBody?: never;
-    responses: {
-      /** @description The account */
-      200: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
+    reopenTodo: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1–255 printable ASCII characters, per user, kept 24 hours. A repeat of the same request returns the first response with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`; a repeat while the first still runs is 409 with `Retry-After: 1`. */
+                "Idempotency-Key"?: string;
+                /** @description Apply only if the todo is still at this version (its ETag, e.g. `"3"`); else 412 and nothing changes. */
+                "If-Match"?: string;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
         };
-        content: {
-          "application/json": components["schemas"]["User"];
+        requestBody?: never;
+        responses: {
+            /** @description The todo, reopened */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description The todo's version as a strong entity tag, e.g. `"3"` */
+                    ETag: string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Todo"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Username or email already registered (`conflict`) */
+            409: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Sent (1) when the Idempotency-Key is still being processed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description If-Match does not name the current version (`precondition_failed`); nothing changed */
+            412: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
-      };
-      /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-      401: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Always `Bearer realm="todo-api"` */
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
     };
-  };
-  deleteMe: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    requestPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: if the address is registered, a mail is on its way */
+            202: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many attempts (`rate_limited`); see Retry-After */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
     };
-    requestBody?: never;
-    responses: {
-      /** @description Deleted */
-      204: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
+    confirmPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content?: never;
-      };
-      /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-      401: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Always `Bearer realm="todo-api"` */
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetConfirm"];
+            };
         };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
+        responses: {
+            /** @description Password changed; every refresh token revoked */
+            204: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
     };
-  };
-  updateMe: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    requestEmailVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: a mail is on its way */
+            202: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many attempts (`rate_limited`); see Retry-After */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Attempts allowed per window */
+                    "RateLimit-Limit": number;
+                    /** @description Attempts left in the current window */
+                    "RateLimit-Remaining": number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset": number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
     };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["UpdateMeRequest"];
-      };
+    verifyEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyEmailRequest"];
+            };
+        };
+        responses: {
+            /** @description The account, with email_verified: true */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
     };
-    responses: {
-      /** @description The updated account */
-      200: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["User"];
-        };
-      };
-      /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-      400: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-      401: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Always `Bearer realm="todo-api"` */
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Username or email already registered (`conflict`) */
-      409: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Sent (1) when the Idempotency-Key is still being processed */
-          "Retry-After"?: number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Body over 64 KiB (`payload_too_large`) */
-      413: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-      422: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Too many attempts (`rate_limited`); see Retry-After */
-      429: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-    };
-  };
-  changePassword: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["ChangePasswordRequest"];
-      };
-    };
-    responses: {
-      /** @description Changed */
-      204: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-      /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-      400: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-      401: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          /** @description Always `Bearer realm="todo-api"` */
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Body over 64 KiB (`payload_too_large`) */
-      413: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-      422: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Too many attempts (`rate_limited`); see Retry-After */
-      429: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-    };
-  };
-  listTodos: {
-    parameters: {
-      query?: {
-        limit?: number;
-        offset?: number;
-        completed?: boolean;
-        sort?: "created_at" | "-created_at" | "due_date" | "-due_date";
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description A page of todos */
-      200: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["TodoList"];
-        };
-      };
-      /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-      400: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-      401: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Always `Bearer realm="todo-api"` */
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-      422: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-    };
-  };
-  createTodo: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description 1–255 printable ASCII characters, per user, kept 24 hours. A repeat of the same request returns the first response with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`; a repeat while the first still runs is 409 with `Retry-After: 1`. */
-        "Idempotency-Key"?: string;
-      };
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["CreateTodoRequest"];
-      };
-    };
-    responses: {
-      /** @description Created */
-      201: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description /api/v1/todos/{id} */
-          Location: string;
-          /** @description The todo's version as a strong entity tag, e.g. `"3"` */
-          ETag: string;
-          /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
-          "Idempotent-Replayed"?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Todo"];
-        };
-      };
-      /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-      400: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-      401: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Always `Bearer realm="todo-api"` */
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Username or email already registered (`conflict`) */
-      409: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Sent (1) when the Idempotency-Key is still being processed */
-          "Retry-After"?: number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Body over 64 KiB (`payload_too_large`) */
-      413: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-      422: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-    };
-  };
-  listTodoChanges: {
-    parameters: {
-      query?: {
-        /** @description `next_cursor` of the previous call; omit it to start over. */
-        cursor?: string;
-        limit?: number;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description A page of changes */
-      200: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ChangesPage"];
-        };
-      };
-      /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-      400: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-      401: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Always `Bearer realm="todo-api"` */
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The sync cursor has expired (`sync_expired`): start over without a cursor */
-      410: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-      422: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-    };
-  };
-  getTodo: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description The ETag you hold; 304 if it is still current. */
-        "If-None-Match"?: string;
-      };
-      path: {
-        id: number;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description The todo */
-      200: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description The todo's version as a strong entity tag, e.g. `"3"` */
-          ETag: string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Todo"];
-        };
-      };
-      /** @description Not modified: If-None-Match names the current version */
-      304: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description The todo's version as a strong entity tag, e.g. `"3"` */
-          ETag: string;
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-      /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-      401: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Always `Bearer realm="todo-api"` */
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description No such resource (`not_found`) */
-      404: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-    };
-  };
-  deleteTodo: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Apply only if the todo is still at this version (its ETag, e.g. `"3"`); else 412 and nothing changes. */
-        "If-Match"?: string;
-      };
-      path: {
-        id: number;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Deleted */
-      204: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-      /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-      401: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Always `Bearer realm="todo-api"` */
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description No such resource (`not_found`) */
-      404: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description If-Match does not name the current version (`precondition_failed`); nothing changed */
-      412: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-    };
-  };
-  updateTodo: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Apply only if the todo is still at this version (its ETag, e.g. `"3"`); else 412 and nothing changes. */
-        "If-Match"?: string;
-      };
-      path: {
-        id: number;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["UpdateTodoRequest"];
-      };
-    };
-    responses: {
-      /** @description The updated todo */
-      200: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description The todo's version as a strong entity tag, e.g. `"3"` */
-          ETag: string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Todo"];
-        };
-      };
-      /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-      400: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-      401: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Always `Bearer realm="todo-api"` */
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description No such resource (`not_found`) */
-      404: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description If-Match does not name the current version (`precondition_failed`); nothing changed */
-      412: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Body over 64 KiB (`payload_too_large`) */
-      413: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-      422: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-    };
-  };
-  completeTodo: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description 1–255 printable ASCII characters, per user, kept 24 hours. A repeat of the same request returns the first response with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`; a repeat while the first still runs is 409 with `Retry-After: 1`. */
-        "Idempotency-Key"?: string;
-        /** @description Apply only if the todo is still at this version (its ETag, e.g. `"3"`); else 412 and nothing changes. */
-        "If-Match"?: string;
-      };
-      path: {
-        id: number;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description The todo, completed */
-      200: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description The todo's version as a strong entity tag, e.g. `"3"` */
-          ETag: string;
-          /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
-          "Idempotent-Replayed"?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Todo"];
-        };
-      };
-      /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-      401: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Always `Bearer realm="todo-api"` */
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description No such resource (`not_found`) */
-      404: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Username or email already registered (`conflict`) */
-      409: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Sent (1) when the Idempotency-Key is still being processed */
-          "Retry-After"?: number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description If-Match does not name the current version (`precondition_failed`); nothing changed */
-      412: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-      422: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-    };
-  };
-  reopenTodo: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description 1–255 printable ASCII characters, per user, kept 24 hours. A repeat of the same request returns the first response with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`; a repeat while the first still runs is 409 with `Retry-After: 1`. */
-        "Idempotency-Key"?: string;
-        /** @description Apply only if the todo is still at this version (its ETag, e.g. `"3"`); else 412 and nothing changes. */
-        "If-Match"?: string;
-      };
-      path: {
-        id: number;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description The todo, reopened */
-      200: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description The todo's version as a strong entity tag, e.g. `"3"` */
-          ETag: string;
-          /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
-          "Idempotent-Replayed"?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Todo"];
-        };
-      };
-      /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-      401: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Always `Bearer realm="todo-api"` */
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description No such resource (`not_found`) */
-      404: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Username or email already registered (`conflict`) */
-      409: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Sent (1) when the Idempotency-Key is still being processed */
-          "Retry-After"?: number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description If-Match does not name the current version (`precondition_failed`); nothing changed */
-      412: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-      422: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-    };
-  };
-  requestPasswordReset: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["PasswordResetRequest"];
-      };
-    };
-    responses: {
-      /** @description Accepted: if the address is registered, a mail is on its way */
-      202: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Accepted"];
-        };
-      };
-      /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-      400: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Body over 64 KiB (`payload_too_large`) */
-      413: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-      422: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Too many attempts (`rate_limited`); see Retry-After */
-      429: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-    };
-  };
-  confirmPasswordReset: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["PasswordResetConfirm"];
-      };
-    };
-    responses: {
-      /** @description Password changed; every refresh token revoked */
-      204: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-      /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-      400: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Body over 64 KiB (`payload_too_large`) */
-      413: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-      422: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-    };
-  };
-  requestEmailVerification: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Accepted: a mail is on its way */
-      202: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Accepted"];
-        };
-      };
-      /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
-      401: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          /** @description Always `Bearer realm="todo-api"` */
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Too many attempts (`rate_limited`); see Retry-After */
-      429: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Attempts allowed per window */
-          "RateLimit-Limit": number;
-          /** @description Attempts left in the current window */
-          "RateLimit-Remaining": number;
-          /** @description Seconds until the window resets */
-          "RateLimit-Reset": number;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-    };
-  };
-  verifyEmail: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["VerifyEmailRequest"];
-      };
-    };
-    responses: {
-      /** @description The account, with email_verified: true */
-      200: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["User"];
-        };
-      };
-      /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
-      400: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Body over 64 KiB (`payload_too_large`) */
-      413: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
-      422: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description Unexpected error (`internal`) */
-      500: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-      /** @description The database cannot be reached (`unavailable`) */
-      503: {
-        headers: {
-          /** @description Echo of a valid incoming X-Request-Id, else a generated one */
-          "X-Request-Id": string;
-          /** @description Seconds to wait before retrying */
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ErrorResponse"];
-        };
-      };
-    };
-  };
 }
