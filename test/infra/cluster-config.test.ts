@@ -2,7 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { CLUSTER_NEEDS_RDS } from "../../infra/config/cluster.js";
 import { StackConfigError, parseStackConfig } from "../../infra/config/load.js";
-import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check.js";
+import { checkTerraformJson } from "../../harness/terraform-schema/check.js";
+import { formatProblems } from "../../harness/terraform-schema/schemas.js";
 import {
   RDS,
   baseEnvironment,

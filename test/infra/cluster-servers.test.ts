@@ -6,7 +6,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { renderCloudInit, serverFiles } from "../../cloud-init/render.js";
 import { optionsFromHostConf } from "../../cloud-init/kit.js";
 import { decodeCloudConfig } from "../cloud-init/helpers.js";
-import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check.js";
+import { checkTerraformJson } from "../../harness/terraform-schema/check.js";
+import { formatProblems } from "../../harness/terraform-schema/schemas.js";
 import {
   SENTINELS,
   projectSchemas,
