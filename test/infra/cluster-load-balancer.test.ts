@@ -74,9 +74,7 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     // through locals that tolerate a missing file (destroy), with preconditions for deploys.
     const local = (expr: string) => tf.locals[/^\$\{local\.([\w-]+)\}$/.exec(expr)![1]!];
     expect(local(certs[0]![1].public_key)).toBe(`\${try(file(pathexpand("${CERT.certificatePath}")), "")}`);
-    expect(local(certs[0]![1].private_key)).toBe(
-      `\${sensitive(try(file(pathexpand("${CERT.privateKeyPath}")), ""))}`,
-    );
+    expect(local(certs[0]![1].private_key)).toBe(`\${sensitive(try(file(pathexpand("${CERT.privateKeyPath}")), ""))}`);
     expect(certs[0]![1].lifecycle.precondition.map((p: any) => p.error_message)).toEqual([
       expect.stringContaining(CERT.certificatePath),
       expect.stringContaining(CERT.privateKeyPath),
