@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ALERT_STATE_DIR, ALERT_WEBHOOK_PATH } from "../../contract/server.js";
-import { startMetadataStandIn, startS3StandIn } from "../../test/cloud-init/s3-stand-in.js";
+import { startMetadataStandIn, startS3StandIn } from "../../local-cloud/services/tos/s3-data-plane.js";
 import { startSmtpSink } from "../../test/support/smtp-sink.js";
 import type { Cleanup } from "./cleanup.js";
 import type { Container } from "./container.js";

@@ -19,7 +19,7 @@ import {
   type Credentials,
   type MetadataStandIn,
   type S3StandIn,
-} from "./s3-stand-in.js";
+} from "../../local-cloud/services/tos/s3-data-plane.js";
 
 /**
  * cloud-init/lib/offsite.mjs, run as the server runs it (`node offsite.mjs ...`), against a

@@ -13,7 +13,7 @@ import type { BootRequest, InstanceBooter } from "../../local-cloud/booter.js";
  * nothing left. Ids are new in the replay; they are mapped as the answers reveal them.
  */
 const FIXTURES = join(import.meta.dirname, "fixtures");
-/** The scenario records with this transition time (local-cloud/rehearse-cloud.ts). */
+/** The scenario records with this transition time (harness/cloud/rehearse-cloud.ts). */
 const TRANSITION_MS = 1000;
 const ID =
   /^((vpc|vtb|subnet|sg|eip|i|eni|vol|kp|acl|clb|lsn|rsp|rs|ngw|snat|cert)-[0-9a-f]{20}|postgres-[0-9a-f]{12}|19\d{16})$/;
@@ -104,7 +104,7 @@ function shape(v: unknown, key = ""): unknown {
 }
 
 /**
- * The booter calls a recording implies (when local-cloud/services/ecs-instance.ts and eip.ts call
+ * The booter calls a recording implies (when local-cloud/services/ecs/instance.ts and vpc/eip.ts call
  * the booter): a successful RunInstances boots the instance with its host name, the user data
  * decoded and the imported key pair's public key; an EIP associated with or disassociated from an
  * ECS instance (not a NAT gateway or a load balancer) attaches or detaches its address; Stop, Start
@@ -155,7 +155,7 @@ function expectedBooterCalls(recorded: LoggedCall[], ids: Map<string, string>, r
   return expected;
 }
 
-/** What the stand-in asked a booter to do, in order: the real one boots containers (scripts/rehearse/ecs-booter.ts). */
+/** What the stand-in asked a booter to do, in order: the real one boots containers (harness/cloud/ecs-booter.ts). */
 function recordingBooter() {
   const calls: unknown[][] = [];
   const booter: InstanceBooter = {

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import type { InstanceBooter } from "../../local-cloud/booter.js";
-import { startLocalCloud, type LocalCloud } from "../../local-cloud/server.js";
+import type { InstanceBooter } from "../../../local-cloud/booter.js";
+import { startLocalCloud, type LocalCloud } from "../../../local-cloud/server.js";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EcsBooter, metaData } from "../../scripts/rehearse/ecs-booter.js";
-import { StepLog } from "../../scripts/rehearse/steps.js";
-import { openApi, until } from "./client.js";
+import { EcsBooter, metaData } from "../../../harness/cloud/ecs-booter.js";
+import { StepLog } from "../../../scripts/rehearse/steps.js";
+import { openApi, until } from "../../local-cloud/client.js";
 
 /**
  * What the stand-in tells a booter across an instance's life (stop, start, EIP, delete). The

@@ -4,12 +4,12 @@ import { mkdir, rename, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { BootRequest, InstanceBooter } from "../../local-cloud/booter.js";
 import { pinnedNodeRelease } from "../../contract/node.js";
-import { Cleanup } from "./cleanup.js";
-import { Container } from "./container.js";
-import { createPrivateNetwork, type PrivateNetwork } from "./network.js";
-import { debian12, ensureRootfs, type Rootfs } from "./rootfs.js";
-import { run } from "./shell.js";
-import type { StepLog } from "./steps.js";
+import { Cleanup } from "../../scripts/rehearse/cleanup.js";
+import { Container } from "../../scripts/rehearse/container.js";
+import { createPrivateNetwork, type PrivateNetwork } from "../../scripts/rehearse/network.js";
+import { debian12, ensureRootfs, type Rootfs } from "../../scripts/rehearse/rootfs.js";
+import { run } from "../../scripts/rehearse/shell.js";
+import type { StepLog } from "../../scripts/rehearse/steps.js";
 
 /**
  * The stand-in's ECS instances as real servers: each RunInstances boots the rehearsal's Debian 12

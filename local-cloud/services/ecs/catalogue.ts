@@ -1,9 +1,9 @@
-import { page, type Action, type Call } from "../api.js";
-import { ApiError, notFound } from "../errors.js";
-import { bool, required, str, strings } from "../params.js";
-import { checkDescription, checkName } from "../rules.js";
-import { isoNow } from "../store.js";
-import { getInstance } from "./ecs-instance.js";
+import { page, type Action, type Call } from "../../api.js";
+import { ApiError, notFound } from "../../errors.js";
+import { bool, required, str, strings } from "../../params.js";
+import { checkDescription, checkName } from "../../rules.js";
+import { isoNow } from "../../store.js";
+import { getInstance } from "./instance.js";
 
 /**
  * What the ECS service knows without anyone creating it (public images, instance types, zones),

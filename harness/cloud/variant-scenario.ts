@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { compareEffect, effectOfPlan, tableRow, type ChangeEffect } from "./change-table.js";
 import { NOT_SERVED, writeEnvironmentConfig, type Variant } from "./scenario-config.js";
-import type { LocalCloud } from "./server.js";
+import type { LocalCloud } from "../../local-cloud/server.js";
 import type { TerraformSteps } from "./terraform-steps.js";
 
 const WHY = "the SSH deploy step: the instances are records, no server boots";

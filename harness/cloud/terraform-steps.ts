@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PlannedChange } from "./change-table.js";
-import type { LocalCloud } from "./server.js";
+import type { LocalCloud } from "../../local-cloud/server.js";
 import { stripDescriptions, targets } from "./scenario-config.js";
 
 export interface Step {

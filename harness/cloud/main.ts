@@ -1,24 +1,24 @@
 /**
  * `npm run rehearse:cloud [-- --no-boot] [--variant <id>] [--no-change] [--repo <checkout>] [--work-around-d1] [--record <file.jsonl>|<dir>]`
  *
- * The stack's own lifecycle against the local Volcengine (local-cloud/rehearse-cloud.ts). First,
+ * The stack's own lifecycle against the local Volcengine (harness/cloud/rehearse-cloud.ts). First,
  * with the ECS instance booted as the rehearsal's container (ecs-booter.ts): `terraform apply`
  * boots it from the user data the provider sent and the stack's deploy step SSHes in through the
  * EIP with the key pair's key; the smoke test passes through the EIP; a plan right after shows no
  * change; a new release re-runs the deploy step only, under traffic that must not fail; destroy
  * leaves no resource, container or network. Then the record-only environments (single-local,
- * single-rds, cluster) with their owner changes. This entry point lives in scripts/ because it
- * joins the stand-in (stdlib only) to the rehearsal's machinery (root, nspawn); nothing imports it.
+ * single-rds, cluster) with their owner changes. This entry point joins the emulator (stdlib only)
+ * to the rehearsal's machinery (root, nspawn); nothing imports it.
  * `--no-boot` (or `--variant <id>`) runs the record-only environments only (no root needed).
  */
-import { rehearseCloud } from "../../local-cloud/rehearse-cloud.js";
-import { RehearsalClient } from "./api.js";
-import { waitForCloudInit } from "./cloud-init-wait.js";
+import { rehearseCloud } from "./rehearse-cloud.js";
+import { RehearsalClient } from "../../scripts/rehearse/api.js";
+import { waitForCloudInit } from "../../scripts/rehearse/cloud-init-wait.js";
 import { EcsBooter } from "./ecs-booter.js";
-import { preflight } from "./preflight.js";
-import { runSmokeTest } from "./smoke-test.js";
-import { StepLog } from "./steps.js";
-import { describeReport, startWriteTraffic } from "./write-traffic.js";
+import { preflight } from "../../scripts/rehearse/preflight.js";
+import { runSmokeTest } from "../../scripts/rehearse/smoke-test.js";
+import { StepLog } from "../../scripts/rehearse/steps.js";
+import { describeReport, startWriteTraffic } from "../../scripts/rehearse/write-traffic.js";
 
 const argv = process.argv.slice(2);
 const cacheDir = process.env.REHEARSAL_CACHE_DIR ?? "/var/cache/todo-rehearsal";

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { LoggedCall } from "./call-log.js";
+import type { LoggedCall } from "../../local-cloud/call-log.js";
 
 /**
  * What an owner's config change does, as docs/deploy.md's table "Checked by the local cloud"

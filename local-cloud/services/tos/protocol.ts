@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createHash } from "node:crypto";
-import type { CallLog } from "./call-log.js";
-import { ApiError } from "./errors.js";
-import { checkSignature } from "./signature.js";
-import type { Store } from "./store.js";
-import { tosActions, type TosRequest } from "./services/tos-bucket.js";
+import type { CallLog } from "../../call-log.js";
+import { ApiError } from "../../errors.js";
+import { checkSignature } from "../../signature.js";
+import type { Store } from "../../store.js";
+import { tosActions, type TosRequest } from "./bucket.js";
 
 /**
  * TOS's own protocol, as the provider (v0.0.196, common/common_volcengine_tos_handler.go) speaks it:

@@ -7,9 +7,9 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { InstanceBooter } from "./booter.js";
+import type { InstanceBooter } from "../../local-cloud/booter.js";
 import { copyRepository, writeEnvironmentConfig } from "./scenario-config.js";
-import type { LocalCloud } from "./server.js";
+import type { LocalCloud } from "../../local-cloud/server.js";
 import { describeChanges, type TerraformSteps } from "./terraform-steps.js";
 
 export interface BootHooks {

@@ -8,8 +8,8 @@ import {
   readChangeTable,
   tableRow,
   type PlannedChange,
-} from "../../local-cloud/change-table.js";
-import type { LoggedCall } from "../../local-cloud/call-log.js";
+} from "../../../harness/cloud/change-table.js";
+import type { LoggedCall } from "../../../local-cloud/call-log.js";
 
 const call = (action: string, status = 200) => ({ action, status }) as LoggedCall;
 const planned = (address: string, actions: string[], after: unknown = {}): PlannedChange => ({
@@ -65,7 +65,7 @@ describe("local cloud: the change table of docs/deploy.md", () => {
   });
 
   it("has a row for every owner change of the scenario", async () => {
-    const { VARIANTS } = await import("../../local-cloud/scenario-config.js");
+    const { VARIANTS } = await import("../../../harness/cloud/scenario-config.js");
     const table = readChangeTable(join(import.meta.dirname, "../../docs/deploy.md"));
     for (const change of VARIANTS.flatMap((v) => v.changes)) expect(table.has(change.id), change.id).toBe(true);
   });

@@ -1,8 +1,8 @@
-import { page, type Action, type Call } from "../api.js";
-import { ApiError, invalid, missing, notFound } from "../errors.js";
-import { num, required, str, strings, tags } from "../params.js";
-import { checkDescription, checkName, isCidr } from "../rules.js";
-import { isoNow, type Resource } from "../store.js";
+import { page, type Action, type Call } from "../../api.js";
+import { ApiError, invalid, missing, notFound } from "../../errors.js";
+import { num, required, str, strings, tags } from "../../params.js";
+import { checkDescription, checkName, isCidr } from "../../rules.js";
+import { isoNow, type Resource } from "../../store.js";
 import { getVpc } from "./network.js";
 
 /** Security groups and their rules (`vpc` service, 2020-04-01). */

@@ -1,8 +1,8 @@
-import type { Action, Call } from "../api.js";
-import { ApiError, invalid, missing } from "../errors.js";
-import { list, num, required, str, strings, tags, type Params } from "../params.js";
-import { ipAt, isCidr } from "../rules.js";
-import { isoNow, type Resource } from "../store.js";
+import type { Action, Call } from "../../api.js";
+import { ApiError, invalid, missing } from "../../errors.js";
+import { list, num, required, str, strings, tags, type Params } from "../../params.js";
+import { ipAt, isCidr } from "../../rules.js";
+import { isoNow, type Resource } from "../../store.js";
 
 /**
  * RDS for PostgreSQL (`rds_postgresql` 2022-01-01, JSON POST): instance, database, account,

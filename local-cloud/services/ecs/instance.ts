@@ -1,11 +1,11 @@
-import { page, type Action, type Call } from "../api.js";
-import { ApiError, invalid, missing, notFound } from "../errors.js";
-import { num, required, str, strings, tags, type Params } from "../params.js";
-import { checkDescription, checkName, ipAt } from "../rules.js";
-import { isoNow, type Resource } from "../store.js";
-import { eipOf } from "./eip.js";
-import { imageById } from "./ecs-catalogue.js";
-import { decodeUserData } from "../booter.js";
+import { page, type Action, type Call } from "../../api.js";
+import { ApiError, invalid, missing, notFound } from "../../errors.js";
+import { num, required, str, strings, tags, type Params } from "../../params.js";
+import { checkDescription, checkName, ipAt } from "../../rules.js";
+import { isoNow, type Resource } from "../../store.js";
+import { eipOf } from "../vpc/eip.js";
+import { imageById } from "./catalogue.js";
+import { decodeUserData } from "../../booter.js";
 
 /**
  * ECS instances (`ecs` service, 2020-04-01) with their primary network interface and system

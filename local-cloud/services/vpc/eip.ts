@@ -1,8 +1,8 @@
-import { page, type Action, type Call } from "../api.js";
-import { ApiError, invalid, notFound } from "../errors.js";
-import { num, required, str, strings, tags } from "../params.js";
-import { checkDescription, checkName } from "../rules.js";
-import { isoNow, type Resource } from "../store.js";
+import { page, type Action, type Call } from "../../api.js";
+import { ApiError, invalid, notFound } from "../../errors.js";
+import { num, required, str, strings, tags } from "../../params.js";
+import { checkDescription, checkName } from "../../rules.js";
+import { isoNow, type Resource } from "../../store.js";
 
 /**
  * Elastic IPs (`vpc` service, 2020-04-01). Addresses come from 198.18.0.0/15 (reserved for

@@ -1,8 +1,8 @@
-import { page, selected, type Action, type Call } from "../api.js";
-import { ApiError, invalid, missing, notFound } from "../errors.js";
-import { list, num, required, str, strings, tags, type Params } from "../params.js";
-import { checkDescription, checkName } from "../rules.js";
-import { isoNow, type Resource } from "../store.js";
+import { page, selected, type Action, type Call } from "../../api.js";
+import { ApiError, invalid, missing, notFound } from "../../errors.js";
+import { list, num, required, str, strings, tags, type Params } from "../../params.js";
+import { checkDescription, checkName } from "../../rules.js";
+import { isoNow, type Resource } from "../../store.js";
 
 /**
  * CLB (`clb` 2020-04-01, query GET): load balancer with its public address, listeners, server

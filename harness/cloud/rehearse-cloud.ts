@@ -1,10 +1,10 @@
 /**
- * `npm run rehearse:cloud` (scripts/rehearse/cloud.ts) and `npx tsx local-cloud/rehearse-cloud.ts`:
+ * `npm run rehearse:cloud` (harness/cloud/main.ts) and `npx tsx harness/cloud/rehearse-cloud.ts`:
  * the infra lifecycle against the stand-in with the real terraform and the real provider binary.
  * Needs VOLCENGINE_PROVIDER_MIRROR (a Terraform filesystem mirror with volcengine/volcengine);
  * without it, it says so and exits 3.
  *
- * 1. With a booter (scripts/rehearse/cloud.ts as root): a single-server environment whose
+ * 1. With a booter (harness/cloud/main.ts as root): a single-server environment whose
  *    instance boots and is deployed over SSH, a smoke test through the EIP, an empty plan, a new
  *    release under traffic, destroy (boot-scenario.ts).
  * 2. Then, instances as records, each environment of scenario-config.ts (single-local, single-rds,
@@ -18,12 +18,12 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { InstanceBooter } from "./booter.js";
+import type { InstanceBooter } from "../../local-cloud/booter.js";
 import { bootScenario, type BootHooks } from "./boot-scenario.js";
-import type { LoggedCall } from "./call-log.js";
+import type { LoggedCall } from "../../local-cloud/call-log.js";
 import { readChangeTable } from "./change-table.js";
 import { VARIANTS, providerInMirror, writeCliConfig } from "./scenario-config.js";
-import { startLocalCloud } from "./server.js";
+import { startLocalCloud } from "../../local-cloud/server.js";
 import { TerraformSteps } from "./terraform-steps.js";
 import { runVariant } from "./variant-scenario.js";
 

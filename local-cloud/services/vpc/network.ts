@@ -1,8 +1,8 @@
-import { page, type Action, type Call } from "../api.js";
-import { ApiError, invalid, notFound } from "../errors.js";
-import { required, str, strings, tags } from "../params.js";
-import { checkDescription, checkName, cidrContains, isCidr } from "../rules.js";
-import { isoNow, type Resource } from "../store.js";
+import { page, type Action, type Call } from "../../api.js";
+import { ApiError, invalid, notFound } from "../../errors.js";
+import { required, str, strings, tags } from "../../params.js";
+import { checkDescription, checkName, cidrContains, isCidr } from "../../rules.js";
+import { isoNow, type Resource } from "../../store.js";
 
 /** VPC and subnet actions of the `vpc` service (2020-04-01). */
 

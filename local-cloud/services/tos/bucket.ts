@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { createHash } from "node:crypto";
-import { ApiError } from "../errors.js";
-import type { Resource, Store } from "../store.js";
+import { ApiError } from "../../errors.js";
+import type { Resource, Store } from "../../store.js";
 
 /**
  * TOS buckets: the bucket, its lifecycle rules, versioning, tags, storage class and ACL, and the
