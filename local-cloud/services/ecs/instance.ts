@@ -254,38 +254,6 @@ const DeleteInstance: Action = (call) => {
   return {};
 };
 
-const DescribeNetworkInterfaces: Action = ({ params, store }) => {
-  const ids = strings(params, "NetworkInterfaceIds");
-  const found = store.all("network-interface").filter((r) => ids.length === 0 || ids.includes(r.id));
-  return page(
-    found.map((r) => r.fields),
-    params,
-    "NetworkInterfaceSets",
-  );
-};
-
-const ModifyNetworkInterfaceAttributes: Action = ({ params, store }) => {
-  const nic = store.get("network-interface", required(params, "NetworkInterfaceId"));
-  if (!nic)
-    throw notFound("network interface", String(params.NetworkInterfaceId)).withCode("InvalidNetworkInterface.NotFound");
-  const groups = strings(params, "SecurityGroupIds");
-  if (groups.length > 0) store.update(nic, { SecurityGroupIds: groups });
-  return {};
-};
-
-const DescribeVolumes: Action = ({ params, store }) => {
-  const ids = strings(params, "VolumeIds");
-  const instanceId = str(params, "InstanceId");
-  const found = store
-    .all("volume")
-    .filter((r) => (ids.length === 0 || ids.includes(r.id)) && (!instanceId || r.fields.InstanceId === instanceId));
-  return page(
-    found.map((r) => r.fields),
-    params,
-    "Volumes",
-  );
-};
-
 export const instanceActions = {
   RunInstances,
   DescribeInstances,
@@ -296,5 +264,3 @@ export const instanceActions = {
   ModifyInstanceSpec,
   DeleteInstance,
 };
-export const instanceNetworkActions = { DescribeNetworkInterfaces, ModifyNetworkInterfaceAttributes };
-export const volumeActions = { DescribeVolumes };

@@ -66,7 +66,7 @@ describe("local cloud: the change table of docs/deploy.md", () => {
 
   it("has a row for every owner change of the scenario", async () => {
     const { VARIANTS } = await import("../../../harness/cloud/scenario-config.js");
-    const table = readChangeTable(join(import.meta.dirname, "../../docs/deploy.md"));
+    const table = readChangeTable(join(import.meta.dirname, "../../../docs/deploy.md"));
     for (const change of VARIANTS.flatMap((v) => v.changes)) expect(table.has(change.id), change.id).toBe(true);
   });
 });
