@@ -12,13 +12,17 @@
  *    "Checked by the local cloud", destroy (variant-scenario.ts).
  * Without a booter (`--no-boot`, or run directly) only 2; `--variant <id>` runs that one environment
  * of 2 only. Each part has its own stand-in; the stand-in must hold nothing after each destroy.
+ * The emulator gives its default answers where the real API's behaviour is unknown;
+ * `--answers key=value,…` gives others, `--answer-sets` runs 2 under each set of answer-sets.ts.
  */
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { InstanceBooter } from "../../local-cloud/booter.js";
+import type { Answers } from "../../local-cloud/answers.js";
+import { answerSetsFrom } from "./answer-sets.js";
 import { bootScenario, type BootHooks } from "./boot-scenario.js";
 import type { LoggedCall } from "../../local-cloud/call-log.js";
 import { readChangeTable } from "./change-table.js";
@@ -55,6 +59,14 @@ export async function rehearseCloud(opts: ScenarioOptions): Promise<number> {
     return 2;
   }
 
+  let answerSets: ReturnType<typeof answerSetsFrom>;
+  try {
+    answerSets = answerSetsFrom(option("answers"), flag("answer-sets"));
+  } catch (e) {
+    console.error(`--answers: ${(e as Error).message}`);
+    return 2;
+  }
+
   const where = {
     repo: resolve(option("repo") ?? process.cwd()),
     work: mkdtempSync(join(tmpdir(), "local-cloud-")),
@@ -80,12 +92,13 @@ export async function rehearseCloud(opts: ScenarioOptions): Promise<number> {
   async function withCloud(
     name: string,
     withBooter: InstanceBooter | undefined,
+    answers: Answers,
     part: (cloud: Awaited<ReturnType<typeof startLocalCloud>>) => Promise<boolean>,
   ): Promise<boolean> {
-    const cloud = await startLocalCloud({ logFile, transitionMs: 1000, booter: withBooter });
+    const cloud = await startLocalCloud({ logFile, transitionMs: 1000, booter: withBooter, answers });
     ts.env.VOLCENGINE_PROXY_URL = cloud.url;
     console.log(
-      `\n${name}: local cloud ${cloud.url}; work dir ${where.work}; repository ${where.repo}; ${withBooter ? "instances boot as containers" : "instances are records only"}`,
+      `\n${name}: local cloud ${cloud.url}; work dir ${where.work}; repository ${where.repo}; ${withBooter ? "instances boot as containers" : "instances are records only"}; answers ${JSON.stringify(answers)}`,
     );
     try {
       return await part(cloud).catch((e: unknown) => {
@@ -96,18 +109,22 @@ export async function rehearseCloud(opts: ScenarioOptions): Promise<number> {
       await cloud.close();
     }
   }
-  const keep = (name: string, calls: LoggedCall[]) => {
+  /** `--record <dir>`: the default answers' logs in <dir>, another set's in <dir>/<set id>/. */
+  const keep = (name: string, calls: LoggedCall[], set = "defaults") => {
     const failed = calls.filter((c) => c.status >= 400);
     console.log(
       `${name}: calls: ${calls.length}, refused: ${failed.length} (${[...new Set(failed.map((c) => `${c.action} ${c.error}`))].join("; ")})`,
     );
-    if (record && !record.endsWith(".jsonl"))
-      writeFileSync(join(record, `${name}-${PROVIDER}.jsonl`), `${calls.map((c) => JSON.stringify(c)).join("\n")}\n`);
+    if (record && !record.endsWith(".jsonl")) {
+      const dir = set === "defaults" ? record : join(record, set);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `${name}-${PROVIDER}.jsonl`), `${calls.map((c) => JSON.stringify(c)).join("\n")}\n`);
+    }
   };
 
   let ok = true;
   if (booter && !only) {
-    ok = await withCloud("single-boot", booter, async (cloud) => {
+    ok = await withCloud("single-boot", booter, answerSets[0]!.answers, async (cloud) => {
       const passed = await bootScenario(ts, cloud, { ...opts, booter }, where);
       keep("single-boot", cloud.log.calls);
       return passed;
@@ -117,19 +134,32 @@ export async function rehearseCloud(opts: ScenarioOptions): Promise<number> {
   ts.env.TF_VAR_db_password = `Lc1-${randomBytes(9).toString("base64url")}`;
   ts.env.TF_VAR_jwt_secret = randomBytes(36).toString("base64");
   const table = readChangeTable(join(where.repo, "docs", "deploy.md"));
-  ok =
-    (await withCloud("variants", undefined, async (cloud) => {
-      let passed = true;
-      for (const variant of variants) {
-        const first = cloud.log.calls.length;
-        passed = (await runVariant(ts, cloud, variant, table, where)) && passed;
-        keep(variant.id, cloud.log.calls.slice(first));
-      }
-      return passed;
-    })) && ok;
+  const outcome: Record<string, Record<string, boolean>> = {};
+  for (const set of answerSets) {
+    outcome[set.id] = {};
+    ok =
+      (await withCloud(`variants (answers: ${set.id})`, undefined, set.answers, async (cloud) => {
+        let passed = true;
+        for (const variant of variants) {
+          const first = cloud.log.calls.length;
+          const result = await runVariant(ts, cloud, variant, table, where);
+          outcome[set.id]![variant.id] = result;
+          passed = result && passed;
+          keep(variant.id, cloud.log.calls.slice(first), set.id);
+        }
+        return passed;
+      })) && ok;
+  }
   if (record?.endsWith(".jsonl")) copyFileSync(logFile, record);
 
-  console.log(JSON.stringify({ result: ok ? "pass" : "fail", seconds: (Date.now() - began) / 1000, steps: ts.steps }));
+  console.log(
+    JSON.stringify({
+      result: ok ? "pass" : "fail",
+      seconds: (Date.now() - began) / 1000,
+      answerSets: outcome,
+      steps: ts.steps,
+    }),
+  );
   if (ok) rmSync(where.work, { recursive: true, force: true });
   else console.log(`work dir kept for a look: ${where.work}`);
   return ok ? 0 : 1;

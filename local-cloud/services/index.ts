@@ -2,7 +2,7 @@ import type { Service } from "../api.js";
 import { clbService } from "./clb/index.js";
 import { cloudMonitorActions } from "./cloud-monitor.js";
 import { ecsService } from "./ecs/index.js";
-import { iamActions } from "./iam.js";
+import { iamActions } from "./iam/index.js";
 import { natGatewayService } from "./natgateway.js";
 import { rdsPostgresqlActions } from "./rds-postgresql/index.js";
 import { storageEbsActions } from "./storage-ebs.js";

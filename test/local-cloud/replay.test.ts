@@ -64,6 +64,7 @@ async function send(
     const r = await tos(url, params.method, params.bucket, {
       key: params.key,
       sub: params.sub,
+      query: params.versionId === undefined ? undefined : { versionId: params.versionId },
       headers: params.headers,
       body: params.body,
       raw: params.method === "PUT" && params.key ? "replayed" : undefined,

@@ -3,7 +3,7 @@ import { ApiError, invalid, missing, notFound } from "../../errors.js";
 import { num, required, str, strings, tags, type Params } from "../../params.js";
 import { checkDescription, checkName, ipAt } from "../../rules.js";
 import { isoNow, type Resource } from "../../store.js";
-import { eipOf } from "../vpc/eip.js";
+import { BILLING, eipOf } from "../vpc/eip.js";
 import { imageById } from "./catalogue.js";
 import { decodeUserData } from "../../booter.js";
 
@@ -169,12 +169,26 @@ const DescribeInstances: Action = (call) => {
   );
 };
 
+/** Whether an EIP bound by AssociateEipAddress shows as `EipAddress` is an open question (answers.ts, instanceEipAddress). */
 function describe(call: Call, r: Resource): Record<string, unknown> {
-  // No EipAddress for an EIP bound by AssociateEipAddress: the provider would read it into the
-  // ForceNew `eip_address` block and replace the instance (choice, docs/local-cloud.md).
   const { UserData: _u, ...fields } = r.fields;
-  void call;
-  return fields;
+  if (call.store.answers.instanceEipAddress === "omitted") return fields;
+  const eip = call.store
+    .all("eip")
+    .find(
+      (e) => e.fields.InstanceId === r.id && e.fields.InstanceType === "EcsInstance" && e.fields.Status === "Attached",
+    );
+  if (!eip) return fields;
+  return {
+    ...fields,
+    EipAddress: {
+      AllocationId: eip.id,
+      IpAddress: eip.fields.EipAddress,
+      Bandwidth: eip.fields.Bandwidth,
+      ChargeType: BILLING.get(Number(eip.fields.BillingType)),
+      ISP: eip.fields.ISP,
+    },
+  };
 }
 
 const DescribeUserData: Action = (call) => {
@@ -187,8 +201,11 @@ const ModifyInstanceAttribute: Action = (call) => {
   const userData = str(call.params, "UserData");
   if (userData !== undefined) {
     checkUserData(userData);
-    // "UserData can only be modified while the instance is stopped" (ModifyInstanceAttribute).
-    if (r.fields.Status !== "STOPPED") {
+    // "UserData can only be modified while the instance is stopped" (ModifyInstanceAttribute): refused
+    // or silently ignored is an open question (answers.ts, userDataWhileRunning).
+    if (r.fields.Status !== "STOPPED" && call.store.answers.userDataWhileRunning === "ignored") {
+      delete call.params.UserData;
+    } else if (r.fields.Status !== "STOPPED") {
       throw new ApiError(
         400,
         "IncorrectInstanceStatus",

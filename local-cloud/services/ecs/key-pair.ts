@@ -20,6 +20,7 @@ const ImportKeyPair: Action = ({ params, store }) => {
     KeyPairId: id,
     KeyPairName: name,
     Description: str(params, "Description") ?? "",
+    ProjectName: str(params, "ProjectName") ?? "default",
     PublicKey: publicKey.trim(),
     FingerPrint: `local:${Buffer.from(publicKey).toString("base64").slice(-20)}`,
     CreatedTime: isoNow(),
@@ -29,6 +30,7 @@ const ImportKeyPair: Action = ({ params, store }) => {
   return { KeyPairId: id, KeyPairName: name };
 };
 
+/** Whether `ProjectName` is in the answer is an open question (answers.ts, keyPairProjectName). */
 const DescribeKeyPairs: Action = ({ params, store }) => {
   const ids = strings(params, "KeyPairIds");
   const names = strings(params, "KeyPairNames");
@@ -42,7 +44,9 @@ const DescribeKeyPairs: Action = ({ params, store }) => {
         (!name || k.fields.KeyPairName === name),
     );
   return page(
-    found.map(({ fields: { PublicKey: _p, ...rest } }) => rest),
+    found.map(({ fields: { PublicKey: _p, ProjectName, ...rest } }) =>
+      store.answers.keyPairProjectName === "returned" ? { ...rest, ProjectName } : rest,
+    ),
     params,
     "KeyPairs",
   );

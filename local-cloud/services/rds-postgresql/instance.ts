@@ -133,7 +133,10 @@ const DescribeDBInstances: Action = (call) => {
 const DescribeDBInstanceDetail: Action = (call) => {
   const r = settle(instanceOf(call));
   const { Endpoints, Nodes, ...basic } = r.fields;
-  return { BasicInfo: basic, Endpoints, Nodes, ChargeDetail: r.fields.ChargeDetail };
+  // Whether ChargeDetail carries Number is an open question (answers.ts, rdsChargeNumber).
+  const { Number: _n, ...charge } = r.fields.ChargeDetail as Record<string, unknown>;
+  const ChargeDetail = call.store.answers.rdsChargeNumber === "answered" ? r.fields.ChargeDetail : charge;
+  return { BasicInfo: basic, Endpoints, Nodes, ChargeDetail };
 };
 
 const ModifyDBInstanceName: Action = (call) => {

@@ -1,37 +1,12 @@
-import type { IncomingHttpHeaders } from "node:http";
-import { createHash } from "node:crypto";
 import { ApiError } from "../../errors.js";
-import type { Resource, Store } from "../../store.js";
+import { versionsOf } from "./objects.js";
+import { bucketOf, get, header, OWNER, type TosAction } from "./request.js";
 
 /**
- * TOS buckets: the bucket, its lifecycle rules, versioning, tags, storage class and ACL, and the
- * objects in it (only so that "a bucket must be empty to be deleted" can be checked). Error codes
+ * TOS buckets: the bucket, its versioning, tags, storage class and ACL (lifecycle rules in
+ * lifecycle.ts, objects and their versions in objects.ts). Error codes
  * are TOS's (docs "TOS 错误码", the S3 names: NoSuchBucket, BucketNotEmpty, NoSuchLifecycleConfiguration...).
  */
-export interface TosRequest {
-  method: string;
-  bucket: string;
-  key: string;
-  region: string;
-  body: Buffer;
-  json: unknown;
-  headers: IncomingHttpHeaders;
-  store: Store;
-  requestId: string;
-}
-
-export interface TosAnswer {
-  status?: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-// biome-ignore lint/suspicious/noConfusingVoidType: an action that answers nothing falls through to the default 200
-type TosAction = (r: TosRequest) => TosAnswer | void;
-
-/** The account every stand-in resource belongs to (the same id the OpenAPI services answer with). */
-const OWNER = "2100000000";
-
 /** TOS bucket names: 3-63 characters, lowercase letters, digits and "-", not starting or ending with "-" (TOS docs). */
 const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
@@ -44,16 +19,6 @@ const STORAGE_CLASSES = [
   "ARCHIVE",
   "DEEP_COLD_ARCHIVE",
 ];
-
-function bucketOf(r: TosRequest): Resource {
-  const b = r.store.get("tos-bucket", r.bucket);
-  if (!b) throw new ApiError(404, "NoSuchBucket", `The specified bucket ${r.bucket} does not exist.`);
-  return b;
-}
-
-function objects(b: Resource): Record<string, { Size: number; ETag: string; LastModified: string }> {
-  return (b.fields.Objects ??= {}) as Record<string, { Size: number; ETag: string; LastModified: string }>;
-}
 
 const CreateBucket: TosAction = (r) => {
   if (!BUCKET_NAME.test(r.bucket))
@@ -84,7 +49,7 @@ const CreateBucket: TosAction = (r) => {
     AzRedundancy: header(r, "x-tos-az-redundancy") ?? "single-az",
     Acl: acl,
     Versioning: "",
-    Objects: {},
+    Versions: {},
   });
   return { headers: { location: `/${r.bucket}` } };
 };
@@ -106,7 +71,7 @@ const ListBuckets: TosAction = (r) => ({
     Owner: { ID: OWNER },
     Buckets: r.store.all("tos-bucket").map((b) => {
       const {
-        Objects: _o,
+        Versions: _o,
         Acl: _a,
         Versioning: _v,
         Tags: _t,
@@ -122,12 +87,13 @@ const ListBuckets: TosAction = (r) => ({
 
 const DeleteBucket: TosAction = (r) => {
   const b = bucketOf(r);
-  const count = Object.keys(objects(b)).length;
+  // Every version and delete marker counts: a versioned bucket is empty only when all are deleted by version id.
+  const count = Object.values(versionsOf(b)).flat().length;
   if (count > 0)
     throw new ApiError(
       409,
       "BucketNotEmpty",
-      `The bucket ${r.bucket} you tried to delete is not empty (${count} objects).`,
+      `The bucket ${r.bucket} you tried to delete is not empty (${count} object versions or delete markers).`,
     );
   r.store.delete(b);
   return { status: 204 };
@@ -193,128 +159,7 @@ const PutBucketVersioning: TosAction = (r) => {
 
 const GetBucketVersioning: TosAction = (r) => ({ body: { Status: String(bucketOf(r).fields.Versioning ?? "") } });
 
-/** Field names the provider sends with other capitals than it reads back (NonCurrent... vs Noncurrent...). */
-const CANONICAL = [
-  "ID",
-  "Prefix",
-  "Status",
-  "Expiration",
-  "Days",
-  "Date",
-  "Transitions",
-  "StorageClass",
-  "NoncurrentVersionExpiration",
-  "NoncurrentVersionTransitions",
-  "NoncurrentDays",
-  "Tags",
-  "Key",
-  "Value",
-  "Filter",
-  "ObjectSizeGreaterThan",
-  "ObjectSizeLessThan",
-  "AbortIncompleteMultipartUpload",
-  "DaysAfterInitiation",
-  "Rules",
-];
-
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (!v || typeof v !== "object") return v;
-  return Object.fromEntries(
-    Object.entries(v).map(([k, x]) => [CANONICAL.find((c) => c.toLowerCase() === k.toLowerCase()) ?? k, canonical(x)]),
-  );
-}
-
-const PutBucketLifecycle: TosAction = (r) => {
-  const b = bucketOf(r);
-  const rules = get(canonical(r.json), "Rules") as Record<string, unknown>[] | undefined;
-  if (!Array.isArray(rules) || rules.length === 0)
-    throw new ApiError(400, "MalformedLifecycleConfiguration", "The lifecycle configuration needs at least one rule.");
-  if (rules.length > 1000)
-    throw new ApiError(400, "MalformedLifecycleConfiguration", "A bucket has at most 1000 lifecycle rules.");
-  const ids = new Set<string>();
-  for (const rule of rules) {
-    const id = String(rule.ID ?? "");
-    if (!id || id.length > 255)
-      throw new ApiError(400, "InvalidArgument", "Every lifecycle rule needs an ID of 1-255 characters.");
-    if (ids.has(id)) throw new ApiError(400, "InvalidArgument", `Lifecycle rule ID ${id} is used twice.`);
-    ids.add(id);
-    if (rule.Status !== "Enabled" && rule.Status !== "Disabled")
-      throw new ApiError(400, "InvalidArgument", `Rule ${id}: Status must be Enabled or Disabled.`);
-    const actions = [
-      "Expiration",
-      "Transitions",
-      "NoncurrentVersionExpiration",
-      "NoncurrentVersionTransitions",
-      "AbortIncompleteMultipartUpload",
-    ].filter((a) => rule[a] !== undefined);
-    if (actions.length === 0) throw new ApiError(400, "InvalidArgument", `Rule ${id} has no action.`);
-    for (const [field, days] of [
-      ["Expiration", "Days"],
-      ["NoncurrentVersionExpiration", "NoncurrentDays"],
-      ["AbortIncompleteMultipartUpload", "DaysAfterInitiation"],
-    ] as const) {
-      const n = get(rule, field, days);
-      if (n !== undefined && !(Number.isInteger(n) && (n as number) >= 1))
-        throw new ApiError(
-          400,
-          "InvalidArgument",
-          `Rule ${id}: ${field}.${days} must be a whole number of days, at least 1.`,
-        );
-    }
-  }
-  r.store.update(b, { Lifecycle: rules });
-};
-
-const GetBucketLifecycle: TosAction = (r) => {
-  const rules = bucketOf(r).fields.Lifecycle;
-  if (!rules)
-    throw new ApiError(404, "NoSuchLifecycleConfiguration", `The bucket ${r.bucket} has no lifecycle configuration.`);
-  return { body: { Rules: rules } };
-};
-
-const DeleteBucketLifecycle: TosAction = (r) => {
-  const b = bucketOf(r);
-  delete b.fields.Lifecycle;
-  r.store.update(b, {});
-  return { status: 204 };
-};
-
-const PutObject: TosAction = (r) => {
-  const b = bucketOf(r);
-  const etag = `"${createHash("md5").update(r.body).digest("hex")}"`;
-  objects(b)[r.key] = { Size: r.body.length, ETag: etag, LastModified: new Date(r.store.clock()).toISOString() };
-  r.store.update(b, {});
-  return { headers: { etag } };
-};
-
-const HeadObject: TosAction = (r) => {
-  const o = objects(bucketOf(r))[r.key];
-  if (!o) throw new ApiError(404, "NoSuchKey", `The specified key ${r.key} does not exist.`);
-  return { headers: { etag: o.ETag, "x-tos-object-size": String(o.Size) } };
-};
-
-const DeleteObject: TosAction = (r) => {
-  const b = bucketOf(r);
-  delete objects(b)[r.key];
-  r.store.update(b, {});
-  return { status: 204 };
-};
-
-const ListObjects: TosAction = (r) => {
-  const b = bucketOf(r);
-  return {
-    body: {
-      Name: b.id,
-      Prefix: "",
-      MaxKeys: 1000,
-      IsTruncated: false,
-      Contents: Object.entries(objects(b)).map(([Key, o]) => ({ Key, ...o, StorageClass: b.fields.StorageClass })),
-    },
-  };
-};
-
-export const tosActions: Record<string, TosAction> = {
+export const bucketActions: Record<string, TosAction> = {
   CreateBucket,
   HeadBucket,
   ListBuckets,
@@ -327,23 +172,4 @@ export const tosActions: Record<string, TosAction> = {
   DeleteBucketTagging,
   PutBucketVersioning,
   GetBucketVersioning,
-  PutBucketLifecycle,
-  GetBucketLifecycle,
-  DeleteBucketLifecycle,
-  PutObject,
-  HeadObject,
-  DeleteObject,
-  ListObjects,
 };
-
-function header(r: TosRequest, name: string): string | undefined {
-  const v = r.headers[name];
-  return typeof v === "string" && v !== "" ? v : undefined;
-}
-
-function get(v: unknown, ...path: string[]): unknown {
-  return path.reduce<unknown>(
-    (node, k) => (node && typeof node === "object" ? (node as Record<string, unknown>)[k] : undefined),
-    v,
-  );
-}

@@ -4,7 +4,8 @@ import type { CallLog } from "../../call-log.js";
 import { ApiError } from "../../errors.js";
 import { checkSignature } from "../../signature.js";
 import type { Store } from "../../store.js";
-import { tosActions, type TosRequest } from "./bucket.js";
+import { tosActions } from "./index.js";
+import type { TosRequest } from "./request.js";
 
 /**
  * TOS's own protocol, as the provider (v0.0.196, common/common_volcengine_tos_handler.go) speaks it:
@@ -23,7 +24,7 @@ export function isTosRequest(url: URL, req: IncomingMessage): boolean {
 }
 
 /** Sub-resources the stand-in knows, in the order a query is checked for them. */
-const SUBRESOURCES = ["lifecycle", "versioning", "tagging", "acl", "storageClass"] as const;
+const SUBRESOURCES = ["lifecycle", "versioning", "versions", "tagging", "acl", "storageClass"] as const;
 
 export function serveTos(
   req: IncomingMessage,
@@ -46,7 +47,11 @@ export function serveTos(
     ),
   );
   let json: unknown;
-  const params = { method, bucket, key, sub, headers } as Record<string, unknown>;
+  const versionId = url.searchParams.get("versionId");
+  const params = { method, bucket, key, sub, headers, ...(versionId === null ? {} : { versionId }) } as Record<
+    string,
+    unknown
+  >;
   let region = "";
   try {
     const scope = checkSignature(req.headers, url.searchParams, true);
@@ -62,7 +67,18 @@ export function serveTos(
     checkContentMd5(req, body);
     const handler = tosActions[action];
     if (!handler) throw new ApiError(501, "NotImplemented", `The stand-in does not serve TOS ${action}.`);
-    const request: TosRequest = { method, bucket, key, region, body, json, headers: req.headers, store, requestId };
+    const request: TosRequest = {
+      method,
+      bucket,
+      key,
+      region,
+      body,
+      json,
+      headers: req.headers,
+      query: url.searchParams,
+      store,
+      requestId,
+    };
     const answer = handler(request) ?? {};
     const text = answer.body === undefined ? "" : JSON.stringify(answer.body);
     res.writeHead(answer.status ?? 200, {
@@ -132,6 +148,7 @@ function address(url: URL): { bucket: string; key: string } {
 export function actionName(method: string, bucket: string, key: string, sub: string | undefined): string {
   if (!bucket) return method === "GET" ? "ListBuckets" : `${method} /`;
   const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1);
+  if (sub === "versions" && method === "GET") return "ListObjectVersions";
   if (sub) return `${{ GET: "Get", PUT: "Put", DELETE: "Delete" }[method] ?? method}Bucket${cap(sub)}`;
   if (key) return `${{ GET: "Get", PUT: "Put", DELETE: "Delete", HEAD: "Head" }[method] ?? method}Object`;
   if (method === "GET") return "ListObjects";

@@ -10,7 +10,7 @@ import { isoNow, type Resource } from "../../store.js";
  * mistaken for, or reach, a real host.
  */
 
-const BILLING = new Map([
+export const BILLING = new Map([
   [1, "PrePaid"],
   [2, "PostPaidByBandwidth"],
   [3, "PostPaidByTraffic"],

@@ -31,8 +31,8 @@ const CreateSecurityGroup: Action = (call) => {
       ProjectName: str(params, "ProjectName") ?? "default",
       Type: "normal",
       CreationTime: isoNow(),
-      // Choice (docs/local-cloud.md): a new group holds no rules.
-      Permissions: [],
+      // Whether a new group holds a rule is an open question (answers.ts, securityGroupDefaultRules).
+      Permissions: store.answers.securityGroupDefaultRules === "egress-all" ? [defaultEgress()] : [],
     },
     { from: "Creating", to: "Available" },
   );
@@ -118,6 +118,25 @@ interface Rule {
 }
 
 /** The fields that make two rules the same rule (everything but the description). */
+/** The rule a new group holds under the answer "egress-all": every protocol to anywhere, accepted, priority 1. */
+function defaultEgress(): Rule {
+  const now = isoNow();
+  return {
+    Direction: "egress",
+    Protocol: "all",
+    PortStart: -1,
+    PortEnd: -1,
+    CidrIp: "0.0.0.0/0",
+    SourceGroupId: "",
+    PrefixListId: "",
+    Policy: "accept",
+    Priority: 1,
+    Description: "",
+    CreationTime: now,
+    UpdateTime: now,
+  };
+}
+
 const sameRule = (a: Rule, b: Rule) =>
   a.Direction === b.Direction &&
   a.Protocol === b.Protocol &&
@@ -187,7 +206,9 @@ const revoke =
     const group = getGroup(call, required(call.params, "SecurityGroupId"));
     const rule = ruleFrom(call, direction);
     const rules = group.fields.Permissions as Rule[];
-    // Revoking a rule that does not exist succeeds (choice, docs/local-cloud.md).
+    // Refused or not is an open question (answers.ts, revokeMissingRule).
+    if (call.store.answers.revokeMissingRule === "refused" && !rules.some((r) => sameRule(r, rule)))
+      throw new ApiError(404, "InvalidSecurityRule.NotFound", "The security group rule is not found.");
     call.store.update(group, { Permissions: rules.filter((r) => !sameRule(r, rule)) });
     return {};
   };

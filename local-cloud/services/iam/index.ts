@@ -1,7 +1,8 @@
-import type { Action, Call } from "../api.js";
-import { ApiError, invalid } from "../errors.js";
-import { num, required, str, tags } from "../params.js";
-import type { Resource } from "../store.js";
+import type { Action, Call } from "../../api.js";
+import { ApiError, invalid } from "../../errors.js";
+import { num, required, str, tags } from "../../params.js";
+import type { Resource } from "../../store.js";
+import { checkPolicyDocument, type DocumentKind, storedDocument } from "./policy-document.js";
 
 /**
  * IAM roles, custom policies and their attachments (`iam` service, 2018-01-01, a global service).
@@ -19,13 +20,10 @@ function role(call: Call, name: string): Resource {
   return r;
 }
 
-function checkJson(name: string, text: string): void {
-  try {
-    const doc = JSON.parse(text) as { Statement?: unknown };
-    if (!Array.isArray(doc.Statement) || doc.Statement.length === 0) throw new Error("no Statement");
-  } catch (e) {
-    throw new ApiError(400, "MalformedPolicyDocument", `${name} is not a policy document: ${(e as Error).message}`);
-  }
+/** Checks a document under the emulator's answer and returns what IAM keeps of it. */
+function document(call: Call, name: string, text: string, kind: DocumentKind): string {
+  checkPolicyDocument(name, text, kind, call.store.answers.iamPolicyCheck === "checked");
+  return storedDocument(text, call.store.answers.iamPolicyDocument === "normalised");
 }
 
 const now = () =>
@@ -37,8 +35,7 @@ const now = () =>
 const CreateRole: Action = (call) => {
   const name = required(call.params, "RoleName");
   if (!NAME.test(name)) throw invalid("RoleName", name);
-  const trust = required(call.params, "TrustPolicyDocument");
-  checkJson("TrustPolicyDocument", trust);
+  const trust = document(call, "TrustPolicyDocument", required(call.params, "TrustPolicyDocument"), "trust");
   if (call.store.get("iam-role", name))
     throw new ApiError(409, "EntityAlreadyExists.Role", `Role ${name} already exists`);
   const duration = num(call.params, "MaxSessionDuration") ?? 3600;
@@ -73,7 +70,8 @@ const UpdateRole: Action = (call) => {
   const changes: Record<string, unknown> = { UpdateDate: now() };
   for (const f of ["DisplayName", "Description", "TrustPolicyDocument"])
     if (str(call.params, f) !== undefined) changes[f] = str(call.params, f);
-  if (changes.TrustPolicyDocument) checkJson("TrustPolicyDocument", String(changes.TrustPolicyDocument));
+  if (changes.TrustPolicyDocument)
+    changes.TrustPolicyDocument = document(call, "TrustPolicyDocument", String(changes.TrustPolicyDocument), "trust");
   const duration = num(call.params, "MaxSessionDuration");
   if (duration !== undefined) changes.MaxSessionDuration = duration;
   call.store.update(r, changes);
@@ -121,8 +119,7 @@ const tagRole =
 const CreatePolicy: Action = (call) => {
   const name = required(call.params, "PolicyName");
   if (!NAME.test(name)) throw invalid("PolicyName", name);
-  const doc = required(call.params, "PolicyDocument");
-  checkJson("PolicyDocument", doc);
+  const doc = document(call, "PolicyDocument", required(call.params, "PolicyDocument"), "identity");
   if (call.store.get("iam-policy", name))
     throw new ApiError(409, "EntityAlreadyExists.Policy", `Policy ${name} already exists`);
   const r = call.store.create("iam-policy", name, {
@@ -147,8 +144,8 @@ const ListPolicies: Action = (call) => {
 const UpdatePolicy: Action = (call) => {
   const p = call.store.get("iam-policy", required(call.params, "PolicyName"));
   if (!p) throw notExist("Policy", String(call.params.PolicyName));
-  const doc = str(call.params, "NewPolicyDocument");
-  if (doc) checkJson("NewPolicyDocument", doc);
+  const sent = str(call.params, "NewPolicyDocument");
+  const doc = sent ? document(call, "NewPolicyDocument", sent, "identity") : undefined;
   call.store.update(p, {
     ...(doc ? { PolicyDocument: doc } : {}),
     ...(str(call.params, "NewDescription") !== undefined ? { Description: str(call.params, "NewDescription") } : {}),
