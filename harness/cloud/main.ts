@@ -1,5 +1,5 @@
 /**
- * `npm run rehearse:cloud [-- --no-boot] [--variant <id>] [--no-change] [--repo <checkout>] [--work-around-d1] [--record <file.jsonl>|<dir>]`
+ * `npm run rehearse:cloud [-- --no-boot] [--variant <id>] [--no-change] [--repo <checkout>] [--strip-descriptions] [--answers k=v,…|--answer-sets] [--record <file.jsonl>|<dir>]`
  *
  * The stack's own lifecycle against the local Volcengine (harness/cloud/rehearse-cloud.ts). First,
  * with the ECS instance booted as the rehearsal's container (ecs-booter.ts): `terraform apply`

@@ -85,7 +85,7 @@ export async function rehearseCloud(opts: ScenarioOptions): Promise<number> {
       VOLCENGINE_SECRET_KEY: "local-cloud-any-secret",
       VOLCENGINE_DISABLE_SSL: "true",
     },
-    flag("work-around-d1"),
+    flag("strip-descriptions"),
   );
   const record = option("record");
   /** One stand-in for one part of the run; its calls summed up and, with `--record <dir>`, kept. */

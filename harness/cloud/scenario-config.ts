@@ -134,9 +134,9 @@ export function targets(
 }
 
 /**
- * The review's D1 work-around, applied only when asked (--work-around-d1): strip from every
- * `description` the characters the Volcengine APIs refuse, so the rest of the lifecycle can be
- * exercised while D1 is unfixed. The run reports that it did this.
+ * Applied only when asked (--strip-descriptions): strip from every `description` the characters
+ * the Volcengine APIs refuse, so the rest of the lifecycle can be exercised against a checkout
+ * whose descriptions the APIs refuse. The run reports that it did this.
  */
 export function stripDescriptions(node: unknown): number {
   let changed = 0;

@@ -25,7 +25,7 @@ export class TerraformSteps {
   /** `env` is the child processes' environment; a scenario changes TODO_STACK_CONFIG in it between steps. */
   constructor(
     readonly env: NodeJS.ProcessEnv,
-    private readonly workAroundD1: boolean,
+    private readonly stripRefusedDescriptions: boolean,
   ) {}
 
   record(step: string, started: number, ok: boolean, note?: string): boolean {
@@ -80,9 +80,9 @@ export class TerraformSteps {
     mkdirSync(stackDir, { recursive: true });
     const stack = JSON.parse(readFileSync(join(from, "cdktf.out", "stacks", "todo-api-dev", "cdk.tf.json"), "utf8"));
     stack.terraform.backend = { local: { path: join(stackDir, "terraform.tfstate") } };
-    if (this.workAroundD1)
+    if (this.stripRefusedDescriptions)
       console.log(
-        `note: --work-around-d1 stripped refused characters from ${stripDescriptions(stack.resource)} descriptions`,
+        `note: --strip-descriptions stripped refused characters from ${stripDescriptions(stack.resource)} descriptions`,
       );
     writeFileSync(join(stackDir, "cdk.tf.json"), JSON.stringify(stack, null, 1));
     const { included, excluded } = targets(stack, skip);
