@@ -1,16 +1,18 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { abbreviate, type LoggedCall } from "../../local-cloud/call-log.js";
 import { startLocalCloud } from "../../local-cloud/server.js";
 import { openApi, openApiJson, tos } from "./client.js";
 import type { BootRequest, InstanceBooter } from "../../local-cloud/booter.js";
+import { ANSWER_SETS } from "../../harness/cloud/answer-sets.js";
 
 /**
  * Recorded calls of the real provider (v0.0.196) from `npm run rehearse:cloud -- --record`, replayed
  * against a fresh stand-in on the recording's clock (so states move exactly as they did): every
  * answer must have the recorded status, error code and Result shape, and the run must end with
- * nothing left. Ids are new in the replay; they are mapped as the answers reveal them.
+ * nothing left. Ids are new in the replay; they are mapped as the answers reveal them. A recording
+ * in `fixtures/<set>/` was made, and is replayed, under that set of answers (harness/cloud/answer-sets.ts).
  */
 const FIXTURES = join(import.meta.dirname, "fixtures");
 /** The scenario records with this transition time (harness/cloud/rehearse-cloud.ts). */
@@ -170,12 +172,19 @@ function recordingBooter() {
   return { booter, calls };
 }
 
-const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith(".jsonl"));
+/** Recordings under the default answers, then those of each other set in its folder. */
+const fixtures = ANSWER_SETS.flatMap((set) => {
+  const dir = set.id === "defaults" ? FIXTURES : join(FIXTURES, set.id);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".jsonl"))
+    .map((f) => ({ file: set.id === "defaults" ? f : `${set.id}/${f}`, name: f, answers: set.answers }));
+});
 
 describe("local cloud: recorded provider calls replayed", () => {
   it("has at least one recording", () => expect(fixtures.length).toBeGreaterThan(0));
 
-  for (const file of fixtures) {
+  for (const { file, name, answers } of fixtures) {
     it(`${file}: same statuses, errors and answer shapes; nothing left at the end`, async () => {
       const calls = readFileSync(join(FIXTURES, file), "utf8")
         .split("\n")
@@ -183,7 +192,12 @@ describe("local cloud: recorded provider calls replayed", () => {
         .map((l) => JSON.parse(l) as LoggedCall);
       let now = Date.parse(calls[0]!.time);
       const booted = recordingBooter();
-      const cloud = await startLocalCloud({ transitionMs: TRANSITION_MS, now: () => now, booter: booted.booter });
+      const cloud = await startLocalCloud({
+        transitionMs: TRANSITION_MS,
+        now: () => now,
+        booter: booted.booter,
+        answers,
+      });
       const ids = new Map<string, string>();
       const peak = new Map<string, number>();
       try {
@@ -201,7 +215,7 @@ describe("local cloud: recorded provider calls replayed", () => {
           for (const res of cloud.store.snapshot())
             peak.set(res.kind, Math.max(peak.get(res.kind) ?? 0, cloud.store.all(res.kind).length));
         }
-        const expected = Object.entries(PEAKS).find(([prefix]) => file.startsWith(prefix))?.[1];
+        const expected = Object.entries(PEAKS).find(([prefix]) => name.startsWith(prefix))?.[1];
         expect(expected, `${file}: add its peaks to PEAKS`).toBeDefined();
         expect(Object.fromEntries(peak)).toMatchObject(expected!);
         now += TRANSITION_MS + 1;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalCloud, type LocalCloud } from "../../local-cloud/server.js";
+import { startS3StandIn } from "../../local-cloud/services/tos/s3-data-plane.js";
 import { tos } from "./client.js";
 
 let cloud: LocalCloud;
@@ -189,4 +190,35 @@ describe("local cloud: TOS lifecycle field names, both answers", () => {
       }
     });
   }
+});
+
+describe("local cloud: one TOS behind both protocols", () => {
+  it("the S3-compatible data plane serves the emulator's bucket: objects, versions and delete markers are shared", async () => {
+    const local = await startLocalCloud({ transitionMs: 100 });
+    const s3 = await startS3StandIn({
+      bucket: BUCKET,
+      region: "cn-beijing",
+      creds: () => ({ AccessKeyId: "AKLT", SecretAccessKey: "s", SessionToken: "t" }),
+      store: local.store,
+    });
+    try {
+      // The data plane created the bucket in the emulator's store; versioning through TOS applies to it.
+      expect((await tos(local.url, "HEAD", BUCKET)).status).toBe(200);
+      await tos(local.url, "PUT", BUCKET, { sub: "versioning", body: { Status: "Enabled" } });
+      s3.objects.set("postgres/a.dump", Buffer.from("PGDMP a"));
+      expect((await tos(local.url, "GET", BUCKET)).body.Contents.map((c: any) => c.Key)).toEqual(["postgres/a.dump"]);
+      await tos(local.url, "PUT", BUCKET, { key: "postgres/b.dump", raw: "PGDMP b" });
+      expect(s3.objects.get("postgres/b.dump")?.toString()).toBe("PGDMP b");
+      expect([...s3.objects.keys()]).toEqual(["postgres/a.dump", "postgres/b.dump"]);
+      // A delete through the data plane leaves a delete marker the TOS protocol lists, and the bucket not empty.
+      expect(s3.objects.delete("postgres/a.dump")).toBe(true);
+      expect(s3.objects.has("postgres/a.dump")).toBe(false);
+      const versions = (await tos(local.url, "GET", BUCKET, { sub: "versions" })).body;
+      expect(versions.DeleteMarkers.map((d: any) => d.Key)).toEqual(["postgres/a.dump"]);
+      expect((await tos(local.url, "DELETE", BUCKET)).body.Code).toBe("BucketNotEmpty");
+    } finally {
+      await s3.close();
+      await local.close();
+    }
+  });
 });

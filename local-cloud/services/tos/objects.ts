@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { ApiError } from "../../errors.js";
-import type { Resource } from "../../store.js";
+import type { Resource, Store } from "../../store.js";
 import { bucketOf, OWNER, type TosAction, type TosRequest } from "./request.js";
 
 /**
@@ -9,7 +9,8 @@ import { bucketOf, OWNER, type TosAction, type TosRequest } from "./request.js";
  * marker (the object looks gone, its versions stay); Suspended writes and deletes the "null"
  * version. Only a DELETE with a version id removes a version or a delete marker for good, and a
  * bucket holding either cannot be deleted (S3's model, which TOS's versioning docs follow). The
- * content is not kept: size and ETag only.
+ * content of each version is held in memory beside the store (not in its file or its listing), for
+ * the S3-compatible data plane (s3-data-plane.ts) that serves the same buckets.
  */
 export interface ObjectVersion {
   VersionId: string;
@@ -26,24 +27,59 @@ export function versionsOf(b: Resource): Record<string, ObjectVersion[]> {
 
 const newVersionId = () => randomBytes(12).toString("hex");
 
+/** Each bucket's object contents by `<version id>/<key>`, beside the store. */
+const contents = new WeakMap<Resource, Map<string, Buffer>>();
+const contentsOf = (b: Resource) => contents.get(b) ?? contents.set(b, new Map()).get(b)!;
+
 /** Where a write lands: a new version when versioning is Enabled, else the "null" version replaced. */
-function write(r: TosRequest, b: Resource, v: Omit<ObjectVersion, "VersionId">): ObjectVersion {
+function write(store: Store, b: Resource, key: string, v: Omit<ObjectVersion, "VersionId">): ObjectVersion {
   const all = versionsOf(b);
-  const kept =
-    b.fields.Versioning === "Enabled" ? (all[r.key] ?? []) : (all[r.key] ?? []).filter((x) => x.VersionId !== "null");
-  const version = { ...v, VersionId: b.fields.Versioning === "Enabled" ? newVersionId() : "null" };
-  all[r.key] = [...kept, version];
-  r.store.update(b, {});
+  const enabled = b.fields.Versioning === "Enabled";
+  const kept = enabled ? (all[key] ?? []) : (all[key] ?? []).filter((x) => x.VersionId !== "null");
+  const version = { ...v, VersionId: enabled ? newVersionId() : "null" };
+  all[key] = [...kept, version];
+  store.update(b, {});
   return version;
 }
 
-const now = (r: TosRequest) => new Date(r.store.clock()).toISOString();
+/** PUT of an object (TOS or S3 protocol): a new current version holding `body`. */
+export function putObject(store: Store, b: Resource, key: string, body: Buffer): ObjectVersion {
+  const etag = `"${createHash("md5").update(body).digest("hex")}"`;
+  const LastModified = new Date(store.clock()).toISOString();
+  const v = write(store, b, key, { DeleteMarker: false, Size: body.length, ETag: etag, LastModified });
+  contentsOf(b).set(`${v.VersionId}/${key}`, body);
+  return v;
+}
+
+/** The current version's content, or undefined when there is none or it is a delete marker. */
+export function currentContent(b: Resource, key: string): Buffer | undefined {
+  const v = versionsOf(b)[key]?.at(-1);
+  return v && !v.DeleteMarker ? contentsOf(b).get(`${v.VersionId}/${key}`) : undefined;
+}
+
+/** Keys whose current version is an object (not a delete marker), sorted. */
+export function currentKeys(b: Resource): string[] {
+  return Object.entries(versionsOf(b))
+    .filter(([, versions]) => !versions.at(-1)!.DeleteMarker)
+    .map(([key]) => key)
+    .sort();
+}
+
+/** DELETE of an object without a version id: gone in a bucket never versioned, else a delete marker. */
+export function deleteObject(store: Store, b: Resource, key: string): ObjectVersion | undefined {
+  if (!b.fields.Versioning) {
+    delete versionsOf(b)[key];
+    store.update(b, {});
+    return undefined;
+  }
+  const LastModified = new Date(store.clock()).toISOString();
+  return write(store, b, key, { DeleteMarker: true, Size: 0, ETag: "", LastModified });
+}
 
 const PutObject: TosAction = (r) => {
   const b = bucketOf(r);
-  const etag = `"${createHash("md5").update(r.body).digest("hex")}"`;
-  const v = write(r, b, { DeleteMarker: false, Size: r.body.length, ETag: etag, LastModified: now(r) });
-  return { headers: { etag, ...(b.fields.Versioning ? { "x-tos-version-id": v.VersionId } : {}) } };
+  const v = putObject(r.store, b, r.key, r.body);
+  return { headers: { etag: v.ETag, ...(b.fields.Versioning ? { "x-tos-version-id": v.VersionId } : {}) } };
 };
 
 /** The version a read asks for: `versionId`, else the current one (absent when it is a delete marker). */
@@ -76,12 +112,8 @@ const DeleteObject: TosAction = (r) => {
       headers: { "x-tos-version-id": id, ...(gone?.DeleteMarker ? { "x-tos-delete-marker": "true" } : {}) },
     };
   }
-  if (!b.fields.Versioning) {
-    delete all[r.key];
-    r.store.update(b, {});
-    return { status: 204 };
-  }
-  const marker = write(r, b, { DeleteMarker: true, Size: 0, ETag: "", LastModified: now(r) });
+  const marker = deleteObject(r.store, b, r.key);
+  if (!marker) return { status: 204 };
   return { status: 204, headers: { "x-tos-delete-marker": "true", "x-tos-version-id": marker.VersionId } };
 };
 

@@ -1,15 +1,20 @@
 /**
- * Stand-ins for what the server talks to when it copies backups off the machine, on 127.0.0.1:
- * - a minimal S3-compatible object store (PUT/GET object, ListObjectsV2, path-style) that
- *   VERIFIES every request's AWS Signature V4 with the secret it was given — written here from
- *   the specification, independently of cloud-init/lib/offsite.mjs, so a signing bug fails;
- * - an ECS metadata service handing out temporary role credentials, with or without requiring
- *   a session token first (IMDSv2).
- * Both can be told to fail the next requests, to exercise the client's retries.
+ * TOS's S3-compatible endpoint, what a server copies its backups through, on 127.0.0.1 (or the
+ * rehearsal's end of its container network): PUT/GET object and ListObjectsV2, path style, each
+ * request's AWS Signature V4 VERIFIED with the role's secret and session token — written from the
+ * specification, independently of cloud-init/lib/offsite.mjs, so a signing bug fails. It serves a
+ * bucket of the emulator's store (the same bucket, versions and delete markers the TOS protocol
+ * serves, objects.ts), its own store when none is given. It can be told to fail the next
+ * requests, to exercise the client's retries. The credentials come from the ECS metadata
+ * stand-in (../ecs/metadata.ts).
  */
 import { createHash, createHmac } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Resource } from "../../store.js";
+import { Store } from "../../store.js";
+import { bucketActions } from "./bucket.js";
+import { currentContent, currentKeys, deleteObject, putObject } from "./objects.js";
 
 export interface Credentials {
   AccessKeyId: string;
@@ -19,7 +24,8 @@ export interface Credentials {
 
 export interface S3StandIn {
   url: string;
-  objects: Map<string, Buffer>;
+  /** The bucket's current objects (its versions and delete markers are in the store). */
+  objects: BucketObjects;
   /** Every request: method, path, status answered. */
   log: { method: string; path: string; status: number; reason?: string }[];
   /** Answer the next n requests with this status (e.g. 503) before handling them. */
@@ -107,6 +113,34 @@ export function verifySigV4(
   return expected === signature ? undefined : "signature mismatch";
 }
 
+/** The bucket's current objects as a map (what the tests and the rehearsal read and plant). */
+export class BucketObjects {
+  constructor(
+    private readonly store: Store,
+    private readonly bucket: () => Resource,
+  ) {}
+  get(key: string): Buffer | undefined {
+    return currentContent(this.bucket(), key);
+  }
+  has(key: string): boolean {
+    return currentKeys(this.bucket()).includes(key);
+  }
+  set(key: string, body: Buffer): void {
+    putObject(this.store, this.bucket(), key, body);
+  }
+  delete(key: string): boolean {
+    const had = this.has(key);
+    deleteObject(this.store, this.bucket(), key);
+    return had;
+  }
+  keys(): IterableIterator<string> {
+    return currentKeys(this.bucket())[Symbol.iterator]();
+  }
+  get size(): number {
+    return currentKeys(this.bucket()).length;
+  }
+}
+
 const xmlEscape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 export async function startS3StandIn(opts: {
@@ -115,8 +149,29 @@ export async function startS3StandIn(opts: {
   creds: () => Credentials;
   pageSize?: number;
   host?: string;
+  /** The emulator's store whose TOS bucket this serves (created there if missing); default: a store of its own. */
+  store?: Store;
 }): Promise<S3StandIn> {
-  const objects = new Map<string, Buffer>();
+  const store = opts.store ?? new Store();
+  if (!store.get("tos-bucket", opts.bucket))
+    bucketActions.CreateBucket!({
+      method: "PUT",
+      bucket: opts.bucket,
+      key: "",
+      region: opts.region,
+      body: Buffer.alloc(0),
+      json: undefined,
+      headers: {},
+      query: new URLSearchParams(),
+      store,
+      requestId: "",
+    });
+  const bucketResource = () => {
+    const b = store.get("tos-bucket", opts.bucket);
+    if (!b) throw new Error(`the bucket ${opts.bucket} is gone`);
+    return b;
+  };
+  const objects = new BucketObjects(store, bucketResource);
   const log: S3StandIn["log"] = [];
   let failures: { n: number; status: number } = { n: 0, status: 503 };
 
