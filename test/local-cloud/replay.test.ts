@@ -178,13 +178,18 @@ const fixtures = ANSWER_SETS.flatMap((set) => {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith(".jsonl"))
-    .map((f) => ({ file: set.id === "defaults" ? f : `${set.id}/${f}`, name: f, answers: set.answers }));
+    .map((f) => ({
+      file: set.id === "defaults" ? f : `${set.id}/${f}`,
+      name: f,
+      answers: set.answers,
+      complete: set.id === "defaults",
+    }));
 });
 
 describe("local cloud: recorded provider calls replayed", () => {
   it("has at least one recording", () => expect(fixtures.length).toBeGreaterThan(0));
 
-  for (const { file, name, answers } of fixtures) {
+  for (const { file, name, answers, complete } of fixtures) {
     it(`${file}: same statuses, errors and answer shapes; nothing left at the end`, async () => {
       const calls = readFileSync(join(FIXTURES, file), "utf8")
         .split("\n")
@@ -215,23 +220,26 @@ describe("local cloud: recorded provider calls replayed", () => {
           for (const res of cloud.store.snapshot())
             peak.set(res.kind, Math.max(peak.get(res.kind) ?? 0, cloud.store.all(res.kind).length));
         }
+        // The whole stack was created under the default answers; under others the stack may stop early.
         const expected = Object.entries(PEAKS).find(([prefix]) => name.startsWith(prefix))?.[1];
         expect(expected, `${file}: add its peaks to PEAKS`).toBeDefined();
-        expect(Object.fromEntries(peak)).toMatchObject(expected!);
+        if (complete) expect(Object.fromEntries(peak)).toMatchObject(expected!);
         now += TRANSITION_MS + 1;
         expect(cloud.store.snapshot().map((r) => `${r.kind}/${r.id}`)).toEqual([]);
         // The booter was asked for exactly what the recorded calls imply, in their order.
         const booterCalls = expectedBooterCalls(calls, ids, cloud.log.calls);
-        expect(booterCalls.filter(([what]) => what === "run").length, `${file}: RunInstances recorded`).toBeGreaterThan(
-          0,
-        );
+        if (complete)
+          expect(
+            booterCalls.filter(([what]) => what === "run").length,
+            `${file}: RunInstances recorded`,
+          ).toBeGreaterThan(0);
         expect(booted.calls).toEqual(booterCalls);
         // The app servers' user data arrives decoded (the cluster's bastion has none).
         const userData = booted.calls
           .filter(([what]) => what === "run")
           .map(([, r]) => (r as BootRequest).userData)
           .filter(Boolean);
-        expect(userData.length, file).toBeGreaterThan(0);
+        if (complete) expect(userData.length, file).toBeGreaterThan(0);
         for (const u of userData) expect(u).toMatch(/^#cloud-config\n/);
       } finally {
         await cloud.close();
