@@ -34,6 +34,14 @@ export interface Answers {
   rdsChargeNumber: "answered" | "omitted";
   /** Revoking a security group rule that does not exist: "succeeds" or "refused" (InvalidSecurityRule.NotFound). */
   revokeMissingRule: "succeeds" | "refused";
+  /**
+   * Can a new IAM role be attached at once? "immediate"; "delayed": for one transition time after
+   * CreateRole, AttachRolePolicy and AssociateInstancesIamRole answer that the role does not exist
+   * (IAM is eventually consistent; GetRole answers at once).
+   */
+  iamRoleAttach: "immediate" | "delayed";
+  /** Changes to an RDS instance that is not Running (databases, accounts, allowlists): "refused" (OperationDenied.InstanceStatus) or "accepted". */
+  rdsChangesWhileBusy: "refused" | "accepted";
 }
 
 export const DEFAULT_ANSWERS: Answers = {
@@ -46,6 +54,8 @@ export const DEFAULT_ANSWERS: Answers = {
   userDataWhileRunning: "refused",
   rdsChargeNumber: "answered",
   revokeMissingRule: "succeeds",
+  iamRoleAttach: "immediate",
+  rdsChangesWhileBusy: "refused",
 };
 
 /** Every value each switch can take, in the order of the type (the first is the default). */
@@ -59,6 +69,8 @@ export const ANSWER_VALUES: { [K in keyof Answers]: readonly Answers[K][] } = {
   userDataWhileRunning: ["refused", "ignored"],
   rdsChargeNumber: ["answered", "omitted"],
   revokeMissingRule: ["succeeds", "refused"],
+  iamRoleAttach: ["immediate", "delayed"],
+  rdsChangesWhileBusy: ["refused", "accepted"],
 };
 
 /** `key=value,key=value` (e.g. from `--answers`) over the defaults; an unknown key or value is an error. */

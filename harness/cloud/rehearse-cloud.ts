@@ -109,15 +109,16 @@ export async function rehearseCloud(opts: ScenarioOptions): Promise<number> {
       await cloud.close();
     }
   }
-  /** `--record <dir>`: the default answers' logs in <dir>, another set's in <dir>/<set id>/. */
-  const keep = (name: string, calls: LoggedCall[], set = "defaults") => {
+  /** `--record <dir>`: the default answers' logs in <dir>, another set's in <dir>/<set id>/ with its answers.json. */
+  const keep = (name: string, calls: LoggedCall[], set?: { id: string; answers: Answers }) => {
     const failed = calls.filter((c) => c.status >= 400);
     console.log(
       `${name}: calls: ${calls.length}, refused: ${failed.length} (${[...new Set(failed.map((c) => `${c.action} ${c.error}`))].join("; ")})`,
     );
     if (record && !record.endsWith(".jsonl")) {
-      const dir = set === "defaults" ? record : join(record, set);
+      const dir = !set || set.id === "defaults" ? record : join(record, set.id);
       mkdirSync(dir, { recursive: true });
+      if (dir !== record) writeFileSync(join(dir, "answers.json"), `${JSON.stringify(set!.answers)}\n`);
       writeFileSync(join(dir, `${name}-${PROVIDER}.jsonl`), `${calls.map((c) => JSON.stringify(c)).join("\n")}\n`);
     }
   };
@@ -145,7 +146,7 @@ export async function rehearseCloud(opts: ScenarioOptions): Promise<number> {
           const result = await runVariant(ts, cloud, variant, table, where);
           outcome[set.id]![variant.id] = result;
           passed = result && passed;
-          keep(variant.id, cloud.log.calls.slice(first), set.id);
+          keep(variant.id, cloud.log.calls.slice(first), set);
         }
         return passed;
       })) && ok;

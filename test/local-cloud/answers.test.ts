@@ -161,6 +161,69 @@ describe("local cloud: one switch per open question", () => {
     });
   }
 
+  for (const answer of ANSWER_VALUES.iamRoleAttach) {
+    it(`iamRoleAttach=${answer}: a new role is attachable ${answer === "immediate" ? "at once" : "only after a while (GetRole answers at once)"}`, async () => {
+      await start({ iamRoleAttach: answer });
+      const iam = (action: string, params: Record<string, unknown>) =>
+        openApi(cloud.url, "iam", action, params, { version: "2018-01-01" });
+      const trust = JSON.stringify({
+        Statement: [{ Effect: "Allow", Action: ["sts:AssumeRole"], Principal: { Service: ["ecs"] } }],
+      });
+      await iam("CreateRole", { RoleName: "backups", TrustPolicyDocument: trust });
+      await iam("CreatePolicy", {
+        PolicyName: "p",
+        PolicyDocument: JSON.stringify({
+          Statement: [{ Effect: "Allow", Action: ["tos:GetObject"], Resource: ["*"] }],
+        }),
+      });
+      expect((await iam("GetRole", { RoleName: "backups" })).status).toBe(200);
+      const attach = () => iam("AttachRolePolicy", { RoleName: "backups", PolicyName: "p", PolicyType: "Custom" });
+      const id = await instance();
+      const associate = () => call("ecs", "AssociateInstancesIamRole", { IamRoleName: "backups", InstanceIds: [id] });
+      if (answer === "immediate") {
+        expect((await attach()).status).toBe(200);
+        expect((await associate()).status).toBe(200);
+      } else {
+        clock -= 1000; // back to just after CreateRole (instance() moved the clock on)
+        expect(code(await attach())).toBe("EntityNotExist.Role");
+        expect(code(await associate())).toBe("RoleNotExist");
+        clock += 1000 + 101;
+        expect((await attach()).status).toBe(200);
+        expect((await associate()).status).toBe(200);
+      }
+    });
+  }
+
+  for (const answer of ANSWER_VALUES.rdsChangesWhileBusy) {
+    it(`rdsChangesWhileBusy=${answer}: an account on an instance still Creating is ${answer}`, async () => {
+      await start({ rdsChangesWhileBusy: answer });
+      const { vpcId, subnetId } = await network();
+      const rds = (action: string, params: Record<string, unknown>) =>
+        openApiJson(cloud.url, "rds_postgresql", action, params);
+      const id = (
+        await rds("CreateDBInstance", {
+          DBEngineVersion: "PostgreSQL_16",
+          StorageSpace: 20,
+          VpcId: vpcId,
+          SubnetId: subnetId,
+          ChargeInfo: { ChargeType: "PostPaid" },
+          NodeInfo: [
+            { NodeType: "Primary", ZoneId: "cn-beijing-a", NodeSpec: "rds.postgres.1c2g", NodeOperateType: "Create" },
+            { NodeType: "Secondary", ZoneId: "cn-beijing-b", NodeSpec: "rds.postgres.1c2g", NodeOperateType: "Create" },
+          ],
+        })
+      ).body.Result.InstanceId;
+      const r = await rds("CreateDBAccount", {
+        InstanceId: id,
+        AccountName: "todo_app",
+        AccountPassword: "Aa1!aaaaaa",
+        AccountType: "Normal",
+      });
+      if (answer === "refused") expect(code(r)).toBe("OperationDenied.InstanceStatus");
+      else expect(r.status).toBe(200);
+    });
+  }
+
   for (const answer of ANSWER_VALUES.rdsChargeNumber) {
     it(`rdsChargeNumber=${answer}: DescribeDBInstanceDetail's ChargeDetail ${answer === "answered" ? "carries" : "lacks"} Number`, async () => {
       await start({ rdsChargeNumber: answer });

@@ -1,18 +1,18 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { abbreviate, type LoggedCall } from "../../local-cloud/call-log.js";
 import { startLocalCloud } from "../../local-cloud/server.js";
 import { openApi, openApiJson, tos } from "./client.js";
 import type { BootRequest, InstanceBooter } from "../../local-cloud/booter.js";
-import { ANSWER_SETS } from "../../harness/cloud/answer-sets.js";
+import { DEFAULT_ANSWERS, parseAnswers } from "../../local-cloud/answers.js";
 
 /**
  * Recorded calls of the real provider (v0.0.196) from `npm run rehearse:cloud -- --record`, replayed
  * against a fresh stand-in on the recording's clock (so states move exactly as they did): every
  * answer must have the recorded status, error code and Result shape, and the run must end with
  * nothing left. Ids are new in the replay; they are mapped as the answers reveal them. A recording
- * in `fixtures/<set>/` was made, and is replayed, under that set of answers (harness/cloud/answer-sets.ts).
+ * in `fixtures/<set>/` was made, and is replayed, under the answers of its `answers.json`.
  */
 const FIXTURES = join(import.meta.dirname, "fixtures");
 /** The scenario records with this transition time (harness/cloud/rehearse-cloud.ts). */
@@ -172,19 +172,27 @@ function recordingBooter() {
   return { booter, calls };
 }
 
-/** Recordings under the default answers, then those of each other set in its folder. */
-const fixtures = ANSWER_SETS.flatMap((set) => {
-  const dir = set.id === "defaults" ? FIXTURES : join(FIXTURES, set.id);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
+/** Recordings under the default answers, then those made under other answers, each folder with its answers.json. */
+const fixtures = [
+  { dir: "", answers: DEFAULT_ANSWERS, complete: true },
+  ...readdirSync(FIXTURES, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => ({
+      dir: d.name,
+      answers: parseAnswers(
+        Object.entries(
+          JSON.parse(readFileSync(join(FIXTURES, d.name, "answers.json"), "utf8")) as Record<string, string>,
+        )
+          .map(([k, v]) => `${k}=${v}`)
+          .join(","),
+      ),
+      complete: false,
+    })),
+].flatMap(({ dir, answers, complete }) =>
+  readdirSync(join(FIXTURES, dir))
     .filter((f) => f.endsWith(".jsonl"))
-    .map((f) => ({
-      file: set.id === "defaults" ? f : `${set.id}/${f}`,
-      name: f,
-      answers: set.answers,
-      complete: set.id === "defaults",
-    }));
-});
+    .map((f) => ({ file: dir ? `${dir}/${f}` : f, name: f, answers, complete })),
+);
 
 describe("local cloud: recorded provider calls replayed", () => {
   it("has at least one recording", () => expect(fixtures.length).toBeGreaterThan(0));

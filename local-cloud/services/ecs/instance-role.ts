@@ -1,6 +1,7 @@
 import { page, type Action, type Call } from "../../api.js";
 import { ApiError, notFound } from "../../errors.js";
 import { required, strings } from "../../params.js";
+import { attachableRole } from "../iam/index.js";
 import { getInstance } from "./instance.js";
 
 /** An IAM role bound to an instance (one per instance), which its metadata service hands credentials for. */
@@ -21,8 +22,11 @@ const DescribeInstancesIamRoles: Action = (call) => {
 
 const AssociateInstancesIamRole: Action = (call) => {
   const role = required(call.params, "IamRoleName");
-  if (!call.store.all("iam-role").some((r) => r.fields.RoleName === role))
+  try {
+    attachableRole(call, role);
+  } catch {
     throw notFound("role", role).withCode("RoleNotExist");
+  }
   const ids = strings(call.params, "InstanceIds");
   for (const id of ids) {
     getInstance(call, id);

@@ -14,6 +14,16 @@ const NAME = /^[A-Za-z0-9.\-_@+=,]{1,64}$/;
 const notExist = (what: string, name: string) =>
   new ApiError(404, `EntityNotExist.${what}`, `${what} ${name} not exist`);
 
+/** When each role may be attached (answers.ts, iamRoleAttach): ms since epoch, beside the store. */
+const attachableAt = new WeakMap<Resource, number>();
+
+/** The role for an attachment: while a new role is not yet attachable, IAM answers that it does not exist. */
+export function attachableRole(call: Call, name: string): Resource {
+  const r = call.store.get("iam-role", name);
+  if (!r || call.store.clock() < (attachableAt.get(r) ?? 0)) throw notExist("Role", name);
+  return r;
+}
+
 function role(call: Call, name: string): Resource {
   const r = call.store.get("iam-role", name);
   if (!r) throw notExist("Role", name);
@@ -54,6 +64,7 @@ const CreateRole: Action = (call) => {
     CreateDate: now(),
     UpdateDate: now(),
   });
+  if (call.store.answers.iamRoleAttach === "delayed") attachableAt.set(r, call.store.clock() + call.store.transitionMs);
   return { Role: r.fields };
 };
 
@@ -165,7 +176,7 @@ const DeletePolicy: Action = (call) => {
 };
 
 const AttachRolePolicy: Action = (call) => {
-  const r = role(call, required(call.params, "RoleName"));
+  const r = attachableRole(call, required(call.params, "RoleName"));
   const name = required(call.params, "PolicyName");
   const type = required(call.params, "PolicyType");
   if (type === "Custom" && !call.store.get("iam-policy", name)) throw notExist("Policy", name);

@@ -18,7 +18,10 @@ const CreateDBAccount: Action = (call) => {
   if (call.store.get("rds-pg-account", key))
     throw new ApiError(409, "InvalidAccountName.Duplicate", `The account ${name} exists.`);
   const privileges = str(call.params, "AccountPrivileges") ?? "";
-  if (privileges?.split(",").some((x) => !["Login", "Inherit", "CreateRole", "CreateDB"].includes(x)))
+  if (
+    privileges !== "" &&
+    privileges.split(",").some((x) => !["Login", "Inherit", "CreateRole", "CreateDB"].includes(x))
+  )
     throw invalid("AccountPrivileges", "comma-separated Login, Inherit, CreateRole, CreateDB");
   call.store.create("rds-pg-account", key, {
     InstanceId: r.id,

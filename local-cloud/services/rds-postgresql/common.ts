@@ -39,7 +39,8 @@ export function instanceOf(call: Call, id = required(call.params, "InstanceId"))
 
 export function running(call: Call, id?: string): Resource {
   const r = instanceOf(call, id);
-  if (r.fields.InstanceStatus !== "Running") {
+  // Refused or accepted is an open question (answers.ts, rdsChangesWhileBusy).
+  if (r.fields.InstanceStatus !== "Running" && call.store.answers.rdsChangesWhileBusy === "refused") {
     throw new ApiError(
       409,
       "OperationDenied.InstanceStatus",
