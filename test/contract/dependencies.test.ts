@@ -93,6 +93,6 @@ describe("dependency direction", () => {
 
   it("infra/ builds the release through release/, not scripts/", () => {
     const main = readFileSync(join(root, "infra/main.ts"), "utf8");
-    expect(relativeImports(main)).toContain("../release/build-release");
+    expect(relativeImports(main)).toContain("../release/build-release.js");
   });
 });
