@@ -13,8 +13,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startMetadataStandIn, type MetadataStandIn } from "../../local-cloud/services/ecs/metadata.js";
-import { startS3StandIn, type Credentials, type S3StandIn } from "../../local-cloud/services/tos/s3-data-plane.js";
+import {
+  type Credentials,
+  startMetadataStandIn,
+  type MetadataStandIn,
+} from "../../local-cloud/services/ecs/metadata.js";
+import { startS3StandIn, type S3StandIn } from "../../local-cloud/services/tos/s3-data-plane.js";
 
 /**
  * cloud-init/lib/offsite.mjs, run as the server runs it (`node offsite.mjs ...`), against a

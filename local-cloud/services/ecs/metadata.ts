@@ -5,8 +5,14 @@
  */
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
-import type { Credentials } from "../tos/s3-data-plane.js";
-import { listen } from "../tos/s3-data-plane.js";
+import { listen } from "../../listen.js";
+
+/** An instance role's temporary credentials, as the metadata service hands them out. */
+export interface Credentials {
+  AccessKeyId: string;
+  SecretAccessKey: string;
+  SessionToken: string;
+}
 
 /**
  * How the metadata service treats tokens ("IMDSv2", protocol of Volcengine's Go SDK,

@@ -9,18 +9,13 @@
  * stand-in (../ecs/metadata.ts).
  */
 import { createHash, createHmac } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { listen } from "../../listen.js";
 import type { Resource } from "../../store.js";
+import type { Credentials } from "../ecs/metadata.js";
 import { Store } from "../../store.js";
 import { bucketActions } from "./bucket.js";
 import { currentContent, currentKeys, deleteObject, putObject } from "./objects.js";
-
-export interface Credentials {
-  AccessKeyId: string;
-  SecretAccessKey: string;
-  SessionToken: string;
-}
 
 export interface S3StandIn {
   url: string;
@@ -35,13 +30,6 @@ export interface S3StandIn {
 
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
 const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).update(data).digest();
-
-/** On 127.0.0.1, or on `host` (the rehearsal's end of its container network). */
-export function listen(server: Server, host = "127.0.0.1"): Promise<string> {
-  return new Promise((resolve) =>
-    server.listen(0, host, () => resolve(`http://${host}:${(server.address() as AddressInfo).port}`)),
-  );
-}
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
