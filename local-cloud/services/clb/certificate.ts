@@ -63,7 +63,7 @@ const ModifyCertificateAttributes: Action = (call) => {
   return {};
 };
 
-/** A certificate a listener uses cannot be deleted (the review's D-list: create_before_destroy). */
+/** A certificate a listener uses cannot be deleted (so a replaced certificate must be created before the old one goes). */
 const DeleteCertificate: Action = (call) => {
   const c = certOf(call);
   const users = call.store.all("clb-listener").filter((l) => l.fields.CertificateId === c.id);
