@@ -38,16 +38,18 @@ export const alertsSchema = z
     /** Receives every alarm (CloudMonitor contact in a contact group of this environment). */
     email: z.email("must be an e-mail address that receives the alarms"),
     /**
-     * Optional HTTPS webhook CloudMonitor also calls for every alarm (e.g. a chat bot), and the
-     * server's own alerts (todo-alert) post to. Treated as a secret (such URLs carry a token): it
-     * reaches the server only through the deploy step's secrets script, into a root-only file.
+     * `true`: CloudMonitor also calls a webhook for every alarm (e.g. a chat bot), and the server's
+     * own alerts (todo-alert) post to it. The URL carries a token, so it is a deploy-time secret,
+     * `TF_VAR_alert_webhook`, like the other secrets: never in this file, the synthesized JSON or a
+     * plan. A URL written here is refused with the message saying so.
      */
     webhook: z
-      .url({ protocol: /^https$/, error: "must be an https:// URL" })
-      .refine(
-        (u) => !/['"\\$`\s]|%\{/.test(u),
-        "must not contain quotes, $, %{, backslashes or spaces (percent-encode them)",
-      )
+      .union([z.boolean(), z.string()])
+      .refine((v) => typeof v === "boolean", {
+        error:
+          'the webhook URL is a secret and must not be in stack.config.json (it would be written into cdk.tf.json and printed by plans): write "webhook": true here and set TF_VAR_alert_webhook to the URL when you deploy',
+      })
+      .transform((v) => v === true)
       .optional(),
   })
   .optional();

@@ -121,11 +121,24 @@ const instanceType = z
   .string()
   .regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, 'must be an ECS instance type such as "ecs.c3i.large"');
 
+/** Most bandwidth the EIP API accepts per billing type (provider v0.0.196: "1~500 for PostPaidByBandwidth, 1~200 for PostPaidByTraffic"). */
+export const EIP_MAX_BANDWIDTH_MBPS = { PostPaidByBandwidth: 500, PostPaidByTraffic: 200 } as const;
+
 const eipSchema = z
   .strictObject({
     billingType: z.enum(["PostPaidByTraffic", "PostPaidByBandwidth"]).default("PostPaidByTraffic"),
     bandwidthMbps: z.number().int().min(1).max(500).default(5),
     isp: z.enum(["BGP", "ChinaMobile", "ChinaUnicom", "ChinaTelecom"]).default("BGP"),
+  })
+  .superRefine((eip, ctx) => {
+    const max = EIP_MAX_BANDWIDTH_MBPS[eip.billingType];
+    // Above 500 the number check has said so already.
+    if (eip.bandwidthMbps > max && eip.bandwidthMbps <= EIP_MAX_BANDWIDTH_MBPS.PostPaidByBandwidth)
+      ctx.addIssue({
+        code: "custom",
+        path: ["bandwidthMbps"],
+        message: `at most ${max} Mbps with ${eip.billingType} billing (the API refuses more); choose PostPaidByBandwidth for up to 500`,
+      });
   })
   .prefault({});
 
@@ -253,6 +266,15 @@ export const environmentSchema = z
       .optional(),
     /** Node.js download mirror (same layout as nodejs.org/dist), e.g. for servers in mainland China. */
     nodeMirror: z.url({ protocol: /^https$/, error: "must be an https:// URL" }).optional(),
+    /**
+     * The data-loss guard's explicit opt-in: a deploy that would destroy or replace the RDS
+     * instance ("database") or the backup bucket ("backups") is refused at plan unless named here.
+     * Set it for the one deploy that means it, then remove it (docs/deploy.md, Changes that lose data).
+     */
+    allowReplace: z
+      .array(z.enum(["database", "backups"]))
+      .default([])
+      .refine((a) => new Set(a).size === a.length, "list each of database, backups at most once"),
     tags: z
       .record(tagKey, z.string().max(256))
       .refine((t) => Object.keys(t).length <= 20, "at most 20 tags")

@@ -42,26 +42,26 @@ export type EvaluationCount = 1 | 3 | 5 | 10 | 15 | 30 | 60 | 120;
 
 export interface MetricAlarm {
   /** Short id, part of the rule name. */
-  id: string;
-  description: string;
-  namespace: string;
-  subNamespace: string;
-  metricName: string;
-  metricUnit: string;
-  comparison: ">" | ">=";
-  threshold: number;
-  statistics: "avg" | "max";
+  readonly id: string;
+  readonly description: string;
+  readonly namespace: string;
+  readonly subNamespace: string;
+  readonly metricName: string;
+  readonly metricUnit: string;
+  readonly comparison: ">" | ">=";
+  readonly threshold: number;
+  readonly statistics: "avg" | "max";
   /**
    * Consecutive minutes over the threshold before the alarm fires ("Unit in minutes" in the
    * provider docs cited above, which allow only these values).
    */
-  evaluationCount: EvaluationCount;
-  level: "critical" | "warning" | "notice";
+  readonly evaluationCount: EvaluationCount;
+  readonly level: "critical" | "warning" | "notice";
   /**
    * The rule's `original_dimensions`: which resource (and part of it) the metric is about, e.g.
    * `{ ResourceID: <ECS instance id> }` or `{ ResourceID: <CLB id>, ListenerID: <listener id> }`.
    */
-  dimensions: Readonly<Record<string, string>>;
+  readonly dimensions: Readonly<Record<string, string>>;
 }
 
 export function serverAlarms(name: string, instanceId: string): MetricAlarm[] {
@@ -176,14 +176,26 @@ export function loadBalancerAlarms(name: string, loadBalancerId: string, listene
   ];
 }
 
-export interface AlarmsConfig {
-  /** Prefix of resource names, e.g. "todo-api-dev". */
-  name: string;
-  region: string;
-  email: string;
-  webhook?: string;
-  alarms: readonly MetricAlarm[];
-  tags: Readonly<Record<string, string>>;
+export interface AlarmsProps {
+  /** Prefix of every resource name, e.g. "todo-api-dev" (`<project>-<environment>`). */
+  readonly name: string;
+  /** Region whose metrics the rules watch. */
+  readonly region: string;
+  /** Address of the environment's on-call contact. */
+  readonly email: string;
+  /**
+   * The alert webhook: a reference to the sensitive variable holding its URL (never the literal),
+   * and what each rule checks at plan before it would call it (the variable is set).
+   * @default - alarms go by e-mail only
+   */
+  readonly webhook?: {
+    readonly url: string;
+    readonly preconditions: readonly { readonly condition: string; readonly errorMessage: string }[];
+  };
+  /** One CloudMonitor rule each. */
+  readonly alarms: readonly MetricAlarm[];
+  /** Tags put on every taggable resource (the stack adds managed-by, app and environment). */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /**
@@ -194,26 +206,26 @@ export interface AlarmsConfig {
 export class Alarms extends Construct {
   readonly contactGroupId: string;
 
-  constructor(scope: Construct, id: string, config: AlarmsConfig) {
+  constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
     const contact = new CloudMonitorContact(this, "contact", {
-      name: `${config.name}-oncall`,
-      email: config.email,
+      name: `${props.name}-oncall`,
+      email: props.email,
     });
     const group = new CloudMonitorContactGroup(this, "contact-group", {
-      name: `${config.name}-alerts`,
-      description: apiDescription(`Receives the alarms of ${config.name}`),
+      name: `${props.name}-alerts`,
+      description: apiDescription(`Receives the alarms of ${props.name}`),
       contactsIdList: [contact.id],
     });
     this.contactGroupId = group.id;
 
-    for (const alarm of config.alarms) {
+    for (const alarm of props.alarms) {
       new CloudMonitorRule(this, `rule-${alarm.id}`, {
-        ruleName: `${config.name}-${alarm.id}`,
+        ruleName: `${props.name}-${alarm.id}`,
         description: apiDescription(alarm.description),
         namespace: alarm.namespace,
         subNamespace: alarm.subNamespace,
-        regions: [config.region],
+        regions: [props.region],
         level: alarm.level,
         enableState: "enable",
         effectStartAt: "00:00",
@@ -221,9 +233,11 @@ export class Alarms extends Construct {
         evaluationCount: alarm.evaluationCount,
         // Minutes between repeated notifications while the alarm stays on.
         silenceTime: 30,
-        alertMethods: config.webhook ? ["Email", "Webhook"] : ["Email"],
+        alertMethods: props.webhook ? ["Email", "Webhook"] : ["Email"],
         contactGroupIds: [group.id],
-        webHook: config.webhook,
+        webHook: props.webhook?.url,
+        // Without the variable the rule would call an empty URL: asked for at plan (not on destroy).
+        lifecycle: props.webhook ? { precondition: [...props.webhook.preconditions] } : undefined,
         conditions: [
           {
             metricName: alarm.metricName,
@@ -235,7 +249,7 @@ export class Alarms extends Construct {
         ],
         originalDimensions: Object.entries(alarm.dimensions).map(([key, value]) => ({ key, value: [value] })),
         recoveryNotify: { enable: true },
-        tags: tagBlocks(config.tags),
+        tags: tagBlocks(props.tags),
       });
     }
   }

@@ -19,55 +19,78 @@ import { parseCloudInitOptions, renderHostConf } from "../../cloud-init/render.j
 
 export { RELEASE_COMMAND, type Release };
 
-export interface AppDeploymentConfig {
+export interface AppDeploymentProps {
   /** Address to SSH to: the public IP, or the private IP when going through `bastion`. */
-  host: string;
-  /** Jump host (public IP) for servers without a public address; same user and key. */
-  bastionHost?: string;
+  readonly host: string;
   /**
-   * Non-secret settings written to the server's env file before the release starts (e.g.
-   * TRUSTED_PROXIES behind the load balancer). Values must not contain quotes, "$" or "%{".
+   * Jump host (public IP) for servers without a public address; same user and key.
+   * @default - SSH straight to `host`
    */
-  settings?: Readonly<Record<string, string>>;
+  readonly bastionHost?: string;
   /** Instance id: a replaced server gets the release again. */
-  instanceId: string;
+  readonly instanceId: string;
   /**
    * Instance type: a resized server is deployed again, so the kit re-derives the app's MemoryMax
    * and PostgreSQL's memory from its new MemTotal (cloud-init/memory-budget.ts).
+   * @default - not in the trigger
    */
-  instanceType?: string;
-  sshUser: string;
-  /** Private key file read by Terraform at apply time; undefined means use the ssh-agent. */
-  sshPrivateKeyPath?: string;
-  release: Release;
+  readonly instanceType?: string;
   /**
    * Everything the server is told (domain, ACME e-mail, database mode, Node.js version and
    * checksums, backup target, app ports, memory limit, ...): written to /etc/todo-host.conf on
    * every deploy, and part of the trigger, so a change reaches the running server.
    */
-  serverOptions: CloudInitOptions;
-  /** Sensitive expression of the DATABASE_URL (rds mode); undefined keeps the local database. */
-  databaseUrl?: string;
-  /** Sensitive expression of the JWT secret; empty keeps the one the server generated at setup. */
-  jwtSecret: string;
-  /** Sensitive expression of the SMTP relay URL (SMTP_URL), when mail is configured. */
-  smtpUrl?: string;
+  readonly serverOptions: CloudInitOptions;
+  /** Login user on the server(s) (and the bastion). */
+  readonly sshUser: string;
   /**
-   * The alert webhook (`alerts.webhook`) for the server's own alerts: a secret (chat-bot webhooks
-   * carry their token in the URL), written by the secrets step into a root-only file, never into
-   * the user data or the app's env file; undefined removes it from the server.
+   * Private key file read by Terraform at apply time.
+   * @default - the ssh-agent
    */
-  alertWebhook?: string;
-  /** Conditions checked before deploying (e.g. the database has an address). */
-  preconditions?: { condition: string; errorMessage: string }[];
-  /** Resources that must exist before SSH can work (e.g. the EIP association). */
-  dependsOn?: import("cdktf").ITerraformDependable[];
+  readonly sshPrivateKeyPath?: string;
+  /** The release to upload and switch to (its hash is in the trigger). */
+  readonly release: Release;
+  /**
+   * Sensitive expression of the DATABASE_URL (rds mode).
+   * @default - the server's local database
+   */
+  readonly databaseUrl?: string;
+  /** Sensitive expression of the JWT secret; empty keeps the one the server generated at setup. */
+  readonly jwtSecret: string;
+  /**
+   * Sensitive expression of the SMTP relay URL (SMTP_URL), when mail is configured.
+   * @default - no SMTP_URL on the server
+   */
+  readonly smtpUrl?: string;
+  /**
+   * Sensitive expression of the alert webhook (`alerts.webhook`) for the server's own alerts:
+   * written by the secrets step into a root-only file, never into the user data or the app's env
+   * file; only its Terraform-computed hash is in the trigger.
+   * @default - no webhook (removed from the server)
+   */
+  readonly alertWebhook?: string;
+  /**
+   * Non-secret settings written to the server's env file before the release starts (e.g.
+   * TRUSTED_PROXIES behind the load balancer). Values must not contain quotes, "$" or "%{".
+   * @default - {}
+   */
+  readonly settings?: Readonly<Record<string, string>>;
+  /**
+   * Conditions checked before deploying (e.g. the database has an address).
+   * @default - none
+   */
+  readonly preconditions?: readonly { readonly condition: string; readonly errorMessage: string }[];
+  /**
+   * Resources that must exist before SSH can work (e.g. the EIP association).
+   * @default - none
+   */
+  readonly dependsOn?: import("cdktf").ITerraformDependable[];
 }
 
 /** The trigger values of a deploy step: any change re-runs it (Terraform replaces the null_resource). */
 export function deploymentTriggers(
-  config: Pick<
-    AppDeploymentConfig,
+  props: Pick<
+    AppDeploymentProps,
     | "release"
     | "instanceId"
     | "instanceType"
@@ -79,21 +102,23 @@ export function deploymentTriggers(
   >,
 ): Record<string, string> {
   const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-  const settings = Object.entries(config.settings ?? {})
+  const settings = Object.entries(props.settings ?? {})
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([k, v]) => `${k}=${v}\n`)
     .join("");
   return {
-    release_hash: config.release.hash,
-    instance_id: config.instanceId,
-    ...(config.instanceType ? { instance_type: config.instanceType } : {}),
-    host_settings_sha256: sha256(renderHostConf(parseCloudInitOptions(config.serverOptions))),
+    release_hash: props.release.hash,
+    instance_id: props.instanceId,
+    ...(props.instanceType ? { instance_type: props.instanceType } : {}),
+    host_settings_sha256: sha256(renderHostConf(parseCloudInitOptions(props.serverOptions))),
     ...(settings ? { env_settings_sha256: sha256(settings) } : {}),
     // A hash of the (sensitive) URL expression, computed by Terraform: a new RDS address or password redeploys.
-    ...(config.databaseUrl ? { database_url_sha256: Fn.sha256(config.databaseUrl) } : {}),
-    ...(config.smtpUrl ? { smtp_url_sha256: Fn.sha256(config.smtpUrl) } : {}),
-    // Only the hash: the URL is a secret. A new, changed or removed webhook redeploys.
-    ...(config.alertWebhook ? { alert_webhook_sha256: sha256(config.alertWebhook) } : {}),
+    ...(props.databaseUrl ? { database_url_sha256: Fn.sha256(props.databaseUrl) } : {}),
+    ...(props.smtpUrl ? { smtp_url_sha256: Fn.sha256(props.smtpUrl) } : {}),
+    // Only the hash, computed by Terraform from the sensitive variable (the same hex digest the
+    // stack computed at synth when the URL was in the configuration, so that move redeploys
+    // nothing). A new, changed or removed webhook redeploys.
+    ...(props.alertWebhook ? { alert_webhook_sha256: Fn.sha256(props.alertWebhook) } : {}),
   };
 }
 
@@ -113,55 +138,57 @@ export class AppDeployment extends Construct {
   readonly resource: NullResource;
   readonly remoteTarball: string;
 
-  constructor(scope: Construct, id: string, config: AppDeploymentConfig) {
+  constructor(scope: Construct, id: string, props: AppDeploymentProps) {
     super(scope, id);
-    for (const [key, value] of Object.entries(config.settings ?? {})) {
+    for (const [key, value] of Object.entries(props.settings ?? {})) {
       if (!/^[A-Z_][A-Z0-9_]*$/.test(key) || /['"\\$`%\s]/.test(value) || value === "") {
         throw new Error(
           `AppDeployment: setting ${key} must be an env name with a plain value (no quotes, $, %, spaces)`,
         );
       }
     }
-    if (!/^[0-9a-f]{8,64}$/.test(config.release.hash)) {
-      throw new Error(`AppDeployment: release hash "${config.release.hash}" is not a hex content hash`);
+    if (!/^[0-9a-f]{8,64}$/.test(props.release.hash)) {
+      throw new Error(`AppDeployment: release hash "${props.release.hash}" is not a hex content hash`);
     }
-    this.remoteTarball = remoteTarballPath(config.release.hash);
-    const hostSettings = renderHostConf(parseCloudInitOptions(config.serverOptions));
+    this.remoteTarball = remoteTarballPath(props.release.hash);
+    const hostSettings = renderHostConf(parseCloudInitOptions(props.serverOptions));
 
     // Read at plan time, and only required to deploy: destroy works without the key file.
-    const key = config.sshPrivateKeyPath ? new LocalFile(this, "ssh-private-key", config.sshPrivateKeyPath) : undefined;
+    const key = props.sshPrivateKeyPath
+      ? new LocalFile(this, "ssh-private-key", { path: props.sshPrivateKeyPath })
+      : undefined;
     const preconditions = [
-      ...(config.preconditions ?? []),
+      ...(props.preconditions ?? []),
       ...(key ? [key.required("SSH private key (ssh.privateKeyPath)")] : []),
     ];
     const connection: SSHProvisionerConnection = {
       type: "ssh",
-      host: config.host,
-      user: config.sshUser,
+      host: props.host,
+      user: props.sshUser,
       timeout: "10m",
       ...(key ? { privateKey: key.content, agent: "false" } : { agent: "true" }),
-      ...(config.bastionHost
+      ...(props.bastionHost
         ? {
-            bastionHost: config.bastionHost,
-            bastionUser: config.sshUser,
+            bastionHost: props.bastionHost,
+            bastionUser: props.sshUser,
             ...(key ? { bastionPrivateKey: key.content } : {}),
           }
         : {}),
     };
 
     this.resource = new NullResource(this, "release", {
-      triggers: deploymentTriggers(config),
-      dependsOn: config.dependsOn,
+      triggers: deploymentTriggers(props),
+      dependsOn: props.dependsOn,
       lifecycle: preconditions.length ? { precondition: preconditions } : undefined,
       connection,
       provisioners: [
-        { type: "file", source: config.release.path, destination: this.remoteTarball },
-        { type: "remote-exec", inline: convergeScript(hostSettings, this.remoteTarball, config.release.hash) },
+        { type: "file", source: props.release.path, destination: this.remoteTarball },
+        { type: "remote-exec", inline: convergeScript(hostSettings, this.remoteTarball, props.release.hash) },
         {
           // Secrets in their own script: Terraform hides the output of a provisioner whose
           // config references a sensitive value, and the script deletes itself.
           type: "remote-exec",
-          inline: secretsScript(config),
+          inline: secretsScript(props),
         },
         { type: "remote-exec", inline: deployScript(this.remoteTarball) },
       ],
@@ -171,38 +198,35 @@ export class AppDeployment extends Construct {
 
 const sudo = `SUDO=; if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi`;
 
-function secretsScript(config: AppDeploymentConfig): string[] {
+function secretsScript(props: AppDeploymentProps): string[] {
   const lines = [
     "#!/bin/sh",
     "set -eu",
     // The script holds secrets: remove it from /tmp before doing anything else.
     `rm -f -- "$0"`,
     sudo,
-    removeTarballOnFailure(remoteTarballPath(config.release.hash), "$SUDO"),
+    removeTarballOnFailure(remoteTarballPath(props.release.hash), "$SUDO"),
     // The release command was installed by the kit in the step before.
     `test -x ${RELEASE_COMMAND} || { echo "${RELEASE_COMMAND} is missing: the server kit did not install" >&2; exit 1; }`,
     // Single quotes: the JWT secret is validated to hold no quote; URL parts are URL-encoded.
     // Without a JWT secret from the deployer, the one todo-setup generated on the server stays.
-    `jwt='${config.jwtSecret}'`,
+    `jwt='${props.jwtSecret}'`,
     `if [ -n "$jwt" ]; then printf '%s' "$jwt" | $SUDO ${RELEASE_COMMAND} set-env JWT_SECRET; fi`,
     "unset jwt",
   ];
-  if (config.databaseUrl) {
-    lines.push(`printf '%s' '${config.databaseUrl}' | $SUDO ${RELEASE_COMMAND} set-env DATABASE_URL`);
+  if (props.databaseUrl) {
+    lines.push(`printf '%s' '${props.databaseUrl}' | $SUDO ${RELEASE_COMMAND} set-env DATABASE_URL`);
   }
-  if (config.smtpUrl) {
+  if (props.smtpUrl) {
     // Validated by the variable to hold no quote or space.
-    lines.push(`printf '%s' '${config.smtpUrl}' | $SUDO ${RELEASE_COMMAND} set-env SMTP_URL`);
+    lines.push(`printf '%s' '${props.smtpUrl}' | $SUDO ${RELEASE_COMMAND} set-env SMTP_URL`);
   }
-  for (const [key, value] of Object.entries(config.settings ?? {})) {
+  for (const [key, value] of Object.entries(props.settings ?? {})) {
     lines.push(`printf '%s' '${value}' | $SUDO ${RELEASE_COMMAND} set-env ${key}`);
   }
   // Always written, so that removing the webhook from the configuration removes it from the
-  // server; the configuration refuses quotes, $ and %{ in it. Not in the app's env file.
-  if (config.alertWebhook && /['"\\$`\s]|%\{/.test(config.alertWebhook)) {
-    throw new Error("AppDeployment: the alert webhook must not contain quotes, $, %{, backslashes or spaces");
-  }
-  lines.push(`printf '%s' '${config.alertWebhook ?? ""}' | $SUDO ${ALERT_COMMAND} set-webhook`);
+  // server; the variable's validation refuses quotes, $ and %{ in it. Not in the app's env file.
+  lines.push(`printf '%s' '${props.alertWebhook ?? ""}' | $SUDO ${ALERT_COMMAND} set-webhook`);
   return lines;
 }
 

@@ -6,33 +6,44 @@ import { tagBlocks } from "./tags.js";
 import { encodeUserData } from "./user-data.js";
 import { apiDescription } from "./description.js";
 
-export interface AppServersConfig {
-  /** Prefix of resource names, e.g. "todo-api-prod". */
-  name: string;
-  count: number;
+export interface AppServersProps {
+  /** Prefix of every resource name, e.g. "todo-api-dev" (`<project>-<environment>`). */
+  readonly name: string;
+  /** How many app servers. */
+  readonly count: number;
   /** Subnet (and its zone) of each server, by index; servers alternate between them. */
-  placements: readonly { subnetId: string; zone: string }[];
-  instanceType: string;
-  image: ServerImageChoice;
-  systemDisk: { type: string; sizeGb: number };
-  securityGroupId: string;
-  keyPairName: string;
+  readonly placements: readonly { readonly subnetId: string; readonly zone: string }[];
+  /** ECS instance type of every app server. */
+  readonly instanceType: string;
+  /** A public image looked up by platform and version, or an explicit image id. */
+  readonly image: ServerImageChoice;
+  /** System disk: ESSD type and size in GB (extended in place when it grows). */
+  readonly systemDisk: { readonly type: string; readonly sizeGb: number };
+  /** Security group of the app servers. */
+  readonly securityGroupId: string;
+  /** The admin key pair every server is created with. */
+  readonly keyPairName: string;
   /** Rendered cloud-config text (no secrets) of every server. */
-  cloudConfig: string;
+  readonly cloudConfig: string;
   /**
    * The first server's cloud-config when it differs from the others' (it also runs the daily
-   * export of the database to TOS); default `cloudConfig`.
+   * export of the database to TOS).
+   * @default - `cloudConfig`
    */
-  firstServerCloudConfig?: string;
-  /** What must exist before the servers boot (the NAT route cloud-init downloads through). */
-  dependsOn?: ITerraformDependable[];
-  tags: Readonly<Record<string, string>>;
+  readonly firstServerCloudConfig?: string;
+  /**
+   * What must exist before the servers boot (the NAT route cloud-init downloads through).
+   * @default - nothing
+   */
+  readonly dependsOn?: ITerraformDependable[];
+  /** Tags put on every taggable resource (the stack adds managed-by, app and environment). */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 export interface AppServerRef {
-  instanceId: string;
-  privateIp: string;
-  zone: string;
+  readonly instanceId: string;
+  readonly privateIp: string;
+  readonly zone: string;
 }
 
 /**
@@ -43,35 +54,35 @@ export interface AppServerRef {
 export class AppServers extends Construct {
   readonly servers: readonly AppServerRef[];
 
-  constructor(scope: Construct, id: string, config: AppServersConfig) {
+  constructor(scope: Construct, id: string, props: AppServersProps) {
     super(scope, id);
-    if (config.placements.length === 0) throw new Error("AppServers: no placement (subnet) given");
-    const tags = tagBlocks(config.tags);
-    const userData = encodeUserData(config.cloudConfig, `${config.name} app servers`);
+    if (props.placements.length === 0) throw new Error("AppServers: no placement (subnet) given");
+    const tags = tagBlocks(props.tags);
+    const userData = encodeUserData(props.cloudConfig, `${props.name} app servers`);
     const firstUserData =
-      config.firstServerCloudConfig === undefined
+      props.firstServerCloudConfig === undefined
         ? userData
-        : encodeUserData(config.firstServerCloudConfig, `${config.name}-app-1`);
-    const image = new ServerImage(this, "image", { image: config.image, instanceType: config.instanceType });
+        : encodeUserData(props.firstServerCloudConfig, `${props.name}-app-1`);
+    const image = new ServerImage(this, "image", { image: props.image, instanceType: props.instanceType });
 
-    this.servers = Array.from({ length: config.count }, (_, i) => {
-      const placement = config.placements[i % config.placements.length]!;
+    this.servers = Array.from({ length: props.count }, (_, i) => {
+      const placement = props.placements[i % props.placements.length]!;
       const instance = new EcsInstance(this, `server-${i + 1}`, {
-        instanceName: `${config.name}-app-${i + 1}`,
-        hostName: `${config.name}-app-${i + 1}`,
-        description: apiDescription(`Todo API app server ${i + 1} of ${config.name}, behind the load balancer`),
+        instanceName: `${props.name}-app-${i + 1}`,
+        hostName: `${props.name}-app-${i + 1}`,
+        description: apiDescription(`Todo API app server ${i + 1} of ${props.name}, behind the load balancer`),
         zoneId: placement.zone,
-        instanceType: config.instanceType,
+        instanceType: props.instanceType,
         imageId: image.imageId,
         instanceChargeType: "PostPaid",
         subnetId: placement.subnetId,
-        securityGroupIds: [config.securityGroupId],
-        systemVolumeType: config.systemDisk.type,
-        systemVolumeSize: config.systemDisk.sizeGb,
-        keyPairName: config.keyPairName,
+        securityGroupIds: [props.securityGroupId],
+        systemVolumeType: props.systemDisk.type,
+        systemVolumeSize: props.systemDisk.sizeGb,
+        keyPairName: props.keyPairName,
         userData: i === 0 ? firstUserData : userData,
         tags,
-        dependsOn: config.dependsOn,
+        dependsOn: props.dependsOn,
         lifecycle: {
           // A newer public image appearing later must never rebuild the servers.
           // user_data is only the first boot (cloud-init runs it once per instance, and the provider would
@@ -82,7 +93,7 @@ export class AppServers extends Construct {
             ? [
                 {
                   condition: image.found,
-                  errorMessage: `No public ${image.description} image supporting cloud-init was found for ${config.instanceType}. Set "image": { "id": "image-..." } in stack.config.json (or TODO_IMAGE_ID).`,
+                  errorMessage: `No public ${image.description} image supporting cloud-init was found for ${props.instanceType}. Set "image": { "id": "image-..." } in stack.config.json (or TODO_IMAGE_ID).`,
                 },
               ]
             : undefined,

@@ -6,17 +6,25 @@ import { ServerImage, type ServerImageChoice } from "./server-image.js";
 import { tagBlocks } from "./tags.js";
 import { apiDescription } from "./description.js";
 
-export interface BastionConfig {
-  name: string;
-  zone: string;
-  subnetId: string;
+export interface BastionProps {
+  /** Prefix of every resource name, e.g. "todo-api-dev" (`<project>-<environment>`). */
+  readonly name: string;
+  /** Zone of the bastion (the first zone). */
+  readonly zone: string;
+  /** Subnet of the bastion (the first app subnet). */
+  readonly subnetId: string;
   /** Its own security group: SSH from the admin CIDRs only. */
-  securityGroupId: string;
-  instanceType: string;
-  image: ServerImageChoice;
-  keyPairName: string;
-  eip: EipSettings;
-  tags: Readonly<Record<string, string>>;
+  readonly securityGroupId: string;
+  /** ECS instance type of the bastion. */
+  readonly instanceType: string;
+  /** A public image looked up by platform and version, or an explicit image id. */
+  readonly image: ServerImageChoice;
+  /** The admin key pair. */
+  readonly keyPairName: string;
+  /** Billing of the bastion's elastic IP. */
+  readonly eip: EipSettings;
+  /** Tags put on every taggable resource (the stack adds managed-by, app and environment). */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /**
@@ -31,23 +39,23 @@ export class Bastion extends Construct {
   /** Whatever SSHes through the bastion waits on this. */
   readonly eipAssociation: EipAssociate;
 
-  constructor(scope: Construct, id: string, config: BastionConfig) {
+  constructor(scope: Construct, id: string, props: BastionProps) {
     super(scope, id);
-    const tags = tagBlocks(config.tags);
-    const image = new ServerImage(this, "image", { image: config.image, instanceType: config.instanceType });
+    const tags = tagBlocks(props.tags);
+    const image = new ServerImage(this, "image", { image: props.image, instanceType: props.instanceType });
     const instance = new EcsInstance(this, "instance", {
-      instanceName: `${config.name}-bastion`,
-      hostName: `${config.name}-bastion`,
-      description: apiDescription(`SSH jump host of the Todo API cluster ${config.name}`),
-      zoneId: config.zone,
-      instanceType: config.instanceType,
+      instanceName: `${props.name}-bastion`,
+      hostName: `${props.name}-bastion`,
+      description: apiDescription(`SSH jump host of the Todo API cluster ${props.name}`),
+      zoneId: props.zone,
+      instanceType: props.instanceType,
       imageId: image.imageId,
       instanceChargeType: "PostPaid",
-      subnetId: config.subnetId,
-      securityGroupIds: [config.securityGroupId],
+      subnetId: props.subnetId,
+      securityGroupIds: [props.securityGroupId],
       systemVolumeType: "ESSD_PL0",
       systemVolumeSize: 20,
-      keyPairName: config.keyPairName,
+      keyPairName: props.keyPairName,
       tags,
       lifecycle: {
         ignoreChanges: ["image_id"],
@@ -55,18 +63,18 @@ export class Bastion extends Construct {
           ? [
               {
                 condition: image.found,
-                errorMessage: `No public ${image.description} image supporting cloud-init was found for the bastion's instance type ${config.instanceType}. Set "image": { "id": "image-..." } or cluster.bastion.instanceType.`,
+                errorMessage: `No public ${image.description} image supporting cloud-init was found for the bastion's instance type ${props.instanceType}. Set "image": { "id": "image-..." } or cluster.bastion.instanceType.`,
               },
             ]
           : undefined,
       },
     });
     const eip = new ElasticIp(this, "eip", {
-      name: `${config.name}-bastion-eip`,
-      description: `Public IP of the Todo API bastion of ${config.name}`,
-      eip: config.eip,
+      name: `${props.name}-bastion-eip`,
+      description: `Public IP of the Todo API bastion of ${props.name}`,
+      eip: props.eip,
       attachTo: { id: instance.id, type: "EcsInstance" },
-      tags: config.tags,
+      tags: props.tags,
     });
     this.eipAssociation = eip.association;
     this.instanceId = instance.id;

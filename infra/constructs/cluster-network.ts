@@ -15,25 +15,28 @@ import { movedFromLegacyId, ruleId } from "./rule-ids.js";
  */
 export const CLB_BACKEND_SOURCE_CIDR = "100.64.0.0/10";
 
-export interface ClusterNetworkConfig {
-  /** Prefix of resource names, e.g. "todo-api-prod". */
-  name: string;
-  vpcCidr: string;
+export interface ClusterNetworkProps {
+  /** Prefix of every resource name, e.g. "todo-api-dev" (`<project>-<environment>`). */
+  readonly name: string;
+  /** The VPC's CIDR (ForceNew: a new block replaces the VPC and everything in it). */
+  readonly vpcCidr: string;
   /** The two zones and their app subnets (same order). */
-  zones: readonly [string, string];
-  appSubnetCidrs: readonly [string, string];
+  readonly zones: readonly [string, string];
+  /** CIDRs of the app subnets, by zone (ForceNew). */
+  readonly appSubnetCidrs: readonly [string, string];
   /** Subnet of the load balancer and the NAT gateway (in the first zone). */
-  loadBalancerSubnetCidr: string;
+  readonly loadBalancerSubnetCidr: string;
   /** CIDRs allowed to SSH to the bastion. Nothing else reaches port 22 from outside. */
-  adminCidrs: readonly string[];
-  tags: Readonly<Record<string, string>>;
+  readonly adminCidrs: readonly string[];
+  /** Tags put on every taggable resource (the stack adds managed-by, app and environment). */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /** One ingress rule as the stack intends it: from a CIDR or from another security group. */
 export interface ClusterIngressRule {
-  port: number;
-  from: { cidr: string } | { securityGroup: "bastion" };
-  purpose: string;
+  readonly port: number;
+  readonly from: { readonly cidr: string } | { readonly securityGroup: "bastion" };
+  readonly purpose: string;
 }
 
 /**
@@ -56,42 +59,42 @@ export class ClusterNetwork extends Construct {
   readonly appIngressRules: readonly ClusterIngressRule[];
   readonly bastionIngressRules: readonly ClusterIngressRule[];
 
-  constructor(scope: Construct, id: string, config: ClusterNetworkConfig) {
+  constructor(scope: Construct, id: string, props: ClusterNetworkProps) {
     super(scope, id);
-    const tags = tagBlocks(config.tags);
+    const tags = tagBlocks(props.tags);
 
     const vpc = new Vpc(this, "vpc", {
-      vpcName: `${config.name}-vpc`,
-      cidrBlock: config.vpcCidr,
-      description: apiDescription(`Todo API network of ${config.name}`),
+      vpcName: `${props.name}-vpc`,
+      cidrBlock: props.vpcCidr,
+      description: apiDescription(`Todo API network of ${props.name}`),
       tags,
     });
     // The first app subnet has the same construct id, name and CIDR as the single topology's
     // subnet, so switching topologies keeps it (and the RDS instance that lives in it).
-    const appSubnets = config.zones.map(
+    const appSubnets = props.zones.map(
       (zone, i) =>
         new Subnet(this, i === 0 ? "subnet" : `app-subnet-${i + 1}`, {
-          subnetName: i === 0 ? `${config.name}-subnet` : `${config.name}-subnet-${i + 1}`,
+          subnetName: i === 0 ? `${props.name}-subnet` : `${props.name}-subnet-${i + 1}`,
           vpcId: vpc.id,
           zoneId: zone,
-          cidrBlock: config.appSubnetCidrs[i]!,
+          cidrBlock: props.appSubnetCidrs[i]!,
         }),
     );
     const lbSubnet = new Subnet(this, "lb-subnet", {
-      subnetName: `${config.name}-lb`,
+      subnetName: `${props.name}-lb`,
       vpcId: vpc.id,
-      zoneId: config.zones[0],
-      cidrBlock: config.loadBalancerSubnetCidr,
+      zoneId: props.zones[0],
+      cidrBlock: props.loadBalancerSubnetCidr,
     });
 
     const appGroup = new SecurityGroup(this, "app-security-group", {
-      securityGroupName: `${config.name}-app-sg`,
+      securityGroupName: `${props.name}-app-sg`,
       vpcId: vpc.id,
       description: apiDescription("App servers, HTTP from the load balancer, SSH from the bastion only"),
       tags,
     });
     const bastionGroup = new SecurityGroup(this, "bastion-security-group", {
-      securityGroupName: `${config.name}-bastion-sg`,
+      securityGroupName: `${props.name}-bastion-sg`,
       vpcId: vpc.id,
       description: apiDescription("Bastion, SSH from admin CIDRs only"),
       tags,
@@ -101,7 +104,7 @@ export class ClusterNetwork extends Construct {
       { port: 80, from: { cidr: CLB_BACKEND_SOURCE_CIDR }, purpose: "http from the load balancer" },
       { port: 22, from: { securityGroup: "bastion" }, purpose: "ssh from the bastion" },
     ];
-    const bastionIngressRules: ClusterIngressRule[] = config.adminCidrs.map((cidr) => ({
+    const bastionIngressRules: ClusterIngressRule[] = props.adminCidrs.map((cidr) => ({
       port: 22,
       from: { cidr },
       purpose: "ssh from admin",
@@ -148,10 +151,10 @@ export class ClusterNetwork extends Construct {
 
     this.vpcId = vpc.id;
     this.appSubnetIds = [appSubnets[0]!.id, appSubnets[1]!.id];
-    this.appSubnetCidrs = config.appSubnetCidrs;
-    this.zones = config.zones;
+    this.appSubnetCidrs = props.appSubnetCidrs;
+    this.zones = props.zones;
     this.loadBalancerSubnetId = lbSubnet.id;
-    this.loadBalancerSubnetCidr = config.loadBalancerSubnetCidr;
+    this.loadBalancerSubnetCidr = props.loadBalancerSubnetCidr;
     this.appSecurityGroupId = appGroup.id;
     this.bastionSecurityGroupId = bastionGroup.id;
     this.appIngressRules = appIngressRules;

@@ -5,19 +5,32 @@ import { tagBlocks } from "./tags.js";
 import { apiDescription } from "./description.js";
 
 export interface EipSettings {
-  billingType: string;
-  bandwidthMbps: number;
-  isp: string;
+  /** "PostPaidByTraffic" or "PostPaidByBandwidth" (config `eip.billingType`). */
+  readonly billingType: string;
+  /** Peak bandwidth in Mbps (at most 200 with PostPaidByTraffic). */
+  readonly bandwidthMbps: number;
+  /** Line of the address: "BGP", "ChinaMobile", "ChinaUnicom" or "ChinaTelecom"; ForceNew. */
+  readonly isp: string;
 }
 
-export interface ElasticIpConfig {
+export interface ElasticIpProps {
   /** Resource name of the address, e.g. "todo-api-dev-eip". */
-  name: string;
-  description: string;
-  eip: EipSettings;
+  readonly name: string;
+  /** What the address is for, shown in the console (the stack's marker is appended). */
+  readonly description: string;
+  /** Billing type, bandwidth and line of the address. */
+  readonly eip: EipSettings;
   /** What the address is attached to: an ECS instance or a NAT gateway. */
-  attachTo: { id: string; type: "EcsInstance" | "Nat" };
-  tags: Readonly<Record<string, string>>;
+  readonly attachTo: { readonly id: string; readonly type: "EcsInstance" | "Nat" };
+  /**
+   * A replaced address (`isp` is ForceNew) is created and associated before the old one is
+   * released: what refers to the address (a NAT's SNAT entries) moves to the new one in place
+   * first, instead of the old association being deleted while still in use.
+   * @default false
+   */
+  readonly createBeforeDestroy?: boolean;
+  /** Tags put on every taggable resource (the stack adds managed-by, app and environment). */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /** A pay-as-you-go elastic IP and its association with one instance or NAT gateway. */
@@ -28,20 +41,22 @@ export class ElasticIp extends Construct {
   /** Whatever needs the address to answer waits on this. */
   readonly association: EipAssociate;
 
-  constructor(scope: Construct, id: string, config: ElasticIpConfig) {
+  constructor(scope: Construct, id: string, props: ElasticIpProps) {
     super(scope, id);
     const eip = new EipAddress(this, "address", {
-      name: config.name,
-      description: apiDescription(config.description),
-      billingType: config.eip.billingType,
-      bandwidth: config.eip.bandwidthMbps,
-      isp: config.eip.isp,
-      tags: tagBlocks(config.tags),
+      name: props.name,
+      description: apiDescription(props.description),
+      billingType: props.eip.billingType,
+      bandwidth: props.eip.bandwidthMbps,
+      isp: props.eip.isp,
+      tags: tagBlocks(props.tags),
+      ...(props.createBeforeDestroy ? { lifecycle: { createBeforeDestroy: true } } : {}),
     });
     this.association = new EipAssociate(this, "association", {
       allocationId: eip.id,
-      instanceId: config.attachTo.id,
-      instanceType: config.attachTo.type,
+      instanceId: props.attachTo.id,
+      instanceType: props.attachTo.type,
+      ...(props.createBeforeDestroy ? { lifecycle: { createBeforeDestroy: true } } : {}),
     });
     this.allocationId = eip.id;
     this.address = eip.eipAddress;

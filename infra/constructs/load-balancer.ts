@@ -1,3 +1,4 @@
+import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { Certificate } from "../../.gen/providers/volcengine/certificate/index.js";
 import { Clb } from "../../.gen/providers/volcengine/clb/index.js";
@@ -14,19 +15,36 @@ export const BACKEND_PORT = 80;
 /** Readiness endpoint of the app (cross-part contract): 200 only when the database answers. */
 export const HEALTH_CHECK_PATH = "/readyz";
 
-export interface LoadBalancerConfig {
-  name: string;
-  subnetId: string;
-  spec: string;
-  eip: EipSettings;
+export interface LoadBalancerProps {
+  /** Prefix of every resource name, e.g. "todo-api-dev" (`<project>-<environment>`). */
+  readonly name: string;
+  /** Subnet of the load balancer (ForceNew: a new subnet is a new CLB and a new IP). */
+  readonly subnetId: string;
+  /** CLB specification, e.g. "small_1". */
+  readonly spec: string;
+  /** Billing of the load balancer's public IP. */
+  readonly eip: EipSettings;
   /** ECS instance ids of the app servers; every one joins the server group. */
-  serverInstanceIds: readonly string[];
+  readonly serverInstanceIds: readonly string[];
+  /**
+   * What each server's membership in the group waits for, by index (its deploy step): a server
+   * joins only once it serves, so a first deploy or a scale-up does not fire the load balancer's
+   * unhealthy-servers alarm during the minutes of the deploy.
+   * @default - servers join as soon as their instance exists
+   */
+  readonly serverReady?: readonly (readonly ITerraformDependable[])[];
   /**
    * PEM files on the deploying machine, read by Terraform at plan time (so never in the
    * synthesized JSON; not needed for destroy); the provider stores them in the Terraform state.
+   * @default - no HTTPS listener (plain HTTP on port 80 only)
    */
-  certificate?: { domain: string; certificatePath: string; privateKeyPath: string };
-  tags: Readonly<Record<string, string>>;
+  readonly certificate?: {
+    readonly domain: string;
+    readonly certificatePath: string;
+    readonly privateKeyPath: string;
+  };
+  /** Tags put on every taggable resource (the stack adds managed-by, app and environment). */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /**
@@ -46,30 +64,30 @@ export class LoadBalancer extends Construct {
   /** The plain-HTTP listener; its health-check counts are what the unhealthy-server alarm watches. */
   readonly httpListenerId: string;
 
-  constructor(scope: Construct, id: string, config: LoadBalancerConfig) {
+  constructor(scope: Construct, id: string, props: LoadBalancerProps) {
     super(scope, id);
-    const tags = tagBlocks(config.tags);
+    const tags = tagBlocks(props.tags);
     const clb = new Clb(this, "clb", {
-      loadBalancerName: `${config.name}-clb`,
-      description: apiDescription(`Public entry of the Todo API of ${config.name}`),
+      loadBalancerName: `${props.name}-clb`,
+      description: apiDescription(`Public entry of the Todo API of ${props.name}`),
       type: "public",
-      subnetId: config.subnetId,
-      loadBalancerSpec: config.spec,
+      subnetId: props.subnetId,
+      loadBalancerSpec: props.spec,
       loadBalancerBillingType: "PostPaid",
       eipBillingConfig: {
-        eipBillingType: config.eip.billingType,
-        bandwidth: config.eip.bandwidthMbps,
-        isp: config.eip.isp,
+        eipBillingType: props.eip.billingType,
+        bandwidth: props.eip.bandwidthMbps,
+        isp: props.eip.isp,
       },
       tags,
     });
     const group = new ServerGroup(this, "server-group", {
       loadBalancerId: clb.id,
-      serverGroupName: `${config.name}-app-servers`,
+      serverGroupName: `${props.name}-app-servers`,
       description: apiDescription("Todo API app servers, Nginx on port 80"),
       type: "instance",
     });
-    config.serverInstanceIds.forEach((instanceId, i) => {
+    props.serverInstanceIds.forEach((instanceId, i) => {
       new ServerGroupServer(this, `server-${i + 1}`, {
         serverGroupId: group.id,
         instanceId,
@@ -77,6 +95,7 @@ export class LoadBalancer extends Construct {
         port: BACKEND_PORT,
         weight: 100,
         description: apiDescription(`app server ${i + 1}`),
+        dependsOn: props.serverReady?.[i] ? [...props.serverReady[i]] : undefined,
       });
     });
 
@@ -92,7 +111,7 @@ export class LoadBalancer extends Construct {
     };
     const httpListener = new Listener(this, "http", {
       loadBalancerId: clb.id,
-      listenerName: `${config.name}-http`,
+      listenerName: `${props.name}-http`,
       description: apiDescription("API over plain HTTP"),
       protocol: "HTTP",
       port: 80,
@@ -101,13 +120,17 @@ export class LoadBalancer extends Construct {
       healthCheck,
     });
 
-    if (config.certificate) {
+    if (props.certificate) {
       // Read at plan time; only needed to create the certificate (destroy works without them).
-      const pem = new LocalFile(this, "certificate-pem", config.certificate.certificatePath);
-      const pemKey = new LocalFile(this, "certificate-key", config.certificate.privateKeyPath);
+      const pem = new LocalFile(this, "certificate-pem", { path: props.certificate.certificatePath });
+      const pemKey = new LocalFile(this, "certificate-key", {
+        path: props.certificate.privateKeyPath,
+        // The provider does not mark private_key Sensitive: without this, plans print the key.
+        sensitive: true,
+      });
       const certificate = new Certificate(this, "certificate", {
-        certificateName: `${config.name}-${config.certificate.domain.replace(/\./g, "-")}`.slice(0, 128),
-        description: apiDescription(`TLS certificate for ${config.certificate.domain}`),
+        certificateName: `${props.name}-${props.certificate.domain.replace(/\./g, "-")}`.slice(0, 128),
+        description: apiDescription(`TLS certificate for ${props.certificate.domain}`),
         publicKey: pem.content,
         privateKey: pemKey.content,
         tags,
@@ -124,8 +147,8 @@ export class LoadBalancer extends Construct {
       });
       new Listener(this, "https", {
         loadBalancerId: clb.id,
-        listenerName: `${config.name}-https`,
-        description: apiDescription(`API over HTTPS for ${config.certificate.domain}`),
+        listenerName: `${props.name}-https`,
+        description: apiDescription(`API over HTTPS for ${props.certificate.domain}`),
         protocol: "HTTPS",
         port: 443,
         serverGroupId: group.id,

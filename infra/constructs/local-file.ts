@@ -11,18 +11,29 @@ import { TerraformLocal } from "cdktf";
  * the `required` precondition: a deploy without the file stops at plan with a clear message, while
  * destroy (which checks no preconditions) works from any computer with only credentials and state.
  */
+export interface LocalFileProps {
+  /** Path on the deploying machine; `~` is expanded by Terraform. */
+  readonly path: string;
+  /**
+   * The content is a secret (a private key): marked with `sensitive()`, so every attribute set
+   * from it shows as "(sensitive value)" in plans, whatever the provider's schema says.
+   * @default false
+   */
+  readonly sensitive?: boolean;
+}
+
 export class LocalFile extends Construct {
+  /** Path on the deploying machine. */
+  readonly path: string;
   /** The file's content, or "" when it does not exist (Terraform expression). */
   readonly content: string;
   private readonly ref: string;
 
-  constructor(
-    scope: Construct,
-    id: string,
-    readonly path: string,
-  ) {
+  constructor(scope: Construct, id: string, props: LocalFileProps) {
     super(scope, id);
-    const local = new TerraformLocal(this, "content", `\${try(file(pathexpand(${JSON.stringify(path)})), "")}`);
+    this.path = props.path;
+    const read = `try(file(pathexpand(${JSON.stringify(props.path)})), "")`;
+    const local = new TerraformLocal(this, "content", `\${${props.sensitive ? `sensitive(${read})` : read}}`);
     this.content = local.asString;
     this.ref = `local.${local.friendlyUniqueId}`;
   }

@@ -5,16 +5,21 @@ import { ElasticIp, type EipSettings } from "./elastic-ip.js";
 import { tagBlocks } from "./tags.js";
 import { apiDescription } from "./description.js";
 
-export interface NatGatewayConfig {
-  name: string;
-  vpcId: string;
+export interface NatGatewayProps {
+  /** Prefix of every resource name, e.g. "todo-api-dev" (`<project>-<environment>`). */
+  readonly name: string;
+  /** VPC of the gateway. */
+  readonly vpcId: string;
   /** Subnet the gateway itself sits in. */
-  subnetId: string;
+  readonly subnetId: string;
   /** Subnets whose servers reach the Internet through it (one SNAT entry each). */
-  sourceSubnetIds: readonly string[];
-  spec: "Small" | "Medium" | "Large";
-  eip: EipSettings;
-  tags: Readonly<Record<string, string>>;
+  readonly sourceSubnetIds: readonly string[];
+  /** NAT gateway specification. */
+  readonly spec: "Small" | "Medium" | "Large";
+  /** Billing of the gateway's elastic IP. */
+  readonly eip: EipSettings;
+  /** Tags put on every taggable resource (the stack adds managed-by, app and environment). */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /**
@@ -27,29 +32,31 @@ export class NatGateway extends Construct {
   /** Done when the private subnets can reach the Internet. */
   readonly ready: SnatEntry[];
 
-  constructor(scope: Construct, id: string, config: NatGatewayConfig) {
+  constructor(scope: Construct, id: string, props: NatGatewayProps) {
     super(scope, id);
-    const tags = tagBlocks(config.tags);
+    const tags = tagBlocks(props.tags);
     const gateway = new VolcNatGateway(this, "gateway", {
-      natGatewayName: `${config.name}-nat`,
-      description: apiDescription(`Outbound Internet for the Todo API servers of ${config.name}`),
-      vpcId: config.vpcId,
-      subnetId: config.subnetId,
+      natGatewayName: `${props.name}-nat`,
+      description: apiDescription(`Outbound Internet for the Todo API servers of ${props.name}`),
+      vpcId: props.vpcId,
+      subnetId: props.subnetId,
       billingType: "PostPaid",
-      spec: config.spec,
+      spec: props.spec,
       tags,
     });
     const eip = new ElasticIp(this, "eip", {
-      name: `${config.name}-nat-eip`,
-      description: `Outbound IP of the Todo API servers of ${config.name}`,
-      eip: config.eip,
+      name: `${props.name}-nat-eip`,
+      description: `Outbound IP of the Todo API servers of ${props.name}`,
+      eip: props.eip,
       attachTo: { id: gateway.id, type: "Nat" },
-      tags: config.tags,
+      // The SNAT entries use the address: a new `isp` must not disassociate it first (deadlock).
+      createBeforeDestroy: true,
+      tags: props.tags,
     });
-    this.ready = config.sourceSubnetIds.map(
+    this.ready = props.sourceSubnetIds.map(
       (subnetId, i) =>
         new SnatEntry(this, `snat-${i + 1}`, {
-          snatEntryName: `${config.name}-snat-${i + 1}`,
+          snatEntryName: `${props.name}-snat-${i + 1}`,
           natGatewayId: gateway.id,
           subnetId,
           eipId: eip.allocationId,

@@ -7,22 +7,26 @@ import { tagBlocks } from "./tags.js";
 import { apiDescription } from "./description.js";
 import { movedFromLegacyId, ruleId } from "./rule-ids.js";
 
-export interface NetworkConfig {
-  /** Prefix of resource names, e.g. "todo-api-dev". */
-  name: string;
-  zone: string;
-  vpcCidr: string;
-  subnetCidr: string;
+export interface NetworkProps {
+  /** Prefix of every resource name, e.g. "todo-api-dev" (`<project>-<environment>`). */
+  readonly name: string;
+  /** Zone of the subnet (ForceNew). */
+  readonly zone: string;
+  /** The VPC's CIDR (ForceNew: replaces the VPC and everything in it). */
+  readonly vpcCidr: string;
+  /** The subnet's CIDR (ForceNew: replaces the subnet, the server and RDS). */
+  readonly subnetCidr: string;
   /** CIDRs allowed to reach SSH (port 22). Nothing else may. */
-  adminCidrs: readonly string[];
-  tags: Readonly<Record<string, string>>;
+  readonly adminCidrs: readonly string[];
+  /** Tags put on every taggable resource (the stack adds managed-by, app and environment). */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /** One ingress rule the security group opens, as the stack intends it (for tests and docs). */
 export interface IngressRule {
-  port: number;
-  cidr: string;
-  purpose: string;
+  readonly port: number;
+  readonly cidr: string;
+  readonly purpose: string;
 }
 
 /**
@@ -38,31 +42,31 @@ export class Network extends Construct {
   readonly securityGroupId: string;
   readonly ingressRules: readonly IngressRule[];
 
-  constructor(scope: Construct, id: string, config: NetworkConfig) {
+  constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
-    const tags = tagBlocks(config.tags);
+    const tags = tagBlocks(props.tags);
 
     const vpc = new Vpc(this, "vpc", {
-      vpcName: `${config.name}-vpc`,
-      cidrBlock: config.vpcCidr,
-      description: apiDescription(`Todo API network of ${config.name}`),
+      vpcName: `${props.name}-vpc`,
+      cidrBlock: props.vpcCidr,
+      description: apiDescription(`Todo API network of ${props.name}`),
       tags,
     });
     const subnet = new Subnet(this, "subnet", {
-      subnetName: `${config.name}-subnet`,
+      subnetName: `${props.name}-subnet`,
       vpcId: vpc.id,
-      zoneId: config.zone,
-      cidrBlock: config.subnetCidr,
+      zoneId: props.zone,
+      cidrBlock: props.subnetCidr,
     });
     const group = new SecurityGroup(this, "security-group", {
-      securityGroupName: `${config.name}-sg`,
+      securityGroupName: `${props.name}-sg`,
       vpcId: vpc.id,
       description: apiDescription("SSH from admin CIDRs only, HTTP and HTTPS from anywhere"),
       tags,
     });
 
     const ingressRules: IngressRule[] = [
-      ...config.adminCidrs.map((cidr) => ({ port: 22, cidr, purpose: "ssh from admin" })),
+      ...props.adminCidrs.map((cidr) => ({ port: 22, cidr, purpose: "ssh from admin" })),
       { port: 80, cidr: "0.0.0.0/0", purpose: "http, redirect and ACME challenge" },
       { port: 443, cidr: "0.0.0.0/0", purpose: "https" },
     ];
@@ -95,8 +99,8 @@ export class Network extends Construct {
 
     this.vpcId = vpc.id;
     this.subnetId = subnet.id;
-    this.subnetCidr = config.subnetCidr;
-    this.zone = config.zone;
+    this.subnetCidr = props.subnetCidr;
+    this.zone = props.zone;
     this.securityGroupId = group.id;
     this.ingressRules = ingressRules;
   }

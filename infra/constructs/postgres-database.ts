@@ -11,23 +11,36 @@ import { apiDescription } from "./description.js";
 /** Privileges of the app's RDS account (see the account resource below). */
 export const RDS_APP_ACCOUNT_PRIVILEGES = "Login,Inherit";
 
-export interface PostgresDatabaseConfig {
-  name: string;
-  engineVersion: string;
-  nodeSpec: string;
-  storageGb: number;
-  primaryZone: string;
-  secondaryZone: string;
-  subnetId: string;
+export interface PostgresDatabaseProps {
+  /** Prefix of every resource name, e.g. "todo-api-dev" (`<project>-<environment>`). */
+  readonly name: string;
+  /** "PostgreSQL_16" and the like (ForceNew). */
+  readonly engineVersion: string;
+  /** Node spec, e.g. "rds.postgres.1c2g" (in place). */
+  readonly nodeSpec: string;
+  /** Storage in GB (in place). */
+  readonly storageGb: number;
+  /** Zone of the primary node (ForceNew). */
+  readonly primaryZone: string;
+  /** Zone of the standby node (the provider refuses any later change). */
+  readonly secondaryZone: string;
+  /** Subnet of the instance (ForceNew: a replaced subnet replaces the database). */
+  readonly subnetId: string;
   /** The only networks allowed to connect: the app servers' subnet(s). */
-  allowedCidrs: readonly string[];
-  databaseName: string;
-  username: string;
+  readonly allowedCidrs: readonly string[];
+  /** Name of the app's database. */
+  readonly databaseName: string;
+  /** The app's account. */
+  readonly username: string;
   /** Reference to a sensitive Terraform variable; never a literal. */
-  password: string;
-  /** Checked when the account is planned (e.g. "the password variable is set"); not on destroy. */
-  passwordPreconditions?: { condition: string; errorMessage: string }[];
-  tags: Readonly<Record<string, string>>;
+  readonly password: string;
+  /**
+   * Checked when the account is planned (e.g. "the password variable is set"); not on destroy.
+   * @default - none
+   */
+  readonly passwordPreconditions?: readonly { readonly condition: string; readonly errorMessage: string }[];
+  /** Tags put on every taggable resource (the stack adds managed-by, app and environment). */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /**
@@ -49,28 +62,28 @@ export class PostgresDatabase extends Construct {
   /** Done when the server's subnet may connect (what the app deployment waits for). */
   readonly reachable: RdsPostgresqlAllowlistAssociate;
 
-  constructor(scope: Construct, id: string, config: PostgresDatabaseConfig) {
+  constructor(scope: Construct, id: string, props: PostgresDatabaseProps) {
     super(scope, id);
     const instance = new RdsPostgresqlInstance(this, "instance", {
-      instanceName: `${config.name}-pg`,
-      dbEngineVersion: config.engineVersion,
-      nodeSpec: config.nodeSpec,
-      storageSpace: config.storageGb,
-      primaryZoneId: config.primaryZone,
-      secondaryZoneId: config.secondaryZone,
-      subnetId: config.subnetId,
+      instanceName: `${props.name}-pg`,
+      dbEngineVersion: props.engineVersion,
+      nodeSpec: props.nodeSpec,
+      storageSpace: props.storageGb,
+      primaryZoneId: props.primaryZone,
+      secondaryZoneId: props.secondaryZone,
+      subnetId: props.subnetId,
       chargeInfo: { chargeType: "PostPaid" },
-      tags: tagBlocks(config.tags),
+      tags: tagBlocks(props.tags),
     });
     const allowlist = new RdsPostgresqlAllowlist(this, "allowlist", {
-      allowListName: `${config.name}-app-subnet`,
+      allowListName: `${props.name}-app-subnet`,
       allowListDesc: apiDescription(
-        config.allowedCidrs.length === 1
+        props.allowedCidrs.length === 1
           ? "Only the subnet of the Todo API server"
           : "Only the subnets of the Todo API servers",
       ),
       allowListType: "IPv4",
-      allowList: [...config.allowedCidrs],
+      allowList: [...props.allowedCidrs],
     });
     this.reachable = new RdsPostgresqlAllowlistAssociate(this, "allowlist-association", {
       allowListId: allowlist.id,
@@ -79,15 +92,15 @@ export class PostgresDatabase extends Construct {
 
     const account = new RdsPostgresqlAccount(this, "account", {
       instanceId: instance.id,
-      accountName: config.username,
-      accountPassword: config.password,
+      accountName: props.username,
+      accountPassword: props.password,
       accountType: "Normal",
       // What the provider's own example sets for a Normal account, and what RDS grants when the
       // field is left out. Without it, `account_privileges` (Optional, not Computed) reads back as
       // "Login,Inherit" and every later plan shows a change whose apply calls
       // RevokeDBAccountPrivilege on the app's account.
       accountPrivileges: RDS_APP_ACCOUNT_PRIVILEGES,
-      lifecycle: config.passwordPreconditions?.length ? { precondition: config.passwordPreconditions } : undefined,
+      lifecycle: props.passwordPreconditions?.length ? { precondition: [...props.passwordPreconditions] } : undefined,
       // Associating the allowlist puts the instance in AllowListMaintaining, and RDS refuses
       // account and database changes until it is Running again. The provider waits for Running
       // after the association, not before CreateDBAccount: without this order the two run in
@@ -96,7 +109,7 @@ export class PostgresDatabase extends Construct {
     });
     const database = new RdsPostgresqlDatabase(this, "database", {
       instanceId: instance.id,
-      dbName: config.databaseName,
+      dbName: props.databaseName,
       owner: account.accountName,
     });
     // The instance's addresses, private (VPC) ones first; the app connects to the first one.
@@ -119,7 +132,7 @@ export class PostgresDatabase extends Construct {
     this.port = port.asString;
     this.databaseName = database.dbName;
     this.username = account.accountName;
-    this.allowedCidrs = [...config.allowedCidrs];
-    this.connectionUrl = `postgres://${account.accountName}:${Fn.urlencode(config.password)}@${this.host}:${this.port}/${database.dbName}`;
+    this.allowedCidrs = [...props.allowedCidrs];
+    this.connectionUrl = `postgres://${account.accountName}:${Fn.urlencode(props.password)}@${this.host}:${this.port}/${database.dbName}`;
   }
 }

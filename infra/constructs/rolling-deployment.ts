@@ -1,24 +1,65 @@
 import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
-import { AppDeployment, type AppDeploymentConfig, type Release } from "./app-deployment.js";
+import { AppDeployment, type AppDeploymentProps, type Release } from "./app-deployment.js";
 
-export interface RollingDeploymentConfig {
-  /** The servers, in rollout order: instance id and the private IP reached through the bastion. */
-  servers: readonly { instanceId: string; privateIp: string; serverOptions: AppDeploymentConfig["serverOptions"] }[];
-  bastionHost: string;
-  /** The app servers' instance type (a resize redeploys: the memory plan follows). */
-  instanceType?: string;
-  sshUser: string;
-  sshPrivateKeyPath?: string;
-  release: Release;
-  databaseUrl?: string;
-  jwtSecret: string;
-  smtpUrl?: string;
-  alertWebhook?: string;
-  settings?: Readonly<Record<string, string>>;
-  preconditions?: AppDeploymentConfig["preconditions"];
-  /** What every server's deployment waits for (bastion reachable, database reachable, ...). */
-  dependsOn?: ITerraformDependable[];
+export interface RollingDeploymentProps {
+  /** The servers, in rollout order: instance id, the private IP reached through the bastion, what each is told. */
+  readonly servers: readonly {
+    readonly instanceId: string;
+    readonly privateIp: string;
+    readonly serverOptions: AppDeploymentProps["serverOptions"];
+  }[];
+  /** The bastion's public IP: every SSH connection jumps through it. */
+  readonly bastionHost: string;
+  /**
+   * The app servers' instance type (a resize redeploys: the memory plan follows).
+   * @default - not in the triggers
+   */
+  readonly instanceType?: string;
+  /** Login user on the server(s) (and the bastion). */
+  readonly sshUser: string;
+  /**
+   * Private key file read by Terraform at apply time.
+   * @default - the ssh-agent
+   */
+  readonly sshPrivateKeyPath?: string;
+  /** The release to upload and switch to (its hash is in the trigger). */
+  readonly release: Release;
+  /**
+   * Sensitive expression of the DATABASE_URL (rds mode).
+   * @default - the server's local database
+   */
+  readonly databaseUrl?: string;
+  /** Sensitive expression of the JWT secret; empty keeps the one the server generated at setup. */
+  readonly jwtSecret: string;
+  /**
+   * Sensitive expression of the SMTP relay URL (SMTP_URL), when mail is configured.
+   * @default - no SMTP_URL on the server
+   */
+  readonly smtpUrl?: string;
+  /**
+   * Sensitive expression of the alert webhook (`alerts.webhook`) for the server's own alerts:
+   * written by the secrets step into a root-only file, never into the user data or the app's env
+   * file; only its Terraform-computed hash is in the trigger.
+   * @default - no webhook (removed from the server)
+   */
+  readonly alertWebhook?: string;
+  /**
+   * Non-secret settings written to the server's env file before the release starts (e.g.
+   * TRUSTED_PROXIES behind the load balancer). Values must not contain quotes, "$" or "%{".
+   * @default - {}
+   */
+  readonly settings?: Readonly<Record<string, string>>;
+  /**
+   * Conditions checked before deploying.
+   * @default - none
+   */
+  readonly preconditions?: AppDeploymentProps["preconditions"];
+  /**
+   * What every server's deployment waits for (bastion reachable, database reachable, ...).
+   * @default - none
+   */
+  readonly dependsOn?: ITerraformDependable[];
 }
 
 /**
@@ -33,27 +74,27 @@ export interface RollingDeploymentConfig {
 export class RollingDeployment extends Construct {
   readonly steps: AppDeployment[] = [];
 
-  constructor(scope: Construct, id: string, config: RollingDeploymentConfig) {
+  constructor(scope: Construct, id: string, props: RollingDeploymentProps) {
     super(scope, id);
-    config.servers.forEach((server, i) => {
+    props.servers.forEach((server, i) => {
       const previous = this.steps[i - 1];
       this.steps.push(
         new AppDeployment(this, `server-${i + 1}`, {
           host: server.privateIp,
-          bastionHost: config.bastionHost,
+          bastionHost: props.bastionHost,
           instanceId: server.instanceId,
-          instanceType: config.instanceType,
+          instanceType: props.instanceType,
           serverOptions: server.serverOptions,
-          sshUser: config.sshUser,
-          sshPrivateKeyPath: config.sshPrivateKeyPath,
-          release: config.release,
-          databaseUrl: config.databaseUrl,
-          jwtSecret: config.jwtSecret,
-          smtpUrl: config.smtpUrl,
-          alertWebhook: config.alertWebhook,
-          settings: config.settings,
-          preconditions: config.preconditions,
-          dependsOn: [...(config.dependsOn ?? []), ...(previous ? [previous.resource] : [])],
+          sshUser: props.sshUser,
+          sshPrivateKeyPath: props.sshPrivateKeyPath,
+          release: props.release,
+          databaseUrl: props.databaseUrl,
+          jwtSecret: props.jwtSecret,
+          smtpUrl: props.smtpUrl,
+          alertWebhook: props.alertWebhook,
+          settings: props.settings,
+          preconditions: props.preconditions,
+          dependsOn: [...(props.dependsOn ?? []), ...(previous ? [previous.resource] : [])],
         }),
       );
     });

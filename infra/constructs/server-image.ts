@@ -4,10 +4,11 @@ import { DataVolcengineImages } from "../../.gen/providers/volcengine/data-volce
 
 export type ServerImageChoice = { id: string } | { platform: "Ubuntu" | "Debian"; version: string };
 
-export interface ServerImageConfig {
-  image: ServerImageChoice;
+export interface ServerImageProps {
+  /** A public image looked up by platform and version, or an explicit image id (no lookup). */
+  readonly image: ServerImageChoice;
   /** Only images this instance type can boot are considered. */
-  instanceType: string;
+  readonly instanceType: string;
 }
 
 /**
@@ -21,9 +22,9 @@ export class ServerImage extends Construct {
   readonly found?: string;
   readonly description: string;
 
-  constructor(scope: Construct, id: string, config: ServerImageConfig) {
+  constructor(scope: Construct, id: string, props: ServerImageProps) {
     super(scope, id);
-    const choice = config.image;
+    const choice = props.image;
     if ("id" in choice) {
       this.imageId = choice.id;
       this.description = choice.id;
@@ -34,7 +35,7 @@ export class ServerImage extends Construct {
       visibility: "public",
       platform: choice.platform,
       isSupportCloudInit: true,
-      instanceTypeId: config.instanceType,
+      instanceTypeId: props.instanceType,
     });
     // The version only contains digits and dots (validated), so it is safe inside the quotes.
     const matching = new TerraformLocal(

@@ -8,21 +8,29 @@ import { tagBlocks } from "./tags.js";
 import { encodeUserData } from "./user-data.js";
 import { apiDescription } from "./description.js";
 
-export interface TodoServerConfig {
-  /** Prefix of resource names, e.g. "todo-api-dev". */
-  name: string;
-  zone: string;
-  instanceType: string;
-  image: ServerImageChoice;
-  systemDisk: { type: string; sizeGb: number };
-  subnetId: string;
-  securityGroupId: string;
-  /** OpenSSH public key line imported as the server's key pair. */
-  sshPublicKey: string;
-  /** Rendered cloud-config text (no secrets); encoded here. */
-  cloudConfig: string;
-  eip: EipSettings;
-  tags: Readonly<Record<string, string>>;
+export interface TodoServerProps {
+  /** Prefix of every resource name, e.g. "todo-api-dev" (`<project>-<environment>`). */
+  readonly name: string;
+  /** Zone of the instance and its subnet (ForceNew: a new zone is a new server). */
+  readonly zone: string;
+  /** ECS instance type, e.g. "ecs.c3i.large" (changed in place: stop, resize, start). */
+  readonly instanceType: string;
+  /** A public image looked up by platform and version, or an explicit image id. */
+  readonly image: ServerImageChoice;
+  /** System disk: ESSD type and size in GB (extended in place when it grows). */
+  readonly systemDisk: { readonly type: string; readonly sizeGb: number };
+  /** Subnet the server sits in. */
+  readonly subnetId: string;
+  /** Security group of the server's network interface. */
+  readonly securityGroupId: string;
+  /** OpenSSH public key line imported as the server's key pair (later changes are ignored). */
+  readonly sshPublicKey: string;
+  /** Rendered cloud-config text (no secrets); encoded here. First boot only. */
+  readonly cloudConfig: string;
+  /** Billing of the server's elastic IP. */
+  readonly eip: EipSettings;
+  /** Tags put on every taggable resource (the stack adds managed-by, app and environment). */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /**
@@ -36,34 +44,37 @@ export class TodoServer extends Construct {
   /** The EIP association: whatever needs the public IP to answer waits on it. */
   readonly eipAssociation: EipAssociate;
 
-  constructor(scope: Construct, id: string, config: TodoServerConfig) {
+  constructor(scope: Construct, id: string, props: TodoServerProps) {
     super(scope, id);
-    const tags = tagBlocks(config.tags);
-    const userData = encodeUserData(config.cloudConfig, config.name);
-    const image = new ServerImage(this, "image", { image: config.image, instanceType: config.instanceType });
+    const tags = tagBlocks(props.tags);
+    const userData = encodeUserData(props.cloudConfig, props.name);
+    const image = new ServerImage(this, "image", { image: props.image, instanceType: props.instanceType });
 
     const keyPair = new EcsKeyPair(this, "key-pair", {
-      keyPairName: `${config.name}-key`,
-      publicKey: config.sshPublicKey,
+      keyPairName: `${props.name}-key`,
+      publicKey: props.sshPublicKey,
       description: apiDescription("Admin key imported by the Todo API stack"),
       // public_key is ForceNew, and the servers keep the key they were created with whatever
       // happens to the key pair: a different key (new laptop) must not delete and re-import the
       // pair. Rotating the admin key is a documented manual step (docs/deploy.md).
-      lifecycle: { ignoreChanges: ["public_key"] },
+      // project_name is Optional but not Computed in the provider, which stores whatever
+      // DescribeKeyPairs returns: if that is "default", the next plan would set it back to null
+      // and the update fails ("Could set ProjectName to empty"). Never set here, never compared.
+      lifecycle: { ignoreChanges: ["public_key", "project_name"] },
     });
 
     const instance = new EcsInstance(this, "instance", {
-      instanceName: `${config.name}-server`,
-      hostName: config.name,
-      description: apiDescription(`Todo API server of ${config.name}`),
-      zoneId: config.zone,
-      instanceType: config.instanceType,
+      instanceName: `${props.name}-server`,
+      hostName: props.name,
+      description: apiDescription(`Todo API server of ${props.name}`),
+      zoneId: props.zone,
+      instanceType: props.instanceType,
       imageId: image.imageId,
       instanceChargeType: "PostPaid",
-      subnetId: config.subnetId,
-      securityGroupIds: [config.securityGroupId],
-      systemVolumeType: config.systemDisk.type,
-      systemVolumeSize: config.systemDisk.sizeGb,
+      subnetId: props.subnetId,
+      securityGroupIds: [props.securityGroupId],
+      systemVolumeType: props.systemDisk.type,
+      systemVolumeSize: props.systemDisk.sizeGb,
       keyPairName: keyPair.keyPairName,
       userData,
       tags,
@@ -77,7 +88,7 @@ export class TodoServer extends Construct {
           ? [
               {
                 condition: image.found,
-                errorMessage: `No public ${image.description} image supporting cloud-init was found for ${config.instanceType} in ${config.zone}. Set "image": { "id": "image-..." } in stack.config.json (or TODO_IMAGE_ID).`,
+                errorMessage: `No public ${image.description} image supporting cloud-init was found for ${props.instanceType} in ${props.zone}. Set "image": { "id": "image-..." } in stack.config.json (or TODO_IMAGE_ID).`,
               },
             ]
           : undefined,
@@ -85,11 +96,11 @@ export class TodoServer extends Construct {
     });
 
     const eip = new ElasticIp(this, "eip", {
-      name: `${config.name}-eip`,
-      description: `Public IP of the Todo API server of ${config.name}`,
-      eip: config.eip,
+      name: `${props.name}-eip`,
+      description: `Public IP of the Todo API server of ${props.name}`,
+      eip: props.eip,
       attachTo: { id: instance.id, type: "EcsInstance" },
-      tags: config.tags,
+      tags: props.tags,
     });
     this.eipAssociation = eip.association;
 

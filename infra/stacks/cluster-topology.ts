@@ -1,8 +1,8 @@
 import { TerraformOutput, type TerraformStack } from "cdktf";
+import type { ClusterTopology, TopologyProps } from "./topology.js";
 import { renderCloudInit } from "../../cloud-init/render.js";
 import type { ResolvedEnvironment } from "../config/schema.js";
 import { CLUSTER_NEEDS_RDS, clusterLayout } from "../config/cluster.js";
-import type { Release } from "../constructs/app-deployment.js";
 import { AdminKeyPair } from "../constructs/admin-key-pair.js";
 import { AppServers } from "../constructs/app-servers.js";
 import { Bastion } from "../constructs/bastion.js";
@@ -12,8 +12,9 @@ import { NatGateway } from "../constructs/nat-gateway.js";
 import { RollingDeployment } from "../constructs/rolling-deployment.js";
 import { databaseAlarms, loadBalancerAlarms, serverAlarms } from "../constructs/alarms.js";
 import { BackupBucket } from "../constructs/backup-bucket.js";
-import { clusterServerCloudInit, serverAlertWebhook } from "./server-cloud-init.js";
+import { clusterServerCloudInit, warnAlertsWithoutMail } from "./server-cloud-init.js";
 import {
+  alertWebhook,
   backupOutputs,
   databaseHasAddress,
   databaseOutput,
@@ -30,13 +31,8 @@ import {
  * export of the database (by the first server), alarms and a rolling deployment. Construct ids
  * are those of the stack before it was split per topology (test/infra/fixtures/addresses.json).
  */
-export function composeCluster(
-  stack: TerraformStack,
-  name: string,
-  env: ResolvedEnvironment,
-  tags: Record<string, string>,
-  release: Release,
-) {
+export function composeCluster(stack: TerraformStack, props: TopologyProps): ClusterTopology {
+  const { name, environment: env, tags, release } = props;
   if (env.database.mode !== "rds") throw new Error(CLUSTER_NEEDS_RDS); // the config schema refuses it first
   const layout = clusterLayout(env);
   const jwtSecret = jwtSecretVariable(stack, "cluster");
@@ -91,16 +87,6 @@ export function composeCluster(
     tags,
   });
 
-  const loadBalancer = new LoadBalancer(stack, "load-balancer", {
-    name,
-    subnetId: network.loadBalancerSubnetId,
-    spec: env.cluster.loadBalancer.spec,
-    eip: env.cluster.loadBalancer.eip,
-    serverInstanceIds: servers.servers.map((s) => s.instanceId),
-    certificate: env.cluster.certificate,
-    tags,
-  });
-
   const database = rdsDatabase(stack, name, env.database, tags, {
     primaryZone: layout.zones[0],
     // The same written-down value as in the single topology, so switching keeps the instance.
@@ -120,6 +106,8 @@ export function composeCluster(
   });
 
   const mail = mailSettings(stack, env);
+  const webhook = alertWebhook(stack, env);
+  warnAlertsWithoutMail(stack, env);
   const rollout = new RollingDeployment(stack, "app", {
     servers: servers.servers.map((s, i) => ({
       ...s,
@@ -133,13 +121,30 @@ export function composeCluster(
     databaseUrl: database.connectionUrl,
     jwtSecret: jwtSecret.value,
     smtpUrl: mail.smtpUrl,
-    alertWebhook: serverAlertWebhook(stack, env),
+    alertWebhook: webhook?.value,
     // Requests reach the app through the load balancer (from its layer-7 source range) and
     // Nginx: both may report the client. Without the CLB's range every client would share the
     // CLB node's address, and one rate-limit budget.
     settings: { TRUSTED_PROXIES: `127.0.0.1,${CLB_BACKEND_SOURCE_CIDR}`, ...mail.settings },
     dependsOn: [bastion.eipAssociation, database.reachable, ...nat.ready],
-    preconditions: [databaseHasAddress(database), ...jwtSecret.preconditions, ...mail.preconditions],
+    preconditions: [
+      databaseHasAddress(database),
+      ...jwtSecret.preconditions,
+      ...mail.preconditions,
+      ...(webhook?.preconditions ?? []),
+    ],
+  });
+
+  // After the rollout: each server joins the load balancer once its deploy step has succeeded.
+  const loadBalancer = new LoadBalancer(stack, "load-balancer", {
+    name,
+    subnetId: network.loadBalancerSubnetId,
+    spec: env.cluster.loadBalancer.spec,
+    eip: env.cluster.loadBalancer.eip,
+    serverInstanceIds: servers.servers.map((s) => s.instanceId),
+    serverReady: rollout.steps.map((step) => [step.resource]),
+    certificate: env.cluster.certificate,
+    tags,
   });
 
   const cert = env.cluster.certificate;
@@ -183,7 +188,7 @@ export function composeCluster(
     ...databaseAlarms(name, database.instanceId),
   ]);
 
-  return { network, loadBalancer, servers, bastion, rollout, database, backups, alarms };
+  return { kind: "cluster", network, loadBalancer, servers, bastion, rollout, database, backups, alarms };
 }
 
 /**

@@ -12,10 +12,10 @@ import { backupRoleName } from "../constructs/backup-bucket.js";
  */
 
 export interface OffsiteBackupTarget {
-  bucket: string;
-  region: string;
-  endpoint: string;
-  roleName: string;
+  readonly bucket: string;
+  readonly region: string;
+  readonly endpoint: string;
+  readonly roleName: string;
 }
 
 /** The off-server backup target of the server that exports the backups (no credentials: the role has them). */
@@ -49,13 +49,13 @@ export function singleServerCloudInit(
 }
 
 /**
- * The server's own alerts (todo-alert) go to the `alerts` receivers: the webhook (returned here,
- * for the deploy step's secrets script) and the e-mail, which the server sends through the API's
+ * The server's own alerts (todo-alert) go to the `alerts` receivers: the webhook (the
+ * `alert_webhook` variable, for the deploy step's secrets script) and the e-mail, which the server sends through the API's
  * SMTP relay. Without `mail` the server has no relay: its alerts then reach the webhook only
  * (CloudMonitor still mails its metric alarms), and synth says so.
  */
-export function serverAlertWebhook(stack: Construct, env: ResolvedEnvironment): string | undefined {
-  if (!env.alerts) return undefined;
+export function warnAlertsWithoutMail(stack: Construct, env: ResolvedEnvironment): void {
+  if (!env.alerts) return;
   if (!env.mail) {
     Annotations.of(stack).addWarning(
       `alerts.email (${env.alerts.email}) receives CloudMonitor's alarms only: the server mails its own alerts ` +
@@ -66,7 +66,6 @@ export function serverAlertWebhook(stack: Construct, env: ResolvedEnvironment): 
         " See docs/operations.md, Alerts.",
     );
   }
-  return env.alerts.webhook;
 }
 
 /**

@@ -1,13 +1,14 @@
 import { TerraformOutput, type TerraformStack } from "cdktf";
+import type { SingleTopology, TopologyProps } from "./topology.js";
 import { renderCloudInit } from "../../cloud-init/render.js";
-import type { ResolvedEnvironment } from "../config/schema.js";
-import { AppDeployment, type Release } from "../constructs/app-deployment.js";
+import { AppDeployment } from "../constructs/app-deployment.js";
 import { Network } from "../constructs/network.js";
 import { TodoServer } from "../constructs/todo-server.js";
 import { databaseAlarms, serverAlarms } from "../constructs/alarms.js";
 import { BackupBucket } from "../constructs/backup-bucket.js";
-import { serverAlertWebhook, singleServerCloudInit } from "./server-cloud-init.js";
+import { warnAlertsWithoutMail, singleServerCloudInit } from "./server-cloud-init.js";
 import {
+  alertWebhook,
   backupOutputs,
   databaseHasAddress,
   databaseOutput,
@@ -24,13 +25,8 @@ import {
  * stack before it was split per topology (test/infra/fixtures/addresses.json): existing state
  * keeps its addresses.
  */
-export function composeSingle(
-  stack: TerraformStack,
-  name: string,
-  env: ResolvedEnvironment,
-  tags: Record<string, string>,
-  release: Release,
-) {
+export function composeSingle(stack: TerraformStack, props: TopologyProps): SingleTopology {
+  const { name, environment: env, tags, release } = props;
   const jwtSecret = jwtSecretVariable(stack, "single");
 
   const network = new Network(stack, "network", {
@@ -81,6 +77,13 @@ export function composeSingle(
   ]);
 
   const mail = mailSettings(stack, env);
+  const webhook = alertWebhook(stack, env);
+  warnAlertsWithoutMail(stack, env);
+  const preconditions = [
+    ...(database ? [databaseHasAddress(database)] : []),
+    ...mail.preconditions,
+    ...(webhook?.preconditions ?? []),
+  ];
   const deployment = new AppDeployment(stack, "app", {
     host: server.publicIp,
     instanceId: server.instanceId,
@@ -92,11 +95,10 @@ export function composeSingle(
     databaseUrl: database?.connectionUrl,
     jwtSecret: jwtSecret.value,
     smtpUrl: mail.smtpUrl,
-    alertWebhook: serverAlertWebhook(stack, env),
+    alertWebhook: webhook?.value,
     ...(env.mail ? { settings: mail.settings } : {}),
     dependsOn: [server.eipAssociation, ...(database ? [database.reachable] : [])],
-    preconditions:
-      database || env.mail ? [...(database ? [databaseHasAddress(database)] : []), ...mail.preconditions] : undefined,
+    preconditions: preconditions.length ? preconditions : undefined,
   });
 
   const apiUrl = env.https ? `https://${env.https.domain}` : `http://${server.publicIp}`;
@@ -114,5 +116,5 @@ export function composeSingle(
     databaseOutput(stack, database, "Private endpoint of RDS for PostgreSQL (reachable from the server only)");
   backupOutputs(stack, backups, "Private TOS bucket holding the off-server database backups (docs/operations.md)");
 
-  return { network, server, database, deployment, backups, alarms };
+  return { kind: "single", network, server, database, deployment, backups, alarms };
 }

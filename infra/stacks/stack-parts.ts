@@ -150,6 +150,52 @@ export function rdsStandbyZone(db: RdsSettings): string {
   return db.secondaryZone;
 }
 
+/** A URL Terraform can hand to the provider and the secrets script: https, no quote, space, `$` or `%{`. */
+const WEBHOOK_FORMAT = `(can(regex("^https://[^'\\"\\\\\\\\$\`\\\\s]+$", var.alert_webhook)) && !can(regex("%[{]", var.alert_webhook)))`;
+
+/**
+ * The alert webhook (`"alerts": { "webhook": true }`): the sensitive variable `alert_webhook`
+ * (TF_VAR_alert_webhook), shared by the CloudMonitor rules and the servers' deploy steps. Its URL
+ * carries a token: as a sensitive variable it is in neither cdk.tf.json nor a plan's text (plans
+ * print "(sensitive value)" for every attribute derived from it). A precondition asks for it at
+ * deploy; destroy does not need it. One variable per stack, whoever asks first creates it.
+ */
+export function alertWebhook(
+  stack: TerraformStack,
+  env: ResolvedEnvironment,
+): { value: string; preconditions: { condition: string; errorMessage: string }[] } | undefined {
+  if (!env.alerts?.webhook) return undefined;
+  const existing = stack.node.tryFindChild("alert_webhook");
+  const variable =
+    existing instanceof TerraformVariable
+      ? existing
+      : new TerraformVariable(stack, "alert_webhook", {
+          type: "string",
+          sensitive: true,
+          nullable: false,
+          default: "",
+          description:
+            "The alert webhook's https:// URL (alerts.webhook is true): CloudMonitor's alarms and the servers' own alerts post to it. Set TF_VAR_alert_webhook; not needed to destroy.",
+          validation: [
+            {
+              condition: `\${var.alert_webhook == "" || ${WEBHOOK_FORMAT}}`,
+              errorMessage:
+                "alert_webhook must be an https:// URL without quotes, spaces, backslashes, $ or %{ (percent-encode them)",
+            },
+          ],
+        });
+  return {
+    value: variable.stringValue,
+    preconditions: [
+      {
+        condition: '${var.alert_webhook != ""}',
+        errorMessage:
+          "alerts.webhook is true: set TF_VAR_alert_webhook to the webhook's https:// URL (docs/operations.md, Alerts). It is not needed to destroy.",
+      },
+    ],
+  };
+}
+
 /** The environment's CloudMonitor alarms, or none without `alerts` in the configuration. */
 export function environmentAlarms(
   stack: TerraformStack,
@@ -159,11 +205,12 @@ export function environmentAlarms(
   alarms: MetricAlarm[],
 ): Alarms | undefined {
   if (!env.alerts) return undefined;
+  const webhook = alertWebhook(stack, env);
   return new Alarms(stack, "alarms", {
     name,
     region: env.region,
     email: env.alerts.email,
-    webhook: env.alerts.webhook,
+    webhook: webhook && { url: webhook.value, preconditions: webhook.preconditions },
     alarms,
     tags,
   });
@@ -187,6 +234,6 @@ export function backupOutputs(scope: Construct, backups: BackupBucket, descripti
   new TerraformOutput(scope, "keep_backups_command", {
     value: `terraform state rm ${addresses.join(" ")}`,
     description:
-      "Run in cdktf.out/stacks/<stack> before `cdktf destroy` to keep the backup bucket and its expiry rule (docs/deploy.md, Destroy)",
+      "Run in cdktf.out/stacks/<stack> before `cdktf destroy` to keep the backup bucket and its expiry rule. The bucket is versioned and never empties by itself: to delete it later, delete every object version and every delete marker first (docs/deploy.md, Tear it all down)",
   });
 }

@@ -3,25 +3,21 @@ import { S3Backend, TerraformStack } from "cdktf";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { VolcengineProvider } from "../../.gen/providers/volcengine/provider/index.js";
 import type { ResolvedEnvironment, StateConfig } from "../config/schema.js";
-import type { AppDeployment, Release } from "../constructs/app-deployment.js";
-import type { Network } from "../constructs/network.js";
-import type { PostgresDatabase } from "../constructs/postgres-database.js";
-import type { TodoServer } from "../constructs/todo-server.js";
-import type { AppServers } from "../constructs/app-servers.js";
-import type { Bastion } from "../constructs/bastion.js";
-import type { ClusterNetwork } from "../constructs/cluster-network.js";
-import type { LoadBalancer } from "../constructs/load-balancer.js";
-import type { RollingDeployment } from "../constructs/rolling-deployment.js";
-import type { Alarms } from "../constructs/alarms.js";
-import type { BackupBucket } from "../constructs/backup-bucket.js";
+import type { Release } from "../constructs/app-deployment.js";
 import { composeCluster } from "./cluster-topology.js";
 import { composeSingle } from "./single-topology.js";
+import type { ClusterTopology, SingleTopology } from "./topology.js";
+import { withDataGuard } from "./data-guard.js";
 
 export interface TodoStackProps {
-  project: string;
-  environment: ResolvedEnvironment;
-  state: StateConfig;
-  release: Release;
+  /** Prefix of every resource name and of the stack names (`<project>-<environment>`). */
+  readonly project: string;
+  /** The validated environment this stack deploys. */
+  readonly environment: ResolvedEnvironment;
+  /** Where Terraform keeps the state. */
+  readonly state: StateConfig;
+  /** The release the deploy step uploads and switches to. */
+  readonly release: Release;
 }
 
 /**
@@ -33,30 +29,17 @@ export interface TodoStackProps {
  * used, so Terraform addresses do not depend on how the code is organized.
  */
 export class TodoStack extends TerraformStack {
-  readonly topology: "single" | "cluster";
-  /** single topology */
-  readonly network?: Network;
-  readonly server?: TodoServer;
-  readonly deployment?: AppDeployment;
-  /** cluster topology */
-  readonly clusterNetwork?: ClusterNetwork;
-  readonly loadBalancer?: LoadBalancer;
-  readonly appServers?: AppServers;
-  readonly bastion?: Bastion;
-  readonly rollout?: RollingDeployment;
-  readonly database?: PostgresDatabase;
-  /** Off-server backups: the TOS bucket and the role of the server that exports them. */
-  readonly backups?: BackupBucket;
-  /** CloudMonitor alarms, when `alerts` is configured. */
-  readonly alarms?: Alarms;
+  /** What the environment's topology is made of: one typed result per topology (`kind`). */
+  readonly topology: SingleTopology | ClusterTopology;
+  private readonly allowReplace: ResolvedEnvironment["allowReplace"];
 
   constructor(scope: Construct, id: string, props: TodoStackProps) {
     super(scope, id);
     // startswith/strcontains in expressions and the S3 backend's `endpoints` need Terraform 1.6+.
     this.addOverride("terraform.required_version", ">= 1.6.0");
     const env = props.environment;
-    this.topology = env.topology;
     const name = `${props.project}-${env.name}`;
+    this.allowReplace = env.allowReplace;
     const tags = { ...env.tags, "managed-by": "cdktf", app: props.project, environment: env.name };
 
     // Only the region: credentials come from VOLCENGINE_ACCESS_KEY / VOLCENGINE_SECRET_KEY (and
@@ -81,24 +64,15 @@ export class TodoStack extends TerraformStack {
       });
     }
 
-    if (env.topology === "cluster") {
-      const parts = composeCluster(this, name, env, tags, props.release);
-      this.clusterNetwork = parts.network;
-      this.loadBalancer = parts.loadBalancer;
-      this.appServers = parts.servers;
-      this.bastion = parts.bastion;
-      this.rollout = parts.rollout;
-      this.database = parts.database;
-      this.backups = parts.backups;
-      this.alarms = parts.alarms;
-    } else {
-      const parts = composeSingle(this, name, env, tags, props.release);
-      this.network = parts.network;
-      this.server = parts.server;
-      this.deployment = parts.deployment;
-      this.database = parts.database;
-      this.backups = parts.backups;
-      this.alarms = parts.alarms;
-    }
+    const topology = { name, environment: env, tags, release: props.release };
+    this.topology = env.topology === "cluster" ? composeCluster(this, topology) : composeSingle(this, topology);
+  }
+
+  /**
+   * The synthesized configuration plus the data-loss guard (data-guard.ts), which is computed from
+   * the finished configuration: it follows the ForceNew chains of the resources as synthesized.
+   */
+  override toTerraform(): ReturnType<TerraformStack["toTerraform"]> {
+    return withDataGuard(super.toTerraform(), { stack: this.node.id, allowReplace: this.allowReplace });
   }
 }

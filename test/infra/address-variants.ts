@@ -7,7 +7,7 @@
  */
 import { HTTPS, RDS, baseEnvironment, type TfJson } from "./synth-helpers.js";
 
-export const ALERTS = { email: "ops@example.com", webhook: "https://hooks.example.com/todo" };
+export const ALERTS = { email: "ops@example.com", webhook: true };
 export const CERT = {
   domain: "api.example.com",
   certificatePath: "~/certs/api.example.com/fullchain.pem",

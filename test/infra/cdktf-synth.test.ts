@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check.js";
+import { checkTerraformJson } from "../../harness/terraform-schema/check.js";
+import { formatProblems } from "../../harness/terraform-schema/schemas.js";
 import { SENTINELS, TEST_PUBLIC_KEY, projectRoot, projectSchemas } from "./synth-helpers.js";
 
 const outdir = mkdtempSync(path.join(tmpdir(), "todo-cdktf-synth-"));

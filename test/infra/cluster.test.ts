@@ -8,7 +8,8 @@ import { optionsFromHostConf } from "../../cloud-init/kit.js";
 import { decodeCloudConfig } from "../cloud-init/helpers.js";
 import { CLUSTER_NEEDS_RDS } from "../../infra/config/cluster.js";
 import { StackConfigError, parseStackConfig } from "../../infra/config/load.js";
-import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check.js";
+import { checkTerraformJson } from "../../harness/terraform-schema/check.js";
+import { formatProblems } from "../../harness/terraform-schema/schemas.js";
 import {
   RDS,
   SENTINELS,
@@ -241,7 +242,7 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
     // through locals that tolerate a missing file (destroy), with preconditions for deploys.
     const local = (expr: string) => tf.locals[/^\$\{local\.([\w-]+)\}$/.exec(expr)![1]!];
     expect(local(certs[0]![1].public_key)).toBe(`\${try(file(pathexpand("${CERT.certificatePath}")), "")}`);
-    expect(local(certs[0]![1].private_key)).toBe(`\${try(file(pathexpand("${CERT.privateKeyPath}")), "")}`);
+    expect(local(certs[0]![1].private_key)).toBe(`\${sensitive(try(file(pathexpand("${CERT.privateKeyPath}")), ""))}`);
     expect(certs[0]![1].lifecycle.precondition.map((p: any) => p.error_message)).toEqual([
       expect.stringContaining(CERT.certificatePath),
       expect.stringContaining(CERT.privateKeyPath),

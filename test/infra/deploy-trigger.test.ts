@@ -120,7 +120,7 @@ describe("user data size (≤ 4 KB in every configuration)", () => {
         database: RDS,
         https: HTTPS,
         backups: { retentionDays: 60 },
-        alerts: { email: "ops@example.com", webhook: "https://hooks.example.com/todo" },
+        alerts: { email: "ops@example.com", webhook: true },
       }),
     ],
     [

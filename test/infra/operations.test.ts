@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkTerraformJson, formatProblems } from "../../infra/validate/schema-check.js";
+import { checkTerraformJson } from "../../harness/terraform-schema/check.js";
+import { formatProblems } from "../../harness/terraform-schema/schemas.js";
 import { decodeCloudConfig } from "../cloud-init/helpers.js";
 import {
   RDS,
@@ -168,14 +169,14 @@ describe("backup settings", () => {
       problems(
         baseEnvironment({
           backups: { retentionDays: 0, bucketName: "Bad_Name" },
-          alerts: { email: "nope", webhook: "http://x.example.com" },
+          alerts: { email: "nope", webhook: "https://x.example.com/token" },
         }),
       ),
     ).toEqual([
       "environments.dev.backups.retentionDays: Too small: expected number to be >=1",
       "environments.dev.backups.bucketName: must be a TOS bucket name: 3-63 lowercase letters, digits and '-', not starting or ending with '-'",
       "environments.dev.alerts.email: must be an e-mail address that receives the alarms",
-      "environments.dev.alerts.webhook: must be an https:// URL",
+      'environments.dev.alerts.webhook: the webhook URL is a secret and must not be in stack.config.json (it would be written into cdk.tf.json and printed by plans): write "webhook": true here and set TF_VAR_alert_webhook to the URL when you deploy',
     ]);
   });
 });
@@ -228,15 +229,12 @@ describe("CloudMonitor alarms", () => {
     }
   });
 
-  it("also call the webhook when one is configured", async () => {
-    const tf = (
-      await synth({
-        environments: { dev: baseEnvironment({ alerts: { ...ALERTS, webhook: "https://hooks.example.com/alarm" } }) },
-      })
-    ).stacks["todo-api-dev"]!;
+  it("also call the webhook when one is configured (its URL from the sensitive variable)", async () => {
+    const tf = (await synth({ environments: { dev: baseEnvironment({ alerts: { ...ALERTS, webhook: true } }) } }))
+      .stacks["todo-api-dev"]!;
     for (const rule of resources(tf, "volcengine_cloud_monitor_rule")) {
       expect(rule.alert_methods).toEqual(["Email", "Webhook"]);
-      expect(rule.web_hook).toBe("https://hooks.example.com/alarm");
+      expect(rule.web_hook).toBe("${var.alert_webhook}");
     }
     expect(formatProblems(checkTerraformJson(tf, projectSchemas()))).toBe("");
   });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { checkTerraformJson, expressions, typeError } from "../../infra/validate/schema-check.js";
+import { checkTerraformJson } from "../../harness/terraform-schema/check.js";
+import { expressions } from "../../harness/terraform-schema/references.js";
+import { typeError } from "../../harness/terraform-schema/value-types.js";
 import { projectSchemas } from "./synth-helpers.js";
 
 const schemas = projectSchemas();

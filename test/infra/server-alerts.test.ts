@@ -1,10 +1,10 @@
 /**
  * The server's own alerts (issue #17) reach the `alerts` receivers through the stack: the e-mail
- * as the host setting ALERT_EMAIL (not a secret), the webhook as a secret — only through the
- * deploy step's secrets script into todo-alert's root-only file, its hash in the deploy trigger,
- * never in the user data or the app's env file.
+ * as the host setting ALERT_EMAIL (not a secret), the webhook as a secret (the sensitive variable
+ * `alert_webhook`) — only through the deploy step's secrets script into todo-alert's root-only
+ * file, its Terraform-computed hash in the deploy trigger, never in the user data or the app's env
+ * file.
  */
-import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { mkdtempSync } from "node:fs";
 import path from "node:path";
@@ -22,8 +22,7 @@ import {
   type TfJson,
 } from "./synth-helpers.js";
 
-const TOKEN = "b0t-t0ken-5e1f9a";
-const WEBHOOK = `https://open.example.com/open-apis/bot/v2/hook/${TOKEN}`;
+const WEBHOOK_SCRIPT = "printf '%s' '${var.alert_webhook}' | $SUDO /usr/local/sbin/todo-alert set-webhook";
 afterAll(cleanupSynthDirs);
 
 const userData = (tf: TfJson) =>
@@ -38,33 +37,36 @@ describe("alert receivers through the stack", () => {
       environments: {
         dev: baseEnvironment({
           https: HTTPS,
-          alerts: { email: "oncall@example.com", webhook: WEBHOOK },
+          alerts: { email: "oncall@example.com", webhook: true },
           mail: { from: "no-reply@example.com" },
         }),
       },
     });
     const tf = r.stacks["todo-api-dev"]!;
     const [deploy] = steps(tf);
-    expect(deploy!.triggers.alert_webhook_sha256).toBe(createHash("sha256").update(WEBHOOK).digest("hex"));
-    const scripts = JSON.stringify(deploy!.provisioner);
-    expect(scripts).toContain(`printf '%s' '${WEBHOOK}' | $SUDO /usr/local/sbin/todo-alert set-webhook`);
-    expect(scripts).not.toMatch(/set-env ALERT/);
-    expect(scripts).toContain("ALERT_EMAIL='oncall@example.com'");
+    expect(deploy!.triggers.alert_webhook_sha256).toBe("${sha256(var.alert_webhook)}");
+    const scripts = (deploy!.provisioner as { "remote-exec"?: { inline: string[] } }[]).flatMap(
+      (p) => p["remote-exec"]?.inline ?? [],
+    );
+    expect(scripts.join("\n")).toContain(WEBHOOK_SCRIPT);
+    expect(scripts.join("\n")).not.toMatch(/set-env ALERT/);
+    expect(scripts.join("\n")).toContain("ALERT_EMAIL='oncall@example.com'");
     const boot = userData(tf);
     expect(boot).toContain("#cloud-config");
-    expect(boot).not.toContain(TOKEN);
-    expect(boot).not.toContain("open.example.com");
+    expect(boot).not.toContain("alert_webhook");
   });
 
-  it("a changed webhook changes the trigger (and so redeploys); no webhook, no trigger key", async () => {
+  it("a webhook adds its hash to the trigger (a changed URL redeploys); no webhook, no trigger key", async () => {
     const hashOf = async (alerts: Record<string, unknown> | undefined) => {
       const r = await synth({ environments: { dev: baseEnvironment(alerts ? { alerts } : {}) } });
       return steps(r.stacks["todo-api-dev"]!)[0]!.triggers as Record<string, string>;
     };
-    const a = await hashOf({ email: "oncall@example.com", webhook: WEBHOOK });
-    const b = await hashOf({ email: "oncall@example.com", webhook: `${WEBHOOK}x` });
+    const a = await hashOf({ email: "oncall@example.com", webhook: true });
     const none = await hashOf({ email: "oncall@example.com" });
-    expect(a.alert_webhook_sha256).not.toBe(b.alert_webhook_sha256);
+    const off = await hashOf({ email: "oncall@example.com", webhook: false });
+    // Terraform hashes the variable's value: a new URL is a new trigger value.
+    expect(a.alert_webhook_sha256).toBe("${sha256(var.alert_webhook)}");
+    expect(off.alert_webhook_sha256).toBeUndefined();
     expect(none.alert_webhook_sha256).toBeUndefined();
     expect(a.host_settings_sha256).toBe(none.host_settings_sha256);
   });
@@ -84,7 +86,7 @@ describe("alert receivers through the stack", () => {
         dev: baseEnvironment({
           topology: "cluster",
           database: RDS,
-          alerts: { email: "oncall@example.com", webhook: WEBHOOK },
+          alerts: { email: "oncall@example.com", webhook: true },
         }),
       },
     });
@@ -94,9 +96,9 @@ describe("alert receivers through the stack", () => {
     for (const step of all) {
       expect(JSON.stringify(step.provisioner)).toContain("todo-alert set-webhook");
       expect(JSON.stringify(step.provisioner)).toContain("ALERT_EMAIL='oncall@example.com'");
-      expect(step.triggers.alert_webhook_sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(step.triggers.alert_webhook_sha256).toBe("${sha256(var.alert_webhook)}");
     }
-    expect(userData(tf)).not.toContain(TOKEN);
+    expect(userData(tf)).not.toContain("alert_webhook");
   });
 
   it("alerts.email without `mail`: a synth-time warning that the server's alerts reach the webhook only", async () => {
@@ -114,21 +116,20 @@ describe("alert receivers through the stack", () => {
       const { stacks } = buildApp({ config, release: fakeRelease(outdir, "0123456789ab"), outdir });
       return stacks[0]!.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data));
     };
-    const [warning] = warnings({ email: "oncall@example.com", webhook: WEBHOOK });
+    const [warning] = warnings({ email: "oncall@example.com", webhook: true });
     expect(warning).toContain("alerts.email (oncall@example.com) receives CloudMonitor's alarms only");
     expect(warning).toContain("They reach alerts.webhook only.");
-    expect(warning).not.toContain(TOKEN);
     expect(warnings({ email: "oncall@example.com" })[0]).toContain("they reach nobody");
     expect(warnings({ email: "oncall@example.com" }, { from: "no-reply@example.com" })).toEqual([]);
   });
 
-  it("a webhook the deploy script could not quote is refused by the configuration", async () => {
+  it("a webhook URL written into the configuration is refused, naming the variable it belongs in", async () => {
     await expect(
       synth({
         environments: {
-          dev: baseEnvironment({ alerts: { email: "oncall@example.com", webhook: "https://hooks.example.com/a'b" } }),
+          dev: baseEnvironment({ alerts: { email: "oncall@example.com", webhook: "https://hooks.example.com/t0ken" } }),
         },
       }),
-    ).rejects.toThrow(/alerts\.webhook.*must not contain quotes/s);
+    ).rejects.toThrow(/alerts\.webhook: the webhook URL is a secret.*TF_VAR_alert_webhook/s);
   });
 });

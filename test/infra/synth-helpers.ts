@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateBindings } from "../../infra/bindings/generate.js";
-import { loadProviderSchemas } from "../../infra/validate/schema-check.js";
+import { loadProviderSchemas } from "../../harness/terraform-schema/schemas.js";
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const TEST_PUBLIC_KEY =

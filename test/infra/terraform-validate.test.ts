@@ -1,7 +1,7 @@
 /**
  * `terraform validate` of every synthesized variant with the REAL providers: the provider's own
  * ValidateFuncs, ConflictsWith / ExactlyOneOf and required-together rules run there, unlike in
- * the schema check (infra/validate/schema-check.ts), which is the only check without the binary.
+ * the schema check (harness/terraform-schema/), which is the only check without the binary.
  *
  * The binaries come from a Terraform filesystem mirror named by VOLCENGINE_PROVIDER_MIRROR (the
  * directory holding `registry.terraform.io/...`, see docs/deploy.md "For maintainers"); nothing is

@@ -3,12 +3,13 @@
  * without the provider binary (`terraform validate` with the real provider runs in
  * test/infra/terraform-validate.test.ts when a mirror holds it). Run after `npx cdktf synth`:
  *
- *   npx tsx infra/validate/main.ts [cdktf.out]
+ *   npx tsx harness/terraform-schema/main.ts [cdktf.out]
  */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { checkTerraformJson, formatProblems, loadProviderSchemas } from "./schema-check.js";
+import { checkTerraformJson } from "./check.js";
+import { formatProblems, loadProviderSchemas } from "./schemas.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const outdir = path.resolve(process.argv[2] ?? path.join(root, "cdktf.out"));
