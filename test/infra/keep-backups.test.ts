@@ -15,7 +15,9 @@ describe("keeping the backups on destroy", () => {
   it("the keep_backups_command output names the bucket and its rule, and the delete markers", async () => {
     const tf = (await synth({ environments: { dev: baseEnvironment() } })).stacks["todo-api-dev"]!;
     const output = tf.output.keep_backups_command;
-    expect(output.value).toMatch(/^terraform state rm volcengine_tos_bucket\.\S+ volcengine_tos_bucket_lifecycle\.\S+$/);
+    expect(output.value).toMatch(
+      /^terraform state rm volcengine_tos_bucket\.\S+ volcengine_tos_bucket_lifecycle\.\S+$/,
+    );
     expect(output.description).toContain("every object version and every delete marker");
   });
 
