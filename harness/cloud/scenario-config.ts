@@ -119,17 +119,33 @@ export const VARIANTS: Variant[] = [
 /** Resource types the record-only environments leave out with -target: the SSH deploy step (no server to reach). */
 export const NOT_SERVED = ["null_resource"];
 
-/** Every resource address of a synthesized stack except the types in `skip`. */
+/**
+ * Every resource address of a synthesized stack except the types in `skip` and whatever depends on
+ * them (a `depends_on` entry or a reference such as `${null_resource.x.id}`, followed transitively):
+ * `-target` pulls in a target's dependencies, so a resource that waits for the deploy step would
+ * bring the deploy step back.
+ */
 export function targets(
   stack: { resource?: Record<string, Record<string, unknown>> },
   skip: readonly string[],
 ): { included: string[]; excluded: string[] } {
   const all = Object.entries(stack.resource ?? {}).flatMap(([type, byName]) =>
-    Object.keys(byName).map((name) => `${type}.${name}`),
+    Object.entries(byName).map(([name, body]) => ({ address: `${type}.${name}`, text: JSON.stringify(body) })),
   );
+  const excluded = new Set(all.filter((r) => skip.includes(r.address.split(".")[0]!)).map((r) => r.address));
+  // In depends_on ("null_resource.x") or in an expression (null_resource.x.id).
+  const mentions = (text: string, address: string) => text.includes(`"${address}"`) || text.includes(`${address}.`);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const r of all) {
+      if (excluded.has(r.address) || ![...excluded].some((x) => mentions(r.text, x))) continue;
+      excluded.add(r.address);
+      grew = true;
+    }
+  }
   return {
-    included: all.filter((a) => !skip.includes(a.split(".")[0]!)),
-    excluded: all.filter((a) => skip.includes(a.split(".")[0]!)),
+    included: all.map((r) => r.address).filter((a) => !excluded.has(a)),
+    excluded: all.map((r) => r.address).filter((a) => excluded.has(a)),
   };
 }
 

@@ -70,3 +70,24 @@ describe("local cloud: the change table of docs/deploy.md", () => {
     for (const change of VARIANTS.flatMap((v) => v.changes)) expect(table.has(change.id), change.id).toBe(true);
   });
 });
+
+describe("rehearse:cloud: what the record-only environments apply", () => {
+  it("leaves out the deploy step and everything that waits for it, directly or through another resource", async () => {
+    const { targets } = await import("../../../harness/cloud/scenario-config.js");
+    const stack = {
+      resource: {
+        null_resource: { release: { triggers: { v: "1" } } },
+        volcengine_server_group_server: {
+          member: { depends_on: ["null_resource.release"], server_group_id: "${volcengine_server_group.g.id}" },
+        },
+        terraform_data: { after_member: { input: "${volcengine_server_group_server.member.id}" } },
+        volcengine_server_group: { g: { load_balancer_id: "x" } },
+        volcengine_vpc: { v: { cidr_block: "172.16.0.0/16" } },
+      },
+    };
+    expect(targets(stack, ["null_resource"])).toEqual({
+      included: ["volcengine_server_group.g", "volcengine_vpc.v"],
+      excluded: ["null_resource.release", "volcengine_server_group_server.member", "terraform_data.after_member"],
+    });
+  });
+});
