@@ -3,9 +3,9 @@
  * instance is run, stopped, started, deleted; an EIP is associated or not) and *with what* (the
  * user data the provider sent, the key pair's public key); a booter does it. Without one, an
  * instance is a record only (the CI tests, `--no-boot`). The real booter is the rehearsal's
- * systemd-nspawn container (scripts/rehearse/ecs-booter.ts), passed in by the scenario's entry
- * point (scripts/rehearse/cloud.ts): it needs root, debootstrap and nspawn, and the stand-in stays
- * a stdlib-only module that never imports scripts/.
+ * systemd-nspawn container (harness/cloud/ecs-booter.ts), passed in by the scenario's entry
+ * point (harness/cloud/main.ts): it needs root, debootstrap and nspawn, and the stand-in stays
+ * a stdlib-only module that imports nothing outside local-cloud/.
  *
  * The API answers at once and the work happens in the background, as on ECS (RunInstances returns
  * while the VM is still being created). A booter queues the operations of one instance in the order

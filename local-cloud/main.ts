@@ -1,7 +1,9 @@
 /**
- * `npx tsx local-cloud/main.ts [--port 4566] [--state file.json] [--log calls.jsonl] [--transition-ms 1000]`
- * starts the stand-in on 127.0.0.1 and prints how to point the provider at it.
+ * `npx tsx local-cloud/main.ts [--port 4566] [--state file.json] [--log calls.jsonl] [--transition-ms 1000] [--answers key=value,…]`
+ * starts the stand-in on 127.0.0.1 and prints how to point the provider at it. `--answers` answers
+ * the questions the real API leaves open (answers.ts) other than by default.
  */
+import { parseAnswers } from "./answers.js";
 import { startLocalCloud } from "./server.js";
 
 function arg(name: string): string | undefined {
@@ -14,6 +16,7 @@ const cloud = await startLocalCloud({
   file: arg("state"),
   logFile: arg("log"),
   transitionMs: arg("transition-ms") ? Number(arg("transition-ms")) : undefined,
+  answers: parseAnswers(arg("answers")),
 });
 console.log(`local Volcengine listening on ${cloud.url}`);
 console.log(

@@ -8,7 +8,7 @@ import { checkSignature } from "./signature.js";
 import { Store, type StoreOptions } from "./store.js";
 import { SERVICES } from "./services/index.js";
 import type { InstanceBooter } from "./booter.js";
-import { isTosRequest, serveTos } from "./tos.js";
+import { isTosRequest, serveTos } from "./services/tos/protocol.js";
 
 export interface LocalCloudOptions extends StoreOptions {
   port?: number;

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { type Answers, DEFAULT_ANSWERS } from "./answers.js";
 
 /** One resource as the API describes it: its fields in the API's own (PascalCase) names. */
 export interface Resource {
@@ -17,6 +18,8 @@ export interface StoreOptions {
   file?: string;
   /** The clock, for tests. */
   now?: () => number;
+  /** How the emulator answers where the real API's behaviour is unknown (answers.ts); default: DEFAULT_ANSWERS. */
+  answers?: Partial<Answers>;
 }
 
 /**
@@ -26,11 +29,14 @@ export interface StoreOptions {
  */
 export class Store {
   readonly transitionMs: number;
+  /** The answer to each undocumented question that this emulator gives (answers.ts). */
+  readonly answers: Answers;
   private readonly items = new Map<string, Resource>();
   private readonly now: () => number;
 
   constructor(private readonly opts: StoreOptions = {}) {
     this.transitionMs = opts.transitionMs ?? 1000;
+    this.answers = { ...DEFAULT_ANSWERS, ...opts.answers };
     this.now = opts.now ?? Date.now;
     if (opts.file && existsSync(opts.file)) {
       for (const r of JSON.parse(readFileSync(opts.file, "utf8")) as Resource[]) this.items.set(key(r.kind, r.id), r);

@@ -238,6 +238,50 @@ const DeleteRulesByIds: Action = (call) => {
   return { Data: rules.map((r) => r.id) };
 };
 
+/** Resource types CloudMonitor tags, and the kind the stand-in keeps them as. */
+const TAGGED: Record<string, string> = { rule: "cm-rule" };
+
+function taggedResources(call: Call): Resource[] {
+  const type = required(call.params, "ResourceType");
+  const kind = TAGGED[type];
+  if (!kind) throw invalid("ResourceType", type);
+  const ids = strings(call.params, "ResourceIds");
+  if (ids.length === 0) throw missing("ResourceIds");
+  return ids.map((id) => {
+    const r = call.store.get(kind, id);
+    if (!r) throw new ApiError(404, "InvalidParameter.NotFound", `The ${type} ${id} does not exist.`);
+    return r;
+  });
+}
+
+type Tag = { Key: string; Value: string };
+
+/** TagResources: add or overwrite tags by key (at most 50 a resource); the provider calls it after every UpdateRule. */
+const TagResources: Action = (call) => {
+  const incoming = list(call.params, "Tags").map((t) => t as Params);
+  const tags: Tag[] = incoming.map((t) => {
+    const key = str(t, "Key");
+    if (!key) throw missing("Tags.Key");
+    if (key.length > 128) throw invalid("Tags.Key", key);
+    const value = str(t, "Value") ?? "";
+    if (value.length > 256) throw invalid("Tags.Value", value);
+    return { Key: key, Value: value };
+  });
+  for (const r of taggedResources(call)) {
+    const current = ((r.fields.Tags as Tag[] | undefined) ?? []).filter((t) => !tags.some((n) => n.Key === t.Key));
+    if (current.length + tags.length > 50) throw invalid("Tags", "a resource has at most 50 tags");
+    call.store.update(r, { Tags: [...current, ...tags] });
+  }
+  return {};
+};
+
+const UntagResources: Action = (call) => {
+  const keys = strings(call.params, "TagKeys");
+  for (const r of taggedResources(call))
+    call.store.update(r, { Tags: ((r.fields.Tags as Tag[] | undefined) ?? []).filter((t) => !keys.includes(t.Key)) });
+  return {};
+};
+
 export const cloudMonitorActions = {
   CreateContacts,
   ListContactsByIds,
@@ -253,4 +297,6 @@ export const cloudMonitorActions = {
   ListRules,
   UpdateRule,
   DeleteRulesByIds,
+  TagResources,
+  UntagResources,
 };

@@ -1,26 +1,24 @@
 import type { Service } from "../api.js";
-import { networkActions } from "./network.js";
-import { securityGroupActions } from "./security-group.js";
-import { eipActions } from "./eip.js";
-import { instanceActions, instanceNetworkActions, volumeActions } from "./ecs-instance.js";
-import { iamActions } from "./iam.js";
+import { clbService } from "./clb/index.js";
 import { cloudMonitorActions } from "./cloud-monitor.js";
-import { rdsPostgresqlActions } from "./rds-postgresql.js";
-import { clbActions, DescribeNetworkInterfaceAttributes } from "./clb.js";
-import { certificateActions, natActions } from "./nat-certificate.js";
-import { catalogueActions, instanceRoleActions, keyPairActions } from "./ecs-catalogue.js";
+import { ecsService } from "./ecs/index.js";
+import { iamActions } from "./iam/index.js";
+import { natGatewayService } from "./natgateway.js";
+import { rdsPostgresqlActions } from "./rds-postgresql/index.js";
+import { storageEbsActions } from "./storage-ebs.js";
+import { vpcService } from "./vpc/index.js";
 
-/** Services by the name in the credential scope (lower case), as the provider signs them. */
+/**
+ * Services by the name in the credential scope (lower case), as the provider signs them: one file
+ * or folder per service. TOS speaks its own protocol (tos/protocol.ts) and is not listed here.
+ */
 export const SERVICES: Record<string, Service> = {
-  vpc: { ...networkActions, ...securityGroupActions, ...eipActions, ...instanceNetworkActions },
-  ecs: { ...instanceActions, ...catalogueActions, ...keyPairActions, ...instanceRoleActions },
-  storage_ebs: volumeActions,
+  vpc: vpcService,
+  ecs: ecsService,
+  storage_ebs: storageEbsActions,
   iam: iamActions,
   volc_observe: cloudMonitorActions,
   rds_postgresql: rdsPostgresqlActions,
-  clb: { ...clbActions, ...certificateActions },
-  natgateway: natActions,
+  clb: clbService,
+  natgateway: natGatewayService,
 };
-
-// The CLB server lookup reads a server's primary address through this `vpc` action (clb.ts).
-SERVICES.vpc = { ...SERVICES.vpc, DescribeNetworkInterfaceAttributes };

@@ -9,7 +9,8 @@ import type { CloudInitOptions } from "../../cloud-init/options.js";
 import { createTestDatabase } from "../support/database.js";
 import { findPostgresBin } from "../../harness/support/pg-cluster.js";
 import { renderedFiles } from "./helpers.js";
-import { startMetadataStandIn, startS3StandIn, type MetadataStandIn, type S3StandIn } from "./s3-stand-in.js";
+import { startMetadataStandIn, type MetadataStandIn } from "../../local-cloud/services/ecs/metadata.js";
+import { startS3StandIn, type S3StandIn } from "../../local-cloud/services/tos/s3-data-plane.js";
 import { requireTool } from "../support/tools.js";
 
 const pgDump = requireTool("pg_dump");

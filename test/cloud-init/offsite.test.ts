@@ -14,12 +14,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
-  startMetadataStandIn,
-  startS3StandIn,
   type Credentials,
+  startMetadataStandIn,
   type MetadataStandIn,
-  type S3StandIn,
-} from "./s3-stand-in.js";
+} from "../../local-cloud/services/ecs/metadata.js";
+import { startS3StandIn, type S3StandIn } from "../../local-cloud/services/tos/s3-data-plane.js";
 
 /**
  * cloud-init/lib/offsite.mjs, run as the server runs it (`node offsite.mjs ...`), against a

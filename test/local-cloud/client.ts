@@ -90,6 +90,8 @@ export async function tos(
   opts: {
     key?: string;
     sub?: string;
+    /** Query parameters besides the sub-resource (`versionId`, `prefix`). */
+    query?: Record<string, string>;
     headers?: Record<string, string>;
     body?: unknown;
     raw?: string;
@@ -111,7 +113,9 @@ export async function tos(
       : opts.authorization;
   if (auth !== null) headers.Authorization = auth;
   const path = [bucket, opts.key].filter(Boolean).join("/");
-  const res = await fetch(`${url}/${path}${opts.sub ? `?${opts.sub}=` : ""}`, { method, headers, body });
+  const query = new URLSearchParams(opts.sub ? { [opts.sub]: "" } : {});
+  for (const [k, v] of Object.entries(opts.query ?? {})) query.set(k, v);
+  const res = await fetch(`${url}/${path}${query.size ? `?${query}` : ""}`, { method, headers, body });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : {}, headers: res.headers };
 }

