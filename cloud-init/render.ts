@@ -5,6 +5,7 @@ import { cloudInitOptionsSchema, type CloudInitOptions, type ResolvedCloudInitOp
 import { gzipDeterministic } from "../contract/tar.js";
 import {
   ALERT_COMMAND,
+  ALERT_LIB_DIR,
   BOOTSTRAP_COMMAND,
   HOST_CONF_PATH,
   MEMORY_CONF_PATH,
@@ -195,9 +196,14 @@ export function serverFiles(
     file(`/etc/systemd/system/${app}-firewall.service`, "systemd/app-firewall.service"),
     // Alerts (todo-alert): the OnFailure= handler of the units above and the 5-minute checker.
     file(ALERT_COMMAND, "bin/todo-alert", "0755"),
+    ...["alert-notify.sh", "alert-incidents.sh", "alert-checks.sh"].map((lib) =>
+      file(`${ALERT_LIB_DIR}/${lib}`, `lib/${lib}`),
+    ),
     file(`/etc/systemd/system/${app}-alert@.service`, "systemd/app-alert@.service"),
     file(`/etc/systemd/system/${app}-alert-check.service`, "systemd/app-alert-check.service"),
     file(`/etc/systemd/system/${app}-alert-check.timer`, "systemd/app-alert-check.timer"),
+    file(`/etc/systemd/system/${app}-alert-watchdog.service`, "systemd/app-alert-watchdog.service"),
+    file(`/etc/systemd/system/${app}-alert-watchdog.timer`, "systemd/app-alert-watchdog.timer"),
   ];
   if (o.databaseMode === "local") {
     files.push(

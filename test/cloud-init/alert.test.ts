@@ -1,15 +1,27 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startSmtpSink, type SmtpSink } from "../support/smtp-sink.js";
 import { requireTool } from "../support/tools.js";
 import { renderedFiles, runAsync, variants } from "./helpers.js";
 
 const openssl = requireTool("openssl");
+/** A tmpfs in a mount namespace of the test's own (a full filesystem without touching the host's). */
+const canMount = spawnSync("unshare", ["-rm", "true"]).status === 0;
 
 /**
  * todo-alert as rendered for a server with a domain and an alert e-mail, run for real against a
@@ -25,6 +37,12 @@ const backups = join(dir, "backups");
 const appRoot = join(dir, "app");
 const marker = join(dir, "health-ready");
 const webhookFile = join(dir, "etc-alert/webhook");
+const heartbeatFile = join(dir, "etc-alert/heartbeat-url");
+const overflow = join(dir, "run");
+const restarts = join(dir, "restarts");
+const rebootRequired = join(dir, "reboot-required");
+const libDir = join(dir, "lib");
+const caFile = join(dir, "smtp-ca.pem");
 const JWT = "jwt-secret-value-that-must-never-leave-0123456789";
 const HOOK_TOKEN = "hook-token-3f9a8b7c";
 const LOGGED_PASSWORD = "hunter2-in-a-logged-url";
@@ -34,7 +52,9 @@ interface Hook {
   json: Record<string, string>;
 }
 let sink: SmtpSink;
+let plainSink: SmtpSink;
 let hooks: Hook[] = [];
+let pings = 0;
 let hookServer: Server;
 let hookUrl = "";
 let silentServer: ReturnType<typeof createTcpServer>;
@@ -44,9 +64,28 @@ let silentPort = 0;
 const rendered = renderedFiles({ ...variants["local, domain"]!, alertEmail: "oncall@example.com" });
 const script = join(dir, "todo-alert");
 
+/** A certificate for 127.0.0.1, so the sink can offer STARTTLS and curl can verify it (CURL_CA_BUNDLE). */
+function smtpCertificate(): { key: string; cert: string } {
+  const key = join(dir, "smtp-key.pem");
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1"].concat(
+      ["-addext", "subjectAltName=IP:127.0.0.1", "-days", "2", "-keyout", key, "-out", caFile],
+    ),
+    { stdio: "ignore" },
+  );
+  return { key: readFileSync(key, "utf8"), cert: readFileSync(caFile, "utf8") };
+}
+
 beforeAll(async () => {
-  sink = await startSmtpSink();
+  sink = await startSmtpSink("127.0.0.1", smtpCertificate());
+  plainSink = await startSmtpSink();
   hookServer = createHttpServer((req, res) => {
+    if (req.url?.startsWith("/ping/")) {
+      pings++;
+      res.end("ok");
+      return;
+    }
     let body = "";
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
@@ -62,6 +101,9 @@ beforeAll(async () => {
   silentPort = (silentServer.address() as AddressInfo).port;
 
   writeFileSync(script, rendered.get("/usr/local/sbin/todo-alert")!.content, { mode: 0o755 });
+  mkdirSync(libDir);
+  for (const f of rendered.values())
+    if (f.path.startsWith("/usr/local/lib/todo-alert/")) writeFileSync(join(libDir, basename(f.path)), f.content);
   writeFileSync(join(dir, "host.conf"), rendered.get("/etc/todo-host.conf")!.content);
   writeFileSync(
     join(dir, "env"),
@@ -70,10 +112,15 @@ beforeAll(async () => {
   writeFileSync(
     join(dir, "systemctl"),
     `#!/bin/sh
-# is-failed --quiet UNIT | show --property=P --value UNIT
+# is-failed --quiet UNIT | show --property=P --value UNIT | list-units --failed ...
 case $1 in
 is-failed) [ -e "${failed}/$3" ] ;;
-show) case $2 in --property=Result) echo exit-code ;; --property=InvocationID) echo 0123abcd ;; esac ;;
+show) case $2 in
+  --property=Result) echo exit-code ;;
+  --property=InvocationID) echo 0123abcd ;;
+  --property=NRestarts) cat "${restarts}/$4" 2>/dev/null || echo 0 ;;
+  esac ;;
+list-units) for f in "${failed}"/*; do [ -e "$f" ] && echo "\${f##*/} loaded failed failed"; done; true ;;
 esac
 `,
     { mode: 0o755 },
@@ -93,6 +140,7 @@ echo "pg_dump: connection to server with password=${JWT} failed"
 
 afterAll(async () => {
   await sink?.close();
+  await plainSink?.close();
   for (const s of silentSockets) s.destroy();
   await new Promise<void>((resolve) => (silentServer ? silentServer.close(() => resolve()) : resolve()));
   await new Promise<void>((resolve) => (hookServer ? hookServer.close(() => resolve()) : resolve()));
@@ -102,24 +150,32 @@ afterAll(async () => {
 beforeEach(() => {
   hooks = [];
   sink.mails.length = 0;
-  for (const d of [state, failed, live, backups, appRoot]) {
+  pings = 0;
+  for (const d of [state, failed, live, backups, appRoot, overflow, restarts]) {
     rmSync(d, { recursive: true, force: true });
     mkdirSync(d, { recursive: true });
   }
   mkdirSync(join(appRoot, "current"));
   writeFileSync(marker, "");
+  rmSync(rebootRequired, { force: true });
+  rmSync(heartbeatFile, { force: true });
   mkdirSync(join(dir, "etc-alert"), { recursive: true, mode: 0o700 });
   writeFileSync(webhookFile, `${hookUrl}\n`, { mode: 0o600 });
 });
 
-function alert(args: string[], env: Record<string, string> = {}, input?: string) {
-  return runAsync("bash", [script, ...args], {
+function alert(args: string[], env: Record<string, string> = {}, input?: string, command = ["bash", script]) {
+  return runAsync(command[0]!, [...command.slice(1), ...args], {
     input,
     env: {
       PATH: process.env.PATH,
       TODO_HOST_CONF: join(dir, "host.conf"),
       TODO_ALERT_STATE_DIR: state,
+      TODO_ALERT_RUN_DIR: overflow,
+      TODO_ALERT_LIB: libDir,
       TODO_ALERT_WEBHOOK_FILE: webhookFile,
+      TODO_ALERT_HEARTBEAT_FILE: heartbeatFile,
+      TODO_REBOOT_REQUIRED: rebootRequired,
+      CURL_CA_BUNDLE: caFile,
       TODO_ENV_FILE: join(dir, "env"),
       TODO_BACKUP_DIR: backups,
       TODO_LETSENCRYPT_LIVE: live,
@@ -275,20 +331,50 @@ describe("todo-alert: one alert per incident, then one recovery", () => {
     expectNoSecret();
   });
 
-  it("rate limits: at most ALERT_MAX_PER_HOUR messages; the rest waits for a later check", async () => {
+  it("budgets: a check that sent nothing this hour always gets its alert out; more waits for a later check", async () => {
     for (const unit of ["todo-api-backup.service", "todo-api-certificate.service", "todo-api-other.service"]) {
       fail(unit);
       await alert(["failed", unit], { ALERT_MAX_PER_HOUR: "2" });
     }
-    expect(hooks).toHaveLength(2);
-    const status = (await alert(["status"])).stdout;
-    expect(status).toContain("other: todo-api-other.service failed (exit-code) since");
-    expect(status).toContain("not alerted yet");
-    const held = await alert(["check"], { ALERT_MAX_PER_HOUR: "2" });
-    expect(held.stderr).toContain("not sent: 2 messages in the last hour");
-    expect(hooks).toHaveLength(2);
-    await alert(["check"], { ALERT_MAX_PER_HOUR: "3" });
+    // the third check's first message goes out although two were sent in this hour
     expect(hooks.map((h) => h.json.check)).toEqual(["backup", "certificate", "other"]);
+    // recoveries of checks that already sent wait for the shared budget
+    for (const unit of ["todo-api-backup.service", "todo-api-certificate.service", "todo-api-other.service"])
+      recover(unit);
+    const held = await alert(["check"], { ALERT_MAX_PER_HOUR: "2" });
+    expect(held.stderr).toContain("notice held back: 3 messages in the last hour (ALERT_MAX_PER_HOUR)");
+    expect(hooks).toHaveLength(3);
+    expect((await alert(["status"])).stdout).toContain("other: todo-api-other.service failed (exit-code) since");
+    await alert(["check"], { ALERT_MAX_PER_HOUR: "6" });
+    expect(hooks.map((h) => h.json.status)).toEqual(["alert", "alert", "alert", "recovery", "recovery", "recovery"]);
+  });
+
+  it("a flapping disk check spends only its own budget: the API-down alert still goes out", async () => {
+    const flap = { ALERT_DISK_HYSTERESIS: "0" };
+    for (let i = 0; i < 6; i++) {
+      await alert(["check"], { ...flap, ALERT_DISK_PERCENT: "0" });
+      await alert(["check"], { ...flap, ALERT_DISK_PERCENT: "100" });
+    }
+    // 4 messages of the disk check (ALERT_MAX_PER_CHECK_PER_HOUR), then it waits
+    expect(hooks.filter((h) => h.json.check.startsWith("disk-"))).toHaveLength(4);
+    fail("todo-api-health.service");
+    const old = Date.now() / 1000 - 600;
+    utimesSync(marker, old, old);
+    await alert(["failed", "todo-api-health.service"], { ALERT_MAX_PER_HOUR: "4" });
+    expect(hooks.at(-1)!.json).toMatchObject({ check: "readyz", status: "alert" });
+  });
+
+  it("a disk near the limit is one incident: it recovers only ALERT_DISK_HYSTERESIS points below", async () => {
+    const used = Number(
+      execFileSync("df", ["--output=pcent", dir], { encoding: "utf8" }).split("\n")[1]!.trim().replace("%", ""),
+    );
+    await alert(["check"], { ALERT_DISK_PERCENT: String(used - 1) });
+    expect(hooks.map((h) => h.json.status)).toEqual(["alert"]);
+    // just under the limit: still failing (within the band), no recovery, no new alert
+    await alert(["check"], { ALERT_DISK_PERCENT: String(used + 1), ALERT_DISK_HYSTERESIS: "5" });
+    expect(hooks.map((h) => h.json.status)).toEqual(["alert"]);
+    await alert(["check"], { ALERT_DISK_PERCENT: String(used + 6), ALERT_DISK_HYSTERESIS: "5" });
+    expect(hooks.map((h) => h.json.status)).toEqual(["alert", "recovery"]);
   });
 
   it("a dry run prints what would be sent and to whom (URLs redacted), sends nothing, changes no state", async () => {
@@ -360,5 +446,132 @@ describe("todo-alert set-webhook and test", () => {
     expect(hooks.map((h) => h.json.check)).toEqual(["test"]);
     expect(sink.mails).toHaveLength(1);
     expect((await alert(["status"])).stdout).toBe("no open incident\n");
+  });
+});
+
+describe("todo-alert: alerts are not lost", () => {
+  it.skipIf(!canMount)(
+    "a full state directory does not stop delivery, and the incident still alerts once",
+    async () => {
+      fail("todo-api-backup.service");
+      // state on a full 16 KiB tmpfs, in a mount namespace of its own
+      const inFullState = (args: string[]) =>
+        alert(
+          [
+            "-c",
+            `mount -t tmpfs -o size=16k tmpfs "$S" && { head -c 1M /dev/zero >"$S/fill" || true; } && exec bash "$0" "$@"`,
+            script,
+            ...args,
+          ],
+          { S: state },
+          undefined,
+          ["unshare", "-rm", "bash"],
+        );
+      const first = await inFullState(["failed", "todo-api-backup.service"]);
+      expect(first.status, first.stderr).toBe(0);
+      expect(first.stderr).toContain("state kept in");
+      expect(hooks.map((h) => h.json.check)).toEqual(["backup"]);
+      const again = await inFullState(["check"]);
+      expect(again.status, again.stderr).toBe(0);
+      expect(hooks).toHaveLength(1); // the overflow copy remembers it alerted
+      recover("todo-api-backup.service");
+      await alert(["check"]); // space again: the same incident recovers
+      expect(hooks.map((h) => h.json.status)).toEqual(["alert", "recovery"]);
+    },
+  );
+
+  it("a failure reported while another run holds the lock (a slow receiver) is recorded and alerted by the next check", async () => {
+    fail("todo-api-backup.service");
+    mkdirSync(state, { recursive: true });
+    const holder = spawn("flock", [join(state, ".lock"), "sleep", "30"], { stdio: "ignore", detached: true });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const r = await alert(["failed", "todo-api-backup.service"], { ALERT_LOCK_WAIT_SECONDS: "1" });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toContain("the failure of todo-api-backup.service is recorded; the next check alerts it");
+      expect((await alert(["status"])).stdout).toContain("todo-api-backup.service: failed, not examined yet");
+    } finally {
+      process.kill(-holder.pid!); // flock and its sleep, which holds the lock too
+    }
+    await new Promise((r) => holder.once("exit", r));
+    await alert(["check"]);
+    expect(hooks.map((h) => [h.json.check, h.json.status])).toEqual([["backup", "alert"]]);
+  });
+
+  it("the checker alerts a failed unit nobody reported (a lost OnFailure= run)", async () => {
+    fail("todo-api-backup.service");
+    const r = await alert(["check"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(hooks.map((h) => [h.json.check, h.json.status])).toEqual([["backup", "alert"]]);
+  });
+
+  it("one check stopping with an error does not stop the others (a missing backup directory)", async () => {
+    fail("todo-api-backup.service");
+    await alert(["failed", "todo-api-backup.service"]);
+    recover("todo-api-backup.service");
+    rmSync(backups, { recursive: true, force: true });
+    const r = await alert(["check"], { TODO_BACKUP_DIR: join(dir, "no-such-dir") });
+    expect(hooks.map((h) => h.json.status)).toEqual(["alert", "recovery"]);
+    expect(r.status, r.stderr).toBe(0);
+  });
+
+  it("mail to an smtp:// relay without STARTTLS is refused, not sent in the clear", async () => {
+    writeFileSync(join(dir, "env-plain"), `SMTP_URL=${plainSink.url}\nMAIL_FROM=alerts@example.com\n`);
+    fail("todo-api-backup.service");
+    const r = await alert(["failed", "todo-api-backup.service"], { TODO_ENV_FILE: join(dir, "env-plain") });
+    expect(r.stderr).toMatch(/the SMTP relay smtp:\/\/127\.0\.0\.1:\d+ did not take the mail/);
+    expect(plainSink.mails).toHaveLength(0);
+    expect(hooks).toHaveLength(1); // the webhook still got it
+  });
+});
+
+describe("todo-alert: what else it watches", () => {
+  it("an instance restarting ALERT_CRASH_RESTARTS times within the window alerts, and recovers once it stays up", async () => {
+    writeFileSync(join(restarts, "todo-api@3001.service"), "2\n");
+    await alert(["check"]);
+    expect(hooks).toHaveLength(0);
+    writeFileSync(join(restarts, "todo-api@3001.service"), "7\n");
+    await alert(["check"]);
+    expect(hooks.map((h) => [h.json.check, h.json.status])).toEqual([["instance-3001", "alert"]]);
+    expect(hooks[0]!.json.title).toContain("todo-api@3001.service restarted 5 times in the last 15 minutes");
+    await new Promise((r) => setTimeout(r, 1100));
+    await alert(["check"], { ALERT_CRASH_WINDOW_SECONDS: "0" });
+    expect(hooks.map((h) => h.json.status)).toEqual(["alert", "recovery"]);
+  });
+
+  it("a pending reboot alerts once it has waited ALERT_REBOOT_AFTER_HOURS, naming the packages", async () => {
+    writeFileSync(rebootRequired, "*** System restart required ***\n");
+    writeFileSync(`${rebootRequired}.pkgs`, "linux-image-6.1.0-28-amd64\nlibc6\n");
+    await alert(["check"]);
+    expect(hooks).toHaveLength(0); // 24 h by default
+    await alert(["check"], { ALERT_REBOOT_AFTER_HOURS: "0" });
+    expect(hooks.map((h) => h.json.check)).toEqual(["reboot-required"]);
+    expect(hooks[0]!.json.text).toContain("Packages: linux-image-6.1.0-28-amd64 libc6");
+    rmSync(rebootRequired);
+    await alert(["check"]);
+    expect(hooks.map((h) => h.json.status)).toEqual(["alert", "recovery"]);
+  });
+
+  it("the watchdog alerts when the checker has not completed a run for ALERT_HEARTBEAT_MAX_AGE_SECONDS", async () => {
+    await alert(["check"]);
+    expect((await alert(["watchdog"])).status).toBe(0);
+    expect(hooks).toHaveLength(0);
+    // the last completed check was an hour ago
+    writeFileSync(join(state, ".heartbeat"), `${Math.floor(Date.now() / 1000) - 3600}\n`);
+    await alert(["watchdog"]);
+    expect(hooks.map((h) => [h.json.check, h.json.status])).toEqual([["alert-checker", "alert"]]);
+    expect(hooks[0]!.json.title).toContain("the alert checker has not completed a run since");
+    await alert(["check"]);
+    await alert(["watchdog"]);
+    expect(hooks.map((h) => h.json.status)).toEqual(["alert", "recovery"]);
+  });
+
+  it("each completed check pings the heartbeat URL (an external dead-man's switch)", async () => {
+    writeFileSync(heartbeatFile, `${new URL(hookUrl).origin}/ping/abc\n`);
+    await alert(["check"]);
+    expect(pings).toBe(1);
+    const set = await alert(["set-heartbeat"], {}, "https://hc-ping.example.com/0f6e1c");
+    expect(set.stderr).toContain("heartbeat URL set (https://hc-ping.example.com/…");
+    expect(statSync(heartbeatFile).mode & 0o777).toBe(0o600);
   });
 });

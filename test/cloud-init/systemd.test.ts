@@ -41,9 +41,9 @@ describe.skipIf(systemdAnalyze.missing).each(Object.entries(variants))("systemd 
 
   it("pass systemd-analyze verify without a warning", () => {
     const units = writeUnits(name, files);
-    // app@, health service + timer, the host firewall, alert@ + alert-check service and timer;
-    // backup service + timer; certificate service + timer
-    expect(units.length).toBe(7 + (options.databaseMode === "local" ? 2 : 0) + (options.domain ? 2 : 0));
+    // app@, health service + timer, the host firewall, alert@ + alert-check and alert-watchdog
+    // services and timers; backup service + timer; certificate service + timer
+    expect(units.length).toBe(9 + (options.databaseMode === "local" ? 2 : 0) + (options.domain ? 2 : 0));
     const r = run("systemd-analyze", ["verify", "--man=no", ...units]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
@@ -136,6 +136,19 @@ describe("alerts wiring (issue #17)", () => {
     // The handler itself has no OnFailure=: a failing alert must not alert about itself.
     expect(alert).not.toContain("OnFailure=");
     expect(local.get("/etc/systemd/system/todo-api-alert-check.timer")!.content).toContain("OnUnitActiveSec=5min");
+    // A checker that fails says so; one that stops running is caught by the watchdog timer.
+    expect(local.get("/etc/systemd/system/todo-api-alert-check.service")!.content).toContain(
+      "OnFailure=todo-api-alert@%n.service",
+    );
+    expect(local.get("/etc/systemd/system/todo-api-alert-watchdog.service")!.content).toContain(
+      "ExecStart=/usr/local/sbin/todo-alert watchdog",
+    );
+    expect(local.get("/etc/systemd/system/todo-api-alert-watchdog.timer")!.content).toContain("OnUnitActiveSec=15min");
+    // Every alert unit keeps its overflow state in /run between runs (a full /var/lib).
+    for (const unit of ["alert@", "alert-check", "alert-watchdog"])
+      expect(local.get(`/etc/systemd/system/todo-api-${unit}.service`)!.content).toContain(
+        "RuntimeDirectoryPreserve=yes",
+      );
     expect(local.get("/etc/systemd/system/todo-api-health.service")!.content).toContain(
       "ExecStartPost=/usr/bin/touch /var/lib/todo-api-health/ready",
     );

@@ -22,13 +22,17 @@ export interface SmtpSink {
  * rehearsal's end of its container network): it requires AUTH with the user and password in its
  * URL, accepts every mail and keeps it for the test to read.
  */
-export async function startSmtpSink(host = "127.0.0.1"): Promise<SmtpSink> {
+export async function startSmtpSink(
+  host = "127.0.0.1",
+  /** Offer STARTTLS with this key and certificate (PEM); without it the sink speaks plain SMTP only. */
+  starttls?: { key: string; cert: string },
+): Promise<SmtpSink> {
   const user = "todo-api";
   const password = `smtp-secret-${Math.random().toString(36).slice(2)}`;
   const mails: ReceivedMail[] = [];
   const server = new SMTPServer({
     secure: false,
-    disabledCommands: ["STARTTLS"],
+    ...(starttls ? { key: starttls.key, cert: starttls.cert } : { disabledCommands: ["STARTTLS"] }),
     allowInsecureAuth: true,
     authMethods: ["PLAIN", "LOGIN"],
     onAuth(auth, _session, callback) {
