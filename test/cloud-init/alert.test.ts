@@ -1,21 +1,11 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  utimesSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startSmtpSink, type SmtpSink } from "../support/smtp-sink.js";
+import { selfSignedCertificate, startSmtpSink, type SmtpSink } from "../support/smtp-sink.js";
 import { requireTool } from "../support/tools.js";
 import { renderedFiles, runAsync, variants } from "./helpers.js";
 
@@ -64,21 +54,11 @@ let silentPort = 0;
 const rendered = renderedFiles({ ...variants["local, domain"]!, alertEmail: "oncall@example.com" });
 const script = join(dir, "todo-alert");
 
-/** A certificate for 127.0.0.1, so the sink can offer STARTTLS and curl can verify it (CURL_CA_BUNDLE). */
-function smtpCertificate(): { key: string; cert: string } {
-  const key = join(dir, "smtp-key.pem");
-  execFileSync(
-    "openssl",
-    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1"].concat(
-      ["-addext", "subjectAltName=IP:127.0.0.1", "-days", "2", "-keyout", key, "-out", caFile],
-    ),
-    { stdio: "ignore" },
-  );
-  return { key: readFileSync(key, "utf8"), cert: readFileSync(caFile, "utf8") };
-}
-
 beforeAll(async () => {
-  sink = await startSmtpSink("127.0.0.1", smtpCertificate());
+  // The relay offers STARTTLS with a certificate curl verifies (CURL_CA_BUNDLE below).
+  const tls = selfSignedCertificate("127.0.0.1");
+  writeFileSync(caFile, tls.cert);
+  sink = await startSmtpSink("127.0.0.1", tls);
   plainSink = await startSmtpSink();
   hookServer = createHttpServer((req, res) => {
     if (req.url?.startsWith("/ping/")) {

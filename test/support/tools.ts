@@ -42,6 +42,7 @@ export const TOOLS = {
   openssl: { label: "openssl", apt: "openssl" },
   curl: { label: "curl", apt: "curl" },
   nft: { label: "nft", apt: "nftables" },
+  "apt-config": { label: "apt-config", apt: "apt" },
   pg_dump: {
     label: "pg_dump/pg_restore",
     apt: "postgresql-client",
