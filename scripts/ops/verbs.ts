@@ -146,7 +146,7 @@ export const VERBS: Record<string, Verb> = {
     summary: "the app's settings (/etc/<app>/env); set and unset restart the instances one at a time",
     remote: (args) => {
       const [sub, ...rest] = args;
-      if (sub === "list") return (only(rest, 0, "config list"), { words: ["todo-config", "list"] });
+      if (sub === "list") return noArgs("config list", () => ["todo-config", "list"])(rest, "");
       if (sub === "get") return { words: ["todo-config", "get", key(rest, "config get KEY")] };
       if (sub === "set") return { words: ["todo-config", "set", key(rest, "config set KEY"), "--restart"] };
       if (sub === "unset") return { words: ["todo-config", "unset", key(rest, "config unset KEY"), "--restart"] };
