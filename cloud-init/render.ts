@@ -184,6 +184,10 @@ export function serverFiles(
     file(BOOTSTRAP_COMMAND, "bin/todo-bootstrap", "0755"),
     file("/usr/local/sbin/todo-setup", "bin/todo-setup", "0755"),
     file("/usr/local/sbin/todo-release", "bin/todo-release", "0755"),
+    // The operator's commands (npm run ops runs them over SSH).
+    ...["todo-status", "todo-config", "todo-maintenance", "todo-console"].map((name) =>
+      file(`/usr/local/sbin/${name}`, `bin/${name}`, "0755"),
+    ),
     file(`/etc/systemd/system/${app}@.service`, "systemd/app@.service"),
     file(`/etc/nginx/conf.d/${app}.conf`, "nginx/http.conf"),
     file(`/etc/nginx/snippets/${app}-proxy.conf`, "nginx/proxy.conf"),

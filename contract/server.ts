@@ -25,8 +25,8 @@ export const ALERT_COMMAND = "/usr/local/sbin/todo-alert";
 export const ALERT_WEBHOOK_PATH = "/etc/todo-alert/webhook";
 /** One state file per check (open incidents) and the log of sent messages (the rate limit). */
 export const ALERT_STATE_DIR = "/var/lib/todo-alert";
-/** todo-alert's parts (notifier, incidents, checks), sourced from here. */
-export const ALERT_LIB_DIR = "/usr/local/lib/todo-alert";
+/** todo-alert's parts (notifier, incidents, checks), sourced from beside the shared shell library. */
+export const ALERT_LIB_DIR = "/usr/local/lib/todo";
 
 /** Host settings (shell `KEY='value'` lines) every server script sources. No secrets. */
 export const HOST_CONF_PATH = "/etc/todo-host.conf";

@@ -1,5 +1,15 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -83,7 +93,10 @@ beforeAll(async () => {
   writeFileSync(script, rendered.get("/usr/local/sbin/todo-alert")!.content, { mode: 0o755 });
   mkdirSync(libDir);
   for (const f of rendered.values())
-    if (f.path.startsWith("/usr/local/lib/todo-alert/")) writeFileSync(join(libDir, basename(f.path)), f.content);
+    if (f.path.startsWith("/usr/local/lib/todo/")) writeFileSync(join(libDir, basename(f.path)), f.content);
+  // the shared library, installed beside the alert parts (the kit renders it with the other scripts)
+  if (!existsSync(join(libDir, "common.sh")))
+    writeFileSync(join(libDir, "common.sh"), readFileSync(new URL("../../cloud-init/lib/common.sh", import.meta.url)));
   writeFileSync(join(dir, "host.conf"), rendered.get("/etc/todo-host.conf")!.content);
   writeFileSync(
     join(dir, "env"),
@@ -151,7 +164,8 @@ function alert(args: string[], env: Record<string, string> = {}, input?: string,
       TODO_HOST_CONF: join(dir, "host.conf"),
       TODO_ALERT_STATE_DIR: state,
       TODO_ALERT_RUN_DIR: overflow,
-      TODO_ALERT_LIB: libDir,
+      TODO_COMMON: join(libDir, "common.sh"),
+      TODO_LOG_JOURNAL: "0",
       TODO_ALERT_WEBHOOK_FILE: webhookFile,
       TODO_ALERT_HEARTBEAT_FILE: heartbeatFile,
       TODO_REBOOT_REQUIRED: rebootRequired,
