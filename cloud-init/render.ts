@@ -9,6 +9,7 @@ import {
   BOOTSTRAP_COMMAND,
   HOST_CONF_PATH,
   MEMORY_CONF_PATH,
+  SHELL_LIBRARY_PATH,
   USER_DATA_BUDGET_BYTES,
   USER_DATA_LIMIT_BYTES,
 } from "../contract/server.js";
@@ -181,6 +182,8 @@ export function serverFiles(
   const files: ServerFile[] = [
     { path: HOST_CONF_PATH, content: renderHostConf(o), permissions: "0644" },
     { path: MEMORY_CONF_PATH, content: renderMemoryConf(memory), permissions: "0644" },
+    // before the scripts that source it: a kit install cut short leaves no script without its library
+    file(SHELL_LIBRARY_PATH, "lib/common.sh"),
     file(BOOTSTRAP_COMMAND, "bin/todo-bootstrap", "0755"),
     file("/usr/local/sbin/todo-setup", "bin/todo-setup", "0755"),
     file("/usr/local/sbin/todo-release", "bin/todo-release", "0755"),
@@ -238,7 +241,7 @@ export function serverFiles(
 
 /**
  * The instance's user data: small and declarative. cloud-init writes the host settings
- * (/etc/todo-host.conf, no secrets) and todo-bootstrap, turns SSH passwords off, and runs
+ * (/etc/todo-host.conf, no secrets), todo-bootstrap and the shell library it sources, turns SSH passwords off, and runs
  * todo-bootstrap once: the distribution's packages (PostgreSQL in local mode, Nginx, Certbot) and
  * the pinned, checksum-verified Node.js. Everything else — todo-setup, todo-release and every
  * other server script, unit and Nginx site — ships in the release and is installed by the deploy
@@ -252,10 +255,18 @@ export function serverFiles(
 export function renderCloudInit(options: CloudInitOptions, source: TemplateSource = repositorySource): string {
   const o = parseCloudInitOptions(options);
   const bootstrap = stripComments(source("bin/todo-bootstrap"), "bin/todo-bootstrap");
+  const library = stripComments(source("lib/common.sh"), "lib/common.sh");
   const config = {
     ssh_pwauth: false,
     write_files: [
       { path: HOST_CONF_PATH, owner: "root:root", permissions: "0644", content: renderHostConf(o) },
+      {
+        path: SHELL_LIBRARY_PATH,
+        owner: "root:root",
+        permissions: "0644",
+        encoding: "gz+b64",
+        content: gzipDeterministic(Buffer.from(library)).toString("base64"),
+      },
       {
         path: BOOTSTRAP_COMMAND,
         owner: "root:root",

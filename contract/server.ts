@@ -16,6 +16,12 @@ export const RELEASE_COMMAND = "/usr/local/sbin/todo-release";
 export const BOOTSTRAP_COMMAND = "/usr/local/sbin/todo-bootstrap";
 
 /**
+ * The shell library every server script sources first (strict mode, one log format, die, retry,
+ * locks): cloud-init/lib/common.sh. Written by cloud-init beside todo-bootstrap and by the kit.
+ */
+export const SHELL_LIBRARY_PATH = "/usr/local/lib/todo/common.sh";
+
+/**
  * Alerts from the server (issue #17): the notifier, run by the OnFailure= handler
  * (<app>-alert@.service) and the checker timer (<app>-alert-check.timer); `todo-alert --dry-run
  * check` prints what it would send.
@@ -57,4 +63,4 @@ export const BACKUP_PREFIX = "postgres/";
 /** ECS rejects user data above 16 KB (measured on the text before base64). */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 /** What this project allows itself: everything else travels in the release (issue #12). */
-export const USER_DATA_BUDGET_BYTES = 4 * 1024;
+export const USER_DATA_BUDGET_BYTES = 6 * 1024;

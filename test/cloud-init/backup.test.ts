@@ -15,7 +15,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
 import { findPostgresBin } from "../support/pg-cluster.js";
-import { renderedFiles, run, runAsync, variants } from "./helpers.js";
+import { renderedFiles, run, runAsync, variants, SHELL_LIBRARY_ENV } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
 
 const pgDump = requireTool("pg_dump");
@@ -57,6 +57,7 @@ beforeAll(async () => {
   const bin = findPostgresBin();
   env = {
     PATH: [bin, process.env.PATH].filter(Boolean).join(delimiter),
+    ...SHELL_LIBRARY_ENV,
     PGHOST: decodeURIComponent(url.hostname || (url.searchParams.get("host") ?? "")),
     PGPORT: url.port || "5432",
     PGUSER: decodeURIComponent(url.username),

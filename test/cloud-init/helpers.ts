@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import type { CloudInitOptions } from "../../cloud-init/options.js";
@@ -21,6 +22,15 @@ export const variants: Record<string, CloudInitOptions> = {
     domain: "api.example.com",
     acmeEmail: "ops@example.com",
   },
+};
+
+/**
+ * What a server script the tests copy into a temporary directory needs to find its shell library
+ * (cloud-init/lib/common.sh), without copying its log lines into this machine's journal.
+ */
+export const SHELL_LIBRARY_ENV = {
+  TODO_COMMON: fileURLToPath(new URL("../../cloud-init/lib/common.sh", import.meta.url)),
+  TODO_LOG_JOURNAL: "0",
 };
 
 export interface DecodedFile {

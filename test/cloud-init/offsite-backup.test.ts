@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CloudInitOptions } from "../../cloud-init/options.js";
 import { createTestDatabase } from "../support/database.js";
 import { findPostgresBin } from "../support/pg-cluster.js";
-import { renderedFiles } from "./helpers.js";
+import { renderedFiles, SHELL_LIBRARY_ENV } from "./helpers.js";
 import { startMetadataStandIn, startS3StandIn, type MetadataStandIn, type S3StandIn } from "./s3-stand-in.js";
 import { requireTool } from "../support/tools.js";
 
@@ -88,6 +88,7 @@ beforeAll(async () => {
   chmodSync(join(dir, "systemctl"), 0o755);
   env = {
     PATH: [findPostgresBin(), process.env.PATH].filter(Boolean).join(delimiter),
+    ...SHELL_LIBRARY_ENV,
     PGHOST: decodeURIComponent(url.hostname || (url.searchParams.get("host") ?? "")),
     PGPORT: url.port || "5432",
     PGUSER: decodeURIComponent(url.username),
@@ -253,6 +254,7 @@ describe.skipIf(pgDump.missing)(
       const r = await run("bash", [join(rdsDir, "todo-backup")], {
         env: {
           PATH: [bin, findPostgresBin(), process.env.PATH].filter(Boolean).join(delimiter),
+          ...SHELL_LIBRARY_ENV,
           TODO_HOST_CONF: join(rdsDir, "host.conf"),
           TODO_BACKUP_DIR: join(rdsDir, "backups"),
           TODO_OFFSITE_CLIENT: client,

@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTar, gzipDeterministic } from "../../contract/tar.js";
-import { freePort, renderedFiles, run, variants } from "./helpers.js";
+import { freePort, renderedFiles, run, variants, SHELL_LIBRARY_ENV } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
 
 const curl = requireTool("curl");
@@ -133,6 +133,7 @@ function release(args: string[], input?: string, extraEnv: Record<string, string
     timeout: 90_000,
     env: {
       PATH: process.env.PATH,
+      ...SHELL_LIBRARY_ENV,
       TODO_HOST_CONF: join(dir, "host.conf"),
       TODO_ROOT: root,
       TODO_ENV_FILE: envFile,
