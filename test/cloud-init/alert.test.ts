@@ -94,9 +94,6 @@ beforeAll(async () => {
   mkdirSync(libDir);
   for (const f of rendered.values())
     if (f.path.startsWith("/usr/local/lib/todo/")) writeFileSync(join(libDir, basename(f.path)), f.content);
-  // the shared library, installed beside the alert parts (the kit renders it with the other scripts)
-  if (!existsSync(join(libDir, "common.sh")))
-    writeFileSync(join(libDir, "common.sh"), readFileSync(new URL("../../cloud-init/lib/common.sh", import.meta.url)));
   writeFileSync(join(dir, "host.conf"), rendered.get("/etc/todo-host.conf")!.content);
   writeFileSync(
     join(dir, "env"),

@@ -44,8 +44,6 @@ beforeAll(async () => {
     if (f.path.startsWith("/usr/local/sbin/")) writeFileSync(join(sbin, basename(f.path)), f.content, { mode: 0o755 });
     if (f.path.startsWith("/usr/local/lib/todo/")) writeFileSync(join(lib, basename(f.path)), f.content);
   }
-  if (!existsSync(join(lib, "common.sh")))
-    writeFileSync(join(lib, "common.sh"), readFileSync(new URL("../../cloud-init/lib/common.sh", import.meta.url)));
   writeFileSync(
     join(dir, "host.conf"),
     files.get("/etc/todo-host.conf")!.content.replace(/^APP_PORTS=.*$/m, `APP_PORTS='${readyPort} ${closedPort}'`),
