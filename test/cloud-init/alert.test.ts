@@ -1,15 +1,5 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  utimesSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -564,5 +554,26 @@ describe("todo-alert: what else it watches", () => {
     const set = await alert(["set-heartbeat"], {}, "https://hc-ping.example.com/0f6e1c");
     expect(set.stderr).toContain("heartbeat URL set (https://hc-ping.example.com/…");
     expect(statSync(heartbeatFile).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe("todo-alert on a server that ran the previous version", () => {
+  it("reads the incidents and the send log the previous version wrote: an open incident recovers once", async () => {
+    // the previous version's files: one state file per check, "TIME CHECK KIND" lines in sent.log
+    const since = Math.floor(Date.now() / 1000) - 7200;
+    writeFileSync(
+      join(state, "backup"),
+      `unit=todo-api-backup.service\nsince=${since}\nsummary=todo-api-backup.service failed (exit-code)\nalerted=${since + 60}\n`,
+    );
+    writeFileSync(join(state, "sent.log"), `${since + 60} backup alert\n`);
+    writeFileSync(join(state, ".lock"), "");
+    expect((await alert(["status"])).stdout).toMatch(
+      /^backup: todo-api-backup.service failed \(exit-code\) since .*, alerted$/m,
+    );
+    await alert(["check"]);
+    expect(hooks.map((h) => [h.json.check, h.json.status])).toEqual([["backup", "recovery"]]);
+    await alert(["check"]);
+    expect(hooks).toHaveLength(1);
+    expect((await alert(["status"])).stdout).toBe("no open incident\n");
   });
 });
