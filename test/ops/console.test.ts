@@ -13,6 +13,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { remoteCommand, VERBS } from "../../scripts/ops/verbs.js";
 import { freePort, renderedFiles, runAsync, variants } from "../cloud-init/helpers.js";
 
 /**
@@ -174,6 +175,27 @@ describe("npm run ops, through the server's own commands", () => {
     expect(r.stdout).toMatch(/needs a look: instances drain migrations setup/);
     expect(r.status).toBe(3);
     rmSync(join(dir, "run", `drain-${readyPort}`));
+  });
+
+  it("deploy HASH packs the kept release as a built one: the kit's files at the top, as the deploy's steps extract them", async () => {
+    const kept = join(root, "releases/0123456789ab");
+    writeFileSync(join(kept, "server.mjs"), "");
+    writeFileSync(join(kept, "migrate.mjs"), "");
+    mkdirSync(join(kept, "server"));
+    writeFileSync(join(kept, "server/install"), "#!/bin/sh\n", { mode: 0o755 });
+    const script = remoteCommand(VERBS.deploy!, ["0123456789ab"], "root");
+    const pack = /\(cd \/opt\/todo-api\/releases\/0123456789ab && tar -czf (\S+) -- \*\)/.exec(script)!;
+    const tarball = join(dir, "repacked.tar.gz");
+    const r = await runAsync("sh", ["-c", pack[0].replace("/opt/todo-api", root).replace(pack[1]!, tarball)]);
+    expect(r.status, r.stderr).toBe(0);
+    const listed = await runAsync("tar", ["-tzf", tarball]);
+    expect(listed.stdout.split("\n")).toEqual(
+      expect.arrayContaining(["RELEASE", "server.mjs", "migrate.mjs", "server/install"]),
+    );
+    // the kit's own extraction (installKitCommands) finds server/ in it
+    const out = mkdtempSync(join(dir, "stage-"));
+    expect((await runAsync("tar", ["-xzf", tarball, "-C", out, "server"])).status).toBe(0);
+    expect(existsSync(join(out, "server/install"))).toBe(true);
   });
 
   it("a usage error stops before connecting", async () => {
