@@ -14,8 +14,9 @@ export const openssl = requireTool("openssl");
 export const canMount = spawnSync("unshare", ["-rm", "true"]).status === 0;
 
 /**
- * The harness of the todo-alert suites: todo-alert as rendered for a server with a domain and an alert e-mail, run for real against a
- * webhook receiver (node:http) and the SMTP sink on 127.0.0.1. systemctl and journalctl are
+ * The harness of the todo-alert suites: todo-alert as rendered for a server with a domain and an
+ * alert e-mail, run for real against a webhook receiver (node:http) and the SMTP sink on 127.0.0.1
+ * (offering STARTTLS). systemctl and journalctl are
  * stand-ins answering from files (which unit failed, what its run logged); everything else —
  * df, openssl, curl, the state files — is real.
  */
