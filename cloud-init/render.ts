@@ -218,6 +218,8 @@ export function serverFiles(
       file("/usr/local/sbin/todo-restore", "bin/todo-restore", "0755"),
       file(`/etc/systemd/system/${app}-backup.service`, "systemd/app-backup.service"),
       file(`/etc/systemd/system/${app}-backup.timer`, "systemd/app-backup.timer"),
+      file(`/etc/systemd/system/${app}-backup-verify.service`, "systemd/app-backup-verify.service"),
+      file(`/etc/systemd/system/${app}-backup-verify.timer`, "systemd/app-backup-verify.timer"),
     );
   } else if (o.offsiteBackup) {
     // rds: a daily dump of RDS only for the independent copy in TOS (restore: docs/operations.md).
