@@ -57,7 +57,8 @@ beforeAll(async () => {
   );
   writeFileSync(
     join(dir, "systemctl"),
-    `#!/bin/sh\ncase $1 in is-active) echo active ;; show) echo ;; cat) exit 1 ;; esac\n`,
+    // the backup unit exists once the test writes its result (a server with the backups)
+    `#!/bin/sh\ncase $1 in is-active) echo active ;; show) case $2 in -p) [ "$3" = Result ] && cat ${dir}/backup-result ;; esac ;; cat) [ -e ${dir}/backup-result ] ;; esac\n`,
     { mode: 0o755 },
   );
   // ssh: records its arguments, then runs the remote command (the last one) on this "server"
@@ -161,20 +162,20 @@ describe("npm run ops, through the server's own commands", () => {
     expect(r.stdout).toBe(`on 0123456789ab ${root}\n`);
   });
 
-  it("status: release and instances, drain, maintenance, setup; exit 3 when something needs a look", async () => {
+  it("status: release and instances, drain, setup (todo-release status), maintenance; exit 3 when something needs a look", async () => {
     mkdirSync(join(dir, "run"), { recursive: true });
     writeFileSync(join(dir, "run", `drain-${readyPort}`), "");
     const r = await ops(["dev", "status"]);
     expect(r.stdout).toContain("current:  0123456789ab");
     expect(r.stdout).toMatch(new RegExp(`todo-api@${readyPort} +active +ready`));
     expect(r.stdout).toMatch(new RegExp(`todo-api@${closedPort} +active +NOT ready`));
-    expect(r.stdout).toContain(`drained (Nginx sends nothing to these): drain-${readyPort} since`);
+    expect(r.stdout).toContain(`drain-${readyPort}`);
     expect(r.stdout).toContain("maintenance: off");
-    expect(r.stdout).toContain("NOT done");
+    expect(r.stdout).toMatch(/setup: +NOT done/);
     expect(r.stdout).toContain("no open incident");
-    expect(r.stdout).toMatch(/needs a look: instances drain migrations setup/);
+    expect(r.stdout).toMatch(/needs a look: release migrations/);
     expect(r.status).toBe(3);
-    rmSync(join(dir, "run", `drain-${readyPort}`));
+    rmSync(join(dir, "run", `drain-${readyPort}`), { force: true });
   });
 
   it("deploy HASH packs the kept release as a built one: the kit's files at the top, as the deploy's steps extract them", async () => {
@@ -196,6 +197,24 @@ describe("npm run ops, through the server's own commands", () => {
     const out = mkdtempSync(join(dir, "stage-"));
     expect((await runAsync("tar", ["-xzf", tarball, "-C", out, "server"])).status).toBe(0);
     expect(existsSync(join(out, "server/install"))).toBe(true);
+  });
+
+  it("status shows the last backup as todo-backup recorded it: the dump, its check, the test restore", async () => {
+    mkdirSync(join(dir, "backups"), { recursive: true });
+    writeFileSync(join(dir, "backup-result"), "success\n");
+    writeFileSync(
+      join(dir, "backups/status"),
+      "last_dump=todo_api-20261206T033000Z.dump\nlast_dump_verified=pg_restore --list\nlast_test_restore=ok\n",
+    );
+    try {
+      const r = await ops(["dev", "status"]);
+      expect(r.stdout).toContain("last run: never since boot (success)");
+      expect(r.stdout).toContain("  last_dump_verified=pg_restore --list");
+      expect(r.stdout).toContain("  last_test_restore=ok");
+    } finally {
+      rmSync(join(dir, "backup-result"));
+      rmSync(join(dir, "backups"), { recursive: true });
+    }
   });
 
   it("a usage error stops before connecting", async () => {
