@@ -189,13 +189,15 @@ export const VERBS: Record<string, Verb> = {
   },
   backup: {
     usage: "backup",
-    summary: "a backup now (the nightly unit: dump, check, off-site copy), then its log",
+    summary: "a backup now (the nightly unit: dump, check, off-site copy), then its log and todo-backup status",
     remote: (args, app) => {
       only(args, 0, "backup");
       return {
         script: [
           `rc=0; systemctl start --wait ${app}-backup.service || rc=$?`,
           `journalctl --no-pager -o cat -n 20 _SYSTEMD_INVOCATION_ID=$(systemctl show -p InvocationID --value ${app}-backup.service)`,
+          // what it recorded: the dump, its pg_restore --list check
+          "todo-backup status || true",
           "exit $rc",
         ],
       };
