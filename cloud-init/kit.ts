@@ -4,6 +4,8 @@
  * cloud-init/ here) and run on the server by `server/install` during each deploy:
  *
  *   node kit.mjs install [--host-conf /etc/todo-host.conf] [--root /] [--changed FILE] [--manifest FILE]
+ *                        [--previous DIR] [--history FILE]
+ *   node kit.mjs stage DIR [--host-conf /etc/todo-host.conf]
  *
  * It reads the host settings, renders every server file with the same code the repository's tests
  * use (serverFiles in render.ts), writes only the files whose content or mode differ (atomically),
@@ -11,8 +13,27 @@
  * site after the domain was removed), and lists what changed, so that todo-setup reloads Nginx,
  * restarts journald or PostgreSQL only when their files changed: a deploy that changes only the
  * release restarts neither Nginx nor PostgreSQL.
+ *
+ * `stage` writes the same files under DIR (a fresh tree) for server/install to validate (nginx -t,
+ * systemd-analyze verify, bash -n) before anything live is overwritten. `install` appends each path
+ * to the changed list BEFORE writing it (an install cut short still has todo-setup reload what it
+ * wrote), appends a line per file to the change record (--history: when, what, which file), and
+ * keeps the files it replaces (--previous: the whole previous kit, once per kit change) so that
+ * `todo-release rollback` can put the previous kit back.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -108,37 +129,95 @@ const NOTE_LINE = new RegExp(
 
 const modeOf = (f: ServerFile) => parseInt(f.permissions, 8);
 
+/** Where an install records what it does; paths are under the install's root. */
+export interface InstallRecords {
+  /** The list todo-setup reads (what to reload): each path appended before the file is written. */
+  changed?: string;
+  /** One line per file written or removed: `<UTC time> updated|added|removed <path>`. */
+  history?: string;
+  /** The previous kit, kept for rollback: `files/<path>` and `manifest`, taken before the first write. */
+  previous?: string;
+}
+
+/**
+ * Copies every file of the live kit (the previous manifest) aside before a different kit replaces it:
+ * the kit as it was before this release. Installing the same kit again (a deploy run twice) keeps
+ * the copy, and so does an install cut short (its marker `in-progress` stays until one finishes).
+ */
+function keepPrevious(root: string, dir: string, previousManifest: string[], kitId: string): void {
+  const base = join(root, dir);
+  if (existsSync(join(base, "in-progress"))) return;
+  if (existsSync(join(base, "kit-id")) && readFileSync(join(base, "kit-id"), "utf8") === kitId) return;
+  rmSync(base, { recursive: true, force: true });
+  for (const path of previousManifest) {
+    const source = join(root, path);
+    if (!path.startsWith("/") || !existsSync(source)) continue;
+    const copy = join(base, "files", path);
+    mkdirSync(dirname(copy), { recursive: true });
+    copyFileSync(source, copy);
+    chmodSync(copy, statSync(source).mode & 0o7777);
+  }
+  writeFileSync(join(base, "manifest"), previousManifest.map((p) => `${p}\n`).join(""));
+  writeFileSync(join(base, "kit-id"), kitId);
+  writeFileSync(join(base, "in-progress"), "");
+}
+
+/** Identifies a kit by its files (paths, modes, contents). */
+const kitIdOf = (files: ServerFile[]) =>
+  createHash("sha256")
+    .update(JSON.stringify([...files].sort((a, b) => (a.path < b.path ? -1 : 1))))
+    .digest("hex");
+
 /** Writes `files` under `root` where they differ; removes what the previous manifest had and these lack. */
-export function installServerFiles(files: ServerFile[], root: string, manifestPath: string): InstallResult {
+export function installServerFiles(
+  files: ServerFile[],
+  root: string,
+  manifestPath: string,
+  records: InstallRecords = {},
+): InstallResult {
   const changed: string[] = [];
   const noteOnly: string[] = [];
+  const manifest = join(root, manifestPath);
+  const previous = existsSync(manifest) ? readFileSync(manifest, "utf8").split("\n").filter(Boolean) : [];
+  const wanted = new Set(files.map((f) => f.path));
+  const removing = previous.filter((p) => p.startsWith("/") && !wanted.has(p) && existsSync(join(root, p)));
+  if (records.previous && previous.length > 0) keepPrevious(root, records.previous, previous, kitIdOf(files));
+  const note = (what: string, path: string) => {
+    if (records.changed && what !== "note") appendFileSync(join(root, records.changed), `${path}\n`);
+    if (records.history) appendFileSync(join(root, records.history), `${new Date().toISOString()} ${what} ${path}\n`);
+  };
+  if (records.changed) mkdirSync(dirname(join(root, records.changed)), { recursive: true });
+  if (records.history) mkdirSync(dirname(join(root, records.history)), { recursive: true });
   for (const f of files) {
     const target = join(root, f.path);
     const existing = existsSync(target) ? readFileSync(target, "utf8") : undefined;
     const sameMode = existing !== undefined && (statSync(target).mode & 0o7777) === modeOf(f);
     if (existing === f.content && sameMode) continue;
+    const onlyNote = sameMode && withoutNote(existing!) === withoutNote(f.content);
+    note(onlyNote ? "note" : existing === undefined ? "added" : "updated", f.path);
     mkdirSync(dirname(target), { recursive: true });
     const tmp = `${target}.kit-${process.pid}`;
     writeFileSync(tmp, f.content, { mode: modeOf(f) });
     chmodSync(tmp, modeOf(f));
-    renameSync(tmp, target);
-    if (sameMode && withoutNote(existing!) === withoutNote(f.content)) noteOnly.push(f.path);
+    try {
+      writeFileSync(tmp, f.content, { mode: modeOf(f) });
+      chmodSync(tmp, modeOf(f));
+      renameSync(tmp, target);
+    } finally {
+      rmSync(tmp, { force: true }); // a write cut short (a full disk) leaves no partial file behind
+    }
+    if (onlyNote) noteOnly.push(f.path);
     else changed.push(f.path);
   }
-  const wanted = new Set(files.map((f) => f.path));
-  const manifest = join(root, manifestPath);
-  const previous = existsSync(manifest) ? readFileSync(manifest, "utf8").split("\n").filter(Boolean) : [];
   const removed: string[] = [];
-  for (const path of previous) {
-    if (wanted.has(path) || !path.startsWith("/")) continue;
-    const target = join(root, path);
-    if (existsSync(target)) {
-      rmSync(target, { force: true });
-      removed.push(path);
-    }
+  for (const path of removing) {
+    note("removed", path);
+    rmSync(join(root, path), { force: true });
+    removed.push(path);
   }
   mkdirSync(dirname(manifest), { recursive: true });
   writeFileSync(manifest, `${[...wanted].sort().join("\n")}\n`);
+  if (records.previous) rmSync(join(root, records.previous, "in-progress"), { force: true });
   return { changed, removed, noteOnly };
 }
 
@@ -157,10 +236,16 @@ function main(argv: string[]): number {
       root: { type: "string", default: "/" },
       changed: { type: "string", default: "/var/lib/todo-setup/changed" },
       manifest: { type: "string", default: "/var/lib/todo-setup/installed-files" },
+      previous: { type: "string", default: "/var/lib/todo-setup/kit-previous" },
+      history: { type: "string", default: "/var/lib/todo-setup/kit-changes.log" },
     },
   });
-  if (positionals[0] !== "install") {
-    process.stderr.write("usage: node kit.mjs install [--host-conf F] [--root DIR] [--changed F] [--manifest F]\n");
+  const stageDir = positionals[0] === "stage" ? positionals[1] : undefined;
+  if (positionals[0] !== "install" && !stageDir) {
+    process.stderr.write(
+      "usage: node kit.mjs install [--host-conf F] [--root DIR] [--changed F] [--manifest F] [--previous DIR] [--history F]\n" +
+        "       node kit.mjs stage DIR [--host-conf F] [--root DIR]\n",
+    );
     return 2;
   }
   const kitDir = dirname(fileURLToPath(import.meta.url));
@@ -170,7 +255,17 @@ function main(argv: string[]): number {
   // TODO_MEMINFO: another meminfo file, for tests (todo-setup honours the same variable).
   const memTotalMiB = memTotalMiBOf(readFileSync(process.env.TODO_MEMINFO ?? "/proc/meminfo", "utf8"));
   const files = serverFiles(options, kitSource(kitDir), memTotalMiB);
-  const result = installServerFiles(files, values.root!, values.manifest!);
+  if (stageDir) {
+    rmSync(stageDir, { recursive: true, force: true });
+    installServerFiles(files, stageDir, "/.manifest");
+    process.stdout.write(`kit: ${files.length} server files staged in ${stageDir}\n`);
+    return 0;
+  }
+  const result = installServerFiles(files, values.root!, values.manifest!, {
+    changed: values.changed!,
+    history: values.history!,
+    previous: values.previous!,
+  });
   const plan = parseHostConf(files.find((f) => f.path === MEMORY_CONF_PATH)!.content);
   process.stdout.write(
     `kit: memory ${memTotalMiB} MiB: app MemoryMax ${plan.get("APP_MEMORY_MAX_MIB")} MiB per instance (${plan.get("APP_MEMORY_SOURCE")}), ${plan.get("PLANNED_MIB")} MiB planned in all\n`,
@@ -180,10 +275,7 @@ function main(argv: string[]): number {
   for (const path of result.removed) process.stdout.write(`kit: removed ${path} (no longer wanted)\n`);
   if (!result.changed.length && !result.removed.length && !result.noteOnly.length)
     process.stdout.write("kit: every server file is up to date\n");
-  const changedFile = join(values.root!, values.changed!);
-  mkdirSync(dirname(changedFile), { recursive: true });
-  // Appended, not replaced: an interrupted deploy's changes are still pending for todo-setup.
-  writeFileSync(changedFile, [...result.changed, ...result.removed].map((p) => `${p}\n`).join(""), { flag: "a" });
+  // (the changed list was appended to file by file: an interrupted deploy's changes stay pending for todo-setup)
   return 0;
 }
 

@@ -5,9 +5,11 @@ import { cloudInitOptionsSchema, type CloudInitOptions, type ResolvedCloudInitOp
 import { gzipDeterministic } from "../contract/tar.js";
 import {
   ALERT_COMMAND,
+  ALERT_LIB_DIR,
   BOOTSTRAP_COMMAND,
   HOST_CONF_PATH,
   MEMORY_CONF_PATH,
+  SHELL_LIBRARY_PATH,
   USER_DATA_BUDGET_BYTES,
   USER_DATA_LIMIT_BYTES,
 } from "../contract/server.js";
@@ -182,11 +184,17 @@ export function serverFiles(
   const files: ServerFile[] = [
     { path: HOST_CONF_PATH, content: renderHostConf(o), permissions: "0644" },
     { path: MEMORY_CONF_PATH, content: renderMemoryConf(memory), permissions: "0644" },
+    // before the scripts that source it: a kit install cut short leaves no script without its library
+    file(SHELL_LIBRARY_PATH, "lib/common.sh"),
     file(BOOTSTRAP_COMMAND, "bin/todo-bootstrap", "0755"),
     file("/usr/local/sbin/todo-setup", "bin/todo-setup", "0755"),
     file("/usr/local/sbin/todo-release", "bin/todo-release", "0755"),
     // The app's admin command (first administrator, audit-logged role changes): docs/admin.md.
     file("/usr/local/sbin/todo-admin", "bin/todo-admin", "0755"),
+    // The operator's commands (npm run ops runs them over SSH).
+    ...["todo-status", "todo-config", "todo-maintenance", "todo-console"].map((name) =>
+      file(`/usr/local/sbin/${name}`, `bin/${name}`, "0755"),
+    ),
     file(`/etc/systemd/system/${app}@.service`, "systemd/app@.service"),
     file(`/etc/nginx/conf.d/${app}.conf`, "nginx/http.conf"),
     file(`/etc/nginx/snippets/${app}-proxy.conf`, "nginx/proxy.conf"),
@@ -199,9 +207,14 @@ export function serverFiles(
     file(`/etc/systemd/system/${app}-firewall.service`, "systemd/app-firewall.service"),
     // Alerts (todo-alert): the OnFailure= handler of the units above and the 5-minute checker.
     file(ALERT_COMMAND, "bin/todo-alert", "0755"),
+    ...["alert-notify.sh", "alert-incidents.sh", "alert-checks.sh"].map((lib) =>
+      file(`${ALERT_LIB_DIR}/${lib}`, `lib/${lib}`),
+    ),
     file(`/etc/systemd/system/${app}-alert@.service`, "systemd/app-alert@.service"),
     file(`/etc/systemd/system/${app}-alert-check.service`, "systemd/app-alert-check.service"),
     file(`/etc/systemd/system/${app}-alert-check.timer`, "systemd/app-alert-check.timer"),
+    file(`/etc/systemd/system/${app}-alert-watchdog.service`, "systemd/app-alert-watchdog.service"),
+    file(`/etc/systemd/system/${app}-alert-watchdog.timer`, "systemd/app-alert-watchdog.timer"),
   ];
   if (o.databaseMode === "local") {
     files.push(
@@ -209,6 +222,8 @@ export function serverFiles(
       file("/usr/local/sbin/todo-restore", "bin/todo-restore", "0755"),
       file(`/etc/systemd/system/${app}-backup.service`, "systemd/app-backup.service"),
       file(`/etc/systemd/system/${app}-backup.timer`, "systemd/app-backup.timer"),
+      file(`/etc/systemd/system/${app}-backup-verify.service`, "systemd/app-backup-verify.service"),
+      file(`/etc/systemd/system/${app}-backup-verify.timer`, "systemd/app-backup-verify.timer"),
     );
   } else if (o.offsiteBackup) {
     // rds: a daily dump of RDS only for the independent copy in TOS (restore: docs/operations.md).
@@ -232,7 +247,7 @@ export function serverFiles(
 
 /**
  * The instance's user data: small and declarative. cloud-init writes the host settings
- * (/etc/todo-host.conf, no secrets) and todo-bootstrap, turns SSH passwords off, and runs
+ * (/etc/todo-host.conf, no secrets), todo-bootstrap and the shell library it sources, turns SSH passwords off, and runs
  * todo-bootstrap once: the distribution's packages (PostgreSQL in local mode, Nginx, Certbot) and
  * the pinned, checksum-verified Node.js. Everything else — todo-setup, todo-release and every
  * other server script, unit and Nginx site — ships in the release and is installed by the deploy
@@ -246,10 +261,18 @@ export function serverFiles(
 export function renderCloudInit(options: CloudInitOptions, source: TemplateSource = repositorySource): string {
   const o = parseCloudInitOptions(options);
   const bootstrap = stripComments(source("bin/todo-bootstrap"), "bin/todo-bootstrap");
+  const library = stripComments(source("lib/common.sh"), "lib/common.sh");
   const config = {
     ssh_pwauth: false,
     write_files: [
       { path: HOST_CONF_PATH, owner: "root:root", permissions: "0644", content: renderHostConf(o) },
+      {
+        path: SHELL_LIBRARY_PATH,
+        owner: "root:root",
+        permissions: "0644",
+        encoding: "gz+b64",
+        content: gzipDeterministic(Buffer.from(library)).toString("base64"),
+      },
       {
         path: BOOTSTRAP_COMMAND,
         owner: "root:root",

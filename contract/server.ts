@@ -16,6 +16,12 @@ export const RELEASE_COMMAND = "/usr/local/sbin/todo-release";
 export const BOOTSTRAP_COMMAND = "/usr/local/sbin/todo-bootstrap";
 
 /**
+ * The shell library every server script sources first (strict mode, one log format, die, retry,
+ * locks): cloud-init/lib/common.sh. Written by cloud-init beside todo-bootstrap and by the kit.
+ */
+export const SHELL_LIBRARY_PATH = "/usr/local/lib/todo/common.sh";
+
+/**
  * Alerts from the server: the notifier, run by the OnFailure= handler
  * (<app>-alert@.service) and the checker timer (<app>-alert-check.timer); `todo-alert --dry-run
  * check` prints what it would send.
@@ -25,6 +31,8 @@ export const ALERT_COMMAND = "/usr/local/sbin/todo-alert";
 export const ALERT_WEBHOOK_PATH = "/etc/todo-alert/webhook";
 /** One state file per check (open incidents) and the log of sent messages (the rate limit). */
 export const ALERT_STATE_DIR = "/var/lib/todo-alert";
+/** todo-alert's parts (notifier, incidents, checks), sourced from beside the shared shell library. */
+export const ALERT_LIB_DIR = "/usr/local/lib/todo";
 
 /** Host settings (shell `KEY='value'` lines) every server script sources. No secrets. */
 export const HOST_CONF_PATH = "/etc/todo-host.conf";
@@ -55,4 +63,4 @@ export const BACKUP_PREFIX = "postgres/";
 /** ECS rejects user data above 16 KB (measured on the text before base64). */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 /** What this project allows itself: everything else travels in the release. */
-export const USER_DATA_BUDGET_BYTES = 4 * 1024;
+export const USER_DATA_BUDGET_BYTES = 6 * 1024;

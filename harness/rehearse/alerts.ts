@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { ALERT_STATE_DIR, ALERT_WEBHOOK_PATH } from "../../contract/server.js";
 import { startMetadataStandIn } from "../../local-cloud/services/ecs/metadata.js";
 import { startS3StandIn } from "../../local-cloud/services/tos/s3-data-plane.js";
-import { startSmtpSink } from "../support/smtp-sink.js";
+import { selfSignedCertificate, startSmtpSink } from "../support/smtp-sink.js";
 import type { Cleanup } from "./cleanup.js";
 import type { Container } from "./container.js";
 import type { StepLog } from "./steps.js";
@@ -54,7 +54,9 @@ export async function runAlertsRehearsal(r: AlertsRehearsal): Promise<void> {
   });
   await new Promise<void>((resolve) => hook.listen(0, r.hostAddress, resolve));
   r.cleanup.add("alert webhook receiver", () => new Promise<void>((resolve) => hook.close(() => resolve())));
-  const sink = await startSmtpSink(r.hostAddress);
+  // todo-alert mails only over TLS (STARTTLS required): the relay offers it, the server trusts its CA.
+  const tls = selfSignedCertificate(r.hostAddress);
+  const sink = await startSmtpSink(r.hostAddress, tls);
   r.cleanup.add("alert SMTP relay", () => sink.close());
   // The mails as messages, by their subject: "[todo-api dev] ALERT readyz: ..."
   const mails = (): Message[] =>
@@ -111,7 +113,8 @@ export async function runAlertsRehearsal(r: AlertsRehearsal): Promise<void> {
         "grep -q '^ALERT_EMAIL=' /etc/todo-host.conf || printf \"ALERT_EMAIL='oncall@rehearsal.example.com'\\n\" >>/etc/todo-host.conf",
         `install -d -m 0700 ${ALERT_WEBHOOK_PATH.replace(/\/[^/]+$/, "")}`,
         `(umask 077; printf '%s\\n' '${hookUrl}' >${ALERT_WEBHOOK_PATH})`,
-        `for unit in ${appName}-alert@ ${appName}-alert-check; do mkdir -p /etc/systemd/system/$unit.service.d; printf '[Service]\\nEnvironment=ALERT_READYZ_AFTER_SECONDS=5 "ALERT_DISK_PATHS=/ /var/lib/postgresql ${DISK}"\\n' >/etc/systemd/system/$unit.service.d/rehearsal.conf; done`,
+        `printf '%s' '${tls.cert}' >/etc/todo-alert/rehearsal-smtp-ca.pem`,
+        `for unit in ${appName}-alert@ ${appName}-alert-check; do mkdir -p /etc/systemd/system/$unit.service.d; printf '[Service]\\nEnvironment=ALERT_READYZ_AFTER_SECONDS=5 "ALERT_DISK_PATHS=/ /var/lib/postgresql ${DISK}" CURL_CA_BUNDLE=/etc/todo-alert/rehearsal-smtp-ca.pem\\n' >/etc/systemd/system/$unit.service.d/rehearsal.conf; done`,
         `mkdir -p /etc/systemd/system/${appName}-backup.service.d`,
         `printf '[Service]\\nEnvironment=TODO_METADATA_URL=${metadata.url} OFFSITE_PATH_STYLE=1 OFFSITE_ATTEMPTS=1\\n' >/etc/systemd/system/${appName}-backup.service.d/rehearsal.conf`,
         // todo-backup reads the endpoint from the host settings (where the deploy step writes backups.endpoint).

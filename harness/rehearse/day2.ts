@@ -150,9 +150,9 @@ export async function runDayTwo(d: DayTwo): Promise<void> {
     async () => {
       const { readFileSync } = await import("node:fs");
       const original = readFileSync(new URL("../../cloud-init/bin/todo-backup", import.meta.url), "utf8");
-      const changed = original.replace(/\n(set -euo pipefail\n)/, `\n$1: "${DAY2_MARKER}"\n`);
+      const changed = original.replace(/\n(\. "\$TODO_COMMON"\n)/, `\n$1: "${DAY2_MARKER}"\n`);
       if (changed === original)
-        throw new Error("cloud-init/bin/todo-backup has no 'set -euo pipefail' line to add the marker after");
+        throw new Error("cloud-init/bin/todo-backup has no '. \"$TODO_COMMON\"' line to add the marker after");
       const release = await buildRelease({
         outDir: join(d.runDir, "releases"),
         serverKitOverrides: { "bin/todo-backup": changed },

@@ -7,8 +7,9 @@ import type { StepLog } from "./steps.js";
  * outside the server as a client on the internet would: from the host end of the veth, TCP to 80
  * and 22 connects; to a port something on the server listens on by mistake (a throw-away listener
  * on 0.0.0.0, standing for a debug server or a database bound too widely) it does not — the
- * packets are dropped. Then the unit is stopped: the same port must connect (so the check can
- * fail), and started again: dropped again.
+ * packets are dropped. Then the table is deleted by hand: the same port must connect (so the check
+ * can fail); a restart of the unit (what todo-setup does when the rules change) loads it again:
+ * dropped again. Stopping the unit does not unload the firewall (it has no ExecStop=).
  */
 const STRAY_PORT = 4444;
 const CONNECT_TIMEOUT_MS = 2_000;
@@ -68,16 +69,17 @@ export async function expectFirewallFromOutside(
     if (loaded[STRAY_PORT] !== "dropped")
       problems.push(`port ${STRAY_PORT} (a listener on 0.0.0.0) is ${loaded[STRAY_PORT]}, expected dropped`);
 
-    await box.exec(`systemctl stop ${unit}`);
+    const table = `${unit.replace(/-firewall(\.service)?$/, "").replace(/-/g, "_")}_firewall`;
+    await box.exec(`nft delete table inet ${table}`);
     const without = await probe(address, STRAY_PORT);
-    await box.exec(`systemctl start ${unit}`);
+    await box.exec(`systemctl restart ${unit}`);
     const again = await probe(address, STRAY_PORT);
-    log.info(`port ${STRAY_PORT} with the unit stopped: ${without}; started again: ${again}`);
+    log.info(`port ${STRAY_PORT} with the table deleted: ${without}; after a restart of the unit: ${again}`);
     if (without !== "open")
-      problems.push(`with the firewall stopped port ${STRAY_PORT} is ${without}: the probe proves nothing`);
-    if (again !== "dropped") problems.push(`after starting the unit again port ${STRAY_PORT} is ${again}`);
+      problems.push(`with the firewall's table deleted port ${STRAY_PORT} is ${without}: the probe proves nothing`);
+    if (again !== "dropped") problems.push(`after restarting the unit port ${STRAY_PORT} is ${again}`);
     if (problems.length) throw new Error(problems.join("\n"));
   } finally {
-    await box.exec(`kill ${pid} 2>/dev/null || true; systemctl start ${unit}`, { allowFailure: true });
+    await box.exec(`kill ${pid} 2>/dev/null || true; systemctl restart ${unit}`, { allowFailure: true });
   }
 }

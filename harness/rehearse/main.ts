@@ -21,6 +21,7 @@ import { runScenario } from "./scenario.js";
 import { parseCloudInitOptions, renderHostConf } from "../../cloud-init/render.js";
 import { bootToReady, runDayTwo } from "./day2.js";
 import { runAlertsRehearsal } from "./alerts.js";
+import { runOperationsRehearsal } from "./operations.js";
 import { runPreviousVersion, serverFingerprint } from "./previous-version.js";
 import { StepLog } from "./steps.js";
 import { appNameOf, appPortsOf, nodeMajorOf, rehearsalCloudInitOptions, rehearsalUserData } from "./user-data.js";
@@ -173,6 +174,10 @@ async function main(): Promise<number> {
         hostAddress: network.hostAddress,
       });
       log.info(`alerts rehearsal: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+    if (!process.env.REHEARSAL_SKIP_DAY2) {
+      // The sandboxed certificate unit and the operator's commands on the running server (operations.ts).
+      await runOperationsRehearsal({ box, log, appName });
     }
     if (!process.env.REHEARSAL_PREVIOUS_USER_DATA && !process.env.REHEARSAL_SKIP_PREVIOUS) {
       // A server created by the previous version's user data, converged by this release.

@@ -132,6 +132,21 @@ export async function runScenario({
     const title = await api.todoTitle(token, data.todoId);
     if (title !== todoTitle) throw new Error(`todo ${data.todoId} after the restore: ${JSON.stringify(title)}`);
     log.info(`todo ${data.todoId} is back after the restore`);
+    if (!restore.output.includes("migrated, every instance ready"))
+      throw new Error("todo-restore did not migrate and wait for every instance's /readyz");
+  });
+
+  await log.check("the scheduled test restore proves the latest dump restorable, in its sandboxed unit", async () => {
+    await box.exec(`systemctl is-enabled ${appName}-backup-verify.timer`);
+    await box.exec(`systemctl start ${appName}-backup-verify.service`, { timeoutMs: 180_000 });
+    const status = (await box.exec(`cat /var/backups/${appName}/status`)).stdout;
+    log.info(status.trim());
+    if (!/^last_test_restore=\S+ ok: /m.test(status)) throw new Error("the test restore recorded no success");
+    if (!/^last_dump_verified=pg_restore --list$/m.test(status)) throw new Error("the dump was not read back");
+    const scratch = await box.exec(
+      `runuser -u postgres -- psql -XAtc "SELECT count(*) FROM pg_database WHERE datname LIKE '${appName.replace(/-/g, "_")}\\_verify\\_%'"`,
+    );
+    if (scratch.stdout.trim() !== "0") throw new Error(`scratch databases left: ${scratch.stdout.trim()}`);
   });
 }
 

@@ -1,4 +1,8 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { SMTPServer } from "smtp-server";
 
 export interface ReceivedMail {
@@ -22,13 +26,17 @@ export interface SmtpSink {
  * rehearsal's end of its container network): it requires AUTH with the user and password in its
  * URL, accepts every mail and keeps it for the test to read.
  */
-export async function startSmtpSink(host = "127.0.0.1"): Promise<SmtpSink> {
+export async function startSmtpSink(
+  host = "127.0.0.1",
+  /** Offer STARTTLS with this key and certificate (PEM); without it the sink speaks plain SMTP only. */
+  starttls?: { key: string; cert: string },
+): Promise<SmtpSink> {
   const user = "todo-api";
   const password = `smtp-secret-${Math.random().toString(36).slice(2)}`;
   const mails: ReceivedMail[] = [];
   const server = new SMTPServer({
     secure: false,
-    disabledCommands: ["STARTTLS"],
+    ...(starttls ? { key: starttls.key, cert: starttls.cert } : { disabledCommands: ["STARTTLS"] }),
     allowInsecureAuth: true,
     authMethods: ["PLAIN", "LOGIN"],
     onAuth(auth, _session, callback) {
@@ -77,4 +85,24 @@ export function tokenIn(mail: ReceivedMail): string {
   const match = /^([A-Za-z0-9_-]{43})\r?$/m.exec(text);
   if (!match) throw new Error(`no token in mail:\n${mail.raw}`);
   return match[1]!;
+}
+
+/**
+ * A throw-away self-signed certificate for an IP address (openssl), for a sink that offers
+ * STARTTLS: clients verify it with `cert` as their CA (curl: CURL_CA_BUNDLE).
+ */
+export function selfSignedCertificate(ip: string): { key: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), "smtp-cert-"));
+  try {
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${ip}`]
+        .concat(["-addext", `subjectAltName=IP:${ip}`, "-days", "2"])
+        .concat(["-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")]),
+      { stdio: "ignore" },
+    );
+    return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

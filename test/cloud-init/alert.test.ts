@@ -1,181 +1,32 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startSmtpSink, type SmtpSink } from "../../harness/support/smtp-sink.js";
-import { requireTool } from "../support/tools.js";
-import { renderedFiles, runAsync, variants } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import {
+  openssl,
+  dir,
+  state,
+  backups,
+  marker,
+  webhookFile,
+  JWT,
+  HOOK_TOKEN,
+  LOGGED_PASSWORD,
+  sink,
+  hooks,
+  hookUrl,
+  silentPort,
+  alert,
+  fail,
+  recover,
+  subjects,
+  expectNoSecret,
+  certificate,
+  deliveryToolsMissing,
+} from "./alert-harness.js";
 
-const openssl = requireTool("openssl");
-// todo-alert delivers with curl (the webhook over HTTP, the e-mail over SMTP).
-const curl = requireTool("curl");
-
-/**
- * todo-alert as rendered for a server with a domain and an alert e-mail, run for real against a
- * webhook receiver (node:http) and the SMTP sink on 127.0.0.1. systemctl and journalctl are
- * stand-ins answering from files (which unit failed, what its run logged); everything else —
- * df, openssl, curl, the state files — is real.
- */
-const dir = mkdtempSync(join(tmpdir(), "todo-alert-"));
-const state = join(dir, "state");
-const failed = join(dir, "failed");
-const live = join(dir, "live");
-const backups = join(dir, "backups");
-const appRoot = join(dir, "app");
-const marker = join(dir, "health-ready");
-const webhookFile = join(dir, "etc-alert/webhook");
-const JWT = "jwt-secret-value-that-must-never-leave-0123456789";
-const HOOK_TOKEN = "hook-token-3f9a8b7c";
-const LOGGED_PASSWORD = "hunter2-in-a-logged-url";
-
-interface Hook {
-  path: string;
-  json: Record<string, string>;
-}
-let sink: SmtpSink;
-let hooks: Hook[] = [];
-let hookServer: Server;
-let hookUrl = "";
-let silentServer: ReturnType<typeof createTcpServer>;
-const silentSockets: Socket[] = [];
-let silentPort = 0;
-
-const rendered = renderedFiles({ ...variants["local, domain"]!, alertEmail: "oncall@example.com" });
-const script = join(dir, "todo-alert");
-
-beforeAll(async () => {
-  sink = await startSmtpSink();
-  hookServer = createHttpServer((req, res) => {
-    let body = "";
-    req.on("data", (c: Buffer) => (body += c.toString()));
-    req.on("end", () => {
-      hooks.push({ path: req.url ?? "", json: JSON.parse(body) as Record<string, string> });
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
-    });
-  });
-  await new Promise<void>((resolve) => hookServer.listen(0, "127.0.0.1", resolve));
-  hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hook/${HOOK_TOKEN}?key=${HOOK_TOKEN}`;
-  // Accepts connections and never answers: delivery must still end in bounded time.
-  silentServer = createTcpServer((socket) => void silentSockets.push(socket));
-  await new Promise<void>((resolve) => silentServer.listen(0, "127.0.0.1", resolve));
-  silentPort = (silentServer.address() as AddressInfo).port;
-
-  writeFileSync(script, rendered.get("/usr/local/sbin/todo-alert")!.content, { mode: 0o755 });
-  writeFileSync(join(dir, "host.conf"), rendered.get("/etc/todo-host.conf")!.content);
-  writeFileSync(
-    join(dir, "env"),
-    `JWT_SECRET=${JWT}\nDATABASE_URL=postgres://todo_api:db-password-xyz@127.0.0.1:5432/todo_api\nSMTP_URL=${sink.url}\nMAIL_FROM=alerts@example.com\n`,
-  );
-  writeFileSync(
-    join(dir, "systemctl"),
-    `#!/bin/sh
-# is-failed --quiet UNIT | show --property=P --value UNIT
-case $1 in
-is-failed) [ -e "${failed}/$3" ] ;;
-show) case $2 in --property=Result) echo exit-code ;; --property=InvocationID) echo 0123abcd ;; esac ;;
-esac
-`,
-    { mode: 0o755 },
-  );
-  // What the failed run logged: the project's own lines (one with a credential-bearing URL) and a
-  // line of another program, which is never quoted.
-  writeFileSync(
-    join(dir, "journalctl"),
-    `#!/bin/sh
-echo "todo-backup: wrote /var/backups/todo-api/todo_api-20261130T033000Z.dump (12K)"
-echo "todo-backup: error: upload to https://uploader:${LOGGED_PASSWORD}@tos.example.com/b/k?X-Amz-Signature=${"a".repeat(64)} failed"
-echo "pg_dump: connection to server with password=${JWT} failed"
-`,
-    { mode: 0o755 },
-  );
-});
-
-afterAll(async () => {
-  await sink?.close();
-  for (const s of silentSockets) s.destroy();
-  await new Promise<void>((resolve) => (silentServer ? silentServer.close(() => resolve()) : resolve()));
-  await new Promise<void>((resolve) => (hookServer ? hookServer.close(() => resolve()) : resolve()));
-  rmSync(dir, { recursive: true, force: true });
-});
-
-beforeEach(() => {
-  hooks = [];
-  sink.mails.length = 0;
-  for (const d of [state, failed, live, backups, appRoot]) {
-    rmSync(d, { recursive: true, force: true });
-    mkdirSync(d, { recursive: true });
-  }
-  mkdirSync(join(appRoot, "current"));
-  writeFileSync(marker, "");
-  mkdirSync(join(dir, "etc-alert"), { recursive: true, mode: 0o700 });
-  writeFileSync(webhookFile, `${hookUrl}\n`, { mode: 0o600 });
-});
-
-function alert(args: string[], env: Record<string, string> = {}, input?: string) {
-  return runAsync("bash", [script, ...args], {
-    input,
-    env: {
-      PATH: process.env.PATH,
-      TODO_HOST_CONF: join(dir, "host.conf"),
-      TODO_ALERT_STATE_DIR: state,
-      TODO_ALERT_WEBHOOK_FILE: webhookFile,
-      TODO_ENV_FILE: join(dir, "env"),
-      TODO_BACKUP_DIR: backups,
-      TODO_LETSENCRYPT_LIVE: live,
-      TODO_HEALTH_MARKER: marker,
-      TODO_APP_ROOT: appRoot,
-      SYSTEMCTL: join(dir, "systemctl"),
-      TODO_JOURNALCTL: join(dir, "journalctl"),
-      // the test directory's filesystem, and a threshold it never passes unless a test lowers it
-      ALERT_DISK_PATHS: dir,
-      ALERT_DISK_PERCENT: "100",
-      ...env,
-    },
-  });
-}
-
-const fail = (unit: string) => writeFileSync(join(failed, unit), "");
-const recover = (unit: string) => rmSync(join(failed, unit), { force: true });
-const everything = () => [...hooks.map((h) => JSON.stringify(h.json)), ...sink.mails.map((m) => m.raw)].join("\n");
-const subjects = () => sink.mails.map((m) => /^Subject: (.*)$/m.exec(m.raw)?.[1]?.trim());
-
-function expectNoSecret() {
-  const sent = everything();
-  for (const secret of [JWT, "db-password-xyz", sink.password, HOOK_TOKEN, LOGGED_PASSWORD, "a".repeat(40)]) {
-    expect(sent).not.toContain(secret);
-  }
-}
-
-function certificate(days: number) {
-  const out = join(live, "api.example.com");
-  mkdirSync(out, { recursive: true });
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-subj",
-      "/CN=api.example.com",
-      "-days",
-      String(days),
-      "-keyout",
-      join(out, "privkey.pem"),
-      "-out",
-      join(out, "fullchain.pem"),
-    ],
-    { stdio: "ignore" },
-  );
-}
-
-describe.skipIf(curl.missing)("todo-alert: one alert per incident, then one recovery", () => {
+/** todo-alert: one alert per incident and one recovery, to both receivers, without a secret (harness: alert-harness.ts). */
+describe.skipIf(deliveryToolsMissing)("todo-alert: one alert per incident, then one recovery", () => {
   it("a failed unit alerts both receivers once, with what its run logged and no secret; its recovery once", async () => {
     fail("todo-api-backup.service");
     const first = await alert(["failed", "todo-api-backup.service"]);
@@ -277,20 +128,50 @@ describe.skipIf(curl.missing)("todo-alert: one alert per incident, then one reco
     expectNoSecret();
   });
 
-  it("rate limits: at most ALERT_MAX_PER_HOUR messages; the rest waits for a later check", async () => {
+  it("budgets: a check that sent nothing this hour always gets its alert out; more waits for a later check", async () => {
     for (const unit of ["todo-api-backup.service", "todo-api-certificate.service", "todo-api-other.service"]) {
       fail(unit);
       await alert(["failed", unit], { ALERT_MAX_PER_HOUR: "2" });
     }
-    expect(hooks).toHaveLength(2);
-    const status = (await alert(["status"])).stdout;
-    expect(status).toContain("other: todo-api-other.service failed (exit-code) since");
-    expect(status).toContain("not alerted yet");
-    const held = await alert(["check"], { ALERT_MAX_PER_HOUR: "2" });
-    expect(held.stderr).toContain("not sent: 2 messages in the last hour");
-    expect(hooks).toHaveLength(2);
-    await alert(["check"], { ALERT_MAX_PER_HOUR: "3" });
+    // the third check's first message goes out although two were sent in this hour
     expect(hooks.map((h) => h.json.check)).toEqual(["backup", "certificate", "other"]);
+    // recoveries of checks that already sent wait for the shared budget
+    for (const unit of ["todo-api-backup.service", "todo-api-certificate.service", "todo-api-other.service"])
+      recover(unit);
+    const held = await alert(["check"], { ALERT_MAX_PER_HOUR: "2" });
+    expect(held.stderr).toContain("notice held back: 3 messages in the last hour (ALERT_MAX_PER_HOUR)");
+    expect(hooks).toHaveLength(3);
+    expect((await alert(["status"])).stdout).toContain("other: todo-api-other.service failed (exit-code) since");
+    await alert(["check"], { ALERT_MAX_PER_HOUR: "6" });
+    expect(hooks.map((h) => h.json.status)).toEqual(["alert", "alert", "alert", "recovery", "recovery", "recovery"]);
+  });
+
+  it("a flapping disk check spends only its own budget: the API-down alert still goes out", async () => {
+    const flap = { ALERT_DISK_HYSTERESIS: "0" };
+    for (let i = 0; i < 6; i++) {
+      await alert(["check"], { ...flap, ALERT_DISK_PERCENT: "0" });
+      await alert(["check"], { ...flap, ALERT_DISK_PERCENT: "100" });
+    }
+    // 4 messages of the disk check (ALERT_MAX_PER_CHECK_PER_HOUR), then it waits
+    expect(hooks.filter((h) => h.json.check?.startsWith("disk-"))).toHaveLength(4);
+    fail("todo-api-health.service");
+    const old = Date.now() / 1000 - 600;
+    utimesSync(marker, old, old);
+    await alert(["failed", "todo-api-health.service"], { ALERT_MAX_PER_HOUR: "4" });
+    expect(hooks.at(-1)!.json).toMatchObject({ check: "readyz", status: "alert" });
+  });
+
+  it("a disk near the limit is one incident: it recovers only ALERT_DISK_HYSTERESIS points below", async () => {
+    const used = Number(
+      execFileSync("df", ["--output=pcent", dir], { encoding: "utf8" }).split("\n")[1]!.trim().replace("%", ""),
+    );
+    await alert(["check"], { ALERT_DISK_PERCENT: String(used - 1) });
+    expect(hooks.map((h) => h.json.status)).toEqual(["alert"]);
+    // just under the limit: still failing (within the band), no recovery, no new alert
+    await alert(["check"], { ALERT_DISK_PERCENT: String(used + 1), ALERT_DISK_HYSTERESIS: "5" });
+    expect(hooks.map((h) => h.json.status)).toEqual(["alert"]);
+    await alert(["check"], { ALERT_DISK_PERCENT: String(used + 6), ALERT_DISK_HYSTERESIS: "5" });
+    expect(hooks.map((h) => h.json.status)).toEqual(["alert", "recovery"]);
   });
 
   it("a dry run prints what would be sent and to whom (URLs redacted), sends nothing, changes no state", async () => {
@@ -342,7 +223,7 @@ describe.skipIf(curl.missing)("todo-alert: one alert per incident, then one reco
   });
 });
 
-describe.skipIf(curl.missing)("todo-alert set-webhook and test", () => {
+describe.skipIf(deliveryToolsMissing)("todo-alert set-webhook and test", () => {
   it("stores the webhook root-only, refuses what is not https, removes it when empty", async () => {
     rmSync(join(dir, "etc-alert"), { recursive: true, force: true });
     expect((await alert(["set-webhook"], {}, "http://hooks.example.com/x")).status).not.toBe(0);

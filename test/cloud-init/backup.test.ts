@@ -15,7 +15,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
 import { findPostgresBin } from "../../harness/support/pg-cluster.js";
-import { renderedFiles, run, runAsync, variants } from "./helpers.js";
+import { readyInstances, renderedFiles, run, runAsync, SHELL_LIBRARY_ENV, variants } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
 
 const pgDump = requireTool("pg_dump");
@@ -30,6 +30,8 @@ const backups = join(dir, "backups");
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let dbName = "";
 let env: NodeJS.ProcessEnv = {};
+let instances: Awaited<ReturnType<typeof readyInstances>> | undefined;
+let ports: number[] = [];
 
 const script = (name: string) => join(dir, name);
 const query = async (sql: string) => {
@@ -51,12 +53,21 @@ beforeAll(async () => {
     writeFileSync(script(name), files.get(`/usr/local/sbin/${name}`)!.content);
     chmodSync(script(name), 0o755);
   }
-  writeFileSync(join(dir, "host.conf"), files.get("/etc/todo-host.conf")!.content);
+  // app instances that answer /readyz, and a release command whose migrations succeed (todo-restore runs them)
+  instances = await readyInstances(2);
+  ports = instances.ports;
+  writeFileSync(
+    join(dir, "host.conf"),
+    files.get("/etc/todo-host.conf")!.content.replace(/^APP_PORTS=.*$/m, `APP_PORTS='${ports.join(" ")}'`),
+  );
+  writeFileSync(join(dir, "todo-release"), `#!/bin/sh\necho "$*" >>"${dir}/release.log"\n[ "$1" = migrate ]\n`);
+  chmodSync(join(dir, "todo-release"), 0o755);
   writeFileSync(join(dir, "systemctl"), `#!/bin/sh\necho "$*" >>"${dir}/systemctl.log"\n`);
   chmodSync(join(dir, "systemctl"), 0o755);
   const bin = findPostgresBin();
   env = {
     PATH: [bin, process.env.PATH].filter(Boolean).join(delimiter),
+    ...SHELL_LIBRARY_ENV,
     PGHOST: decodeURIComponent(url.hostname || (url.searchParams.get("host") ?? "")),
     PGPORT: url.port || "5432",
     PGUSER: decodeURIComponent(url.username),
@@ -68,12 +79,14 @@ beforeAll(async () => {
     TODO_RUN_AS_POSTGRES: "",
     TODO_LOCK_FILE: join(dir, "release.lock"),
     SYSTEMCTL: join(dir, "systemctl"),
+    TODO_RELEASE_CMD: join(dir, "todo-release"),
   };
   await query(`create table todos (id serial primary key, title text not null);
     insert into todos (title) values ('buy milk'), ('ship it');`);
 });
 
 afterAll(async () => {
+  instances?.stop();
   if (db) {
     const admin = new pg.Client({ connectionString: new URL("/postgres", db.url).toString() });
     await admin.connect();
@@ -102,7 +115,10 @@ describe.skipIf(pgDump.missing)("todo-backup and todo-restore", () => {
     expect(r.status, r.stderr).toBe(0);
     const dumps = readdirSync(backups).filter((f) => /^\w+-\d{8}T\d{6}Z\.dump$/.test(f) && !f.includes("2020"));
     expect(dumps).toHaveLength(1);
-    expect(readdirSync(backups).sort()).toEqual([dumps[0], `${dbName}-20200102T000000Z.dump`, "notes.txt"].sort());
+    // (besides the dumps: the status file and the sizes the next space estimate starts from)
+    expect(readdirSync(backups).sort()).toEqual(
+      [dumps[0], `${dbName}-20200102T000000Z.dump`, "notes.txt", "status", ".last-dump-sizes"].sort(),
+    );
     expect(r.stderr).toContain("older than 7 days");
     const dump = join(backups, dumps[0]!);
     expect(readFileSync(dump).subarray(0, 5).toString()).toBe("PGDMP"); // custom format
@@ -125,10 +141,10 @@ describe.skipIf(pgDump.missing)("todo-backup and todo-restore", () => {
     expect(saved).toHaveLength(1);
     expect(r.stderr).toContain(`kept in database ${saved[0]!.datname}`);
     expect(readFileSync(join(dir, "systemctl.log"), "utf8").trim().split("\n")).toEqual([
-      "stop todo-api@3001",
-      "stop todo-api@3002",
-      "start todo-api@3001",
-      "start todo-api@3002",
+      `stop todo-api@${ports[0]}`,
+      `stop todo-api@${ports[1]}`,
+      `start todo-api@${ports[0]}`,
+      `start todo-api@${ports[1]}`,
     ]);
   });
 
@@ -141,7 +157,7 @@ describe.skipIf(pgDump.missing)("todo-backup and todo-restore", () => {
     const other = join(dir, "other");
     expect(run("bash", [script("todo-backup")], { env: { ...env, TODO_BACKUP_DIR: other } }).status).toBe(0);
     await query(`revoke select on todos from ${role}; drop role ${role};`);
-    const cut = join(other, readdirSync(other)[0]!);
+    const cut = join(other, readdirSync(other).find((f) => f.endsWith(".dump"))!);
     const r = run("bash", [script("todo-restore"), cut], { env });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("unchanged");
@@ -216,16 +232,16 @@ describe.skipIf(pgDump.missing)("todo-restore and todo-backup edges", () => {
 
   it("starts the instances again when stopping one of them fails (the trap is set first)", () => {
     const failing = join(dir, "systemctl-failing");
-    writeFileSync(failing, `#!/bin/sh\necho "$*" >>"${dir}/systemctl.log"\n[ "$*" != "stop todo-api@3002" ]\n`);
+    writeFileSync(failing, `#!/bin/sh\necho "$*" >>"${dir}/systemctl.log"\n[ "$*" != "stop todo-api@${ports[1]}" ]\n`);
     chmodSync(failing, 0o755);
     rmSync(join(dir, "systemctl.log"), { force: true });
     const r = run("bash", [script("todo-restore"), "latest"], { env: { ...env, SYSTEMCTL: failing } });
     expect(r.status).not.toBe(0);
     expect(readFileSync(join(dir, "systemctl.log"), "utf8").trim().split("\n")).toEqual([
-      "stop todo-api@3001",
-      "stop todo-api@3002",
-      "start todo-api@3001",
-      "start todo-api@3002",
+      `stop todo-api@${ports[0]}`,
+      `stop todo-api@${ports[1]}`,
+      `start todo-api@${ports[0]}`,
+      `start todo-api@${ports[1]}`,
     ]);
   });
 
@@ -245,7 +261,7 @@ describe.skipIf(pgDump.missing)("todo-restore and todo-backup edges", () => {
       const r = run("bash", [script("todo-backup")], { env: { ...env, TODO_BACKUP_DIR: small } });
       expect(r.status).not.toBe(0);
       expect(r.stderr).toMatch(/bytes free in .*small, the dump needs \d+/);
-      expect(readdirSync(small)).toEqual([]);
+      expect(readdirSync(small).filter((f) => f.includes(".dump"))).toEqual([]); // (its status file records why)
     } finally {
       run("umount", [small]);
     }

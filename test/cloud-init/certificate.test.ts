@@ -12,7 +12,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { renderedFiles, run, variants } from "./helpers.js";
+import { renderedFiles, run, variants, SHELL_LIBRARY_ENV } from "./helpers.js";
 
 /**
  * todo-certificate with stand-in certbot, nginx and systemctl that record their arguments:
@@ -54,6 +54,7 @@ function certificate(
   return run("bash", [script], {
     env: {
       PATH: process.env.PATH,
+      ...SHELL_LIBRARY_ENV,
       TODO_HOST_CONF: join(dir, "host.conf"),
       TODO_ACME_ROOT: join(dir, "acme"),
       TODO_LETSENCRYPT_LIVE: live,
@@ -81,7 +82,7 @@ describe("todo-certificate", () => {
   it("waits, without calling certbot, while the domain does not resolve", () => {
     const r = certificate("api.example.invalid", { certbotSucceeds: true });
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain("does not resolve yet; serving plain HTTP meanwhile");
+    expect(r.stderr).toContain("does not resolve yet; serving plain HTTP meanwhile");
     expect(recorded()).toEqual([]);
     expect(readlinkSync(enabled)).toContain("todo-api-http.conf");
   });
@@ -89,7 +90,7 @@ describe("todo-certificate", () => {
   it("keeps plain HTTP and retries later when certbot fails", () => {
     const r = certificate("localhost", { certbotSucceeds: false });
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain("will retry");
+    expect(r.stderr).toContain("will retry");
     expect(recorded()).toHaveLength(1);
     expect(readlinkSync(enabled)).toContain("todo-api-http.conf");
   });
@@ -122,7 +123,7 @@ describe("todo-certificate", () => {
   it("stays on HTTP when the HTTPS configuration does not pass nginx -t", () => {
     const r = certificate("localhost", { certbotSucceeds: true, nginxOk: false });
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain("staying on HTTP");
+    expect(r.stderr).toContain("staying on HTTP");
     expect(readlinkSync(enabled)).toBe(join(nginxDir, "sites-available/todo-api-http.conf"));
     expect(recorded().some((c) => c.includes("reload"))).toBe(false);
   });
@@ -131,16 +132,16 @@ describe("todo-certificate", () => {
     expect(certificate("api.example.invalid", { graceMinutes: 120 }).status).toBe(0);
     const r = certificate("api.example.invalid", { graceMinutes: 0 });
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain("still no certificate for api.example.invalid");
-    expect(r.stdout).toContain("api.example.invalid has no A record");
+    expect(r.stderr).toContain("still no certificate for api.example.invalid");
+    expect(r.stderr).toContain("api.example.invalid has no A record");
   });
 
   it("fails after the grace period when certbot keeps failing, naming where DNS points", () => {
     const r = certificate("localhost", { certbotSucceeds: false, graceMinutes: 0 });
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain("certbot could not obtain a certificate");
+    expect(r.stderr).toContain("certbot could not obtain a certificate");
     // 127.0.0.1 is no global address of this machine: the public address cannot be known from here
-    expect(r.stdout).toMatch(
+    expect(r.stderr).toMatch(
       /localhost points at 127\.0\.0\.1; this server's public address cannot be known from here/,
     );
   });

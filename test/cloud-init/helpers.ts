@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type SpawnSyncOptions } from "node:child_process";
-import { createServer } from "node:net";
+import { createConnection, createServer } from "node:net";
+import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import type { CloudInitOptions } from "../../cloud-init/options.js";
@@ -21,6 +22,15 @@ export const variants: Record<string, CloudInitOptions> = {
     domain: "api.example.com",
     acmeEmail: "ops@example.com",
   },
+};
+
+/**
+ * What a server script the tests copy into a temporary directory needs to find its shell library
+ * (cloud-init/lib/common.sh), without copying its log lines into this machine's journal.
+ */
+export const SHELL_LIBRARY_ENV = {
+  TODO_COMMON: fileURLToPath(new URL("../../cloud-init/lib/common.sh", import.meta.url)),
+  TODO_LOG_JOURNAL: "0",
 };
 
 export interface DecodedFile {
@@ -100,4 +110,31 @@ export function decodeCloudConfigArchive(text: string): Map<string, string> {
       e.content?.toString("utf8") ?? "",
     ]),
   );
+}
+
+/**
+ * App instances for the scripts that start them and wait for /readyz (todo-restore): a separate
+ * node process (the tests' spawnSync blocks this one) answering 200 on /readyz on every port.
+ */
+export async function readyInstances(count: number): Promise<{ ports: number[]; stop: () => void }> {
+  const ports: number[] = [];
+  for (let i = 0; i < count; i++) ports.push(await freePort());
+  const code = `const http = require("node:http");
+for (const port of ${JSON.stringify(ports)}) http.createServer((req, res) => res.writeHead(req.url === "/readyz" ? 200 : 404).end()).listen(port, "127.0.0.1");`;
+  const child = spawn(process.execPath, ["-e", code], { stdio: "ignore" });
+  // listening before the first request
+  for (const port of ports) {
+    for (let i = 0; i < 100; i++) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const socket = createConnection({ port, host: "127.0.0.1" }, () => {
+          socket.end();
+          resolve(true);
+        });
+        socket.on("error", () => resolve(false));
+      });
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return { ports, stop: () => child.kill() };
 }

@@ -72,6 +72,7 @@ export class NginxUnderTest {
         .replaceAll("/etc/nginx/snippets/", `${d}/snippets/`)
         .replaceAll("/var/www/letsencrypt", `${d}/acme`)
         .replaceAll("/run/todo-api/", `${d}/run/`)
+        .replaceAll("/var/lib/todo-api-maintenance/", `${d}/maintenance/`)
         .replaceAll(`/etc/letsencrypt/live/${options.domain}/`, `${d}/cert/`)
         .replaceAll("listen 80 default_server;", `listen 127.0.0.1:${this.httpPort} default_server;`)
         .replaceAll(

@@ -101,6 +101,28 @@ describe.skipIf(nginxAndOpenssl.missing)("Nginx site without a domain (plain HTT
     expect(r.body.toString()).toBe("token123.key");
   });
 
+  it("maintenance mode answers every API request with 503 JSON, lets /readyz through, and ends without a reload", async () => {
+    mkdirSync(join(nginx.dir, "maintenance"), { recursive: true });
+    writeFileSync(join(nginx.dir, "maintenance/on"), "");
+    try {
+      for (const [method, path] of [
+        ["GET", "/api/v1/todos"],
+        ["POST", "/api/v1/todos"],
+      ] as const) {
+        const r = await send(nginx.httpPort, path, { method, body: method === "POST" ? Buffer.from("{}") : undefined });
+        expect(r.status).toBe(503);
+        expect(r.headers["content-type"]).toBe("application/json");
+        expect(r.headers["retry-after"]).toBe("300");
+        expect(JSON.parse(r.body.toString()).error).toMatchObject({ code: "unavailable" });
+        expect(JSON.parse(r.body.toString()).error.message).toContain("maintenance");
+      }
+      expect((await send(nginx.httpPort, "/readyz")).status).toBe(200);
+    } finally {
+      rmSync(join(nginx.dir, "maintenance/on"));
+    }
+    expect((await send(nginx.httpPort, "/api/v1/todos")).status).toBe(200);
+  });
+
   it("keeps answering through a rolling restart, and answers 503 JSON with every instance down", async () => {
     const [first, second] = nginx.appPorts as [number, number];
     await new Promise((r) => apps[0]!.close(r));

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTar } from "../../contract/tar.js";
-import { freePort, renderedFiles, run, runAsync, variants } from "./helpers.js";
+import { freePort, renderedFiles, run, runAsync, variants, SHELL_LIBRARY_ENV } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
 
 const curl = requireTool("curl");
@@ -62,6 +62,7 @@ function installNode(opt: string) {
   return runAsync("bash", [bootstrap, "node"], {
     env: {
       PATH: process.env.PATH,
+      ...SHELL_LIBRARY_ENV,
       TODO_HOST_CONF: join(dir, "host.conf"),
       TODO_OPT_DIR: opt,
       TODO_BIN_DIR: join(opt, "bin"),
@@ -109,7 +110,7 @@ describe.skipIf(curl.missing)("todo-bootstrap node", () => {
   it("does nothing the second time (the pinned version is installed)", async () => {
     const r = await installNode(join(dir, "a"));
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain("Node.js 24.7.3 already installed");
+    expect(r.stderr).toContain("Node.js 24.7.3 already installed");
     expect(requests).toEqual([]);
   });
 
@@ -118,7 +119,7 @@ describe.skipIf(curl.missing)("todo-bootstrap node", () => {
     const opt = join(dir, "a");
     const r = await installNode(opt);
     expect(r.status, r.stderr + r.stdout).toBe(0);
-    expect(r.stdout).toContain("replacing 24.7.3");
+    expect(r.stderr).toContain("replacing 24.7.3");
     expect(run(join(opt, "bin/node"), []).stdout.trim()).toBe("24.7.4");
     expect(existsSync(join(opt, `node-v24.7.3-linux-${arch}`))).toBe(true); // the running instances' binary stays until they restart
   });
@@ -164,6 +165,7 @@ describe.skipIf(curl.missing)("todo-bootstrap node", () => {
     const r = await runAsync("bash", [join(dir, "fast-bootstrap"), "node"], {
       env: {
         PATH: process.env.PATH,
+        ...SHELL_LIBRARY_ENV,
         TODO_HOST_CONF: join(dir, "host.conf"),
         TODO_OPT_DIR: join(dir, "e"),
         TODO_BIN_DIR: join(dir, "e/bin"),

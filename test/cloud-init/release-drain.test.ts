@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTar, gzipDeterministic } from "../../contract/tar.js";
-import { renderedFiles, runAsync } from "./helpers.js";
+import { renderedFiles, runAsync, SHELL_LIBRARY_ENV } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
 import { NginxUnderTest } from "./nginx-under-test.js";
 
@@ -89,6 +89,7 @@ function todoRelease(args: string[], extraEnv: Record<string, string> = {}) {
   return runAsync("bash", [releaseCmd, ...args], {
     env: {
       PATH: process.env.PATH,
+      ...SHELL_LIBRARY_ENV,
       TODO_HOST_CONF: join(dir, "host.conf"),
       TODO_ROOT: root,
       TODO_ENV_FILE: join(dir, "env"),

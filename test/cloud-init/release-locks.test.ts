@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderedFiles, runAsync, variants } from "./helpers.js";
+import { renderedFiles, runAsync, variants, SHELL_LIBRARY_ENV } from "./helpers.js";
 
 /**
  * The env file is read, changed and rewritten by `todo-release set-env`; todo-setup and the deploy
@@ -18,6 +18,7 @@ const setEnv = (key: string, value: string) =>
     input: value,
     env: {
       PATH: process.env.PATH,
+      ...SHELL_LIBRARY_ENV,
       TODO_HOST_CONF: join(dir, "host.conf"),
       TODO_ENV_FILE: envFile,
       TODO_ENV_OWNER: "",

@@ -39,9 +39,9 @@ describe.skipIf(cloudInit.missing).each(Object.entries(variants))("rendered clou
     expect(renderCloudInit(options)).toBe(text);
   });
 
-  it("holds only the host settings and todo-bootstrap (the release carries everything else), with their modes", () => {
+  it("holds only the host settings, todo-bootstrap and its shell library (the release carries everything else), with their modes", () => {
     const expected = serverFiles(options).filter((f) =>
-      ["/etc/todo-host.conf", "/usr/local/sbin/todo-bootstrap"].includes(f.path),
+      ["/etc/todo-host.conf", "/usr/local/sbin/todo-bootstrap", "/usr/local/lib/todo/common.sh"].includes(f.path),
     );
     expect([...userDataFiles.keys()].sort()).toEqual(expected.map((f) => f.path).sort());
     for (const f of expected) {

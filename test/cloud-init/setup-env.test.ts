@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderedFiles, run, variants } from "./helpers.js";
+import { renderedFiles, run, variants, SHELL_LIBRARY_ENV } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
 
 const openssl = requireTool("openssl");
@@ -12,6 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), "setup-env-"));
 const envFile = join(dir, "env");
 const env = () => ({
   PATH: process.env.PATH,
+  ...SHELL_LIBRARY_ENV,
   TODO_HOST_CONF: join(dir, "host.conf"),
   TODO_ENV_FILE: envFile,
   TODO_ENV_OWNER: "",

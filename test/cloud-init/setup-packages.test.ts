@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { renderedFiles, run, variants } from "./helpers.js";
+import { renderedFiles, run, variants, SHELL_LIBRARY_ENV } from "./helpers.js";
 
 /** `todo-bootstrap packages` with stand-in dpkg and apt-get on PATH: what each variant installs, and retries. */
 const dir = mkdtempSync(join(tmpdir(), "setup-packages-"));
@@ -35,6 +35,7 @@ function setupPackages(variant: keyof typeof variants, env: Record<string, strin
   return run("bash", [join(dir, "todo-bootstrap"), "packages"], {
     env: {
       PATH: `${bin}:${process.env.PATH}`,
+      ...SHELL_LIBRARY_ENV,
       TODO_HOST_CONF: join(dir, "host.conf"),
       TODO_BOOTSTRAP_LOCK: join(dir, "lock"),
       ...env,

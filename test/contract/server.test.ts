@@ -9,6 +9,7 @@ import {
   RELEASE_COMMAND,
   SETUP_COMMAND,
   SETUP_DONE_PATH,
+  SHELL_LIBRARY_PATH,
 } from "../../contract/index.js";
 
 /** The shell and .mjs sides of the contract cannot import it; they must spell the same values. */
@@ -20,9 +21,9 @@ describe("server contract", () => {
   });
 
   it("the server scripts use the contract's paths", () => {
-    expect(read("cloud-init/bin/todo-setup")).toContain(`\${TODO_HOST_CONF:-${HOST_CONF_PATH}}`);
+    // every script reads the host settings through the shell library
+    expect(read("cloud-init/lib/common.sh")).toContain(`\${TODO_HOST_CONF:-${HOST_CONF_PATH}}`);
     expect(read("cloud-init/bin/todo-setup")).toContain(`\${TODO_RELEASE_CMD:-${RELEASE_COMMAND}}`);
-    expect(read("cloud-init/bin/todo-release")).toContain(`\${TODO_HOST_CONF:-${HOST_CONF_PATH}}`);
     expect(read("cloud-init/bin/todo-setup")).toContain(`\${TODO_SETUP_DONE:-${SETUP_DONE_PATH}}`);
     expect(read("cloud-init/bin/todo-setup")).toContain(`\${TODO_BOOTSTRAP_CMD:-${BOOTSTRAP_COMMAND}}`);
     expect(read("cloud-init/bin/todo-release")).toContain(`\${TODO_SETUP_DONE:-${SETUP_DONE_PATH}}`);
@@ -30,6 +31,17 @@ describe("server contract", () => {
     expect(read("cloud-init/bin/todo-install")).toContain(SETUP_COMMAND);
     expect(read("cloud-init/bin/todo-alert")).toContain(`\${TODO_ALERT_WEBHOOK_FILE:-${ALERT_WEBHOOK_PATH}}`);
     expect(read("cloud-init/bin/todo-alert")).toContain(`\${TODO_ALERT_STATE_DIR:-${ALERT_STATE_DIR}}`);
+    for (const script of [
+      "todo-backup",
+      "todo-restore",
+      "todo-release",
+      "todo-setup",
+      "todo-install",
+      "todo-bootstrap",
+      "todo-certificate",
+      "reload-nginx",
+    ])
+      expect(read(`cloud-init/bin/${script}`)).toContain(` ${SHELL_LIBRARY_PATH}; do`);
     expect(read("cloud-init/systemd/app-alert@.service")).toContain(
       `StateDirectory=${ALERT_STATE_DIR.replace("/var/lib/", "")}`,
     );

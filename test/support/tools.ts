@@ -50,6 +50,7 @@ export const TOOLS = {
   nft: { label: "nft", apt: "nftables" },
   /** Debian's Chromium, driven by playwright-core (the admin console's browser test). */
   chromium: { label: "chromium", apt: "chromium" },
+  "apt-config": { label: "apt-config", apt: "apt" },
   pg_dump: {
     label: "pg_dump/pg_restore",
     apt: "postgresql-client",
