@@ -9,8 +9,8 @@
  * asserted: on a shared machine the figures move.
  */
 import { performance } from "node:perf_hooks";
-import { client, newAccount, startTestApp, uniqueName } from "../../test/support/app-harness.js";
-import { createTestDatabase } from "../../test/support/database.js";
+import { client, newAccount, startTestApp, uniqueName } from "../support/app-harness.js";
+import pg from "pg";
 import { startPgCluster } from "../support/pg-cluster.js";
 import { startSmtpSink } from "../support/smtp-sink.js";
 
@@ -20,8 +20,28 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)]!;
 };
 
+/** A fresh database on the throw-away cluster, dropped afterwards. */
+async function createDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `reset_timing_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
 async function measure(adminUrl: string, smtpUrl: string, intervalMs: number) {
-  const db = await createTestDatabase(adminUrl);
+  const db = await createDatabase(adminUrl);
   const app = await startTestApp({
     databaseUrl: db.url,
     env: { SMTP_URL: smtpUrl, MAIL_FROM: "no-reply@todo.example", RATE_LIMIT_PER_MINUTE: "100000" },

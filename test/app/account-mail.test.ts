@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiSuite } from "../support/api-suite.js";
-import { client, freeClosedPort, newAccount, startTestApp, uniqueName } from "../support/app-harness.js";
+import { client, freeClosedPort, newAccount, startTestApp, uniqueName } from "../../harness/support/app-harness.js";
 import { startSmtpSink, tokenIn, type SmtpSink } from "../../harness/support/smtp-sink.js";
 
 /** v1.1 password reset and e-mail verification, through a real SMTP server in-process. */

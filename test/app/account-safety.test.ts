@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiSuite } from "../support/api-suite.js";
 import { createTestDatabase } from "../support/database.js";
-import { client, newAccount, startTestApp, uniqueName, type Client } from "../support/app-harness.js";
+import { client, newAccount, startTestApp, uniqueName, type Client } from "../../harness/support/app-harness.js";
 import { startSmtpSink, tokenIn, type SmtpSink } from "../../harness/support/smtp-sink.js";
 
 /**

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Client, client, newAccount, startTestApp, type TestApp } from "../support/app-harness.js";
+import { type Client, client, newAccount, startTestApp, type TestApp } from "../../harness/support/app-harness.js";
 import { createTestDatabase } from "../support/database.js";
 
 /**

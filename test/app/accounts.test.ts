@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
-import { client, newAccount, startTestApp, uniqueName, type Client, type TestApp } from "../support/app-harness.js";
+import {
+  client,
+  newAccount,
+  startTestApp,
+  uniqueName,
+  type Client,
+  type TestApp,
+} from "../../harness/support/app-harness.js";
 
 let app: TestApp;
 let api: Client;

@@ -6,7 +6,7 @@ import { createTestDatabase } from "../support/database.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { client, newAccount, startTestApp, TEST_JWT_SECRET, type Account } from "../support/app-harness.js";
+import { client, newAccount, startTestApp, TEST_JWT_SECRET, type Account } from "../../harness/support/app-harness.js";
 
 /** Roles and the /api/v1/admin routes, attacked the way a hostile or unlucky client would. */
 const suite = apiSuite({}, {});

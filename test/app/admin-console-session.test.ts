@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runAdminCli } from "../../app/admin-cli.js";
 import { loadConfig } from "../../app/config.js";
-import { client, newAccount, startTestApp, TEST_JWT_SECRET, type TestApp } from "../support/app-harness.js";
+import { client, newAccount, startTestApp, TEST_JWT_SECRET, type TestApp } from "../../harness/support/app-harness.js";
 import { createTestDatabase } from "../support/database.js";
 
 /**

@@ -12,7 +12,7 @@ import {
   TEST_JWT_SECRET,
   type Account,
   type TestApp,
-} from "../support/app-harness.js";
+} from "../../harness/support/app-harness.js";
 import { createTestDatabase } from "../support/database.js";
 import { requireTool } from "../support/tools.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { apiSuite } from "../support/api-suite.js";
-import { newAccount, type Account, type Client } from "../support/app-harness.js";
+import { newAccount, type Account, type Client } from "../../harness/support/app-harness.js";
 
 /** POST /api/v1/todos/batch: an offline queue sent in one request, on real PostgreSQL. */
 const suite = apiSuite({}, {});

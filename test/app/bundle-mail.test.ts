@@ -6,7 +6,7 @@ import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildServer } from "../../release/bundle.js";
 import { createTestDatabase } from "../support/database.js";
-import { client, newAccount } from "../support/app-harness.js";
+import { client, newAccount } from "../../harness/support/app-harness.js";
 import { startSmtpSink, tokenIn, type SmtpSink } from "../../harness/support/smtp-sink.js";
 
 /** The production bundle sends account mail over SMTP (nodemailer bundled into dist/server.mjs). */

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrations } from "../../app/db/migrations/index.js";
 import { buildServer } from "../../release/bundle.js";
 import { createTestDatabase } from "../support/database.js";
-import { client, newAccount } from "../support/app-harness.js";
+import { client, newAccount } from "../../harness/support/app-harness.js";
 
 /**
  * The production artefacts as the server runs them: `node server.mjs` / `node migrate.mjs` in a

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { apiSuite } from "../support/api-suite.js";
-import { newAccount, type Account } from "../support/app-harness.js";
+import { newAccount, type Account } from "../../harness/support/app-harness.js";
 
 /** v1.1: version, ETag, If-None-Match → 304, If-Match → 412. */
 const suite = apiSuite();

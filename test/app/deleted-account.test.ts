@@ -3,7 +3,7 @@ import { openDatabase } from "../../app/db/database.js";
 import { AppError } from "../../app/errors.js";
 import { IdempotencyStore } from "../../app/services/idempotency-store.js";
 import { apiSuite } from "../support/api-suite.js";
-import { newAccount } from "../support/app-harness.js";
+import { newAccount } from "../../harness/support/app-harness.js";
 
 /**
  * A valid access token of an account deleted a moment earlier stops at once: 401 on every route,

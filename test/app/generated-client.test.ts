@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
-import { client, startTestApp, type TestApp } from "../support/app-harness.js";
+import { client, startTestApp, type TestApp } from "../../harness/support/app-harness.js";
 import { generateClientTypes } from "../support/generate-client.js";
 import { startSmtpSink, tokenIn, type SmtpSink } from "../../harness/support/smtp-sink.js";
 import { runFlow } from "./generated-client/flow.js";

@@ -14,7 +14,7 @@ import {
   TEST_ISSUER,
   TEST_JWT_SECRET,
   type Account,
-} from "../support/app-harness.js";
+} from "../../harness/support/app-harness.js";
 
 /**
  * SIGTERM while requests are running, against the real process (`app/main.ts`) on real PostgreSQL.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
-import { client, newAccount, startTestApp, type Client, type TestApp } from "../support/app-harness.js";
+import { client, newAccount, startTestApp, type Client, type TestApp } from "../../harness/support/app-harness.js";
 
 /** v1.1 hardening: NUL characters, due dates outside years 1–9999, the per-user password limit, RateLimit-* headers. */
 let app: TestApp;

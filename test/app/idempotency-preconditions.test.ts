@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { VALID_IDEMPOTENCY_KEY as VALID_KEY } from "../../app/services/idempotency-store.js";
 import { apiSuite } from "../support/api-suite.js";
-import { newAccount } from "../support/app-harness.js";
+import { newAccount } from "../../harness/support/app-harness.js";
 
 /**
  * An idempotent request is its method, path, body and If-Match: a retry with another If-Match is

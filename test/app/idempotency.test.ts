@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { apiSuite } from "../support/api-suite.js";
-import { client, newAccount, startTestApp, type Account, type Client } from "../support/app-harness.js";
+import { client, newAccount, startTestApp, type Account, type Client } from "../../harness/support/app-harness.js";
 
 /** v1.1 Idempotency-Key on the todo POSTs, stored in PostgreSQL (two servers share it). */
 const suite = apiSuite({}, {});

@@ -5,7 +5,14 @@ import { migrations } from "../../app/db/migrations/index.js";
 import { type DatabaseHandle, openDatabase } from "../../app/db/database.js";
 import type { Database } from "../../app/db/schema.js";
 import { type ListQuery, pageQuery } from "../../app/services/todos.service.js";
-import { type Account, type Client, client, newAccount, startTestApp, type TestApp } from "../support/app-harness.js";
+import {
+  type Account,
+  type Client,
+  client,
+  newAccount,
+  startTestApp,
+  type TestApp,
+} from "../../harness/support/app-harness.js";
 import { createTestDatabase } from "../support/database.js";
 import { migrateTo } from "../support/schema-compat.js";
 

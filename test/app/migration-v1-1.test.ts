@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type DatabaseHandle } from "../../app/db/database.js";
 import { createMigrator } from "../../app/db/migrator.js";
 import { createTestDatabase } from "../support/database.js";
-import { client, newAccount, startTestApp } from "../support/app-harness.js";
+import { client, newAccount, startTestApp } from "../../harness/support/app-harness.js";
 
 /**
  * What migrations 0002 and 0003 do to a database the v1 release already uses, and whether the v1

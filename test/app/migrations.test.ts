@@ -7,7 +7,7 @@ import { migrationState, prepareSchema } from "../../app/db/migrator.js";
 import { migrations } from "../../app/db/migrations/index.js";
 import { createTestDatabase } from "../support/database.js";
 import { breakingChanges, migrateTo, snapshotSchema } from "../support/schema-compat.js";
-import { startTestApp } from "../support/app-harness.js";
+import { startTestApp } from "../../harness/support/app-harness.js";
 
 /**
  * Releases roll forward and back across schema changes: a release's migrations may only add what

@@ -1,7 +1,7 @@
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
-import { type Client, client, newAccount, startTestApp, type TestApp } from "../support/app-harness.js";
+import { type Client, client, newAccount, startTestApp, type TestApp } from "../../harness/support/app-harness.js";
 
 /**
  * The document as the generators need it (v1.2), with the JSON on the wire as v1/v1.1 had it.

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
-import { client, startTestApp, type TestApp } from "../support/app-harness.js";
+import { client, startTestApp, type TestApp } from "../../harness/support/app-harness.js";
 
 /** The published document as v1.1 of the contract describes it, and what Redocly's linter says. */
 let app: TestApp;

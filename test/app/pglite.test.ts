@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DataDirInUseError, openDatabase } from "../../app/db/database.js";
-import { client, newAccount, startTestApp, type Client, type TestApp } from "../support/app-harness.js";
+import { client, newAccount, startTestApp, type Client, type TestApp } from "../../harness/support/app-harness.js";
 
 /** The default path: no DATABASE_URL → embedded PGlite persisted in DATA_DIR. */
 let dataDir: string;

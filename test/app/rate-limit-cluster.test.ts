@@ -6,7 +6,7 @@ import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildServer } from "../../release/bundle.js";
 import { createTestDatabase } from "../support/database.js";
-import { client } from "../support/app-harness.js";
+import { client } from "../../harness/support/app-harness.js";
 
 /**
  * The cluster topology as the app sees it: two separate OS processes (`node server.mjs`, as on

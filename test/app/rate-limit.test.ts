@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
-import { client, startTestApp, uniqueName, type TestApp } from "../support/app-harness.js";
+import { client, startTestApp, uniqueName, type TestApp } from "../../harness/support/app-harness.js";
 
 /**
  * The limiter's clock is pinned per test (a different minute each), so a window boundary can

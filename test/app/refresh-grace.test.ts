@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { apiSuite } from "../support/api-suite.js";
-import { newAccount, type Client } from "../support/app-harness.js";
+import { newAccount, type Client } from "../../harness/support/app-harness.js";
 
 /** v1.1: a refresh token retired less than REFRESH_REUSE_GRACE_SECONDS ago may be presented again. */
 const suite = apiSuite({}, { env: { REFRESH_REUSE_GRACE_SECONDS: "0" } });

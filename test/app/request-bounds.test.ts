@@ -1,7 +1,7 @@
 import { request as httpRequest } from "node:http";
 import { describe, expect, it } from "vitest";
 import { apiSuite } from "../support/api-suite.js";
-import { newAccount } from "../support/app-harness.js";
+import { newAccount } from "../../harness/support/app-harness.js";
 
 /**
  * What one request can make the server do is bounded, and every refusal is a clear 4xx with the

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { client, newAccount, startTestApp, uniqueName } from "../support/app-harness.js";
+import { client, newAccount, startTestApp, uniqueName } from "../../harness/support/app-harness.js";
 import { createTestDatabase } from "../support/database.js";
 import { startSmtpSink, type SmtpSink } from "../../harness/support/smtp-sink.js";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPgCluster, type PgCluster } from "../../harness/support/pg-cluster.js";
-import { client, newAccount, startTestApp, type TestApp } from "../support/app-harness.js";
+import { client, newAccount, startTestApp, type TestApp } from "../../harness/support/app-harness.js";
 
 /**
  * Stops and restarts PostgreSQL under a running app. Uses a cluster of its own so files running

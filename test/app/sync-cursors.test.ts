@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { legacyCursor } from "../../app/services/sync-cursor.js";
 import { apiSuite } from "../support/api-suite.js";
-import { newAccount, type Account } from "../support/app-harness.js";
+import { newAccount, type Account } from "../../harness/support/app-harness.js";
 
 /**
  * Sync cursors are signed by the server: a client cannot forge an issue time (a cursor that never

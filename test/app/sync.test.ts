@@ -2,7 +2,7 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { legacyCursor as encodeCursor } from "../../app/services/sync-cursor.js";
 import { apiSuite } from "../support/api-suite.js";
-import { client, newAccount, startTestApp, type Account, type Client } from "../support/app-harness.js";
+import { client, newAccount, startTestApp, type Account, type Client } from "../../harness/support/app-harness.js";
 
 /** v1.1 delta sync: GET /api/v1/todos/changes. */
 const suite = apiSuite({}, {});

@@ -1,7 +1,14 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
-import { client, newAccount, startTestApp, type Account, type Client, type TestApp } from "../support/app-harness.js";
+import {
+  client,
+  newAccount,
+  startTestApp,
+  type Account,
+  type Client,
+  type TestApp,
+} from "../../harness/support/app-harness.js";
 
 let app: TestApp;
 let api: Client;

@@ -12,7 +12,7 @@ import {
   TEST_JWT_SECRET,
   type Client,
   type TestApp,
-} from "../support/app-harness.js";
+} from "../../harness/support/app-harness.js";
 
 let app: TestApp;
 let api: Client;

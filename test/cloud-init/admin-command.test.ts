@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildServer } from "../../release/bundle.js";
-import { client, newAccount, startTestApp, TEST_JWT_SECRET } from "../support/app-harness.js";
+import { client, newAccount, startTestApp, TEST_JWT_SECRET } from "../../harness/support/app-harness.js";
 import { createTestDatabase } from "../support/database.js";
 import { renderedFiles, run, variants } from "./helpers.js";
 

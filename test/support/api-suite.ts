@@ -1,6 +1,12 @@
 import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
-import { client, startTestApp, type Client, type StartOptions, type TestApp } from "./app-harness.js";
+import {
+  client,
+  startTestApp,
+  type Client,
+  type StartOptions,
+  type TestApp,
+} from "../../harness/support/app-harness.js";
 import { createTestDatabase } from "./database.js";
 
 /** How one server of the suite is started (its database is the suite's); a function is called at start. */
