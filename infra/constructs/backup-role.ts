@@ -44,7 +44,8 @@ export const ROLE_PROPAGATION_MS = 15_000;
  * The servers' backup role, in the scope of the BackupBucket (construct ids "role", "policy",
  * "role-policy", "attachment"...: the addresses of existing environments). Two guards around the
  * provider:
- * - the attachments wait for the role to propagate (above);
+ * - the attachments (the policy to the role, the role to the servers) wait for the role to
+ *   propagate (above);
  * - the policy document is never compared with what IAM returns (the provider has no diff
  *   suppression for `policy_document`, unlike the role's trust policy: if IAM stores it
  *   normalised, every deploy would update it). A change of the wanted document replaces the policy
@@ -74,11 +75,24 @@ export function createBackupRole(scope: Construct, props: BackupRoleProps): IamR
     policyDocument: props.policyDocument,
     lifecycle: { ignoreChanges: ["policy_document"], replaceTriggeredBy: [wantedAddress] },
   });
+  const propagation = new DataResource(scope, "role-propagation", {
+    triggersReplace: { role: role.id },
+    provisioners: [
+      {
+        type: "local-exec",
+        command: `setTimeout(() => {}, ${ROLE_PROPAGATION_MS})`,
+        interpreter: ["node", "-e"],
+      },
+    ],
+  });
   const attachment = new IamRolePolicyAttachment(scope, "role-policy", {
     roleName: role.roleName,
     policyName: policy.policyName,
     policyType: "Custom",
     lifecycle: { replaceTriggeredBy: [wantedAddress] },
+    // AttachRolePolicy answers "role not found" for a role created a moment before, as the
+    // instance association does.
+    dependsOn: [propagation],
   });
   const address = (r: IamPolicy | IamRolePolicyAttachment) => `${r.terraformResourceType}.${r.friendlyUniqueId}`;
   TerraformStack.of(scope).addOverride("check.backup_policy_current", {
@@ -90,16 +104,6 @@ export function createBackupRole(scope: Construct, props: BackupRoleProps): IamR
     ],
   });
 
-  const propagation = new DataResource(scope, "role-propagation", {
-    triggersReplace: { role: role.id },
-    provisioners: [
-      {
-        type: "local-exec",
-        command: `setTimeout(() => {}, ${ROLE_PROPAGATION_MS})`,
-        interpreter: ["node", "-e"],
-      },
-    ],
-  });
   props.instanceIds.forEach((instanceId, i) => {
     new IamRoleAttachment(scope, props.instanceIds.length === 1 ? "attachment" : `attachment-${i + 1}`, {
       iamRoleName: role.roleName,

@@ -1,6 +1,6 @@
 /**
- * The servers' backup role around two gaps of provider 0.0.196: the role is attached to the
- * servers only after a propagation wait that runs when the role is created (the attachment has no
+ * The servers' backup role around two gaps of provider 0.0.196: the policy is attached to the role,
+ * and the role to the servers, only after a propagation wait that runs when the role is created (the attachment has no
  * retry, and IAM is eventually consistent), and the policy document is never compared with what
  * IAM stores (no diff suppression: a normalised document would update the policy at every deploy);
  * a change of the wanted document replaces the policy and its attachment instead.
@@ -33,6 +33,10 @@ describe.each([
     const attachments = resources(tf, "volcengine_iam_role_attachment");
     expect(attachments.length).toBeGreaterThan(0);
     for (const a of attachments) expect(a.depends_on).toEqual([`terraform_data.${waitName}`]);
+    // The policy's attachment to the role waits too: AttachRolePolicy also answers "role not
+    // found" for a role created a moment before.
+    const [policyAttachment] = resources(tf, "volcengine_iam_role_policy_attachment");
+    expect(policyAttachment!.depends_on).toEqual([`terraform_data.${waitName}`]);
   });
 
   it("keeps the policy document out of the comparison; a new document replaces policy and attachment", async () => {
