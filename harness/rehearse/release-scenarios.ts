@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { RehearsalClient } from "./api.js";
 import type { Container } from "./container.js";
 import { REHEARSAL_MIGRATION, type Release } from "./releases.js";
-import { expectActive, expectSystemRunning, releaseStatus } from "./server-checks.js";
+import { expectActive, expectSystemRunning, releaseStatus, waitFor } from "./server-checks.js";
 import type { StepLog } from "./steps.js";
 import { describeReport, startWriteTraffic, type WriteTrafficReport } from "./write-traffic.js";
 
@@ -127,7 +127,15 @@ export async function runReleaseScenarios(s: ReleaseScenarios): Promise<void> {
         `${appName}-backup.timer`,
         ...s.appPorts.map((p) => `${appName}@${p}`),
       ]);
-      await api.expect(200, "GET", "/readyz");
+      // An instance is "active" as soon as its process starts; it answers a moment later. Until then
+      // Nginx answers 503, as it would to a load balancer's health check.
+      const booted = Date.now();
+      await waitFor(
+        () => api.request("GET", "/readyz").then((r) => r.status === 200),
+        60_000,
+        "/readyz after the reboot",
+      );
+      log.info(`/readyz answered 200 ${Date.now() - booted} ms after every unit was active`);
       // from the moment the server answers again, writes must not fail
       await underWrites("after a reboot", () => sleep(8_000));
       await s.expectDataKept();

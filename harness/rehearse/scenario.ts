@@ -3,7 +3,13 @@ import type { RehearsalClient } from "./api.js";
 import type { Container } from "./container.js";
 import { deployInContainer } from "./deploy.js";
 import type { Release } from "./releases.js";
-import { expectActive, expectServerAsDocumented, expectSetupIdempotent, releaseStatus } from "./server-checks.js";
+import {
+  expectActive,
+  expectServerAsDocumented,
+  expectSetupIdempotent,
+  releaseStatus,
+  waitFor,
+} from "./server-checks.js";
 import { expectAppCannotReachMetadata } from "./metadata-check.js";
 import { runSmokeTest } from "./smoke-test.js";
 import { expectFirewallFromOutside } from "./firewall-check.js";
@@ -148,12 +154,4 @@ export async function runScenario({
     );
     if (scratch.stdout.trim() !== "0") throw new Error(`scratch databases left: ${scratch.stdout.trim()}`);
   });
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }

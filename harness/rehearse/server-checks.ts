@@ -118,3 +118,12 @@ export async function expectSetupIdempotent(box: Container, appName: string, log
     throw new Error(`todo-setup changed ${watched.join(", ")} when run again:\n${before}\n→\n${after}`);
   await expectActive(box, [`${appName}@3001`, `${appName}@3002`, "nginx", "postgresql"]);
 }
+
+/** Polls `check` every 500 ms until it holds, or fails naming `what` after `timeoutMs`. */
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
