@@ -1,10 +1,11 @@
-import { DataResource, TerraformStack } from "cdktf";
+import { TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { TosBucket } from "../../.gen/providers/volcengine/tos-bucket/index.js";
 import { TosBucketLifecycle } from "../../.gen/providers/volcengine/tos-bucket-lifecycle/index.js";
 import { createBackupRole } from "./backup-role.js";
 import { tagBlocks } from "./tags.js";
 import { BACKUP_PREFIX } from "../../contract/server.js";
+import { TerraformData } from "./terraform-data.js";
 
 export interface BackupBucketProps {
   /** Prefix of every resource name, e.g. "todo-api-dev" (`<project>-<environment>`). */
@@ -141,7 +142,7 @@ export class BackupBucket extends Construct {
     // compared (ignore_changes): they are written when the resource is created and again, by a
     // replacement, whenever what the stack wants changes (this record of them); the check below
     // warns at every plan if TOS did not keep the non-current expiry.
-    const wanted = new DataResource(this, "lifecycle-rules", { input: { rules: JSON.stringify(rules) } });
+    const wanted = new TerraformData(this, "lifecycle-rules", { input: { rules: JSON.stringify(rules) } });
     this.lifecycle = new TosBucketLifecycle(this, "lifecycle", {
       bucketName: bucket.bucketName,
       lifecycle: {

@@ -1,4 +1,4 @@
-import { DataResource, TerraformStack } from "cdktf";
+import { TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { IamPolicy } from "../../.gen/providers/volcengine/iam-policy/index.js";
 import { IamRole } from "../../.gen/providers/volcengine/iam-role/index.js";
@@ -6,6 +6,7 @@ import { IamRoleAttachment } from "../../.gen/providers/volcengine/iam-role-atta
 import { IamRolePolicyAttachment } from "../../.gen/providers/volcengine/iam-role-policy-attachment/index.js";
 import { apiDescription } from "./description.js";
 import { tagBlocks } from "./tags.js";
+import { TerraformData } from "./terraform-data.js";
 
 /**
  * ECS instances may assume the role (the metadata service hands the instance temporary
@@ -67,7 +68,7 @@ export function createBackupRole(scope: Construct, props: BackupRoleProps): IamR
     tags: tagBlocks(props.tags),
   });
 
-  const wanted = new DataResource(scope, "policy-document", { input: { document: props.policyDocument } });
+  const wanted = new TerraformData(scope, "policy-document", { input: { document: props.policyDocument } });
   const wantedAddress = `${wanted.terraformResourceType}.${wanted.friendlyUniqueId}`;
   const policy = new IamPolicy(scope, "policy", {
     policyName: `${props.name}-backup-tos`,
@@ -75,7 +76,7 @@ export function createBackupRole(scope: Construct, props: BackupRoleProps): IamR
     policyDocument: props.policyDocument,
     lifecycle: { ignoreChanges: ["policy_document"], replaceTriggeredBy: [wantedAddress] },
   });
-  const propagation = new DataResource(scope, "role-propagation", {
+  const propagation = new TerraformData(scope, "role-propagation", {
     triggersReplace: { role: role.id },
     provisioners: [
       {
