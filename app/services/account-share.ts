@@ -79,11 +79,6 @@ export class AccountShare {
     }
   }
 
-  /** Requests of the account running now (0 when idle); for tests and metrics. */
-  inFlight(userId: number): number {
-    return this.accounts.get(userId)?.inFlight ?? 0;
-  }
-
   private waitForTurn(account: Account): Promise<void> {
     if (account.waiting.length >= this.options.maxQueued) return Promise.reject(tooManyAtOnce());
     return new Promise<void>((resolve, reject) => {
