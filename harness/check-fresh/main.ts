@@ -145,7 +145,8 @@ function nspawn(
       `--setenv=USER=${options.user}`,
     );
   }
-  args.push("--setenv=PATH=/usr/local/bin:/usr/bin:/bin", "--setenv=LANG=C.UTF-8");
+  // NO_COLOR: the newcomer's output is relayed into a log (CI's), where colour codes are noise.
+  args.push("--setenv=PATH=/usr/local/bin:/usr/bin:/bin", "--setenv=LANG=C.UTF-8", "--setenv=NO_COLOR=1");
   if (hostCa) args.push(`--setenv=NODE_EXTRA_CA_CERTS=${CONTAINER_CA}`);
   return run("systemd-nspawn", [...args, ...command], {
     allowFailure: true,
