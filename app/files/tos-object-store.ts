@@ -149,7 +149,7 @@ function unavailable(operation: string, err: unknown): ObjectStoreUnavailableErr
   const e = err as { statusCode?: number; code?: string; requestId?: string; message?: string };
   const detail =
     typeof e?.statusCode === "number"
-      ? `${e.statusCode} ${e.code ?? ""} (request ${e.requestId ?? "unknown"})`
+      ? `${[e.statusCode, e.code].filter(Boolean).join(" ")} (request ${e.requestId || "unknown"})`
       : String(e?.message ?? err)
           .split("\n")[0]!
           .slice(0, 200);
