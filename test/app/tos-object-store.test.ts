@@ -14,8 +14,16 @@ import { type S3StandIn, startS3StandIn } from "../../local-cloud/services/tos/s
 
 const BUCKET = "todo-api-dev-files-0a1b2c3d";
 const REGION = "cn-beijing";
-const first: Credentials = { AccessKeyId: "AKLTfilesone", SecretAccessKey: "secret-one-1", SessionToken: "token-one-1" };
-const second: Credentials = { AccessKeyId: "AKLTfilestwo", SecretAccessKey: "secret-two-2", SessionToken: "token-two-2" };
+const first: Credentials = {
+  AccessKeyId: "AKLTfilesone",
+  SecretAccessKey: "secret-one-1",
+  SessionToken: "token-one-1",
+};
+const second: Credentials = {
+  AccessKeyId: "AKLTfilestwo",
+  SecretAccessKey: "secret-two-2",
+  SessionToken: "token-two-2",
+};
 
 let dir: string;
 let credentialsFile: string;
@@ -177,7 +185,12 @@ describe("TOS object store: what the storage refuses", () => {
     expect(s3.objects.has("files/r/2") || s3.objects.has("files/r/3")).toBe(false);
     // Nor change what a download URL answers with.
     await upload("r/4", "x");
-    const down = await store.presignDownload({ key: "r/4", filename: "a.png", contentType: "image/png", expiresInSeconds: 60 });
+    const down = await store.presignDownload({
+      key: "r/4",
+      filename: "a.png",
+      contentType: "image/png",
+      expiresInSeconds: 60,
+    });
     await refused(await fetch(withParam(down.url, "response-content-type", "text/html")), "SignatureDoesNotMatch");
   });
 
@@ -191,7 +204,10 @@ describe("TOS object store: what the storage refuses", () => {
 
   it("a wrong or missing security token", async () => {
     const up = await store.presignUpload({ key: "r/6", contentType: "image/png", size: 1, expiresInSeconds: 60 });
-    await refused(await put(withParam(up.url, "X-Tos-Security-Token", "token-other"), "x", up.headers), "InvalidSecurityToken");
+    await refused(
+      await put(withParam(up.url, "X-Tos-Security-Token", "token-other"), "x", up.headers),
+      "InvalidSecurityToken",
+    );
     await refused(await put(withParam(up.url, "X-Tos-Security-Token", null), "x", up.headers), "InvalidSecurityToken");
     expect(s3.objects.has("files/r/6")).toBe(false);
   });
@@ -248,7 +264,10 @@ describe("TOS object store: credentials", () => {
     expect(err).toBeInstanceOf(ObjectStoreUnavailableError);
     expect(err.message).toMatch(/is not a JSON object/);
     expect(err.message).not.toContain(first.SecretAccessKey);
-    writeFileSync(credentialsFile, JSON.stringify({ AccessKeyId: "AKLT", SecretAccessKey: "s", ExpiredTime: "2099-01-01T00:00:00Z" }));
+    writeFileSync(
+      credentialsFile,
+      JSON.stringify({ AccessKeyId: "AKLT", SecretAccessKey: "s", ExpiredTime: "2099-01-01T00:00:00Z" }),
+    );
     await expect(store.head("k")).rejects.toThrow(/has no SessionToken/);
     writeFileSync(credentialsFile, JSON.stringify({ ...first, ExpiredTime: "soon" }));
     await expect(store.head("k")).rejects.toThrow(/ExpiredTime that is not a date/);
@@ -263,7 +282,9 @@ describe("TOS object store: credentials", () => {
     const del = await store.delete("k").catch((e) => e);
     expect(del).toBeInstanceOf(ObjectStoreUnavailableError);
     expect(del.message).toMatch(/^object storage DELETE failed: 403 InvalidAccessKeyId \(request [0-9A-F]{32}\)$/);
-    const unreachable = await storeFor("http://127.0.0.1:9").head("k").catch((e) => e);
+    const unreachable = await storeFor("http://127.0.0.1:9")
+      .head("k")
+      .catch((e) => e);
     expect(unreachable).toBeInstanceOf(ObjectStoreUnavailableError);
     for (const secret of [first.SecretAccessKey, first.SessionToken]) expect(unreachable.message).not.toContain(secret);
   });
