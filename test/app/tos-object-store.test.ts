@@ -164,7 +164,7 @@ describe("TOS object store: presigned upload, HEAD, download and delete", () => 
 describe("TOS object store: what the storage refuses", () => {
   async function refused(res: Response, code: string) {
     expect(res.status).toBe(403);
-    const body = await res.json();
+    const body = (await res.json()) as { RequestId: string };
     expect(body).toMatchObject({ Code: code, HostId: expect.any(String) });
     expect(body.RequestId).toMatch(/^[0-9A-F]{32}$/);
   }
