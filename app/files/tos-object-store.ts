@@ -45,7 +45,17 @@ export function createTosObjectStore(settings: TosStoreSettings): ObjectStore {
 
   async function current(): Promise<{ credentials: StsCredentials; tos: TosClient }> {
     const credentials = await credentialsFile.current();
-    if (client?.credentials === credentials) return client;
+    // Re-reading an unchanged file (close to expiry) keeps the client and its open connections.
+    const held = client?.credentials;
+    if (
+      client &&
+      held?.accessKeyId === credentials.accessKeyId &&
+      held.secretAccessKey === credentials.secretAccessKey &&
+      held.sessionToken === credentials.sessionToken
+    ) {
+      client = { credentials, tos: client.tos };
+      return client;
+    }
     const { TosClient: Client } = await import("@volcengine/tos-sdk");
     const tos = new Client({
       accessKeyId: credentials.accessKeyId,
