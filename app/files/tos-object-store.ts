@@ -7,9 +7,10 @@ import type {
   UploadRequest,
 } from "./object-store.js";
 import { contentDisposition } from "./content-disposition.js";
-import { ObjectStoreUnavailableError, type StsCredentials, StsCredentialsFile } from "./sts-credentials-file.js";
+import { ObjectStoreUnavailableError } from "./object-store-unavailable.js";
+import { type StsCredentials, StsCredentialsFile } from "./sts-credentials-file.js";
 
-export { ObjectStoreUnavailableError } from "./sts-credentials-file.js";
+export { ObjectStoreUnavailableError } from "./object-store-unavailable.js";
 
 /** The contract: upload and download URLs live at most 15 minutes. */
 const MAX_URL_SECONDS = 900;
