@@ -6,7 +6,7 @@ import type {
   TosStoreSettings,
   UploadRequest,
 } from "./object-store.js";
-import { contentDisposition } from "./content-disposition.js";
+import { attachmentDisposition } from "./content-disposition.js";
 import { ObjectStoreUnavailableError } from "./object-store-unavailable.js";
 import { type StsCredentials, StsCredentialsFile } from "./sts-credentials-file.js";
 
@@ -115,7 +115,7 @@ export function createTosObjectStore(settings: TosStoreSettings): ObjectStore {
     async presignDownload(input: DownloadRequest): Promise<PresignedRequest> {
       const { url, expiresAt } = await presign("GET", input.key, input.expiresInSeconds, {
         contentType: input.contentType,
-        contentDisposition: contentDisposition(input.filename),
+        contentDisposition: attachmentDisposition(input.filename),
       });
       return { method: "GET", url, headers: {}, expiresAt };
     },
