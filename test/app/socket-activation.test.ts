@@ -64,7 +64,7 @@ function post(port: number, token: string, title: string): Promise<Outcome> {
 /** The app's JSON log lines, from every process that writes to `stream`. */
 class Logs {
   readonly text: string[] = [];
-  readonly listening: { pid: number; at: number }[] = [];
+  readonly listening: { pid: number; url: string; at: number }[] = [];
   holderPort: number | undefined;
   follow(proc: ChildProcess) {
     let rest = "";
@@ -75,9 +75,10 @@ class Logs {
       for (const line of lines) {
         this.text.push(line);
         if (!line.startsWith("{")) continue;
-        const entry = JSON.parse(line) as { msg?: string; pid?: number; holder?: { port: number } };
+        const entry = JSON.parse(line) as { msg?: string; pid?: number; url?: string; holder?: { port: number } };
         if (entry.holder) this.holderPort = entry.holder.port;
-        if (entry.msg === "listening" && entry.pid) this.listening.push({ pid: entry.pid, at: Date.now() });
+        if (entry.msg === "listening" && entry.pid)
+          this.listening.push({ pid: entry.pid, url: entry.url ?? "", at: Date.now() });
       }
     };
     proc.stdout!.on("data", take);
@@ -117,6 +118,8 @@ async function restartUnderLoad(
 ): Promise<RestartRun> {
   start(1);
   const first = await logs.until("the first process listening", () => logs.listening[0]);
+  // on the socket the clients use (with a holder: the one it passed, not HOST:PORT)
+  expect(new URL(first.url).port).toBe(String(port()));
   const account = await newAccount(client(`http://127.0.0.1:${port()}`));
   const outcomes: Outcome[] = [];
   let stopping = false;
@@ -134,6 +137,7 @@ async function restartUnderLoad(
   expect(exited).toBe(true);
   start(2);
   const next = await logs.until("the second process listening", () => logs.listening[1]);
+  expect(new URL(next.url).port).toBe(String(port()));
   const countAt = outcomes.length;
   await logs.until("200 more answers", () => (outcomes.length >= countAt + 200 ? true : undefined));
   stopping = true;
