@@ -60,12 +60,14 @@ export async function expectOnSockets(box: Container, appName: string, ports: nu
       allowFailure: true,
     });
     const [active, enabled] = state.stdout.trim().split("\n");
-    // the listening socket is shared: systemd (pid 1) and the node process both hold it
+    // the listening socket is shared: systemd (pid 1) and the instance's process (its MainPID)
+    // both hold it (node names its main thread "MainThread", so pids are compared, not names)
     const holders = (await box.exec(`ss -Hltnp 'sport = :${port}'`)).stdout.trim();
-    log.info(`${socket}: ${active}, ${enabled}; ${holders.replace(/\s+/g, " ")}`);
+    const mainPid = (await box.exec(`systemctl show -p MainPID --value ${appName}@${port}.service`)).stdout.trim();
+    log.info(`${socket}: ${active}, ${enabled}; MainPID ${mainPid}; ${holders.replace(/\s+/g, " ")}`);
     if (active !== "active" || enabled !== "enabled") throw new Error(`${socket} is ${active}, ${enabled}`);
-    if (!holders.includes('"systemd"') || !holders.includes('"node"'))
-      throw new Error(`127.0.0.1:${port} is not held by both systemd and the app: ${holders}`);
+    if (!holders.includes("pid=1,") || !holders.includes(`pid=${mainPid},`))
+      throw new Error(`127.0.0.1:${port} is not held by both systemd and ${appName}@${port} (${mainPid}): ${holders}`);
   }
 }
 
@@ -93,7 +95,7 @@ systemctl start ${services}`,
       await new Promise((r) => setTimeout(r, 500));
     }
     const holders = (await box.exec(`ss -Hltnp 'sport = :${port}'`)).stdout.trim();
-    if (holders.includes('"systemd"')) throw new Error(`systemd still holds 127.0.0.1:${port}: ${holders}`);
+    if (holders.includes("pid=1,")) throw new Error(`systemd still holds 127.0.0.1:${port}: ${holders}`);
     log.info(`${appName}@${port} binds its port itself, as under an earlier kit: ${holders.replace(/\s+/g, " ")}`);
   }
 }
