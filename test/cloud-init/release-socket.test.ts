@@ -181,6 +181,16 @@ describe.skipIf(curl.missing).sequential("todo-release and the instances' socket
     }
   });
 
+  it("status says which instances are on their socket units", () => {
+    const r = release(["status"]);
+    expect(r.status, r.stderr).toBe(0);
+    for (const port of ports)
+      expect(r.stdout).toContain(
+        `todo-api@${port}  active  ready  runs ${onSocket.hash} (current); on its socket unit`,
+      );
+    calls();
+  });
+
   it("once on their sockets, a restart is a plain restart (the socket stays)", async () => {
     const r = release(["restart"]);
     expect(r.status, r.stderr).toBe(0);
