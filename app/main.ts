@@ -1,4 +1,5 @@
 import { type Config, ConfigError, loadConfig } from "./config.js";
+import { inheritedSocket } from "./http/inherited-socket.js";
 import { createLogger } from "./logger.js";
 import { TodoServer } from "./server.js";
 
@@ -23,7 +24,9 @@ async function main(): Promise<void> {
   const logger = createLogger(config);
   let server: TodoServer;
   try {
-    server = await TodoServer.start(config, logger);
+    // Under systemd the socket unit owns the listening socket (app@.socket): a restart then
+    // loses no connection that arrives meanwhile. Without one (npm start, tests) it binds HOST:PORT.
+    server = await TodoServer.start(config, logger, { listenSocket: inheritedSocket() });
   } catch (err) {
     logger.fatal({ err }, "could not start");
     logger.flush();

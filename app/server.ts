@@ -1,11 +1,12 @@
 import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
+import { createAdaptorServer } from "@hono/node-server";
 import type { Server } from "node:http";
 import type { Config } from "./config.js";
 import { createApp } from "./create-app.js";
 import { openDatabase, type DatabaseHandle } from "./db/database.js";
 import { prepareSchema } from "./db/migrator.js";
 import { trackConnections, type ConnectionDrain } from "./http/connection-drain.js";
+import type { InheritedSocket } from "./http/inherited-socket.js";
 import type { Logger } from "./logger.js";
 import { createServices, type ServiceOptions } from "./services/index.js";
 import type { MailQueue } from "./services/mail-queue.js";
@@ -13,6 +14,8 @@ import type { MailQueue } from "./services/mail-queue.js";
 export interface TodoServerOptions extends ServiceOptions {
   /** Use this database instead of opening one from config (tests share one between two apps). */
   database?: DatabaseHandle;
+  /** Serve on this inherited listening socket (systemd's, see http/inherited-socket.ts) instead of binding HOST:PORT. */
+  listenSocket?: InheritedSocket;
 }
 
 /**
@@ -69,10 +72,15 @@ export class TodoServer {
       }
       const services = createServices(config, database, options);
       const app = createApp({ config, services, logger });
-      const server = await new Promise<Server>((resolve, reject) => {
-        const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s as Server));
-        s.once("error", reject);
+      const inherited = options.listenSocket;
+      const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host }) as Server;
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        // Socket activation (app@.socket): serve on the socket systemd holds; else bind HOST:PORT.
+        if (inherited) server.listen({ fd: inherited.fd }, resolve);
+        else server.listen({ host: config.host, port: config.port }, resolve);
       });
+      if (inherited) logger.info({ fd: inherited.fd }, "serving on the listening socket passed by systemd");
       const connections = trackConnections(server);
       // Keep-alive sockets must not outlive a proxy's idle timeout in the wrong order (Nginx: 60 s).
       server.keepAliveTimeout = 65_000;
@@ -94,7 +102,8 @@ export class TodoServer {
   }
 
   /**
-   * Stops accepting (new connections are refused), lets in-flight requests and those still
+   * Stops accepting (new connections are refused; on an inherited socket they wait in its backlog
+   * for the next process), lets in-flight requests and those still
    * arriving on kept-alive connections finish with `Connection: close`, closes connections left
    * idle after `idleGraceMs`, destroys what remains after `drainTimeoutMs`, then closes the
    * database. Idempotent. See http/connection-drain.ts.

@@ -196,6 +196,7 @@ export function serverFiles(
       file(`/usr/local/sbin/${name}`, `bin/${name}`, "0755"),
     ),
     file(`/etc/systemd/system/${app}@.service`, "systemd/app@.service"),
+    file(`/etc/systemd/system/${app}@.socket`, "systemd/app@.socket"),
     file(`/etc/nginx/conf.d/${app}.conf`, "nginx/http.conf"),
     file(`/etc/nginx/snippets/${app}-proxy.conf`, "nginx/proxy.conf"),
     file(`/etc/nginx/sites-available/${app}-http.conf`, "nginx/site-http.conf"),

@@ -14,6 +14,14 @@ export const RELEASE_HASH_PATTERN = /^[0-9a-f]{12}$/;
 /** Folder inside the release tarball that carries the server kit. */
 export const RELEASE_KIT_DIR = "server";
 
+/**
+ * A file in the release root whose presence says its server takes the listening socket systemd
+ * passes (socket activation, the kit's app@.socket). The kit starts an instance on its socket unit
+ * only under such a release: an older one binds 127.0.0.1:PORT itself. Its name is spelled out in
+ * cloud-init/bin/todo-release, todo-setup and systemd/app@.socket.
+ */
+export const SOCKET_ACTIVATION_MARKER = "SOCKET_ACTIVATION";
+
 export interface Release {
   /** Absolute (or at least local) path of the .tar.gz. */
   path: string;

@@ -15,13 +15,19 @@ import { createRequire } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTar, gzipDeterministic, type TarEntry } from "../contract/tar.js";
-import { RELEASE_APP_NAME, RELEASE_KIT_DIR, releaseFileName, type Release } from "../contract/release.js";
+import {
+  RELEASE_APP_NAME,
+  RELEASE_KIT_DIR,
+  releaseFileName,
+  SOCKET_ACTIVATION_MARKER,
+  type Release,
+} from "../contract/release.js";
 
 /**
  * The release builder (`npm run release`, scripts/release.ts; the infra stack at synth time): the production server as one self-contained, content-addressed tarball,
  * dist/release/todo-api-<hash>.tar.gz, that unpacks to
  *
- *   server.mjs  migrate.mjs  admin.mjs  offsite.mjs  package.json  RELEASE  node_modules/@node-rs/bcrypt{,-linux-x64-gnu}
+ *   server.mjs  migrate.mjs  admin.mjs  offsite.mjs  package.json  RELEASE  SOCKET_ACTIVATION  node_modules/@node-rs/bcrypt{,-linux-x64-gnu}
  *   server/{install,kit.mjs,bin,systemd,nginx,etc,lib}   (the server kit: see kitFiles)
  *
  * so a server needs Node.js and nothing from a package registry. <hash> is the first 12 hex digits
@@ -172,6 +178,14 @@ function collectFiles(bundleDir: string, kitFile: string, cacheDir: string, log:
     const path = join(bundleDir, name);
     if (!existsSync(path)) throw new Error(`the build did not produce ${path}`);
     files.set(name, { content: readFileSync(path), mode: 0o644 });
+  }
+  // Said by the server itself: a bundle taken from an older release (the rehearsal's variants)
+  // that does not read LISTEN_FDS gets no marker, and the kit lets it bind its port.
+  if (readFileSync(join(bundleDir, "server.mjs"), "utf8").includes("LISTEN_FDS")) {
+    files.set(SOCKET_ACTIVATION_MARKER, {
+      content: Buffer.from("server.mjs serves on the listening socket systemd passes (LISTEN_FDS)\n"),
+      mode: 0o644,
+    });
   }
   // The admin command (todo-admin runs it). Optional: a bundle directory taken from an older
   // release (the rehearsal's variants) has none, and that release simply lacks the command.

@@ -9,7 +9,9 @@ import { Server as NetServer, type Socket } from "node:net";
  * such a connection gets a reset, and Nginx never retries a POST or PATCH that was sent. Here:
  *
  * - the listening socket closes first, so a new connection is refused (a proxy moves on to the
- *   next instance for every method: nothing was sent);
+ *   next instance for every method: nothing was sent); when systemd owns the listening socket
+ *   (socket activation, http/inherited-socket.ts) only this process's copy closes, and new
+ *   connections wait in the socket's backlog for the next process;
  * - requests in flight finish; their responses (and those of requests that still arrive on a
  *   kept-alive connection) say `Connection: close`, and Node closes the connection after them;
  * - a connection idle at shutdown gets `idleGraceMs` to carry one more request; then idle ones

@@ -3,6 +3,7 @@ import type { RehearsalClient } from "./api.js";
 import type { Container } from "./container.js";
 import { REHEARSAL_MIGRATION, type Release } from "./releases.js";
 import { expectActive, expectSystemRunning, releaseStatus, waitFor } from "./server-checks.js";
+import { emulateEarlierKit, expectOnSockets, expectRestartLosesNothing } from "./socket-activation.js";
 import type { StepLog } from "./steps.js";
 import { describeReport, startWriteTraffic, type WriteTrafficReport } from "./write-traffic.js";
 
@@ -59,13 +60,22 @@ export async function runReleaseScenarios(s: ReleaseScenarios): Promise<void> {
       `select count(*) from information_schema.columns where table_name = 'todos' and column_name = 'rehearsal_note'`,
     )) === "1";
 
+  // The deploy below is also a server's first deploy of a kit with socket units (socket-activation.ts).
+  await log.check("instances bound to their ports by themselves, as under a kit without socket units", () =>
+    emulateEarlierKit(box, appName, s.appPorts, log),
+  );
   await log.check(`rolling deploy of release ${releases.second.hash} under writes`, () =>
     underWrites("rolling deploy", async () => {
       const result = await s.deploy(releases.second);
       if (result.code !== 0) throw new Error(`todo-release deploy exited ${result.code}`);
       if (!/draining/.test(result.output)) throw new Error("todo-release did not drain the instances out of Nginx");
+      if (!/onto its socket unit/.test(result.output))
+        throw new Error("todo-release did not move the instances onto their socket units");
       await s.expectCurrent(releases.second.hash);
     }),
+  );
+  await log.check("the rolling deploy moved every instance onto its socket unit", () =>
+    expectOnSockets(box, appName, s.appPorts, log),
   );
 
   await log.check(`release ${releases.migrating.hash} adds migration ${REHEARSAL_MIGRATION}, under writes`, () =>
@@ -141,6 +151,11 @@ export async function runReleaseScenarios(s: ReleaseScenarios): Promise<void> {
       await s.expectDataKept();
       await s.expectCurrent(before.current);
     },
+  );
+
+  await log.check(
+    `systemctl restart ${appName}@${s.appPorts[0]} under 50 clients without keep-alive, no Nginx: nothing fails`,
+    () => expectRestartLosesNothing(box, appName, s.appPorts[0]!, s.token, log),
   );
 
   log.info(

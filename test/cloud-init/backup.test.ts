@@ -141,7 +141,9 @@ describe.skipIf(pgDump.missing)("todo-backup and todo-restore", () => {
     expect(saved).toHaveLength(1);
     expect(r.stderr).toContain(`kept in database ${saved[0]!.datname}`);
     expect(readFileSync(join(dir, "systemctl.log"), "utf8").trim().split("\n")).toEqual([
+      `is-active todo-api@${ports[0]}.socket`,
       `stop todo-api@${ports[0]}`,
+      `is-active todo-api@${ports[1]}.socket`,
       `stop todo-api@${ports[1]}`,
       `start todo-api@${ports[0]}`,
       `start todo-api@${ports[1]}`,
@@ -238,8 +240,32 @@ describe.skipIf(pgDump.missing)("todo-restore and todo-backup edges", () => {
     const r = run("bash", [script("todo-restore"), "latest"], { env: { ...env, SYSTEMCTL: failing } });
     expect(r.status).not.toBe(0);
     expect(readFileSync(join(dir, "systemctl.log"), "utf8").trim().split("\n")).toEqual([
+      `is-active todo-api@${ports[0]}.socket`,
       `stop todo-api@${ports[0]}`,
+      `is-active todo-api@${ports[1]}.socket`,
       `stop todo-api@${ports[1]}`,
+      `start todo-api@${ports[0]}`,
+      `start todo-api@${ports[1]}`,
+    ]);
+  });
+
+  it("stops an instance's socket unit before it, and starts it again first, so no connection starts it meanwhile", () => {
+    const sockets = join(dir, "systemctl-sockets");
+    writeFileSync(
+      sockets,
+      `#!/bin/sh\necho "$*" >>"${dir}/systemctl.log"\ncase "$*" in "is-active todo-api@${ports[0]}.socket") echo active ;; esac\n`,
+    );
+    chmodSync(sockets, 0o755);
+    rmSync(join(dir, "systemctl.log"), { force: true });
+    const r = run("bash", [script("todo-restore"), "latest"], { env: { ...env, SYSTEMCTL: sockets } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, "systemctl.log"), "utf8").trim().split("\n")).toEqual([
+      `is-active todo-api@${ports[0]}.socket`,
+      `stop todo-api@${ports[0]}.socket`,
+      `stop todo-api@${ports[0]}`,
+      `is-active todo-api@${ports[1]}.socket`,
+      `stop todo-api@${ports[1]}`,
+      `start todo-api@${ports[0]}.socket`,
       `start todo-api@${ports[0]}`,
       `start todo-api@${ports[1]}`,
     ]);

@@ -68,7 +68,12 @@ esac
 export type Mode = "good" | "unready" | "crash" | "bad-migration";
 
 /** A release tarball of a stand-in app; `mode` decides how it behaves. */
-export function makeRelease(dir: string, name: string, mode: Mode = "good"): { path: string; hash: string } {
+export function makeRelease(
+  dir: string,
+  name: string,
+  mode: Mode = "good",
+  extraFiles: Record<string, string> = {},
+): { path: string; hash: string } {
   const server = `import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
 const release = readFileSync(new URL("./RELEASE", import.meta.url), "utf8").trim();
@@ -91,6 +96,7 @@ if (${JSON.stringify(mode)} === "bad-migration") { console.error("migration 0002
     "server.mjs": server,
     "migrate.mjs": migrate,
     "package.json": JSON.stringify({ name: "todo-api", private: true, type: "module", description: name }),
+    ...extraFiles,
   };
   const hash = createHash("sha256").update(JSON.stringify(files)).digest("hex").slice(0, 12);
   files.RELEASE = `${hash}\n`;

@@ -31,7 +31,7 @@ function writeUnits(name: string, files: ReturnType<typeof renderedFiles>): stri
       .replaceAll("/usr/local/sbin/", `${dir}/sbin/`);
     const file = join(unitDir, f.path.split("/").pop()!);
     writeFileSync(file, content);
-    units.push(file.includes("@.service") ? file.replace("@.service", "@3001.service") : file);
+    units.push(file.replace("@.service", "@3001.service").replace("@.socket", "@3001.socket"));
   }
   return units;
 }
@@ -41,10 +41,10 @@ describe.skipIf(systemdAnalyze.missing).each(Object.entries(variants))("systemd 
 
   it("pass systemd-analyze verify without a warning", () => {
     const units = writeUnits(name, files);
-    // app@, health service + timer, the host firewall, alert@ + alert-check and alert-watchdog
+    // app@ service + socket, health service + timer, the host firewall, alert@ + alert-check and alert-watchdog
     // services and timers; backup service + timer and the test restore's service + timer;
     // certificate service + timer
-    expect(units.length).toBe(9 + (options.databaseMode === "local" ? 4 : 0) + (options.domain ? 2 : 0));
+    expect(units.length).toBe(10 + (options.databaseMode === "local" ? 4 : 0) + (options.domain ? 2 : 0));
     const r = run("systemd-analyze", ["verify", "--man=no", ...units]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);

@@ -55,11 +55,14 @@ describe("the release tarball, assembled from a stand-in bundle", () => {
       "server/bin/todo-bootstrap",
       "server/bin/todo-release",
       "server/systemd/app@.service",
+      "server/systemd/app@.socket",
       "server/nginx/site-http.conf",
       "server/etc/journald.conf",
     ]) {
       expect(files, f).toContain(f);
     }
+    // a server that does not read LISTEN_FDS is not put on a socket unit by the kit
+    expect(files).not.toContain("SOCKET_ACTIVATION");
     expect(entries.find((e) => e.path === "server/install")!.mode & 0o111).not.toBe(0);
     expect(entries.find((e) => e.path === "RELEASE")!.content!.toString()).toBe(`${release.hash}\n`);
     const manifest = JSON.parse(entries.find((e) => e.path === "package.json")!.content!.toString());
@@ -113,6 +116,8 @@ describe("the real release (npm run build of app/)", () => {
     expect(readFileSync(second.path).equals(readFileSync(first.path))).toBe(true);
     const files = readTar(gunzipSync(readFileSync(first.path))).map((e) => e.path);
     for (const f of EXPECTED_FILES) expect(files).toContain(f);
+    // the app's server takes systemd's socket, so the kit starts it on its socket unit
+    expect(files).toContain("SOCKET_ACTIVATION");
   }, 120_000);
 
   it("runs from the unpacked tarball alone: migrations, server, and the smoke test through it", async () => {
