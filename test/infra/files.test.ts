@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { addressesOf, canonical, identityOf } from "../../infra/stacks/replacement.js";
 import { RDS, baseEnvironment, cleanupSynthDirs, resources, synth, type TfJson } from "./synth-helpers.js";
+import { hasTerraform, TerraformDir } from "./terraform-stand-in.js";
 
 afterAll(cleanupSynthDirs);
 
@@ -222,5 +223,43 @@ describe("the files configuration", () => {
     expect(tf.output.keep_files_command.value).toMatch(
       /^terraform state rm volcengine_tos_bucket\.files_bucket_\S+ volcengine_tos_bucket_lifecycle\.files_lifecycle_\S+ volcengine_tos_bucket_cors\.files_cors_\S+$/,
     );
+  });
+});
+
+describe.skipIf(!hasTerraform)("the data-loss guard over the files bucket, in a real plan", () => {
+  const dir = new TerraformDir();
+  afterAll(() => dir.dispose());
+  const flat = (text: string) => text.replace(/[│\s]+/g, " ");
+  /** Only the guard's own pieces of the stack (they need no provider), on a local state. */
+  const guardOf = (tf: TfJson): TfJson => ({
+    resource: {
+      terraform_data: Object.fromEntries(
+        Object.entries(tf.resource.terraform_data).filter(([name]) => name.startsWith("data_guard")),
+      ),
+    },
+  });
+  let initialized = false;
+  const deploy = async (env: Record<string, unknown>) => {
+    dir.write(guardOf(await stackOf(env)));
+    if (!initialized) expect(dir.init().status).toBe(0);
+    initialized = true;
+    return dir.apply();
+  };
+
+  it("records the bucket when files are turned on, and refuses turning them off unless allowReplace names files", async () => {
+    expect((await deploy(single())).status).toBe(0);
+    const on = await deploy(single({ files: FILES }));
+    expect(on.stderr).toBe("");
+    expect(on.status).toBe(0);
+    // A new CORS origin or limit does not touch the bucket's identity.
+    const tuned = await deploy(single({ files: { corsOrigins: ["https://web.example.com"], maxBytes: 1000 } }));
+    expect(tuned.stderr).toBe("");
+    const off = await deploy(single());
+    expect(off.status).not.toBe(0);
+    expect(flat(off.stderr)).toContain("the files bucket of todo-api-prod");
+    expect(flat(off.stderr)).toContain('"allowReplace": ["files"]');
+    const allowed = await deploy(single({ allowReplace: ["files"] }));
+    expect(allowed.stderr).toBe("");
+    expect(allowed.status).toBe(0);
   });
 });
