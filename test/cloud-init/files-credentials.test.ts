@@ -5,12 +5,22 @@
  * metadata address; this unit may reach that address and nothing else.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { optionsFromHostConf } from "../../cloud-init/kit.js";
+import { installServerFiles, optionsFromHostConf } from "../../cloud-init/kit.js";
 import { renderHostConf, parseCloudInitOptions, serverFiles } from "../../cloud-init/render.js";
 import {
   type Credentials,
@@ -201,5 +211,27 @@ describe("the credentials unit", () => {
     console.log(`systemd-analyze security todo-api-files-credentials.service: ${overall}`);
     // Measured 1.5 ("OK") with this systemd: root without capabilities, one address to reach.
     expect(overall).toBeLessThanOrEqual(1.5);
+  });
+});
+
+describe("a server of the last kit, upgraded by a release", () => {
+  const root = mkdtempSync(join(dir, "root-"));
+  const manifest = "/var/lib/todo-setup/installed-files";
+  const unitPaths = [
+    "/etc/systemd/system/todo-api-files-credentials.service",
+    "/etc/systemd/system/todo-api-files-credentials.timer",
+    "/usr/local/lib/todo/files-credentials.mjs",
+  ];
+
+  it("gets the credentials unit when the deploy's host settings name a files role, and loses it when they stop", () => {
+    const before = variants["rds, no domain"]!;
+    expect(installServerFiles(serverFiles(before), root, manifest).changed.length).toBeGreaterThan(0);
+    // The deploy step writes the new host settings, then the release's kit converges from them.
+    const conf = renderHostConf(parseCloudInitOptions({ ...before, filesCredentials: { roleName: ROLE } }));
+    const upgraded = installServerFiles(serverFiles(optionsFromHostConf(conf)), root, manifest);
+    expect(upgraded.changed.sort()).toEqual(["/etc/todo-host.conf", ...unitPaths].sort());
+    for (const p of unitPaths) expect(existsSync(join(root, p))).toBe(true);
+    const off = installServerFiles(serverFiles(before), root, manifest);
+    expect(off.removed.sort()).toEqual([...unitPaths].sort());
   });
 });
