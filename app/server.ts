@@ -31,7 +31,8 @@ export class TodoServer {
     private readonly logger: Logger,
     private readonly ownsDatabase: boolean,
     private readonly mailQueue: MailQueue,
-    private readonly fileJanitor: FileJanitor,
+    /** Exposed so tests can run it at a chosen moment. */
+    readonly fileJanitor: FileJanitor,
   ) {}
 
   get docsUrl(): string {
