@@ -89,14 +89,14 @@ describe("the janitor removes the objects of deleted attachments, todos and acco
     const pending = await startUpload(api, me, t2.id);
     await upload(pending.body.upload, PNG);
     const never = await startUpload(api, me, t2.id);
-    const keys = [await keyOf(ready.id), await keyOf(pending.body.attachment.id), await keyOf(never.body.attachment.id)];
+    const keys = [
+      await keyOf(ready.id),
+      await keyOf(pending.body.attachment.id),
+      await keyOf(never.body.attachment.id),
+    ];
     expect((await api.delete("/api/v1/users/me", { token: me.access })).status).toBe(204);
     expect((await suite.query("select 1 from attachments where user_id = $1", [me.id])).rowCount).toBe(0);
-    expect(
-      (await queue())
-        .map((r) => r.object_key)
-        .sort(),
-    ).toEqual([...keys].sort());
+    expect((await queue()).map((r) => r.object_key).sort()).toEqual([...keys].sort());
     await janitor().runOnce();
     // Their upload URLs were issued moments ago: the rows stay until those URLs have expired.
     expect(await queue()).toHaveLength(3);

@@ -20,7 +20,12 @@ describe("an attachment's life: create, upload, complete, download, delete", () 
     const created = await startUpload(api, me, todo.id, { filename: "Beleg März.png" });
     expect(created.status, created.text).toBe(201);
     const { attachment, upload: up } = created.body;
-    expect(attachment).toMatchObject({ todo_id: todo.id, filename: "Beleg März.png", status: "pending", size: PNG.length });
+    expect(attachment).toMatchObject({
+      todo_id: todo.id,
+      filename: "Beleg März.png",
+      status: "pending",
+      size: PNG.length,
+    });
     expect(created.headers.get("location")).toBe(`/api/v1/attachments/${attachment.id}/content`);
     expect(up.method).toBe("PUT");
     expect(up.headers).toEqual({ "Content-Type": "image/png" });
@@ -96,7 +101,9 @@ describe("an attachment's life: create, upload, complete, download, delete", () 
       const res = await api.post(path, { token: other.access });
       expect(res.status).toBe(404);
     }
-    expect((await api.get(`/api/v1/attachments/${a.body.attachment.id}/content`, { token: other.access })).status).toBe(404);
+    expect((await api.get(`/api/v1/attachments/${a.body.attachment.id}/content`, { token: other.access })).status).toBe(
+      404,
+    );
     expect((await api.delete(`/api/v1/attachments/${a.body.attachment.id}`, { token: other.access })).status).toBe(404);
     expect((await startUpload(api, other, todo.id)).status).toBe(404);
     expect((await api.post("/api/v1/attachments/not-a-uuid/complete", { token: me.access })).status).toBe(404);
@@ -217,7 +224,11 @@ describe("the local store's presigned URLs", () => {
     const variants: Array<[string, () => Promise<Response>]> = [
       ["signature", () => fetch(withParam(url, "sig", "A".repeat(43)), put("image/png", 10))],
       ["size", () => fetch(withParam(url, "size", "11"), put("image/png", 11))],
-      ["expiry", () => fetch(withParam(url, "expires", String(Number(url.searchParams.get("expires")) + 60)), put("image/png", 10))],
+      [
+        "expiry",
+        () =>
+          fetch(withParam(url, "expires", String(Number(url.searchParams.get("expires")) + 60)), put("image/png", 10)),
+      ],
       ["content type", () => fetch(url, put("text/plain", 10))],
       ["key", () => fetch(otherKey(url), put("image/png", 10))],
     ];

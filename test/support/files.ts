@@ -46,8 +46,7 @@ export function filesSuite(options: () => Omit<StartOptions, "databaseUrl"> = ()
     get app() {
       return started();
     },
-    query: <R extends pg.QueryResultRow = any>(text: string, values?: unknown[]) =>
-      connection!.query<R>(text, values),
+    query: <R extends pg.QueryResultRow = any>(text: string, values?: unknown[]) => connection!.query<R>(text, values),
   };
 }
 

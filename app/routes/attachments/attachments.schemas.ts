@@ -21,9 +21,14 @@ export const Attachment = z
   })
   .openapi("Attachment");
 
+export const PresignedMethod = z.enum(["PUT", "GET"]).openapi("PresignedMethod", {
+  description: "The HTTP method to send: `PUT` uploads, `GET` downloads",
+  ...variantNames(["PUT", "GET"]),
+});
+
 export const PresignedRequest = z
   .object({
-    method: z.enum(["PUT", "GET"]).openapi({ description: "The HTTP method to send" }),
+    method: PresignedMethod,
     url: z
       .string()
       .openapi({ format: "uri", description: "Send the request here, as it is (it carries its signature)" }),
