@@ -14,6 +14,20 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 export const EXTERNAL_PACKAGES = ["@node-rs/bcrypt", "@electric-sql/pglite", "pg-native"];
 
+/**
+ * What CommonJS dependencies expect of their module scope, given to the ESM bundle: `require()`
+ * (pg, pino) and `__dirname`/`__filename` (the TOS SDK's CRC module, an Emscripten build, reads
+ * `__dirname` when it loads, although its WebAssembly is inlined).
+ */
+export const COMMONJS_IN_ESM_BANNER = [
+  'import { createRequire as __todoApiCreateRequire } from "node:module";',
+  'import { dirname as __todoApiDirname } from "node:path";',
+  'import { fileURLToPath as __todoApiFileURLToPath } from "node:url";',
+  "const require = __todoApiCreateRequire(import.meta.url);",
+  "const __filename = __todoApiFileURLToPath(import.meta.url);",
+  "const __dirname = __todoApiDirname(__filename);",
+].join("\n");
+
 export interface BuildResult {
   server: string;
   migrate: string;
@@ -50,10 +64,7 @@ export async function buildServer(options: { outDir?: string; plugins?: Plugin[]
     format: "esm",
     target: "node20",
     external: EXTERNAL_PACKAGES,
-    // CommonJS dependencies (pg, pino) call require(); give the ESM bundle one.
-    banner: {
-      js: 'import { createRequire as __todoApiCreateRequire } from "node:module";\nconst require = __todoApiCreateRequire(import.meta.url);',
-    },
+    banner: { js: COMMONJS_IN_ESM_BANNER },
     minifySyntax: true,
     minifyWhitespace: true,
     legalComments: "eof",

@@ -1,8 +1,10 @@
 /**
- * TOS's S3-compatible endpoint, what a server copies its backups through, on 127.0.0.1 (or the
- * rehearsal's end of its container network): PUT/GET object and ListObjectsV2, path style, each
- * request's AWS Signature V4 VERIFIED with the role's secret and session token — written from the
- * specification, independently of cloud-init/lib/offsite.mjs, so a signing bug fails. It serves a
+ * TOS's data plane on 127.0.0.1 (or the rehearsal's end of its container network), in both of the
+ * protocols TOS speaks. Its S3-compatible one, what a server copies its backups through: PUT/GET
+ * object and ListObjectsV2, path style, each request's AWS Signature V4 VERIFIED with the role's
+ * secret and session token — written from the specification, independently of
+ * cloud-init/lib/offsite.mjs, so a signing bug fails. Its own (TOS4-HMAC-SHA256 in a header or a
+ * presigned URL), what the app's file store and the mobile clients use: tos-data-plane.ts. It serves a
  * bucket of the emulator's store (the same bucket, versions and delete markers the TOS protocol
  * serves, objects.ts), its own store when none is given. It can be told to fail the next
  * requests, to exercise the client's retries. The credentials come from the ECS metadata
@@ -16,6 +18,8 @@ import type { Credentials } from "../ecs/metadata.js";
 import { Store } from "../../store.js";
 import { bucketActions } from "./bucket.js";
 import { currentContent, currentKeys, deleteObject, putObject } from "./objects.js";
+import { serveTosObject } from "./tos-data-plane.js";
+import { isTosSigned } from "./tos-signature.js";
 
 export interface S3StandIn {
   url: string;
@@ -139,6 +143,8 @@ export async function startS3StandIn(opts: {
   host?: string;
   /** The emulator's store whose TOS bucket this serves (created there if missing); default: a store of its own. */
   store?: Store;
+  /** The stand-in's clock, for the expiry of presigned URLs (default: the time of day). */
+  now?: () => Date;
 }): Promise<S3StandIn> {
   const store = opts.store ?? new Store();
   if (!store.get("tos-bucket", opts.bucket))
@@ -160,6 +166,7 @@ export async function startS3StandIn(opts: {
     return b;
   };
   const objects = new BucketObjects(store, bucketResource);
+  const contentTypes = new Map<string, string>();
   const log: S3StandIn["log"] = [];
   let failures: { n: number; status: number } = { n: 0, status: 503 };
 
@@ -177,9 +184,18 @@ export async function startS3StandIn(opts: {
       failures.n--;
       return answer(req, res, failures.status, error("ServiceUnavailable", "injected failure"));
     }
-    const problem = verifySigV4(req, body, { region: opts.region, creds: opts.creds() });
-    if (problem) return answer(req, res, 403, error("SignatureDoesNotMatch", problem), problem);
     const url = new URL(req.url ?? "/", "http://x");
+    if (isTosSigned(req, url))
+      return serveTosObject(req, res, url, body, {
+        bucket: opts.bucket,
+        objects,
+        contentTypes,
+        creds: opts.creds,
+        now: opts.now ?? (() => new Date()),
+        log,
+      });
+    const problem = verifySigV4(req, body, { region: opts.region, creds: opts.creds(), now: opts.now?.() });
+    if (problem) return answer(req, res, 403, error("SignatureDoesNotMatch", problem), problem);
     const [, bucket, ...rest] = url.pathname.split("/");
     if (bucket !== opts.bucket) return answer(req, res, 404, error("NoSuchBucket", String(bucket)));
     const key = decodeURIComponent(rest.join("/"));
