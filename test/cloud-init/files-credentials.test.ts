@@ -27,7 +27,7 @@ import {
   startMetadataStandIn,
   type MetadataStandIn,
 } from "../../local-cloud/services/ecs/metadata.js";
-import { run, variants } from "./helpers.js";
+import { renderedFiles, run, SHELL_LIBRARY_ENV, variants } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
 
 const script = fileURLToPath(new URL("../../cloud-init/lib/files-credentials.mjs", import.meta.url));
@@ -233,5 +233,47 @@ describe("a server of the last kit, upgraded by a release", () => {
     for (const p of unitPaths) expect(existsSync(join(root, p))).toBe(true);
     const off = installServerFiles(serverFiles(before), root, manifest);
     expect(off.removed.sort()).toEqual([...unitPaths].sort());
+  });
+});
+
+describe("todo-setup files, once files are no longer configured", () => {
+  const work = mkdtempSync(join(dir, "setup-"));
+  const envFile = join(work, "env");
+  const setupEnv = {
+    PATH: process.env.PATH,
+    ...SHELL_LIBRARY_ENV,
+    TODO_HOST_CONF: join(work, "host.conf"),
+    TODO_ENV_FILE: envFile,
+    TODO_ENV_OWNER: "",
+    TODO_RELEASE_CMD: join(work, "todo-release"),
+    TODO_NO_WAIT: "1",
+  };
+  const files = renderedFiles(variants["rds, no domain"]!);
+  for (const name of ["todo-setup", "todo-release"]) {
+    writeFileSync(join(work, name), files.get(`/usr/local/sbin/${name}`)!.content);
+    chmodSync(join(work, name), 0o755);
+  }
+  // The host settings of a server without a files role (the deploy that turned files off wrote them).
+  writeFileSync(join(work, "host.conf"), files.get("/etc/todo-host.conf")!.content);
+  const setupFiles = () => run("bash", [join(work, "todo-setup"), "files"], { env: setupEnv });
+
+  it("turns the API's TOS store off when it used this unit's credentials file", () => {
+    writeFileSync(
+      envFile,
+      "NODE_ENV=production\nFILES_STORAGE=tos\nFILES_TOS_BUCKET=b-files\nFILES_CREDENTIALS_FILE=/run/todo-api-files/credentials.json\n",
+    );
+    const r = setupFiles();
+    expect(r.status, r.stderr).toBe(0);
+    const text = readFileSync(envFile, "utf8");
+    expect(text).toContain("FILES_STORAGE=off\n");
+    expect(text).not.toContain("FILES_STORAGE=tos");
+    expect(text).toContain("NODE_ENV=production\n");
+  });
+
+  it("leaves settings made by hand alone", () => {
+    const handMade = "FILES_STORAGE=tos\nFILES_CREDENTIALS_FILE=/etc/my-tos/credentials.json\n";
+    writeFileSync(envFile, handMade);
+    expect(setupFiles().status).toBe(0);
+    expect(readFileSync(envFile, "utf8")).toBe(handMade);
   });
 });
