@@ -3,8 +3,18 @@
  * API's settings, in both topologies; what turning it on does to an environment that exists.
  */
 import { afterAll, describe, expect, it } from "vitest";
+import { checkTerraformJson } from "../../harness/terraform-schema/check.js";
+import { formatProblems } from "../../harness/terraform-schema/schemas.js";
 import { addressesOf, canonical, identityOf } from "../../infra/stacks/replacement.js";
-import { RDS, baseEnvironment, cleanupSynthDirs, resources, synth, type TfJson } from "./synth-helpers.js";
+import {
+  RDS,
+  baseEnvironment,
+  cleanupSynthDirs,
+  projectSchemas,
+  resources,
+  synth,
+  type TfJson,
+} from "./synth-helpers.js";
 import { hasTerraform, TerraformDir } from "./terraform-stand-in.js";
 
 afterAll(cleanupSynthDirs);
@@ -32,6 +42,15 @@ describe("files off (the default)", () => {
     expect(tf.output.files_bucket).toBeUndefined();
     for (const script of deployScripts(tf)) expect(script).not.toContain("FILES_");
     expect(JSON.stringify(tf)).not.toContain("FILES_ROLE");
+  });
+});
+
+describe("the synthesized files resources", () => {
+  it.each([
+    ["one server", single({ files: FILES })],
+    ["a cluster", cluster({ files: FILES })],
+  ])("%s: every resource and attribute is one provider 0.0.196 knows", async (_name, env) => {
+    expect(formatProblems(checkTerraformJson(await stackOf(env), projectSchemas()))).toBe("");
   });
 });
 
