@@ -105,7 +105,8 @@ ${Object.entries({
     if (mode !== `640 root:${appName}`) throw new Error(`${credentialsFile} is ${mode}, expected 640 root:${appName}`);
     if (enabled !== "enabled" || active !== "active") throw new Error(`the credentials timer is ${enabled}/${active}`);
     if (result !== "success") throw new Error(`the credentials unit's last run: ${result}`);
-    const written = JSON.parse(await box.readFile(credentialsFile)) as Record<string, string>;
+    // /run is the container's own tmpfs: read inside it.
+    const written = JSON.parse((await box.exec(`cat ${credentialsFile}`)).stdout) as Record<string, string>;
     if (written.AccessKeyId !== creds.AccessKeyId || written.SessionToken !== creds.SessionToken)
       throw new Error("the credentials file does not hold the role's credentials");
   });
