@@ -2,6 +2,7 @@
  * `files` in the stack: the private bucket of attachments, its rules, the servers' policy and the
  * API's settings, in both topologies; what turning it on does to an environment that exists.
  */
+import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkTerraformJson } from "../../harness/terraform-schema/check.js";
 import { formatProblems } from "../../harness/terraform-schema/schemas.js";
@@ -16,6 +17,7 @@ import {
   type TfJson,
 } from "./synth-helpers.js";
 import { hasTerraform, TerraformDir } from "./terraform-stand-in.js";
+import { providerMirror, terraformWithMirror } from "./provider-mirror.js";
 
 afterAll(cleanupSynthDirs);
 
@@ -281,4 +283,35 @@ describe.skipIf(!hasTerraform)("the data-loss guard over the files bucket, in a 
     expect(allowed.stderr).toBe("");
     expect(allowed.status).toBe(0);
   });
+});
+
+describe("terraform validate of the files stacks with the real providers", () => {
+  const mirror = providerMirror();
+  if (mirror.missing) {
+    it.skip(`skipped: ${mirror.missing}`, () => {});
+    return;
+  }
+  it.each([
+    ["one server", single({ files: FILES })],
+    ["a cluster", cluster({ files: FILES })],
+  ])(
+    "%s is valid",
+    async (_name, env) => {
+      const result = await synth({ environments: { v: env } });
+      const terraform = terraformWithMirror(mirror.path!, path.join(result.outdir, "stacks", "todo-api-v"));
+      try {
+        const init = terraform(["init", "-backend=false", "-input=false", "-no-color"]);
+        expect(init.status, `${init.stdout}\n${init.stderr}`).toBe(0);
+        const report = JSON.parse(terraform(["validate", "-json", "-no-color"]).stdout) as {
+          valid: boolean;
+          diagnostics: { severity: string; summary: string; detail?: string }[];
+        };
+        expect(report.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+        expect(report.valid).toBe(true);
+      } finally {
+        terraform.cleanup();
+      }
+    },
+    180_000,
+  );
 });
