@@ -6,8 +6,8 @@
  * request, and only because the role may. Nothing on the bucket itself (no listing, policy, ACL,
  * CORS, lifecycle or bucket deletion), and nothing outside the prefix; those are denied explicitly
  * as well, so a broader policy attached to the role later does not grant them by accident (an
- * explicit Deny wins in Volcengine IAM). HEAD is authorized as `tos:GetObject` in TOS, as in S3
- * (TOS's list of authorizable operations has no HeadObject action). Action and resource syntax as
+ * explicit Deny wins in Volcengine IAM). HEAD is assumed to be authorized as `tos:GetObject`, as
+ * S3 authorizes HeadObject with GetObject (not verified against TOS). Action and resource syntax as
  * in backupPolicyDocument; not checked against Volcengine's policy validator or a live account
  * (docs/files.md).
  */
