@@ -159,8 +159,11 @@ ${Object.entries({
           throw new Error(`tos://${BUCKET}/${key} is still there 150 s after the todo's deletion`);
         await new Promise((r) => setTimeout(r, 1000));
       }
-      const deleted = tos.log.filter((l) => l.method === "DELETE" && l.path.includes(key));
+      // The SDK sends the key percent-encoded ("files%2F...").
+      const deleted = tos.log.filter((l) => l.method === "DELETE" && decodeURIComponent(l.path).includes(key));
       log.info(`the object went: ${deleted.map((l) => `DELETE ${l.status}`).join(", ")}`);
+      if (!deleted.some((l) => l.status === 204))
+        throw new Error("the object went without a DELETE the bucket answered");
     },
   );
   log.info(`files rehearsal: ${((Date.now() - started) / 1000).toFixed(1)} s`);
