@@ -120,7 +120,13 @@ describe("limits", () => {
     const svg = await startUpload(api, me, todo.id, { content_type: "image/svg+xml" });
     expect(svg.status).toBe(422);
     expect(svg.body.error).toMatchObject({ code: "validation_failed", details: [{ path: "content_type" }] });
-    for (const bad of [{ filename: "" }, { filename: "a/b.png" }, { size: -1 }, { content_type: "Image/PNG" }]) {
+    for (const bad of [
+      { filename: "" },
+      { filename: "a/b.png" },
+      { filename: "a\u0007.png" },
+      { size: -1 },
+      { content_type: "Image/PNG" },
+    ]) {
       const res = await startUpload(api, me, todo.id, bad);
       expect(res.status, JSON.stringify(bad)).toBe(422);
     }
