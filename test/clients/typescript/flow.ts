@@ -133,6 +133,8 @@ async function main(): Promise<void> {
   check(ready.status === AttachmentStatus.READY, "ready");
   const withFile = await todos.getTodo({ id: first.id });
   check(withFile.attachments.map((a) => a.id).join() === reserved.attachment.id, "the todo lists it");
+  // The attachment was a change of the todo: its version grew.
+  check(withFile.version === done.version + 1, `version ${withFile.version}`);
   const content = await attachments.getAttachmentContentRaw({ id: reserved.attachment.id });
   const downloaded = new Uint8Array(await content.raw.arrayBuffer());
   check(Buffer.from(downloaded).equals(Buffer.from(bytes)), "downloads what was uploaded (fetch follows the 302)");
@@ -151,7 +153,7 @@ async function main(): Promise<void> {
   passed(step);
 
   step = "delete";
-  await todos.deleteTodo({ id: first.id, ifMatch: `"${done.version}"` });
+  await todos.deleteTodo({ id: first.id, ifMatch: `"${withFile.version}"` });
   check((await errorOf(todos.getTodo({ id: first.id }))).status === 404, "gone");
   passed(step);
 

@@ -145,22 +145,24 @@ fun run(baseUrl: String) {
     // HTTP client (OkHttp, which the generated client is built on) sends them as `upload` says.
     step = "attachment"
     val bytes = "a note from the Kotlin flow\n".toByteArray()
-    val created = attachments.createAttachment(
+    val reserved = attachments.createAttachment(
         id,
         CreateAttachmentRequest(filename = "note.txt", contentType = "text/plain", propertySize = bytes.size.toLong()),
         "$key-file",
     )
-    val upload = created.upload
+    val upload = reserved.upload
     val put = Request.Builder()
         .url(upload.url.toString())
         .method(upload.method.value, bytes.toRequestBody())
         .apply { upload.headers.forEach { (name, value) -> header(name, value) } }
         .build()
     OkHttpClient().newCall(put).execute().use { check(it.isSuccessful, "upload answered ${it.code}") }
-    val ready = attachments.completeAttachment(created.attachment.id)
+    val ready = attachments.completeAttachment(reserved.attachment.id)
     check(ready.status == AttachmentStatus.READY, "ready")
     val withFile = todos.getTodo(id)
-    check(withFile.attachments.map { it.id } == listOf(created.attachment.id), "the todo lists it")
+    check(withFile.attachments.map { it.id } == listOf(reserved.attachment.id), "the todo lists it")
+    // The attachment was a change of the todo: its version grew.
+    check(withFile.version == done.version + 1, "version ${withFile.version}")
     passed()
 
     step = "sync-from-start"
@@ -175,7 +177,7 @@ fun run(baseUrl: String) {
     passed()
 
     step = "delete"
-    todos.deleteTodo(id, "\"${done.version}\"")
+    todos.deleteTodo(id, "\"${withFile.version}\"")
     check(errorOf { todos.getTodo(id) }.first == 404, "gone")
     passed()
 
