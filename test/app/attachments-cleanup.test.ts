@@ -12,6 +12,11 @@ import { filesSuite, newAccount, PNG, readyAttachment, startUpload, todoOf, uplo
  */
 class FailingDeletes extends LocalObjectStore {
   failures = 0;
+  unreachable = false;
+  override async head(key: string): Promise<{ size: number } | null> {
+    if (this.unreachable) throw new Error("object store unreachable (test)");
+    return super.head(key);
+  }
   override async delete(key: string): Promise<void> {
     if (this.failures > 0) {
       this.failures--;
@@ -174,6 +179,30 @@ describe("retries and abandoned uploads", () => {
     // Created 25 hours ago: its upload URL has long expired, so the first deletion is the last.
     expect(stored(key)).toBe(false);
     expect((await queue()).map((r) => r.object_key)).not.toContain(key);
+  });
+});
+
+describe("a store that cannot answer", () => {
+  it("makes complete a 503 unavailable with Retry-After, changes nothing, and the retry succeeds", async () => {
+    const me = await newAccount(api);
+    const todo = await todoOf(api, me);
+    const created = await startUpload(api, me, todo.id);
+    await upload(created.body.upload, PNG);
+    const path = `/api/v1/attachments/${created.body.attachment.id}/complete`;
+    store.unreachable = true;
+    try {
+      const res = await api.post(path, { token: me.access });
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe("unavailable");
+      expect(res.headers.get("retry-after")).toBe("5");
+      expect(res.text).not.toContain("unreachable");
+    } finally {
+      store.unreachable = false;
+    }
+    expect(suite.app.logs.some((l) => l.includes("object store unavailable"))).toBe(true);
+    const read = await api.get(`/api/v1/todos/${todo.id}`, { token: me.access });
+    expect(read.body).toMatchObject({ version: 1, attachments: [] });
+    expect((await api.post(path, { token: me.access })).status).toBe(200);
   });
 });
 

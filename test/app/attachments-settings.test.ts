@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError, DEFAULT_ALLOWED_TYPES, loadConfig } from "../../app/config.js";
 import { LocalObjectStore } from "../../app/files/local-object-store.js";
-import { filesSuite, newAccount, PNG, startUpload, todoOf, upload } from "../support/files.js";
+import { client, startTestApp } from "../../harness/support/app-harness.js";
+import { filesSuite, newAccount, PNG, readyAttachment, startUpload, todoOf, upload } from "../support/files.js";
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -174,5 +175,29 @@ describe("an upload URL used after it expired", () => {
     expect((await fetch(location)).status).toBe(200);
     now += 301_000;
     expect((await fetch(location)).status).toBe(403);
+  });
+});
+
+describe("on the embedded database, as `npm start` runs", () => {
+  it("files work with no setting: the local store under DATA_DIR, the janitor included", async () => {
+    const app = await startTestApp({ fileJanitorIntervalMs: 0 });
+    try {
+      expect(app.server.database.kind).toBe("pglite");
+      const api = client(app.url);
+      const me = await newAccount(api);
+      const todo = await todoOf(api, me);
+      const ready = await readyAttachment(api, me, todo.id);
+      expect(readdirSync(join(app.dataDir, "files"))).toHaveLength(1);
+      const read = await api.get(`/api/v1/todos/${todo.id}`, { token: me.access });
+      expect(read.body).toMatchObject({ version: 2, attachments: [{ id: ready.id, status: "ready" }] });
+      const changes = await api.get("/api/v1/todos/changes", { token: me.access });
+      expect(changes.body.changes[0].todo.attachments).toHaveLength(1);
+      expect((await api.delete(`/api/v1/todos/${todo.id}`, { token: me.access })).status).toBe(204);
+      await app.server.fileJanitor.runOnce();
+      // The object went at once; its row waits for the upload URL to expire, then the next run ends it.
+      expect(readdirSync(join(app.dataDir, "files")).filter((f) => !f.startsWith("."))).toEqual([]);
+    } finally {
+      await app.close();
+    }
   });
 });

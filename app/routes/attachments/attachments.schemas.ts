@@ -55,7 +55,7 @@ export const CreateAttachmentRequest = z
       .string()
       .min(1, { message: "must not be empty" })
       .max(255, { message: "must be at most 255 characters" })
-      .regex(new RegExp(FILENAME_PATTERN, "u"), { message: "must not contain control characters, / or \\" })
+      .regex(new RegExp(FILENAME_PATTERN), { message: "must not contain control characters, / or \\" })
       .openapi({
         example: "receipt.pdf",
         description: "Shown to users and sent back on download; never the storage key",
