@@ -1,4 +1,5 @@
 import { readFile, stat } from "node:fs/promises";
+import { ObjectStoreUnavailableError } from "./object-store-unavailable.js";
 
 /**
  * The instance role's short-lived credentials, as a privileged unit on the server writes them into
@@ -10,15 +11,6 @@ export interface StsCredentials {
   secretAccessKey: string;
   sessionToken: string;
   expiresAt: Date;
-}
-
-/**
- * Object storage cannot be used now (no or expired credentials, storage unreachable or refusing):
- * the routes answer 503 with it. Its message names the file or the storage's error code, never a
- * secret.
- */
-export class ObjectStoreUnavailableError extends Error {
-  override readonly name = "ObjectStoreUnavailableError";
 }
 
 /** Re-read the file this long before the credentials in hand expire, even when it looks unchanged. */

@@ -6,10 +6,11 @@ import type {
   TosStoreSettings,
   UploadRequest,
 } from "./object-store.js";
-import { contentDisposition } from "./content-disposition.js";
-import { ObjectStoreUnavailableError, type StsCredentials, StsCredentialsFile } from "./sts-credentials-file.js";
+import { attachmentDisposition } from "./content-disposition.js";
+import { ObjectStoreUnavailableError } from "./object-store-unavailable.js";
+import { type StsCredentials, StsCredentialsFile } from "./sts-credentials-file.js";
 
-export { ObjectStoreUnavailableError } from "./sts-credentials-file.js";
+export { ObjectStoreUnavailableError } from "./object-store-unavailable.js";
 
 /** The contract: upload and download URLs live at most 15 minutes. */
 const MAX_URL_SECONDS = 900;
@@ -45,7 +46,17 @@ export function createTosObjectStore(settings: TosStoreSettings): ObjectStore {
 
   async function current(): Promise<{ credentials: StsCredentials; tos: TosClient }> {
     const credentials = await credentialsFile.current();
-    if (client?.credentials === credentials) return client;
+    // Re-reading an unchanged file (close to expiry) keeps the client and its open connections.
+    const held = client?.credentials;
+    if (
+      client &&
+      held?.accessKeyId === credentials.accessKeyId &&
+      held.secretAccessKey === credentials.secretAccessKey &&
+      held.sessionToken === credentials.sessionToken
+    ) {
+      client = { credentials, tos: client.tos };
+      return client;
+    }
     const { TosClient: Client } = await import("@volcengine/tos-sdk");
     const tos = new Client({
       accessKeyId: credentials.accessKeyId,
@@ -104,7 +115,7 @@ export function createTosObjectStore(settings: TosStoreSettings): ObjectStore {
     async presignDownload(input: DownloadRequest): Promise<PresignedRequest> {
       const { url, expiresAt } = await presign("GET", input.key, input.expiresInSeconds, {
         contentType: input.contentType,
-        contentDisposition: contentDisposition(input.filename),
+        contentDisposition: attachmentDisposition(input.filename),
       });
       return { method: "GET", url, headers: {}, expiresAt };
     },
