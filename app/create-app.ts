@@ -15,7 +15,11 @@ import { rateLimit } from "./http/rate-limit.js";
 import { requestId } from "./http/request-id.js";
 import { requestLog } from "./http/request-log.js";
 import { accessLogger, type Logger } from "./logger.js";
+import { LOCAL_FILES_PATH, LocalObjectStore } from "./files/local-object-store.js";
 import { adminRouter } from "./routes/admin/admin.index.js";
+import { attachmentsRouter } from "./routes/attachments/attachments.index.js";
+import { localFilesRouter } from "./routes/local-files/local-files.js";
+import { StoreUnavailable } from "./services/attachments.service.js";
 import { createConsole } from "./routes/admin-console/console.index.js";
 import { accountMailRouter } from "./routes/account-mail/account-mail.index.js";
 import { authRouter } from "./routes/auth/auth.index.js";
@@ -41,6 +45,7 @@ export function createApp(deps: AppDeps) {
     c.set("services", deps.services);
     c.set("clientAddress", clientAddress);
     c.set("logger", deps.logger);
+    c.set("publicUrl", deps.config.publicUrl);
     await next();
   });
   app.use("*", requestLog(accessLogger(deps.logger)));
@@ -72,7 +77,8 @@ export function createApp(deps: AppDeps) {
     "*",
     methodGuard(() => app.routes),
   );
-  app.use("*", bodyLimit);
+  // The local file store's uploads carry file bytes, limited by their own signed size.
+  app.use("*", (c, next) => (c.req.path.startsWith(`${LOCAL_FILES_PATH}/`) ? next() : bodyLimit(c, next)));
   app.use("*", queryGuard);
   // Counted before the body is parsed, so malformed floods are limited too.
   app.on(
@@ -92,7 +98,10 @@ export function createApp(deps: AppDeps) {
     .route("/", usersRouter)
     .route("/", todosRouter)
     .route("/", accountMailRouter)
-    .route("/", adminRouter);
+    .route("/", adminRouter)
+    .route("/", attachmentsRouter);
+  const store = deps.services.attachments.store;
+  if (store instanceof LocalObjectStore) routed.route("/", localFilesRouter(store));
   routed.route("/", createConsole());
   mountDocs(routed, { publicUrl: deps.config.publicUrl });
 
@@ -123,6 +132,8 @@ function errorResponse(err: unknown, c: Context<AppEnv>, logger: Logger): Respon
   const reqId = c.get("requestId");
   if (appError.code === "internal") {
     logger.error({ req_id: reqId, err }, "unhandled error");
+  } else if (err instanceof StoreUnavailable) {
+    logger.warn({ req_id: reqId, err: { message: (err.cause as Error)?.message } }, "object store unavailable");
   } else if (appError.code === "unavailable" && !(err instanceof AppError)) {
     logger.warn(
       { req_id: reqId, err: { message: (err as Error).message, code: (err as { code?: string }).code } },

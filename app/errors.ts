@@ -18,7 +18,11 @@ export type ErrorCode =
   | "invalid_token"
   | "forbidden"
   | "account_disabled"
-  | "method_not_allowed";
+  | "method_not_allowed"
+  | "upload_incomplete"
+  | "quota_exceeded"
+  | "too_many_attachments"
+  | "files_disabled";
 
 export interface ErrorDetail {
   path: string;
@@ -42,6 +46,10 @@ const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 405 | 409 | 410 | 412 | 
   forbidden: 403,
   account_disabled: 403,
   method_not_allowed: 405,
+  upload_incomplete: 409,
+  quota_exceeded: 422,
+  too_many_attachments: 422,
+  files_disabled: 404,
 };
 
 export class AppError extends Error {
@@ -94,3 +102,19 @@ export const stillProcessing = () =>
 export const forbidden = (message = "This needs an administrator.") => new AppError("forbidden", message);
 export const accountDisabled = () =>
   new AppError("account_disabled", "This account is disabled. Contact the operator of this service.");
+export const uploadIncomplete = (
+  message = "The upload has not arrived in full: send the bytes to the upload URL, then complete.",
+) => new AppError("upload_incomplete", message);
+export const quotaExceeded = (quotaBytes: number, usedBytes: number) =>
+  new AppError(
+    "quota_exceeded",
+    `This file would pass your storage quota (${quotaBytes} bytes; ${usedBytes} in use, uploads in progress included). Delete attachments to make room.`,
+  );
+export const tooManyAttachments = (max: number) =>
+  new AppError("too_many_attachments", `A todo can have at most ${max} attachments (uploads in progress included).`);
+export const filesDisabled = () =>
+  new AppError("files_disabled", "File attachments are not enabled on this server (FILES_STORAGE=off).");
+export const fileTooLarge = (maxBytes: number) =>
+  new AppError("payload_too_large", `A file can be at most ${maxBytes} bytes.`, [
+    { path: "size", message: `must be at most ${maxBytes}` },
+  ]);

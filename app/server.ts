@@ -9,6 +9,7 @@ import { trackConnections, type ConnectionDrain } from "./http/connection-drain.
 import type { InheritedSocket } from "./http/inherited-socket.js";
 import type { Logger } from "./logger.js";
 import { createServices, type ServiceOptions } from "./services/index.js";
+import type { FileJanitor } from "./services/file-janitor.js";
 import type { MailQueue } from "./services/mail-queue.js";
 
 export interface TodoServerOptions extends ServiceOptions {
@@ -33,6 +34,8 @@ export class TodoServer {
     private readonly logger: Logger,
     private readonly ownsDatabase: boolean,
     private readonly mailQueue: MailQueue,
+    /** Exposed so tests can run it at a chosen moment. */
+    readonly fileJanitor: FileJanitor,
   ) {}
 
   get docsUrl(): string {
@@ -71,6 +74,9 @@ export class TodoServer {
         );
       }
       const services = createServices(config, database, options);
+      const store = services.attachments.store;
+      if (store) logger.info({ storage: store.kind }, "file attachments enabled");
+      services.fileJanitor.start(logger);
       const app = createApp({ config, services, logger });
       const inherited = options.listenSocket;
       const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host }) as Server;
@@ -94,6 +100,7 @@ export class TodoServer {
         logger,
         !options.database,
         services.mailQueue,
+        services.fileJanitor,
       );
     } catch (err) {
       if (!options.database) await database.close().catch(() => {});
@@ -121,6 +128,7 @@ export class TodoServer {
         this.logger.warn({ connections: forced }, `connections still open after ${drainTimeoutMs} ms were closed`);
       // Mail asked for before the shutdown still goes out, while the database is open.
       await this.mailQueue.close();
+      await this.fileJanitor.close();
       if (this.ownsDatabase) await this.database.close();
       this.logger.info("server stopped");
     })();

@@ -105,6 +105,7 @@ export function optionsFromHostConf(text: string): CloudInitOptions {
           roleName: required("OFFSITE_ROLE"),
         }
       : undefined,
+    filesCredentials: get("FILES_ROLE") ? { roleName: get("FILES_ROLE") } : undefined,
   };
   for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key];
   return parseCloudInitOptions(options as CloudInitOptions);

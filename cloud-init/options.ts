@@ -89,6 +89,15 @@ export const cloudInitOptionsSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Attachments (`files` in the stack): the instance role whose short-lived credentials the
+     * privileged `<app>-files-credentials` unit copies from the metadata service into a file the
+     * app may read (the app itself cannot reach the metadata service). No key here.
+     */
+    filesCredentials: z
+      .object({ roleName: z.string().regex(/^[A-Za-z0-9.@_-]{1,64}$/) })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((o) => !o.domain || o.acmeEmail, {

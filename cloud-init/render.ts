@@ -7,6 +7,7 @@ import {
   ALERT_COMMAND,
   ALERT_LIB_DIR,
   BOOTSTRAP_COMMAND,
+  FILES_CREDENTIALS_SCRIPT,
   HOST_CONF_PATH,
   MEMORY_CONF_PATH,
   SHELL_LIBRARY_PATH,
@@ -127,6 +128,8 @@ export function renderHostConf(o: ResolvedCloudInitOptions): string {
           OFFSITE_ROLE: o.offsiteBackup.roleName,
         }
       : {}),
+    // Only when set, like ALERT_EMAIL: a server without files keeps its settings (and deploy trigger).
+    ...(o.filesCredentials ? { FILES_ROLE: o.filesCredentials.roleName } : {}),
   };
   const lines = Object.entries(values).map(([key, value]) => `${key}=${shellValue(value)}`);
   return `# Host settings from the stack configuration, written at first boot and by every deploy. No secrets here.\n${lines.join("\n")}\n`;
@@ -232,6 +235,14 @@ export function serverFiles(
       file("/usr/local/sbin/todo-backup", "bin/todo-backup", "0755"),
       file(`/etc/systemd/system/${app}-backup.service`, "systemd/app-backup-rds.service"),
       file(`/etc/systemd/system/${app}-backup.timer`, "systemd/app-backup.timer"),
+    );
+  }
+  if (o.filesCredentials) {
+    // The instance role's credentials for the files bucket, copied where the app can read them.
+    files.push(
+      file(FILES_CREDENTIALS_SCRIPT, "lib/files-credentials.mjs"),
+      file(`/etc/systemd/system/${app}-files-credentials.service`, "systemd/app-files-credentials.service"),
+      file(`/etc/systemd/system/${app}-files-credentials.timer`, "systemd/app-files-credentials.timer"),
     );
   }
   if (o.domain) {

@@ -57,6 +57,14 @@ export const ENV_KEYS = {
   dataDir: "DATA_DIR",
 } as const;
 
+/**
+ * The instance role's short-lived credentials for the files bucket, as JSON
+ * `{AccessKeyId, SecretAccessKey, SessionToken, ExpiredTime}`: written by the privileged
+ * `<app>-files-credentials` unit (the app cannot reach the metadata service), 0640 root:<app>.
+ */
+export const FILES_CREDENTIALS_SCRIPT = "/usr/local/lib/todo/files-credentials.mjs";
+export const filesCredentialsPath = (appName: string = DEFAULT_APP_NAME) => `/run/${appName}-files/credentials.json`;
+
 /** Object key prefix of the off-server backups in the TOS bucket (IAM policy, lifecycle, offsite.mjs). */
 export const BACKUP_PREFIX = "postgres/";
 

@@ -10,6 +10,8 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   account_tokens: AccountTokensTable;
   audit_log: AuditLogTable;
+  attachments: AttachmentsTable;
+  object_deletions: ObjectDeletionsTable;
 }
 
 type CreatedAt = ColumnType<Date, never, never>;
@@ -37,6 +39,8 @@ export interface UsersTable {
   sessions_revoked_at: ColumnType<Date | null, never, Date | null>;
   /** Migration 0004: the last password login. */
   last_login_at: ColumnType<Date | null, never, Date | null>;
+  /** Migration 0007: bytes of the user's attachments, pending ones included (kept by a trigger). */
+  storage_bytes: ColumnType<number, never, never>;
 }
 
 export interface TodosTable {
@@ -119,6 +123,31 @@ export interface AuditLogTable {
   details: ColumnType<Record<string, unknown> | null, string | null, never>;
   client_address: string;
   at: CreatedAt;
+}
+
+/** Migration 0007: a file on a todo. The trigger keeps `users.storage_bytes` and queues deletions. */
+export interface AttachmentsTable {
+  id: string;
+  todo_id: number;
+  user_id: number;
+  /** Random, never derived from the filename. */
+  object_key: string;
+  filename: string;
+  content_type: string;
+  size: ColumnType<number, number, never>;
+  status: ColumnType<"pending" | "ready", "pending" | "ready" | undefined, "pending" | "ready">;
+  created_at: CreatedAt;
+}
+
+/** Migration 0007: objects to remove from the object store; a row goes once the store confirmed. */
+export interface ObjectDeletionsTable {
+  object_key: string;
+  attempts: ColumnType<number, never, number>;
+  next_attempt_at: ColumnType<Date, never, Date>;
+  /** The attachment's upload URL may be used until then: the janitor deletes once more after it. */
+  upload_expires_at: ColumnType<Date, never, never>;
+  last_error: ColumnType<string | null, never, string | null>;
+  created_at: CreatedAt;
 }
 
 export type UserRow = Selectable<UsersTable>;

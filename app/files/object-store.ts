@@ -19,6 +19,13 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
 }
 
+/**
+ * Object keys, in every method: 32 random base64url characters (`[A-Za-z0-9_-]`) made by the
+ * attachment service, never derived from the filename. They are relative: the TOS store puts them
+ * under `TosStoreSettings.keyPrefix` (the stored key is `files/<key>`), the local store under its
+ * folder. The database keeps the relative key: changing the prefix of a bucket that already holds
+ * files would strand them.
+ */
 export interface UploadRequest {
   key: string;
   contentType: string;

@@ -13,6 +13,8 @@ export interface AppEnv {
     logger: Logger;
     /** Who the client is (its address, behind trusted proxies): the HTTP layer's, set by createApp. */
     clientAddress: ClientAddressResolver;
+    /** PUBLIC_URL, when configured: the origin apps reach the API at. */
+    publicUrl: string | undefined;
     /** Set by `requireAuth`; only read on routes that use it. */
     userId: number;
     /** Set by `requireAuth` from the database (never from the token). */

@@ -10,7 +10,7 @@ const REPLAYED_HEADERS = ["content-type", "location", "etag"];
 class Rollback extends Error {}
 
 /**
- * `Idempotency-Key` on the todo POSTs (after `requireAuth`: keys are per user). Without the header
+ * `Idempotency-Key` on the todo and attachment POSTs (after `requireAuth`: keys are per user). Without the header
  * the request runs as in v1. With it, the key is claimed in PostgreSQL first; the handler then runs
  * inside a transaction that also stores its response under the key, so "the todo exists" and "the
  * key has its response" commit together or not at all. A failed request stores nothing and gives
@@ -43,7 +43,7 @@ export const idempotent: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   try {
     await store.runClaimed(services.database.db, userId, key, outcome.claim, async (trx) => {
-      c.set("services", { ...services, todos: new TodosService(trx) });
+      c.set("services", { ...services, todos: new TodosService(trx), attachments: services.attachments.withDb(trx) });
       await next();
       const res = c.res;
       if (c.error || res.status < 200 || res.status >= 300) throw new Rollback();

@@ -26,6 +26,10 @@ const ERROR_CODES = [
   "forbidden",
   "account_disabled",
   "method_not_allowed",
+  "upload_incomplete",
+  "quota_exceeded",
+  "too_many_attachments",
+  "files_disabled",
 ] as const;
 
 export const ErrorCode = z.enum(ERROR_CODES).openapi("ErrorCode", {

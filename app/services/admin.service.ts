@@ -24,7 +24,7 @@ export interface AdminUserView {
   disabled: boolean;
   last_login_at: string | null;
   todo_count: number;
-  /** Bytes of stored files; no route stores files yet, so 0. */
+  /** Bytes of the user's attachments, uploads in progress included (what counts against the quota). */
   storage_bytes: number;
 }
 
@@ -140,19 +140,20 @@ export class AdminService {
   }
 
   async stats(): Promise<Stats> {
-    const { rows } = await sql<Omit<Stats, "storage_bytes" | "signups_per_day">>`
+    const { rows } = await sql<Omit<Stats, "signups_per_day">>`
       select (select count(*) from users)::int as users,
              (select count(*) from users u
                where u.last_login_at > now() - interval '7 days'
                   or exists (select 1 from refresh_tokens r
                               where r.user_id = u.id and r.created_at > now() - interval '7 days'))::int as active_users_7d,
-             (select count(*) from todos)::int as todos`.execute(this.db);
+             (select count(*) from todos)::int as todos,
+             (select coalesce(sum(storage_bytes), 0) from users)::bigint as storage_bytes`.execute(this.db);
     const { rows: days } = await sql<{ day: string; count: number }>`
       select to_char(d.day, 'YYYY-MM-DD') as day, count(u.id)::int as count
         from generate_series((now() at time zone 'UTC')::date - ${SIGNUP_DAYS - 1}::int, (now() at time zone 'UTC')::date, interval '1 day') as d(day)
         left join users u on (u.created_at at time zone 'UTC')::date = d.day::date
        group by d.day order by d.day`.execute(this.db);
-    return { ...rows[0]!, signups_per_day: days, storage_bytes: 0 };
+    return { ...rows[0]!, signups_per_day: days };
   }
 
   async audit(
@@ -260,23 +261,22 @@ export class AdminService {
   }
 
   private users(db: Kysely<Database>) {
-    return db
-      .selectFrom("users as u")
-      .select([
-        "u.id",
-        "u.username",
-        "u.email",
-        "u.full_name",
-        "u.email_verified",
-        time("u.created_at").as("created_at"),
-        "u.role",
-        sql<boolean>`u.disabled_at is not null`.as("disabled"),
-        sql<string | null>`to_char(u.last_login_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as(
-          "last_login_at",
-        ),
-        sql<number>`(select count(*) from todos t where t.user_id = u.id)::int`.as("todo_count"),
-        sql<number>`0`.as("storage_bytes"),
-      ]);
+    return db.selectFrom("users as u").select([
+      "u.id",
+      "u.username",
+      "u.email",
+      "u.full_name",
+      "u.email_verified",
+      time("u.created_at").as("created_at"),
+      "u.role",
+      sql<boolean>`u.disabled_at is not null`.as("disabled"),
+      sql<string | null>`to_char(u.last_login_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as(
+        "last_login_at",
+      ),
+      sql<number>`(select count(*) from todos t where t.user_id = u.id)::int`.as("todo_count"),
+      // Bytes of the user's attachments, uploads in progress included (what counts against the quota).
+      "u.storage_bytes",
+    ]);
   }
 }
 

@@ -1,6 +1,10 @@
 import type { Config } from "../config.js";
 import type { DatabaseHandle } from "../db/database.js";
+import { createObjectStore } from "../files/create-store.js";
+import type { ObjectStore } from "../files/object-store.js";
 import { AccessTokens } from "./access-tokens.js";
+import { AttachmentsService } from "./attachments.service.js";
+import { FileJanitor } from "./file-janitor.js";
 import { AccountStatusService } from "./account-status.js";
 import { AdminService } from "./admin.service.js";
 import { AccountMailService } from "./account-mail.service.js";
@@ -47,6 +51,10 @@ export interface Services {
   accountMail: AccountMailService;
   /** Account mail work, off the request path; closed (drained) on shutdown. */
   mailQueue: MailQueue;
+  /** Attachments on todos; `attachments.store` is undefined when FILES_STORAGE=off. */
+  attachments: AttachmentsService;
+  /** Removes the objects of deleted attachments and abandoned uploads (started and closed by the server). */
+  fileJanitor: FileJanitor;
 }
 
 export interface ServiceOptions {
@@ -55,6 +63,10 @@ export interface ServiceOptions {
   rateLimitStore?: RateLimitStore;
   /** How often the mail queue runs its jobs (default 250 ms; 0: right after each response). */
   mailQueueIntervalMs?: number;
+  /** The object store to use instead of the one FILES_STORAGE names (tests wrap the local store). */
+  fileStore?: ObjectStore;
+  /** How often the file janitor runs on its own (default 60 s; 0: only when poked). */
+  fileJanitorIntervalMs?: number;
 }
 
 export function createServices(config: Config, database: DatabaseHandle, options: ServiceOptions = {}): Services {
@@ -72,6 +84,7 @@ export function createServices(config: Config, database: DatabaseHandle, options
   const todos = new TodosService(database.db);
   const mailQueue = new MailQueue(options.mailQueueIntervalMs);
   const accountMail = new AccountMailService(database.db, passwords, createMailer(config.mail), mailQueue);
+  const fileStore = options.fileStore ?? createObjectStore(config.files);
   return {
     database,
     accessTokens,
@@ -103,5 +116,9 @@ export function createServices(config: Config, database: DatabaseHandle, options
     accountShare: new AccountShare({ ...config.accountShare, ...(options.now ? { now: options.now } : {}) }),
     accountMail,
     mailQueue,
+    attachments: new AttachmentsService(database.db, fileStore, config.files.limits),
+    fileJanitor: new FileJanitor(database.db, fileStore, {
+      ...(options.fileJanitorIntervalMs !== undefined ? { intervalMs: options.fileJanitorIntervalMs } : {}),
+    }),
   };
 }

@@ -1,4 +1,5 @@
 import type { UserRow } from "../db/schema.js";
+import type { AttachmentView } from "./attachments.service.js";
 
 /**
  * What clients see: snake_case fields, RFC 3339 UTC times, never a password hash. Todos are
@@ -24,6 +25,8 @@ export interface TodoView {
   created_at: string;
   updated_at: string;
   version: number;
+  /** v1.2: the ready attachments, oldest first (v1 and v1.1 clients ignore the field). */
+  attachments: AttachmentView[];
 }
 
 export function presentUser(

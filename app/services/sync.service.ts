@@ -3,6 +3,7 @@ import type { Database } from "../db/schema.js";
 import { syncExpired, unauthorized } from "../errors.js";
 import type { TodoView } from "./presenters.js";
 import type { CursorCodec } from "./sync-cursor.js";
+import { READY_ATTACHMENTS_JSON } from "./attachments.service.js";
 import { rfc3339 } from "./todos.service.js";
 
 export type Change =
@@ -58,13 +59,14 @@ export class SyncService {
       from owner left join lateral (
         select * from (
           (select 'upsert' as type, id, title, description, ${rfc3339("due_date")}, completed,
-                  ${rfc3339("created_at")}, ${rfc3339("updated_at")}, version, change_seq, null as deleted_at
+                  ${rfc3339("created_at")}, ${rfc3339("updated_at")}, version, change_seq, null as deleted_at,
+                  ${READY_ATTACHMENTS_JSON} as attachments
              from todos
             where user_id = ${userId} and change_seq > ${after}
             order by change_seq limit ${limit + 1})
           union all
           (select 'delete', todo_id, null, null, null, null, null, null, version, change_seq,
-                  to_char(deleted_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+                  to_char(deleted_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), null
              from todo_tombstones
             where ${tombstones} and user_id = ${userId} and change_seq > ${after}
             order by change_seq limit ${limit + 1})
@@ -94,6 +96,9 @@ export class SyncService {
 
 function toChange(row: ChangeRow): Change {
   if (row.type === "delete") return { type: "delete", id: row.id, deleted_at: row.deleted_at, version: row.version };
-  const { id, title, description, due_date, completed, created_at, updated_at, version } = row;
-  return { type: "upsert", todo: { id, title, description, due_date, completed, created_at, updated_at, version } };
+  const { id, title, description, due_date, completed, created_at, updated_at, version, attachments } = row;
+  return {
+    type: "upsert",
+    todo: { id, title, description, due_date, completed, created_at, updated_at, version, attachments },
+  };
 }

@@ -2,6 +2,7 @@ import { type AliasedRawBuilder, type Kysely, type RawBuilder, sql } from "kysel
 import type { Database } from "../db/schema.js";
 import { isForeignKeyViolation } from "../db/errors.js";
 import { notFound, preconditionFailed, unauthorized } from "../errors.js";
+import { READY_ATTACHMENTS_JSON } from "./attachments.service.js";
 import type { TodoView } from "./presenters.js";
 
 export type TodoSort = "created_at" | "-created_at" | "due_date" | "-due_date";
@@ -59,6 +60,7 @@ export const TODO_VIEW = [
   rfc3339("created_at"),
   rfc3339("updated_at"),
   "version",
+  READY_ATTACHMENTS_JSON.as("attachments"),
 ] as const;
 
 /**

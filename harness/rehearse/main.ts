@@ -16,11 +16,12 @@ import { ensureNodeMirror, mirrorNodeOf, serveMirror } from "./node-mirror.js";
 import { preflight } from "./preflight.js";
 import { baseRelease, migrationRelease, variantRelease } from "./releases.js";
 import { debian12, ensureRootfs } from "./rootfs.js";
-import { expectSystemRunning } from "./server-checks.js";
+import { expectSystemRunning, releaseStatus } from "./server-checks.js";
 import { runScenario } from "./scenario.js";
 import { parseCloudInitOptions, renderHostConf } from "../../cloud-init/render.js";
 import { bootToReady, runDayTwo } from "./day2.js";
 import { runAlertsRehearsal } from "./alerts.js";
+import { runFilesRehearsal } from "./files.js";
 import { runOperationsRehearsal } from "./operations.js";
 import { runPreviousVersion, serverFingerprint } from "./previous-version.js";
 import { StepLog } from "./steps.js";
@@ -178,6 +179,21 @@ async function main(): Promise<number> {
     if (!process.env.REHEARSAL_SKIP_DAY2) {
       // The sandboxed certificate unit and the operator's commands on the running server (operations.ts).
       await runOperationsRehearsal({ box, log, appName });
+    }
+    if (!process.env.REHEARSAL_SKIP_FILES) {
+      // Attachments turned on by a deploy: credentials from the metadata address, bytes in the TOS stand-in (files.ts).
+      const current = (await releaseStatus(box)).current;
+      const release = [releases.base, releases.second].find((r) => r.hash === current) ?? releases.base;
+      await runFilesRehearsal({
+        box,
+        log,
+        cleanup,
+        api: new RehearsalClient(`http://${network.containerAddress}`),
+        appName,
+        hostAddress: network.hostAddress,
+        release,
+        id,
+      });
     }
     if (!process.env.REHEARSAL_PREVIOUS_USER_DATA && !process.env.REHEARSAL_SKIP_PREVIOUS) {
       // A server created by the previous version's user data, converged by this release.

@@ -88,6 +88,10 @@ async function main(): Promise<number> {
         PASSWORD_RATE_LIMIT_PER_MINUTE: "100000",
         BCRYPT_COST: "4",
         LOG_LEVEL: "warn",
+        // Attachments on, with the API's own store (its objects in the work folder): the file
+        // routes are fuzzed through their real paths, not only their files-off answer.
+        FILES_STORAGE: "local",
+        DATA_DIR: join(work, "data"),
       },
       stdio: ["ignore", "ignore", "pipe"],
     });

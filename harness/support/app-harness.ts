@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { loadConfig } from "../../app/config.js";
 import type { DatabaseHandle } from "../../app/db/database.js";
+import type { ObjectStore } from "../../app/files/object-store.js";
 import { createLogger } from "../../app/logger.js";
 import { TodoServer } from "../../app/server.js";
 
@@ -14,6 +15,8 @@ export const TEST_AUDIENCE = "todo-api-test-clients";
 
 export interface TestApp {
   url: string;
+  /** Its DATA_DIR (the local file store keeps its objects in DATA_DIR/files). */
+  dataDir: string;
   server: TodoServer;
   /** Every log line the app wrote, raw JSON text. */
   logs: string[];
@@ -27,6 +30,10 @@ export interface StartOptions {
   database?: DatabaseHandle;
   now?: () => number;
   mailQueueIntervalMs?: number;
+  /** Instead of the store FILES_STORAGE names (e.g. a local store that fails on purpose). */
+  fileStore?: ObjectStore;
+  /** The file janitor's own interval (0: it runs only when poked or asked). */
+  fileJanitorIntervalMs?: number;
 }
 
 /** The real server on 127.0.0.1 and a random free port, as `npm start` would run it. */
@@ -59,9 +66,12 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
     ...(options.database ? { database: options.database } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.mailQueueIntervalMs !== undefined ? { mailQueueIntervalMs: options.mailQueueIntervalMs } : {}),
+    ...(options.fileStore ? { fileStore: options.fileStore } : {}),
+    ...(options.fileJanitorIntervalMs !== undefined ? { fileJanitorIntervalMs: options.fileJanitorIntervalMs } : {}),
   });
   return {
     url: server.url,
+    dataDir,
     server,
     logs,
     close: async () => {

@@ -10,6 +10,7 @@ import {
   type StackConfig,
 } from "./schema.js";
 import { defaultBackupBucketName } from "./operations.js";
+import { defaultFilesBucketName, defaultTosEndpoint } from "./files.js";
 
 export const CONFIG_FILE = "stack.config.json";
 export const EXAMPLE_CONFIG_FILE = "stack.config.example.json";
@@ -139,6 +140,13 @@ export function parseStackConfig(raw: unknown, opts: { source: string; env?: Nod
         bucketName:
           cfg.backups.bucketName ??
           defaultBackupBucketName(`${file.data.project}-${envName}`, cfg.region, stateLocation(file.data.state)),
+      },
+      files: cfg.files && {
+        ...cfg.files,
+        bucketName:
+          cfg.files.bucketName ??
+          defaultFilesBucketName(`${file.data.project}-${envName}`, cfg.region, stateLocation(file.data.state)),
+        endpoint: cfg.files.endpoint ?? defaultTosEndpoint(cfg.region),
       },
       ssh: { ...cfg.ssh, publicKey: publicKey!, privateKeyPath },
       cluster: { ...cfg.cluster, certificate },

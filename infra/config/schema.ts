@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { clusterProblems } from "./cluster.js";
+import { filesSchema } from "./files.js";
 import { alertsSchema, backupsSchema } from "./operations.js";
 import { dnsName, tosBucketName } from "../../contract/validation.js";
 
@@ -253,6 +254,8 @@ export const environmentSchema = z
     database: z.discriminatedUnion("mode", [localDatabase, rdsDatabase]).prefault({ mode: "local" }),
     /** Database dumps copied off the server into a private TOS bucket (docs/operations.md). */
     backups: backupsSchema,
+    /** Attachments in a private TOS bucket of the environment (docs/files.md); omit for no files. */
+    files: filesSchema,
     /** CloudMonitor alarms to this e-mail (and webhook); omit for no alarms. */
     alerts: alertsSchema,
     /**
@@ -274,13 +277,14 @@ export const environmentSchema = z
     nodeMirror: z.url({ protocol: /^https$/, error: "must be an https:// URL" }).optional(),
     /**
      * The data-loss guard's explicit opt-in: a deploy that would destroy or replace the RDS
-     * instance ("database") or the backup bucket ("backups") is refused at plan unless named here.
-     * Set it for the one deploy that means it, then remove it (docs/deploy.md, Changes that lose data).
+     * instance ("database"), the backup bucket ("backups") or the files bucket ("files") is refused
+     * at plan unless named here. Set it for the one deploy that means it, then remove it
+     * (docs/deploy.md, Changes that lose data).
      */
     allowReplace: z
-      .array(z.enum(["database", "backups"]))
+      .array(z.enum(["database", "backups", "files"]))
       .default([])
-      .refine((a) => new Set(a).size === a.length, "list each of database, backups at most once"),
+      .refine((a) => new Set(a).size === a.length, "list each of database, backups, files at most once"),
     tags: z
       .record(tagKey, z.string().max(256))
       .refine((t) => Object.keys(t).length <= 20, "at most 20 tags")
@@ -290,6 +294,12 @@ export const environmentSchema = z
     (env, ctx) => {
       const standby = rdsStandbyZoneProblem(env);
       if (standby) ctx.addIssue({ code: "custom", path: ["database", "secondaryZone"], message: standby });
+      if (env.files?.bucketName && env.files.bucketName === env.backups.bucketName)
+        ctx.addIssue({
+          code: "custom",
+          path: ["files", "bucketName"],
+          message: "must differ from backups.bucketName: attachments and backups live in separate buckets",
+        });
       if (env.topology !== "cluster") return;
       for (const problem of clusterProblems(env))
         ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
@@ -370,4 +380,6 @@ export interface ResolvedEnvironment extends EnvironmentConfig {
   ssh: EnvironmentConfig["ssh"] & { publicKey: string };
   /** The bucket name is resolved by the loader (its default depends on the state location). */
   backups: EnvironmentConfig["backups"] & { bucketName: string };
+  /** Likewise the files bucket's name and the endpoint, when files are on. */
+  files?: NonNullable<EnvironmentConfig["files"]> & { bucketName: string; endpoint: string };
 }

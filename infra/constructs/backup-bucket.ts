@@ -2,6 +2,7 @@ import { TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { TosBucket } from "../../.gen/providers/volcengine/tos-bucket/index.js";
 import { TosBucketLifecycle } from "../../.gen/providers/volcengine/tos-bucket-lifecycle/index.js";
+import type { IamRole } from "../../.gen/providers/volcengine/iam-role/index.js";
 import { createBackupRole } from "./backup-role.js";
 import { tagBlocks } from "./tags.js";
 import { BACKUP_PREFIX } from "../../contract/server.js";
@@ -94,6 +95,8 @@ export class BackupBucket extends Construct {
   readonly bucket: TosBucket;
   readonly lifecycle: TosBucketLifecycle;
   readonly roleName: string;
+  /** The servers' role (the files policy, when files are on, is attached to it as well). */
+  readonly role: IamRole;
   readonly policyDocument: string;
 
   constructor(scope: Construct, id: string, props: BackupBucketProps) {
@@ -174,7 +177,7 @@ export class BackupBucket extends Construct {
 
     const roleName = backupRoleName(props.name);
     this.policyDocument = backupPolicyDocument(props.bucketName);
-    createBackupRole(this, { ...props, roleName, policyDocument: this.policyDocument });
+    this.role = createBackupRole(this, { ...props, roleName, policyDocument: this.policyDocument });
 
     this.bucketName = props.bucketName;
     this.bucket = bucket;

@@ -13,6 +13,7 @@ import { RollingDeployment } from "../constructs/rolling-deployment.js";
 import { databaseAlarms, loadBalancerAlarms, serverAlarms } from "../constructs/alarms.js";
 import { BackupBucket } from "../constructs/backup-bucket.js";
 import { clusterServerCloudInit, warnAlertsWithoutMail } from "./server-cloud-init.js";
+import { filesBucket, filesEnvSettings, filesOutputs } from "./files-parts.js";
 import {
   alertWebhook,
   backupOutputs,
@@ -105,6 +106,13 @@ export function composeCluster(stack: TerraformStack, props: TopologyProps): Clu
     tags,
   });
 
+  // Every app server signs attachments: the first through the backup role it already holds (one
+  // role per instance), the others through the files role.
+  const files = filesBucket(stack, name, env, tags, {
+    existingRoles: [backups.role],
+    instancesWithoutRole: servers.servers.slice(1).map((s) => s.instanceId),
+  });
+
   const mail = mailSettings(stack, env);
   const webhook = alertWebhook(stack, env);
   warnAlertsWithoutMail(stack, env);
@@ -125,8 +133,8 @@ export function composeCluster(stack: TerraformStack, props: TopologyProps): Clu
     // Requests reach the app through the load balancer (from its layer-7 source range) and
     // Nginx: both may report the client. Without the CLB's range every client would share the
     // CLB node's address, and one rate-limit budget.
-    settings: { TRUSTED_PROXIES: `127.0.0.1,${CLB_BACKEND_SOURCE_CIDR}`, ...mail.settings },
-    dependsOn: [bastion.eipAssociation, database.reachable, ...nat.ready],
+    settings: { TRUSTED_PROXIES: `127.0.0.1,${CLB_BACKEND_SOURCE_CIDR}`, ...mail.settings, ...filesEnvSettings(env) },
+    dependsOn: [bastion.eipAssociation, database.reachable, ...nat.ready, ...(files?.ready ?? [])],
     preconditions: [
       databaseHasAddress(database),
       ...jwtSecret.preconditions,
@@ -177,6 +185,7 @@ export function composeCluster(stack: TerraformStack, props: TopologyProps): Clu
     backups,
     "Private TOS bucket holding the daily pg_dump of RDS exported by the first app server (docs/operations.md)",
   );
+  filesOutputs(stack, files);
 
   // Each app server's own CPU/memory/disk alarms (rule names carry the server's number), and the
   // load balancer's view of the app's health (/readyz).
@@ -188,7 +197,7 @@ export function composeCluster(stack: TerraformStack, props: TopologyProps): Clu
     ...databaseAlarms(name, database.instanceId),
   ]);
 
-  return { kind: "cluster", network, loadBalancer, servers, bastion, rollout, database, backups, alarms };
+  return { kind: "cluster", network, loadBalancer, servers, bastion, rollout, database, backups, files, alarms };
 }
 
 /**

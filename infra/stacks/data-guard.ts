@@ -29,10 +29,18 @@ export const GUARDED = {
   },
   backups: {
     types: ["volcengine_tos_bucket"],
+    /** Construct id "backups": the backup bucket, not the files bucket beside it. */
+    prefix: "backups_",
     what: "the backup bucket",
     loses: "every off-server backup in it",
   },
-} as const;
+  files: {
+    types: ["volcengine_tos_bucket"],
+    prefix: "files_",
+    what: "the files bucket",
+    loses: "every attachment in it (the todos keep pointing at objects that are gone)",
+  },
+} as const satisfies Record<string, { types: readonly string[]; prefix?: string; what: string; loses: string }>;
 
 export type GuardedData = keyof typeof GUARDED;
 export const GUARDED_DATA = Object.keys(GUARDED) as GuardedData[];
@@ -41,7 +49,11 @@ export const GUARDED_DATA = Object.keys(GUARDED) as GuardedData[];
 export function dataIdentities(tf: TerraformJson): Record<GuardedData, { hash: string; summary: string }> {
   const out = {} as Record<GuardedData, { hash: string; summary: string }>;
   for (const data of GUARDED_DATA) {
-    const addresses = GUARDED[data].types.flatMap((type) => addressesOf(tf, type)).sort();
+    const guarded: { types: readonly string[]; prefix?: string } = GUARDED[data];
+    const addresses = guarded.types
+      .flatMap((type) => addressesOf(tf, type))
+      .filter((address) => !guarded.prefix || address.split(".")[1]!.startsWith(guarded.prefix))
+      .sort();
     const identity = Object.fromEntries(addresses.map((a) => [a, identityOf(tf, a) ?? null]));
     out[data] = addresses.length
       ? { hash: createHash("sha256").update(canonical(identity)).digest("hex"), summary: summarize(identity) }

@@ -4,6 +4,7 @@ import type { CloudInitOptions } from "../../cloud-init/options.js";
 import type { ResolvedEnvironment } from "../config/schema.js";
 import { defaultTosS3Endpoint } from "../config/operations.js";
 import { backupRoleName } from "../constructs/backup-bucket.js";
+import { filesRoleName } from "../constructs/files-policy.js";
 
 /**
  * What an environment's servers are told at first boot: the one place the stack configuration
@@ -51,7 +52,13 @@ export function singleServerCloudInit(
     ...(env.nodeMirror ? { nodeMirror: env.nodeMirror } : {}),
     ...(env.alerts ? { alertEmail: env.alerts.email } : {}),
     offsiteBackup: offsiteBackupTarget(env, name),
+    ...filesCredentials(env, backupRoleName(name)),
   };
+}
+
+/** With `files`: the role whose credentials the server copies for the app (the one it holds). */
+function filesCredentials(env: ResolvedEnvironment, roleName: string): Pick<CloudInitOptions, "filesCredentials"> {
+  return env.files ? { filesCredentials: { roleName } } : {};
 }
 
 /**
@@ -93,5 +100,12 @@ export function clusterServerCloudInit(
     ...(env.nodeMirror ? { nodeMirror: env.nodeMirror } : {}),
     ...(env.alerts ? { alertEmail: env.alerts.email } : {}),
   };
-  return { firstServer: { ...otherServers, offsiteBackup: offsiteBackupTarget(env, name) }, otherServers };
+  return {
+    firstServer: {
+      ...otherServers,
+      offsiteBackup: offsiteBackupTarget(env, name),
+      ...filesCredentials(env, backupRoleName(name)),
+    },
+    otherServers: { ...otherServers, ...filesCredentials(env, filesRoleName(name)) },
+  };
 }

@@ -7,6 +7,7 @@ import { TodoServer } from "../constructs/todo-server.js";
 import { databaseAlarms, serverAlarms } from "../constructs/alarms.js";
 import { BackupBucket } from "../constructs/backup-bucket.js";
 import { warnAlertsWithoutMail, singleServerCloudInit } from "./server-cloud-init.js";
+import { filesBucket, filesEnvSettings, filesOutputs } from "./files-parts.js";
 import {
   alertWebhook,
   backupOutputs,
@@ -71,6 +72,8 @@ export function composeSingle(stack: TerraformStack, props: TopologyProps): Sing
     instanceIds: [server.instanceId],
     tags,
   });
+  // The server holds the backup role (one role per instance): the files policy joins it there.
+  const files = filesBucket(stack, name, env, tags, { existingRoles: [backups.role], instancesWithoutRole: [] });
   const alarms = environmentAlarms(stack, name, env, tags, [
     ...serverAlarms(name, server.instanceId),
     ...(database ? databaseAlarms(name, database.instanceId) : []),
@@ -84,6 +87,7 @@ export function composeSingle(stack: TerraformStack, props: TopologyProps): Sing
     ...mail.preconditions,
     ...(webhook?.preconditions ?? []),
   ];
+  const settings = { ...mail.settings, ...filesEnvSettings(env) };
   const deployment = new AppDeployment(stack, "app", {
     host: server.publicIp,
     instanceId: server.instanceId,
@@ -96,8 +100,8 @@ export function composeSingle(stack: TerraformStack, props: TopologyProps): Sing
     jwtSecret: jwtSecret.value,
     smtpUrl: mail.smtpUrl,
     alertWebhook: webhook?.value,
-    ...(env.mail ? { settings: mail.settings } : {}),
-    dependsOn: [server.eipAssociation, ...(database ? [database.reachable] : [])],
+    ...(Object.keys(settings).length > 0 ? { settings } : {}),
+    dependsOn: [server.eipAssociation, ...(database ? [database.reachable] : []), ...(files?.ready ?? [])],
     preconditions: preconditions.length ? preconditions : undefined,
   });
 
@@ -115,6 +119,7 @@ export function composeSingle(stack: TerraformStack, props: TopologyProps): Sing
   if (database)
     databaseOutput(stack, database, "Private endpoint of RDS for PostgreSQL (reachable from the server only)");
   backupOutputs(stack, backups, "Private TOS bucket holding the off-server database backups (docs/operations.md)");
+  filesOutputs(stack, files);
 
-  return { kind: "single", network, server, database, deployment, backups, alarms };
+  return { kind: "single", network, server, database, deployment, backups, files, alarms };
 }

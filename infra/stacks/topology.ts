@@ -2,6 +2,7 @@ import type { ResolvedEnvironment } from "../config/schema.js";
 import type { Alarms } from "../constructs/alarms.js";
 import type { AppDeployment, Release } from "../constructs/app-deployment.js";
 import type { AppServers } from "../constructs/app-servers.js";
+import type { FilesBucket } from "../constructs/files-bucket.js";
 import type { BackupBucket } from "../constructs/backup-bucket.js";
 import type { Bastion } from "../constructs/bastion.js";
 import type { ClusterNetwork } from "../constructs/cluster-network.js";
@@ -33,6 +34,8 @@ export interface SingleTopology {
   readonly database?: PostgresDatabase;
   /** Off-server backups: the TOS bucket and the role of the server that exports them. */
   readonly backups: BackupBucket;
+  /** Attachments (`files`): the bucket and its policy; absent when files are off. */
+  readonly files?: FilesBucket;
   /** CloudMonitor alarms, when `alerts` is configured. */
   readonly alarms?: Alarms;
 }
@@ -48,6 +51,8 @@ export interface ClusterTopology {
   readonly database: PostgresDatabase;
   /** The TOS bucket the first server exports the database to, and its role. */
   readonly backups: BackupBucket;
+  /** Attachments (`files`): the bucket and its policy; absent when files are off. */
+  readonly files?: FilesBucket;
   /** CloudMonitor alarms, when `alerts` is configured. */
   readonly alarms?: Alarms;
 }

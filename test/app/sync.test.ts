@@ -55,6 +55,7 @@ describe("GET /api/v1/todos/changes", () => {
       Array.from({ length: 7 }, (_, i) => `todo ${i}`),
     );
     expect(Object.keys((all[0] as { todo: object }).todo).sort()).toEqual([
+      "attachments",
       "completed",
       "created_at",
       "description",

@@ -45,6 +45,7 @@ describe("POST /api/v1/todos", () => {
     expect(res.status).toBe(201);
     expect(res.headers.get("location")).toBe(`/api/v1/todos/${res.body.id}`);
     expect(Object.keys(res.body).sort()).toEqual([
+      "attachments",
       "completed",
       "created_at",
       "description",

@@ -39,6 +39,12 @@ const SESSION = [
   "logout",
   "decode-added-field",
 ];
+/** v1.2 flows of the platforms docs/files.md shows: an attachment uploaded, completed, seen on its todo. */
+const WITH_FILES = [
+  ...SESSION.slice(0, SESSION.indexOf("complete") + 1),
+  "attachment",
+  ...SESSION.slice(SESSION.indexOf("complete") + 1),
+];
 /** What the v1.1 document did not let a client do is not tried by its flow (each flow says why). */
 const without = (...skipped: string[]) => SESSION.filter((s) => !skipped.includes(s));
 
@@ -53,13 +59,20 @@ interface Client {
 
 const CLIENTS: Client[] = [
   { generator: "java", document: "served", flow: "java/Flow.java", build: buildJava, steps: SESSION, glue: 0 },
-  { generator: "kotlin", document: "served", flow: "kotlin/v1.2/Flow.kt", build: buildKotlin, steps: SESSION, glue: 0 },
+  {
+    generator: "kotlin",
+    document: "served",
+    flow: "kotlin/v1.2/Flow.kt",
+    build: buildKotlin,
+    steps: WITH_FILES,
+    glue: 0,
+  },
   {
     generator: "typescript-fetch",
     document: "served",
     flow: "typescript/flow.ts",
     build: buildTypescript,
-    steps: SESSION,
+    steps: WITH_FILES,
     glue: 0,
   },
   // Its login() never worked without the 6 lines of glue every shipped app carried (in the flow).

@@ -24,6 +24,9 @@ export async function startProductionServer(databaseUrl: string): Promise<{ url:
     // Each flow registers and logs in once; six flows from one address would pass the default 10.
     RATE_LIMIT_PER_MINUTE: "1000",
     LOG_LEVEL: "warn",
+    // Attachments with the API's own store, so the flows upload and download for real.
+    FILES_STORAGE: "local",
+    DATA_DIR: join(outDir, "data"),
   };
   const migrated = spawnSync(process.execPath, [migrate, "up"], { env, encoding: "utf8" });
   if (migrated.status !== 0) throw new Error(`migrate up: ${migrated.stderr}`);

@@ -24,13 +24,13 @@ afterAll(cleanupSynthDirs);
 
 /**
  * Additions that are new things, not moved ones: file-reading locals, the keep-backups output, the
- * CLB rule, the alert webhook variable, the data-loss guard's records, the backup rules' and policy's records, the role's propagation wait.
+ * CLB rule, the alert webhook variable, the data-loss guard's records (the files bucket's too), the backup rules' and policy's records, the role's propagation wait.
  */
 const NEW_ADDRESS = [
   /^local\.[\w-]+_(ssh-private-key|certificate-pem|certificate-key)_content_[0-9A-F]{8}$/,
   /^output\.keep_backups_command$/,
   /^var\.alert_webhook$/,
-  /^terraform_data\.data_guard(_(database|backups)(_presence)?)?$/,
+  /^terraform_data\.data_guard(_(database|backups|files)(_presence)?)?$/,
   /^terraform_data\.backups_(lifecycle-rules|policy-document|role-propagation)_[0-9A-F]{8}$/,
   /^volcengine_security_group_rule\.network_app-ingress-80-from-100-64-0-0-10_[0-9A-F]{8}$/,
 ];

@@ -36,4 +36,11 @@ export const CHANGES: Record<string, [Env, Env]> = {
   "`database.engineVersion`": [single(), single({ database: { ...RDS, engineVersion: "PostgreSQL_17" } })],
   "`backups.retentionDays`": [single(), single({ backups: { retentionDays: 90 } })],
   "`alerts`": [single(), single({ alerts: { email: "ops@example.com", webhook: true } })],
+  "`files` turned on": [single(), single({ files: { corsOrigins: ["https://app.example.com"] } })],
+  "`files` turned on in a cluster": [cluster(), cluster({ files: {} })],
+  "`files.corsOrigins`, `files.keyPrefix`, the limits": [
+    single({ files: {} }),
+    single({ files: { corsOrigins: ["https://app.example.com"], keyPrefix: "uploads/", maxBytes: 1000 } }),
+  ],
+  "`files` turned off": [single({ files: {} }), single()],
 };

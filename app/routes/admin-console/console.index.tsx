@@ -189,7 +189,10 @@ export function createConsole() {
     try {
       if (action === "disable" || action === "enable") await admin.setDisabled(actor, id, action === "disable");
       else if (action === "revoke") await admin.revokeSessions(actor, id);
-      else await admin.deleteUser(actor, id);
+      else {
+        await admin.deleteUser(actor, id);
+        c.var.services.fileJanitor.poke();
+      }
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       if (err.code === "not_found") return notFound(c);

@@ -42,6 +42,7 @@ export const setRole: AppRouteHandler<typeof routes.setRole> = async (c) =>
 
 export const deleteUser: AppRouteHandler<typeof routes.deleteUser> = async (c) => {
   await c.var.services.admin.deleteUser(actorOf(c), c.req.valid("param").id);
+  c.var.services.fileJanitor.poke();
   return c.body(null, 204);
 };
 

@@ -59,6 +59,8 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) =>
 export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
   await c.var.services.todos.delete(c.var.userId, c.req.valid("param").id, ifMatch(c));
   c.var.services.cleanup.maybeRun(c.var.logger);
+  // Its attachments' objects were queued with the deletion.
+  c.var.services.fileJanitor.poke();
   return c.body(null, 204);
 };
 

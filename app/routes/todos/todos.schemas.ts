@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { CLEAR_DESCRIPTION, Id, says, Timestamp, variantNames } from "../../http/schemas.js";
 import { MAX_CURSOR_LENGTH } from "../../services/sync-cursor.js";
+import { Attachment } from "../attachments/attachments.schemas.js";
 
 const Title = z
   .string()
@@ -44,6 +45,9 @@ export const Todo = z
       .int()
       .min(1)
       .openapi({ description: "1 at creation, +1 on every change; the ETag is this number in quotes", example: 1 }),
+    attachments: z.array(Attachment).openapi({
+      description: "The ready attachments, oldest first (v1.2); adding or removing one is a change of the todo",
+    }),
   })
   .openapi("Todo");
 

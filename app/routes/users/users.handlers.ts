@@ -34,5 +34,6 @@ export const changePassword: AppRouteHandler<typeof routes.changePassword> = asy
 
 export const deleteMe: AppRouteHandler<typeof routes.deleteMe> = async (c) => {
   await c.var.services.users.delete(c.var.userId);
+  c.var.services.fileJanitor.poke();
   return c.body(null, 204);
 };

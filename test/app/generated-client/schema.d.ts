@@ -507,6 +507,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/todos/{id}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start an attachment: reserve it and get a presigned upload
+         * @description Then send the file's bytes with `upload` (its method, URL and headers, exactly) straight to storage, and call `completeAttachment`. The upload URL is good for this one file for at most 15 minutes. When the server has files off, every attachment route is 404 `files_disabled`.
+         */
+        post: operations["createAttachment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attachments/{id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish an upload: the attachment becomes ready and part of its todo
+         * @description Checks that storage holds the object with the declared size (else 409 `upload_incomplete`: upload, then call again). Safe to repeat: a ready attachment is returned as it is. The todo's version grows once. When the server has files off, every attachment route is 404 `files_disabled`.
+         */
+        post: operations["completeAttachment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attachments/{id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download: a redirect to a short-lived URL of the file
+         * @description 302 to a presigned URL (at most 15 minutes) that answers the file with `Content-Disposition` carrying its name. An attachment whose upload is not complete is 409 `upload_incomplete`. When the server has files off, every attachment route is 404 `files_disabled`.
+         */
+        get: operations["getAttachmentContent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attachments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete an attachment (its file is removed from storage in the background)
+         * @description A ready attachment's todo gets a new version. When the server has files off, every attachment route is 404 `files_disabled`.
+         */
+        delete: operations["deleteAttachment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -529,7 +609,7 @@ export interface components {
          * @description Stable, machine-readable; new codes may be added
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "unauthorized" | "not_found" | "conflict" | "payload_too_large" | "validation_failed" | "rate_limited" | "unavailable" | "internal" | "precondition_failed" | "idempotency_key_reused" | "sync_expired" | "invalid_token" | "forbidden" | "account_disabled" | "method_not_allowed";
+        ErrorCode: "bad_request" | "unauthorized" | "not_found" | "conflict" | "payload_too_large" | "validation_failed" | "rate_limited" | "unavailable" | "internal" | "precondition_failed" | "idempotency_key_reused" | "sync_expired" | "invalid_token" | "forbidden" | "account_disabled" | "method_not_allowed" | "upload_incomplete" | "quota_exceeded" | "too_many_attachments" | "files_disabled";
         /** @description One failing field: its path in the body or query, and why */
         FieldError: {
             /** @example title */
@@ -681,7 +761,42 @@ export interface components {
              * @example 1
              */
             version: number;
+            /** @description The ready attachments, oldest first (v1.2); adding or removing one is a change of the todo */
+            attachments: components["schemas"]["Attachment"][];
         };
+        Attachment: {
+            /**
+             * Format: uuid
+             * @example 0b8f5a52-3c8e-4d1c-9b7e-2f0a6c1d9e41
+             */
+            id: string;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            todo_id: number;
+            /** @example receipt.pdf */
+            filename: string;
+            /** @example application/pdf */
+            content_type: string;
+            /**
+             * Format: int64
+             * @description Bytes
+             * @example 48213
+             */
+            size: number;
+            status: components["schemas"]["AttachmentStatus"];
+            /**
+             * Format: date-time
+             * @example 2026-11-28T06:00:00.000Z
+             */
+            created_at: string;
+        };
+        /**
+         * @description `pending` until `complete` found the upload whole; only `ready` attachments appear on the todo
+         * @enum {string}
+         */
+        AttachmentStatus: "pending" | "ready";
         CreateTodoRequest: {
             /**
              * @description 1–200 characters after trimming (stored trimmed)
@@ -921,6 +1036,52 @@ export interface components {
             at: string;
             /** @description Where the action came from (`cli`: the server's admin command) */
             client_address: string;
+        };
+        /** @description The new attachment (`pending`) and the request that uploads its bytes straight to storage */
+        CreatedAttachment: {
+            attachment: components["schemas"]["Attachment"];
+            upload: components["schemas"]["PresignedRequest"];
+        };
+        PresignedRequest: {
+            method: components["schemas"]["PresignedMethod"];
+            /**
+             * Format: uri
+             * @description Send the request here, as it is (it carries its signature)
+             */
+            url: string;
+            /** @description Send exactly these headers with it (they are part of what was signed) */
+            headers: {
+                [key: string]: string;
+            };
+            /**
+             * Format: date-time
+             * @description The URL stops working then (at most 15 minutes after issue)
+             * @example 2026-11-28T06:00:00.000Z
+             */
+            expires_at: string;
+        };
+        /**
+         * @description The HTTP method to send: `PUT` uploads, `GET` downloads
+         * @enum {string}
+         */
+        PresignedMethod: "PUT" | "GET";
+        CreateAttachmentRequest: {
+            /**
+             * @description Shown to users and sent back on download; never the storage key
+             * @example receipt.pdf
+             */
+            filename: string;
+            /**
+             * @description The file's media type, without parameters. The server accepts the types its operator allows (by default image/jpeg, image/png, image/gif, image/webp, image/heic, image/heif, application/pdf, text/plain); another is 422.
+             * @example image/jpeg
+             */
+            content_type: string;
+            /**
+             * Format: int64
+             * @description Bytes of the file, exactly. Over the server's limit (10 MiB by default) is 413 `payload_too_large`; past the account's storage quota (100 MiB by default, uploads in progress included) 422 `quota_exceeded`.
+             * @example 48213
+             */
+            size: number;
         };
     };
     responses: never;
@@ -5174,6 +5335,605 @@ export interface operations {
             };
             /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
             422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createAttachment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1–255 printable ASCII characters, per user, kept 24 hours. The same request means the same method, path, body and If-Match. A repeat of the same request returns the first response with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`; a repeat while the first still runs is 409 with `Retry-After: 1`. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAttachmentRequest"];
+            };
+        };
+        responses: {
+            /** @description Reserved; upload the bytes next */
+            201: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description /api/v1/attachments/{id}/content */
+                    Location: string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedAttachment"];
+                };
+            };
+            /** @description Malformed JSON, wrong content type or malformed query (`bad_request`) */
+            400: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Username or email already registered (`conflict`) */
+            409: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Sent (1) when the Idempotency-Key is still being processed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body over 64 KiB (`payload_too_large`) */
+            413: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    completeAttachment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1–255 printable ASCII characters, per user, kept 24 hours. The same request means the same method, path, body and If-Match. A repeat of the same request returns the first response with `Idempotent-Replayed: true`; the same key with another request is 422 `idempotency_key_reused`; a repeat while the first still runs is 409 with `Retry-After: 1`. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attachment, ready */
+            200: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Attachment"];
+                };
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Username or email already registered (`conflict`) */
+            409: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Sent (1) when the Idempotency-Key is still being processed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation failed; `details` lists each failing field (`validation_failed`) */
+            422: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getAttachmentContent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file is at Location */
+            302: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description The presigned download URL */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Username or email already registered (`conflict`) */
+            409: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Sent (1) when the Idempotency-Key is still being processed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests of this account (`rate_limited`): over its requests per minute, or too many at once */
+            429: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected error (`internal`) */
+            500: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database cannot be reached (`unavailable`) */
+            503: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteAttachment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Requests of this account allowed per window */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests of this account left in the current window */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, tampered, expired or revoked credentials (`unauthorized`) */
+            401: {
+                headers: {
+                    /** @description Echo of a valid incoming X-Request-Id, else a generated one */
+                    "X-Request-Id": string;
+                    /** @description Always `Bearer realm="todo-api"` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such resource (`not_found`) */
+            404: {
                 headers: {
                     /** @description Echo of a valid incoming X-Request-Id, else a generated one */
                     "X-Request-Id": string;
