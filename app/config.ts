@@ -1,60 +1,16 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import type { TosStoreSettings } from "./files/object-store.js";
+import { boolean, int, isAddressOrCidr, list } from "./config-parsers.js";
+import { type FilesConfig, filesConfig, filesEnv, filesHints, REQUIRED_FOR_TOS } from "./files/settings.js";
+
+export { DEFAULT_ALLOWED_TYPES, type FileLimits, type FilesConfig } from "./files/settings.js";
 
 /**
  * The one place the process reads its environment. Everything else receives a typed `Config`.
  * Bad or missing settings stop the process with one message listing every problem.
  */
-
-const boolean = z
-  .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
-  .transform((v) => v === "true" || v === "1" || v === "yes");
-
-const int = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, { message: "must be a whole number" })
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .int()
-        .min(min, { message: `must be at least ${min}` })
-        .max(max, { message: `must be at most ${max}` }),
-    );
-
-const list = z.string().transform((v) =>
-  v
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0),
-);
-
-function isAddressOrCidr(entry: string): boolean {
-  const [address, bits, ...rest] = entry.split("/");
-  if (rest.length > 0 || address === undefined) return false;
-  const family = isIP(address);
-  if (family === 0) return false;
-  if (bits === undefined) return true;
-  if (!/^\d+$/.test(bits)) return false;
-  return Number(bits) <= (family === 4 ? 32 : 128);
-}
-
-/** Photos as phones take them, PDF and plain text. Not SVG: it can carry script. */
-export const DEFAULT_ALLOWED_TYPES = [
-  "image/jpeg",
-  "image/png",
-  "image/gif",
-  "image/webp",
-  "image/heic",
-  "image/heif",
-  "application/pdf",
-  "text/plain",
-];
 
 const envSchema = z.object({
   NODE_ENV: z
@@ -115,43 +71,7 @@ const envSchema = z.object({
     .default("info"),
   // default: true, except in production, where `migrate up` is a release step (todo-release deploy)
   MIGRATE_ON_START: boolean.optional(),
-  // default: `local` on the embedded database, else `off`
-  FILES_STORAGE: z.enum(["off", "local", "tos"], { message: "must be off, local or tos" }).optional(),
-  FILES_TOS_BUCKET: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, {
-      message: "must be a bucket name: 3–63 lower-case letters, digits and hyphens",
-    })
-    .optional(),
-  FILES_TOS_REGION: z
-    .string()
-    .regex(/^[a-z0-9-]+$/, { message: "must be a region such as cn-beijing" })
-    .optional(),
-  FILES_TOS_ENDPOINT: z
-    .string()
-    .regex(/^(https?:\/\/)?[A-Za-z0-9.-]+(:\d+)?$/, {
-      message: "must be a host such as tos-cn-beijing.volces.com (or http(s)://host:port)",
-    })
-    .optional(),
-  FILES_TOS_KEY_PREFIX: z
-    .string()
-    .regex(/^([A-Za-z0-9._-]+\/)*$/, { message: "must be path segments each ending in /, e.g. files/" })
-    .default("files/"),
-  FILES_CREDENTIALS_FILE: z.string().startsWith("/", { message: "must be an absolute path" }).optional(),
-  FILES_MAX_BYTES: int(1, 5 * 1024 ** 3).default(10 * 1024 * 1024),
-  FILES_ALLOWED_TYPES: list
-    .pipe(
-      z
-        .array(
-          z.string().regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/([a-z0-9][a-z0-9!#$&^_.+-]*|\*)$/, {
-            message: "each entry must be a lower-case media type such as image/png, or a family such as image/*",
-          }),
-        )
-        .min(1, { message: "must name at least one media type" }),
-    )
-    .default(DEFAULT_ALLOWED_TYPES),
-  FILES_QUOTA_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(100 * 1024 * 1024),
-  FILES_MAX_PER_TODO: int(1, 1000).default(20),
+  ...filesEnv,
 });
 
 /** How to fix each setting, shown next to its problem. */
@@ -177,16 +97,7 @@ const hints: Record<string, string> = {
   TRUSTED_PROXIES: "e.g. TRUSTED_PROXIES=127.0.0.1 when behind a local Nginx",
   CORS_ORIGINS: "e.g. CORS_ORIGINS=https://app.example.com,https://admin.example.com",
   MIGRATE_ON_START: "true or false",
-  FILES_STORAGE: "off, local (the API stores files under DATA_DIR; one server only) or tos (Volcengine TOS)",
-  FILES_TOS_BUCKET: "the environment's files bucket, e.g. FILES_TOS_BUCKET=todo-prod-files",
-  FILES_TOS_REGION: "e.g. FILES_TOS_REGION=cn-beijing",
-  FILES_TOS_ENDPOINT: "e.g. FILES_TOS_ENDPOINT=tos-cn-beijing.volces.com",
-  FILES_TOS_KEY_PREFIX: "e.g. FILES_TOS_KEY_PREFIX=files/ (the prefix the servers' role may write under)",
-  FILES_CREDENTIALS_FILE: "the STS credentials file the server's credential unit keeps fresh",
-  FILES_MAX_BYTES: "e.g. FILES_MAX_BYTES=10485760 (10 MiB per file)",
-  FILES_ALLOWED_TYPES: "e.g. FILES_ALLOWED_TYPES=image/*,application/pdf,text/plain",
-  FILES_QUOTA_BYTES: "e.g. FILES_QUOTA_BYTES=104857600 (100 MiB per user)",
-  FILES_MAX_PER_TODO: "e.g. FILES_MAX_PER_TODO=20",
+  ...filesHints,
   PUBLIC_URL:
     "e.g. PUBLIC_URL=https://api.example.com (the URL apps reach the API at; servers set it from https.domain)",
 };
@@ -230,19 +141,6 @@ export interface Config {
   /** Attachments on todos (docs/app.md#files): where their bytes live, and the limits. */
   files: FilesConfig;
 }
-
-export interface FileLimits {
-  maxBytes: number;
-  /** Media types (`image/png`) and families (`image/*`). */
-  allowedTypes: string[];
-  quotaBytes: number;
-  maxPerTodo: number;
-}
-
-export type FilesConfig =
-  | { storage: "off"; limits: FileLimits }
-  | { storage: "local"; limits: FileLimits; local: { dir: string; signingKey: Uint8Array } }
-  | { storage: "tos"; limits: FileLimits; tos: TosStoreSettings };
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -302,7 +200,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   }
   const storage = e?.FILES_STORAGE ?? (env.DATABASE_URL === undefined ? "local" : "off");
   if (storage === "tos") {
-    for (const key of ["FILES_TOS_BUCKET", "FILES_TOS_REGION", "FILES_TOS_ENDPOINT", "FILES_CREDENTIALS_FILE"]) {
+    for (const key of REQUIRED_FOR_TOS) {
       if (env[key] === undefined) problems.push(`${key}: required when FILES_STORAGE=tos — ${hints[key]}`);
     }
   }
@@ -349,38 +247,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     publicUrl: e.PUBLIC_URL,
     logLevel: e.LOG_LEVEL,
     migrateOnStart: e.MIGRATE_ON_START ?? e.NODE_ENV !== "production",
-    files: filesConfig(e, storage, dataDir),
-  };
-}
-
-function filesConfig(e: z.infer<typeof envSchema>, storage: "off" | "local" | "tos", dataDir: string): FilesConfig {
-  const limits: FileLimits = {
-    maxBytes: e.FILES_MAX_BYTES,
-    allowedTypes: e.FILES_ALLOWED_TYPES,
-    quotaBytes: e.FILES_QUOTA_BYTES,
-    maxPerTodo: e.FILES_MAX_PER_TODO,
-  };
-  if (storage === "off") return { storage, limits };
-  if (storage === "local") {
-    return {
-      storage,
-      limits,
-      local: {
-        dir: join(dataDir, "files"),
-        signingKey: new TextEncoder().encode(loadOrCreateDevSecret(dataDir, FILES_KEY_FILE)),
-      },
-    };
-  }
-  return {
-    storage,
-    limits,
-    tos: {
-      bucket: e.FILES_TOS_BUCKET!,
-      region: e.FILES_TOS_REGION!,
-      endpoint: e.FILES_TOS_ENDPOINT!,
-      keyPrefix: e.FILES_TOS_KEY_PREFIX,
-      credentialsFile: e.FILES_CREDENTIALS_FILE!,
-    },
+    files: filesConfig(e, storage, dataDir, () => loadOrCreateDevSecret(dataDir, FILES_KEY_FILE)),
   };
 }
 
