@@ -87,7 +87,7 @@ describe("upgrading an environment of the previous version, with the real provid
     ["egress-all", "the previous version's rule is refused as a duplicate; this version applies"],
   ] as const)(
     "a new group holds %s: %s, plans clean and destroys to nothing",
-    async (answer) => {
+    async (answer, _outcome) => {
       const current = stackPart(await single(), NETWORK);
       await withStandIn(mirror.path!, { securityGroupDefaultRules: answer }, async (run) => {
         run.write(previousVersion(current));
