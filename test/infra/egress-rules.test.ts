@@ -135,3 +135,41 @@ describe("upgrading an environment of the previous version, with the real provid
     240_000,
   );
 });
+
+/**
+ * create_before_destroy on the egress rules reaches what they depend on (Terraform gives it to the
+ * security group and the VPC): a network change that replaces the VPC must still plan without a
+ * cycle and apply, with the server in the subnet replaced too.
+ */
+describe("a network change that replaces the VPC, with the real provider against the stand-in", () => {
+  if (mirror.missing) {
+    it.skip(`skipped: ${mirror.missing}`, () => {});
+    return;
+  }
+  it("applies, then plans no change and destroys to nothing", async () => {
+    const types = [...NETWORK, "volcengine_ecs_key_pair", "volcengine_ecs_instance"];
+    const at = async (vpcCidr: string, subnetCidr: string) =>
+      stackPart(
+        (await synth({ environments: { dev: baseEnvironment({ network: { vpcCidr, subnetCidr } }) } })).stacks[
+          "todo-api-dev"
+        ]!,
+        types,
+      );
+    await withStandIn(mirror.path!, {}, async (run) => {
+      run.write(await at("172.16.0.0/16", "172.16.1.0/24"));
+      const first = await run.apply();
+      expect(first.status, first.out).toBe(0);
+      const vpcBefore = run.cloud.store.all("vpc").map((v) => v.id);
+      run.write(await at("10.20.0.0/16", "10.20.1.0/24"));
+      const changed = await run.apply();
+      expect(changed.status, changed.out).toBe(0);
+      expect(changed.out).not.toMatch(/Cycle/);
+      expect(run.cloud.store.all("vpc").map((v) => v.id)).not.toEqual(vpcBefore);
+      const plan = await run.plan();
+      expect(plan.status, plan.out).toBe(0);
+      const destroyed = await run.destroy();
+      expect(destroyed.status, destroyed.out).toBe(0);
+      expect(destroyed.left).toEqual([]);
+    });
+  }, 300_000);
+});
