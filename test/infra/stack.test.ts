@@ -316,7 +316,7 @@ describe("environments and image", () => {
     const instance = resources(looked, "volcengine_ecs_instance")[0]!;
     expect(instance.image_id).toMatch(/^\$\{try\(local\.[\w-]+\[0\], ""\)\}$/);
     expect(instance.lifecycle.precondition[0].condition).toMatch(/^\$\{length\(local\.[\w-]+\) > 0\}$/);
-    expect(instance.lifecycle.ignore_changes).toEqual(["image_id", "user_data"]);
+    expect(instance.lifecycle.ignore_changes).toEqual(["image_id", "user_data", "eip_address"]);
 
     const explicit = (await synth({ environments: { dev: baseEnvironment({ image: { id: "image-abc123" } }) } }))
       .stacks["todo-api-dev"]!;
