@@ -112,6 +112,8 @@ export const VARIANTS: Variant[] = [
         id: "cluster: add an admin CIDR",
         environment: { topology: "cluster", database: RDS, alerts: ALERTS, ssh: TWO_ADMINS },
       },
+      // Revokes a rule on an update, as owners do: under each answer to revoking (answers.ts).
+      { id: "cluster: remove an admin CIDR", environment: { topology: "cluster", database: RDS, alerts: ALERTS } },
     ],
   },
 ];

@@ -4,7 +4,7 @@
  * are records; the deploy step (null_resource over SSH) is left out with -target.
  */
 import { join } from "node:path";
-import { compareEffect, effectOfPlan, tableRow, type ChangeEffect } from "./change-table.js";
+import { compareEffect, effectOfPlan, tableRow, type ChangeEffect, type PlannedChange } from "./change-table.js";
 import { NOT_SERVED, writeEnvironmentConfig, type Variant } from "./scenario-config.js";
 import type { LocalCloud } from "../../local-cloud/server.js";
 import type { TerraformSteps } from "./terraform-steps.js";
@@ -70,7 +70,7 @@ export async function runVariant(
       (await ts.run(
         `${change.id}: terraform apply`,
         "terraform",
-        ["apply", "-auto-approve", "-input=false", "-no-color", ...t2],
+        ["apply", "-auto-approve", "-input=false", "-no-color", ...t2, ...removedTargets(planned)],
         stackDir,
       ));
     if (!planned || !applied || applied.code !== 0) {
@@ -86,4 +86,14 @@ export async function runVariant(
   }
   const destroyed = await ts.destroy(variant.id, stackDir, cloud);
   return apply.code === 0 && plan?.code === 0 && changesOk && destroyed;
+}
+
+/**
+ * -target applies only resources the configuration holds: one the change removes (an admin CIDR's
+ * rule) is destroyed, as `cdktf deploy` would, only when named too.
+ */
+export function removedTargets(planned: PlannedChange[]): string[] {
+  return planned
+    .filter((c) => c.change.actions.join() === "delete" && !NOT_SERVED.some((t) => c.address.startsWith(`${t}.`)))
+    .map((c) => `-target=${c.address}`);
 }

@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import type { ITerraformDependable } from "cdktf";
 import { EcsInstance } from "../../.gen/providers/volcengine/ecs-instance/index.js";
+import { INSTANCE_EIP_BLOCK } from "./elastic-ip.js";
 import { ServerImage, type ServerImageChoice } from "./server-image.js";
 import { tagBlocks } from "./tags.js";
 import { encodeUserData } from "./user-data.js";
@@ -88,7 +89,7 @@ export class AppServers extends Construct {
           // user_data is only the first boot (cloud-init runs it once per instance, and the provider would
           // try to modify it in place on a running server, which ECS accepts only on a stopped one): every
           // later change of the server's settings reaches it through the deploy step (AppDeployment).
-          ignoreChanges: ["image_id", "user_data"],
+          ignoreChanges: ["image_id", "user_data", INSTANCE_EIP_BLOCK],
           precondition: image.found
             ? [
                 {

@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { EcsInstance } from "../../.gen/providers/volcengine/ecs-instance/index.js";
 import type { EipAssociate } from "../../.gen/providers/volcengine/eip-associate/index.js";
-import { ElasticIp, type EipSettings } from "./elastic-ip.js";
+import { ElasticIp, INSTANCE_EIP_BLOCK, type EipSettings } from "./elastic-ip.js";
 import { ServerImage, type ServerImageChoice } from "./server-image.js";
 import { tagBlocks } from "./tags.js";
 import { apiDescription } from "./description.js";
@@ -58,7 +58,7 @@ export class Bastion extends Construct {
       keyPairName: props.keyPairName,
       tags,
       lifecycle: {
-        ignoreChanges: ["image_id"],
+        ignoreChanges: ["image_id", INSTANCE_EIP_BLOCK],
         precondition: image.found
           ? [
               {

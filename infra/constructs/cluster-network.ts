@@ -5,6 +5,7 @@ import { Subnet } from "../../.gen/providers/volcengine/subnet/index.js";
 import { Vpc } from "../../.gen/providers/volcengine/vpc/index.js";
 import { tagBlocks } from "./tags.js";
 import { apiDescription } from "./description.js";
+import { egressEverywhere } from "./egress-rules.js";
 import { movedFromLegacyId, ruleId } from "./rule-ids.js";
 
 /**
@@ -136,17 +137,7 @@ export class ClusterNetwork extends Construct {
       ["app", appGroup.id, "all outbound through the NAT gateway, packages, Node.js downloads, RDS"],
       ["bastion", bastionGroup.id, "all outbound, SSH to the app servers, packages"],
     ] as const) {
-      new SecurityGroupRule(this, `${prefix}-egress-all`, {
-        securityGroupId: groupId,
-        direction: "egress",
-        protocol: "all",
-        portStart: -1,
-        portEnd: -1,
-        cidrIp: "0.0.0.0/0",
-        policy: "accept",
-        priority: 1,
-        description: apiDescription(why),
-      });
+      egressEverywhere(this, `${prefix}-egress-all`, groupId, why);
     }
 
     this.vpcId = vpc.id;

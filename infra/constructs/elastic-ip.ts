@@ -4,6 +4,14 @@ import { EipAssociate } from "../../.gen/providers/volcengine/eip-associate/inde
 import { tagBlocks } from "./tags.js";
 import { apiDescription } from "./description.js";
 
+/**
+ * The ECS instance's own `eip_address` block, which the stack never sets (an address is bound by
+ * `volcengine_eip_associate`). The provider reads it back from DescribeInstances' `EipAddress`, and
+ * the block is ForceNew: if the API reports the bound address there (not documented either way),
+ * the next plan would replace the server, and its local database with it. Every instance ignores it.
+ */
+export const INSTANCE_EIP_BLOCK = "eip_address";
+
 export interface EipSettings {
   /** "PostPaidByTraffic" or "PostPaidByBandwidth" (config `eip.billingType`). */
   readonly billingType: string;

@@ -5,6 +5,7 @@ import { Subnet } from "../../.gen/providers/volcengine/subnet/index.js";
 import { Vpc } from "../../.gen/providers/volcengine/vpc/index.js";
 import { tagBlocks } from "./tags.js";
 import { apiDescription } from "./description.js";
+import { egressEverywhere } from "./egress-rules.js";
 import { movedFromLegacyId, ruleId } from "./rule-ids.js";
 
 export interface NetworkProps {
@@ -85,17 +86,7 @@ export class Network extends Construct {
       // Earlier versions named them `ingress-<port>-<position>`: move those rules, never replace them.
       movedFromLegacyId(sgRule, `ingress-${rule.port}-${i}`);
     });
-    new SecurityGroupRule(this, "egress-all", {
-      securityGroupId: group.id,
-      direction: "egress",
-      protocol: "all",
-      portStart: -1,
-      portEnd: -1,
-      cidrIp: "0.0.0.0/0",
-      policy: "accept",
-      priority: 1,
-      description: apiDescription("all outbound, packages, Lets Encrypt, Node.js downloads"),
-    });
+    egressEverywhere(this, "egress-all", group.id, "all outbound, packages, Lets Encrypt, Node.js downloads");
 
     this.vpcId = vpc.id;
     this.subnetId = subnet.id;

@@ -93,8 +93,10 @@ describe.each(Object.entries(variants))("cluster topology, %s", (_name, variant)
       rules.some((r) => r.direction === "ingress" && Number(r.port_start) <= 5432 && Number(r.port_end) >= 5432),
     ).toBe(false);
     expect(rules.filter((r) => r.direction === "egress").map((r) => `${r.protocol} ${r.cidr_ip}`)).toEqual([
-      "all 0.0.0.0/0",
-      "all 0.0.0.0/0",
+      "all 0.0.0.0/1",
+      "all 128.0.0.0/1",
+      "all 0.0.0.0/1",
+      "all 128.0.0.0/1",
     ]);
     // The bastion is the only instance in the bastion group.
     expect(bastionInstance(tf)[1].security_group_ids.map(ref)).toEqual([bastion]);

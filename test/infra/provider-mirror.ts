@@ -6,7 +6,7 @@
  * (github.com/volcengine/terraform-provider-volcengine@v0.0.196) cannot be built on these machines
  * because the Go module proxy answers "403 Forbidden ... This module version is not available."
  */
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -73,5 +73,40 @@ export function terraformWithMirror(
   };
   const run = (args: string[]) =>
     spawnSync(terraformCommand(), args, { cwd: dir, env, encoding: "utf8", timeout: 120_000 });
+  return Object.assign(run, { cleanup: () => rmSync(cli, { recursive: true, force: true }) });
+}
+
+/**
+ * As terraformWithMirror, but asynchronous: for a stand-in (local-cloud/) that answers the provider
+ * from the test's own process, which a synchronous child would block. Resolves with the exit
+ * status and the combined output.
+ */
+export function terraformWithMirrorAsync(
+  mirror: string,
+  dir: string,
+  extraEnv: Record<string, string> = {},
+): ((args: string[]) => Promise<{ status: number; out: string }>) & { cleanup(): void } {
+  const cli = mkdtempSync(path.join(tmpdir(), "todo-tf-cli-"));
+  const config = path.join(cli, "terraform.rc");
+  writeFileSync(
+    config,
+    `provider_installation {\n  filesystem_mirror {\n    path = ${JSON.stringify(mirror)}\n  }\n}\n`,
+  );
+  const env = {
+    ...process.env,
+    TF_CLI_CONFIG_FILE: config,
+    TF_IN_AUTOMATION: "1",
+    CHECKPOINT_DISABLE: "1",
+    TF_DATA_DIR: path.join(cli, "data"),
+    ...extraEnv,
+  };
+  const run = (args: string[]) =>
+    new Promise<{ status: number; out: string }>((resolve) => {
+      const child = spawn(terraformCommand(), args, { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+      child.on("close", (code) => resolve({ status: code ?? 1, out }));
+    });
   return Object.assign(run, { cleanup: () => rmSync(cli, { recursive: true, force: true }) });
 }

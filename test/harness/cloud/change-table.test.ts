@@ -9,6 +9,7 @@ import {
   tableRow,
   type PlannedChange,
 } from "../../../harness/cloud/change-table.js";
+import { removedTargets } from "../../../harness/cloud/variant-scenario.js";
 import type { LoggedCall } from "../../../local-cloud/call-log.js";
 
 const call = (action: string, status = 200) => ({ action, status }) as LoggedCall;
@@ -89,5 +90,18 @@ describe("rehearse:cloud: what the record-only environments apply", () => {
       included: ["volcengine_server_group.g", "volcengine_vpc.v"],
       excluded: ["null_resource.release", "volcengine_server_group_server.member", "terraform_data.after_member"],
     });
+  });
+});
+
+describe("local cloud: an owner change applied with -target", () => {
+  it("also names what the change removes (else -target would keep it), never the deploy step", () => {
+    expect(
+      removedTargets([
+        planned("volcengine_security_group_rule.network_bastion-ingress-22-from-198-18-255-2-32_1A2B3C4D", ["delete"]),
+        planned("null_resource.app_server-1_release_985B8B2F", ["delete"]),
+        planned("volcengine_ecs_instance.server_instance_AD56310F", ["delete", "create"]),
+        planned("volcengine_vpc.network_vpc_4E8F0223", ["no-op"]),
+      ]),
+    ).toEqual(["-target=volcengine_security_group_rule.network_bastion-ingress-22-from-198-18-255-2-32_1A2B3C4D"]);
   });
 });
