@@ -22,7 +22,7 @@ interface CgroupMount {
 }
 
 /** mountinfo escapes spaces, tabs, newlines and backslashes in paths as \ooo. */
-const unescape = (path: string) =>
+const unescapePath = (path: string) =>
   path.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 
 /** The cgroup mounts of /proc/self/mountinfo that can tell a memory limit. */
@@ -33,8 +33,8 @@ export function memoryCgroupMounts(mountinfo: string): CgroupMount[] {
     const dash = fields.indexOf("-");
     if (dash < 6) continue;
     const [fsType, , superOptions = ""] = fields.slice(dash + 1);
-    const root = unescape(fields[3]!);
-    const mountPoint = unescape(fields[4]!);
+    const root = unescapePath(fields[3]!);
+    const mountPoint = unescapePath(fields[4]!);
     if (fsType === "cgroup2") mounts.push({ version: 2, root, mountPoint });
     else if (fsType === "cgroup" && superOptions.split(",").includes("memory"))
       mounts.push({ version: 1, root, mountPoint });
