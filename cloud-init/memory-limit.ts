@@ -77,7 +77,9 @@ export function cgroupMemoryLimit(
   let smallest: number | undefined;
   for (const mount of memoryCgroupMounts(mountinfo)) {
     const path = mount.version === 2 ? own.v2 : own.v1;
-    if (path === undefined) continue;
+    // A path with ".." lies outside this cgroup namespace's root (a process that entered the
+    // namespace from outside its cgroup): nothing mounted here describes it.
+    if (path === undefined || path.split("/").includes("..")) continue;
     const root = mount.root === "/" ? "" : mount.root;
     if (root && path !== root && !path.startsWith(`${root}/`)) continue; // another part of the tree
     const file = mount.version === 2 ? "memory.max" : "memory.limit_in_bytes";
