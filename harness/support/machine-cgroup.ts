@@ -69,6 +69,14 @@ export class MachineCgroup {
     return { command: "sh", args: ["-c", script, "machine-cgroup", this.memoryDir, this.cpuDir, command, ...args] };
   }
 
+  /** Moves running processes in (what they allocate from now on counts here; v1 leaves older pages behind). */
+  async adopt(pids: number[]): Promise<void> {
+    for (const pid of pids) {
+      await writeFile(join(this.memoryDir, "cgroup.procs"), String(pid));
+      await writeFile(join(this.cpuDir, "cgroup.procs"), String(pid));
+    }
+  }
+
   describe(): string {
     return `${this.size.cpus} vCPU / ${this.size.memoryMiB} MiB: cgroup v1 memory.limit_in_bytes ${this.size.memoryMiB} MiB, cpu.cfs_quota_us ${this.size.cpus * PERIOD_US} per ${PERIOD_US} (${this.memoryDir})`;
   }
