@@ -99,11 +99,11 @@ describe("the capacity chart (SVG)", () => {
     run(16, 650, 190),
   ]);
   const svg = capacityChart(levels, { title: "One server <2 GiB> & Nginx", p99LimitMs: 100 });
-  const points = (cls: string) =>
-    /class="(?<c>[^"]+)" points="(?<p>[^"]+)"/g
-      .exec(svg.split("\n").find((l) => l.includes(`<polyline class="${cls}"`)) ?? "")
-      ?.groups?.p.split(" ")
-      .map((pair) => pair.split(",").map(Number)) ?? [];
+  const points = (cls: string): number[][] => {
+    const line = svg.split("\n").find((l) => l.includes(`<polyline class="${cls}"`)) ?? "";
+    const list = / points="([^"]+)"/.exec(line)?.[1] ?? "";
+    return list ? list.split(" ").map((pair) => pair.split(",").map(Number)) : [];
+  };
 
   it("is one well-formed svg element with the title escaped", () => {
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
