@@ -20,7 +20,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -164,6 +164,8 @@ export async function runCapacity(): Promise<number> {
     console.error(`warming up, then ${rounds} rounds over ${levels.join(", ")} connections, ${duration} s each …`);
     await load(Math.min(16, accountCount), 5);
     const runs: LevelRun[] = [];
+    // The host's 1-minute load average after each run: the figures are only as quiet as the machine.
+    const loads: number[] = [];
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? levels : [...levels].reverse();
       for (const connections of order) {
@@ -180,6 +182,7 @@ export async function runCapacity(): Promise<number> {
         });
         await sampler;
         runs.push({ ...result, connections, memory: { ...peak.peak } });
+        loads.push(Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]));
         console.error(
           `  round ${round + 1}, ${connections} connections: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(1)} ms, ${result.errors} errors, server memory ${peak.format()}`,
         );
@@ -201,7 +204,10 @@ export async function runCapacity(): Promise<number> {
     console.log(
       `app: 2 instances, MemoryMax ${plan.appMemoryMaxMiB} MiB each (${apiNodeFlags(plan.appMemoryMaxMiB).join(" ")}); ${cluster.description}, fsync on, shared_buffers ${pgPlan.sharedBuffersMiB} MB`,
     );
-    console.log(`wrk: ${THREADS} threads, outside the server's cgroups, on the same host\n`);
+    console.log(`wrk: ${THREADS} threads, outside the server's cgroups, on the same host`);
+    console.log(
+      `host load average (1 min) after the runs: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${availableParallelism()} CPUs\n`,
+    );
     console.log(markdownTable(table));
     console.log(`\ncapacity: ${capacitySentence(table, P99_LIMIT_MS)}`);
     console.log(`the server's cgroup at the end: ${(cgroupNow / 1024 ** 2).toFixed(0)} MiB anonymous + shared`);
