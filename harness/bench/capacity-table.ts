@@ -8,6 +8,8 @@ export interface LevelRun extends LoadResult {
   connections: number;
   /** Peak PSS of the server's processes during the run, bytes, by role and "total". */
   memory: Record<string, number>;
+  /** CPU the server's processes used during the run, in cores (CPU seconds per second). */
+  cpuCores: number;
 }
 
 export interface Spread {
@@ -23,6 +25,10 @@ export interface Level {
   p50Ms: Spread;
   p99Ms: Spread;
   errors: number;
+  /** Of the errors: wrk's timeouts and answers of status 400 or more (the rest are socket errors). */
+  timeouts: number;
+  statusErrors: number;
+  cpuCores: Spread;
   /** The largest peak of the rounds (memory is what must fit, so the worst round counts). */
   memory: Record<string, number>;
 }
@@ -52,6 +58,9 @@ export function levelsOf(runs: LevelRun[]): Level[] {
         p50Ms: spreadOf(group.map((r) => r.p50Ms)),
         p99Ms: spreadOf(group.map((r) => r.p99Ms)),
         errors: group.reduce((s, r) => s + r.errors, 0),
+        timeouts: group.reduce((s, r) => s + (r.timeouts ?? 0), 0),
+        statusErrors: group.reduce((s, r) => s + (r.statusErrors ?? 0), 0),
+        cpuCores: spreadOf(group.map((r) => r.cpuCores)),
         memory,
       };
     });
@@ -78,13 +87,14 @@ const range = (s: Spread, digits = 0) =>
 /** The sweep as a Markdown table: median (min–max over the rounds) per level. */
 export function markdownTable(levels: Level[]): string {
   const lines = [
-    "| connections | req/s | p50 ms | p99 ms | errors | server memory MiB (app / PostgreSQL / Nginx / system) |",
-    "| ---: | ---: | ---: | ---: | ---: | --- |",
+    "| connections | req/s | p50 ms | p99 ms | errors | server CPU, cores | server memory MiB (app / PostgreSQL / Nginx / system) |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | --- |",
   ];
   for (const l of levels) {
     const m = l.memory;
+    const errors = l.errors ? `${l.errors} (${l.timeouts} timeouts, ${l.statusErrors} ≥ 400)` : "0";
     lines.push(
-      `| ${l.connections} | ${range(l.requestsPerSecond)} | ${range(l.p50Ms, 1)} | ${range(l.p99Ms, 1)} | ${l.errors} | ${mib(m.total)} (${mib(m["app instances"])} / ${mib(m.PostgreSQL)} / ${mib(m.Nginx)} / ${mib(m.system)}) |`,
+      `| ${l.connections} | ${range(l.requestsPerSecond)} | ${range(l.p50Ms, 1)} | ${range(l.p99Ms, 1)} | ${errors} | ${range(l.cpuCores, 2)} | ${mib(m.total)} (${mib(m["app instances"])} / ${mib(m.PostgreSQL)} / ${mib(m.Nginx)} / ${mib(m.system)}) |`,
     );
   }
   return lines.join("\n");

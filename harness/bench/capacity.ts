@@ -177,14 +177,17 @@ export async function runCapacity(): Promise<number> {
             await new Promise((r) => setTimeout(r, 500));
           }
         })();
+        const cpuBefore = await machine.cpuSeconds();
         const result = await load(connections, duration).finally(() => {
           sampling = false;
         });
+        const cpuSeconds = (await machine.cpuSeconds()) - cpuBefore;
         await sampler;
-        runs.push({ ...result, connections, memory: { ...peak.peak } });
+        const cpuCores = cpuSeconds / (result.requests / result.requestsPerSecond);
+        runs.push({ ...result, connections, memory: { ...peak.peak }, cpuCores });
         loads.push(Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]));
         console.error(
-          `  round ${round + 1}, ${connections} connections: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(1)} ms, ${result.errors} errors, server memory ${peak.format()}`,
+          `  round ${round + 1}, ${connections} connections: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(1)} ms, ${result.errors} errors (${result.timeouts ?? 0} timeouts), server CPU ${cpuCores.toFixed(2)} cores, memory ${peak.format()}`,
         );
       }
     }

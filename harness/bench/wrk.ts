@@ -24,6 +24,9 @@ export interface LoadResult {
   p99Ms: number;
   /** Non-2xx/3xx answers plus socket errors: any of these makes the figure worthless. */
   errors: number;
+  /** Of those: requests wrk gave up on after its 2 s timeout, and answers of status 400 or more. */
+  timeouts?: number;
+  statusErrors?: number;
 }
 
 // wrk's `done` hook reports exact percentiles from its HDR histogram; reading them as JSON
@@ -40,9 +43,9 @@ end
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    'WRK_RESULT {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"errors":%d}\\n',
+    'WRK_RESULT {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"errors":%d,"timeouts":%d,"status_errors":%d}\\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.connect + e.read + e.write + e.timeout + e.status))
+    e.connect + e.read + e.write + e.timeout + e.status, e.timeout, e.status))
 end
 `;
 
@@ -94,6 +97,8 @@ export function parseWrkResult(output: string): LoadResult {
     p50_us: number;
     p99_us: number;
     errors: number;
+    timeouts?: number;
+    status_errors?: number;
   };
   if (!(raw.duration_us > 0)) throw new Error(`wrk reported a run of ${raw.duration_us} µs: ${line}`);
   return {
@@ -102,5 +107,7 @@ export function parseWrkResult(output: string): LoadResult {
     p50Ms: raw.p50_us / 1000,
     p99Ms: raw.p99_us / 1000,
     errors: raw.errors,
+    ...(raw.timeouts === undefined ? {} : { timeouts: raw.timeouts }),
+    ...(raw.status_errors === undefined ? {} : { statusErrors: raw.status_errors }),
   };
 }

@@ -11,7 +11,8 @@ import { setTimeout as sleep } from "node:timers/promises";
  * hierarchy, no systemd as PID 1), so there is no systemd to ask for a scope with `MemoryMax=` and
  * `CPUQuota=` (nspawn's --property= needs one): the limits are written to v1 cgroups directly,
  * `memory.limit_in_bytes` in a child of this process's own memory cgroup and `cpu.cfs_quota_us`
- * (2 CPUs = 200 ms per 100 ms period) in a child of its cpu cgroup. Processes enter them through
+ * (2 CPUs = 200 ms per 100 ms period) in a child of its cpu cgroup; a cpuacct child counts the CPU
+ * time used inside (on a busy host, how much of its 2 CPUs the "machine" actually got). Processes enter them through
  * `wrap()`, before they exec, so everything they start is inside from the first byte.
  * On a host without v1 memory and cpu hierarchies `create` refuses with a clear message.
  */
@@ -39,20 +40,20 @@ export class MachineCgroup {
     /** The memory cgroup's folder (memory.stat, cgroup.procs, memory.max_usage_in_bytes). */
     readonly memoryDir: string,
     readonly cpuDir: string,
+    /** cpuacct: the CPU time the processes inside used (cpuacct.usage). */
+    readonly cpuacctDir: string,
   ) {}
 
   static async create(name: string, size: MachineSize): Promise<MachineCgroup> {
-    if (
-      !existsSync(join(V1_ROOT, "memory/memory.limit_in_bytes")) ||
-      !existsSync(join(V1_ROOT, "cpu/cpu.cfs_quota_us"))
-    )
+    const needed = ["memory/memory.limit_in_bytes", "cpu/cpu.cfs_quota_us", "cpuacct/cpuacct.usage"];
+    if (!needed.every((file) => existsSync(join(V1_ROOT, file))))
       throw new Error(
-        `sizing a machine needs the cgroup v1 memory and cpu hierarchies under ${V1_ROOT} (this host has neither): run it where they are, or without the size`,
+        `sizing a machine needs the cgroup v1 memory, cpu and cpuacct hierarchies under ${V1_ROOT} (not all are on this host): run it where they are, or without the size`,
       );
     const memoryDir = join(V1_ROOT, "memory", await ownV1Path("memory"), name);
     const cpuDir = join(V1_ROOT, "cpu", await ownV1Path("cpu"), name);
-    await mkdir(memoryDir, { recursive: true });
-    await mkdir(cpuDir, { recursive: true });
+    const cpuacctDir = join(V1_ROOT, "cpuacct", await ownV1Path("cpuacct"), name);
+    for (const dir of [memoryDir, cpuDir, cpuacctDir]) await mkdir(dir, { recursive: true });
     const bytes = String(size.memoryMiB * 1024 ** 2);
     await writeFile(join(memoryDir, "memory.limit_in_bytes"), bytes);
     // With swap accounting, the same figure for memory + swap: an ECS instance has no swap device.
@@ -60,21 +61,23 @@ export class MachineCgroup {
       await writeFile(join(memoryDir, "memory.memsw.limit_in_bytes"), bytes);
     await writeFile(join(cpuDir, "cpu.cfs_period_us"), String(PERIOD_US));
     await writeFile(join(cpuDir, "cpu.cfs_quota_us"), String(size.cpus * PERIOD_US));
-    return new MachineCgroup(size, memoryDir, cpuDir);
+    return new MachineCgroup(size, memoryDir, cpuDir, cpuacctDir);
   }
 
   /** A command line that joins both cgroups, then execs `command` (its PID stays the shell's). */
   wrap(command: string, args: string[]): { command: string; args: string[] } {
-    const script = 'echo $$ >"$1/cgroup.procs" && echo $$ >"$2/cgroup.procs" && shift 2 && exec "$@"';
-    return { command: "sh", args: ["-c", script, "machine-cgroup", this.memoryDir, this.cpuDir, command, ...args] };
+    const script = 'for d in "$1" "$2" "$3"; do echo $$ >"$d/cgroup.procs" || exit 125; done; shift 3; exec "$@"';
+    return {
+      command: "sh",
+      args: ["-c", script, "machine-cgroup", this.memoryDir, this.cpuDir, this.cpuacctDir, command, ...args],
+    };
   }
 
   /** Moves running processes in (what they allocate from now on counts here; v1 leaves older pages behind). */
   async adopt(pids: number[]): Promise<void> {
-    for (const pid of pids) {
-      await writeFile(join(this.memoryDir, "cgroup.procs"), String(pid));
-      await writeFile(join(this.cpuDir, "cgroup.procs"), String(pid));
-    }
+    for (const pid of pids)
+      for (const dir of [this.memoryDir, this.cpuDir, this.cpuacctDir])
+        await writeFile(join(dir, "cgroup.procs"), String(pid));
   }
 
   describe(): string {
@@ -92,9 +95,14 @@ export class MachineCgroup {
     return unreclaimableOf(await readFile(join(this.memoryDir, "memory.stat"), "utf8"));
   }
 
-  /** Removes both cgroups once their processes are gone (waits up to 10 s for them to exit). */
+  /** CPU time used inside so far, in seconds (of all CPUs together). */
+  async cpuSeconds(): Promise<number> {
+    return Number(await readFile(join(this.cpuacctDir, "cpuacct.usage"), "utf8")) / 1e9;
+  }
+
+  /** Removes the cgroups once their processes are gone (waits up to 10 s for them to exit). */
   async remove(): Promise<void> {
-    for (const dir of [this.memoryDir, this.cpuDir]) {
+    for (const dir of [this.memoryDir, this.cpuDir, this.cpuacctDir]) {
       for (let attempt = 0; ; attempt++) {
         try {
           await rmdir(dir);

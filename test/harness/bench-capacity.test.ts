@@ -24,20 +24,28 @@ const run = (connections: number, rps: number, p99: number, memoryMiB = 300, err
   p50Ms: p99 / 4,
   p99Ms: p99,
   errors,
+  timeouts: errors,
+  statusErrors: 0,
+  cpuCores: rps / 500,
   memory: { total: memoryMiB * MiB, "app instances": 200 * MiB, PostgreSQL: 90 * MiB, Nginx: 10 * MiB },
 });
 
 describe("wrk's result line", () => {
   it("turns the reporter's microseconds into requests per second and milliseconds", () => {
     const output =
-      'Running 10s test\n  2 threads and 8 connections\nWRK_RESULT {"requests":5000,"duration_us":10000000,"p50_us":4200,"p99_us":98765,"errors":3}\n';
+      'Running 10s test\n  2 threads and 8 connections\nWRK_RESULT {"requests":5000,"duration_us":10000000,"p50_us":4200,"p99_us":98765,"errors":3,"timeouts":2,"status_errors":1}\n';
     expect(parseWrkResult(output)).toEqual({
       requests: 5000,
       requestsPerSecond: 500,
       p50Ms: 4.2,
       p99Ms: 98.765,
       errors: 3,
+      timeouts: 2,
+      statusErrors: 1,
     });
+    // a result line without the breakdown still parses
+    const older = 'WRK_RESULT {"requests":10,"duration_us":1000000,"p50_us":1000,"p99_us":2000,"errors":0}\n';
+    expect(parseWrkResult(older)).toEqual({ requests: 10, requestsPerSecond: 10, p50Ms: 1, p99Ms: 2, errors: 0 });
   });
 
   it("refuses output without the line, or a run of no time, with the output in the message", () => {
@@ -85,7 +93,11 @@ describe("the sweep reduced to levels", () => {
     const lines = table.split("\n");
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/^\| connections \| req\/s \| p50 ms \| p99 ms \| errors \|/);
-    expect(lines[2]).toBe("| 2 | 210 (200–220) | 2.8 (2.5–3.0) | 11.0 (10.0–12.0) | 0 | 300 (200 / 90 / 10 / –) |");
+    expect(lines[2]).toBe(
+      "| 2 | 210 (200–220) | 2.8 (2.5–3.0) | 11.0 (10.0–12.0) | 0 | 0.42 (0.40–0.44) | 300 (200 / 90 / 10 / –) |",
+    );
+    const failing = markdownTable(levelsOf([run(4, 300, 20, 300, 7)])).split("\n")[2];
+    expect(failing).toContain("| 7 (7 timeouts, 0 ≥ 400) |");
   });
 });
 
