@@ -29,6 +29,8 @@ export interface Level {
   timeouts: number;
   statusErrors: number;
   cpuCores: Spread;
+  /** Requests per CPU-second the server used: on a shared host, steadier than req/s alone. */
+  perCore: Spread;
   /** The largest peak of the rounds (memory is what must fit, so the worst round counts). */
   memory: Record<string, number>;
 }
@@ -61,6 +63,7 @@ export function levelsOf(runs: LevelRun[]): Level[] {
         timeouts: group.reduce((s, r) => s + (r.timeouts ?? 0), 0),
         statusErrors: group.reduce((s, r) => s + (r.statusErrors ?? 0), 0),
         cpuCores: spreadOf(group.map((r) => r.cpuCores)),
+        perCore: spreadOf(group.map((r) => (r.cpuCores > 0 ? r.requestsPerSecond / r.cpuCores : 0))),
         memory,
       };
     });
@@ -87,14 +90,14 @@ const range = (s: Spread, digits = 0) =>
 /** The sweep as a Markdown table: median (min–max over the rounds) per level. */
 export function markdownTable(levels: Level[]): string {
   const lines = [
-    "| connections | req/s | p50 ms | p99 ms | errors | server CPU, cores | server memory MiB (app / PostgreSQL / Nginx / system) |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    "| connections | req/s | p50 ms | p99 ms | errors | server CPU, cores | req/s per core | server memory MiB (app / PostgreSQL / Nginx / system) |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
   ];
   for (const l of levels) {
     const m = l.memory;
     const errors = l.errors ? `${l.errors} (${l.timeouts} timeouts, ${l.statusErrors} ≥ 400)` : "0";
     lines.push(
-      `| ${l.connections} | ${range(l.requestsPerSecond)} | ${range(l.p50Ms, 1)} | ${range(l.p99Ms, 1)} | ${errors} | ${range(l.cpuCores, 2)} | ${mib(m.total)} (${mib(m["app instances"])} / ${mib(m.PostgreSQL)} / ${mib(m.Nginx)} / ${mib(m.system)}) |`,
+      `| ${l.connections} | ${range(l.requestsPerSecond)} | ${range(l.p50Ms, 1)} | ${range(l.p99Ms, 1)} | ${errors} | ${range(l.cpuCores, 2)} | ${range(l.perCore)} | ${mib(m.total)} (${mib(m["app instances"])} / ${mib(m.PostgreSQL)} / ${mib(m.Nginx)} / ${mib(m.system)}) |`,
     );
   }
   return lines.join("\n");

@@ -94,7 +94,7 @@ describe("the sweep reduced to levels", () => {
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/^\| connections \| req\/s \| p50 ms \| p99 ms \| errors \|/);
     expect(lines[2]).toBe(
-      "| 2 | 210 (200–220) | 2.8 (2.5–3.0) | 11.0 (10.0–12.0) | 0 | 0.42 (0.40–0.44) | 300 (200 / 90 / 10 / –) |",
+      "| 2 | 210 (200–220) | 2.8 (2.5–3.0) | 11.0 (10.0–12.0) | 0 | 0.42 (0.40–0.44) | 500 (500–500) | 300 (200 / 90 / 10 / –) |",
     );
     const failing = markdownTable(levelsOf([run(4, 300, 20, 300, 7)])).split("\n")[2];
     expect(failing).toContain("| 7 (7 timeouts, 0 ≥ 400) |");
