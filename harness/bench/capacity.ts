@@ -215,7 +215,7 @@ export async function runCapacity(): Promise<number> {
     console.log(`\ncapacity: ${capacitySentence(table, P99_LIMIT_MS)}`);
     console.log(`the server's cgroup at the end: ${(cgroupNow / 1024 ** 2).toFixed(0)} MiB anonymous + shared`);
     // Every run as measured, for another look without measuring again.
-    const runsPath = chartPath.replace(/\.svg$/, "") + ".runs.json";
+    const runsPath = `${chartPath.replace(/\.svg$/, "")}.runs.json`;
     writeFileSync(runsPath, `${JSON.stringify({ rounds, duration, loads, runs }, null, 1)}\n`);
     console.log(`chart: ${chartPath}; the runs: ${runsPath}`);
     return 0;
