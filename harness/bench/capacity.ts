@@ -84,6 +84,20 @@ export async function runCapacity(): Promise<number> {
   let cluster: PgCluster | undefined;
   let machine: MachineCgroup | undefined;
   let stopNginx: (() => Promise<void>) | undefined;
+  // Everything the run starts is undone once, at the end or on Ctrl-C (cgroups outlive a killed process).
+  let cleaned: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaned ??= (async () => {
+      await stopNginx?.();
+      await Promise.all(children.map(stopChild));
+      await cluster?.destroy();
+      await machine
+        ?.remove()
+        .catch((error: unknown) => console.error(`bench: cgroup not removed: ${(error as Error).message}`));
+      rmSync(work, { recursive: true, force: true });
+    })());
+  const interrupted = () => void cleanup().then(() => process.exit(130));
+  process.once("SIGINT", interrupted);
   try {
     console.error("building dist/server.mjs …");
     const bundle = await buildServer();
@@ -220,12 +234,7 @@ export async function runCapacity(): Promise<number> {
     console.log(`chart: ${chartPath}; the runs: ${runsPath}`);
     return 0;
   } finally {
-    await stopNginx?.();
-    await Promise.all(children.map(stopChild));
-    await cluster?.destroy();
-    await machine
-      ?.remove()
-      .catch((error: unknown) => console.error(`bench: cgroup not removed: ${(error as Error).message}`));
-    rmSync(work, { recursive: true, force: true });
+    process.off("SIGINT", interrupted);
+    await cleanup();
   }
 }
