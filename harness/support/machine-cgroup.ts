@@ -64,7 +64,7 @@ export class MachineCgroup {
     return new MachineCgroup(size, memoryDir, cpuDir, cpuacctDir);
   }
 
-  /** A command line that joins both cgroups, then execs `command` (its PID stays the shell's). */
+  /** A command line that joins the three cgroups, then execs `command` (its PID stays the shell's). */
   wrap(command: string, args: string[]): { command: string; args: string[] } {
     const script = 'for d in "$1" "$2" "$3"; do echo $$ >"$d/cgroup.procs" || exit 125; done; shift 3; exec "$@"';
     return {
