@@ -48,6 +48,7 @@ import {
   type TemplateSource,
 } from "./render.js";
 import { memTotalMiBOf } from "./memory-budget.js";
+import { ownMemoryLimit, serverMemory } from "./memory-limit.js";
 
 /** Reads `KEY='value'` lines as written by renderHostConf (single quotes, `'\''` for a quote). */
 export function parseHostConf(text: string): Map<string, string> {
@@ -252,9 +253,15 @@ function main(argv: string[]): number {
   const kitDir = dirname(fileURLToPath(import.meta.url));
   const hostConf = join(values.root!, values["host-conf"]!);
   const options = optionsFromHostConf(readFileSync(hostConf, "utf8"));
-  // This server's memory sizes the app's MemoryMax and PostgreSQL (memory-budget.ts).
-  // TODO_MEMINFO: another meminfo file, for tests (todo-setup honours the same variable).
-  const memTotalMiB = memTotalMiBOf(readFileSync(process.env.TODO_MEMINFO ?? "/proc/meminfo", "utf8"));
+  // This server's memory sizes the app's MemoryMax and PostgreSQL (memory-budget.ts): MemTotal, or
+  // the cgroup's memory limit where it is smaller (a server in a container, memory-limit.ts).
+  // TODO_MEMINFO: another meminfo file, for tests (todo-setup honours the same variable); a test
+  // that sets it describes the whole machine, so the cgroup is read only from its TODO_PROC_SELF
+  // (a folder with `cgroup` and `mountinfo` like /proc/self), never from the test runner's own.
+  const meminfoMiB = memTotalMiBOf(readFileSync(process.env.TODO_MEMINFO ?? "/proc/meminfo", "utf8"));
+  const procSelf = process.env.TODO_PROC_SELF ?? (process.env.TODO_MEMINFO ? undefined : "/proc/self");
+  const memory = serverMemory(meminfoMiB, procSelf === undefined ? undefined : ownMemoryLimit(procSelf));
+  const memTotalMiB = memory.mib;
   const files = serverFiles(options, kitSource(kitDir), memTotalMiB);
   if (stageDir) {
     rmSync(stageDir, { recursive: true, force: true });
@@ -269,7 +276,7 @@ function main(argv: string[]): number {
   });
   const plan = parseHostConf(files.find((f) => f.path === MEMORY_CONF_PATH)!.content);
   process.stdout.write(
-    `kit: memory ${memTotalMiB} MiB: app MemoryMax ${plan.get("APP_MEMORY_MAX_MIB")} MiB per instance (${plan.get("APP_MEMORY_SOURCE")}), ${plan.get("PLANNED_MIB")} MiB planned in all\n`,
+    `kit: memory ${memTotalMiB} MiB (${memory.source}): app MemoryMax ${plan.get("APP_MEMORY_MAX_MIB")} MiB per instance (${plan.get("APP_MEMORY_SOURCE")}), ${plan.get("PLANNED_MIB")} MiB planned in all\n`,
   );
   for (const path of result.changed) process.stdout.write(`kit: updated ${path}\n`);
   for (const path of result.noteOnly) process.stdout.write(`kit: rewrote the note of ${path} (content unchanged)\n`);

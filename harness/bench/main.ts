@@ -9,6 +9,7 @@
  *   BENCH_DURATION=30                  # seconds per route
  *   BENCH_ROUNDS=5                     # list/yardstick rounds (default 3; the median is shown)
  *   npm run bench -- --batch-only      # only the offline queue: 100 creates in one batch vs 100 requests
+ *   npm run bench -- --nginx           # capacity: a mobile mix through Nginx on a 2 vCPU / 2 GiB server (capacity.ts)
  *
  * A benchmark, not a test: it asserts nothing and never runs in CI.
  */
@@ -20,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { freePort, startPgCluster, type PgCluster } from "../support/pg-cluster.js";
 import { batchBody, medianOf, timeQueues } from "./batch.js";
+import { runCapacity } from "./capacity.js";
 import { runLoad, type LoadResult } from "./wrk.js";
 import { buildServer } from "../../release/bundle.js";
 import { apiNodeFlags, DEFAULT_APP_MEMORY_MAX_MIB } from "../../cloud-init/node-flags.js";
@@ -177,6 +179,7 @@ function printTable(rows: Array<LoadResult & { name: string; note?: string }>, r
 }
 
 async function main(): Promise<number> {
+  if (process.argv.includes("--nginx")) return runCapacity();
   let cluster: PgCluster | undefined;
   const children: ChildProcess[] = [];
   const cleanup = async () => {

@@ -11,6 +11,10 @@ export interface LoadSpec {
   connections: number;
   threads: number;
   durationSeconds: number;
+  /** More Lua after the reporter, e.g. a `request()` that builds each request (mix.ts). */
+  lua?: string;
+  /** More environment for wrk (what that Lua reads with os.getenv). */
+  env?: Record<string, string>;
 }
 
 export interface LoadResult {
@@ -20,6 +24,9 @@ export interface LoadResult {
   p99Ms: number;
   /** Non-2xx/3xx answers plus socket errors: any of these makes the figure worthless. */
   errors: number;
+  /** Of those: requests wrk gave up on after its 2 s timeout, and answers of status 400 or more. */
+  timeouts?: number;
+  statusErrors?: number;
 }
 
 // wrk's `done` hook reports exact percentiles from its HDR histogram; reading them as JSON
@@ -36,9 +43,9 @@ end
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    'WRK_RESULT {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"errors":%d}\\n',
+    'WRK_RESULT {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"errors":%d,"timeouts":%d,"status_errors":%d}\\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.connect + e.read + e.write + e.timeout + e.status))
+    e.connect + e.read + e.write + e.timeout + e.status, e.timeout, e.status))
 end
 `;
 
@@ -46,13 +53,14 @@ end
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), "bench-wrk-"));
   const script = join(dir, "report.lua");
-  writeFileSync(script, reporter);
+  writeFileSync(script, reporter + (spec.lua ?? ""));
   const headers = Object.entries(spec.headers ?? {});
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     BENCH_METHOD: spec.method ?? "GET",
     BENCH_BODY: spec.body ?? "",
     BENCH_HEADER_COUNT: String(headers.length),
+    ...spec.env,
   };
   headers.forEach(([name, value], i) => {
     env[`BENCH_HEADER_NAME_${i + 1}`] = name;
@@ -73,23 +81,33 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       );
       child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited with ${code}:\n${out}`))));
     });
-    const line = output.split("\n").find((l) => l.startsWith("WRK_RESULT "));
-    if (!line) throw new Error(`wrk printed no result:\n${output}`);
-    const raw = JSON.parse(line.slice("WRK_RESULT ".length)) as {
-      requests: number;
-      duration_us: number;
-      p50_us: number;
-      p99_us: number;
-      errors: number;
-    };
-    return {
-      requests: raw.requests,
-      requestsPerSecond: raw.requests / (raw.duration_us / 1e6),
-      p50Ms: raw.p50_us / 1000,
-      p99Ms: raw.p99_us / 1000,
-      errors: raw.errors,
-    };
+    return parseWrkResult(output);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The figures of the reporter's WRK_RESULT line in wrk's output. */
+export function parseWrkResult(output: string): LoadResult {
+  const line = output.split("\n").find((l) => l.startsWith("WRK_RESULT "));
+  if (!line) throw new Error(`wrk printed no result:\n${output}`);
+  const raw = JSON.parse(line.slice("WRK_RESULT ".length)) as {
+    requests: number;
+    duration_us: number;
+    p50_us: number;
+    p99_us: number;
+    errors: number;
+    timeouts?: number;
+    status_errors?: number;
+  };
+  if (!(raw.duration_us > 0)) throw new Error(`wrk reported a run of ${raw.duration_us} µs: ${line}`);
+  return {
+    requests: raw.requests,
+    requestsPerSecond: raw.requests / (raw.duration_us / 1e6),
+    p50Ms: raw.p50_us / 1000,
+    p99Ms: raw.p99_us / 1000,
+    errors: raw.errors,
+    ...(raw.timeouts === undefined ? {} : { timeouts: raw.timeouts }),
+    ...(raw.status_errors === undefined ? {} : { statusErrors: raw.status_errors }),
+  };
 }

@@ -3,6 +3,7 @@ import { existsSync, openSync, closeSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { MachineCgroup, type MachineSize } from "../support/machine-cgroup.js";
 import type { Cleanup } from "./cleanup.js";
 import type { PrivateNetwork } from "./network.js";
 import { run, tail, type RunOptions, type RunResult } from "./shell.js";
@@ -24,7 +25,16 @@ export interface ContainerOptions {
    * not share it), and new downloads are linked back into it when the run ends.
    */
   aptCacheDir: string;
+  /**
+   * The ECS instance it stands for (e.g. 2 vCPU / 2 GiB): cgroup limits on the container, and the
+   * limit shown inside so that the server kit plans for it (see exposeMemoryLimit). Unset: the
+   * container shares the whole host, and sees it.
+   */
+  size?: MachineSize;
 }
+
+/** Where the container sees its memory cgroup (the v1 hierarchy, rooted at its own cgroup). */
+export const CONTAINER_MEMORY_CGROUP = "/run/rehearsal-cgroup/memory";
 
 const CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -34,6 +44,8 @@ export class Container {
   private exited: Promise<number | null> | undefined;
   private pid1: number | undefined;
   private boots = 0;
+  /** The cgroups that size the container (options.size), made at the first boot. */
+  machine: MachineCgroup | undefined;
 
   constructor(
     private readonly options: ContainerOptions,
@@ -108,32 +120,38 @@ export class Container {
   async boot(): Promise<void> {
     if (this.running) throw new Error("container is already running");
     this.boots += 1;
+    if (this.options.size && !this.machine) {
+      const machine = await MachineCgroup.create(this.options.name, this.options.size);
+      this.machine = machine;
+      // Registered before the container's poweroff, so it runs after it (cleanup is last-in, first-out).
+      this.cleanup.add("the container's cgroups", () => machine.remove());
+    }
     const consoleFd = openSync(this.consoleLog, "a");
-    const child = spawn(
-      "systemd-nspawn",
-      [
-        "--quiet",
-        "--register=no",
-        "--keep-unit",
-        `--machine=${this.options.name}`,
-        "-D",
-        this.root,
-        `--network-namespace-path=${this.options.network.namespacePath}`,
-        // The namespace is the container's own, so it may load the host firewall (netfilter rules
-        // there filter only its traffic), as on a VM: the rehearsal checks it from outside.
-        "--capability=CAP_NET_ADMIN",
-        "--resolv-conf=copy-host",
-        `--bind=${this.aptArchives}:/var/cache/apt/archives`,
-        "--console=pipe",
-        // IPAddressDeny= (app@.service) is a BPF program on the unit's cgroup: systemd in the
-        // container needs the bpf() call, which nspawn filters by default, and the unified
-        // cgroup hierarchy (v2), which it would not get on a cgroup v1 host (like this one)
-        // without SYSTEMD_NSPAWN_UNIFIED_HIERARCHY below. Debian 12 servers run v2 anyway.
-        "--system-call-filter=bpf",
-        "--boot",
-      ],
-      { stdio: ["ignore", consoleFd, consoleFd], env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: "1" } },
-    );
+    const nspawn = this.inMachine("systemd-nspawn", [
+      "--quiet",
+      "--register=no",
+      "--keep-unit",
+      `--machine=${this.options.name}`,
+      "-D",
+      this.root,
+      `--network-namespace-path=${this.options.network.namespacePath}`,
+      // The namespace is the container's own, so it may load the host firewall (netfilter rules
+      // there filter only its traffic), as on a VM: the rehearsal checks it from outside.
+      "--capability=CAP_NET_ADMIN",
+      "--resolv-conf=copy-host",
+      `--bind=${this.aptArchives}:/var/cache/apt/archives`,
+      "--console=pipe",
+      // IPAddressDeny= (app@.service) is a BPF program on the unit's cgroup: systemd in the
+      // container needs the bpf() call, which nspawn filters by default, and the unified
+      // cgroup hierarchy (v2), which it would not get on a cgroup v1 host (like this one)
+      // without SYSTEMD_NSPAWN_UNIFIED_HIERARCHY below. Debian 12 servers run v2 anyway.
+      "--system-call-filter=bpf",
+      "--boot",
+    ]);
+    const child = spawn(nspawn.command, nspawn.args, {
+      stdio: ["ignore", consoleFd, consoleFd],
+      env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: "1" },
+    });
     closeSync(consoleFd);
     this.nspawn = child;
     this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
@@ -144,6 +162,7 @@ export class Container {
       const pid = await findInit(child.pid!);
       if (pid !== undefined && existsSync(`/proc/${pid}/root/run/systemd/private`)) {
         this.pid1 = pid;
+        if (this.machine) await this.exposeMemoryLimit();
         return;
       }
       if (!this.running) {
@@ -154,26 +173,51 @@ export class Container {
     }
   }
 
-  /** Runs a shell script inside the container as root, with a clean environment. */
+  /** A command line that starts inside the container's cgroups when it is sized (else as it is). */
+  private inMachine(command: string, args: string[]): { command: string; args: string[] } {
+    return this.machine ? this.machine.wrap(command, args) : { command, args };
+  }
+
+  /**
+   * The container runs with the unified hierarchy (see boot), where this host has no memory
+   * controller: inside, nothing would show the limit, and /proc/meminfo is the host's. So the v1
+   * memory hierarchy is mounted read-only inside, in the container's cgroup namespace (its root is
+   * the container's own cgroup): the same view a container runtime on a cgroup v1 host gives, and
+   * what the server kit reads (cloud-init/memory-limit.ts finds it through mountinfo). Again at
+   * every boot: /run is a fresh tmpfs.
+   */
+  private async exposeMemoryLimit(): Promise<void> {
+    await run("nsenter", [
+      `--target=${this.pid1}`,
+      "--mount",
+      "--cgroup",
+      "--",
+      "sh",
+      "-c",
+      `mkdir -p ${CONTAINER_MEMORY_CGROUP} && mount -t cgroup -o ro,nosuid,nodev,noexec,memory cgroup ${CONTAINER_MEMORY_CGROUP}`,
+    ]);
+  }
+
+  /**
+   * Runs a shell script inside the container as root, with a clean environment; in the container's
+   * cgroups when it is sized, so what runs "on the server" counts against the server's memory.
+   */
   exec(script: string, options: RunOptions = {}): Promise<RunResult> {
     if (!this.running || this.pid1 === undefined) throw new Error("container is not running");
-    return run(
-      "nsenter",
-      [
-        `--target=${this.pid1}`,
-        "--all",
-        "--",
-        "env",
-        "-i",
-        `PATH=${CONTAINER_PATH}`,
-        "LANG=C.UTF-8",
-        "HOME=/root",
-        "/bin/sh",
-        "-c",
-        script,
-      ],
-      options,
-    );
+    const nsenter = this.inMachine("nsenter", [
+      `--target=${this.pid1}`,
+      "--all",
+      "--",
+      "env",
+      "-i",
+      `PATH=${CONTAINER_PATH}`,
+      "LANG=C.UTF-8",
+      "HOME=/root",
+      "/bin/sh",
+      "-c",
+      script,
+    ]);
+    return run(nsenter.command, nsenter.args, options);
   }
 
   /** Orderly shutdown (systemd-nspawn turns SIGTERM into a poweroff of the container). */

@@ -16,6 +16,7 @@ import { ensureNodeMirror, mirrorNodeOf, serveMirror } from "./node-mirror.js";
 import { preflight } from "./preflight.js";
 import { baseRelease, migrationRelease, variantRelease } from "./releases.js";
 import { debian12, ensureRootfs } from "./rootfs.js";
+import { ECS_2C2G } from "../support/machine-cgroup.js";
 import { expectSystemRunning, releaseStatus } from "./server-checks.js";
 import { runScenario } from "./scenario.js";
 import { parseCloudInitOptions, renderHostConf } from "../../cloud-init/render.js";
@@ -99,6 +100,8 @@ async function main(): Promise<number> {
         lowerDir: rootfs.path,
         network,
         aptCacheDir: join(cacheDir, "apt-archives"),
+        // A 2 vCPU / 2 GiB ECS instance: the smallest server docs/server.md ("Memory") plans for.
+        size: ECS_2C2G,
       },
       cleanup,
     );

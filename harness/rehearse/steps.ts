@@ -44,6 +44,14 @@ export class StepLog {
     }
   }
 
+  /** Measured figures worth reading without the whole log: printed now, and again in the summary. */
+  readonly figures: string[] = [];
+
+  figure(message: string): void {
+    this.figures.push(message);
+    this.info(message);
+  }
+
   get failed(): StepRecord[] {
     return this.records.filter((r) => r.status === "failed");
   }
@@ -61,6 +69,7 @@ export class StepLog {
     );
     const total = (Date.now() - this.started) / 1000;
     lines.push(`  total ${"".padEnd(width + 2)}${total.toFixed(1).padStart(7)} s`);
+    for (const figure of this.figures) lines.push(`  ${figure}`);
     return lines.join("\n");
   }
 }

@@ -96,7 +96,16 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startPgCluster(source: PostgresSource | string | null = choosePostgres()): Promise<PgCluster> {
+/** For a cluster that stands for a server's database rather than a test's (the capacity bench). */
+export interface PgClusterOptions {
+  /** `-c` settings after the test defaults, which they override (e.g. "fsync=on"). */
+  settings?: string[];
+}
+
+export async function startPgCluster(
+  source: PostgresSource | string | null = choosePostgres(),
+  clusterOptions: PgClusterOptions = {},
+): Promise<PgCluster> {
   if (source === null) throw new Error(INSTALL_HINT);
   const chosen: PostgresSource = typeof source === "string" ? { kind: "local", bin: source } : source;
   const user = runAs(chosen.kind === "npm");
@@ -128,6 +137,7 @@ export async function startPgCluster(source: PostgresSource | string | null = ch
     "-c synchronous_commit=off",
     "-c full_page_writes=off",
     "-c max_connections=300",
+    ...(clusterOptions.settings ?? []).map((setting) => `-c ${setting}`),
   ].join(" ");
   const start = () =>
     run(

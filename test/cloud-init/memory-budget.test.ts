@@ -27,14 +27,14 @@ beforeAll(async () => {
 }, 60_000);
 
 /** Installs the kit's files for `options` on a server with `memTotalKiB`, then sums the budget in sh. */
-function installOn(name: string, memTotalKiB: number, options: CloudInitOptions) {
+function installOn(name: string, memTotalKiB: number, options: CloudInitOptions, procSelf?: string) {
   const root = join(dir, name);
   mkdirSync(join(root, "etc"), { recursive: true });
   writeFileSync(join(root, "etc/todo-host.conf"), renderHostConf(parseCloudInitOptions(options)));
   const meminfo = join(dir, `${name}.meminfo`);
   writeFileSync(meminfo, `MemTotal:       ${memTotalKiB} kB\nMemFree:         100000 kB\n`);
   const kit = run(process.execPath, [join(kitDir, "kit.mjs"), "install", "--root", root], {
-    env: { PATH: process.env.PATH, TODO_MEMINFO: meminfo },
+    env: { PATH: process.env.PATH, TODO_MEMINFO: meminfo, ...(procSelf ? { TODO_PROC_SELF: procSelf } : {}) },
   });
   expect(kit.stderr).toBe("");
   expect(kit.status).toBe(0);
@@ -90,7 +90,9 @@ describe("the app's MemoryMax, derived from the server's memory by the kit", () 
       // the kit's own plan agrees with the shell's sum
       expect(plannedMiB(memoryPlan(s.memTotal, { databaseMode: "local", instances: 2 }))).toBe(s.total);
     }
-    expect(sizes[1]!.output).toMatch(/kit: memory 2048 MiB: app MemoryMax 512 MiB per instance \(derived\)/);
+    expect(sizes[1]!.output).toMatch(
+      /kit: memory 2048 MiB \(MemTotal\): app MemoryMax 512 MiB per instance \(derived\)/,
+    );
   });
 
   it('on a "2 GB" instance (the kernel reports about 1.9 GiB) still fits with headroom', () => {
@@ -131,5 +133,102 @@ describe("the app's MemoryMax, derived from the server's memory by the kit", () 
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/kit: error: no MemTotal line/);
     expect(() => readFileSync(join(root, "etc/systemd/system/todo-api@.service"))).toThrow();
+  });
+});
+
+/**
+ * A server in a container: /proc/meminfo is the host's, the container's memory is its cgroup's
+ * limit. Each case is a /proc/self (its `cgroup` and `mountinfo`) and the cgroup files they point
+ * to, in a temporary tree, as the kit would find them.
+ */
+function containerProc(name: string, layout: { cgroup: string; mounts: string[]; files: Record<string, string> }) {
+  const proc = join(dir, `${name}.proc`);
+  const fs = join(dir, `${name}.cgroupfs`);
+  mkdirSync(proc, { recursive: true });
+  writeFileSync(join(proc, "cgroup"), layout.cgroup);
+  writeFileSync(join(proc, "mountinfo"), `${layout.mounts.map((m) => m.replaceAll("$FS", fs)).join("\n")}\n`);
+  for (const [path, content] of Object.entries(layout.files)) {
+    mkdirSync(join(fs, path, ".."), { recursive: true });
+    writeFileSync(join(fs, path), content);
+  }
+  return proc;
+}
+
+const host24GiB = 24 * GiB;
+const rootMount = "22 1 0:21 / / rw - ext4 /dev/vda rw";
+
+describe("a server in a container plans for its cgroup's memory limit, not the host's MemTotal", () => {
+  it("cgroup v2: memory.max of its own cgroup (2 GiB in a 24 GiB host) gives the 2 GiB plan", () => {
+    const proc = containerProc("v2-own", {
+      cgroup: "0::/system.slice/ssh.service\n",
+      mounts: [rootMount, "30 22 0:26 / $FS/unified rw,nosuid - cgroup2 cgroup2 rw"],
+      files: {
+        "unified/system.slice/ssh.service/memory.max": `${2 * 1024 ** 3}\n`,
+        "unified/system.slice/memory.max": "max\n",
+      },
+    });
+    const s = installOn("container-v2", host24GiB, local, proc);
+    expect(s.memTotal).toBe(2048);
+    expect(s.memoryMax).toBe(512);
+    expect(s.output).toMatch(
+      /kit: memory 2048 MiB \(the cgroup's memory limit; MemTotal 24576 MiB\): app MemoryMax 512 MiB/,
+    );
+  });
+
+  it("cgroup v1, mounted where the container runtime put it: an ancestor's limit binds", () => {
+    // The namespace root is the container's cgroup (limit 2 GiB); the kit runs two levels below it.
+    const proc = containerProc("v1-ancestor", {
+      cgroup: "5:cpu,cpuacct:/\n4:memory:/deploy/step\n0::/init.scope\n",
+      mounts: [
+        rootMount,
+        "31 22 0:27 / $FS/host\\040cgroup/memory ro,nosuid - cgroup cgroup rw,memory",
+        "32 22 0:28 / $FS/cpu rw - cgroup cgroup rw,cpu,cpuacct",
+      ],
+      files: {
+        "host cgroup/memory/memory.limit_in_bytes": `${2 * 1024 ** 3}\n`,
+        "host cgroup/memory/deploy/memory.limit_in_bytes": "9223372036854771712\n",
+        "host cgroup/memory/deploy/step/memory.limit_in_bytes": "9223372036854771712\n",
+      },
+    });
+    const s = installOn("container-v1", host24GiB, local, proc);
+    expect(s.memTotal).toBe(2048);
+    expect(s.memoryMax).toBe(512);
+  });
+
+  it('a limit above MemTotal, or none ("max", v1\'s huge number), leaves MemTotal in charge', () => {
+    const above = containerProc("v2-above", {
+      cgroup: "0::/box\n",
+      mounts: [rootMount, "30 22 0:26 / $FS/cg rw - cgroup2 cgroup2 rw"],
+      files: { "cg/box/memory.max": `${64 * 1024 ** 3}\n` },
+    });
+    expect(installOn("limit-above", 4 * GiB, local, above).memoryMax).toBe(1280);
+    const none = containerProc("v1-none", {
+      cgroup: "4:memory:/box\n",
+      mounts: [rootMount, "31 22 0:27 / $FS/memory rw - cgroup cgroup rw,memory"],
+      files: {
+        "memory/box/memory.limit_in_bytes": "9223372036854771712\n",
+        "memory/memory.limit_in_bytes": "9223372036854771712\n",
+      },
+    });
+    const s = installOn("limit-none", 4 * GiB, local, none);
+    expect(s.memoryMax).toBe(1280);
+    expect(s.output).toMatch(/kit: memory 4096 MiB \(MemTotal\)/);
+  });
+
+  it("refuses a limit that is not a number of bytes, with a clear error", () => {
+    const proc = containerProc("v2-garbage", {
+      cgroup: "0::/box\n",
+      mounts: [rootMount, "30 22 0:26 / $FS/cg rw - cgroup2 cgroup2 rw"],
+      files: { "cg/box/memory.max": "two gigabytes\n" },
+    });
+    const root = join(dir, "garbage");
+    mkdirSync(join(root, "etc"), { recursive: true });
+    writeFileSync(join(root, "etc/todo-host.conf"), renderHostConf(parseCloudInitOptions(local)));
+    writeFileSync(join(dir, "garbage.meminfo"), `MemTotal: ${host24GiB} kB\n`);
+    const r = run(process.execPath, [join(kitDir, "kit.mjs"), "install", "--root", root], {
+      env: { PATH: process.env.PATH, TODO_MEMINFO: join(dir, "garbage.meminfo"), TODO_PROC_SELF: proc },
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/kit: error: a cgroup memory limit of "two gigabytes" is not a number of bytes/);
   });
 });
