@@ -21,7 +21,8 @@ mkdirSync(empty);
 const bare = { PATH: empty, HOME: empty };
 
 function nestedRun(env: NodeJS.ProcessEnv) {
-  const { CI: _ci, STRICT_TOOLS: _strict, ...inherited } = process.env;
+  // The caller's own tool settings (strict mode, a provider mirror) are not the nested run's.
+  const { CI: _ci, STRICT_TOOLS: _strict, VOLCENGINE_PROVIDER_MIRROR: _mirror, ...inherited } = process.env;
   const r = spawnSync(
     process.execPath,
     [
