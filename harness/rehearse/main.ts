@@ -26,6 +26,7 @@ import { runPreviousVersion, serverFingerprint } from "./previous-version.js";
 import { StepLog } from "./steps.js";
 import { appNameOf, appPortsOf, nodeMajorOf, rehearsalCloudInitOptions, rehearsalUserData } from "./user-data.js";
 import { runMain } from "../../scripts/lib/main.js";
+import { clusterOnly } from "./cluster/main.js";
 
 const cacheDir = process.env.REHEARSAL_CACHE_DIR ?? "/var/cache/todo-rehearsal";
 const workDir = process.env.REHEARSAL_WORK_DIR ?? "/var/tmp/todo-rehearsal";
@@ -39,6 +40,7 @@ const appPorts = appPortsOf(plannedOptions);
 const appName = appNameOf(plannedOptions);
 
 async function main(): Promise<number> {
+  if (process.argv.includes("--cluster-only")) return clusterOnly();
   const log = new StepLog();
   const cleanup = new Cleanup();
   cleanup.installSignalHandlers(() => process.stdout.write(`\nSteps (interrupted):\n${log.summary()}\n`));
