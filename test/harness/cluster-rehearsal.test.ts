@@ -135,12 +135,11 @@ describe("HAProxy as the CLB, from the synthesized listener", () => {
     const cfg = render(stack.listener);
     expect(cfg).toContain("option httpchk GET /readyz");
     expect(cfg).toContain("http-check expect rstatus ^2[0-9][0-9]$");
-    expect(cfg).toContain("default-server inter 2s rise 2 fall 2");
     expect(cfg).toContain("timeout check 2s");
     expect(cfg).toContain("retries 0");
     expect(cfg).toContain("option forwardfor");
     expect(cfg).toContain("balance leastconn");
-    expect(cfg).toContain("server app-1 172.16.1.11:80 weight 100 check");
+    expect(cfg).toContain("server app-1 172.16.1.11:80 weight 100 check inter 2s rise 2 fall 2");
   });
 
   it("follows a changed health check rather than a fixed one", () => {
@@ -148,7 +147,7 @@ describe("HAProxy as the CLB, from the synthesized listener", () => {
       ...stack.listener,
       healthCheck: { ...stack.listener.healthCheck, interval: 5, healthy_threshold: 3, un_healthy_threshold: 4 },
     });
-    expect(cfg).toContain("default-server inter 5s rise 3 fall 4");
+    expect(cfg).toContain("check inter 5s rise 3 fall 4");
     expect(() => render({ ...stack.listener, scheduler: "sh" })).toThrow(/not rehearsed/);
   });
 

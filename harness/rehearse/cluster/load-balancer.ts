@@ -20,13 +20,25 @@ import { run } from "../shell.js";
  *    request sent to a server that has just gone away fails for the client;
  *  - no connection drain (the listener sets none): a member leaving the group keeps the requests
  *    already on it until they finish, and gets no new ones.
- * Members join and leave the group as the stack's `volcengine_server_group_server` resources do;
- * each change reloads HAProxy without dropping connections (`-sf`).
+ * Members join and leave the group as the stack's `volcengine_server_group_server` resources do,
+ * through HAProxy's runtime API (no reload, so no client connection is closed by a change).
  */
 export interface ListenerSpec {
   port: number;
   scheduler: string;
-  healthCheck: Record<string, any>;
+  healthCheck: HealthCheck;
+}
+
+/** The listener's `health_check` block, as synthesized. */
+export interface HealthCheck {
+  enabled: string;
+  method?: string;
+  uri: string;
+  http_code?: string;
+  interval: number;
+  timeout: number;
+  healthy_threshold: number;
+  un_healthy_threshold: number;
 }
 
 export interface Member {
@@ -41,7 +53,6 @@ export class LoadBalancer {
   private members: Member[] = [];
   private readonly config: string;
   private readonly socket: string;
-  private readonly pidFile: string;
 
   constructor(
     private readonly namespace: string,
@@ -51,7 +62,6 @@ export class LoadBalancer {
   ) {
     this.config = join(dir, "haproxy.cfg");
     this.socket = join(dir, "haproxy.sock");
-    this.pidFile = join(dir, "haproxy.pid");
   }
 
   render(): string {
@@ -82,54 +92,90 @@ export class LoadBalancer {
       `  option httpchk ${hc.method ?? "GET"} ${hc.uri}`,
       `  http-check expect rstatus ^${codes[1]}[0-9][0-9]$`,
       `  timeout check ${Number(hc.timeout)}s`,
-      `  default-server inter ${Number(hc.interval)}s rise ${Number(hc.healthy_threshold)} fall ${Number(hc.un_healthy_threshold)}`,
-      ...this.members.map((m) => `  server ${m.name} ${m.address}:${m.port} weight ${m.weight} check`),
+      ...this.members.map((m) => `  server ${this.serverLine(m)}`),
       "",
     ].join("\n");
   }
 
-  /** Sets the group's members and (re)loads HAProxy; a reload keeps established connections. */
+  /**
+   * Sets the group's members. The first call starts HAProxy; later ones change the running one
+   * through its runtime API, as the CLB's API adds and removes servers of a group: a new member
+   * is added and health-checked (it gets traffic once the checks pass), a removed one first gets
+   * no new requests, then leaves once its requests in flight have finished.
+   */
   async setMembers(members: Member[]): Promise<void> {
+    const before = this.members;
     this.members = members;
     await writeFile(this.config, this.render());
     await run("haproxy", ["-c", "-q", "-f", this.config]);
-    const previous = this.process;
+    if (!this.process) return this.start();
+    for (const m of members.filter((m) => !before.some((b) => b.name === m.name))) {
+      await this.expectOk(`add server server_group/${this.serverLine(m)}`);
+      await this.expectOk(`enable health server_group/${m.name}`);
+      await this.expectOk(`enable server server_group/${m.name}`);
+    }
+    for (const b of before.filter((b) => !members.some((m) => m.name === b.name))) {
+      await this.drain(b.name);
+      await this.expectOk(`set server server_group/${b.name} state maint`);
+      await this.expectOk(`del server server_group/${b.name}`);
+    }
+  }
+
+  /** No new requests to the member (the CLB's weight 0); resolves once none is in flight. */
+  async drain(name: string, timeoutMs = 30_000): Promise<void> {
+    await this.expectOk(`set server server_group/${name} state drain`);
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.stat(name, 4)) !== "0") {
+      if (Date.now() > deadline) throw new Error(`${name} still has requests after ${timeoutMs / 1000} s of draining`);
+      await sleep(100);
+    }
+  }
+
+  /** Back to taking requests (once its health checks pass). */
+  async undrain(name: string): Promise<void> {
+    await this.expectOk(`set server server_group/${name} state ready`);
+  }
+
+  private async expectOk(line: string): Promise<void> {
+    const answer = (await this.command(line)).trim();
+    // Commands that succeed answer nothing, or a line saying so ("New server registered.").
+    if (/error|unknown|not found|cannot|failed|require/i.test(answer)) throw new Error(`HAProxy: ${line}: ${answer}`);
+  }
+
+  private async start(): Promise<void> {
     const log = openSync(join(this.dir, "haproxy.log"), "a");
-    const child = spawn(
-      "ip",
-      [
-        "netns",
-        "exec",
-        this.namespace,
-        "haproxy",
-        "-db",
-        "-f",
-        this.config,
-        "-p",
-        this.pidFile,
-        ...(previous?.pid ? ["-sf", String(await this.haproxyPid())] : []),
-      ],
-      { stdio: ["ignore", log, log] },
-    );
+    const child = spawn("ip", ["netns", "exec", this.namespace, "haproxy", "-db", "-f", this.config], {
+      stdio: ["ignore", log, log],
+    });
     closeSync(log);
     this.process = child;
-    if (!previous) this.cleanup.add("HAProxy", () => this.stop());
+    this.cleanup.add("HAProxy", () => this.stop());
     const deadline = Date.now() + 10_000;
-    while ((await this.command("show info").catch(() => "")) === "" || !(await this.isNewest(child))) {
-      if (child.exitCode !== null) throw new Error(`HAProxy exited with ${child.exitCode} (see ${this.dir}/haproxy.log)`);
+    while ((await this.command("show info").catch(() => "")) === "") {
+      if (child.exitCode !== null)
+        throw new Error(`HAProxy exited with ${child.exitCode} (see ${this.dir}/haproxy.log)`);
       if (Date.now() > deadline) throw new Error("HAProxy did not open its stats socket within 10 s");
       await sleep(100);
     }
   }
 
-  private async haproxyPid(): Promise<number> {
-    return Number((await run("cat", [this.pidFile])).stdout.trim());
+  /** A field of a member's line in `show stat` (4: current sessions, 7: total, 17: status). */
+  async stat(name: string, field: number): Promise<string | undefined> {
+    const csv = await this.command("show stat");
+    for (const line of csv.split("\n")) {
+      const f = line.split(",");
+      if (f[0] === "server_group" && f[1] === name) return f[field];
+    }
+    return undefined;
   }
 
-  private async isNewest(child: ChildProcess): Promise<boolean> {
-    // `ip netns exec` execs haproxy, so the child's pid is HAProxy's.
-    const info = await this.command("show info").catch(() => "");
-    return new RegExp(`^Pid: ${child.pid}$`, "m").test(info);
+  /** A member with the listener's health check (dynamic servers do not inherit default-server). */
+  private serverLine(m: Member): string {
+    const hc = this.listener.healthCheck;
+    return (
+      `${m.name} ${m.address}:${m.port} weight ${m.weight} check inter ${Number(hc.interval)}s ` +
+      `rise ${Number(hc.healthy_threshold)} fall ${Number(hc.un_healthy_threshold)}`
+    );
   }
 
   /** A command on HAProxy's runtime API (the stats socket). */
@@ -161,7 +207,9 @@ export class LoadBalancer {
       const state = (await this.states())[name];
       if (state === wanted) return Date.now() - start;
       if (Date.now() - start > timeoutMs)
-        throw new Error(`${name} is ${state ?? "absent"} in the load balancer after ${timeoutMs / 1000} s, not ${wanted}`);
+        throw new Error(
+          `${name} is ${state ?? "absent"} in the load balancer after ${timeoutMs / 1000} s, not ${wanted}`,
+        );
       await sleep(200);
     }
   }

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { chown, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { findPostgresBin } from "../../support/pg-cluster.js";
@@ -66,7 +67,19 @@ export async function startRds(
     (
       await run(
         "runuser",
-        ["-u", "postgres", "--", join(bin, "psql"), "-XAtq", "-v", "ON_ERROR_STOP=1", "-h", socket, "-d", "postgres"],
+        [
+          "-u",
+          "postgres",
+          "--",
+          existsSync(join(bin, "psql")) ? join(bin, "psql") : "psql",
+          "-XAtq",
+          "-v",
+          "ON_ERROR_STOP=1",
+          "-h",
+          socket,
+          "-d",
+          "postgres",
+        ],
         { input: query, cwd: "/" },
       )
     ).stdout.trim();

@@ -4,14 +4,19 @@ import { REHEARSAL_MIGRATION, type Release } from "../releases.js";
 import { releaseStatus, waitFor } from "../server-checks.js";
 import { run } from "../shell.js";
 import { runSmokeTest } from "../smoke-test.js";
-import { describeReport, startWriteTraffic } from "../write-traffic.js";
+import { expectSharedBudgetAndClientAddress } from "./client-address.js";
+import { TrafficFigures } from "./measure.js";
+import { runScaling } from "./scaling.js";
+import { runServerLoss } from "./server-loss.js";
 import { ClusterWorld, type ClusterOptions } from "./world.js";
 
 /**
  * The cluster's life under write traffic through the load balancer: the first deploy and a smoke
  * test, the database's allowlist, a rolling release (0 failed requests), a release with a
- * migration (run once, by the first server), and the backup job on the first server only. Each
- * traffic scenario reports requests, failures and p99.
+ * migration (run once, by the first server), the backup job on the first server only, one
+ * client's rate limit across servers and its address as the app sees it, a server leaving
+ * (server-loss.ts) and scaling 2 → 3 → 2 (scaling.ts). Each traffic scenario reports requests,
+ * failures and p99.
  */
 export interface ClusterReleases {
   base: Release;
@@ -20,9 +25,17 @@ export interface ClusterReleases {
 }
 
 export async function runClusterScenario(o: ClusterOptions, releases: ClusterReleases): Promise<void> {
-  const { log } = o;
   const world = new ClusterWorld(o);
-  const figures: string[] = [];
+  try {
+    await scenario(world, o, releases);
+  } catch (error) {
+    process.stdout.write(`\n${await world.diagnostics()}\n`);
+    throw error;
+  }
+}
+
+async function scenario(world: ClusterWorld, o: ClusterOptions, releases: ClusterReleases): Promise<void> {
+  const { log } = o;
 
   await log.step("cluster: VPC, NAT gateway, the synthesized stack, RDS with its allowlist", async () => {
     await world.createNetwork();
@@ -32,7 +45,9 @@ export async function runClusterScenario(o: ClusterOptions, releases: ClusterRel
       `${stack.name}: subnets ${stack.subnets.join(", ")}; RDS ${world.rds.address} (database ` +
         `${stack.rds.databaseName}, account ${stack.rds.accountName}, allowlist ${stack.rds.allowList.join(", ")})`,
     );
-    log.info(`listener :${stack.listener.port} ${stack.listener.scheduler}, health check ${JSON.stringify(stack.listener.healthCheck)}`);
+    log.info(
+      `listener :${stack.listener.port} ${stack.listener.scheduler}, health check ${JSON.stringify(stack.listener.healthCheck)}`,
+    );
   });
 
   await log.step("cluster: bastion and two app servers boot from the synthesized user data (through the NAT)", () =>
@@ -67,70 +82,63 @@ export async function runClusterScenario(o: ClusterOptions, releases: ClusterRel
   const api = new RehearsalClient(world.apiUrl);
   await log.check("cluster: smoke test through the CLB (HAProxy) and Nginx", () => runSmokeTest(world.apiUrl, log));
 
-  await log.check("cluster: RDS refuses a host outside its allowlist, the servers connect with the password", async () => {
-    const outsider = await world.vpc.attach("outsider", "172.16.3.10");
-    const url = world.rds.url;
-    const refused = await run("ip", ["netns", "exec", outsider.namespace, "psql", url, "-XAtc", "select 1"], {
-      allowFailure: true,
-      cwd: "/",
-    });
-    log.info(`from 172.16.3.10 (the load balancer's subnet, not in the allowlist): ${refused.output.trim()}`);
-    if (refused.code === 0 || !/no pg_hba\.conf entry/.test(refused.output))
-      throw new Error("a host outside the allowlist was not refused by RDS");
-    const sessions = await world.rds.sql(
-      "select string_agg(distinct host(client_addr), ', ') from pg_stat_activity where client_addr is not null",
-    );
-    log.info(`sessions on RDS from: ${sessions}`);
-    for (const server of world.servers) {
-      if (!sessions.includes(server.address)) throw new Error(`no session from ${server.name} (${server.address})`);
-    }
-  });
+  await log.check(
+    "cluster: RDS refuses a host outside its allowlist, the servers connect with the password",
+    async () => {
+      const outsider = await world.vpc.attach("outsider", "172.16.3.10");
+      const url = world.rds.url;
+      const refused = await run("ip", ["netns", "exec", outsider.namespace, "psql", url, "-XAtc", "select 1"], {
+        allowFailure: true,
+        cwd: "/",
+      });
+      log.info(`from 172.16.3.10 (the load balancer's subnet, not in the allowlist): ${refused.output.trim()}`);
+      if (refused.code === 0 || !/no pg_hba\.conf entry/.test(refused.output))
+        throw new Error("a host outside the allowlist was not refused by RDS");
+      const sessions = await world.rds.sql(
+        "select string_agg(distinct host(client_addr), ', ') from pg_stat_activity where client_addr is not null",
+      );
+      log.info(`sessions on RDS from: ${sessions}`);
+      for (const server of world.servers) {
+        if (!sessions.includes(server.address)) throw new Error(`no session from ${server.name} (${server.address})`);
+      }
+    },
+  );
 
   const user = { username: `cluster_${o.id}`, password: `Cluster-${randomBytes(6).toString("hex")}` };
   await api.register(user.username, user.password);
   const token = await api.login(user.username, user.password);
 
-  const underTraffic = async (name: string, body: () => Promise<void>): Promise<void> => {
-    const traffic = startWriteTraffic(world.apiUrl, token, { clients: 6, maxSeconds: 900 });
-    let failed = 0;
-    try {
-      await body();
-    } finally {
-      const report = await traffic.stop();
-      const line = `${name}: ${describeReport(report)}`;
-      figures.push(line);
-      log.info(line);
-      for (const sample of report.samples) log.info(`  ${sample}`);
-      failed = report.failures;
-    }
-    if (failed > 0) throw new Error(`${failed} request(s) failed during ${name}`);
-  };
+  const traffic = new TrafficFigures(world.apiUrl, token, log);
 
   await log.check("cluster: rolling release under write traffic through the CLB (0 failed)", () =>
-    underTraffic("rolling release", async () => {
-      await world.synth(releases.second, 2);
-      await world.deploy();
-      await expectReleaseEverywhere(releases.second);
-    }),
+    traffic
+      .measure("rolling release", async () => {
+        await world.synth(releases.second, 2);
+        await world.deploy();
+        await expectReleaseEverywhere(releases.second);
+      })
+      .then(() => undefined),
   );
 
   await log.check("cluster: a release with a migration under write traffic; the migration runs once", () =>
-    underTraffic("release with a migration", async () => {
-      await world.synth(releases.migrating, 2);
-      const output = await world.deploy();
-      await expectReleaseEverywhere(releases.migrating);
-      const applied = output.split("\n").filter((l) => l.includes(`applied ${REHEARSAL_MIGRATION}`));
-      const upToDate = output.split("\n").filter((l) => l.includes("already up to date"));
-      for (const line of [...applied, ...upToDate]) log.info(line.trim());
-      if (applied.length !== 1 || !applied[0]!.includes("server-1"))
-        throw new Error(`${REHEARSAL_MIGRATION} was applied ${applied.length} times (expected once, by server 1)`);
-      if (upToDate.length !== world.servers.length - 1)
-        throw new Error("the other servers did not find the database up to date");
-      const rows = await world.rds.sql(
-        `\\c ${world.stack.rds.databaseName}\nselect count(*) from kysely_migration where name = '${REHEARSAL_MIGRATION}'`,
-      );
-      log.info(`kysely_migration rows for ${REHEARSAL_MIGRATION}: ${rows}`);
-    }),
+    traffic
+      .measure("release with a migration", async () => {
+        await world.synth(releases.migrating, 2);
+        const output = await world.deploy();
+        await expectReleaseEverywhere(releases.migrating);
+        const applied = output.split("\n").filter((l) => l.includes(`applied ${REHEARSAL_MIGRATION}`));
+        const upToDate = output.split("\n").filter((l) => l.includes("already up to date"));
+        for (const line of [...applied, ...upToDate]) log.info(line.trim());
+        if (applied.length !== 1 || !applied[0]!.includes("server-1"))
+          throw new Error(`${REHEARSAL_MIGRATION} was applied ${applied.length} times (expected once, by server 1)`);
+        if (upToDate.length !== world.servers.length - 1)
+          throw new Error("the other servers did not find the database up to date");
+        const rows = await world.rds.sql(
+          `\\c ${world.stack.rds.databaseName}\nselect count(*) from kysely_migration where name = '${REHEARSAL_MIGRATION}'`,
+        );
+        log.info(`kysely_migration rows for ${REHEARSAL_MIGRATION}: ${rows}`);
+      })
+      .then(() => undefined),
   );
 
   await log.check("cluster: the backup job runs on the first server only", async () => {
@@ -144,6 +152,14 @@ export async function runClusterScenario(o: ClusterOptions, releases: ClusterRel
     }
   });
 
+  await log.check(
+    "cluster: one client's rate-limit budget is shared by every server; the app sees the client's address",
+    () => expectSharedBudgetAndClientAddress(world, log),
+  );
+
+  await runServerLoss(world, traffic, log);
+  await runScaling(world, releases.migrating, traffic, log);
+
   await waitFor(async () => (await api.request("GET", "/readyz")).status === 200, 30_000, "/readyz through the CLB");
-  log.info(`cluster figures:\n${figures.join("\n")}`);
+  log.info(`cluster figures (6 writing clients through the CLB):\n${traffic.lines.join("\n")}`);
 }

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { generateBindings } from "../../../infra/bindings/generate.js";
 import { EXAMPLE_CONFIG_FILE } from "../../../infra/config/load.js";
 import type { Release } from "../releases.js";
+import type { ListenerSpec } from "./load-balancer.js";
 import type { MirrorNode } from "../user-data.js";
 
 /**
@@ -16,6 +17,7 @@ import type { MirrorNode } from "../user-data.js";
  * Volcengine would get: Node.js comes from the rehearsal's own mirror, whose tarball has its own
  * version and SHA-256, written over the pinned ones (user-data.ts does the same for one server).
  */
+// biome-ignore lint/suspicious/noExplicitAny: synthesized Terraform JSON, read by the shapes the stack writes
 export type TfJson = Record<string, any>;
 
 export interface SynthesizedServer {
@@ -32,7 +34,7 @@ export interface SynthesizedCluster {
   servers: SynthesizedServer[];
   bastion: { resource: string; subnetCidr: string; userData: string };
   subnets: string[];
-  listener: { port: number; scheduler: string; healthCheck: Record<string, any> };
+  listener: ListenerSpec;
   groupServers: { port: number; weight: number; instanceResource: string }[];
   rds: { accountName: string; databaseName: string; allowList: string[] };
 }
@@ -89,7 +91,8 @@ function withMirrorNode(text: string, mirrorUrl: string, node: MirrorNode): stri
   const pinned = /NODE_VERSION='([^']+)'/.exec(text)?.[1];
   const sha = /NODE_SHA256_X64='([0-9a-f]{64})'/.exec(text)?.[1];
   const mirror = /NODE_MIRROR='([^']+)'/.exec(text)?.[1];
-  if (!pinned || !sha || !mirror) throw new Error("the deploy step's host settings name no Node.js version, mirror or checksum");
+  if (!pinned || !sha || !mirror)
+    throw new Error("the deploy step's host settings name no Node.js version, mirror or checksum");
   return text
     .replaceAll(`NODE_VERSION='${pinned}'`, `NODE_VERSION='${node.version}'`)
     .replaceAll(sha, node.sha256X64)
@@ -106,14 +109,17 @@ const refName = (expr: string) => /^\$\{([\w-]+\.[\w-]+)\.[\w.]+\}$/.exec(expr)?
 function readCluster(tf: TfJson, mirrorUrl: string, node: MirrorNode) {
   const r = tf.resource ?? {};
   const subnetCidrs = new Map<string, string>(
-    Object.entries(r.volcengine_subnet ?? {}).map(([key, s]: [string, any]) => [`volcengine_subnet.${key}`, s.cidr_block]),
+    (Object.entries(r.volcengine_subnet ?? {}) as [string, TfJson][]).map(([key, s]: [string, TfJson]) => [
+      `volcengine_subnet.${key}`,
+      s.cidr_block,
+    ]),
   );
   const subnetOf = (instance: TfJson) => {
     const cidr = subnetCidrs.get(refName(instance.subnet_id) ?? "");
     if (!cidr) throw new Error(`no subnet for ${instance.instance_name}`);
     return cidr;
   };
-  const instances = Object.entries(r.volcengine_ecs_instance ?? {}) as [string, any][];
+  const instances = Object.entries(r.volcengine_ecs_instance ?? {}) as [string, TfJson][];
   const servers = instances
     .map(([key, inst]) => ({ key, inst, index: Number(/-app-(\d+)$/.exec(inst.instance_name)?.[1]) }))
     .filter((s) => s.index > 0)

@@ -50,7 +50,8 @@ export function deployConfiguration(tf: TfJson, world: DeployWorld): TfJson {
   for (const name of used) {
     if (name in locals) continue;
     if (name in world.locals) locals[name] = world.locals[name]!;
-    else if (tf.locals?.[name] !== undefined && !REFERENCE.test(String(tf.locals[name]))) locals[name] = tf.locals[name];
+    else if (tf.locals?.[name] !== undefined && !REFERENCE.test(String(tf.locals[name])))
+      locals[name] = tf.locals[name];
     else throw new Error(`the deploy step reads local.${name}, which reads Volcengine resources`);
     REFERENCE.lastIndex = 0;
   }

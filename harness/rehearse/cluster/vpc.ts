@@ -33,6 +33,8 @@ export interface Vpc {
   addSubnet(cidr: string): Promise<void>;
   /** A namespace attached to a subnet with the given address (a server's NIC). */
   attach(name: string, address: string): Promise<PrivateNetwork & { namespace: string }>;
+  /** Another address of the host on the uplink (.5 or .6): a second client on the Internet. */
+  addHostAddress(last: 5 | 6): Promise<string>;
   /** Forwards an EIP's TCP port to a private address (the bastion's EIP association). */
   forward(eip: string, port: number, to: string): Promise<void>;
 }
@@ -56,7 +58,9 @@ export async function createVpc(id: string, uplinkPrefix: string, cleanup: Clean
 
   const routes = (await run("ip", ["-4", "route", "show"])).stdout;
   if (routes.includes(`${uplinkPrefix}.0/`)) {
-    throw new Error(`${uplinkPrefix}.0/29 is already routed on this host; set REHEARSAL_CLUSTER_SUBNET to a free prefix`);
+    throw new Error(
+      `${uplinkPrefix}.0/29 is already routed on this host; set REHEARSAL_CLUSTER_SUBNET to a free prefix`,
+    );
   }
   const inVpc = (...args: string[]) => run("ip", ["netns", "exec", vpcNs, ...args]);
 
@@ -168,8 +172,29 @@ export async function createVpc(id: string, uplinkPrefix: string, cleanup: Clean
         containerAddress: address,
       };
     },
+    async addHostAddress(last: 5 | 6) {
+      const address = `${uplinkPrefix}.${last}`;
+      await run("ip", ["addr", "add", `${address}/29`, "dev", hostIf]);
+      return address;
+    },
     async forward(eip: string, port: number, to: string) {
-      await inVpc("nft", "add", "rule", "ip", "vpc", "prerouting", "ip", "daddr", eip, "tcp", "dport", String(port), "dnat", "to", `${to}:${port}`);
+      await inVpc(
+        "nft",
+        "add",
+        "rule",
+        "ip",
+        "vpc",
+        "prerouting",
+        "ip",
+        "daddr",
+        eip,
+        "tcp",
+        "dport",
+        String(port),
+        "dnat",
+        "to",
+        `${to}:${port}`,
+      );
     },
   };
 }

@@ -193,6 +193,29 @@ export class ClusterWorld {
     return applyDeploy(this.tfDir, deployConfiguration(tf, { references, locals }), this.secrets, onOutput);
   }
 
+  /** Each running server's failed units and recent warnings: what explains a failed step. */
+  async diagnostics(): Promise<string> {
+    const parts: string[] = [];
+    for (const server of this.servers) {
+      if (!server.box.running) continue;
+      const out = await server.box.exec(
+        "systemctl --failed --no-pager; for u in $(systemctl --failed --plain --no-legend | awk '{print $1}'); do journalctl -b -u \"$u\" --no-pager -n 30; done; journalctl -b -p warning --no-pager -n 40",
+        { allowFailure: true, timeoutMs: 30_000 },
+      );
+      parts.push(`----- ${server.name} (${server.address})\n${out.output}`);
+    }
+    return parts.join("\n");
+  }
+
+  /** A server the stack no longer has: out of the group (requests finish), then the instance goes. */
+  async removeServer(index: number): Promise<void> {
+    const server = this.servers.find((s) => s.index === index);
+    if (!server) return;
+    await this.syncLoadBalancer();
+    await server.box.poweroff();
+    this.servers.splice(this.servers.indexOf(server), 1);
+  }
+
   /** The server group as the stack defines it, members being the servers deployed so far. */
   async syncLoadBalancer(): Promise<void> {
     if (!this.lb) {
