@@ -34,10 +34,27 @@ export async function runClusterScenario(o: ClusterOptions, releases: ClusterRel
   }
 }
 
+/** What the cluster needs on this machine besides the single server's tools (preflight.ts). */
+async function clusterPreflight(): Promise<void> {
+  const needs: Record<string, string> = {
+    haproxy: "haproxy",
+    "ssh-keygen": "openssh-client",
+    psql: "postgresql-client",
+    [process.env.TERRAFORM_BINARY_NAME || "terraform"]: "Terraform (or OpenTofu with TERRAFORM_BINARY_NAME)",
+  };
+  const missing: string[] = [];
+  for (const [command, source] of Object.entries(needs)) {
+    const found = await run("sh", ["-c", 'command -v "$1"', "sh", command], { allowFailure: true });
+    if (found.code !== 0) missing.push(`${command} (${source})`);
+  }
+  if (missing.length > 0) throw new Error(`the cluster rehearsal needs: ${missing.join(", ")}`);
+}
+
 async function scenario(world: ClusterWorld, o: ClusterOptions, releases: ClusterReleases): Promise<void> {
   const { log } = o;
 
   await log.step("cluster: VPC, NAT gateway, the synthesized stack, RDS with its allowlist", async () => {
+    await clusterPreflight();
     await world.createNetwork();
     const stack = await world.synth(releases.base, 2);
     await world.createSubnetsAndRds();
