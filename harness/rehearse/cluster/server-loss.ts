@@ -75,9 +75,9 @@ export async function runServerLoss(world: ClusterWorld, traffic: TrafficFigures
 }
 
 async function appUnits(server: AppServer): Promise<string> {
-  const list = await server.box.exec(
-    "systemctl list-units --plain --no-legend 'todo-api@*.service' | awk '{print $1}'",
-  );
+  // Every unit of the app's instances (a listening socket unit too, where systemd holds the socket:
+  // stopping only the service would let the socket start it again).
+  const list = await server.box.exec("systemctl list-units --plain --no-legend 'todo-api@*' | awk '{print $1}'");
   const units = list.stdout.trim().split("\n").filter(Boolean);
   if (units.length === 0) throw new Error(`${server.name} runs no todo-api@ instance`);
   return units.join(" ");
