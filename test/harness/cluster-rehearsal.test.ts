@@ -23,6 +23,7 @@ beforeAll(async () => {
   writeFileSync(release.path, "not a real tarball");
   writeFileSync(join(dir, "id_ed25519"), "not a real key\n");
   stack = await synthCluster({
+    workDir: dir,
     servers: 3,
     release,
     publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE8rBqkH1m2oQpX7m4kV3r8gkJm9u2cC5y0cN8i6bWcd test@example",

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateBindings } from "../../../infra/bindings/generate.js";
@@ -43,6 +43,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const ENVIRONMENT = "cluster";
 
 export async function synthCluster(opts: {
+  /** Where the synthesized JSON goes (a fresh folder under it per synth). */
+  workDir: string;
   servers: number;
   release: Release;
   publicKey: string;
@@ -73,7 +75,8 @@ export async function synthCluster(opts: {
     },
     cluster: { servers: opts.servers },
   };
-  const outdir = await mkdtemp(join(dirname(opts.release.path), "synth-"));
+  await mkdir(opts.workDir, { recursive: true });
+  const outdir = await mkdtemp(join(opts.workDir, "synth-"));
   const config = parseStackConfig(
     { project: example.project, state: { backend: "local" }, environments: { [ENVIRONMENT]: environment } },
     { source: join(root, "stack.config.json"), env: {} },

@@ -84,6 +84,7 @@ export class ClusterWorld {
 
   async synth(release: Release, servers: number): Promise<SynthesizedCluster> {
     this.stack = await synthCluster({
+      workDir: join(this.o.runDir, "synth"),
       servers,
       release,
       publicKey: this.publicKey,
