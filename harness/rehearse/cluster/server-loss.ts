@@ -10,61 +10,76 @@ import type { AppServer, ClusterWorld } from "./world.js";
  *    back in the group: no request fails;
  *  - its app stopped without warning (a crash that does not come back): requests the load balancer
  *    sends there fail until its health checks take the server out;
- *  - the whole server stopped without warning (powered off): the same, with connections that get
- *    no answer at all.
+ *  - the whole server stopped without warning (its power cut): the same.
  * The last two cannot be 0 while the load balancer never resends a request that reached a server
  * (the assumption for CLB, see load-balancer.ts); they report how many failed and for how long.
  */
 export async function runServerLoss(world: ClusterWorld, traffic: TrafficFigures, log: StepLog): Promise<void> {
   const server = world.servers.find((s) => s.index === 2)!;
   const units = await appUnits(server);
+  const others = world.servers.filter((s) => s !== server).map((s) => s.name);
+  /** How often each other server went DOWN in the load balancer (HAProxy's chkdown): must not change. */
+  const downs = async () => Promise.all(others.map(async (name) => `${name}:${await world.lb.stat(name, 22)}`));
+  const othersStayUp = async (body: () => Promise<void>) => {
+    const before = await downs();
+    await body();
+    const after = await downs();
+    if (after.join() !== before.join())
+      throw new Error(`another server went down meanwhile (health check downs ${before} → ${after})`);
+  };
 
   await log.check(`cluster: ${server.name} drained from the CLB, its app stopped and started: 0 failed`, async () => {
-    await traffic.measure("planned stop of one server's app (drained first)", async () => {
-      await sleep(3_000);
-      await world.lb.drain(server.name);
-      await server.box.exec(`systemctl stop ${units}`);
-      await sleep(3_000);
-      await server.box.exec(`systemctl start ${units}`, { timeoutMs: 120_000 });
-      await world.lb.undrain(server.name);
-      const ms = await world.lb.waitForState(server.name, "UP", 60_000);
-      log.info(`${server.name} back in the group, UP after ${ms} ms`);
-      await sleep(3_000);
-    });
+    await traffic.measure("planned stop of one server's app (drained first)", () =>
+      othersStayUp(async () => {
+        await sleep(3_000);
+        await world.lb.drain(server.name);
+        await server.box.exec(`systemctl stop ${units}`);
+        await sleep(3_000);
+        await server.box.exec(`systemctl start ${units}`, { timeoutMs: 120_000 });
+        await world.lb.undrain(server.name);
+        const ms = await world.lb.waitForState(server.name, "UP", 60_000);
+        log.info(`${server.name} back in the group, UP after ${ms} ms`);
+        await sleep(3_000);
+      }),
+    );
   });
 
   await log.check(`cluster: ${server.name}'s app stopped without warning, until the CLB takes it out`, async () => {
     const report = await traffic.measure(
       "one server's app stopped unannounced",
-      async () => {
-        await sleep(3_000);
-        const stopped = Date.now();
-        await server.box.exec(`systemctl stop ${units}`);
-        const ms = await world.lb.waitForState(server.name, "DOWN", 30_000);
-        log.info(`the CLB took ${server.name} out ${Date.now() - stopped} ms after its app stopped (${ms} ms waited)`);
-        await sleep(3_000);
-        await server.box.exec(`systemctl start ${units}`, { timeoutMs: 120_000 });
-        await world.lb.waitForState(server.name, "UP", 60_000);
-        await sleep(2_000);
-      },
+      () =>
+        othersStayUp(async () => {
+          await sleep(3_000);
+          const stopped = Date.now();
+          await server.box.exec(`systemctl stop ${units}`);
+          const ms = await world.lb.waitForState(server.name, "DOWN", 30_000);
+          log.info(
+            `the CLB took ${server.name} out ${Date.now() - stopped} ms after its app stopped (${ms} ms waited)`,
+          );
+          await sleep(3_000);
+          await server.box.exec(`systemctl start ${units}`, { timeoutMs: 120_000 });
+          await world.lb.waitForState(server.name, "UP", 60_000);
+          await sleep(2_000);
+        }),
       { mayFail: true },
     );
     log.info(`${report.failures} request(s) failed while the CLB still sent requests to the stopped app`);
   });
 
-  await log.check(`cluster: ${server.name} powered off without warning, until the CLB takes it out`, async () => {
+  await log.check(`cluster: ${server.name} loses power, until the CLB takes it out`, async () => {
     const report = await traffic.measure(
-      "one server powered off unannounced",
-      async () => {
-        await sleep(3_000);
-        const stopped = Date.now();
-        await server.box.poweroff();
-        const ms = await world.lb.waitForState(server.name, "DOWN", 60_000);
-        log.info(
-          `the CLB took ${server.name} out ${Date.now() - stopped} ms after the poweroff began (${ms} ms waited)`,
-        );
-        await sleep(2_000);
-      },
+      "one server losing power",
+      () =>
+        othersStayUp(async () => {
+          await sleep(3_000);
+          const stopped = Date.now();
+          await world.cutPower(server);
+          const ms = await world.lb.waitForState(server.name, "DOWN", 60_000);
+          log.info(
+            `the CLB took ${server.name} out ${Date.now() - stopped} ms after its power was cut (${ms} ms waited)`,
+          );
+          await sleep(2_000);
+        }),
       { mayFail: true },
     );
     log.info(`${report.failures} request(s) failed while the CLB still sent requests to the stopped server`);

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Cleanup } from "../cleanup.js";
 import { waitForCloudInit } from "../cloud-init-wait.js";
 import { Container } from "../container.js";
@@ -173,7 +174,9 @@ export class ClusterWorld {
     const references: Record<string, string> = {};
     const tf = this.stack.tf;
     for (const server of this.servers) {
-      const spec = this.stack.servers.find((s) => s.index === server.index)!;
+      // A server the stack no longer has is not referenced (its deploy step leaves the state).
+      const spec = this.stack.servers.find((s) => s.index === server.index);
+      if (!spec) continue;
       references[`${spec.resource}.primary_ip_address`] = server.address;
       references[`${spec.resource}.id`] = `i-rehearsal-${this.o.id}-${server.name}`;
     }
@@ -213,8 +216,25 @@ export class ClusterWorld {
     const server = this.servers.find((s) => s.index === index);
     if (!server) return;
     await this.syncLoadBalancer();
-    await server.box.poweroff();
+    await this.cutPower(server);
     this.servers.splice(this.servers.indexOf(server), 1);
+  }
+
+  /**
+   * The server stops at once, as when its instance is deleted or loses power: its init is killed,
+   * and with it every process of its PID namespace. Not an orderly poweroff: the containers share
+   * one cgroup tree on this machine (each sees the same unified hierarchy), and a systemd shutting
+   * down there reaches into the cgroups of the same units on the other servers.
+   */
+  async cutPower(server: AppServer): Promise<void> {
+    const pid = server.box.pid;
+    if (pid === undefined || !server.box.running) return;
+    process.kill(pid, "SIGKILL");
+    const deadline = Date.now() + 30_000;
+    while (server.box.running) {
+      if (Date.now() > deadline) throw new Error(`${server.name} did not stop within 30 s of SIGKILL to its init`);
+      await sleep(100);
+    }
   }
 
   /** The server group as the stack defines it, members being the servers deployed so far. */
