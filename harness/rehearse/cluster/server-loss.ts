@@ -21,6 +21,9 @@ export async function runServerLoss(world: ClusterWorld, traffic: TrafficFigures
   /** How often each other server went DOWN in the load balancer (HAProxy's chkdown): must not change. */
   const downs = async () => Promise.all(others.map(async (name) => `${name}:${await world.lb.stat(name, 22)}`));
   const othersStayUp = async (body: () => Promise<void>) => {
+    // Every step starts with every server answering and UP in the group (no state left from the last).
+    await serverReady(server);
+    for (const s of world.servers) await world.lb.waitForState(s.name, "UP", 60_000);
     const before = await downs();
     await body();
     const after = await downs();
@@ -36,6 +39,7 @@ export async function runServerLoss(world: ClusterWorld, traffic: TrafficFigures
         await server.box.exec(`systemctl stop ${units}`);
         await sleep(3_000);
         await server.box.exec(`systemctl start ${units}`, { timeoutMs: 120_000 });
+        await serverReady(server);
         await world.lb.undrain(server.name);
         const ms = await world.lb.waitForState(server.name, "UP", 60_000);
         log.info(`${server.name} back in the group, UP after ${ms} ms`);
@@ -58,6 +62,7 @@ export async function runServerLoss(world: ClusterWorld, traffic: TrafficFigures
           );
           await sleep(3_000);
           await server.box.exec(`systemctl start ${units}`, { timeoutMs: 120_000 });
+          await serverReady(server);
           await world.lb.waitForState(server.name, "UP", 60_000);
           await sleep(2_000);
         }),
@@ -87,6 +92,17 @@ export async function runServerLoss(world: ClusterWorld, traffic: TrafficFigures
     const ms = await world.lb.waitForState(server.name, "UP", 180_000);
     log.info(`${server.name} booted again and back in service after ${ms} ms`);
   });
+}
+
+/** The server's own /readyz through its Nginx answers 200 (every instance started, database reachable). */
+async function serverReady(server: AppServer): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const probe = await server.box.exec("curl -fsS -o /dev/null -m 5 http://127.0.0.1/readyz", { allowFailure: true });
+    if (probe.code === 0) return;
+    if (Date.now() > deadline) throw new Error(`${server.name}: /readyz did not answer 200 within 120 s`);
+    await sleep(250);
+  }
 }
 
 async function appUnits(server: AppServer): Promise<string> {
