@@ -94,11 +94,17 @@ export async function runServerLoss(world: ClusterWorld, traffic: TrafficFigures
   });
 }
 
-/** The server's own /readyz through its Nginx answers 200 (every instance started, database reachable). */
+/** The server's /readyz answers 200 through its Nginx and from every app instance (all started, database reachable). */
 async function serverReady(server: AppServer): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const probe = await server.box.exec("curl -fsS -o /dev/null -m 5 http://127.0.0.1/readyz", { allowFailure: true });
+    // Nginx's /readyz and each instance's own (Nginx answers while one instance is still starting).
+    const probe = await server.box.exec(
+      "set -e; curl -fsS -o /dev/null -m 5 http://127.0.0.1/readyz; " +
+        "for p in $(systemctl list-units --plain --no-legend 'todo-api@*.service' | sed -n 's/^todo-api@\\([0-9]*\\)\\.service.*/\\1/p'); do " +
+        "curl -fsS -o /dev/null -m 5 http://127.0.0.1:$p/readyz; done",
+      { allowFailure: true },
+    );
     if (probe.code === 0) return;
     if (Date.now() > deadline) throw new Error(`${server.name}: /readyz did not answer 200 within 120 s`);
     await sleep(250);
