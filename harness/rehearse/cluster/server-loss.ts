@@ -102,7 +102,10 @@ async function serverReady(server: AppServer): Promise<void> {
     const probe = await server.box.exec(
       "set -e; curl -fsS -o /dev/null -m 5 http://127.0.0.1/readyz; " +
         "for p in $(systemctl list-units --plain --no-legend 'todo-api@*.service' | sed -n 's/^todo-api@\\([0-9]*\\)\\.service.*/\\1/p'); do " +
-        "curl -fsS -o /dev/null -m 5 http://127.0.0.1:$p/readyz; done",
+        "curl -fsS -o /dev/null -m 5 http://127.0.0.1:$p/readyz; done; " +
+        // Nginx keeps an instance that failed out for fail_timeout even once it is back: the API
+        // through Nginx must reach the app (401 without a token, not Nginx's 503), several times.
+        'for i in 1 2 3 4 5 6; do [ "$(curl -s -o /dev/null -m 5 -w "%{http_code}" http://127.0.0.1/api/v1/users/me)" = 401 ]; done',
       { allowFailure: true },
     );
     if (probe.code === 0) return;
