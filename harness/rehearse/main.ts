@@ -28,6 +28,8 @@ import { runPreviousVersion, serverFingerprint } from "./previous-version.js";
 import { StepLog } from "./steps.js";
 import { appNameOf, appPortsOf, nodeMajorOf, rehearsalCloudInitOptions, rehearsalUserData } from "./user-data.js";
 import { runMain } from "../../scripts/lib/main.js";
+import { clusterOnly } from "./cluster/main.js";
+import { runClusterScenario } from "./cluster/scenario.js";
 
 const cacheDir = process.env.REHEARSAL_CACHE_DIR ?? "/var/cache/todo-rehearsal";
 const workDir = process.env.REHEARSAL_WORK_DIR ?? "/var/tmp/todo-rehearsal";
@@ -41,6 +43,7 @@ const appPorts = appPortsOf(plannedOptions);
 const appName = appNameOf(plannedOptions);
 
 async function main(): Promise<number> {
+  if (process.argv.includes("--cluster-only")) return clusterOnly();
   const log = new StepLog();
   const cleanup = new Cleanup();
   cleanup.installSignalHandlers(() => process.stdout.write(`\nSteps (interrupted):\n${log.summary()}\n`));
@@ -222,6 +225,26 @@ async function main(): Promise<number> {
         .filter((r) => r.name.startsWith("previous version"))
         .reduce((sum, r) => sum + r.seconds, 0);
       log.info(`the previous-version server added ${added.toFixed(1)} s`);
+    }
+    if (!process.env.REHEARSAL_SKIP_CLUSTER) {
+      // The cluster topology: bastion, app servers, RDS and CLB (cluster/scenario.ts).
+      await box.poweroff();
+      const started = Date.now();
+      await runClusterScenario(
+        {
+          log,
+          cleanup,
+          id,
+          runDir: join(runDir, "cluster"),
+          rootfs: rootfs.path,
+          aptCacheDir: join(cacheDir, "apt-archives"),
+          mirrorDir: mirror.dir,
+          node: mirrorNode,
+          cloudInitTimeoutMs,
+        },
+        releases,
+      );
+      log.info(`the cluster added ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
     log.info(bootToReady(log));
     if (log.failed.length > 0) {

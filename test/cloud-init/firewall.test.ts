@@ -58,3 +58,19 @@ describe.skipIf(!nft)("the host firewall unit", () => {
     expect(exec("ExecStop")).toEqual([]);
   });
 });
+
+describe.skipIf(!nft)("the host firewall on a minimal image", () => {
+  it("loads without /etc/protocols (no netbase package, as on a server that installs no PostgreSQL)", () => {
+    writeFileSync(rulesFile, rules);
+    // A mount namespace of its own hides the file from nft only; the host's stays as it is.
+    const r = run("unshare", [
+      "-rnm",
+      "bash",
+      "-c",
+      `mount --bind /dev/null /etc/protocols\n${exec("ExecStart").join("\n")}\nnft list ruleset`,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("table inet todo_api_firewall");
+    expect(r.stdout).toMatch(/meta l4proto \{ (icmp|1), (ipv6-icmp|icmpv6|58) \} accept/);
+  });
+});

@@ -51,6 +51,8 @@ export const TOOLS = {
   /** Debian's Chromium, driven by playwright-core (the admin console's browser test). */
   chromium: { label: "chromium", apt: "chromium" },
   "apt-config": { label: "apt-config", apt: "apt" },
+  /** The cluster rehearsal's load balancer (the CLB's stand-in). */
+  haproxy: { label: "haproxy", apt: "haproxy" },
   pg_dump: {
     label: "pg_dump/pg_restore",
     apt: "postgresql-client",

@@ -1,0 +1,103 @@
+import { existsSync } from "node:fs";
+import { chown, mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { findPostgresBin } from "../../support/pg-cluster.js";
+import type { Cleanup } from "../cleanup.js";
+import { run } from "../shell.js";
+
+/**
+ * "RDS for PostgreSQL": this machine's PostgreSQL in a namespace of its own on the first app
+ * subnet, set up as the stack asks RDS to: the account (a plain login role, like RDS's `Normal`
+ * account with `Login,Inherit`), its database, and the allowlist as the only networks that may
+ * connect, with password (SCRAM) authentication. Anything else is refused by pg_hba.conf.
+ */
+export interface RdsSpec {
+  databaseName: string;
+  accountName: string;
+  password: string;
+  allowList: readonly string[];
+}
+
+export interface Rds {
+  address: string;
+  port: number;
+  /** The app's URL, as the stack builds it (account, URL-encoded password, endpoint, database). */
+  url: string;
+  /** Runs SQL as the superuser through the local socket. */
+  sql(query: string): Promise<string>;
+}
+
+export async function startRds(
+  spec: RdsSpec,
+  at: { namespace: string; address: string; dir: string },
+  cleanup: Cleanup,
+): Promise<Rds> {
+  const bin = findPostgresBin();
+  if (!bin) throw new Error("no PostgreSQL binaries (initdb, pg_ctl) on this machine: apt-get install -y postgresql");
+  const data = join(at.dir, "data");
+  const socket = join(at.dir, "socket");
+  await mkdir(at.dir, { recursive: true });
+  await mkdir(socket, { recursive: true });
+  const { uid, gid } = await postgresUser();
+  await chown(at.dir, uid, gid);
+  await chown(socket, uid, gid);
+  const asPostgres = (command: string, args: string[], timeoutMs = 120_000) =>
+    run("ip", ["netns", "exec", at.namespace, "runuser", "-u", "postgres", "--", join(bin, command), ...args], {
+      timeoutMs,
+      cwd: "/",
+    });
+  await asPostgres("initdb", ["-D", data, "-A", "peer", "-E", "UTF8", "--no-sync"]);
+  await writeFile(
+    join(data, "pg_hba.conf"),
+    [
+      "local all postgres peer",
+      ...spec.allowList.map((cidr) => `host all all ${cidr} scram-sha-256`),
+      "", // anything else: no entry, refused
+    ].join("\n"),
+  );
+  await writeFile(
+    join(data, "postgresql.auto.conf"),
+    [`listen_addresses = '${at.address}'`, "port = 5432", `unix_socket_directories = '${socket}'`, ""].join("\n"),
+  );
+  await asPostgres("pg_ctl", ["-D", data, "-l", join(at.dir, "postgres.log"), "-w", "start"]);
+  cleanup.add("RDS (PostgreSQL)", async () => {
+    await asPostgres("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]).catch(() => undefined);
+  });
+  const sql = async (query: string) =>
+    (
+      await run(
+        "runuser",
+        [
+          "-u",
+          "postgres",
+          "--",
+          existsSync(join(bin, "psql")) ? join(bin, "psql") : "psql",
+          "-XAtq",
+          "-v",
+          "ON_ERROR_STOP=1",
+          "-h",
+          socket,
+          "-d",
+          "postgres",
+        ],
+        { input: query, cwd: "/" },
+      )
+    ).stdout.trim();
+  const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
+  const ident = (value: string) => `"${value.replace(/"/g, '""')}"`;
+  await sql(`CREATE ROLE ${ident(spec.accountName)} LOGIN INHERIT PASSWORD ${literal(spec.password)};`);
+  await sql(`CREATE DATABASE ${ident(spec.databaseName)} OWNER ${ident(spec.accountName)};`);
+  return {
+    address: at.address,
+    port: 5432,
+    url: `postgres://${spec.accountName}:${encodeURIComponent(spec.password)}@${at.address}:5432/${spec.databaseName}`,
+    sql,
+  };
+}
+
+async function postgresUser(): Promise<{ uid: number; gid: number }> {
+  const line = (await run("getent", ["passwd", "postgres"], { allowFailure: true })).stdout.trim();
+  if (!line) throw new Error("no `postgres` system user on this machine (apt-get install -y postgresql)");
+  const [, , uid, gid] = line.split(":");
+  return { uid: Number(uid), gid: Number(gid) };
+}
