@@ -39,6 +39,11 @@ export async function runServerLoss(world: ClusterWorld, traffic: TrafficFigures
         await server.box.exec(`systemctl stop ${units}`);
         await sleep(3_000);
         await server.box.exec(`systemctl start ${units}`, { timeoutMs: 120_000 });
+        // While the app was stopped, the load balancer's health checks through this server's Nginx
+        // failed and marked every instance failed (max_fails), which Nginx keeps for fail_timeout
+        // even once they are back. A reload starts workers with no such memory; on a server out of
+        // the group it closes nothing a client uses.
+        await server.box.exec("systemctl reload nginx");
         await serverReady(server);
         await world.lb.undrain(server.name);
         const ms = await world.lb.waitForState(server.name, "UP", 60_000);
