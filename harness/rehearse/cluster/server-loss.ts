@@ -38,7 +38,7 @@ export async function runServerLoss(world: ClusterWorld, traffic: TrafficFigures
         await world.lb.drain(server.name);
         await server.box.exec(`systemctl stop ${units}`);
         await sleep(3_000);
-        await server.box.exec(`systemctl start ${units}`, { timeoutMs: 120_000 });
+        await startUnits(server, units);
         // While the app was stopped, the load balancer's health checks through this server's Nginx
         // failed and marked every instance failed (max_fails), which Nginx keeps for fail_timeout
         // even once they are back. A reload starts workers with no such memory; on a server out of
@@ -66,7 +66,7 @@ export async function runServerLoss(world: ClusterWorld, traffic: TrafficFigures
             `the CLB took ${server.name} out ${Date.now() - stopped} ms after its app stopped (${ms} ms waited)`,
           );
           await sleep(3_000);
-          await server.box.exec(`systemctl start ${units}`, { timeoutMs: 120_000 });
+          await startUnits(server, units);
           await serverReady(server);
           await world.lb.waitForState(server.name, "UP", 60_000);
           await sleep(2_000);
@@ -117,6 +117,25 @@ async function serverReady(server: AppServer): Promise<void> {
     if (Date.now() > deadline) throw new Error(`${server.name}: /readyz did not answer 200 within 120 s`);
     await sleep(250);
   }
+}
+
+/** Starts the app's units; when systemd refuses, the error carries what their journal says. */
+async function startUnits(server: AppServer, units: string): Promise<void> {
+  // Sockets first: a service started before its socket binds the port itself, and the socket then
+  // refuses to start ("Socket service … already active").
+  const sockets = units.split(" ").filter((u) => u.endsWith(".socket"));
+  const services = units.split(" ").filter((u) => !u.endsWith(".socket"));
+  const command = [sockets, services]
+    .filter((group) => group.length > 0)
+    .map((group) => `systemctl start ${group.join(" ")}`)
+    .join(" && ");
+  const r = await server.box.exec(command, { timeoutMs: 120_000, allowFailure: true });
+  if (r.code === 0) return;
+  const why = await server.box.exec(
+    `systemctl --no-pager status ${units} 2>&1 | tail -40; journalctl --no-pager -n 40 -u 'todo-api@*' 2>&1`,
+    { allowFailure: true },
+  );
+  throw new Error(`systemctl start ${units} failed:\n${r.output}\n${why.output}`);
 }
 
 async function appUnits(server: AppServer): Promise<string> {
