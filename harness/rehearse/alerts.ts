@@ -230,4 +230,11 @@ export async function runAlertsRehearsal(r: AlertsRehearsal): Promise<void> {
       if (problems.length) throw new Error(problems.join("\n"));
     },
   );
+  // The stand-in's http:// endpoint was written past the deploy step's validation (which wants
+  // https://): put the deployed one back, so a later deploy of these host settings passes it.
+  const endpoint = /^OFFSITE_ENDPOINT=.*$/m.exec(hostConf)?.[0];
+  if (endpoint) {
+    const restored = await sh(`sed -i "s#^OFFSITE_ENDPOINT=.*#${endpoint}#" /etc/todo-host.conf`);
+    if (restored.code !== 0) throw new Error(`restoring OFFSITE_ENDPOINT failed (${restored.code})`);
+  }
 }
