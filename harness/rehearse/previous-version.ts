@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { ECS_2C2G } from "../support/machine-cgroup.js";
 import { RehearsalClient } from "./api.js";
 import type { Cleanup } from "./cleanup.js";
 import { waitForCloudInit } from "./cloud-init-wait.js";
@@ -75,6 +76,9 @@ export async function runPreviousVersion(p: PreviousVersion, fresh: string[]): P
       lowerDir: p.rootfs,
       network,
       aptCacheDir: p.aptCacheDir,
+      // Sized like the first server: the kit plans memory from the machine, and the converged
+      // server is compared with that one file by file.
+      size: ECS_2C2G,
     },
     p.cleanup,
   );
