@@ -246,6 +246,8 @@ describe("todo-setup files, once files are no longer configured", () => {
     TODO_ENV_FILE: envFile,
     TODO_ENV_OWNER: "",
     TODO_RELEASE_CMD: join(work, "todo-release"),
+    // A lock of the test's own: /run is the server's (root's), not a developer's.
+    TODO_LOCK_FILE: join(work, "todo-release.lock"),
     TODO_NO_WAIT: "1",
   };
   const files = renderedFiles(variants["rds, no domain"]!);
