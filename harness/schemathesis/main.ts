@@ -20,6 +20,7 @@ import { buildServer } from "../../release/bundle.js";
 import { freePort, type PgCluster, startPgCluster } from "../support/pg-cluster.js";
 import { type SmtpSink, startSmtpSink } from "../support/smtp-sink.js";
 import { hooksFile } from "./hooks.js";
+import { lineRelay } from "./relay.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const maxExamples = Number(process.env.FUZZ_MAX_EXAMPLES ?? 60);
@@ -126,6 +127,7 @@ async function main(): Promise<number> {
     log(`${st} ${args.join(" ")}`);
     const started = Date.now();
     const output: Buffer[] = [];
+    const relay = lineRelay((text) => process.stdout.write(text));
     const status = await new Promise<number>((resolveStatus) => {
       const child = spawn(st, args, {
         cwd: work, // schemathesis keeps a cache folder in its working directory
@@ -134,9 +136,12 @@ async function main(): Promise<number> {
       });
       child.stdout?.on("data", (chunk: Buffer) => {
         output.push(chunk);
-        process.stdout.write(chunk);
+        relay.push(chunk);
       });
-      child.on("close", (code) => resolveStatus(code ?? 1));
+      child.on("close", (code) => {
+        relay.end();
+        resolveStatus(code ?? 1);
+      });
     });
     // schemathesis's own summary line, e.g. "Test cases: 969 generated, 32 found 32 unique failures, 24 skipped".
     const summary = /Test cases:\s*(.+)/.exec(Buffer.concat(output).toString())?.[1]?.trim() ?? "no summary";
