@@ -15,8 +15,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTar, gzipDeterministic } from "../../contract/tar.js";
-import { makeRelease, STANDIN_SYSTEMCTL } from "./release-stand-in.js";
-import { freePort, renderedFiles, run, variants, SHELL_LIBRARY_ENV } from "./helpers.js";
+import { makeRelease, releaseEnv, STANDIN_SYSTEMCTL } from "./release-stand-in.js";
+import { freePort, renderedFiles, run, variants } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
 
 const curl = requireTool("curl");
@@ -38,20 +38,9 @@ function release(args: string[], input?: string, extraEnv: Record<string, string
     input,
     timeout: 90_000,
     env: {
-      PATH: process.env.PATH,
-      ...SHELL_LIBRARY_ENV,
-      TODO_HOST_CONF: join(dir, "host.conf"),
-      TODO_ROOT: root,
-      TODO_ENV_FILE: envFile,
-      TODO_ENV_OWNER: "",
-      TODO_RUN_AS: "",
-      TODO_NODE: process.execPath,
-      TODO_READY_TIMEOUT: "6",
-      TODO_LOCK_FILE: join(state, "release.lock"),
+      ...releaseEnv({ dir, state, root, envFile }),
       TODO_CLOUD_INIT: join(dir, "cloud-init"),
       TODO_SETUP_DONE: join(state, "setup-done"),
-      SYSTEMCTL: join(dir, "systemctl"),
-      STANDIN_STATE: state,
       STANDIN_PORTS: ports.join(" "),
       ...extraEnv,
     },

@@ -14,7 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTar, gzipDeterministic } from "../../contract/tar.js";
-import { renderedFiles, runAsync, SHELL_LIBRARY_ENV } from "./helpers.js";
+import { renderedFiles, runAsync } from "./helpers.js";
+import { releaseEnv } from "./release-stand-in.js";
 import { requireTool } from "../support/tools.js";
 import { NginxUnderTest } from "./nginx-under-test.js";
 
@@ -88,22 +89,12 @@ process.on("SIGTERM", () => process.exit(0));
 function todoRelease(args: string[], extraEnv: Record<string, string> = {}) {
   return runAsync("bash", [releaseCmd, ...args], {
     env: {
-      PATH: process.env.PATH,
-      ...SHELL_LIBRARY_ENV,
-      TODO_HOST_CONF: join(dir, "host.conf"),
-      TODO_ROOT: root,
-      TODO_ENV_FILE: join(dir, "env"),
-      TODO_ENV_OWNER: "",
-      TODO_RUN_AS: "",
-      TODO_NODE: process.execPath,
+      ...releaseEnv({ dir, state, root }),
       TODO_READY_TIMEOUT: "10",
-      TODO_LOCK_FILE: join(state, "release.lock"),
       TODO_NO_WAIT: "1",
       TODO_DRAIN_DIR: join(nginx.dir, "run"),
       TODO_NODE_DIR: join(dir, "no-node"),
       TODO_SETUP_DONE: join(dir, "setup-done"),
-      SYSTEMCTL: join(dir, "systemctl"),
-      STANDIN_STATE: state,
       ...extraEnv,
     },
   });

@@ -17,8 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installServerFiles } from "../../cloud-init/kit.js";
 import { serverFiles } from "../../cloud-init/render.js";
 import { requireTool } from "../support/tools.js";
-import { freePort, renderedFiles, run, SHELL_LIBRARY_ENV, variants } from "./helpers.js";
-import { makeRelease, STANDIN_SYSTEMCTL } from "./release-stand-in.js";
+import { freePort, renderedFiles, run, variants } from "./helpers.js";
+import { makeRelease, releaseEnv, STANDIN_SYSTEMCTL } from "./release-stand-in.js";
 
 const curl = requireTool("curl");
 
@@ -43,27 +43,16 @@ function release(args: string[], extraEnv: Record<string, string> = {}) {
   return run("bash", [releaseCmd, ...args], {
     timeout: 90_000,
     env: {
-      PATH: process.env.PATH,
-      ...SHELL_LIBRARY_ENV,
-      TODO_HOST_CONF: join(dir, "host.conf"),
-      TODO_ROOT: root,
-      TODO_ENV_FILE: join(dir, "env"),
-      TODO_ENV_OWNER: "",
-      TODO_RUN_AS: "",
+      ...releaseEnv({ dir, state, root }),
       TODO_RUN_AS_POSTGRES: "",
-      TODO_NODE: process.execPath,
       TODO_NODE_DIR: join(nodeOpt, "node"),
-      TODO_READY_TIMEOUT: "6",
       TODO_DRAIN_PAUSE: "0",
       TODO_DRAIN_DIR: drains,
-      TODO_LOCK_FILE: join(state, "release.lock"),
       TODO_NO_WAIT: "1",
       TODO_SETUP_DONE: join(state, "setup-done"),
       TODO_BACKUP_CMD: join(dir, "todo-backup"),
       TODO_KIT_ROOT: kitRoot,
       TODO_NGINX: "true",
-      SYSTEMCTL: join(dir, "systemctl"),
-      STANDIN_STATE: state,
       STANDIN_PORTS: ports.join(" "),
       ...extraEnv,
     },

@@ -3,8 +3,8 @@ import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeRelease } from "./release-stand-in.js";
-import { freePort, renderedFiles, run, SHELL_LIBRARY_ENV, variants } from "./helpers.js";
+import { makeRelease, releaseEnv } from "./release-stand-in.js";
+import { freePort, renderedFiles, run, variants } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
 
 const curl = requireTool("curl");
@@ -72,26 +72,15 @@ function release(args: string[]) {
   return run("bash", [releaseCmd, ...args], {
     timeout: 90_000,
     env: {
-      PATH: process.env.PATH,
-      ...SHELL_LIBRARY_ENV,
-      TODO_HOST_CONF: join(dir, "host.conf"),
-      TODO_ROOT: root,
-      TODO_ENV_FILE: join(dir, "env"),
-      TODO_ENV_OWNER: "",
-      TODO_RUN_AS: "",
-      TODO_NODE: process.execPath,
-      TODO_READY_TIMEOUT: "6",
+      ...releaseEnv({ dir, state, root }),
       TODO_DRAIN_PAUSE: "0",
       TODO_DRAIN_DIR: join(state, "drain"),
-      TODO_LOCK_FILE: join(state, "release.lock"),
       TODO_NO_WAIT: "1",
       TODO_SETUP_DONE: join(state, "setup-done"),
       TODO_UNIT_DIR: units,
       TODO_KIT_ROOT: join(dir, "kit"),
       TODO_NODE_DIR: join(dir, "node"),
       TODO_SKIP_BACKUP: "1",
-      SYSTEMCTL: join(dir, "systemctl"),
-      STANDIN_STATE: state,
     },
   });
 }

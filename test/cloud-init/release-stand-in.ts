@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createTar, gzipDeterministic } from "../../contract/tar.js";
+import { SHELL_LIBRARY_ENV } from "./helpers.js";
 
 /**
  * What the todo-release tests run the real script against: a stand-in `systemctl` whose
@@ -64,6 +65,40 @@ show) # "show -p NRestarts|MainPID --value UNIT": a process that died counts as 
 *) echo "stand-in systemctl: unsupported: $*" >&2; exit 1 ;;
 esac
 `;
+
+/** Where a todo-release test keeps the tree the real script runs against. */
+export interface ReleaseTree {
+  /** The test's temporary folder: host.conf, the stand-in systemctl and the env file live here. */
+  dir: string;
+  /** The stand-in systemctl's state (pid files, its log) and the release lock. */
+  state: string;
+  /** TODO_ROOT: releases/ and the current link. */
+  root: string;
+  /** The app's env file (default: `<dir>/env`). */
+  envFile?: string;
+}
+
+/**
+ * The environment every todo-release test runs the script with: a temporary tree instead of the
+ * server's paths, no users to switch to, this Node.js, the stand-in systemctl. Each test adds what
+ * its own behaviour needs (drain folder, kit root, waits).
+ */
+export function releaseEnv(tree: ReleaseTree): Record<string, string | undefined> {
+  return {
+    PATH: process.env.PATH,
+    ...SHELL_LIBRARY_ENV,
+    TODO_HOST_CONF: join(tree.dir, "host.conf"),
+    TODO_ROOT: tree.root,
+    TODO_ENV_FILE: tree.envFile ?? join(tree.dir, "env"),
+    TODO_ENV_OWNER: "",
+    TODO_RUN_AS: "",
+    TODO_NODE: process.execPath,
+    TODO_READY_TIMEOUT: "6",
+    TODO_LOCK_FILE: join(tree.state, "release.lock"),
+    SYSTEMCTL: join(tree.dir, "systemctl"),
+    STANDIN_STATE: tree.state,
+  };
+}
 
 export type Mode = "good" | "unready" | "crash" | "bad-migration";
 
