@@ -14,9 +14,9 @@ import { delimiter, join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
-import { findPostgresBin } from "../../harness/support/pg-cluster.js";
 import { requireTool } from "../support/tools.js";
-import { renderedFiles, run, SHELL_LIBRARY_ENV, variants } from "./helpers.js";
+import { renderedFiles, run, variants } from "./helpers.js";
+import { backupEnv, dropWithCopies } from "./backup-database.js";
 
 const pgDump = requireTool("pg_dump");
 
@@ -72,15 +72,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, "timedatectl"), "#!/bin/sh\necho yes\n");
   chmodSync(join(dir, "timedatectl"), 0o755);
   env = {
-    PATH: [findPostgresBin(), process.env.PATH].filter(Boolean).join(delimiter),
-    ...SHELL_LIBRARY_ENV,
-    PGHOST: decodeURIComponent(url.hostname || (url.searchParams.get("host") ?? "")),
-    PGPORT: url.port || "5432",
-    PGUSER: decodeURIComponent(url.username),
-    PGPASSWORD: decodeURIComponent(url.password),
-    TODO_HOST_CONF: join(dir, "host.conf"),
-    TODO_BACKUP_DIR: backups,
-    TODO_DB_NAME: dbName,
+    ...backupEnv(db.url, { dir, backups }),
     TODO_TIMEDATECTL: join(dir, "timedatectl"),
     TODO_BACKUP_RESERVE_BYTES: String(256 * 1024),
   };
@@ -89,14 +81,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (db) {
-    const admin = new pg.Client({ connectionString: new URL("/postgres", db.url).toString() });
-    await admin.connect();
-    const left = await admin.query("select datname from pg_database where datname like $1", [`${dbName}\\_%`]);
-    for (const row of left.rows) await admin.query(`drop database if exists "${row.datname}" with (force)`);
-    await admin.end();
-    await db.drop();
-  }
+  if (db) await dropWithCopies(db);
   rmSync(dir, { recursive: true, force: true });
 });
 

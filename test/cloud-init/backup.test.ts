@@ -10,13 +10,13 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
-import { findPostgresBin } from "../../harness/support/pg-cluster.js";
-import { readyInstances, renderedFiles, run, runAsync, SHELL_LIBRARY_ENV, variants } from "./helpers.js";
+import { readyInstances, renderedFiles, run, runAsync, variants } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
+import { backupEnv, dropWithCopies } from "./backup-database.js";
 
 const pgDump = requireTool("pg_dump");
 
@@ -64,17 +64,8 @@ beforeAll(async () => {
   chmodSync(join(dir, "todo-release"), 0o755);
   writeFileSync(join(dir, "systemctl"), `#!/bin/sh\necho "$*" >>"${dir}/systemctl.log"\n`);
   chmodSync(join(dir, "systemctl"), 0o755);
-  const bin = findPostgresBin();
   env = {
-    PATH: [bin, process.env.PATH].filter(Boolean).join(delimiter),
-    ...SHELL_LIBRARY_ENV,
-    PGHOST: decodeURIComponent(url.hostname || (url.searchParams.get("host") ?? "")),
-    PGPORT: url.port || "5432",
-    PGUSER: decodeURIComponent(url.username),
-    PGPASSWORD: decodeURIComponent(url.password),
-    TODO_HOST_CONF: join(dir, "host.conf"),
-    TODO_BACKUP_DIR: backups,
-    TODO_DB_NAME: dbName,
+    ...backupEnv(db.url, { dir, backups }),
     TODO_DB_ROLE: decodeURIComponent(url.username),
     TODO_RUN_AS_POSTGRES: "",
     TODO_LOCK_FILE: join(dir, "release.lock"),
@@ -87,14 +78,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   instances?.stop();
-  if (db) {
-    const admin = new pg.Client({ connectionString: new URL("/postgres", db.url).toString() });
-    await admin.connect();
-    const saved = await admin.query("select datname from pg_database where datname like $1", [`${dbName}\\_%`]);
-    for (const row of saved.rows) await admin.query(`drop database if exists "${row.datname}" with (force)`);
-    await admin.end();
-    await db.drop();
-  }
+  if (db) await dropWithCopies(db);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -12,6 +12,7 @@ import { readyInstances, renderedFiles, SHELL_LIBRARY_ENV } from "./helpers.js";
 import { startMetadataStandIn, type MetadataStandIn } from "../../local-cloud/services/ecs/metadata.js";
 import { startS3StandIn, type S3StandIn } from "../../local-cloud/services/tos/s3-data-plane.js";
 import { requireTool } from "../support/tools.js";
+import { backupEnv, dropWithCopies } from "./backup-database.js";
 
 const pgDump = requireTool("pg_dump");
 const systemdAnalyze = requireTool("systemd-analyze");
@@ -36,7 +37,7 @@ const creds = { AccessKeyId: "AKTPBACKUP", SecretAccessKey: "backup-secret", Ses
 const dir = mkdtempSync(join(tmpdir(), "todo-offsite-backup-"));
 const backups = join(dir, "backups");
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let dbName = "";
+let _dbName = "";
 let env: NodeJS.ProcessEnv = {};
 let s3: S3StandIn;
 let metadata: MetadataStandIn;
@@ -75,7 +76,7 @@ beforeAll(async () => {
   metadata = await startMetadataStandIn(options.offsiteBackup!.roleName, () => creds, { tokens: "enforced" });
   db = await createTestDatabase();
   const url = new URL(db.url);
-  dbName = url.pathname.slice(1);
+  _dbName = url.pathname.slice(1);
   const files = renderedFiles(options);
   for (const name of ["todo-backup", "todo-restore"]) {
     writeFileSync(join(dir, name), files.get(`/usr/local/sbin/${name}`)!.content);
@@ -99,15 +100,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, "systemctl"), "#!/bin/sh\nexit 0\n");
   chmodSync(join(dir, "systemctl"), 0o755);
   env = {
-    PATH: [findPostgresBin(), process.env.PATH].filter(Boolean).join(delimiter),
-    ...SHELL_LIBRARY_ENV,
-    PGHOST: decodeURIComponent(url.hostname || (url.searchParams.get("host") ?? "")),
-    PGPORT: url.port || "5432",
-    PGUSER: decodeURIComponent(url.username),
-    PGPASSWORD: decodeURIComponent(url.password),
-    TODO_HOST_CONF: join(dir, "host.conf"),
-    TODO_BACKUP_DIR: backups,
-    TODO_DB_NAME: dbName,
+    ...backupEnv(db.url, { dir, backups }),
     TODO_DB_ROLE: decodeURIComponent(url.username),
     TODO_RUN_AS_POSTGRES: "",
     SYSTEMCTL: join(dir, "systemctl"),
@@ -129,14 +122,7 @@ afterAll(async () => {
   instances?.stop();
   await s3?.close();
   await metadata?.close();
-  if (db) {
-    const admin = new pg.Client({ connectionString: new URL("/postgres", db.url).toString() });
-    await admin.connect();
-    const saved = await admin.query("select datname from pg_database where datname like $1", [`${dbName}\\_%`]);
-    for (const row of saved.rows) await admin.query(`drop database if exists "${row.datname}" with (force)`);
-    await admin.end();
-    await db.drop();
-  }
+  if (db) await dropWithCopies(db);
   rmSync(dir, { recursive: true, force: true });
 });
 

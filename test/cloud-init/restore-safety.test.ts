@@ -1,13 +1,13 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
-import { findPostgresBin } from "../../harness/support/pg-cluster.js";
 import { requireTool } from "../support/tools.js";
-import { freePort, renderedFiles, run, runAsync, SHELL_LIBRARY_ENV, variants } from "./helpers.js";
+import { freePort, renderedFiles, run, runAsync, variants } from "./helpers.js";
+import { backupEnv, dropWithCopies } from "./backup-database.js";
 
 const pgDump = requireTool("pg_dump");
 const curl = requireTool("curl");
@@ -75,15 +75,7 @@ psql -X -q -v ON_ERROR_STOP=1 -d "${dbName}" -c "create table if not exists sche
   for (const f of ["systemctl", "todo-release"]) chmodSync(join(dir, f), 0o755);
   mkdirSync(backups, { recursive: true });
   env = {
-    PATH: [findPostgresBin(), process.env.PATH].filter(Boolean).join(delimiter),
-    ...SHELL_LIBRARY_ENV,
-    PGHOST: decodeURIComponent(url.hostname || (url.searchParams.get("host") ?? "")),
-    PGPORT: url.port || "5432",
-    PGUSER: decodeURIComponent(url.username),
-    PGPASSWORD: decodeURIComponent(url.password),
-    TODO_HOST_CONF: join(dir, "host.conf"),
-    TODO_BACKUP_DIR: backups,
-    TODO_DB_NAME: dbName,
+    ...backupEnv(db.url, { dir, backups }),
     TODO_DB_ROLE: decodeURIComponent(url.username),
     TODO_RUN_AS_POSTGRES: "",
     TODO_LOCK_FILE: join(dir, "release.lock"),
@@ -112,13 +104,7 @@ psql -X -q -v ON_ERROR_STOP=1 -d "${dbName}" -c "create table if not exists sche
 
 afterAll(async () => {
   app?.close();
-  if (db) {
-    const admin = await connect("postgres");
-    const left = await admin.query("select datname from pg_database where datname like $1", [`${dbName}\\_%`]);
-    for (const row of left.rows) await admin.query(`drop database if exists "${row.datname}" with (force)`);
-    await admin.end();
-    await db.drop();
-  }
+  if (db) await dropWithCopies(db);
   rmSync(dir, { recursive: true, force: true });
 });
 
