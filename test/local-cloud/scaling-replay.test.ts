@@ -30,8 +30,9 @@ function mapIds(v: unknown, ids: Map<string, string>): unknown {
 function learnIds(recorded: unknown, fresh: unknown, ids: Map<string, string>): void {
   if (typeof recorded === "string" && typeof fresh === "string" && ID.test(recorded) && !ids.has(recorded))
     ids.set(recorded, fresh);
-  else if (Array.isArray(recorded) && Array.isArray(fresh)) recorded.forEach((x, i) => learnIds(x, fresh[i], ids));
-  else if (recorded && fresh && typeof recorded === "object" && typeof fresh === "object")
+  else if (Array.isArray(recorded) && Array.isArray(fresh)) {
+    for (const [i, x] of recorded.entries()) learnIds(x, fresh[i], ids);
+  } else if (recorded && fresh && typeof recorded === "object" && typeof fresh === "object")
     for (const k of Object.keys(recorded)) learnIds((recorded as any)[k], (fresh as any)[k], ids);
 }
 
