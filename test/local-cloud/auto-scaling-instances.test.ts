@@ -151,6 +151,38 @@ describe("local cloud: an enabled group's instances", () => {
     expect((await instances(groupId)).map((i) => i.InstanceId)).toEqual([ids[1]]);
   });
 
+  it("scales in a new instance still held at the SCALE_OUT hook at once, with no SCALE_IN hold", async () => {
+    await start();
+    const w = await world();
+    const { groupId } = await group(w);
+    await hook(groupId, "SCALE_OUT", "REJECT");
+    await hook(groupId, "SCALE_IN", "CONTINUE");
+    ok(await as("EnableScalingGroup", { ScalingGroupId: groupId }));
+    later();
+    const [held] = await instances(groupId);
+    expect(held!.Status).toBe("Pending:Wait");
+    ok(await as("ModifyScalingGroup", { ScalingGroupId: groupId, DesireInstanceNumber: 0 }));
+    expect(await instances(groupId)).toEqual([]);
+    expect(booted.filter(([what]) => what === "remove")).toEqual([["remove", held!.InstanceId]]);
+    expect(await waiting(held!.InstanceId)).toEqual([]);
+  });
+
+  it("spreads a BALANCE group's instances over its subnets' zones", async () => {
+    await start();
+    const w = await world();
+    const second = ok(
+      await call("vpc", "CreateSubnet", { VpcId: w.vpcId, ZoneId: "cn-beijing-b", CidrBlock: "172.16.2.0/24" }),
+    ).SubnetId;
+    later();
+    const { groupId } = await group(w, {
+      SubnetIds: [w.subnetId, second],
+      MultiAZPolicy: "BALANCE",
+      DesireInstanceNumber: 3,
+    });
+    ok(await as("EnableScalingGroup", { ScalingGroupId: groupId }));
+    expect((await instances(groupId)).map((i) => i.ZoneId)).toEqual(["cn-beijing-a", "cn-beijing-b", "cn-beijing-a"]);
+  });
+
   it("deleting a group releases its instances (default answer)", async () => {
     await start();
     const w = await world();

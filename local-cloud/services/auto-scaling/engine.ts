@@ -62,9 +62,9 @@ function launch(call: Call, group: Resource, count: number): void {
   const activity = newActivity(call, group, "ScaleOut", count);
   const subnets = f.SubnetIds as string[];
   const c = config.fields;
+  const before = members(call, group.id).length;
   for (let n = 0; n < count; n++) {
-    const subnetId =
-      f.MultiAZPolicy === "BALANCE" ? subnets[(members(call, group.id).length + n) % subnets.length]! : subnets[0]!;
+    const subnetId = f.MultiAZPolicy === "BALANCE" ? subnets[(before + n) % subnets.length]! : subnets[0]!;
     const zoneId = call.store.get("subnet", subnetId)?.fields.ZoneId;
     const params: Record<string, unknown> = {
       ImageId: c.ImageId,
@@ -127,9 +127,15 @@ function admit(call: Call, group: Resource, instance: Resource): void {
 }
 
 function startRemoval(call: Call, group: Resource, instance: Resource, activity: Resource): void {
+  const serving = instance.fields.Status === "InService";
+  // A new instance picked before it served: its SCALE_OUT hold ends, and no SCALE_IN hook holds it.
+  for (const la of call.store.all(KIND.lifecycleActivity))
+    if (la.fields.InstanceId === instance.id) call.store.update(la, { LifecycleActivityStatus: "Finished" });
+  if (!serving) settleRelated(call, instance, "Cancelled");
   call.store.update(instance, { _ActivityId: activity.id });
   relate(call, activity, instance.id, "Init");
   leaveServerGroups(call, instance.id);
+  if (!serving) return release(call, instance, "Success");
   const hooks = hooksOf(call, group.id, "SCALE_IN");
   if (hooks.length === 0) return release(call, instance, "Success");
   call.store.update(instance, { Status: "Removing:Wait" });
