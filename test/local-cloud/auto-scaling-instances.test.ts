@@ -183,6 +183,32 @@ describe("local cloud: an enabled group's instances", () => {
     expect((await instances(groupId)).map((i) => i.ZoneId)).toEqual(["cn-beijing-a", "cn-beijing-b", "cn-beijing-a"]);
   });
 
+  it("a release that ECS refuses (an EIP on the instance) fails the activity and leaves the group working", async () => {
+    await start();
+    const w = await world();
+    const { groupId } = await group(w);
+    ok(await as("EnableScalingGroup", { ScalingGroupId: groupId }));
+    later();
+    const [one] = await instances(groupId);
+    const eip = ok(await call("vpc", "AllocateEipAddress", { BillingType: 3, Bandwidth: 5 }));
+    later();
+    ok(
+      await call("vpc", "AssociateEipAddress", {
+        AllocationId: eip.AllocationId,
+        InstanceId: one!.InstanceId,
+        InstanceType: "EcsInstance",
+      }),
+    );
+    later(); // the EIP: Attaching → Attached
+    ok(await as("ModifyScalingGroup", { ScalingGroupId: groupId, DesireInstanceNumber: 0 }));
+    expect(await instances(groupId)).toEqual([]);
+    expect(await ecsIds()).toContain(one!.InstanceId);
+    const [scaleIn] = ok(await as("DescribeScalingActivities", { ScalingGroupId: groupId })).ScalingActivities;
+    expect(scaleIn).toMatchObject({ ActivityType: "ScaleIn", StatusCode: "Error" });
+    expect(scaleIn.ResultMsg).toContain("InvalidOperation.EipAttached");
+    ok(await as("DescribeScalingGroups", { ScalingGroupIds: [groupId] }));
+  });
+
   it("deleting a group releases its instances (default answer)", async () => {
     await start();
     const w = await world();

@@ -186,17 +186,27 @@ export function completeLifecycleActivity(call: Call, la: Resource, policy: Poli
   }
 }
 
-/** Out of the group and released: the ECS instance is deleted through the ECS service (and its booter). */
+/**
+ * Out of the group and released: the ECS instance is deleted through the ECS service (and its
+ * booter). If ECS refuses (an EIP someone associated with it), the instance leaves the group anyway
+ * and its activity records the refusal; it stays an ordinary ECS instance.
+ */
 export function release(call: Call, instance: Resource, outcome: string): void {
   leaveServerGroups(call, instance.id);
-  settleRelated(call, instance, outcome);
-  if (call.store.get("ecs-instance", instance.id))
-    instanceActions.DeleteInstance({
-      ...call,
-      service: "ecs",
-      action: "DeleteInstance",
-      params: { InstanceId: instance.id },
-    });
+  let result = outcome;
+  if (call.store.get("ecs-instance", instance.id)) {
+    try {
+      instanceActions.DeleteInstance({
+        ...call,
+        service: "ecs",
+        action: "DeleteInstance",
+        params: { InstanceId: instance.id },
+      });
+    } catch (e) {
+      result = `Failed: ${(e as ApiError).code ?? (e as Error).message}`;
+    }
+  }
+  settleRelated(call, instance, result);
   call.store.delete(instance);
 }
 
@@ -277,9 +287,15 @@ function settleRelated(call: Call, instance: Resource, outcome: string): void {
   );
   call.store.update(activity, { RelatedInstances: related });
   if (related.some((r) => r.Status === "Init")) return;
-  const failed = related.filter((r) => r.Status === "Rejected");
+  const failed = related.filter((r) => r.Status === "Rejected" || String(r.Status).startsWith("Failed"));
   if (failed.length === 0) finishActivity(call, activity, "Success", "");
-  else finishActivity(call, activity, "Error", `${failed.length} instance(s) rejected by a lifecycle hook`);
+  else
+    finishActivity(
+      call,
+      activity,
+      "Error",
+      failed.map((r) => `${String(r.InstanceId)}: ${String(r.Status)}`).join("; "),
+    );
 }
 
 function finishActivity(call: Call, activity: Resource, status: string, message: string): void {

@@ -8,9 +8,8 @@ import { runtimeActions } from "./runtime.js";
 /**
  * The `auto_scaling` service (2020-01-01, query GET, the provider's `getUniversalInfo`): scaling
  * groups, configurations, lifecycle hooks, and the instances and activities of a running group.
- * Every call first brings the groups up to date and does so again after a change (engine.ts), so
- * what a change starts (EnableScalingGroup launching instances) shows in the call's own answer's
- * aftermath, and what time decides (a hook's timeout) shows at the next call.
+ * Every call brings the groups up to date before it runs (what time decided: an instance now
+ * running, a hook timed out) and after (what the call started: EnableScalingGroup launches at once).
  */
 const actions: Record<string, Action> = {
   ...groupActions,
