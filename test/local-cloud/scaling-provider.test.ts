@@ -4,8 +4,8 @@
  * attachment, a SCALE_OUT lifecycle hook and the enabler, joined to a CLB server group) applies,
  * the group's instance waits at the hook, the seed's calls complete it and the instance is in the
  * server group, a plan then shows no changes, the group is scaled to 0, and a destroy leaves
- * nothing. Once under the default answers and once with every Auto Scaling switch turned
- * (local-cloud/answers.ts): each must pass.
+ * nothing. Under each combination of the two Auto Scaling switches (local-cloud/answers.ts): each
+ * must pass.
  *
  * Needs the provider from a filesystem mirror (VOLCENGINE_PROVIDER_MIRROR) and terraform; without
  * them it is skipped with the reason. `SCALING_RECORD=<dir>` keeps the stand-in's call log of each
@@ -27,10 +27,12 @@ if (why) console.warn(`scaling group with the real provider: skipped, ${why}`);
 const root = mkdtempSync(path.join(tmpdir(), "todo-scaling-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** The answer sets: the defaults, and every Auto Scaling switch turned (named like the fixtures' folders). */
+/** The answer sets: both Auto Scaling switches (about the same group) in all four combinations, named like the fixtures' folders. */
 const SCALING_ANSWER_SETS: { id: string; answers: Partial<Answers> }[] = [
   { id: "defaults", answers: {} },
   { id: "other", answers: { scalingHookServerGroup: "before-hook", scalingGroupDelete: "refused" } },
+  { id: "mixed-a", answers: { scalingHookServerGroup: "before-hook" } },
+  { id: "mixed-b", answers: { scalingGroupDelete: "refused" } },
 ];
 
 describe("a scaling group held at its lifecycle hook and joined to the CLB server group, with the real provider", () => {

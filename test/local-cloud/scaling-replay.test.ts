@@ -59,12 +59,16 @@ const fixtures = [
 ];
 
 describe("a scaling group's provider calls, replayed against the stand-in", () => {
-  it("has the default recording and one with every Auto Scaling switch turned", () => {
-    expect(fixtures.map((f) => f.file)).toEqual(["scaling-group-v0.0.196.jsonl", "other/scaling-group-v0.0.196.jsonl"]);
-    expect(fixtures[1]!.answers).toMatchObject({
-      scalingHookServerGroup: "before-hook",
-      scalingGroupDelete: "refused",
-    });
+  it("has a recording under each combination of the two Auto Scaling switches", () => {
+    const combinations = fixtures.map((f) => `${f.answers.scalingHookServerGroup}|${f.answers.scalingGroupDelete}`);
+    expect(new Set(combinations)).toEqual(
+      new Set([
+        "after-hook|releases-instances",
+        "before-hook|refused",
+        "before-hook|releases-instances",
+        "after-hook|refused",
+      ]),
+    );
   });
 
   for (const { file, answers } of fixtures) {
