@@ -42,6 +42,15 @@ export interface Answers {
   iamRoleAttach: "immediate" | "delayed";
   /** Changes to an RDS instance that is not Running (databases, accounts, allowlists): "refused" (OperationDenied.InstanceStatus) or "accepted". */
   rdsChangesWhileBusy: "refused" | "accepted";
+  /**
+   * When does a new instance of a scaling group join the CLB server groups of its
+   * `ServerGroupAttributes`? "after-hook": once its SCALE_OUT lifecycle hooks have completed with
+   * CONTINUE (it never takes traffic while a hook holds it); "before-hook": as soon as it is
+   * created, so the load balancer's health check alone keeps traffic off it while a hook holds it.
+   */
+  scalingHookServerGroup: "after-hook" | "before-hook";
+  /** DeleteScalingGroup of a group that still holds instances: "releases-instances" with it, or "refused" until it is empty. */
+  scalingGroupDelete: "releases-instances" | "refused";
 }
 
 export const DEFAULT_ANSWERS: Answers = {
@@ -56,6 +65,8 @@ export const DEFAULT_ANSWERS: Answers = {
   revokeMissingRule: "succeeds",
   iamRoleAttach: "immediate",
   rdsChangesWhileBusy: "refused",
+  scalingHookServerGroup: "after-hook",
+  scalingGroupDelete: "releases-instances",
 };
 
 /** Every value each switch can take, in the order of the type (the first is the default). */
@@ -71,6 +82,8 @@ export const ANSWER_VALUES: { [K in keyof Answers]: readonly Answers[K][] } = {
   revokeMissingRule: ["succeeds", "refused"],
   iamRoleAttach: ["immediate", "delayed"],
   rdsChangesWhileBusy: ["refused", "accepted"],
+  scalingHookServerGroup: ["after-hook", "before-hook"],
+  scalingGroupDelete: ["releases-instances", "refused"],
 };
 
 /** `key=value,key=value` (e.g. from `--answers`) over the defaults; an unknown key or value is an error. */

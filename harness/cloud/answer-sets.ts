@@ -8,7 +8,7 @@ import {
 
 /**
  * The combinations of the emulator's answers (local-cloud/answers.ts) that `npm run rehearse:cloud
- * -- --answer-sets` runs the record-only environments under. Not all 2¹¹ combinations: every switch
+ * -- --answer-sets` runs the record-only environments under. Not all 2¹³ combinations: every switch
  * is tried with each of its values, and every pair of switches that answer about the same resource
  * is tried in all four combinations (security group: default rules × revoking a missing rule; IAM:
  * policy check × stored document; ECS instance: reported EIP × user data while running). Switches of

@@ -1,4 +1,5 @@
 import type { Service } from "../api.js";
+import { autoScalingService } from "./auto-scaling/index.js";
 import { clbService } from "./clb/index.js";
 import { cloudMonitorActions } from "./cloud-monitor.js";
 import { ecsService } from "./ecs/index.js";
@@ -21,4 +22,5 @@ export const SERVICES: Record<string, Service> = {
   rds_postgresql: rdsPostgresqlActions,
   clb: clbService,
   natgateway: natGatewayService,
+  auto_scaling: autoScalingService,
 };
