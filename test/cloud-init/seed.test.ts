@@ -147,6 +147,11 @@ describe.each(["after-hook", "before-hook"] as const)(
       expect(writes()).toEqual(["AssociateInstancesIamRole"]);
       expect((await instances(groupId)).map((i) => i.Status)).toEqual(["Pending:Wait"]);
       expect(await waiting(id)).toHaveLength(1);
+      // The next pass finds the role there: it only waits again.
+      const next = await runSeed(env({ SEED_GROUP_ID: groupId }));
+      expect(next.status).toBe(0);
+      expect(next.stdout).toBe("");
+      expect(writes()).toEqual(["AssociateInstancesIamRole"]);
       later(900_000); // the hook's timeout: REJECT releases it; the group launches another
       const after = await instances(groupId);
       expect(after.map((i) => i.InstanceId)).not.toContain(id);
