@@ -107,7 +107,14 @@ async function admit(s, api, instance, roles, address, say) {
   if (roles.length > 0 && !roles.includes(s.appRole))
     throw new Error(`it holds role ${roles.join(", ")}, not ${s.appRole}: not the group's server as the seed knows it`);
   if (roles.length === 0) {
-    await api(ECS, "AssociateInstancesIamRole", { IamRoleName: s.appRole, InstanceIds: [id] });
+    // No ClientToken: a pass that failed is retried by the next one, which reads the roles first.
+    const r = await api(ECS, "AssociateInstancesIamRole", { IamRoleName: s.appRole, InstanceIds: [id] });
+    // ECS may accept the call and refuse it for one instance (OperationDetails[].Error, HTTP 200).
+    const refused = (r.OperationDetails ?? []).find((d) => d.InstanceId === id && d.Error?.Code);
+    if (refused)
+      throw new Error(
+        `AssociateInstancesIamRole refused for the instance: ${refused.Error.Code}: ${refused.Error.Message ?? ""}`,
+      );
     say(`${id}: role ${s.appRole} associated`);
   }
   if (!(await ready(s, address)))

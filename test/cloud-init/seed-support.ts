@@ -45,12 +45,15 @@ export interface Relay {
   calls: SignedCall[];
   /** Actions answered 403 AccessDenied without reaching the stand-in. */
   deny: Set<string>;
+  /** Actions answered 200 with this Result without reaching the stand-in. */
+  answer: Map<string, unknown>;
   close(): Promise<void>;
 }
 
 export async function startRelay(target: () => string): Promise<Relay> {
   const calls: SignedCall[] = [];
   const deny = new Set<string>();
+  const answer = new Map<string, unknown>();
   const server = createServer(async (req: IncomingMessage, res) => {
     const action = new URL(req.url ?? "/", "http://x").searchParams.get("Action") ?? "";
     calls.push({
@@ -64,14 +67,18 @@ export async function startRelay(target: () => string): Promise<Relay> {
         .writeHead(403, { "content-type": "application/json" })
         .end(JSON.stringify({ ResponseMetadata: { Action: action, Error: error } }));
     }
+    if (answer.has(action))
+      return res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ ResponseMetadata: { Action: action }, Result: answer.get(action) }));
     const headers = Object.fromEntries(
       Object.entries(req.headers).filter(([k]) => k !== "host" && k !== "connection") as [string, string][],
     );
-    const answer = await fetch(`${target()}${req.url}`, { headers });
-    res.writeHead(answer.status, { "content-type": "application/json" }).end(await answer.text());
+    const forwarded = await fetch(`${target()}${req.url}`, { headers });
+    res.writeHead(forwarded.status, { "content-type": "application/json" }).end(await forwarded.text());
   });
   const url = await listen(server);
-  return { url, calls, deny, close: () => new Promise((r) => server.close(() => r())) };
+  return { url, calls, deny, answer, close: () => new Promise((r) => server.close(() => r())) };
 }
 
 export interface SeedRun {

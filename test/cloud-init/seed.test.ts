@@ -60,6 +60,7 @@ beforeEach(() => {
   readyz.ready.clear();
   relay.calls.length = 0;
   relay.deny.clear();
+  relay.answer.clear();
   metadata.failNext(0);
 });
 afterEach(close);
@@ -194,6 +195,17 @@ describe.each(["after-hook", "before-hook"] as const)(
       expect(missing.status).toBe(1);
       expect(missing.stderr).toMatch(
         new RegExp(`todo-seed: ${id}: left at the hook: AssociateInstancesIamRole refused: HTTP 404 RoleNotExist`),
+      );
+      expect(writes()).toEqual(["AssociateInstancesIamRole"]);
+      expect(await waiting(id)).toHaveLength(1);
+      // ECS's other way to refuse: HTTP 200, the instance's error in OperationDetails.
+      relay.calls.length = 0;
+      const error = { Code: "OperationDenied.RoleNotAllowed", Message: "the role cannot be associated" };
+      relay.answer.set("AssociateInstancesIamRole", { OperationDetails: [{ InstanceId: id, Error: error }] });
+      const partly = await runSeed(env({ SEED_GROUP_ID: groupId }));
+      expect(partly.status).toBe(1);
+      expect(partly.stderr).toContain(
+        `todo-seed: ${id}: left at the hook: AssociateInstancesIamRole refused for the instance: ${error.Code}: ${error.Message}`,
       );
       expect(writes()).toEqual(["AssociateInstancesIamRole"]);
       expect(await waiting(id)).toHaveLength(1);
