@@ -10,8 +10,8 @@
 //     SHA-256 of the tarball and of the env object), and stops there when this server already
 //     runs that deploy (FLEET_STATE names it);
 //  3. downloads fleet/<deploy>/release.tar.gz and fleet/<deploy>/env, and checks both against the
-//     pointer's SHA-256 (and the tarball's RELEASE against the pointer's release hash, through
-//     the file name todo-release checks);
+//     pointer's SHA-256 (todo-release deploy then reads the release hash from the tarball's
+//     RELEASE, as on every deploy);
 //  4. runs the steps every deploy runs (contract/deploy-steps.ts, spelled out below): install the
 //     release's kit, `todo-release set-env NAME` for each setting (value on stdin, never in an
 //     argument or a log), `todo-release deploy`; then records the deploy in FLEET_STATE.
@@ -40,7 +40,8 @@ const KIT_STAGING_DIR = "/var/lib/todo-setup/kit";
 const RELEASE_KIT_DIR = "server";
 const KEEP_KITS = 3;
 const TARBALL_LEFTOVER_MINUTES = 60;
-const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
+// todo-release set-env checks names the same way, and the values (no newline, quote, ...).
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
 export function settings(env = process.env) {
   const conf = {};
@@ -208,7 +209,7 @@ export async function joinFleet(s, { exec = run, say = console.log } = {}) {
   for (const [name, value] of Object.entries(settingsOf))
     if (!ENV_NAME.test(name) || typeof value !== "string")
       throw new Error(`${pointer.envKey}: setting ${name} is not NAME: "value"`);
-  // todo-release deploy takes the hash from the file name and checks it against the release's RELEASE.
+  // Named and placed as the deploy step places it (remoteTarballPath), so its leftover pruning applies.
   const file = join(s.tarballDir, `todo-api-${pointer.release}.tar.gz`);
   writeFileSync(`${file}.partial`, tarball, { mode: 0o600 });
   renameSync(`${file}.partial`, file);
