@@ -67,7 +67,7 @@ describe("the kit's Volcengine OpenAPI signer", () => {
     );
   });
 
-  it("gives a different signature for another secret, region, service, token or parameter order-independent query", () => {
+  it("changes with the secret, region, service and token, and not with the order of the parameters", () => {
     const base = sign(DESCRIBE, "auto_scaling", "cn-beijing", "t").authorization;
     expect(
       signRequest({
