@@ -13,6 +13,8 @@ export interface NetworkBooter {
    * the VPC without an EIP has no way out.
    */
   egress(vpcId: string, sourceCidrs: string[]): void;
+  /** DeleteVpc (nothing is left in it: no subnet, no security group): its network goes. */
+  vpcDeleted(vpcId: string): void;
   /** A load balancer after a change of it, its listeners or its server groups; undefined once deleted. */
   loadBalancer(loadBalancerId: string, forwarding: LoadBalancerForwarding | undefined): void;
   /** An RDS for PostgreSQL instance after a change of it, its accounts, databases or allowlists; undefined once deleted. */

@@ -1,6 +1,8 @@
+import { findPostgresBin } from "../support/pg-cluster.js";
 import { RehearsalClient } from "../rehearse/api.js";
 import { waitForCloudInit } from "../rehearse/cloud-init-wait.js";
 import type { Container } from "../rehearse/container.js";
+import { run } from "../rehearse/shell.js";
 import { runSmokeTest } from "../rehearse/smoke-test.js";
 import type { StepLog } from "../rehearse/steps.js";
 import { describeReport, startWriteTraffic } from "../rehearse/write-traffic.js";
@@ -59,7 +61,42 @@ export function bootChecks(
         }))) &&
       (await log.check(`smoke test at the public address (http://${address})`, () =>
         runSmokeTest(`http://${address}`, log),
-      )),
+      )) &&
+      (topology === "single" ||
+        (await log.check(
+          "RDS: sessions from every server at the endpoint; a client outside the allowlist is refused",
+          async () => {
+            const db = await networks?.firstDatabase();
+            if (!db) throw new Error("no PostgreSQL stands for the RDS instance");
+            const clients = (
+              await db.rds.pg.sql(
+                "SELECT DISTINCT host(client_addr) FROM pg_stat_activity WHERE client_addr IS NOT NULL;",
+              )
+            )
+              .split("\n")
+              .filter(Boolean);
+            const addresses = servers().map((s) => booter.request(s.id)!.network.privateIpAddress);
+            log.info(`sessions from ${clients.join(", ")}; servers at ${addresses.join(", ")}`);
+            if (addresses.some((a) => !clients.includes(a))) throw new Error("a server has no session in RDS");
+            const psql = `${findPostgresBin() ?? "/usr/bin"}/psql`;
+            const refused = await run(
+              "ip",
+              [
+                "netns",
+                "exec",
+                db.outsider,
+                psql,
+                `host=${db.rds.pg.address} user=todo_app dbname=todo password=x connect_timeout=5`,
+                "-c",
+                "select 1",
+              ],
+              { allowFailure: true },
+            );
+            log.info(`from the load balancer's namespace (100.64.0.2): ${refused.output.trim()}`);
+            if (refused.code === 0 || !/no pg_hba\.conf entry/.test(refused.output))
+              throw new Error("not refused by the allowlist");
+          },
+        ))),
     duringChange: async (address) => {
       // The same servers must still be there afterwards: same boot, same cloud-init instance.
       const bootIds = () =>

@@ -92,6 +92,15 @@ export class VpcNetworks implements NetworkBooter {
     });
   }
 
+  vpcDeleted(vpcId: string): void {
+    void this.enqueue(`VPC ${vpcId} deleted`, async () => {
+      const entry = this.vpcs.get(vpcId);
+      if (!entry) return;
+      this.vpcs.delete(vpcId);
+      await entry.cleanup.runAll();
+    });
+  }
+
   loadBalancer(loadBalancerId: string, forwarding: LoadBalancerForwarding | undefined): void {
     const summary = forwarding
       ? forwarding.listeners
@@ -126,6 +135,13 @@ export class VpcNetworks implements NetworkBooter {
       }
       await held.fw.apply(forwarding);
     });
+  }
+
+  /** The (first) RDS instance's PostgreSQL and the namespace of its VPC's load balancer (outside the allowlist): for the scenario's checks. */
+  async firstDatabase(): Promise<{ rds: RdsServer; outsider: string } | undefined> {
+    const held = [...this.databases.values()][0];
+    const vpc = [...this.vpcs.values()][0];
+    return held && vpc ? { rds: await held.rds, outsider: vpc.vpc.loadBalancerNamespace } : undefined;
   }
 
   /** HAProxy of the (first) load balancer: its members' states, for the scenario's checks. */
@@ -185,13 +201,22 @@ export class VpcNetworks implements NetworkBooter {
     return this.queue;
   }
 
-  /** Namespaces and HAProxy/PostgreSQL of this booter still on the machine (none after destroy). */
+  /** VPCs, namespaces, uplinks, NAT tables, HAProxy and PostgreSQL of this booter still on the machine (none after destroy). */
   async leftovers(): Promise<string[]> {
     const namespaces = (await run("ip", ["netns", "list"])).stdout.split("\n").map((l) => l.split(" ")[0]!);
+    const links = (await run("ip", ["-o", "link", "show"])).stdout;
+    const tables = (await run("nft", ["list", "tables"])).stdout;
     return [
+      ...[...this.vpcs.keys()].map((id) => `network of ${id}`),
       ...[...this.databases.keys()].map((id) => `PostgreSQL of ${id}`),
       ...[...this.forwarders.keys()].map((id) => `HAProxy of ${id}`),
-      ...namespaces.filter((n) => this.made.some((id) => n.startsWith(`todo-rc-${id}-`) && !/-(vpc|lb)$/.test(n))),
+      ...namespaces.filter((n) => this.made.some((id) => n.startsWith(`todo-rc-${id}-`))),
+      ...this.made
+        .filter((id) => links.includes(` rc${id}u@`) || links.includes(` rc${id}u:`))
+        .map((id) => `uplink rc${id}u`),
+      ...this.made
+        .filter((id) => tables.includes(`todo_cluster_${id}`))
+        .map((id) => `nftables table todo_cluster_${id}`),
     ];
   }
 
