@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { BootRequest, InstanceBooter } from "../../local-cloud/booter.js";
@@ -9,6 +9,7 @@ import { createPrivateNetwork, type PrivateNetwork } from "../rehearse/network.j
 import { debian12, ensureRootfs, type Rootfs } from "../rehearse/rootfs.js";
 import { run } from "../rehearse/shell.js";
 import type { StepLog } from "../rehearse/steps.js";
+import { EipClaims } from "./eip-claims.js";
 import { ensurePinnedNode } from "./pinned-node.js";
 import type { VpcNetworks } from "./vpc-networks.js";
 
@@ -60,7 +61,7 @@ export class EcsBooter implements InstanceBooter {
   private readonly machines = new Map<string, Machine>();
   /** Ids of every machine this booter made (todo-lc-<id>, netns todo-rh-<id>). */
   private readonly created: string[] = [];
-  private readonly claimed = new Set<string>();
+  private readonly eips: EipClaims;
   private rootfs: Rootfs | undefined;
   private nodeDir: string | undefined;
   private readonly requests = new Map<string, BootRequest>();
@@ -68,16 +69,13 @@ export class EcsBooter implements InstanceBooter {
   private earlyBoot: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: EcsBooterOptions) {
+    this.eips = new EipClaims(opts.claimsDir);
     opts.networks?.onHostsChange(() => this.writeHosts());
   }
 
   /** What RunInstances asked for (the scenario tells app servers, with user data, from the bastion). */
   request(instanceId: string): BootRequest | undefined {
     return this.requests.get(instanceId);
-  }
-
-  private get claims(): string {
-    return this.opts.claimsDir ?? CLAIMS;
   }
 
   /** The cached image and the pinned Node.js, before any instance is run (so RunInstances boots at once). */
@@ -145,30 +143,13 @@ export class EcsBooter implements InstanceBooter {
     });
   }
 
-  /**
-   * An EIP address for this run only: a file in /run/todo-local-cloud/eips created exclusively
-   * (atomic across processes), holding our PID; a claim whose process is gone is taken over.
-   */
+  /** AllocateEipAddress: an address no other stand-in on this machine holds (eip-claims.ts). */
   claimAddress(address: string): boolean {
-    mkdirSync(this.claims, { recursive: true });
-    const file = join(this.claims, address);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        writeFileSync(file, `${process.pid}\n`, { flag: "wx" });
-        this.claimed.add(address);
-        return true;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-        const owner = Number(readFileSync(file, "utf8").trim());
-        if (owner === process.pid || alive(owner)) return false;
-        rmSync(file, { force: true });
-      }
-    }
-    return false;
+    return this.eips.claim(address);
   }
 
   releaseAddress(address: string): void {
-    if (this.claimed.delete(address)) rmSync(join(this.claims, address), { force: true });
+    this.eips.release(address);
   }
 
   /** Waits until every queued operation has run. */
@@ -206,7 +187,7 @@ export class EcsBooter implements InstanceBooter {
       await m.cleanup.runAll();
       this.machines.delete(instanceId);
     }
-    for (const address of [...this.claimed]) this.releaseAddress(address);
+    this.eips.releaseAll();
   }
 
   private enqueue(instanceId: string, what: string, body: (m: Machine) => Promise<void>): void {
@@ -310,19 +291,6 @@ export function hostsWithBlock(current: string, lines: string[]): string {
   const kept = current.replace(new RegExp(`${HOSTS_BEGIN}\\n[\\s\\S]*?${HOSTS_END}\\n`), "");
   if (lines.length === 0) return kept;
   return `${kept.endsWith("\n") || kept === "" ? kept : `${kept}\n`}${HOSTS_BEGIN}\n${lines.join("\n")}\n${HOSTS_END}\n`;
-}
-
-/** Where the EIP addresses in use by the stand-ins on this machine are claimed (tmpfs: gone at reboot). */
-const CLAIMS = "/run/todo-local-cloud/eips";
-
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** NoCloud meta-data: what ECS's metadata service gives cloud-init (id, host name, the key pair's key). */
