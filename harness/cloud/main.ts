@@ -54,9 +54,10 @@ async function main(): Promise<number> {
     });
   }
   try {
-    await log.step("Debian 12 image and the pinned Node.js (cached)", () =>
-      Promise.all(booters.map(({ booter }) => booter.prepare())),
-    );
+    // One after the other: the first fills the caches (image, Node.js) the second then finds.
+    await log.step("Debian 12 image and the pinned Node.js (cached)", async () => {
+      for (const { booter } of booters) await booter.prepare();
+    });
     const code = await rehearseCloud({
       argv,
       boots: booters.map(({ topology, booter }) => ({
