@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { findPostgresBin } from "../support/pg-cluster.js";
 import { RehearsalClient } from "../rehearse/api.js";
 import { waitForCloudInit } from "../rehearse/cloud-init-wait.js";
@@ -78,7 +80,8 @@ export function bootChecks(
             const addresses = servers().map((s) => booter.request(s.id)!.network.privateIpAddress);
             log.info(`sessions from ${clients.join(", ")}; servers at ${addresses.join(", ")}`);
             if (addresses.some((a) => !clients.includes(a))) throw new Error("a server has no session in RDS");
-            const psql = `${findPostgresBin() ?? "/usr/bin"}/psql`;
+            const bin = findPostgresBin();
+            const psql = bin && existsSync(join(bin, "psql")) ? join(bin, "psql") : "psql";
             const refused = await run(
               "ip",
               [

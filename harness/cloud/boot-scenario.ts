@@ -97,7 +97,7 @@ export async function bootScenario(
   /** A new release: the deploy step only, the instance and everything else untouched. */
   async function newRelease(eip: string): Promise<boolean> {
     const started = Date.now();
-    const from = copyRepository(where.repo, join(where.work, "changed-repo"));
+    const from = copyRepository(where.repo, join(where.work, `changed-repo-${NAME}`));
     const pkg = JSON.parse(readFileSync(join(from, "package.json"), "utf8"));
     pkg.version = `${pkg.version}-local.1`;
     writeFileSync(join(from, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);

@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { DatabaseState, LoadBalancerForwarding, NetworkBooter } from "../../local-cloud/network-booter.js";
 import { Cleanup } from "../rehearse/cleanup.js";
@@ -44,6 +46,8 @@ export class VpcNetworks implements NetworkBooter {
   private queue: Promise<void> = Promise.resolve();
   /** Ids of the VPC namespaces this booter made (todo-rc-<id>-…). */
   private readonly made: string[] = [];
+  /** Work directories of HAProxy and PostgreSQL this booter made (none may be left after destroy). */
+  private readonly touched = new Set<string>();
 
   constructor(private readonly opts: { workDir: string; log: StepLog }) {}
 
@@ -114,18 +118,16 @@ export class VpcNetworks implements NetworkBooter {
         await held.fw.stop();
         this.forwarders.delete(loadBalancerId);
         await this.unmapNow(held.vpcId, held.address);
+        await rm(this.clbDir(loadBalancerId), { recursive: true, force: true });
         return;
       }
       if (!held) {
         const entry = await this.ensureVpc(forwarding.vpcId);
         if ([...this.forwarders.values()].some((f) => f.vpcId === forwarding.vpcId))
           throw new Error("one load balancer per VPC is rehearsed");
+        this.touched.add(this.clbDir(loadBalancerId));
         held = {
-          fw: new ClbForwarder(
-            entry.vpc.loadBalancerNamespace,
-            join(this.opts.workDir, `clb-${loadBalancerId}`),
-            entry.cleanup,
-          ),
+          fw: new ClbForwarder(entry.vpc.loadBalancerNamespace, this.clbDir(loadBalancerId), entry.cleanup),
           vpcId: forwarding.vpcId,
           address: forwarding.address,
         };
@@ -171,7 +173,8 @@ export class VpcNetworks implements NetworkBooter {
             await run("ip", ["netns", "delete", at.namespace], { allowFailure: true });
           });
           const dir = join(this.opts.workDir, `rds-${instanceId}`);
-          cleanup.add(`directory ${dir}`, () => run("rm", ["-rf", dir]).then(() => undefined));
+          this.touched.add(dir);
+          cleanup.add(`directory ${dir}`, () => rm(dir, { recursive: true, force: true }));
           held = {
             rds: startPostgres({ namespace: at.namespace, address: state.address, dir }, [], cleanup).then(
               (pg) => new RdsServer(pg),
@@ -206,7 +209,9 @@ export class VpcNetworks implements NetworkBooter {
     const namespaces = (await run("ip", ["netns", "list"])).stdout.split("\n").map((l) => l.split(" ")[0]!);
     const links = (await run("ip", ["-o", "link", "show"])).stdout;
     const tables = (await run("nft", ["list", "tables"])).stdout;
+    const dirs = [...this.touched].filter((d) => existsSync(d));
     return [
+      ...dirs.map((d) => `directory ${d}`),
       ...[...this.vpcs.keys()].map((id) => `network of ${id}`),
       ...[...this.databases.keys()].map((id) => `PostgreSQL of ${id}`),
       ...[...this.forwarders.keys()].map((id) => `HAProxy of ${id}`),
@@ -247,6 +252,10 @@ export class VpcNetworks implements NetworkBooter {
     });
     this.queue = result.then(() => undefined);
     return result;
+  }
+
+  private clbDir(loadBalancerId: string): string {
+    return join(this.opts.workDir, `clb-${loadBalancerId}`);
   }
 
   private async ensureVpc(vpcId: string): Promise<VpcEntry> {
