@@ -24,7 +24,8 @@ const ID =
 const JSON_SERVICES = ["volc_observe", "rds_postgresql"];
 /** The most resources of each kind held at once, per recording (what the recorded stack creates). */
 const PEAKS: Record<string, Record<string, number>> = {
-  // rehearse:cloud's booted cluster (part 1, `--topology cluster`): before "cluster", which it starts with.
+  // rehearse:cloud's booted environments (part 1): "cluster-boot" before "cluster", which it starts with.
+  "single-boot": { vpc: 1, "ecs-instance": 1, eip: 1 },
   "cluster-boot": {
     vpc: 1,
     subnet: 3,
