@@ -1,6 +1,7 @@
 import type { Params } from "./params.js";
 import type { Store } from "./store.js";
 import type { InstanceBooter } from "./booter.js";
+import type { NetworkBooter } from "./network-booter.js";
 
 /** One OpenAPI call as a service's action handler sees it. */
 export interface Call {
@@ -12,6 +13,8 @@ export interface Call {
   store: Store;
   /** Boots instances as real servers (local-cloud/booter.ts); absent: instances are records only. */
   booter?: InstanceBooter;
+  /** Builds NAT egress, CLB forwarding and RDS's PostgreSQL (local-cloud/network-booter.ts); absent: records only. */
+  network?: NetworkBooter;
 }
 
 /** Returns the `Result` of the call, or throws an ApiError. */

@@ -18,6 +18,12 @@ export interface BootRequest {
   userData: string;
   /** OpenSSH public keys of the key pair (KeyPairName): what ECS puts in the metadata's public-keys. */
   publicKeys: string[];
+  /**
+   * Where its primary interface is (NetworkInterfaces.1): the VPC, the subnet's CIDR and the private
+   * address DescribeInstances reports. A booter that builds the VPC (harness/cloud/vpc-networks.ts)
+   * puts the server there; one that does not (the single server's) may ignore it.
+   */
+  network: { vpcId: string; subnetCidr: string; privateIpAddress: string };
 }
 
 export interface InstanceBooter {

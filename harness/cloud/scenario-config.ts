@@ -69,7 +69,7 @@ export interface Variant {
   changes: OwnerChange[];
 }
 
-const RDS = {
+export const RDS = {
   mode: "rds",
   engineVersion: "PostgreSQL_16",
   nodeSpec: "rds.postgres.1c2g",

@@ -166,8 +166,35 @@ const CreateSnatEntry: Action = (call) => {
     },
     { from: "Creating", to: "Available" },
   );
+  announceEgress(call, nat);
   return { SnatEntryId: id };
 };
+
+/**
+ * The VPC's sources with a way out after a change of its SNAT entries: each entry's subnet CIDR or
+ * SourceCidr, except entries being deleted (their traffic stops at the DeleteSnatEntry call).
+ */
+export function egressOf(call: Call, vpcId: string): string[] {
+  const gateways = new Set(
+    call.store
+      .all("nat-gateway")
+      .filter((n) => n.fields.VpcId === vpcId)
+      .map((n) => n.id),
+  );
+  return call.store
+    .all("snat-entry")
+    .filter((s) => gateways.has(String(s.fields.NatGatewayId)) && s.fields.Status !== "Deleting")
+    .map((s) =>
+      s.fields.SourceCidr
+        ? String(s.fields.SourceCidr)
+        : String(call.store.get("subnet", String(s.fields.SubnetId))?.fields.CidrBlock ?? ""),
+    )
+    .filter(Boolean)
+    .sort();
+}
+
+const announceEgress = (call: Call, nat: Resource) =>
+  call.network?.egress(String(nat.fields.VpcId), egressOf(call, String(nat.fields.VpcId)));
 
 const DescribeSnatEntries: Action = (call) => {
   return page(
@@ -198,6 +225,8 @@ const DeleteSnatEntry: Action = (call) => {
   const s = snatOf(call);
   if (s.fields.Status === "Deleting") return {};
   call.store.transition(s, "Deleting", "Deleted", "delete");
+  const nat = call.store.get("nat-gateway", String(s.fields.NatGatewayId));
+  if (nat) announceEgress(call, nat);
   return {};
 };
 

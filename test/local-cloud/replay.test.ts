@@ -6,6 +6,7 @@ import { startLocalCloud } from "../../local-cloud/server.js";
 import { openApi, openApiJson, tos } from "./client.js";
 import type { BootRequest, InstanceBooter } from "../../local-cloud/booter.js";
 import { DEFAULT_ANSWERS, parseAnswers } from "../../local-cloud/answers.js";
+import { expectedNetworkCalls, recordingNetwork } from "./replay-network.js";
 
 /**
  * Recorded calls of the real provider (v0.0.196) from `npm run rehearse:cloud -- --record`, replayed
@@ -23,6 +24,21 @@ const ID =
 const JSON_SERVICES = ["volc_observe", "rds_postgresql"];
 /** The most resources of each kind held at once, per recording (what the recorded stack creates). */
 const PEAKS: Record<string, Record<string, number>> = {
+  // rehearse:cloud's booted environments (part 1): "cluster-boot" before "cluster", which it starts with.
+  "single-boot": { vpc: 1, "ecs-instance": 1, eip: 1 },
+  "cluster-boot": {
+    vpc: 1,
+    subnet: 3,
+    "ecs-instance": 3,
+    eip: 2,
+    clb: 1,
+    "clb-listener": 1,
+    "nat-gateway": 1,
+    "snat-entry": 2,
+    "rds-pg-instance": 1,
+    "rds-pg-account": 1,
+    "rds-pg-database": 1,
+  },
   "single-local": { vpc: 1, "ecs-instance": 1, eip: 1, "tos-bucket": 1, "rds-pg-instance": 1 },
   "single-rds": {
     vpc: 1,
@@ -123,14 +139,22 @@ function expectedBooterCalls(recorded: LoggedCall[], ids: Map<string, string>, r
       address.set(r.AllocationId, r.EipAddress);
     }
   const keys = new Map<string, string>();
+  const subnets = new Map<string, { vpc: string; cidr: string }>();
+  const privateIps = new Map<string, string>();
+  for (const c of recorded)
+    if (c.action === "DescribeInstances" && c.status === 200)
+      for (const i of (c.result as { Instances?: any[] }).Instances ?? [])
+        privateIps.set(i.InstanceId, i.NetworkInterfaces?.[0]?.PrimaryIpAddress);
   const boundTo = new Map<string, { instance: string; ecs: boolean }>();
   const removed = new Set<string>();
   const expected: unknown[][] = [];
   for (const c of recorded.filter((x) => x.protocol === "openapi" && x.status === 200)) {
     const p = c.params as Record<string, any>;
     if (c.action === "ImportKeyPair") keys.set(p.KeyPairName, p.PublicKey);
+    else if (c.action === "CreateSubnet") subnets.set(String(c.created), { vpc: p.VpcId, cidr: p.CidrBlock });
     else if (c.action === "RunInstances") {
       const instanceId = fresh(c.created);
+      const subnet = subnets.get(p.NetworkInterfaces[0].SubnetId)!;
       expected.push([
         "run",
         {
@@ -138,6 +162,12 @@ function expectedBooterCalls(recorded: LoggedCall[], ids: Map<string, string>, r
           hostname: p.HostName ?? instanceId,
           userData: Buffer.from(p.UserData ?? "", "base64").toString("utf8"),
           publicKeys: keys.has(p.KeyPairName) ? [keys.get(p.KeyPairName)] : [],
+          // The private address the stand-in reported for it (DescribeInstances, recorded).
+          network: {
+            vpcId: fresh(subnet.vpc),
+            subnetCidr: subnet.cidr,
+            privateIpAddress: privateIps.get(String(c.created)),
+          },
         },
       ]);
     } else if (c.action === "AssociateEipAddress") {
@@ -204,10 +234,12 @@ describe("local cloud: recorded provider calls replayed", () => {
         .map((l) => JSON.parse(l) as LoggedCall);
       let now = Date.parse(calls[0]!.time);
       const booted = recordingBooter();
+      const networked = recordingNetwork();
       const cloud = await startLocalCloud({
         transitionMs: TRANSITION_MS,
         now: () => now,
         booter: booted.booter,
+        network: networked.network,
         answers,
       });
       const ids = new Map<string, string>();
@@ -239,6 +271,12 @@ describe("local cloud: recorded provider calls replayed", () => {
           0,
         );
         expect(booted.calls).toEqual(booterCalls);
+        // The network booter too: NAT egress, CLB forwarding, RDS's PostgreSQL, each account's password.
+        expect(networked.calls).toEqual(expectedNetworkCalls(calls, (id) => ids.get(String(id)) ?? String(id)));
+        if (name.startsWith("cluster"))
+          expect(new Set(networked.calls.map(([what]) => what)), file).toEqual(
+            new Set(["egress", "vpcDeleted", "loadBalancer", "database", "password"]),
+          );
         // The app servers' user data arrives decoded (the cluster's bastion has none).
         const userData = booted.calls
           .filter(([what]) => what === "run")

@@ -216,7 +216,8 @@ export class LoadBalancer {
 
   async stop(): Promise<void> {
     const child = this.process;
-    if (!child || child.exitCode !== null) return;
+    // Stopped already (by a signal, or on its own): "exit" will not come again.
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill("SIGTERM");
     await new Promise((resolve) => child.once("exit", resolve));
   }

@@ -32,6 +32,35 @@ export async function startRds(
   at: { namespace: string; address: string; dir: string },
   cleanup: Cleanup,
 ): Promise<Rds> {
+  const pg = await startPostgres(at, spec.allowList, cleanup);
+  await pg.sql(`CREATE ROLE ${ident(spec.accountName)} LOGIN INHERIT PASSWORD ${literal(spec.password)};`);
+  await pg.sql(`CREATE DATABASE ${ident(spec.databaseName)} OWNER ${ident(spec.accountName)};`);
+  return {
+    ...pg,
+    url: `postgres://${spec.accountName}:${encodeURIComponent(spec.password)}@${at.address}:5432/${spec.databaseName}`,
+  };
+}
+
+export const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
+export const ident = (value: string) => `"${value.replace(/"/g, '""')}"`;
+
+/** PostgreSQL as RDS runs it, before any account or database: what the stand-in's RDS builds on. */
+export interface Postgres extends Omit<Rds, "url"> {
+  /** pg_hba.conf: exactly these networks, with SCRAM passwords; reloaded at once. */
+  setAllowList(allowList: readonly string[]): Promise<void>;
+  /** Stops it (the instance is deleted). */
+  stop(): Promise<void>;
+}
+
+/**
+ * This machine's PostgreSQL in the namespace `at.namespace`, listening on `at.address`:5432, with
+ * the allowlist as the only networks that may connect (password authentication).
+ */
+export async function startPostgres(
+  at: { namespace: string; address: string; dir: string },
+  allowList: readonly string[],
+  cleanup: Cleanup,
+): Promise<Postgres> {
   const bin = findPostgresBin();
   if (!bin) throw new Error("no PostgreSQL binaries (initdb, pg_ctl) on this machine: apt-get install -y postgresql");
   const data = join(at.dir, "data");
@@ -46,23 +75,26 @@ export async function startRds(
       timeoutMs,
       cwd: "/",
     });
-  await asPostgres("initdb", ["-D", data, "-A", "peer", "-E", "UTF8", "--no-sync"]);
-  await writeFile(
-    join(data, "pg_hba.conf"),
+  const hba = (cidrs: readonly string[]) =>
     [
       "local all postgres peer",
-      ...spec.allowList.map((cidr) => `host all all ${cidr} scram-sha-256`),
+      ...cidrs.map((cidr) => `host all all ${cidr.includes("/") ? cidr : `${cidr}/32`} scram-sha-256`),
       "", // anything else: no entry, refused
-    ].join("\n"),
-  );
+    ].join("\n");
+  await asPostgres("initdb", ["-D", data, "-A", "peer", "-E", "UTF8", "--no-sync"]);
+  await writeFile(join(data, "pg_hba.conf"), hba(allowList));
   await writeFile(
     join(data, "postgresql.auto.conf"),
     [`listen_addresses = '${at.address}'`, "port = 5432", `unix_socket_directories = '${socket}'`, ""].join("\n"),
   );
   await asPostgres("pg_ctl", ["-D", data, "-l", join(at.dir, "postgres.log"), "-w", "start"]);
-  cleanup.add("RDS (PostgreSQL)", async () => {
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
     await asPostgres("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]).catch(() => undefined);
-  });
+  };
+  cleanup.add("RDS (PostgreSQL)", stop);
   const sql = async (query: string) =>
     (
       await run(
@@ -83,15 +115,15 @@ export async function startRds(
         { input: query, cwd: "/" },
       )
     ).stdout.trim();
-  const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
-  const ident = (value: string) => `"${value.replace(/"/g, '""')}"`;
-  await sql(`CREATE ROLE ${ident(spec.accountName)} LOGIN INHERIT PASSWORD ${literal(spec.password)};`);
-  await sql(`CREATE DATABASE ${ident(spec.databaseName)} OWNER ${ident(spec.accountName)};`);
   return {
     address: at.address,
     port: 5432,
-    url: `postgres://${spec.accountName}:${encodeURIComponent(spec.password)}@${at.address}:5432/${spec.databaseName}`,
     sql,
+    stop,
+    async setAllowList(cidrs) {
+      await writeFile(join(data, "pg_hba.conf"), hba(cidrs));
+      await sql("SELECT pg_reload_conf();");
+    },
   };
 }
 

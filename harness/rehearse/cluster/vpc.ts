@@ -44,7 +44,16 @@ interface Subnet {
   bridge: string;
 }
 
-export async function createVpc(id: string, uplinkPrefix: string, cleanup: Cleanup): Promise<Vpc> {
+/**
+ * `masqueradeAll: false` leaves the VPC without a way out: the caller adds its own NAT rules (the
+ * stand-in's NAT gateway lets out only the subnets its SNAT entries name, harness/cloud/vpc-networks.ts).
+ */
+export async function createVpc(
+  id: string,
+  uplinkPrefix: string,
+  cleanup: Cleanup,
+  options: { masqueradeAll?: boolean } = {},
+): Promise<Vpc> {
   const vpcNs = `todo-rc-${id}-vpc`;
   const lbNs = `todo-rc-${id}-lb`;
   const hostIf = `rc${id}u`;
@@ -101,8 +110,7 @@ export async function createVpc(id: string, uplinkPrefix: string, cleanup: Clean
   }
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-    ip saddr 172.16.0.0/12 oifname "uplink" masquerade
-  }
+${options.masqueradeAll === false ? "" : '    ip saddr 172.16.0.0/12 oifname "uplink" masquerade\n'}  }
 }
 `,
   });

@@ -4,8 +4,9 @@ import { required, str, tags, type Params } from "../../params.js";
 import { checkDescription, checkName } from "../../rules.js";
 import { isoNow } from "../../store.js";
 import { typed, withHealthCheckNames, get, activeClb, configuring } from "./common.js";
+import { announceForwarding } from "./forwarding.js";
 
-/** CLB listeners: one per port of a load balancer, forwarding to a server group (nothing forwards here). */
+/** CLB listeners: one per port of a load balancer, forwarding to a server group (through a network booter, forwarding.ts). */
 const PROTOCOLS = ["TCP", "UDP", "HTTP", "HTTPS"];
 
 const CreateListener: Action = (call) => {
@@ -66,6 +67,7 @@ const CreateListener: Action = (call) => {
     { from: "Creating", to: "Active" },
   );
   configuring(call, clb);
+  announceForwarding(call, clb.id);
   return { ListenerId: id };
 };
 
@@ -91,6 +93,7 @@ const ModifyListenerAttributes: Action = (call) => {
   const health = { ...((l.fields.HealthCheck ?? {}) as object), ...((changes.HealthCheck ?? {}) as object) };
   call.store.update(l, { ...changes, ...(changes.HealthCheck ? { HealthCheck: health } : {}), UpdateTime: isoNow() });
   configuring(call, clb);
+  announceForwarding(call, clb.id);
   return {};
 };
 
@@ -99,6 +102,7 @@ const DeleteListener: Action = (call) => {
   const clb = activeClb(call, String(l.fields.LoadBalancerId));
   call.store.delete(l);
   configuring(call, clb);
+  announceForwarding(call, clb.id);
   return {};
 };
 

@@ -4,11 +4,12 @@ import { num, required, str, strings, tags, type Params } from "../../params.js"
 import { checkDescription, checkName } from "../../rules.js";
 import { isoNow } from "../../store.js";
 import { ACCOUNT, SPECS, get, clbOf, activeClb, configuring } from "./common.js";
+import { announceForwarding } from "./forwarding.js";
 
 /**
  * CLB (`clb` 2020-04-01, query GET): load balancer with its public address, listeners, server
- * groups and their servers, certificates (provider v0.0.196, volcengine/clb/*). Nothing forwards
- * traffic. States: load balancer `Creating → Active`, listener `Creating → Active`, server group
+ * groups and their servers, certificates (provider v0.0.196, volcengine/clb/*). A network booter
+ * forwards traffic as the records say (forwarding.ts); without one, nothing forwards. States: load balancer `Creating → Active`, listener `Creating → Active`, server group
  * `Creating → Active`; a change puts the load balancer in `Configuring` for one transition.
  * Listeners and server groups are kept as the provider sent them (typed), so a read answers what
  * was written.
@@ -75,6 +76,7 @@ const CreateLoadBalancer: Action = (call) => {
     },
     { from: "Creating", to: "Active" },
   );
+  announceForwarding(call, id);
   return { LoadBalancerId: id, OrderId: "" };
 };
 
@@ -154,6 +156,7 @@ const DeleteLoadBalancer: Action = (call) => {
   for (const g of call.store.all("clb-server-group").filter((g) => g.fields.LoadBalancerId === clb.id))
     call.store.delete(g);
   call.store.transition(clb, "Deleting", "Deleted", "delete");
+  announceForwarding(call, clb.id);
   return {};
 };
 

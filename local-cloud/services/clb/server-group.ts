@@ -4,6 +4,7 @@ import { list, required, str, strings, tags, type Params } from "../../params.js
 import { checkDescription, checkName } from "../../rules.js";
 import { isoNow, type Resource } from "../../store.js";
 import { typed, get, activeClb, configuring } from "./common.js";
+import { announceForwarding } from "./forwarding.js";
 
 /** CLB server groups and their servers (ECS instances of the load balancer's VPC). */
 const CreateServerGroup: Action = (call) => {
@@ -105,6 +106,7 @@ const AddServerGroupBackendServers: Action = (call) => {
   }
   call.store.update(g, { Servers: [...existing, ...added] });
   configuring(call, clb);
+  announceForwarding(call, clb.id);
   return { ServerGroupId: g.id, ServerIds: added.map((s) => s.ServerId) };
 };
 
@@ -117,6 +119,7 @@ const RemoveServerGroupBackendServers: Action = (call) => {
     Servers: (g.fields.Servers as Record<string, unknown>[]).filter((s) => !ids.includes(String(s.ServerId))),
   });
   configuring(call, clb);
+  announceForwarding(call, clb.id);
   return {};
 };
 
@@ -141,6 +144,7 @@ const ModifyServerGroupAttributes: Action = (call) => {
   }
   call.store.update(g, changes);
   configuring(call, clb);
+  if (changes.Servers) announceForwarding(call, clb.id);
   return {};
 };
 

@@ -155,6 +155,11 @@ const RunInstances: Action = (call) => {
     hostname: str(params, "HostName") ?? id,
     userData: decodeUserData(str(params, "UserData")),
     publicKeys: typeof publicKey === "string" ? [publicKey] : [],
+    network: {
+      vpcId: String(subnet.fields.VpcId),
+      subnetCidr: String(subnet.fields.CidrBlock),
+      privateIpAddress: privateIp,
+    },
   });
   return { InstanceIds: [id] };
 };

@@ -2,6 +2,7 @@ import type { Action, Call } from "../../api.js";
 import { ApiError, invalid } from "../../errors.js";
 import { required, str } from "../../params.js";
 import type { Resource } from "../../store.js";
+import { announceDatabase, announcePassword } from "./database-state.js";
 import { PG_NAME, RESERVED, checkPassword, instanceOf, running } from "./common.js";
 
 /** Accounts of an instance; one that owns a database cannot be deleted. */
@@ -30,6 +31,8 @@ const CreateDBAccount: Action = (call) => {
     AccountPrivileges: privileges,
     AccountStatus: "Healthy",
   });
+  announcePassword(call, r.id, name, required(call.params, "AccountPassword"));
+  announceDatabase(call, r.id);
   return {};
 };
 
@@ -55,14 +58,21 @@ function accountOf(call: Call): Resource {
 }
 
 const ResetDBAccount: Action = (call) => {
-  accountOf(call);
+  const a = accountOf(call);
   checkPassword(required(call.params, "AccountPassword"));
+  announcePassword(
+    call,
+    String(a.fields.InstanceId),
+    String(a.fields.AccountName),
+    required(call.params, "AccountPassword"),
+  );
   return {};
 };
 
 const ModifyDBAccountPrivilege: Action = (call) => {
   const a = accountOf(call);
   call.store.update(a, { AccountPrivileges: str(call.params, "AccountPrivileges") ?? "" });
+  announceDatabase(call, String(a.fields.InstanceId));
   return {};
 };
 
@@ -78,6 +88,7 @@ const DeleteDBAccount: Action = (call) => {
       `The account ${String(a.fields.AccountName)} owns databases ${owned.map((d) => d.fields.DBName).join(", ")}.`,
     );
   call.store.delete(a);
+  announceDatabase(call, String(a.fields.InstanceId));
   return {};
 };
 

@@ -3,6 +3,7 @@ import { ApiError, invalid, missing } from "../../errors.js";
 import { required, str, strings, type Params } from "../../params.js";
 import { isCidr } from "../../rules.js";
 import type { Resource } from "../../store.js";
+import { announceDatabase } from "./database-state.js";
 import { INSTANCE_NAME, instanceOf, running, settle } from "./common.js";
 
 /** Allowlists and their association with instances (an association puts the instance in AllowListMaintaining). */
@@ -86,6 +87,7 @@ const ModifyAllowList: Action = (call) => {
   if (str(call.params, "AllowListDesc") !== undefined) changes.AllowListDesc = str(call.params, "AllowListDesc");
   if (call.params.AllowList !== undefined) changes.Entries = allowEntries(call.params);
   call.store.update(a, changes);
+  if (changes.Entries) for (const id of a.fields.AssociatedInstanceIds as string[]) announceDatabase(call, id);
   return {};
 };
 
@@ -116,6 +118,7 @@ const AssociateAllowList: Action = (call) => {
     const r = instanceOf(call, id);
     call.store.transition(r, "AllowListMaintaining", "Running");
     settle(r);
+    announceDatabase(call, id);
   }
   return {};
 };
@@ -132,6 +135,7 @@ const DisassociateAllowList: Action = (call) => {
     const r = instanceOf(call, id);
     call.store.transition(r, "AllowListMaintaining", "Running");
     settle(r);
+    announceDatabase(call, id);
   }
   return {};
 };

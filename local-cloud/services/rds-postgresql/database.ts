@@ -1,6 +1,7 @@
 import type { Action } from "../../api.js";
 import { ApiError, invalid } from "../../errors.js";
 import { required, str } from "../../params.js";
+import { announceDatabase } from "./database-state.js";
 import { PG_NAME, RESERVED, instanceOf, running } from "./common.js";
 
 /** Databases of an instance, each owned by an account of it. */
@@ -24,6 +25,7 @@ const CreateDatabase: Action = (call) => {
     Collate: str(call.params, "Collate") ?? "C",
     DBStatus: "Running",
   });
+  announceDatabase(call, r.id);
   return {};
 };
 
@@ -45,6 +47,7 @@ const ModifyDatabaseOwner: Action = (call) => {
   if (!call.store.get("rds-pg-account", `${r.id}:${owner}`))
     throw new ApiError(404, "InvalidAccountName.NotFound", `The account ${owner} does not exist.`);
   call.store.update(db, { Owner: owner });
+  announceDatabase(call, r.id);
   return {};
 };
 
@@ -54,6 +57,7 @@ const DeleteDatabase: Action = (call) => {
   if (!db)
     throw new ApiError(404, "InvalidDBName.NotFound", `The database ${String(call.params.DBName)} does not exist.`);
   call.store.delete(db);
+  announceDatabase(call, r.id);
   return {};
 };
 

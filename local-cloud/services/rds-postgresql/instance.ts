@@ -3,13 +3,14 @@ import { ApiError, invalid, missing } from "../../errors.js";
 import { list, num, required, str, strings, tags, type Params } from "../../params.js";
 import { ipAt } from "../../rules.js";
 import { isoNow } from "../../store.js";
+import { announceDatabase } from "./database-state.js";
 import { ENGINES, INSTANCE_NAME, instanceOf, running, settle } from "./common.js";
 
 /**
  * RDS for PostgreSQL (`rds_postgresql` 2022-01-01, JSON POST): instance, database, account,
- * allowlist and its association (provider v0.0.196, volcengine/rds_postgresql/*). Nothing is
- * started: the instance is a record whose private endpoint is `<id>.rds-pg.ivolces.com:5432`
- * (docs/local-cloud.md, choices). States: `Creating → Running`, `Deleting →` gone; while an
+ * allowlist and its association (provider v0.0.196, volcengine/rds_postgresql/*). The instance's
+ * private endpoint is `<id>.rds-pg.ivolces.com:5432` (docs/local-cloud.md, choices); a network
+ * booter runs PostgreSQL there as the records say (database-state.ts), without one it is a record. States: `Creating → Running`, `Deleting →` gone; while an
  * instance is not Running, changes to it and its databases/accounts/allowlists are refused.
  */
 const CreateDBInstance: Action = (call) => {
@@ -117,6 +118,7 @@ const CreateDBInstance: Action = (call) => {
     { from: "Creating", to: "Running" },
   );
   settle(store.get("rds-pg-instance", id)!);
+  announceDatabase(call, id);
   return { InstanceId: id, OrderId: `order-${id}` };
 };
 
@@ -180,6 +182,7 @@ const DeleteDBInstance: Action = (call) => {
     for (const x of call.store.all(kind)) if (x.fields.InstanceId === r.id) call.store.delete(x);
   call.store.transition(r, "Deleting", "Deleted", "delete");
   settle(r);
+  announceDatabase(call, r.id);
   return {};
 };
 

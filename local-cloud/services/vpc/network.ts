@@ -90,6 +90,7 @@ const DeleteVpc: Action = (call) => {
     );
   }
   call.store.transition(vpc, "Deleting", "Deleted", "delete");
+  call.network?.vpcDeleted(vpc.id);
   return {};
 };
 

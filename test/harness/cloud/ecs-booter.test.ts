@@ -16,7 +16,10 @@ import { openApi, until } from "../../local-cloud/client.js";
  */
 const asked: string[] = [];
 const booter: InstanceBooter = {
-  run: (r) => void asked.push(`run ${r.hostname} ${r.publicKeys.length} key(s) ${r.userData.split("\n")[0]}`),
+  run: (r) =>
+    void asked.push(
+      `run ${r.hostname} ${r.publicKeys.length} key(s) ${r.userData.split("\n")[0]} in ${r.network.subnetCidr} at ${r.network.privateIpAddress}`,
+    ),
   stop: (id) => void asked.push(`stop ${id}`),
   start: (id) => void asked.push(`start ${id}`),
   remove: (id) => void asked.push(`remove ${id}`),
@@ -88,7 +91,8 @@ describe("local cloud: the booter follows the instance", () => {
     await vpc("DisassociateEipAddress", { AllocationId: eip.AllocationId });
     expect((await ecs("DeleteInstance", { InstanceId: id })).status).toBe(200);
     expect(asked).toEqual([
-      "run box 1 key(s) #cloud-config",
+      // The interface where DescribeInstances reports it: the VPC booter puts the server there.
+      "run box 1 key(s) #cloud-config in 172.16.1.0/24 at 172.16.1.3",
       `stop ${id}`,
       `start ${id}`,
       `attach ${id} ${eip.EipAddress}`,
