@@ -21,6 +21,8 @@ export interface RdsSpec {
 export interface Rds {
   address: string;
   port: number;
+  /** Its data directory (postmaster.pid: the processes that are "RDS"). */
+  dataDir: string;
   /** The app's URL, as the stack builds it (account, URL-encoded password, endpoint, database). */
   url: string;
   /** Runs SQL as the superuser through the local socket. */
@@ -90,6 +92,7 @@ export async function startRds(
   return {
     address: at.address,
     port: 5432,
+    dataDir: data,
     url: `postgres://${spec.accountName}:${encodeURIComponent(spec.password)}@${at.address}:5432/${spec.databaseName}`,
     sql,
   };
