@@ -10,10 +10,24 @@ export interface LevelRun extends LoadResult {
   memory: Record<string, number>;
   /** CPU the server's processes used during the run, in cores (CPU seconds per second). */
   cpuCores: number;
+  /** The CPU split by role (app instances, Nginx, system, …), in cores. */
+  cpuByRole?: Record<string, number>;
   /** Each part of a multi-machine target on its own (servers, RDS, the load balancer). */
-  parts?: Record<string, { cpuCores: number; memory: Record<string, number> }>;
+  parts?: Record<string, PartRun>;
   /** The whole host during the run: its busy cores, and wrk's share of them. */
   host?: { busyCores: number; wrkCores: number };
+}
+
+export interface PartRun {
+  cpuCores: number;
+  memory: Record<string, number>;
+  cpuByRole?: Record<string, number>;
+}
+
+export interface PartLevel {
+  cpuCores: Spread;
+  memory: Record<string, number>;
+  cpuByRole: Record<string, Spread>;
 }
 
 export interface Spread {
@@ -37,7 +51,8 @@ export interface Level {
   perCore: Spread;
   /** The largest peak of the rounds (memory is what must fit, so the worst round counts). */
   memory: Record<string, number>;
-  parts?: Record<string, { cpuCores: Spread; memory: Record<string, number> }>;
+  cpuByRole: Record<string, Spread>;
+  parts?: Record<string, PartLevel>;
   host?: { busyCores: Spread; wrkCores: Spread };
 }
 
@@ -69,6 +84,7 @@ export function levelsOf(runs: LevelRun[]): Level[] {
         cpuCores: spreadOf(group.map((r) => r.cpuCores)),
         perCore: spreadOf(group.map((r) => (r.cpuCores > 0 ? r.requestsPerSecond / r.cpuCores : 0))),
         memory: peakOf(group.map((r) => r.memory)),
+        cpuByRole: rolesOf(group.map((r) => r.cpuByRole ?? {})),
         ...(group.some((r) => r.parts) ? { parts: partsOf(group) } : {}),
         ...(hosts.length
           ? {
@@ -90,12 +106,23 @@ function peakOf(samples: Record<string, number>[]): Record<string, number> {
   return memory;
 }
 
+/** Per role, the spread over the runs (a run without the role counts 0). */
+function rolesOf(samples: Record<string, number>[]): Record<string, Spread> {
+  const roles = [...new Set(samples.flatMap((s) => Object.keys(s)))].sort();
+  return Object.fromEntries(roles.map((role) => [role, spreadOf(samples.map((s) => s[role] ?? 0))]));
+}
+
 function partsOf(group: LevelRun[]): NonNullable<Level["parts"]> {
   const names = [...new Set(group.flatMap((r) => Object.keys(r.parts ?? {})))];
   return Object.fromEntries(
     names.map((name) => {
       const runs = group.flatMap((r) => (r.parts?.[name] ? [r.parts[name]] : []));
-      return [name, { cpuCores: spreadOf(runs.map((p) => p.cpuCores)), memory: peakOf(runs.map((p) => p.memory)) }];
+      const level: PartLevel = {
+        cpuCores: spreadOf(runs.map((p) => p.cpuCores)),
+        memory: peakOf(runs.map((p) => p.memory)),
+        cpuByRole: rolesOf(runs.map((p) => p.cpuByRole ?? {})),
+      };
+      return [name, level];
     }),
   );
 }
@@ -149,4 +176,14 @@ export function capacitySentence(levels: Level[], p99LimitMs: number): string {
     );
   else parts.push(`p99 stayed within ${p99LimitMs} ms up to the highest level measured`);
   return parts.join("; ");
+}
+
+/** Where the server's CPU went per level (medians, cores), from its processes' own counts. */
+export function cpuByRoleTable(levels: Level[], roles: string[]): string {
+  const lines = [`| connections | ${roles.join(" / ")} |`, "| ---: | ---: |"];
+  for (const l of levels)
+    lines.push(
+      `| ${l.connections} | ${roles.map((role) => l.cpuByRole[role]?.median.toFixed(2) ?? "–").join(" / ")} |`,
+    );
+  return lines.join("\n");
 }

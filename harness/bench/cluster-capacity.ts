@@ -21,10 +21,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { capacitySentence, levelsOf, markdownTable } from "./capacity-table.js";
+import { capacitySentence, cpuByRoleTable, levelsOf, markdownTable } from "./capacity-table.js";
 import { P99_LIMIT_MS, progressLine } from "./capacity.js";
 import { capacityChart } from "./chart.js";
-import { clusterCapacitySentence, clusterMarkdownTable, cpuSentence } from "./cluster-table.js";
+import { clusterCapacitySentence, clusterMarkdownTable, cpuSentence, cpuSplitTable } from "./cluster-table.js";
 import { startClusterServers } from "./cluster-server.js";
 import { describeMix } from "./mix.js";
 import { WRK_THREADS } from "./mix-load.js";
@@ -87,9 +87,13 @@ export async function runClusterCapacity(argv: string[]): Promise<number> {
     console.log(`${CLUSTER}:\n${clusterMarkdownTable(cluster)}`);
     console.log(`\ncapacity, ${CLUSTER}: ${clusterCapacitySentence(cluster, P99_LIMIT_MS)}`);
     console.log(`CPU, ${CLUSTER}: ${cpuSentence(cluster)}`);
+    console.log(`\nwhere the CPU went, ${CLUSTER} (cores, medians):\n${cpuSplitTable(cluster)}`);
     if (single) {
       console.log(`\n${SINGLE} (interleaved with the above):\n${markdownTable(single)}`);
       console.log(`\ncapacity, ${SINGLE}: ${capacitySentence(single, P99_LIMIT_MS)}`);
+      console.log(
+        `\nwhere the CPU went, ${SINGLE} (cores, medians):\n${cpuByRoleTable(single, ["app instances", "PostgreSQL", "Nginx"])}`,
+      );
     }
     const runsPath = `${chartPath.replace(/\.svg$/, "")}.runs.json`;
     writeFileSync(runsPath, `${JSON.stringify({ rounds, duration, loads, runs }, null, 1)}\n`);

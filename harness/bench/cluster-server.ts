@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { Cleanup } from "../rehearse/cleanup.js";
 import { ensureNodeMirror, mirrorNodeOf } from "../rehearse/node-mirror.js";
 import { preflight } from "../rehearse/preflight.js";
@@ -13,7 +13,7 @@ import { clusterPreflight } from "../rehearse/cluster/scenario.js";
 import { ClusterWorld } from "../rehearse/cluster/world.js";
 import { ECS_2C2G, MachineCgroup, type MachineSize } from "../support/machine-cgroup.js";
 import { serverRole } from "../support/process-memory.js";
-import { machineMeter, type PartMeter, processTreeMeter } from "./meters.js";
+import { machineMeter, type PartMeter, processTreeMeter, withJournal } from "./meters.js";
 import { mixLoad } from "./mix-load.js";
 import { postgresProcesses, type BenchTarget } from "./single-server.js";
 import type { PartFigures, RunFigures } from "./sweep.js";
@@ -128,7 +128,15 @@ export async function startClusterServers(name: string, accounts: number, workDi
     );
     const rdsSize = rdsNodeSize(nodeSpec);
     const rdsMachine = await MachineCgroup.create(`todo-bench-rds-${id}`, rdsSize);
-    cleanup.add("RDS's cgroups", () => rdsMachine.remove());
+    // Cleanup runs last-in, first-out, so RDS still runs when its cgroups go: hand its processes
+    // back to the cgroups they came from first.
+    cleanup.add("RDS's cgroups", async () => {
+      for (const dir of [rdsMachine.memoryDir, rdsMachine.cpuDir, rdsMachine.cpuacctDir]) {
+        for (const pid of (await readFile(join(dir, "cgroup.procs"), "utf8")).split("\n").filter(Boolean))
+          await writeFile(join(dirname(dir), "cgroup.procs"), pid).catch(() => undefined);
+      }
+      await rdsMachine.remove();
+    });
     // The postmaster and what runs now; backends forked later start inside.
     await rdsMachine.adopt(postgresProcesses(world.rds.dataDir));
 
@@ -139,7 +147,7 @@ export async function startClusterServers(name: string, accounts: number, workDi
     const serverNames: string[] = [];
     for (const server of world.servers) {
       if (!server.box.machine) throw new Error(`${server.name} runs without a size`);
-      parts[server.name] = machineMeter(server.box.machine, serverRole(APP_NAME));
+      parts[server.name] = machineMeter(server.box.machine, serverRole(APP_NAME), withJournal(serverRole(APP_NAME)));
       serverNames.push(server.name);
     }
     parts.RDS = machineMeter(rdsMachine, serverRole(APP_NAME));

@@ -90,3 +90,26 @@ export function cpuSentence(levels: Level[]): string {
     `the load balancer ${between(balancer, 2)}, wrk ${between(wrk, 2)}; the whole host was busy ${between(host, 2)} cores`
   );
 }
+
+const SERVER_CPU_ROLES = ["app instances", "Nginx", "journald", "system"];
+
+/**
+ * Where each server's CPU went, per level (medians, cores): the app instances, Nginx, the
+ * journal (every request's log lines) and the rest of the system; and RDS's PostgreSQL. Read from
+ * the processes' own counts, so a process that exited during a run is missing from its row.
+ */
+export function cpuSplitTable(levels: Level[]): string {
+  const servers = levels[0] ? serverParts(levels[0]) : [];
+  const lines = [
+    `| connections | ${servers.map((s) => `${s}: ${SERVER_CPU_ROLES.join(" / ")}`).join(" | ")} | RDS: PostgreSQL |`,
+    `| ---: | ${servers.map(() => "---:").join(" | ")} | ---: |`,
+  ];
+  for (const l of levels) {
+    const split = (name: string, roles: string[]) =>
+      roles.map((role) => cores(l.parts?.[name]?.cpuByRole[role])).join(" / ");
+    lines.push(
+      `| ${l.connections} | ${servers.map((s) => split(s, SERVER_CPU_ROLES)).join(" | ")} | ${split(RDS, ["PostgreSQL"])} |`,
+    );
+  }
+  return lines.join("\n");
+}

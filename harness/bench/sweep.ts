@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { LevelRun } from "./capacity-table.js";
+import type { LevelRun, PartRun } from "./capacity-table.js";
 import type { LoadResult } from "./wrk.js";
 
 /**
@@ -48,18 +48,18 @@ export function sweepOrder(settings: SweepSettings, targets: string[]): SweepSte
   return steps;
 }
 
-/** What one part of a target (a server, the database) did during a run. */
-export interface PartFigures {
-  /** CPU time it used per second of the run, in cores. */
-  cpuCores: number;
-  /** Peak PSS by role, bytes, with "total". */
-  memory: Record<string, number>;
-}
+/**
+ * What one part of a target (a server, the database) did during a run: CPU time per second of
+ * the run in cores, peak PSS by role in bytes (with "total"), and the CPU split by role from the
+ * processes' own counts.
+ */
+export type PartFigures = PartRun;
 
 /** Starts measuring for one run; the function it returns ends it, CPU taken over `seconds`. */
 export type Meter = () => Promise<(seconds: number) => Promise<RunFigures>>;
 
 export interface RunFigures {
+  cpuByRole?: Record<string, number>;
   /** The CPU of what the user would pay for (servers and database), in cores. */
   cpuCores: number;
   /** Peak PSS by role over the target's servers, bytes, with "total". */
