@@ -153,7 +153,7 @@ export async function startClusterServers(name: string, accounts: number, workDi
     parts.RDS = machineMeter(rdsMachine, serverRole(APP_NAME));
     parts["load balancer"] = processTreeMeter(haproxyPid(join(world.o.runDir, "lb", "haproxy.cfg")), () => "HAProxy");
     const plan = await world.servers[0]!.box.exec(
-      `. /etc/todo-memory.conf; echo "$MEM_TOTAL_MIB MiB planned, app MemoryMax $APP_MEMORY_MAX_MIB MiB"`,
+      `. /etc/todo-memory.conf; exe=$(readlink /proc/$(pgrep -x node | head -1)/exe); echo "$MEM_TOTAL_MIB MiB planned, app MemoryMax $APP_MEMORY_MAX_MIB MiB per instance; $exe $($exe --version)"`,
     );
     return {
       name,
