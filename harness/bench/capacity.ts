@@ -62,7 +62,7 @@ export async function runCapacity(): Promise<number> {
       chartPath,
       capacityChart(table, {
         title: "One server (2 vCPU / 2 GiB) through Nginx: mobile mix",
-        subtitle: `median of ${rounds} rounds, ${duration} s per level; node ${process.version}, ${server.database}`,
+        subtitle: `median of ${rounds} rounds, ${duration} s per level; ${server.software}`,
         p99LimitMs: P99_LIMIT_MS,
       }),
     );

@@ -13,6 +13,8 @@
  *   sudo flock /tmp/rehearsal.lock npm run bench -- --cluster --with-single
  *   BENCH_ROUNDS, BENCH_DURATION, BENCH_LEVELS as for --nginx
  *   BENCH_CHART=docs/img/capacity-cluster.svg     # where the chart goes (default: dist/bench/)
+ *   BENCH_NODE=/path/to/node                      # the one server's Node.js (default: this one's);
+ *                                                 # the servers run the kit's pinned major
  *
  * Needs root and what the cluster rehearsal needs (HAProxy, Terraform, nspawn, the image cache),
  * wrk, nginx and PostgreSQL. Asserts nothing; never runs in CI.
@@ -68,7 +70,7 @@ export async function runClusterCapacity(argv: string[]): Promise<number> {
       chartPath,
       capacityChart(cluster, {
         title: `Two servers (2 vCPU / 2 GiB each) behind the load balancer${single ? ", and one server" : ""}: mobile mix`,
-        subtitle: `median of ${rounds} rounds, ${duration} s per level; all on one ${availableParallelism()}-core host; node ${process.version}`,
+        subtitle: `median of ${rounds} rounds, ${duration} s per level; all on one ${availableParallelism()}-core host; ${[...new Set(targets.map((t) => t.software.split(",")[0]))].join(" / ")}`,
         p99LimitMs: P99_LIMIT_MS,
         ...(single
           ? {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Cleanup } from "../rehearse/cleanup.js";
 import { ensureNodeMirror, mirrorNodeOf } from "../rehearse/node-mirror.js";
@@ -152,18 +152,24 @@ export async function startClusterServers(name: string, accounts: number, workDi
     }
     parts.RDS = machineMeter(rdsMachine, serverRole(APP_NAME));
     parts["load balancer"] = processTreeMeter(haproxyPid(join(world.o.runDir, "lb", "haproxy.cfg")), () => "HAProxy");
-    const plan = await world.servers[0]!.box.exec(
-      `. /etc/todo-memory.conf; exe=$(readlink /proc/$(pgrep -x node | head -1)/exe); echo "$MEM_TOTAL_MIB MiB planned, app MemoryMax $APP_MEMORY_MAX_MIB MiB per instance; $exe $($exe --version)"`,
+    const first = world.servers[0]!;
+    // The app's Node.js, as the server runs it: the executable of one of its node processes.
+    const nodePid = (await first.box.machine!.pids()).find(
+      (pid) => readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "node",
+    );
+    const nodeExe = nodePid ? await readlink(`/proc/${nodePid}/exe`) : "node";
+    const plan = await first.box.exec(
+      `. /etc/todo-memory.conf; echo "$MEM_TOTAL_MIB MiB planned, app MemoryMax $APP_MEMORY_MAX_MIB MiB per instance; Node.js $(${nodeExe} --version) (${nodeExe})"`,
     );
     return {
       name,
       url: world.apiUrl,
       load,
       meter: clusterMeter(parts, [...serverNames, "RDS"], serverNames),
-      database: `RDS: PostgreSQL (${nodeSpec})`,
+      software: `node ${(/v\d+\.\d+\.\d+/.exec(plan.stdout) ?? ["?"])[0]}, RDS: PostgreSQL (${nodeSpec})`,
       notes: [
         `servers: ${world.servers.map((s) => `${s.name} ${s.box.machine!.describe()}`).join("; ")}`,
-        `the kit on ${world.servers[0]!.name}: ${plan.stdout.trim()}`,
+        `the kit on ${first.name}: ${plan.stdout.trim()}`,
         `RDS: this host's PostgreSQL in its own namespace (rds.ts), in cgroups sized as its node spec ${nodeSpec}: ${rdsMachine.describe()}`,
         `CLB: HAProxy (load-balancer.ts), ${world.stack.listener.scheduler} → leastconn, in its own namespace, not sized`,
       ],

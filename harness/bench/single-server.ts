@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -25,8 +25,8 @@ export interface BenchTarget extends SweepTarget {
   url: string;
   /** What was measured, line by line, for the report. */
   notes: string[];
-  /** The database in a few words, for a chart's subtitle. */
-  database: string;
+  /** The app's Node.js and the database in a few words, for a chart's subtitle. */
+  software: string;
   stop(): Promise<void>;
 }
 
@@ -123,8 +123,11 @@ export async function startSingleServer(name: string, accounts: number, workDir:
       RATE_LIMIT_PER_MINUTE: "100000",
       PASSWORD_RATE_LIMIT_PER_MINUTE: "100000",
     };
+    // BENCH_NODE: another Node.js for the app (e.g. the version the servers run), for a fair A/B.
+    const node = process.env.BENCH_NODE || process.execPath;
+    const nodeVersion = execFileSync(node, ["--version"], { encoding: "utf8" }).trim();
     for (const [i, port] of appPorts.entries()) {
-      const line = machine.wrap(process.execPath, [...apiNodeFlags(plan.appMemoryMaxMiB), bundle.server]);
+      const line = machine.wrap(node, [...apiNodeFlags(plan.appMemoryMaxMiB), bundle.server]);
       const child = spawn(line.command, line.args, {
         cwd: root,
         env: { ...env, PORT: String(port), HOST: "127.0.0.1", ...(i > 0 ? { MIGRATE_ON_START: "false" } : {}) },
@@ -149,10 +152,10 @@ export async function startSingleServer(name: string, accounts: number, workDir:
       url: front.url,
       load,
       meter: machineMeter(inMachine, serverRole("todo-api")),
-      database: description.replace(/ from .*/, ""),
+      software: `node ${nodeVersion}, ${description.replace(/ from .*/, "")}`,
       notes: [
         `server: ${inMachine.describe()}`,
-        `app: 2 instances, MemoryMax ${plan.appMemoryMaxMiB} MiB each (${apiNodeFlags(plan.appMemoryMaxMiB).join(" ")}); ${description}, fsync on, shared_buffers ${pgPlan.sharedBuffersMiB} MB`,
+        `app: Node.js ${nodeVersion} (${node}), 2 instances, MemoryMax ${plan.appMemoryMaxMiB} MiB each (${apiNodeFlags(plan.appMemoryMaxMiB).join(" ")}); ${description}, fsync on, shared_buffers ${pgPlan.sharedBuffersMiB} MB`,
       ],
       stop,
     };
