@@ -117,10 +117,12 @@ export function capacityChart(levels: Level[], options: ChartOptions): string {
     levels: Level[],
     dashed = false,
   ) => {
+    // The compared sweep's bars a little to the right, so both spreads show at a shared level.
+    const nudge = dashed ? 5 : 0;
     for (const l of levels) {
       const s = value(l);
       out.push(
-        `<line class="${cls}-spread" x1="${fmt(x(l.connections))}" y1="${fmt(y(s.min))}" x2="${fmt(x(l.connections))}" y2="${fmt(y(s.max))}" stroke="${colour}" stroke-width="3" stroke-opacity="0.35"/>`,
+        `<line class="${cls}-spread" x1="${fmt(x(l.connections) + nudge)}" y1="${fmt(y(s.min))}" x2="${fmt(x(l.connections) + nudge)}" y2="${fmt(y(s.max))}" stroke="${colour}" stroke-width="3" stroke-opacity="0.35"/>`,
       );
     }
     const points = levels.map((l) => `${fmt(x(l.connections))},${fmt(y(value(l).median))}`).join(" ");

@@ -154,8 +154,8 @@ export async function startClusterServers(name: string, accounts: number, workDi
     parts["load balancer"] = processTreeMeter(haproxyPid(join(world.o.runDir, "lb", "haproxy.cfg")), () => "HAProxy");
     const first = world.servers[0]!;
     // The app's Node.js, as the server runs it: the executable of one of its node processes.
-    const nodePid = (await first.box.machine!.pids()).find(
-      (pid) => readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "node",
+    const nodePid = (await first.box.machine!.pids()).find((pid) =>
+      ["node", "MainThread"].includes(readFileSync(`/proc/${pid}/comm`, "utf8").trim()),
     );
     const nodeExe = nodePid ? await readlink(`/proc/${nodePid}/exe`) : "node";
     const plan = await first.box.exec(

@@ -115,6 +115,12 @@ describe("CPU from the kernel's files", () => {
     expect(cpuByRole(before, after, 10)).toEqual({ "app instances": 0.6, Nginx: 0.1 });
   });
 
+  it("counts a Node.js 24 process outside a unit as an app instance (its main thread is named MainThread)", () => {
+    const role = serverRole("todo-api");
+    expect(role({ pid: 1, comm: "MainThread", unifiedCgroup: "/" })).toBe("app instances");
+    expect(role({ pid: 2, comm: "MainThread", unifiedCgroup: "/system.slice/todo-api-backup.service" })).toBe("system");
+  });
+
   it("counts the journal apart from the rest of a server's system", () => {
     const role = withJournal(serverRole("todo-api"));
     expect(role({ pid: 1, comm: "systemd-journal", unifiedCgroup: "/system.slice/systemd-journald.service" })).toBe(
