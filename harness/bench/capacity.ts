@@ -22,7 +22,8 @@ import { capacitySentence, levelsOf, markdownTable } from "./capacity-table.js";
 import { capacityChart } from "./chart.js";
 import { describeMix } from "./mix.js";
 import { WRK_THREADS } from "./mix-load.js";
-import { type BenchTarget, startSingleServer } from "./single-server.js";
+import { Cleanup } from "../rehearse/cleanup.js";
+import { startSingleServer } from "./single-server.js";
 import { sweep, sweepSettings } from "./sweep.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -39,17 +40,12 @@ export async function runCapacity(): Promise<number> {
   const accountCount = Math.max(...settings.levels);
   const chartPath = resolve(root, process.env.BENCH_CHART ?? "dist/bench/capacity-single.svg");
   const work = mkdtempSync(join(tmpdir(), "bench-capacity-"));
-  let server: BenchTarget | undefined;
-  let cleaned: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaned ??= (async () => {
-      await server?.stop();
-      rmSync(work, { recursive: true, force: true });
-    })());
-  const interrupted = () => void cleanup().then(() => process.exit(130));
-  process.once("SIGINT", interrupted);
+  // Everything the run starts is undone once, at the end or on Ctrl-C (cgroups outlive a killed process).
+  const cleanup = new Cleanup();
+  cleanup.add("work directory", () => rmSync(work, { recursive: true, force: true }));
+  cleanup.installSignalHandlers();
   try {
-    server = await startSingleServer("one server", accountCount, work);
+    const server = await startSingleServer("one server", accountCount, work, cleanup);
     const { levels, rounds, duration } = settings;
     console.error(`warming up, then ${rounds} rounds over ${levels.join(", ")} connections, ${duration} s each …`);
     await server.load(Math.min(16, accountCount), 5);
@@ -80,7 +76,6 @@ export async function runCapacity(): Promise<number> {
     console.log(`chart: ${chartPath}; the runs: ${runsPath}`);
     return 0;
   } finally {
-    process.off("SIGINT", interrupted);
-    await cleanup();
+    await cleanup.runAll();
   }
 }

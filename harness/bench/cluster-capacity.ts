@@ -30,6 +30,7 @@ import { clusterCapacitySentence, clusterMarkdownTable, cpuSentence, cpuSplitTab
 import { startClusterServers } from "./cluster-server.js";
 import { describeMix } from "./mix.js";
 import { WRK_THREADS } from "./mix-load.js";
+import { Cleanup } from "../rehearse/cleanup.js";
 import { type BenchTarget, startSingleServer } from "./single-server.js";
 import { sweep, sweepSettings } from "./sweep.js";
 
@@ -43,18 +44,14 @@ export async function runClusterCapacity(argv: string[]): Promise<number> {
   const accountCount = Math.max(...settings.levels);
   const chartPath = resolve(root, process.env.BENCH_CHART ?? "dist/bench/capacity-cluster.svg");
   const work = mkdtempSync(join(tmpdir(), "bench-cluster-"));
-  const targets: BenchTarget[] = [];
-  let cleaned: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaned ??= (async () => {
-      for (const target of targets.reverse()) await target.stop();
-      rmSync(work, { recursive: true, force: true });
-    })());
-  const interrupted = () => void cleanup().then(() => process.exit(130));
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, interrupted);
+  // Everything the run builds is undone once, at the end or on Ctrl-C: containers, namespaces,
+  // mounts and cgroups outlive a killed process.
+  const cleanup = new Cleanup();
+  cleanup.add("work directory", () => rmSync(work, { recursive: true, force: true }));
+  cleanup.installSignalHandlers();
   try {
-    targets.push(await startClusterServers(CLUSTER, accountCount, work));
-    if (withSingle) targets.push(await startSingleServer(SINGLE, accountCount, work));
+    const targets: BenchTarget[] = [await startClusterServers(CLUSTER, accountCount, work, cleanup)];
+    if (withSingle) targets.push(await startSingleServer(SINGLE, accountCount, work, cleanup));
     const { levels, rounds, duration } = settings;
     console.error(
       `warming up, then ${rounds} rounds over ${levels.join(", ")} connections, ${duration} s each, of ${targets.map((t) => t.name).join(" and ")} …`,
@@ -102,7 +99,6 @@ export async function runClusterCapacity(argv: string[]): Promise<number> {
     console.log(`chart: ${chartPath}; the runs: ${runsPath}`);
     return 0;
   } finally {
-    for (const signal of ["SIGINT", "SIGTERM"] as const) process.off(signal, interrupted);
-    await cleanup();
+    await cleanup.runAll();
   }
 }
