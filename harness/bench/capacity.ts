@@ -35,15 +35,26 @@ export function progressLine(target: string, round: number, run: import("./capac
   return `  ${target}, round ${round + 1}, ${run.connections} connections: ${run.requestsPerSecond.toFixed(0)} req/s, p99 ${run.p99Ms.toFixed(1)} ms, ${run.errors} errors (${run.timeouts ?? 0} timeouts), CPU ${run.cpuCores.toFixed(2)} cores, memory ${mib(run.memory.total)}${run.host ? `; host busy ${run.host.busyCores.toFixed(2)} cores, wrk ${run.host.wrkCores.toFixed(2)}` : ""}`;
 }
 
+/**
+ * Undoes what a run starts once, at the end or on Ctrl-C / SIGTERM (cgroups, containers and
+ * namespaces outlive a killed process). A Ctrl-C reaches the bench twice, from the terminal and
+ * relayed by tsx, and tsx ends a process that no longer listens for the signal: a lasting no-op
+ * listener keeps the second from cutting the cleanup short.
+ */
+export function benchCleanup(): Cleanup {
+  const cleanup = new Cleanup();
+  cleanup.installSignalHandlers();
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => undefined);
+  return cleanup;
+}
+
 export async function runCapacity(): Promise<number> {
   const settings = sweepSettings(process.env);
   const accountCount = Math.max(...settings.levels);
   const chartPath = resolve(root, process.env.BENCH_CHART ?? "dist/bench/capacity-single.svg");
   const work = mkdtempSync(join(tmpdir(), "bench-capacity-"));
-  // Everything the run starts is undone once, at the end or on Ctrl-C (cgroups outlive a killed process).
-  const cleanup = new Cleanup();
+  const cleanup = benchCleanup();
   cleanup.add("work directory", () => rmSync(work, { recursive: true, force: true }));
-  cleanup.installSignalHandlers();
   try {
     const server = await startSingleServer("one server", accountCount, work, cleanup);
     const { levels, rounds, duration } = settings;

@@ -24,13 +24,12 @@ import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { capacitySentence, cpuByRoleTable, levelsOf, markdownTable } from "./capacity-table.js";
-import { P99_LIMIT_MS, progressLine } from "./capacity.js";
+import { benchCleanup, P99_LIMIT_MS, progressLine } from "./capacity.js";
 import { capacityChart } from "./chart.js";
 import { clusterCapacitySentence, clusterMarkdownTable, cpuSentence, cpuSplitTable } from "./cluster-table.js";
 import { startClusterServers } from "./cluster-server.js";
 import { describeMix } from "./mix.js";
 import { WRK_THREADS } from "./mix-load.js";
-import { Cleanup } from "../rehearse/cleanup.js";
 import { type BenchTarget, startSingleServer } from "./single-server.js";
 import { sweep, sweepSettings } from "./sweep.js";
 
@@ -44,11 +43,8 @@ export async function runClusterCapacity(argv: string[]): Promise<number> {
   const accountCount = Math.max(...settings.levels);
   const chartPath = resolve(root, process.env.BENCH_CHART ?? "dist/bench/capacity-cluster.svg");
   const work = mkdtempSync(join(tmpdir(), "bench-cluster-"));
-  // Everything the run builds is undone once, at the end or on Ctrl-C: containers, namespaces,
-  // mounts and cgroups outlive a killed process.
-  const cleanup = new Cleanup();
+  const cleanup = benchCleanup();
   cleanup.add("work directory", () => rmSync(work, { recursive: true, force: true }));
-  cleanup.installSignalHandlers();
   try {
     const targets: BenchTarget[] = [await startClusterServers(CLUSTER, accountCount, work, cleanup)];
     if (withSingle) targets.push(await startSingleServer(SINGLE, accountCount, work, cleanup));
