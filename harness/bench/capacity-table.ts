@@ -10,6 +10,24 @@ export interface LevelRun extends LoadResult {
   memory: Record<string, number>;
   /** CPU the server's processes used during the run, in cores (CPU seconds per second). */
   cpuCores: number;
+  /** The CPU split by role (app instances, Nginx, system, …), in cores. */
+  cpuByRole?: Record<string, number>;
+  /** Each part of a multi-machine target on its own (servers, RDS, the load balancer). */
+  parts?: Record<string, PartRun>;
+  /** The whole host during the run: its busy cores, and wrk's share of them. */
+  host?: { busyCores: number; wrkCores: number };
+}
+
+export interface PartRun {
+  cpuCores: number;
+  memory: Record<string, number>;
+  cpuByRole?: Record<string, number>;
+}
+
+export interface PartLevel {
+  cpuCores: Spread;
+  memory: Record<string, number>;
+  cpuByRole: Record<string, Spread>;
 }
 
 export interface Spread {
@@ -33,6 +51,9 @@ export interface Level {
   perCore: Spread;
   /** The largest peak of the rounds (memory is what must fit, so the worst round counts). */
   memory: Record<string, number>;
+  cpuByRole: Record<string, Spread>;
+  parts?: Record<string, PartLevel>;
+  host?: { busyCores: Spread; wrkCores: Spread };
 }
 
 export function spreadOf(values: number[]): Spread {
@@ -50,9 +71,7 @@ export function levelsOf(runs: LevelRun[]): Level[] {
   return [...byLevel.entries()]
     .sort(([a], [b]) => a - b)
     .map(([connections, group]) => {
-      const memory: Record<string, number> = {};
-      for (const run of group)
-        for (const [role, bytes] of Object.entries(run.memory)) memory[role] = Math.max(memory[role] ?? 0, bytes);
+      const hosts = group.flatMap((r) => (r.host ? [r.host] : []));
       return {
         connections,
         rounds: group.length,
@@ -64,9 +83,48 @@ export function levelsOf(runs: LevelRun[]): Level[] {
         statusErrors: group.reduce((s, r) => s + (r.statusErrors ?? 0), 0),
         cpuCores: spreadOf(group.map((r) => r.cpuCores)),
         perCore: spreadOf(group.map((r) => (r.cpuCores > 0 ? r.requestsPerSecond / r.cpuCores : 0))),
-        memory,
+        memory: peakOf(group.map((r) => r.memory)),
+        cpuByRole: rolesOf(group.map((r) => r.cpuByRole ?? {})),
+        ...(group.some((r) => r.parts) ? { parts: partsOf(group) } : {}),
+        ...(hosts.length
+          ? {
+              host: {
+                busyCores: spreadOf(hosts.map((h) => h.busyCores)),
+                wrkCores: spreadOf(hosts.map((h) => h.wrkCores)),
+              },
+            }
+          : {}),
       };
     });
+}
+
+/** Per role, the largest of the peaks. */
+function peakOf(samples: Record<string, number>[]): Record<string, number> {
+  const memory: Record<string, number> = {};
+  for (const sample of samples)
+    for (const [role, bytes] of Object.entries(sample)) memory[role] = Math.max(memory[role] ?? 0, bytes);
+  return memory;
+}
+
+/** Per role, the spread over the runs (a run without the role counts 0). */
+function rolesOf(samples: Record<string, number>[]): Record<string, Spread> {
+  const roles = [...new Set(samples.flatMap((s) => Object.keys(s)))].sort();
+  return Object.fromEntries(roles.map((role) => [role, spreadOf(samples.map((s) => s[role] ?? 0))]));
+}
+
+function partsOf(group: LevelRun[]): NonNullable<Level["parts"]> {
+  const names = [...new Set(group.flatMap((r) => Object.keys(r.parts ?? {})))];
+  return Object.fromEntries(
+    names.map((name) => {
+      const runs = group.flatMap((r) => (r.parts?.[name] ? [r.parts[name]] : []));
+      const level: PartLevel = {
+        cpuCores: spreadOf(runs.map((p) => p.cpuCores)),
+        memory: peakOf(runs.map((p) => p.memory)),
+        cpuByRole: rolesOf(runs.map((p) => p.cpuByRole ?? {})),
+      };
+      return [name, level];
+    }),
+  );
 }
 
 export interface Capacity {
@@ -83,8 +141,8 @@ export function capacityAt(levels: Level[], p99LimitMs: number): Capacity {
   return { ...(within ? { within } : {}), ...(beyond ? { beyond } : {}) };
 }
 
-const mib = (bytes: number | undefined) => (bytes === undefined ? "–" : `${Math.round(bytes / 1024 ** 2)}`);
-const range = (s: Spread, digits = 0) =>
+export const mib = (bytes: number | undefined) => (bytes === undefined ? "–" : `${Math.round(bytes / 1024 ** 2)}`);
+export const range = (s: Spread, digits = 0) =>
   `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
 
 /** The sweep as a Markdown table: median (min–max over the rounds) per level. */
@@ -118,4 +176,14 @@ export function capacitySentence(levels: Level[], p99LimitMs: number): string {
     );
   else parts.push(`p99 stayed within ${p99LimitMs} ms up to the highest level measured`);
   return parts.join("; ");
+}
+
+/** Where the server's CPU went per level (medians, cores), from its processes' own counts. */
+export function cpuByRoleTable(levels: Level[], roles: string[]): string {
+  const lines = [`| connections | ${roles.join(" / ")} |`, "| ---: | ---: |"];
+  for (const l of levels)
+    lines.push(
+      `| ${l.connections} | ${roles.map((role) => l.cpuByRole[role]?.median.toFixed(2) ?? "–").join(" / ")} |`,
+    );
+  return lines.join("\n");
 }

@@ -4,12 +4,16 @@ import type { Level } from "./capacity-table.js";
  * The capacity sweep as an SVG line chart, written by hand (no charting dependency): throughput
  * (left axis, linear) and p99 latency (right axis, logarithmic, so 5 ms and 2 s both read) against
  * concurrency (logarithmic: the levels double). Each point is the median of the rounds, with a bar
- * from the lowest to the highest round; a dashed line marks the p99 limit.
+ * from the lowest to the highest round; a dashed line marks the p99 limit. A second sweep
+ * (`compare`, e.g. one server beside two) is drawn in dashed lines of the same colours.
  */
 export interface ChartOptions {
   title: string;
   subtitle?: string;
   p99LimitMs: number;
+  /** The main sweep's name in the legend (with `compare`). */
+  label?: string;
+  compare?: { label: string; levels: Level[] };
 }
 
 const WIDTH = 760;
@@ -37,16 +41,18 @@ const fmt = (v: number) => (Math.round(v * 10) / 10).toString();
 
 export function capacityChart(levels: Level[], options: ChartOptions): string {
   if (levels.length === 0) throw new Error("no levels to chart");
-  const connections = levels.map((l) => l.connections);
+  const compared = options.compare?.levels ?? [];
+  const every = [...levels, ...compared];
+  const connections = [...new Set(every.map((l) => l.connections))].sort((a, b) => a - b);
   const xMin = Math.log2(Math.min(...connections));
   const xMax = Math.log2(Math.max(...connections));
   const x = (c: number) =>
     xMax === xMin
       ? (PLOT.left + PLOT.right) / 2
       : PLOT.left + ((Math.log2(c) - xMin) / (xMax - xMin)) * (PLOT.right - PLOT.left);
-  const rpsTop = niceCeiling(Math.max(...levels.map((l) => l.requestsPerSecond.max)) * 1.05);
+  const rpsTop = niceCeiling(Math.max(...every.map((l) => l.requestsPerSecond.max)) * 1.05);
   const yRps = (v: number) => PLOT.bottom - (v / rpsTop) * (PLOT.bottom - PLOT.top);
-  const msValues = levels.flatMap((l) => [l.p99Ms.min, l.p99Ms.max]).concat(options.p99LimitMs);
+  const msValues = every.flatMap((l) => [l.p99Ms.min, l.p99Ms.max]).concat(options.p99LimitMs);
   const msLow = 10 ** Math.floor(Math.log10(Math.max(0.1, Math.min(...msValues))));
   const msHigh = 10 ** Math.ceil(Math.log10(Math.max(...msValues) * 1.01));
   const yMs = (v: number) =>
@@ -108,20 +114,39 @@ export function capacityChart(levels: Level[], options: ChartOptions): string {
     colour: string,
     value: (l: Level) => { median: number; min: number; max: number },
     y: (v: number) => number,
+    levels: Level[],
+    dashed = false,
   ) => {
+    // The compared sweep's bars a little to the right, so both spreads show at a shared level.
+    const nudge = dashed ? 5 : 0;
     for (const l of levels) {
       const s = value(l);
       out.push(
-        `<line class="${cls}-spread" x1="${fmt(x(l.connections))}" y1="${fmt(y(s.min))}" x2="${fmt(x(l.connections))}" y2="${fmt(y(s.max))}" stroke="${colour}" stroke-width="3" stroke-opacity="0.35"/>`,
+        `<line class="${cls}-spread" x1="${fmt(x(l.connections) + nudge)}" y1="${fmt(y(s.min))}" x2="${fmt(x(l.connections) + nudge)}" y2="${fmt(y(s.max))}" stroke="${colour}" stroke-width="3" stroke-opacity="0.35"/>`,
       );
     }
     const points = levels.map((l) => `${fmt(x(l.connections))},${fmt(y(value(l).median))}`).join(" ");
-    out.push(`<polyline class="${cls}" points="${points}" fill="none" stroke="${colour}" stroke-width="2"/>`);
+    const dash = dashed ? ' stroke-dasharray="5 3"' : "";
+    out.push(`<polyline class="${cls}" points="${points}" fill="none" stroke="${colour}" stroke-width="2"${dash}/>`);
     for (const l of levels)
       out.push(`<circle cx="${fmt(x(l.connections))}" cy="${fmt(y(value(l).median))}" r="3" fill="${colour}"/>`);
   };
-  series("throughput", RPS_COLOUR, (l) => l.requestsPerSecond, yRps);
-  series("p99", P99_COLOUR, (l) => l.p99Ms, yMs);
+  series("throughput", RPS_COLOUR, (l) => l.requestsPerSecond, yRps, levels);
+  series("p99", P99_COLOUR, (l) => l.p99Ms, yMs, levels);
+  if (options.compare) {
+    series("throughput-compare", RPS_COLOUR, (l) => l.requestsPerSecond, yRps, compared, true);
+    series("p99-compare", P99_COLOUR, (l) => l.p99Ms, yMs, compared, true);
+    // Which line is which, at the bottom: solid the main sweep, dashed the compared one.
+    const y = HEIGHT - 12;
+    out.push(
+      `<line x1="${PLOT.left}" y1="${y - 4}" x2="${PLOT.left + 24}" y2="${y - 4}" stroke="#333333" stroke-width="2"/>`,
+    );
+    text(PLOT.left + 30, y, options.label ?? "this sweep");
+    out.push(
+      `<line x1="${PLOT.left + 330}" y1="${y - 4}" x2="${PLOT.left + 354}" y2="${y - 4}" stroke="#333333" stroke-width="2" stroke-dasharray="5 3"/>`,
+    );
+    text(PLOT.left + 360, y, options.compare.label);
+  }
 
   // Legend.
   const legendY = PLOT.top - 14;

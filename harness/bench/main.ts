@@ -10,6 +10,7 @@
  *   BENCH_ROUNDS=5                     # list/yardstick rounds (default 3; the median is shown)
  *   npm run bench -- --batch-only      # only the offline queue: 100 creates in one batch vs 100 requests
  *   npm run bench -- --nginx           # capacity: a mobile mix through Nginx on a 2 vCPU / 2 GiB server (capacity.ts)
+ *   npm run bench -- --cluster         # the same through the load balancer to two servers (cluster-capacity.ts)
  *
  * A benchmark, not a test: it asserts nothing and never runs in CI.
  */
@@ -22,6 +23,7 @@ import pg from "pg";
 import { freePort, startPgCluster, type PgCluster } from "../support/pg-cluster.js";
 import { batchBody, medianOf, timeQueues } from "./batch.js";
 import { runCapacity } from "./capacity.js";
+import { runClusterCapacity } from "./cluster-capacity.js";
 import { runLoad, type LoadResult } from "./wrk.js";
 import { buildServer } from "../../release/bundle.js";
 import { apiNodeFlags, DEFAULT_APP_MEMORY_MAX_MIB } from "../../cloud-init/node-flags.js";
@@ -180,6 +182,7 @@ function printTable(rows: Array<LoadResult & { name: string; note?: string }>, r
 
 async function main(): Promise<number> {
   if (process.argv.includes("--nginx")) return runCapacity();
+  if (process.argv.includes("--cluster")) return runClusterCapacity(process.argv);
   let cluster: PgCluster | undefined;
   const children: ChildProcess[] = [];
   const cleanup = async () => {

@@ -29,7 +29,8 @@ export function serverRole(appName: string): Classify {
   return ({ comm, unifiedCgroup }) => {
     if (comm === "systemd-nspawn") return undefined; // the host's side of the container, not the server
     const unit = unifiedCgroup.split("/").find((part) => /\.(service|scope)$/.test(part)) ?? "";
-    if (unit.startsWith(`${appName}@`) || (!unit && comm === "node")) return "app instances";
+    // Node.js 24 names its main thread, so its processes show "MainThread" rather than "node".
+    if (unit.startsWith(`${appName}@`) || (!unit && (comm === "node" || comm === "MainThread"))) return "app instances";
     if (unit.startsWith("postgresql") || (!unit && comm === "postgres")) return "PostgreSQL";
     if (unit === "nginx.service" || (!unit && comm === "nginx")) return "Nginx";
     return "system";

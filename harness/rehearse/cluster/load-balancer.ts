@@ -216,7 +216,8 @@ export class LoadBalancer {
 
   async stop(): Promise<void> {
     const child = this.process;
-    // Stopped already (by a signal, or on its own): "exit" will not come again.
+    // Gone already (a Ctrl-C reaches HAProxy too: it then has a signal, not an exit code; or it
+    // stopped on its own): "exit" will not come again.
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill("SIGTERM");
     await new Promise((resolve) => child.once("exit", resolve));

@@ -21,6 +21,8 @@ export interface RdsSpec {
 export interface Rds {
   address: string;
   port: number;
+  /** Its data directory (postmaster.pid: the processes that are "RDS"). */
+  dataDir: string;
   /** The app's URL, as the stack builds it (account, URL-encoded password, endpoint, database). */
   url: string;
   /** Runs SQL as the superuser through the local socket. */
@@ -118,6 +120,7 @@ export async function startPostgres(
   return {
     address: at.address,
     port: 5432,
+    dataDir: data,
     sql,
     stop,
     async setAllowList(cidrs) {

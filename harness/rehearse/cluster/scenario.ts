@@ -35,7 +35,7 @@ export async function runClusterScenario(o: ClusterOptions, releases: ClusterRel
 }
 
 /** What the cluster needs on this machine besides the single server's tools (preflight.ts). */
-async function clusterPreflight(): Promise<void> {
+export async function clusterPreflight(): Promise<void> {
   const needs: Record<string, string> = {
     haproxy: "haproxy",
     "ssh-keygen": "openssh-client",

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { MachineSize } from "../../support/machine-cgroup.js";
 import type { Cleanup } from "../cleanup.js";
 import { waitForCloudInit } from "../cloud-init-wait.js";
 import { Container } from "../container.js";
@@ -33,6 +34,8 @@ export interface ClusterOptions {
   mirrorDir: string;
   node: MirrorNode;
   cloudInitTimeoutMs: number;
+  /** The instance type the app servers stand for (cgroup limits, the kit planning for it); unset: the host's. */
+  serverSize?: MachineSize;
 }
 
 export interface AppServer {
@@ -114,7 +117,7 @@ export class ClusterWorld {
     );
   }
 
-  private async bootMachine(name: string, address: string, userData: string): Promise<Container> {
+  private async bootMachine(name: string, address: string, userData: string, size?: MachineSize): Promise<Container> {
     const network = await this.vpc.attach(name, address);
     const box = new Container(
       {
@@ -123,6 +126,7 @@ export class ClusterWorld {
         lowerDir: this.o.rootfs,
         network,
         aptCacheDir: this.o.aptCacheDir,
+        ...(size ? { size } : {}),
       },
       this.o.cleanup,
     );
@@ -174,7 +178,7 @@ export class ClusterWorld {
         (async () => {
           const name = `app-${index}`;
           const address = this.addressOf(index, spec.subnetCidr);
-          const box = await this.bootMachine(name, address, spec.userData);
+          const box = await this.bootMachine(name, address, spec.userData, this.o.serverSize);
           const started = Date.now();
           await waitForCloudInit(box, this.o.cloudInitTimeoutMs, () => undefined);
           await expectSystemRunning(box, log);

@@ -143,6 +143,7 @@ describe("the stand-in's RDS against a real PostgreSQL", () => {
     const pgLike: Postgres = {
       address: "127.0.0.1",
       port: 5432,
+      dataDir: "", // the suite's own cluster: nothing here reads its processes
       sql: async (q) => {
         const r = await client.query(q);
         return (Array.isArray(r) ? r : [r])
