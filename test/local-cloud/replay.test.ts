@@ -1,12 +1,11 @@
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { BootRequest } from "../../local-cloud/booter.js";
 import { abbreviate, type LoggedCall } from "../../local-cloud/call-log.js";
 import { startLocalCloud } from "../../local-cloud/server.js";
 import { openApi, openApiJson, tos } from "./client.js";
-import type { BootRequest, InstanceBooter } from "../../local-cloud/booter.js";
-import { DEFAULT_ANSWERS, parseAnswers } from "../../local-cloud/answers.js";
 import { expectedNetworkCalls, recordingNetwork } from "./replay-network.js";
+import { learnIds, mapIds, readRecording, recordingBooter, recordingsByAnswers, shapeOf } from "./replay-support.js";
 
 /**
  * Recorded calls of the real provider (v0.0.196) from `npm run rehearse:cloud -- --record`, replayed
@@ -95,32 +94,8 @@ async function send(
   return { status: r.status, code: r.body.ResponseMetadata?.Error?.Code, result: r.body.Result };
 }
 
-function mapIds(v: unknown, ids: Map<string, string>): unknown {
-  if (typeof v === "string") return [...ids].reduce((s, [from, to]) => s.split(from).join(to), v);
-  if (Array.isArray(v)) return v.map((x) => mapIds(x, ids));
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapIds(x, ids)]));
-  return v;
-}
-
-function learnIds(recorded: unknown, fresh: unknown, ids: Map<string, string>): void {
-  if (typeof recorded === "string" && typeof fresh === "string" && ID.test(recorded) && !ids.has(recorded))
-    ids.set(recorded, fresh);
-  else if (Array.isArray(recorded) && Array.isArray(fresh))
-    recorded.forEach((x, i) => {
-      learnIds(x, fresh[i], ids);
-    });
-  else if (recorded && fresh && typeof recorded === "object" && typeof fresh === "object") {
-    for (const k of Object.keys(recorded)) learnIds((recorded as any)[k], (fresh as any)[k], ids);
-  }
-}
-
 /** Keys, types, and the values a client acts on (ids, statuses, names, hashes); times and counters may differ. */
-function shape(v: unknown, key = ""): unknown {
-  if (Array.isArray(v)) return v.map((x) => shape(x, key));
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shape(x, k)]));
-  if (typeof v === "string" && (/(Id|Ids|Status|Name|Address)$/.test(key) || v.startsWith("sha256:"))) return v;
-  return typeof v;
-}
+const shape = shapeOf((key, value) => /(Id|Ids|Status|Name|Address)$/.test(key) || value.startsWith("sha256:"));
 
 /**
  * The booter calls a recording implies (when local-cloud/services/ecs/instance.ts and vpc/eip.ts call
@@ -188,50 +163,14 @@ function expectedBooterCalls(recorded: LoggedCall[], ids: Map<string, string>, r
   return expected;
 }
 
-/** What the stand-in asked a booter to do, in order: the real one boots containers (harness/cloud/ecs-booter.ts). */
-function recordingBooter() {
-  const calls: unknown[][] = [];
-  const booter: InstanceBooter = {
-    run: (r: BootRequest) => void calls.push(["run", r]),
-    stop: (id) => void calls.push(["stop", id]),
-    start: (id) => void calls.push(["start", id]),
-    remove: (id) => void calls.push(["remove", id]),
-    attachAddress: (id, address) => void calls.push(["attach", id, address]),
-    detachAddress: (id, address) => void calls.push(["detach", id, address]),
-  };
-  return { booter, calls };
-}
-
-/** Recordings under the default answers, then those made under other answers, each folder with its answers.json. */
-const fixtures = [
-  { dir: "", answers: DEFAULT_ANSWERS },
-  ...readdirSync(FIXTURES, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => ({
-      dir: d.name,
-      answers: parseAnswers(
-        Object.entries(
-          JSON.parse(readFileSync(join(FIXTURES, d.name, "answers.json"), "utf8")) as Record<string, string>,
-        )
-          .map(([k, v]) => `${k}=${v}`)
-          .join(","),
-      ),
-    })),
-].flatMap(({ dir, answers }) =>
-  readdirSync(join(FIXTURES, dir))
-    .filter((f) => f.endsWith(".jsonl"))
-    .map((f) => ({ file: dir ? `${dir}/${f}` : f, name: f, answers })),
-);
+const fixtures = recordingsByAnswers(FIXTURES);
 
 describe("local cloud: recorded provider calls replayed", () => {
   it("has at least one recording", () => expect(fixtures.length).toBeGreaterThan(0));
 
   for (const { file, name, answers } of fixtures) {
     it(`${file}: same statuses, errors and answer shapes; nothing left at the end`, async () => {
-      const calls = readFileSync(join(FIXTURES, file), "utf8")
-        .split("\n")
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as LoggedCall);
+      const calls = readRecording(join(FIXTURES, file));
       let now = Date.parse(calls[0]!.time);
       const booted = recordingBooter();
       const networked = recordingNetwork();
@@ -251,7 +190,7 @@ describe("local cloud: recorded provider calls replayed", () => {
           const where = `call ${i + 1} ${c.action}`;
           expect(r.status, where).toBe(c.status);
           if (c.status < 300) {
-            learnIds(c.result, r.result, ids);
+            learnIds(c.result, r.result, ids, ID);
             expect(shape(abbreviate(r.result)), where).toEqual(shape(mapIds(c.result, ids)));
           } else {
             expect(r.code, where).toBe(c.error);

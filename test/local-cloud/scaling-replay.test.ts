@@ -1,11 +1,10 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_ANSWERS, parseAnswers } from "../../local-cloud/answers.js";
-import type { BootRequest, InstanceBooter } from "../../local-cloud/booter.js";
-import { abbreviate, type LoggedCall } from "../../local-cloud/call-log.js";
+import type { BootRequest } from "../../local-cloud/booter.js";
+import { abbreviate } from "../../local-cloud/call-log.js";
 import { startLocalCloud } from "../../local-cloud/server.js";
 import { openApi } from "./client.js";
+import { learnIds, mapIds, readRecording, recordingBooter, recordingsByAnswers, shapeOf } from "./replay-support.js";
 
 /**
  * The real provider's calls for a scaling group held at its lifecycle hook and joined to a CLB
@@ -20,43 +19,10 @@ const TRANSITION_MS = 1000;
 /** Every id the stand-in makes: `<prefix>-<20 hex>` (vpc, subnet, sg, kp, clb, rsp, i, scg, scc, lh, la, sa...). */
 const ID = /^[a-z]+-[0-9a-f]{20}$/;
 
-function mapIds(v: unknown, ids: Map<string, string>): unknown {
-  if (typeof v === "string") return [...ids].reduce((s, [from, to]) => s.split(from).join(to), v);
-  if (Array.isArray(v)) return v.map((x) => mapIds(x, ids));
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapIds(x, ids)]));
-  return v;
-}
-
-function learnIds(recorded: unknown, fresh: unknown, ids: Map<string, string>): void {
-  if (typeof recorded === "string" && typeof fresh === "string" && ID.test(recorded) && !ids.has(recorded))
-    ids.set(recorded, fresh);
-  else if (Array.isArray(recorded) && Array.isArray(fresh)) {
-    for (const [i, x] of recorded.entries()) learnIds(x, fresh[i], ids);
-  } else if (recorded && fresh && typeof recorded === "object" && typeof fresh === "object")
-    for (const k of Object.keys(recorded)) learnIds((recorded as any)[k], (fresh as any)[k], ids);
-}
-
 /** Keys, types, and the values a client acts on (ids, states, names); times and counters may differ. */
-function shape(v: unknown, key = ""): unknown {
-  if (Array.isArray(v)) return v.map((x) => shape(x, key));
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shape(x, k)]));
-  if (typeof v === "string" && /(Id|Ids|Status|State|Name|Address)$/.test(key)) return v;
-  return typeof v;
-}
+const shape = shapeOf((key) => /(Id|Ids|Status|State|Name|Address)$/.test(key));
 
-const fixtures = [
-  { file: "scaling-group-v0.0.196.jsonl", answers: DEFAULT_ANSWERS },
-  ...readdirSync(FIXTURES)
-    .filter((d) => statSync(join(FIXTURES, d)).isDirectory())
-    .map((d) => ({
-      file: `${d}/scaling-group-v0.0.196.jsonl`,
-      answers: parseAnswers(
-        Object.entries(JSON.parse(readFileSync(join(FIXTURES, d, "answers.json"), "utf8")) as Record<string, string>)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(","),
-      ),
-    })),
-];
+const fixtures = recordingsByAnswers(FIXTURES);
 
 describe("a scaling group's provider calls, replayed against the stand-in", () => {
   it("has a recording under each combination of the two Auto Scaling switches", () => {
@@ -73,20 +39,9 @@ describe("a scaling group's provider calls, replayed against the stand-in", () =
 
   for (const { file, answers } of fixtures) {
     it(`${file}: same statuses, errors and answer shapes; the held instance booted and removed; nothing left`, async () => {
-      const calls = readFileSync(join(FIXTURES, file), "utf8")
-        .split("\n")
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as LoggedCall);
+      const calls = readRecording(join(FIXTURES, file));
       let now = Date.parse(calls[0]!.time);
-      const booted: unknown[][] = [];
-      const booter: InstanceBooter = {
-        run: (r: BootRequest) => void booted.push(["run", r]),
-        stop: (id) => void booted.push(["stop", id]),
-        start: (id) => void booted.push(["start", id]),
-        remove: (id) => void booted.push(["remove", id]),
-        attachAddress: (id, a) => void booted.push(["attach", id, a]),
-        detachAddress: (id, a) => void booted.push(["detach", id, a]),
-      };
+      const { booter, calls: booted } = recordingBooter();
       const cloud = await startLocalCloud({ transitionMs: TRANSITION_MS, now: () => now, booter, answers });
       const ids = new Map<string, string>();
       let peakInstances = 0;
@@ -98,7 +53,7 @@ describe("a scaling group's provider calls, replayed against the stand-in", () =
           const where = `call ${i + 1} ${c.action}`;
           expect(r.status, where).toBe(c.status);
           if (c.status < 300) {
-            learnIds(c.result, r.body.Result, ids);
+            learnIds(c.result, r.body.Result, ids, ID);
             expect(shape(abbreviate(r.body.Result)), where).toEqual(shape(mapIds(c.result, ids)));
           } else expect(r.body.ResponseMetadata.Error.Code, where).toBe(c.error);
           peakInstances = Math.max(peakInstances, cloud.store.all("as-instance").length);
