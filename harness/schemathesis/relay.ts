@@ -1,11 +1,12 @@
 /**
- * Relays schemathesis's report line by line, with its closing banner made plain.
+ * Relays schemathesis's report line by line, with its `=`-ruled banners made plain.
  *
  * schemathesis ends like pytest ("===== 3 warnings in 44.79s ====="), and CI reads a pytest-style
  * closing line as the run's own test count: a banner that counts warnings, not cases, reads as
- * "no tests ran". The banner keeps its words, without the rule of `=` around them.
+ * "no tests ran". Every banner ruled with `=` (its section titles too, which a reader of closing
+ * lines could take for one) keeps its words, without the rule around them.
  */
-const banner = /^=+ (.+ in [\d.]+s) =+$/;
+const banner = /^=+ (.+) =+$/;
 
 export function plainBanner(line: string): string {
   const match = banner.exec(line);
