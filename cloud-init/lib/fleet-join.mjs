@@ -30,7 +30,7 @@ import http from "node:http";
 import https from "node:https";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { roleCredentials, signV4 } from "./offsite.mjs";
+import { hostSettings, roleCredentials, signV4 } from "./offsite.mjs";
 
 // contract/fleet.ts, contract/release.ts, contract/server.ts, contract/deploy-steps.ts
 export const FLEET_CURRENT_KEY = "fleet/current";
@@ -44,14 +44,7 @@ const TARBALL_LEFTOVER_MINUTES = 60;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
 export function settings(env = process.env) {
-  const conf = {};
-  try {
-    for (const m of readFileSync(env.TODO_HOST_CONF || "/etc/todo-host.conf", "utf8").matchAll(
-      /^([A-Z_]+)='([^']*)'$/gm,
-    ))
-      conf[m[1]] = m[2];
-  } catch {}
-  const get = (k, d) => env[k] || conf[k] || d;
+  const get = hostSettings(env);
   const s = {
     bucket: get("FLEET_BUCKET", get("OFFSITE_BUCKET")),
     region: get("FLEET_REGION", get("OFFSITE_REGION")),

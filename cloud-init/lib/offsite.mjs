@@ -26,14 +26,24 @@ import { pipeline } from "node:stream/promises";
 
 const PREFIX = "postgres/";
 
-function settings() {
-  const file = process.env.TODO_HOST_CONF || "/etc/todo-host.conf";
+/**
+ * A reader of one setting: the environment's value, else the host settings file's (`KEY='value'`
+ * lines written by cloud-init, values never containing a quote; TODO_HOST_CONF or
+ * /etc/todo-host.conf; a missing file is no settings), else the default.
+ */
+export function hostSettings(env = process.env) {
   const conf = {};
   try {
-    // KEY='value' lines written by cloud-init (values never contain a quote).
-    for (const m of readFileSync(file, "utf8").matchAll(/^([A-Z_]+)='([^']*)'$/gm)) conf[m[1]] = m[2];
+    for (const m of readFileSync(env.TODO_HOST_CONF || "/etc/todo-host.conf", "utf8").matchAll(
+      /^([A-Z_]+)='([^']*)'$/gm,
+    ))
+      conf[m[1]] = m[2];
   } catch {}
-  const get = (k, d) => process.env[k] || conf[k] || d;
+  return (k, d) => env[k] || conf[k] || d;
+}
+
+function settings() {
+  const get = hostSettings();
   const s = {
     bucket: get("OFFSITE_BUCKET"),
     region: get("OFFSITE_REGION"),

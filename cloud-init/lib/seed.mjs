@@ -30,9 +30,9 @@
 // SEED_READY_INTERVAL_MS (default 2000), SEED_LOCK (default /run/todo-seed.lock); for tests
 // TODO_METADATA_URL (default http://100.96.0.96).
 import { spawnSync } from "node:child_process";
-import { readFileSync, realpathSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { roleCredentials } from "./offsite.mjs";
+import { hostSettings, roleCredentials } from "./offsite.mjs";
 import { callAction } from "./volc-openapi.mjs";
 
 const AUTO_SCALING = { service: "auto_scaling", version: "2020-01-01" };
@@ -41,15 +41,7 @@ const HELD = "Pending:Wait";
 const PAGE = 50;
 
 export function settings(env = process.env) {
-  const conf = {};
-  try {
-    // KEY='value' lines written by cloud-init (values never contain a quote).
-    for (const m of readFileSync(env.TODO_HOST_CONF || "/etc/todo-host.conf", "utf8").matchAll(
-      /^([A-Z_]+)='([^']*)'$/gm,
-    ))
-      conf[m[1]] = m[2];
-  } catch {}
-  const get = (k, d) => env[k] || conf[k] || d;
+  const get = hostSettings(env);
   const s = {
     groupId: get("SEED_GROUP_ID"),
     appRole: get("SEED_APP_ROLE"),
