@@ -5,6 +5,7 @@ import { basename, join } from "node:path";
 import type { BootRequest, InstanceBooter } from "../../local-cloud/booter.js";
 import { Cleanup } from "../rehearse/cleanup.js";
 import { Container } from "../rehearse/container.js";
+import { EarlyBootTurns } from "../rehearse/early-boot.js";
 import { createPrivateNetwork, type PrivateNetwork } from "../rehearse/network.js";
 import { debian12, ensureRootfs, type Rootfs } from "../rehearse/rootfs.js";
 import { run } from "../rehearse/shell.js";
@@ -65,8 +66,8 @@ export class EcsBooter implements InstanceBooter {
   private rootfs: Rootfs | undefined;
   private nodeDir: string | undefined;
   private readonly requests = new Map<string, BootRequest>();
-  /** One machine at a time through early boot (below). */
-  private earlyBoot: Promise<void> = Promise.resolve();
+  /** One machine at a time through early boot (early-boot.ts). */
+  private readonly earlyBoot = new EarlyBootTurns();
 
   constructor(private readonly opts: EcsBooterOptions) {
     this.eips = new EipClaims(opts.claimsDir);
@@ -249,24 +250,7 @@ export class EcsBooter implements InstanceBooter {
     await run("ln", ["-sfn", join("/opt", node), join(box.root, "opt/node")]);
     m.container = box;
     if (m.vpc) await this.writeHosts(m);
-    // One machine at a time through early boot: the containers share one cgroup tree here, and two
-    // systemds starting the same early unit at once can remove the cgroup the other is spawning
-    // into (as in the cluster rehearsal, cluster/world.ts). After sysinit.target, in parallel.
-    const turn = this.earlyBoot;
-    let done: () => void = () => undefined;
-    this.earlyBoot = new Promise<void>((resolve) => (done = resolve));
-    try {
-      await turn;
-      await box.boot();
-      const deadline = Date.now() + 60_000;
-      while (Date.now() < deadline) {
-        const state = await box.exec("systemctl is-active sysinit.target", { allowFailure: true });
-        if (state.stdout.trim() === "active") break;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    } finally {
-      done();
-    }
+    await this.earlyBoot.boot(box);
     this.opts.log.info(
       `booter: ${request.instanceId} is container todo-lc-${m.id} at ${m.network.containerAddress} (netns ${basename(m.network.namespacePath)})`,
     );

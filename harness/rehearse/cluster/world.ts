@@ -6,6 +6,7 @@ import type { MachineSize } from "../../support/machine-cgroup.js";
 import type { Cleanup } from "../cleanup.js";
 import { waitForCloudInit } from "../cloud-init-wait.js";
 import { Container } from "../container.js";
+import { EarlyBootTurns } from "../early-boot.js";
 import { serveMirror, type MirrorServer } from "../node-mirror.js";
 import type { Release } from "../releases.js";
 import { expectSystemRunning } from "../server-checks.js";
@@ -54,7 +55,7 @@ export class ClusterWorld {
   readonly servers: AppServer[] = [];
   stack!: SynthesizedCluster;
   private keyPath = "";
-  private earlyBoot: Promise<void> = Promise.resolve();
+  private readonly earlyBoot = new EarlyBootTurns();
   private publicKey = "";
   readonly secrets = {
     jwtSecret: randomBytes(36).toString("base64url"),
@@ -135,24 +136,7 @@ export class ClusterWorld {
     await box.writeSeed(userData, `rehearsal-${this.o.id}-${name}`, name);
     // The key pair: what the ECS puts in root's authorized_keys from the instance's key pair.
     await box.writeFile("root/.ssh/authorized_keys", `${this.publicKey}\n`, 0o600);
-    // One machine at a time through early boot: the containers share one cgroup tree here, and two
-    // systemds starting the same early unit at once (systemd-sysusers, ...) can remove the cgroup
-    // the other is spawning into. After sysinit.target, cloud-init runs in parallel.
-    const turn = this.earlyBoot;
-    let done: () => void = () => undefined;
-    this.earlyBoot = new Promise<void>((resolve) => (done = resolve));
-    try {
-      await turn;
-      await box.boot();
-      const deadline = Date.now() + 60_000;
-      while (Date.now() < deadline) {
-        const state = await box.exec("systemctl is-active sysinit.target", { allowFailure: true });
-        if (state.stdout.trim() === "active") break;
-        await sleep(250);
-      }
-    } finally {
-      done();
-    }
+    await this.earlyBoot.boot(box);
     return box;
   }
 
