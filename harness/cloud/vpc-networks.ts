@@ -4,13 +4,13 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { DatabaseState, LoadBalancerForwarding, NetworkBooter } from "../../local-cloud/network-booter.js";
 import { Cleanup } from "../rehearse/cleanup.js";
-import { createVpc, type Vpc } from "../rehearse/cluster/vpc.js";
 import { startPostgres } from "../rehearse/cluster/rds.js";
 import type { PrivateNetwork } from "../rehearse/network.js";
 import { run } from "../rehearse/shell.js";
 import type { StepLog } from "../rehearse/steps.js";
 import { ClbForwarder } from "./clb-forwarder.js";
 import { RdsServer } from "./rds-server.js";
+import { createNatVpc, mapEip, setEgress, unmapEip, unroute, type VpcEntry } from "./vpc-nat.js";
 
 /**
  * The stand-in's VPCs on this machine, built with the cluster rehearsal's network (cluster/vpc.ts):
@@ -26,15 +26,6 @@ import { RdsServer } from "./rds-server.js";
  *    which is what the VPC's private DNS answers.
  * All work runs in one queue in the order the stand-in asked for it; failures are collected.
  */
-interface VpcEntry {
-  vpc: Vpc;
-  uplink: string;
-  subnets: Set<string>;
-  cleanup: Cleanup;
-}
-
-const TABLE = "stand_in";
-
 export class VpcNetworks implements NetworkBooter {
   readonly failures: string[] = [];
   readonly events: { at: number; what: string }[] = [];
@@ -73,8 +64,7 @@ export class VpcNetworks implements NetworkBooter {
   mapAddress(vpcId: string, address: string, privateAddress: string): Promise<void> {
     return this.enqueue(`map ${address} → ${privateAddress}`, async () => {
       const entry = await this.ensureVpc(vpcId);
-      await this.nft(entry, `add element ip ${TABLE} eip_out { ${privateAddress} : ${address} }`);
-      await this.mapNow(entry, address, privateAddress);
+      await mapEip(entry, address, privateAddress);
     });
   }
 
@@ -82,17 +72,14 @@ export class VpcNetworks implements NetworkBooter {
     return this.enqueue(`unmap ${address}`, async () => {
       const entry = this.vpcs.get(vpcId);
       if (!entry) return;
-      await this.nft(entry, `delete element ip ${TABLE} eip_in { ${address} }`, true);
-      if (privateAddress) await this.nft(entry, `delete element ip ${TABLE} eip_out { ${privateAddress} }`, true);
-      await this.unroute(address);
+      await unmapEip(entry, address, privateAddress);
     });
   }
 
   egress(vpcId: string, sourceCidrs: string[]): void {
     void this.enqueue(`egress of ${vpcId}: ${sourceCidrs.join(", ") || "none"}`, async () => {
       const entry = await this.ensureVpc(vpcId);
-      await this.nft(entry, `flush set ip ${TABLE} egress`);
-      if (sourceCidrs.length) await this.nft(entry, `add element ip ${TABLE} egress { ${sourceCidrs.join(", ")} }`);
+      await setEgress(entry, sourceCidrs);
     });
   }
 
@@ -117,7 +104,9 @@ export class VpcNetworks implements NetworkBooter {
         if (!held) return;
         await held.fw.stop();
         this.forwarders.delete(loadBalancerId);
-        await this.unmapNow(held.vpcId, held.address);
+        const entry = this.vpcs.get(held.vpcId);
+        if (entry) await unmapEip(entry, held.address);
+        else await unroute(held.address);
         await rm(this.clbDir(loadBalancerId), { recursive: true, force: true });
         return;
       }
@@ -133,7 +122,7 @@ export class VpcNetworks implements NetworkBooter {
         };
         this.forwarders.set(loadBalancerId, held);
         if (forwarding.type === "public")
-          await this.mapNow(entry, forwarding.address, entry.vpc.loadBalancerBackendAddress);
+          await mapEip(entry, forwarding.address, entry.vpc.loadBalancerBackendAddress, { inboundOnly: true });
       }
       await held.fw.apply(forwarding);
     });
@@ -261,31 +250,10 @@ export class VpcNetworks implements NetworkBooter {
   private async ensureVpc(vpcId: string): Promise<VpcEntry> {
     const known = this.vpcs.get(vpcId);
     if (known) return known;
-    const cleanup = new Cleanup();
-    const id = `l${randomBytes(2).toString("hex").slice(1)}`;
-    const prefix = process.env.LOCAL_CLOUD_VPC_UPLINK ?? `10.216.${randomBytes(1)[0]! & 0xf8}`;
-    const vpc = await createVpc(id, prefix, cleanup, { masqueradeAll: false });
-    this.made.push(id);
-    const entry: VpcEntry = { vpc, uplink: `${prefix}.2`, subnets: new Set(), cleanup };
-    await run("ip", ["netns", "exec", vpc.namespace, "nft", "-f", "-"], {
-      input: `table ip ${TABLE} {
-  set egress { type ipv4_addr; flags interval; }
-  map eip_in { type ipv4_addr : ipv4_addr; }
-  map eip_out { type ipv4_addr : ipv4_addr; }
-  chain prerouting {
-    type nat hook prerouting priority dstnat - 10; policy accept;
-    dnat to ip daddr map @eip_in
-  }
-  chain postrouting {
-    type nat hook postrouting priority srcnat - 10; policy accept;
-    oifname "uplink" snat to ip saddr map @eip_out
-    ip saddr @egress oifname "uplink" masquerade
-  }
-}
-`,
-    });
+    const entry = await createNatVpc();
+    this.made.push(entry.id);
     this.vpcs.set(vpcId, entry);
-    this.opts.log.info(`network: VPC ${vpcId} is namespace ${vpc.namespace}, uplink ${prefix}.0/29`);
+    this.opts.log.info(`network: VPC ${vpcId} is namespace ${entry.vpc.namespace}, uplink ${entry.uplinkNet}`);
     return entry;
   }
 
@@ -296,26 +264,6 @@ export class VpcNetworks implements NetworkBooter {
       entry.subnets.add(cidr);
     }
     return entry;
-  }
-
-  private async mapNow(entry: VpcEntry, address: string, to: string): Promise<void> {
-    await this.nft(entry, `add element ip ${TABLE} eip_in { ${address} : ${to} }`);
-    await run("ip", ["route", "add", `${address}/32`, "via", entry.uplink]);
-    entry.cleanup.add(`route to ${address}`, () => this.unroute(address));
-  }
-
-  private async unmapNow(vpcId: string, address: string): Promise<void> {
-    const entry = this.vpcs.get(vpcId);
-    if (entry) await this.nft(entry, `delete element ip ${TABLE} eip_in { ${address} }`, true);
-    await this.unroute(address);
-  }
-
-  private async unroute(address: string): Promise<void> {
-    await run("ip", ["route", "del", `${address}/32`], { allowFailure: true });
-  }
-
-  private async nft(entry: VpcEntry, command: string, allowFailure = false): Promise<void> {
-    await run("ip", ["netns", "exec", entry.vpc.namespace, "nft", command], { allowFailure });
   }
 
   private async hostsChanged(instanceId: string): Promise<void> {
