@@ -14,24 +14,14 @@ import {
   uploadIncomplete,
   validationFailed,
 } from "../errors.js";
-import type { ObjectStore, PresignedRequest } from "../files/object-store.js";
-
-export interface AttachmentView {
-  id: string;
-  todo_id: number;
-  filename: string;
-  content_type: string;
-  size: number;
-  status: "pending" | "ready";
-  created_at: string;
-}
-
-export interface PresignedView {
-  method: "PUT" | "GET";
-  url: string;
-  headers: Record<string, string>;
-  expires_at: string;
-}
+import type { ObjectStore } from "../files/object-store.js";
+import {
+  ATTACHMENT_VIEW,
+  type AttachmentView,
+  attachmentView,
+  type PresignedView,
+  presignedView,
+} from "./attachment-views.js";
 
 export interface NewAttachment {
   filename: string;
@@ -42,28 +32,6 @@ export interface NewAttachment {
 /** The contract: upload and download URLs live at most 15 minutes. */
 export const UPLOAD_URL_SECONDS = 900;
 export const DOWNLOAD_URL_SECONDS = 300;
-
-const ATTACHMENT_VIEW = [
-  "id",
-  "todo_id",
-  "filename",
-  "content_type",
-  "size",
-  "status",
-  sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as("created_at"),
-] as const;
-
-/**
- * A todo's ready attachments as one JSON array, for every query that returns todos (TODO_VIEW and
- * the sync feed): the same shape as `AttachmentView`, oldest first.
- */
-export const READY_ATTACHMENTS_JSON = sql<AttachmentView[]>`coalesce((
-  select json_agg(json_build_object(
-           'id', a.id, 'todo_id', a.todo_id, 'filename', a.filename, 'content_type', a.content_type,
-           'size', a.size, 'status', a.status,
-           'created_at', to_char(a.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-         order by a.created_at, a.id)
-    from attachments a where a.todo_id = todos.id and a.status = 'ready'), '[]'::json)`;
 
 /**
  * Attachments on todos. The bytes never pass through here: `create` reserves the bytes against
@@ -151,7 +119,7 @@ export class AttachmentsService {
         .returning(ATTACHMENT_VIEW)
         .executeTakeFirstOrThrow();
     });
-    return { attachment, upload: present(upload) };
+    return { attachment, upload: presignedView(upload) };
   }
 
   /**
@@ -161,7 +129,7 @@ export class AttachmentsService {
   async complete(userId: number, id: string): Promise<AttachmentView> {
     const store = this.requireStore();
     const found = await this.find(userId, id);
-    if (found.status === "ready") return view(found);
+    if (found.status === "ready") return attachmentView(found);
     const head = await this.fromStore(() => store.head(found.object_key));
     if (head === null) throw uploadIncomplete();
     if (head.size !== found.size) {
@@ -198,7 +166,7 @@ export class AttachmentsService {
     const store = this.requireStore();
     const found = await this.find(userId, id);
     if (found.status !== "ready") throw uploadIncomplete("This attachment's upload has not been completed.");
-    return present(
+    return presignedView(
       await this.fromStore(() =>
         store.presignDownload({
           key: found.object_key,
@@ -289,18 +257,4 @@ async function bumpTodo(trx: Kysely<Database>, todoId: number): Promise<void> {
 async function missing(db: Kysely<Database>, userId: number, message: string): Promise<never> {
   const owner = await db.selectFrom("users").select("id").where("id", "=", userId).executeTakeFirst();
   throw owner ? notFound(message) : unauthorized();
-}
-
-function view(row: AttachmentView & { object_key?: string }): AttachmentView {
-  const { object_key: _key, ...rest } = row;
-  return rest;
-}
-
-function present(request: PresignedRequest): PresignedView {
-  return {
-    method: request.method,
-    url: request.url,
-    headers: request.headers,
-    expires_at: request.expiresAt.toISOString(),
-  };
 }

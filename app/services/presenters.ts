@@ -1,5 +1,5 @@
 import type { UserRow } from "../db/schema.js";
-import type { AttachmentView } from "./attachments.service.js";
+import type { AttachmentView } from "./attachment-views.js";
 
 /**
  * What clients see: snake_case fields, RFC 3339 UTC times, never a password hash. Todos are

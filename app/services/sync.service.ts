@@ -3,7 +3,7 @@ import type { Database } from "../db/schema.js";
 import { syncExpired, unauthorized } from "../errors.js";
 import type { TodoView } from "./presenters.js";
 import type { CursorCodec } from "./sync-cursor.js";
-import { READY_ATTACHMENTS_JSON } from "./attachments.service.js";
+import { READY_ATTACHMENTS_JSON } from "./attachment-views.js";
 import { rfc3339 } from "./todos.service.js";
 
 export type Change =

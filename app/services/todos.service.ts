@@ -2,7 +2,7 @@ import { type AliasedRawBuilder, type Kysely, type RawBuilder, sql } from "kysel
 import type { Database } from "../db/schema.js";
 import { isForeignKeyViolation } from "../db/errors.js";
 import { notFound, preconditionFailed, unauthorized } from "../errors.js";
-import { READY_ATTACHMENTS_JSON } from "./attachments.service.js";
+import { READY_ATTACHMENTS_JSON } from "./attachment-views.js";
 import type { TodoView } from "./presenters.js";
 
 export type TodoSort = "created_at" | "-created_at" | "due_date" | "-due_date";

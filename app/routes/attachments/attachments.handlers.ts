@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { AppRouteHandler } from "../../http/create-router.js";
-import type { PresignedView } from "../../services/attachments.service.js";
+import type { PresignedView } from "../../services/attachment-views.js";
 import type * as routes from "./attachments.routes.js";
 
 /**
