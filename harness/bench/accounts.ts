@@ -15,15 +15,15 @@
  *
  * A benchmark, not a test: it asserts nothing and never runs in CI.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pg from "pg";
 import { apiNodeFlags, DEFAULT_APP_MEMORY_MAX_MIB } from "../../cloud-init/node-flags.js";
 import { buildServer } from "../../release/bundle.js";
 import { runMain } from "../../scripts/lib/main.js";
-import { freePort, type PgCluster, startPgCluster } from "../support/pg-cluster.js";
+import { type PgCluster, startPgCluster } from "../support/pg-cluster.js";
+import { createBenchDatabase, peakRssMiB, type Running, startProcess, stop } from "./api-process.js";
 import { type LoadResult, runLoad } from "./wrk.js";
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
@@ -41,10 +41,6 @@ interface Build {
 interface Account {
   id: number;
   token: string;
-}
-interface Running {
-  child: ChildProcess;
-  url: string;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -64,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     cluster = await startPgCluster();
     for (const build of builds) {
-      build.databaseUrl = await createDatabase(cluster.url);
+      build.databaseUrl = await createBenchDatabase(cluster.url);
       migrate(build);
     }
     const rows: Array<{ build: string; scenario: string; result: string }> = [];
@@ -77,7 +73,11 @@ async function main(argv: string[]): Promise<number> {
           build.accounts ??= await seed(build, server.url);
           for (const r of await runScenarios(build, server.url))
             rows.push({ build: build.name, ...r, result: r.result });
-          rows.push({ build: build.name, scenario: "server peak RSS", result: `${peakRssMiB(server.child.pid!)} MiB` });
+          rows.push({
+            build: build.name,
+            scenario: "server peak RSS",
+            result: `${Math.round(peakRssMiB(server.child.pid!))} MiB`,
+          });
         } finally {
           await stop(server.child);
         }
@@ -88,17 +88,6 @@ async function main(argv: string[]): Promise<number> {
     await cluster?.destroy();
   }
   return 0;
-}
-
-async function createDatabase(adminUrl: string): Promise<string> {
-  const name = `todo_bench_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 function env(build: Build): NodeJS.ProcessEnv {
@@ -119,39 +108,12 @@ function migrate(build: Build): void {
   if (r.status !== 0) throw new Error(`migrate failed: ${r.stderr}`);
 }
 
-async function start(build: Build): Promise<Running> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [...apiNodeFlags(DEFAULT_APP_MEMORY_MAX_MIB), build.server], {
-    env: { ...env(build), PORT: String(port), HOST: "127.0.0.1", MIGRATE_ON_START: "false" },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    if (
-      await fetch(`${url}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return { child, url };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("server not ready in 30 s");
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
-  return new Promise((r) => {
-    child.once("exit", () => r());
-    child.kill("SIGTERM");
-  });
-}
-
-function peakRssMiB(pid: number): number {
-  const kb = Number(/VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? Number.NaN);
-  return Math.round(kb / 1024);
+function start(build: Build): Promise<Running> {
+  return startProcess(
+    [...apiNodeFlags(DEFAULT_APP_MEMORY_MAX_MIB), build.server],
+    { ...env(build), MIGRATE_ON_START: "false" },
+    "/readyz",
+  );
 }
 
 async function api(base: string, path: string, init: { method?: string; token?: string; json?: unknown } = {}) {

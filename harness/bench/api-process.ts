@@ -1,8 +1,10 @@
-/** The API (or the yardstick) as a child process of the bench, and what the bench reads off it. */
+/** The API (or the yardstick) as a child process of the bench: its database, its start and stop, its memory. */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import pg from "pg";
 import { freePort } from "../support/pg-cluster.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -54,4 +56,16 @@ export function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = Number(/VmHWM:\s+(\d+)\s+kB/.exec(status)?.[1] ?? NaN);
   return kb / 1024;
+}
+
+/** A fresh database on the bench's PostgreSQL (`adminUrl`: a superuser), as a URL for the API. */
+export async function createBenchDatabase(adminUrl: string): Promise<string> {
+  const name = `todo_bench_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
 }

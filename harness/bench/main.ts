@@ -18,9 +18,8 @@ import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import { startPgCluster, type PgCluster } from "../support/pg-cluster.js";
-import { peakRssMiB, startProcess, stop, type Running } from "./api-process.js";
+import { createBenchDatabase, peakRssMiB, type Running, startProcess, stop } from "./api-process.js";
 import { benchBatch } from "./batch.js";
 import { runCapacity } from "./capacity.js";
 import { runClusterCapacity } from "./cluster-capacity.js";
@@ -61,19 +60,13 @@ async function main(): Promise<number> {
       cluster = await startPgCluster();
       adminUrl = cluster.url;
     }
-    const dbName = `todo_bench_${randomBytes(4).toString("hex")}`;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`create database ${dbName}`);
-    await admin.end();
-    const dbUrl = new URL(adminUrl);
-    dbUrl.pathname = `/${dbName}`;
+    const databaseUrl = await createBenchDatabase(adminUrl);
 
     const env = {
       NODE_ENV: "production",
       // Servers migrate as a release step (todo-release); the bench's fresh database is migrated at start.
       MIGRATE_ON_START: "true",
-      DATABASE_URL: dbUrl.toString(),
+      DATABASE_URL: databaseUrl,
       JWT_SECRET: JWT.secret,
       JWT_ISSUER: JWT.issuer,
       JWT_AUDIENCE: JWT.audience,
