@@ -219,7 +219,7 @@ describe("a fleet member's user data", () => {
       [
         "sh",
         "-c",
-        "/usr/local/sbin/todo-bootstrap && exec flock /run/todo-fleet-join.lock /usr/local/bin/node /usr/local/lib/todo/fleet-join.mjs",
+        "/usr/local/sbin/todo-bootstrap && systemd-run --unit=todo-fleet-join-boot --no-block /usr/bin/flock /run/todo-fleet-join.lock /usr/local/bin/node /usr/local/lib/todo/fleet-join.mjs",
       ],
     ]);
     expect(text).not.toMatch(/\$\{|%\{/);
@@ -255,31 +255,40 @@ describe("a fleet member's user data", () => {
     expect(r.stderr + r.stdout).toContain("Valid cloud-config");
   });
 
-  it("joins only after todo-bootstrap succeeded, holding the lock todo-fleet-join takes", () => {
+  it("starts the join only after todo-bootstrap succeeded, as a unit outside cloud-init, holding the lock todo-fleet-join takes", () => {
     const stubs = join(dir, "boot");
     mkdirSync(stubs, { recursive: true });
     const lock = join(stubs, "lock");
     const ran = join(stubs, "ran");
     writeFileSync(join(stubs, "bootstrap"), '#!/bin/sh\necho bootstrap >>"$RAN"\nexit "$BOOTSTRAP_STATUS"\n');
+    // systemd-run's stand-in records the unit it was asked for and returns (--no-block).
+    writeFileSync(join(stubs, "systemd-run"), '#!/bin/sh\necho "systemd-run $*" >>"$RAN"\n');
     // The join's stand-in: is the lock held while it runs?
     writeFileSync(
       join(stubs, "node"),
       `#!/bin/sh\nif flock --nonblock "${lock}" true; then echo "join $1 unlocked" >>"$RAN"; else echo "join $1 locked" >>"$RAN"; fi\n`,
     );
-    for (const f of ["bootstrap", "node"]) chmodSync(join(stubs, f), 0o755);
+    for (const f of ["bootstrap", "systemd-run", "node"]) chmodSync(join(stubs, f), 0o755);
     const command = (config.runcmd[0][2] as string)
       .replace("/usr/local/sbin/todo-bootstrap", join(stubs, "bootstrap"))
       .replace("/run/todo-fleet-join.lock", lock)
       .replace("/usr/local/bin/node", join(stubs, "node"));
+    const env = { PATH: `${stubs}:${process.env.PATH}`, RAN: ran };
     const boot = (status: number) => {
       rmSync(ran, { force: true });
-      const r = run("sh", ["-c", command], {
-        env: { PATH: process.env.PATH, RAN: ran, BOOTSTRAP_STATUS: String(status) },
-      });
+      const r = run("sh", ["-c", command], { env: { ...env, BOOTSTRAP_STATUS: String(status) } });
       return { status: r.status, ran: readFileSync(ran, "utf8") };
     };
     expect(boot(1)).toEqual({ status: 1, ran: "bootstrap\n" });
-    expect(boot(0)).toEqual({ status: 0, ran: "bootstrap\njoin /usr/local/lib/todo/fleet-join.mjs locked\n" });
+    const unit = `/usr/bin/flock ${lock} ${join(stubs, "node")} /usr/local/lib/todo/fleet-join.mjs`;
+    expect(boot(0)).toEqual({
+      status: 0,
+      ran: `bootstrap\nsystemd-run --unit=todo-fleet-join-boot --no-block ${unit}\n`,
+    });
+    // what the unit runs
+    rmSync(ran);
+    expect(run("sh", ["-c", unit], { env }).status).toBe(0);
+    expect(readFileSync(ran, "utf8")).toBe("join /usr/local/lib/todo/fleet-join.mjs locked\n");
   });
 
   it("is the only variant that changes the user data: server 1's has no seed and runs todo-bootstrap alone", () => {
