@@ -32,7 +32,7 @@
 import { spawnSync } from "node:child_process";
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { hostSettings, roleCredentials } from "./offsite.mjs";
+import { hostSettings, roleCredentials } from "./role-client.mjs";
 import { callAction } from "./volc-openapi.mjs";
 
 const AUTO_SCALING = { service: "auto_scaling", version: "2020-01-01" };
