@@ -8,6 +8,7 @@ import {
   ALERT_COMMAND,
   HOST_CONF_PATH,
   installKitCommands,
+  publishFleetCommands,
   RELEASE_COMMAND,
   remoteTarballPath,
   removeTarballOnFailure,
@@ -16,7 +17,6 @@ import {
 } from "../../contract/index.js";
 import type { CloudInitOptions } from "../../cloud-init/options.js";
 import { parseCloudInitOptions, renderHostConf } from "../../cloud-init/render.js";
-import { publishFleetCommands } from "./fleet-interface.js";
 
 export { RELEASE_COMMAND, type Release };
 

@@ -2,7 +2,7 @@ import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
 import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { CHOOSE_SUDO, sshConnection } from "./app-deployment.js";
-import { pointFleetCommands } from "./fleet-interface.js";
+import { pointFleetCommands } from "../../contract/index.js";
 
 export interface FleetPointerProps {
   /** The first fixed server's private IP (it published the deploy and holds the role that writes). */

@@ -6,7 +6,6 @@ import type { AppServers } from "../constructs/app-servers.js";
 import type { BackupBucket } from "../constructs/backup-bucket.js";
 import type { ClusterNetwork } from "../constructs/cluster-network.js";
 import { FleetAccess, fleetRoleName } from "../constructs/fleet-iam.js";
-import { KIT_KNOWS_FLEET, withFleetOptions } from "../constructs/fleet-interface.js";
 import { FleetPointer } from "../constructs/fleet-pointer.js";
 import type { FilesBucket } from "../constructs/files-bucket.js";
 import { filesRoleName } from "../constructs/files-policy.js";
@@ -55,7 +54,8 @@ export function fleetPlan(
   const memberRoleName = env.files ? filesRoleName(name) : fleetRoleName(name);
   const bucket = { bucket: target.bucket, region: target.region, endpoint: target.endpoint };
   return {
-    firstServerDeploy: withFleetOptions(cloudInit.firstServer, {
+    firstServerDeploy: {
+      ...cloudInit.firstServer,
       seed: {
         groupId: SEED_GROUP_PLACEHOLDER,
         appRoleName: memberRoleName,
@@ -63,10 +63,9 @@ export function fleetPlan(
         endpoint: OPENAPI_ENDPOINT,
       },
       fleet: { ...bucket, member: false },
-    }),
-    lateHostSettings: (groupId) =>
-      KIT_KNOWS_FLEET ? [{ placeholder: SEED_GROUP_PLACEHOLDER, value: groupId, trigger: "seed_group_id" }] : [],
-    member: withFleetOptions(cloudInit.otherServers, { fleet: { ...bucket, member: true, roleName: memberRoleName } }),
+    },
+    lateHostSettings: (groupId) => [{ placeholder: SEED_GROUP_PLACEHOLDER, value: groupId, trigger: "seed_group_id" }],
+    member: { ...cloudInit.otherServers, fleet: { ...bucket, member: true, roleName: memberRoleName } },
     memberRoleName,
   };
 }

@@ -40,13 +40,21 @@ describe("cluster.autoScaling", () => {
     [{ minServers: 21, maxServers: 20 }, "minServers: at most 20"],
     [{ maxServers: 2.5 }, "maxServers: Invalid input: expected int, received number"],
     [{ minServers: 3, maxServers: 2 }, "maxServers: must be at least minServers (3)"],
-    [{ minServers: 1, maxServers: 3, desiredServers: 0 }, "desiredServers: must be between minServers (1) and maxServers (3)"],
+    [
+      { minServers: 1, maxServers: 3, desiredServers: 0 },
+      "desiredServers: must be between minServers (1) and maxServers (3)",
+    ],
     [{ maxServers: 3, desiredServers: 4 }, "desiredServers: must be between minServers (0) and maxServers (3)"],
-    [{ maxServers: 3, instanceType: "g3il.large" }, 'instanceType: must be an ECS instance type such as "ecs.c3i.large"'],
-    [{ maxServers: 3, desired: 1 }, 'unknown setting'],
+    [
+      { maxServers: 3, instanceType: "g3il.large" },
+      'instanceType: must be an ECS instance type such as "ecs.c3i.large"',
+    ],
+    [{ maxServers: 3, desired: 1 }, "unknown setting"],
   ])("refuses %j", (settings, message) => {
     const found = problems(cluster(settings));
-    expect(found.filter((p) => p.startsWith("environments.prod.cluster.autoScaling.") && p.includes(message))).toHaveLength(1);
+    expect(
+      found.filter((p) => p.startsWith("environments.prod.cluster.autoScaling.") && p.includes(message)),
+    ).toHaveLength(1);
     expect(found.every((p) => p.startsWith("environments.prod.cluster.autoScaling."))).toBe(true);
   });
 
