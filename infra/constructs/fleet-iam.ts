@@ -89,6 +89,11 @@ export interface FleetAccessProps {
    * @default - a new role `<name>-fleet`, trusted by ECS
    */
   readonly memberRole?: IamRole;
+  /**
+   * The name `memberRole` was created with (the seed's policy names it).
+   * @default - `<name>-fleet`, the new role's
+   */
+  readonly memberRoleName?: string;
   readonly tags: Readonly<Record<string, string>>;
 }
 
@@ -131,7 +136,9 @@ export class FleetAccess extends Construct {
         }),
       );
     }
-    this.memberRoleName = memberRole.roleName;
+    const memberRoleName = props.memberRole ? props.memberRoleName : fleetRoleName(props.name);
+    if (!memberRoleName) throw new Error("FleetAccess: memberRoleName is required with memberRole");
+    this.memberRoleName = memberRoleName;
 
     this.policy("seed", {
       role: props.seedRole,
@@ -140,7 +147,8 @@ export class FleetAccess extends Construct {
       document: seedPolicyDocument({
         region: props.region,
         groupId: props.groupId,
-        appRoleName: memberRole.roleName,
+        // The name as written (not the role's attribute): the document stays a literal to compare.
+        appRoleName: memberRoleName,
         bucketName: props.bucketName,
         fleetTagValue: props.name,
       }),

@@ -131,7 +131,7 @@ export function composeAutoScaling(stack: TerraformStack, props: AutoScalingProp
     groupId: group.groupId,
     bucketName: props.backups.bucketName,
     seedRole: props.backups.role,
-    memberRole: props.files?.role,
+    ...(props.files?.role ? { memberRole: props.files.role, memberRoleName: plan.memberRoleName } : {}),
     tags: props.tags,
   });
   // The group's first servers find their role's read policy and the seed its calls.

@@ -12,10 +12,11 @@ export const CLUSTER_DIGEST_VARIANTS: Record<string, Record<string, unknown>> = 
   Object.entries(ADDRESS_VARIANTS).filter(([name]) => name.startsWith("cluster")),
 );
 
-export function normalizedStack(tf: TfJson, outdir: string): string {
-  return JSON.stringify(tf, null, 1).split(outdir).join("<synth>").split(projectRoot).join("<project>");
+/** `synthDir`: where the release of the synth lies (the synth's folder unless one was passed). */
+export function normalizedStack(tf: TfJson, synthDir: string): string {
+  return JSON.stringify(tf, null, 1).split(synthDir).join("<synth>").split(projectRoot).join("<project>");
 }
 
-export function stackDigest(tf: TfJson, outdir: string): string {
-  return createHash("sha256").update(normalizedStack(tf, outdir)).digest("hex");
+export function stackDigest(tf: TfJson, synthDir: string): string {
+  return createHash("sha256").update(normalizedStack(tf, synthDir)).digest("hex");
 }
