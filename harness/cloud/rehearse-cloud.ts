@@ -160,7 +160,7 @@ export async function rehearseCloud(opts: ScenarioOptions): Promise<number> {
         for (const variant of variants) {
           const first = cloud.log.calls.length;
           const result = variant.scaling
-            ? await runScalingVariant(ts, cloud, variant, where)
+            ? await runScalingVariant(ts, cloud, variant, table, where)
             : await runVariant(ts, cloud, variant, table, where);
           outcome[set.id]![variant.id] = result;
           passed = result && passed;
