@@ -286,6 +286,10 @@ export function serverFiles(
  */
 export function renderCloudInit(options: CloudInitOptions, source: TemplateSource = repositorySource): string {
   const o = parseCloudInitOptions(options);
+  if (o.seed)
+    throw new Error(
+      "the seed option belongs in the deploy step's host settings only: user data never carries the scaling group's id",
+    );
   const bootstrap = stripComments(source("bin/todo-bootstrap"), "bin/todo-bootstrap");
   const library = stripComments(source("lib/common.sh"), "lib/common.sh");
   const config = {

@@ -1,5 +1,5 @@
 // todo-seed — admits the scaling group's new servers (docs/auto-scaling.md, "Booting"). One run
-// is one pass; a timer would run it every 30 s on the seed (the first fixed app server).
+// is one pass; todo-seed.timer runs it every 30 s on the seed (the first fixed app server).
 //
 //   node seed.mjs
 //
