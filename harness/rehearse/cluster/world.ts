@@ -118,8 +118,22 @@ export class ClusterWorld {
     );
   }
 
-  private async bootMachine(name: string, address: string, userData: string, size?: MachineSize): Promise<Container> {
+  /**
+   * A machine in the VPC at `address`, booted from `userData`. `instance` is for an instance the
+   * local cloud runs (a scaled-out server): its id and host name, and a cleanup of its own, run
+   * when the instance is deleted (and at the end of the run, whatever happens).
+   */
+  async bootMachine(
+    name: string,
+    address: string,
+    userData: string,
+    size?: MachineSize,
+    instance?: { id: string; hostname: string; cleanup: Cleanup },
+  ): Promise<Container> {
     const network = await this.vpc.attach(name, address);
+    instance?.cleanup.add(`network namespace ${network.namespace}`, async () => {
+      await run("ip", ["netns", "delete", network.namespace], { allowFailure: true });
+    });
     const box = new Container(
       {
         name: `todo-rc-${this.o.id}-${name}`,
@@ -129,11 +143,11 @@ export class ClusterWorld {
         aptCacheDir: this.o.aptCacheDir,
         ...(size ? { size } : {}),
       },
-      this.o.cleanup,
+      instance?.cleanup ?? this.o.cleanup,
     );
     await mkdir(join(this.o.runDir, name), { recursive: true });
     await box.prepare();
-    await box.writeSeed(userData, `rehearsal-${this.o.id}-${name}`, name);
+    await box.writeSeed(userData, instance?.id ?? `rehearsal-${this.o.id}-${name}`, instance?.hostname ?? name);
     // The key pair: what the ECS puts in root's authorized_keys from the instance's key pair.
     await box.writeFile("root/.ssh/authorized_keys", `${this.publicKey}\n`, 0o600);
     await this.earlyBoot.boot(box);

@@ -138,7 +138,11 @@ const xmlEscape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").
 export async function startS3StandIn(opts: {
   bucket: string;
   region: string;
-  creds: () => Credentials;
+  /**
+   * The credentials requests may be signed with: one role's, or several (each request is checked
+   * with the one its access key names), for a bucket that more than one role reaches.
+   */
+  creds: () => Credentials | Credentials[];
   pageSize?: number;
   host?: string;
   /** The emulator's store whose TOS bucket this serves (created there if missing); default: a store of its own. */
@@ -190,11 +194,14 @@ export async function startS3StandIn(opts: {
         bucket: opts.bucket,
         objects,
         contentTypes,
-        creds: opts.creds,
+        creds: () => [opts.creds()].flat()[0]!,
         now: opts.now ?? (() => new Date()),
         log,
       });
-    const problem = verifySigV4(req, body, { region: opts.region, creds: opts.creds(), now: opts.now?.() });
+    const all = [opts.creds()].flat();
+    const keyId = /Credential=([^/,]+)\//.exec(req.headers.authorization ?? "")?.[1];
+    const creds = all.find((c) => c.AccessKeyId === keyId) ?? all[0]!;
+    const problem = verifySigV4(req, body, { region: opts.region, creds, now: opts.now?.() });
     if (problem) return answer(req, res, 403, error("SignatureDoesNotMatch", problem), problem);
     const [, bucket, ...rest] = url.pathname.split("/");
     if (bucket !== opts.bucket) return answer(req, res, 404, error("NoSuchBucket", String(bucket)));
