@@ -81,7 +81,7 @@ export function referenceOf(value: unknown, what: string): Reference {
   return { address: m[1]!, attribute: m[2]! };
 }
 
-function valueOf(value: unknown, what: string): Value {
+function literalOrReference(value: unknown, what: string): Value {
   if (typeof value !== "string") throw new Error(`${what}: ${JSON.stringify(value)} is not a string`);
   return value.includes("${") ? referenceOf(value, what) : value;
 }
@@ -147,7 +147,7 @@ export function readAutoScaling(tf: TfJson): AutoScalingSpec | undefined {
     securityGroups: list(c.security_group_ids).map((s, n) =>
       referenceOf(s, `${configAddress}.security_group_ids[${n}]`),
     ),
-    keyPair: c.key_pair_name === undefined ? undefined : valueOf(c.key_pair_name, `${configAddress}.key_pair_name`),
+    keyPair: c.key_pair_name === undefined ? undefined : literalOrReference(c.key_pair_name, `${configAddress}.key_pair_name`),
     userData: decodeUserData(c.user_data, `${configAddress}.user_data`),
     volumes: list(c.volumes).map((v) => ({
       type: String(v.volume_type),
