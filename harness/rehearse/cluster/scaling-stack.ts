@@ -147,7 +147,8 @@ export function readAutoScaling(tf: TfJson): AutoScalingSpec | undefined {
     securityGroups: list(c.security_group_ids).map((s, n) =>
       referenceOf(s, `${configAddress}.security_group_ids[${n}]`),
     ),
-    keyPair: c.key_pair_name === undefined ? undefined : literalOrReference(c.key_pair_name, `${configAddress}.key_pair_name`),
+    keyPair:
+      c.key_pair_name === undefined ? undefined : literalOrReference(c.key_pair_name, `${configAddress}.key_pair_name`),
     userData: decodeUserData(c.user_data, `${configAddress}.user_data`),
     volumes: list(c.volumes).map((v) => ({
       type: String(v.volume_type),

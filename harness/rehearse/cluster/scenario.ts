@@ -6,6 +6,8 @@ import { run } from "../shell.js";
 import { runSmokeTest } from "../smoke-test.js";
 import { expectSharedBudgetAndClientAddress } from "./client-address.js";
 import { TrafficFigures } from "./measure.js";
+import { FleetReach } from "./fleet-reach.js";
+import { runAutoScaling } from "./fleet-scenario.js";
 import { runScaling } from "./scaling.js";
 import { runServerLoss } from "./server-loss.js";
 import { ClusterWorld, type ClusterOptions } from "./world.js";
@@ -15,13 +17,15 @@ import { ClusterWorld, type ClusterOptions } from "./world.js";
  * test, the database's allowlist, a rolling release (0 failed requests), a release with a
  * migration (run once, by the first server), the backup job on the first server only, one
  * client's rate limit across servers and its address as the app sees it, a server leaving
- * (server-loss.ts) and scaling 2 → 3 → 2 (scaling.ts). Each traffic scenario reports requests,
- * failures and p99.
+ * (server-loss.ts), scaling 2 → 3 → 2 (scaling.ts), and auto scaling (fleet-scenario.ts;
+ * REHEARSAL_SKIP_AUTO_SCALING=1 leaves it out). Each traffic scenario reports requests, failures and p99.
  */
 export interface ClusterReleases {
   base: Release;
   second: Release;
   migrating: Release;
+  /** The release after `migrating` (a marker added), which auto scaling rolls out to the fleet. */
+  fleet: Release;
 }
 
 export async function runClusterScenario(o: ClusterOptions, releases: ClusterReleases): Promise<void> {
@@ -52,10 +56,13 @@ export async function clusterPreflight(): Promise<void> {
 
 async function scenario(world: ClusterWorld, o: ClusterOptions, releases: ClusterReleases): Promise<void> {
   const { log } = o;
+  const autoScaling = !process.env.REHEARSAL_SKIP_AUTO_SCALING;
+  let reach: FleetReach | undefined;
 
   await log.step("cluster: VPC, NAT gateway, the synthesized stack, RDS with its allowlist", async () => {
     await clusterPreflight();
     await world.createNetwork();
+    if (autoScaling) reach = await FleetReach.prepare(world);
     const stack = await world.synth(releases.base, 2);
     await world.createSubnetsAndRds();
     log.info(
@@ -176,6 +183,7 @@ async function scenario(world: ClusterWorld, o: ClusterOptions, releases: Cluste
 
   await runServerLoss(world, traffic, log);
   await runScaling(world, releases.migrating, traffic, log);
+  if (reach) await runAutoScaling(world, reach, { current: releases.migrating, next: releases.fleet }, traffic, log);
 
   await waitFor(async () => (await api.request("GET", "/readyz")).status === 200, 30_000, "/readyz through the CLB");
   log.info(`cluster figures (6 writing clients through the CLB):\n${traffic.lines.join("\n")}`);

@@ -13,7 +13,8 @@ import { expectSystemRunning } from "../server-checks.js";
 import { run } from "../shell.js";
 import type { StepLog } from "../steps.js";
 import type { MirrorNode } from "../user-data.js";
-import { LoadBalancer } from "./load-balancer.js";
+import type { Endpoints } from "./endpoints.js";
+import { LoadBalancer, type Member } from "./load-balancer.js";
 import { startRds, type Rds } from "./rds.js";
 import { synthCluster, type SynthesizedCluster } from "./stack.js";
 import { applyDeploy, deployConfiguration } from "./terraform-deploy.js";
@@ -53,6 +54,8 @@ export class ClusterWorld {
   mirror!: MirrorServer;
   bastion!: Container;
   readonly servers: AppServer[] = [];
+  /** Servers the scaling group started (world-booter.ts), while they run: in the diagnostics too. */
+  readonly scaledOut: AppServer[] = [];
   stack!: SynthesizedCluster;
   private keyPath = "";
   private readonly earlyBoot = new EarlyBootTurns();
@@ -88,8 +91,16 @@ export class ClusterWorld {
     this.publicKey = (await readFile(`${this.keyPath}.pub`, "utf8")).trim();
   }
 
-  async synth(release: Release, servers: number): Promise<SynthesizedCluster> {
+  /**
+   * The stand-ins of Volcengine's endpoints written into the stack (endpoints.ts); set by
+   * fleet-reach.ts before the first synth, absent where the cluster needs none (the bench).
+   */
+  endpoints: Endpoints | undefined;
+
+  async synth(release: Release, servers: number, autoScaling?: Record<string, unknown>): Promise<SynthesizedCluster> {
     this.stack = await synthCluster({
+      ...(this.endpoints ? { endpoints: this.endpoints } : {}),
+      ...(autoScaling ? { autoScaling } : {}),
       workDir: join(this.o.runDir, "synth"),
       servers,
       release,
@@ -220,7 +231,7 @@ export class ClusterWorld {
   /** Each running server's failed units and recent warnings: what explains a failed step. */
   async diagnostics(): Promise<string> {
     const parts: string[] = [];
-    for (const server of this.servers) {
+    for (const server of [...this.servers, ...this.scaledOut]) {
       if (!server.box.running) continue;
       const out = await server.box.exec(
         "systemctl --failed --no-pager; for u in $(systemctl --failed --plain --no-legend | awk '{print $1}'); do journalctl -b -u \"$u\" --no-pager -n 30; done; journalctl -b -p warning --no-pager -n 40",
@@ -257,8 +268,11 @@ export class ClusterWorld {
     }
   }
 
-  /** The server group as the stack defines it, members being the servers deployed so far. */
-  async syncLoadBalancer(): Promise<void> {
+  /**
+   * The server group as the stack defines it, members being the servers deployed so far, and
+   * `extra` members (the scaling group's, as the local cloud's server group holds them).
+   */
+  async syncLoadBalancer(extra: Member[] = []): Promise<void> {
     if (!this.lb) {
       await mkdir(join(this.o.runDir, "lb"), { recursive: true });
       this.lb = new LoadBalancer(
@@ -274,6 +288,6 @@ export class ClusterWorld {
       if (!spec || !server) throw new Error(`server group member ${member.instanceResource} is not a booted server`);
       return { name: server.name, address: server.address, port: member.port, weight: member.weight };
     });
-    await this.lb.setMembers(members);
+    await this.lb.setMembers([...members, ...extra]);
   }
 }
