@@ -29,6 +29,8 @@ export interface FleetCloudOptions {
   now?: () => number;
   /** ECS's transitions (RUNNING after RunInstances); default 1 s. */
   transitionMs?: number;
+  /** Moves the clock `now` reads by that much (tests); default: waits as long. */
+  advance?: (ms: number) => void;
 }
 
 type Call = (service: string, action: string, params?: Record<string, unknown>) => Promise<TfJson>;
@@ -219,8 +221,9 @@ export class FleetCloud {
 
   /** Waits out the stand-in's transitions (a CLB being created is not yet usable). */
   private async settle(): Promise<void> {
-    if (this.o.now) return;
-    await new Promise((r) => setTimeout(r, (this.o.transitionMs ?? 1000) + 50));
+    const ms = (this.o.transitionMs ?? 1000) + 50;
+    if (this.o.advance) this.o.advance(ms);
+    else await new Promise((r) => setTimeout(r, ms));
   }
 
   /** The enabler: the group starts launching up to its desired number. */
