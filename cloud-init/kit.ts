@@ -107,6 +107,23 @@ export function optionsFromHostConf(text: string): CloudInitOptions {
         }
       : undefined,
     filesCredentials: get("FILES_ROLE") ? { roleName: get("FILES_ROLE") } : undefined,
+    seed: get("SEED_GROUP_ID")
+      ? {
+          groupId: get("SEED_GROUP_ID"),
+          appRoleName: required("SEED_APP_ROLE"),
+          region: required("SEED_REGION"),
+          endpoint: required("SEED_ENDPOINT"),
+        }
+      : undefined,
+    fleet: get("FLEET_BUCKET")
+      ? {
+          bucket: get("FLEET_BUCKET"),
+          region: required("FLEET_REGION"),
+          endpoint: required("FLEET_ENDPOINT"),
+          member: required("FLEET_MEMBER") === "1",
+          ...(get("FLEET_ROLE") ? { roleName: get("FLEET_ROLE") } : {}),
+        }
+      : undefined,
   };
   for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key];
   return parseCloudInitOptions(options as CloudInitOptions);

@@ -4,6 +4,10 @@ import { nodeVersionSchema, pinnedNodeRelease } from "../contract/node.js";
 
 const pinnedNode = pinnedNodeRelease();
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const roleName = z.string().regex(/^[A-Za-z0-9.@_-]{1,64}$/);
+const httpsOrigin = z
+  .string()
+  .regex(/^https:\/\/[^'"\\$`\s/]+\/?$/, "endpoint must be an https:// origin without quotes, $ or spaces");
 
 /**
  * What the server's cloud-config depends on. This is the contract between the infra stack
@@ -81,11 +85,9 @@ export const cloudInitOptionsSchema = z
         bucket: tosBucketName,
         region: regionId,
         /** S3-compatible endpoint, e.g. https://tos-s3-cn-beijing.volces.com */
-        endpoint: z
-          .string()
-          .regex(/^https:\/\/[^'"\\$`\s/]+\/?$/, "endpoint must be an https:// origin without quotes, $ or spaces"),
+        endpoint: httpsOrigin,
         /** IAM role attached to the instance (its credentials come from the metadata service). */
-        roleName: z.string().regex(/^[A-Za-z0-9.@_-]{1,64}$/),
+        roleName,
       })
       .strict()
       .optional(),
@@ -94,8 +96,43 @@ export const cloudInitOptionsSchema = z
      * privileged `<app>-files-credentials` unit copies from the metadata service into a file the
      * app may read (the app itself cannot reach the metadata service). No key here.
      */
-    filesCredentials: z
-      .object({ roleName: z.string().regex(/^[A-Za-z0-9.@_-]{1,64}$/) })
+    filesCredentials: z.object({ roleName }).strict().optional(),
+    /**
+     * The seed of an auto-scaling fleet (docs/auto-scaling.md): the first fixed app server admits
+     * the scaling group's new servers (todo-seed.timer, every 30 s). Only in that server's deploy
+     * step: the group's id is a Terraform value, never part of a fixed server's user data. The seed
+     * calls with its own role, the off-site backup role (so offsiteBackup is required with it).
+     */
+    seed: z
+      .object({
+        /** The scaling group whose held instances it admits. */
+        groupId: z
+          .string()
+          .regex(/^[A-Za-z0-9-]{1,64}$/, "groupId must be a scaling group id such as scg-ybqm0yoanrwj4bi1c3ne"),
+        /** The role it associates with each new server (the app servers' role). */
+        appRoleName: roleName,
+        region: regionId,
+        /** Volcengine's OpenAPI endpoint, e.g. https://open.volcengineapi.com */
+        endpoint: httpsOrigin,
+      })
+      .strict()
+      .optional(),
+    /**
+     * Where a fleet's deploys are published (fleet/ in the private bucket, contract/fleet.ts).
+     * `member: false` (the first fixed server): the kit installs todo-fleet-publish, which writes
+     * there with the off-site backup role unless roleName names another. `member: true` (the
+     * scaling configuration's user data): the server joins with no deploy step, reading with
+     * roleName, and keeps up with todo-fleet-sync.timer.
+     */
+    fleet: z
+      .object({
+        bucket: tosBucketName,
+        region: regionId,
+        /** S3-compatible endpoint of TOS, e.g. https://tos-s3-cn-beijing.volces.com */
+        endpoint: httpsOrigin,
+        member: z.boolean(),
+        roleName: roleName.optional(),
+      })
       .strict()
       .optional(),
   })
@@ -107,6 +144,23 @@ export const cloudInitOptionsSchema = z
   .refine((o) => o.nodeVersion === pinnedNode.version || o.nodeSha256.x64 !== pinnedNode.sha256["linux-x64"], {
     message: "nodeSha256 must be given for a nodeVersion other than the pinned one",
     path: ["nodeSha256"],
+  })
+  .refine((o) => !o.seed || o.offsiteBackup, {
+    message: "seed calls with the off-site backup role: offsiteBackup is required with it",
+    path: ["seed"],
+  })
+  .refine((o) => !o.fleet?.member || o.fleet.roleName, {
+    message: "a fleet member reads with its own role: fleet.roleName is required when fleet.member is true",
+    path: ["fleet", "roleName"],
+  })
+  .refine((o) => !o.fleet || o.fleet.member || o.fleet.roleName || o.offsiteBackup, {
+    message:
+      "the publishing server writes with the off-site backup role: offsiteBackup (or fleet.roleName) is required",
+    path: ["fleet"],
+  })
+  .refine((o) => !(o.seed && o.fleet?.member), {
+    message: "a fleet member cannot be the seed (the seed is a fixed server)",
+    path: ["seed"],
   })
   .refine((o) => new Set(o.appPorts).size === o.appPorts.length, {
     message: "appPorts must not repeat a port",

@@ -11,13 +11,24 @@ import {
   HOST_CONF_PATH,
   MEMORY_CONF_PATH,
   SHELL_LIBRARY_PATH,
+  FLEET_MEMBER_USER_DATA_BUDGET_BYTES,
   USER_DATA_BUDGET_BYTES,
   USER_DATA_LIMIT_BYTES,
 } from "../contract/server.js";
 import { apiNodeFlags } from "./node-flags.js";
+import { fleetFiles, fleetHostSettings, fleetUserData } from "./fleet-kit.js";
 import { memoryPlan, REFERENCE_MEM_TOTAL_MIB, renderMemoryConf } from "./memory-budget.js";
 
-export { USER_DATA_BUDGET_BYTES, USER_DATA_LIMIT_BYTES };
+export { FLEET_MEMBER_USER_DATA_BUDGET_BYTES, USER_DATA_BUDGET_BYTES, USER_DATA_LIMIT_BYTES };
+
+/** A write_files entry with its content gzipped and base64-encoded (cloud-init's gz+b64). */
+const gzipped = (path: string, permissions: string, text: string) => ({
+  path,
+  owner: "root:root",
+  permissions,
+  encoding: "gz+b64",
+  content: gzipDeterministic(Buffer.from(text)).toString("base64"),
+});
 
 /** A file the server gets (installed by the release's server kit, cloud-init/kit.ts). */
 export interface ServerFile {
@@ -130,6 +141,8 @@ export function renderHostConf(o: ResolvedCloudInitOptions): string {
       : {}),
     // Only when set, like ALERT_EMAIL: a server without files keeps its settings (and deploy trigger).
     ...(o.filesCredentials ? { FILES_ROLE: o.filesCredentials.roleName } : {}),
+    // Auto scaling (fleet-kit.ts): only with the seed or fleet option, like the two above.
+    ...fleetHostSettings(o),
   };
   const lines = Object.entries(values).map(([key, value]) => `${key}=${shellValue(value)}`);
   return `# Host settings from the stack configuration, written at first boot and by every deploy. No secrets here.\n${lines.join("\n")}\n`;
@@ -245,6 +258,7 @@ export function serverFiles(
       file(`/etc/systemd/system/${app}-files-credentials.timer`, "systemd/app-files-credentials.timer"),
     );
   }
+  for (const [path, template, permissions] of fleetFiles(o)) files.push(file(path, template, permissions));
   if (o.domain) {
     files.push(
       file("/usr/local/sbin/todo-certificate", "bin/todo-certificate", "0755"),
@@ -272,6 +286,10 @@ export function serverFiles(
  */
 export function renderCloudInit(options: CloudInitOptions, source: TemplateSource = repositorySource): string {
   const o = parseCloudInitOptions(options);
+  if (o.seed)
+    throw new Error(
+      "the seed option belongs in the deploy step's host settings only: user data never carries the scaling group's id",
+    );
   const bootstrap = stripComments(source("bin/todo-bootstrap"), "bin/todo-bootstrap");
   const library = stripComments(source("lib/common.sh"), "lib/common.sh");
   const config = {
@@ -295,11 +313,19 @@ export function renderCloudInit(options: CloudInitOptions, source: TemplateSourc
     ],
     runcmd: [[BOOTSTRAP_COMMAND]],
   };
+  // A fleet member joins with no deploy step: the join's code rides in the user data.
+  const fleet = fleetUserData(o);
+  if (fleet) {
+    for (const [path, template, permissions] of fleet.files)
+      config.write_files.push(gzipped(path, permissions, stripComments(source(template), template)));
+    config.runcmd = [fleet.runcmd];
+  }
   const text = `#cloud-config\n${stringify(config, { lineWidth: 0 })}`;
   const size = Buffer.byteLength(text);
-  if (size > USER_DATA_BUDGET_BYTES) {
+  const budget = fleet ? FLEET_MEMBER_USER_DATA_BUDGET_BYTES : USER_DATA_BUDGET_BYTES;
+  if (size > budget) {
     throw new Error(
-      `rendered cloud-config is ${size} bytes, over the project's ${USER_DATA_BUDGET_BYTES}-byte user-data budget (ECS allows ${USER_DATA_LIMIT_BYTES})`,
+      `rendered cloud-config is ${size} bytes, over the project's ${budget}-byte user-data budget${fleet ? " for a fleet member" : ""} (ECS allows ${USER_DATA_LIMIT_BYTES})`,
     );
   }
   return text;

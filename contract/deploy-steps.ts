@@ -15,7 +15,7 @@
  * `sudo` is the prefix for privileged commands: "$SUDO" in the Terraform scripts, "" when the
  * whole script already runs as root. No line contains "${" or "%{" (Terraform would evaluate it).
  */
-import { DEFAULT_APP_NAME, KIT_STAGING_DIR, RELEASE_COMMAND } from "./server.js";
+import { DEFAULT_APP_NAME, FLEET_PUBLISH_COMMAND, KIT_STAGING_DIR, RELEASE_COMMAND } from "./server.js";
 import { RELEASE_APP_NAME, RELEASE_KIT_DIR } from "./release.js";
 
 /** How many unpacked kits stay in KIT_STAGING_DIR (for looking at what was installed). */
@@ -60,4 +60,22 @@ export function switchReleaseCommands(tarball: string, sudo: string, appName: st
     `${sudo} ${RELEASE_COMMAND} deploy ${tarball}`,
     `if [ -n "$before" ] && [ "$before" = "$(readlink ${current} 2>/dev/null || true)" ]; then ${sudo} ${RELEASE_COMMAND} restart; fi`,
   ];
+}
+
+/**
+ * Auto scaling, on the first fixed server (docs/auto-scaling.md, "A release"): uploads the release
+ * and the app's settings (as `todo-release set-env` wrote them) under fleet/<deploy>/ and records
+ * the pending pointer. After the kit is installed and the settings are written, BEFORE
+ * switchReleaseCommands (which removes the tarball). Prints no setting's value.
+ */
+export function publishFleetCommands(tarball: string, sudo: string): string[] {
+  return [`${sudo} ${FLEET_PUBLISH_COMMAND} ${tarball}`];
+}
+
+/**
+ * Moves fleet/current to the pending deploy: the fleet's servers take it at their next
+ * todo-fleet-sync. Run on the first fixed server after the LAST fixed server's deploy step.
+ */
+export function pointFleetCommands(sudo: string): string[] {
+  return [`${sudo} ${FLEET_PUBLISH_COMMAND} --point`];
 }

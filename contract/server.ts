@@ -65,6 +65,19 @@ export const ENV_KEYS = {
 export const FILES_CREDENTIALS_SCRIPT = "/usr/local/lib/todo/files-credentials.mjs";
 export const filesCredentialsPath = (appName: string = DEFAULT_APP_NAME) => `/run/${appName}-files/credentials.json`;
 
+/**
+ * Auto scaling (docs/auto-scaling.md): the first fixed server publishes each deploy in the private
+ * bucket (todo-fleet-publish, run by the deploy step), the scaling group's servers pull it
+ * (todo-fleet-join: at first boot from the user data, then todo-fleet-sync.timer).
+ */
+export const FLEET_PUBLISH_COMMAND = "/usr/local/sbin/todo-fleet-publish";
+export const FLEET_JOIN_COMMAND = "/usr/local/sbin/todo-fleet-join";
+/** The join's code and the module of signed requests it imports, beside the shell library. */
+export const FLEET_JOIN_SCRIPT = "/usr/local/lib/todo/fleet-join.mjs";
+export const ROLE_CLIENT_SCRIPT = "/usr/local/lib/todo/role-client.mjs";
+/** The lock todo-fleet-join runs under, so the first boot's join and the timer's never overlap. */
+export const FLEET_JOIN_LOCK = "/run/todo-fleet-join.lock";
+
 /** Object key prefix of the off-server backups in the TOS bucket (IAM policy, lifecycle, offsite.mjs). */
 export const BACKUP_PREFIX = "postgres/";
 
@@ -72,3 +85,8 @@ export const BACKUP_PREFIX = "postgres/";
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 /** What this project allows itself: everything else travels in the release. */
 export const USER_DATA_BUDGET_BYTES = 6 * 1024;
+/**
+ * A fleet member's user data also carries the join and the module it imports (about 7 KB gzipped
+ * and base64-encoded): its own budget, still well inside ECS's limit.
+ */
+export const FLEET_MEMBER_USER_DATA_BUDGET_BYTES = 14 * 1024;

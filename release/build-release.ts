@@ -12,7 +12,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTar, gzipDeterministic, type TarEntry } from "../contract/tar.js";
 import {
@@ -27,7 +27,7 @@ import {
  * The release builder (`npm run release`, scripts/release.ts; the infra stack at synth time): the production server as one self-contained, content-addressed tarball,
  * dist/release/todo-api-<hash>.tar.gz, that unpacks to
  *
- *   server.mjs  migrate.mjs  admin.mjs  offsite.mjs  package.json  RELEASE  SOCKET_ACTIVATION  node_modules/@node-rs/bcrypt{,-linux-x64-gnu}
+ *   server.mjs  migrate.mjs  admin.mjs  offsite.mjs  role-client.mjs  package.json  RELEASE  SOCKET_ACTIVATION  node_modules/@node-rs/bcrypt{,-linux-x64-gnu}
  *   server/{install,kit.mjs,bin,systemd,nginx,etc,lib}   (the server kit: see kitFiles)
  *
  * so a server needs Node.js and nothing from a package registry. <hash> is the first 12 hex digits
@@ -36,7 +36,8 @@ import {
  * it is quiet on stdout and skips the build when its inputs have not changed.
  */
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const OFFSITE_CLIENT = "cloud-init/lib/offsite.mjs";
+/** The off-site backup client and the module of signed requests it imports. */
+const OFFSITE_CLIENT = ["cloud-init/lib/offsite.mjs", "cloud-init/lib/role-client.mjs"];
 
 export { RELEASE_APP_NAME, type Release };
 /** The only package that cannot be bundled: a native addon, plus its Linux x64 glibc binary. */
@@ -193,7 +194,8 @@ function collectFiles(bundleDir: string, kitFile: string, cacheDir: string, log:
   if (existsSync(adminCommand)) files.set("admin.mjs", { content: readFileSync(adminCommand), mode: 0o644 });
   // The server's off-site backup client (todo-backup/todo-restore run it from the current
   // release): too big for the 16 KB user data, and versioned with the release this way.
-  files.set("offsite.mjs", { content: readFileSync(join(projectRoot, OFFSITE_CLIENT)), mode: 0o644 });
+  for (const file of OFFSITE_CLIENT)
+    files.set(basename(file), { content: readFileSync(join(projectRoot, file)), mode: 0o644 });
   for (const [path, file] of kitFiles(kitFile)) files.set(path, file);
   const require = createRequire(join(projectRoot, "package.json"));
   const bcryptDir = dirname(require.resolve("@node-rs/bcrypt/package.json"));

@@ -30,7 +30,7 @@ import http from "node:http";
 import https from "node:https";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { hostSettings, roleCredentials, signV4 } from "./offsite.mjs";
+import { hostSettings, roleCredentials, signV4 } from "./role-client.mjs";
 
 // contract/fleet.ts, contract/release.ts, contract/server.ts, contract/deploy-steps.ts
 export const FLEET_CURRENT_KEY = "fleet/current";

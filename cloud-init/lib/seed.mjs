@@ -1,5 +1,5 @@
 // todo-seed — admits the scaling group's new servers (docs/auto-scaling.md, "Booting"). One run
-// is one pass; a timer would run it every 30 s on the seed (the first fixed app server).
+// is one pass; todo-seed.timer runs it every 30 s on the seed (the first fixed app server).
 //
 //   node seed.mjs
 //
@@ -32,7 +32,7 @@
 import { spawnSync } from "node:child_process";
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { hostSettings, roleCredentials } from "./offsite.mjs";
+import { hostSettings, roleCredentials } from "./role-client.mjs";
 import { callAction } from "./volc-openapi.mjs";
 
 const AUTO_SCALING = { service: "auto_scaling", version: "2020-01-01" };

@@ -4,7 +4,7 @@
 // base/sign.go, which volcengine-go-sdk uses). node:crypto only, no dependency: like offsite.mjs
 // it is copied onto the bare server and run with the server's Node.js.
 //
-// Credentials are the instance role's STS credentials (offsite.mjs's roleCredentials); the
+// Credentials are the instance role's STS credentials (role-client.mjs's roleCredentials); the
 // session token travels in X-Security-Token, which is signed. Nothing here prints a credential:
 // errors carry the action, the HTTP status and the API's error code and message only.
 import { createHash, createHmac } from "node:crypto";

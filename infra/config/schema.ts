@@ -144,6 +144,41 @@ const eipSchema = z
   .prefault({});
 
 /**
+ * An Auto Scaling group on top of the fixed servers (docs/auto-scaling.md): the group's servers
+ * boot from the same user data, pull the current release from the backup bucket and join the load
+ * balancer's server group. Absent: no group, and the stack is exactly what it was without it.
+ */
+export const autoScalingSchema = z
+  .strictObject({
+    /** Fewest servers the group keeps (besides the fixed `servers`). */
+    minServers: z.number().int().min(0, "at least 0").max(20, "at most 20").default(0),
+    /** Most servers the group may start. */
+    maxServers: z
+      .number()
+      .int()
+      .min(1, "at least 1 (a group that may start no server scales nothing)")
+      .max(20, "at most 20"),
+    /** How many servers the group runs now; default `minServers`. */
+    desiredServers: z.number().int().min(0, "at least 0").max(20, "at most 20").optional(),
+    /** Instance type of the group's servers; default the environment's `instanceType`. */
+    instanceType: instanceType.optional(),
+  })
+  .superRefine((a, ctx) => {
+    if (a.maxServers < a.minServers)
+      ctx.addIssue({
+        code: "custom",
+        path: ["maxServers"],
+        message: `must be at least minServers (${a.minServers})`,
+      });
+    else if (a.desiredServers !== undefined && (a.desiredServers < a.minServers || a.desiredServers > a.maxServers))
+      ctx.addIssue({
+        code: "custom",
+        path: ["desiredServers"],
+        message: `must be between minServers (${a.minServers}) and maxServers (${a.maxServers})`,
+      });
+  });
+
+/**
  * Settings of the load-balanced topology (used only with `"topology": "cluster"`; see
  * docs/scale-out.md). The servers are spread over `zone` and the second zone.
  */
@@ -177,6 +212,8 @@ export const clusterSchema = z
     natGateway: z.strictObject({ spec: z.enum(["Small", "Medium", "Large"]).default("Small") }).prefault({}),
     /** The SSH jump host; defaults to the app servers' instance type (choose a smaller one if you like). */
     bastion: z.strictObject({ instanceType: instanceType.optional() }).prefault({}),
+    /** A scaling group on top of the fixed servers (docs/auto-scaling.md); absent: none. */
+    autoScaling: autoScalingSchema.optional(),
   })
   .prefault({});
 
@@ -300,7 +337,16 @@ export const environmentSchema = z
           path: ["files", "bucketName"],
           message: "must differ from backups.bucketName: attachments and backups live in separate buckets",
         });
-      if (env.topology !== "cluster") return;
+      if (env.topology !== "cluster") {
+        if (env.cluster.autoScaling)
+          ctx.addIssue({
+            code: "custom",
+            path: ["cluster", "autoScaling"],
+            message:
+              'applies to topology "cluster" only: a scaling group adds servers behind the load balancer, which a single server has not (see docs/scale-out.md)',
+          });
+        return;
+      }
       for (const problem of clusterProblems(env))
         ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
     },

@@ -8,6 +8,7 @@ import {
   ALERT_COMMAND,
   HOST_CONF_PATH,
   installKitCommands,
+  publishFleetCommands,
   RELEASE_COMMAND,
   remoteTarballPath,
   removeTarballOnFailure,
@@ -85,6 +86,25 @@ export interface AppDeploymentProps {
    * @default - none
    */
   readonly dependsOn?: import("cdktf").ITerraformDependable[];
+  /**
+   * Host settings known only at apply (e.g. the scaling group's id for the seed): `serverOptions`
+   * holds `placeholder` (a literal the options accept), the host settings written to the server
+   * hold `value` (a Terraform expression) instead, and `value` is a trigger named `trigger`.
+   * @default - none
+   */
+  readonly lateHostSettings?: readonly LateHostSetting[];
+  /**
+   * Publish the release and its settings for the scaling group's servers (`publishFleetCommands`)
+   * before switching to it: the first fixed server of a cluster with `autoScaling`.
+   * @default false
+   */
+  readonly publishFleet?: boolean;
+}
+
+export interface LateHostSetting {
+  readonly placeholder: string;
+  readonly value: string;
+  readonly trigger: string;
 }
 
 /** The trigger values of a deploy step: any change re-runs it (Terraform replaces the null_resource). */
@@ -99,6 +119,7 @@ export function deploymentTriggers(
     | "databaseUrl"
     | "smtpUrl"
     | "alertWebhook"
+    | "lateHostSettings"
   >,
 ): Record<string, string> {
   const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -119,6 +140,7 @@ export function deploymentTriggers(
     // stack computed at synth when the URL was in the configuration, so that move redeploys
     // nothing). A new, changed or removed webhook redeploys.
     ...(props.alertWebhook ? { alert_webhook_sha256: Fn.sha256(props.alertWebhook) } : {}),
+    ...Object.fromEntries((props.lateHostSettings ?? []).map((s) => [s.trigger, s.value])),
   };
 }
 
@@ -137,6 +159,8 @@ export function deploymentTriggers(
 export class AppDeployment extends Construct {
   readonly resource: NullResource;
   readonly remoteTarball: string;
+  /** What re-runs this step (deploymentTriggers). */
+  readonly triggers: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: AppDeploymentProps) {
     super(scope, id);
@@ -152,51 +176,69 @@ export class AppDeployment extends Construct {
     }
     this.remoteTarball = remoteTarballPath(props.release.hash);
     const hostSettings = renderHostConf(parseCloudInitOptions(props.serverOptions));
+    const late = props.lateHostSettings ?? [];
+    for (const { placeholder } of late)
+      if (!hostSettings.includes(placeholder))
+        throw new Error(`AppDeployment: placeholder ${placeholder} is not in the host settings`);
 
-    // Read at plan time, and only required to deploy: destroy works without the key file.
-    const key = props.sshPrivateKeyPath
-      ? new LocalFile(this, "ssh-private-key", { path: props.sshPrivateKeyPath })
-      : undefined;
-    const preconditions = [
-      ...(props.preconditions ?? []),
-      ...(key ? [key.required("SSH private key (ssh.privateKeyPath)")] : []),
-    ];
-    const connection: SSHProvisionerConnection = {
-      type: "ssh",
-      host: props.host,
-      user: props.sshUser,
-      timeout: "10m",
-      ...(key ? { privateKey: key.content, agent: "false" } : { agent: "true" }),
-      ...(props.bastionHost
-        ? {
-            bastionHost: props.bastionHost,
-            bastionUser: props.sshUser,
-            ...(key ? { bastionPrivateKey: key.content } : {}),
-          }
-        : {}),
-    };
+    const { connection, keyPreconditions } = sshConnection(this, props);
+    const preconditions = [...(props.preconditions ?? []), ...keyPreconditions];
 
+    this.triggers = deploymentTriggers(props);
     this.resource = new NullResource(this, "release", {
-      triggers: deploymentTriggers(props),
+      triggers: { ...this.triggers },
       dependsOn: props.dependsOn,
       lifecycle: preconditions.length ? { precondition: preconditions } : undefined,
       connection,
       provisioners: [
         { type: "file", source: props.release.path, destination: this.remoteTarball },
-        { type: "remote-exec", inline: convergeScript(hostSettings, this.remoteTarball, props.release.hash) },
+        {
+          type: "remote-exec",
+          inline: withLateSettings(convergeScript(hostSettings, this.remoteTarball, props.release.hash), late),
+        },
         {
           // Secrets in their own script: Terraform hides the output of a provisioner whose
           // config references a sensitive value, and the script deletes itself.
           type: "remote-exec",
           inline: secretsScript(props),
         },
-        { type: "remote-exec", inline: deployScript(this.remoteTarball) },
+        { type: "remote-exec", inline: deployScript(this.remoteTarball, props.publishFleet ?? false) },
       ],
     });
   }
 }
 
-const sudo = `SUDO=; if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi`;
+/**
+ * How a deploy step reaches its server: SSH with the key file (read at plan time, and only
+ * required to deploy: destroy works without it) or the ssh-agent, through the bastion if any.
+ */
+export function sshConnection(
+  scope: Construct,
+  props: Pick<AppDeploymentProps, "host" | "bastionHost" | "sshUser" | "sshPrivateKeyPath">,
+): { connection: SSHProvisionerConnection; keyPreconditions: { condition: string; errorMessage: string }[] } {
+  const key = props.sshPrivateKeyPath
+    ? new LocalFile(scope, "ssh-private-key", { path: props.sshPrivateKeyPath })
+    : undefined;
+  const connection: SSHProvisionerConnection = {
+    type: "ssh",
+    host: props.host,
+    user: props.sshUser,
+    timeout: "10m",
+    ...(key ? { privateKey: key.content, agent: "false" } : { agent: "true" }),
+    ...(props.bastionHost
+      ? {
+          bastionHost: props.bastionHost,
+          bastionUser: props.sshUser,
+          ...(key ? { bastionPrivateKey: key.content } : {}),
+        }
+      : {}),
+  };
+  return { connection, keyPreconditions: key ? [key.required("SSH private key (ssh.privateKeyPath)")] : [] };
+}
+
+/** Picks the privileged prefix: nothing as root, sudo otherwise. */
+export const CHOOSE_SUDO = `SUDO=; if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi`;
+const sudo = CHOOSE_SUDO;
 
 function secretsScript(props: AppDeploymentProps): string[] {
   const lines = [
@@ -246,11 +288,18 @@ function convergeScript(hostSettings: string, remoteTarball: string, hash: strin
   ];
 }
 
-function deployScript(remoteTarball: string): string[] {
+/** The late values go in after the check for "${" (they are the Terraform expressions meant). */
+function withLateSettings(lines: string[], late: readonly LateHostSetting[]): string[] {
+  return lines.map((line) => late.reduce((l, s) => l.split(s.placeholder).join(s.value), line));
+}
+
+function deployScript(remoteTarball: string, publishFleet: boolean): string[] {
   return [
     "#!/bin/sh",
     "set -eu",
     sudo,
+    // Before the switch, which removes the tarball the publish uploads.
+    ...(publishFleet ? publishFleetCommands(remoteTarball, "$SUDO") : []),
     ...switchReleaseCommands(remoteTarball, "$SUDO"),
     `$SUDO ${RELEASE_COMMAND} status`,
   ];

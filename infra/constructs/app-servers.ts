@@ -54,6 +54,8 @@ export interface AppServerRef {
  */
 export class AppServers extends Construct {
   readonly servers: readonly AppServerRef[];
+  /** The image every server was created from (a scaling group's servers use the same). */
+  readonly imageId: string;
 
   constructor(scope: Construct, id: string, props: AppServersProps) {
     super(scope, id);
@@ -65,6 +67,7 @@ export class AppServers extends Construct {
         ? userData
         : encodeUserData(props.firstServerCloudConfig, `${props.name}-app-1`);
     const image = new ServerImage(this, "image", { image: props.image, instanceType: props.instanceType });
+    this.imageId = image.imageId;
 
     this.servers = Array.from({ length: props.count }, (_, i) => {
       const placement = props.placements[i % props.placements.length]!;

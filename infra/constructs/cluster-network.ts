@@ -31,12 +31,18 @@ export interface ClusterNetworkProps {
   readonly adminCidrs: readonly string[];
   /** Tags put on every taggable resource (the stack adds managed-by, app and environment). */
   readonly tags: Readonly<Record<string, string>>;
+  /**
+   * HTTP (80) from the app security group itself: the seed (the first server) checks a new
+   * server's `/readyz` before admitting it (`autoScaling`).
+   * @default false
+   */
+  readonly httpBetweenAppServers?: boolean;
 }
 
 /** One ingress rule as the stack intends it: from a CIDR or from another security group. */
 export interface ClusterIngressRule {
   readonly port: number;
-  readonly from: { readonly cidr: string } | { readonly securityGroup: "bastion" };
+  readonly from: { readonly cidr: string } | { readonly securityGroup: "bastion" | "app" };
   readonly purpose: string;
 }
 
@@ -104,6 +110,15 @@ export class ClusterNetwork extends Construct {
     const appIngressRules: ClusterIngressRule[] = [
       { port: 80, from: { cidr: CLB_BACKEND_SOURCE_CIDR }, purpose: "http from the load balancer" },
       { port: 22, from: { securityGroup: "bastion" }, purpose: "ssh from the bastion" },
+      ...(props.httpBetweenAppServers
+        ? [
+            {
+              port: 80,
+              from: { securityGroup: "app" as const },
+              purpose: "http from the app servers (the seed's readiness check)",
+            },
+          ]
+        : []),
     ];
     const bastionIngressRules: ClusterIngressRule[] = props.adminCidrs.map((cidr) => ({
       port: 22,
@@ -120,7 +135,9 @@ export class ClusterNetwork extends Construct {
           protocol: "tcp",
           portStart: rule.port,
           portEnd: rule.port,
-          ...("cidr" in rule.from ? { cidrIp: rule.from.cidr } : { sourceGroupId: bastionGroup.id }),
+          ...("cidr" in rule.from
+            ? { cidrIp: rule.from.cidr }
+            : { sourceGroupId: rule.from.securityGroup === "app" ? appGroup.id : bastionGroup.id }),
           policy: "accept",
           priority: 1,
           description: apiDescription(rule.purpose),

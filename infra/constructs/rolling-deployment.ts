@@ -8,6 +8,10 @@ export interface RollingDeploymentProps {
     readonly instanceId: string;
     readonly privateIp: string;
     readonly serverOptions: AppDeploymentProps["serverOptions"];
+    /** Host settings known only at apply (the first server's seed, with `autoScaling`). */
+    readonly lateHostSettings?: AppDeploymentProps["lateHostSettings"];
+    /** Publish the release for the scaling group's servers (the first server, with `autoScaling`). */
+    readonly publishFleet?: boolean;
   }[];
   /** The bastion's public IP: every SSH connection jumps through it. */
   readonly bastionHost: string;
@@ -85,6 +89,8 @@ export class RollingDeployment extends Construct {
           instanceId: server.instanceId,
           instanceType: props.instanceType,
           serverOptions: server.serverOptions,
+          ...(server.lateHostSettings ? { lateHostSettings: server.lateHostSettings } : {}),
+          ...(server.publishFleet ? { publishFleet: true } : {}),
           sshUser: props.sshUser,
           sshPrivateKeyPath: props.sshPrivateKeyPath,
           release: props.release,

@@ -14,6 +14,8 @@ import { databaseAlarms, loadBalancerAlarms, serverAlarms } from "../constructs/
 import { BackupBucket } from "../constructs/backup-bucket.js";
 import { clusterServerCloudInit, warnAlertsWithoutMail } from "./server-cloud-init.js";
 import { filesBucket, filesEnvSettings, filesOutputs } from "./files-parts.js";
+import { composeAutoScaling, fleetPlan, lateGroupId } from "./scaling-parts.js";
+import type { ScalingGroup } from "../constructs/scaling-group.js";
 import {
   alertWebhook,
   backupOutputs,
@@ -46,6 +48,7 @@ export function composeCluster(stack: TerraformStack, props: TopologyProps): Clu
     loadBalancerSubnetCidr: layout.loadBalancerSubnetCidr,
     adminCidrs: env.ssh.adminCidrs,
     tags,
+    ...(env.cluster.autoScaling ? { httpBetweenAppServers: true } : {}),
   });
 
   const nat = new NatGateway(stack, "nat", {
@@ -61,6 +64,9 @@ export function composeCluster(stack: TerraformStack, props: TopologyProps): Clu
   const keyPair = new AdminKeyPair(stack, "key-pair", { name, publicKey: env.ssh.publicKey });
 
   const cloudInit = clusterServerCloudInit(env, name);
+  const autoScaling = env.cluster.autoScaling;
+  const fleet = autoScaling ? fleetPlan(env, name, cloudInit) : undefined;
+  let scaling: ScalingGroup | undefined;
   const servers = new AppServers(stack, "servers", {
     name,
     count: env.cluster.servers,
@@ -120,6 +126,14 @@ export function composeCluster(stack: TerraformStack, props: TopologyProps): Clu
     servers: servers.servers.map((s, i) => ({
       ...s,
       serverOptions: i === 0 ? cloudInit.firstServer : cloudInit.otherServers,
+      // With autoScaling the first server also seeds and publishes: in its deploy step only.
+      ...(i === 0 && fleet
+        ? {
+            serverOptions: fleet.firstServerDeploy,
+            lateHostSettings: fleet.lateHostSettings(lateGroupId(() => scaling)),
+            publishFleet: true,
+          }
+        : {}),
     })),
     bastionHost: bastion.publicIp,
     instanceType: env.instanceType,
@@ -154,6 +168,24 @@ export function composeCluster(stack: TerraformStack, props: TopologyProps): Clu
     certificate: env.cluster.certificate,
     tags,
   });
+
+  if (autoScaling && fleet) {
+    scaling = composeAutoScaling(stack, {
+      name,
+      environment: env,
+      settings: autoScaling,
+      plan: fleet,
+      network,
+      servers,
+      keyPairName: keyPair.keyPairName,
+      serverGroupId: loadBalancer.serverGroupId,
+      bastionHost: bastion.publicIp,
+      rollout,
+      backups,
+      files,
+      tags,
+    });
+  }
 
   const cert = env.cluster.certificate;
   const apiUrl = cert ? `https://${cert.domain}` : `http://${loadBalancer.publicIp}`;
@@ -197,7 +229,19 @@ export function composeCluster(stack: TerraformStack, props: TopologyProps): Clu
     ...databaseAlarms(name, database.instanceId),
   ]);
 
-  return { kind: "cluster", network, loadBalancer, servers, bastion, rollout, database, backups, files, alarms };
+  return {
+    kind: "cluster",
+    network,
+    loadBalancer,
+    servers,
+    bastion,
+    rollout,
+    database,
+    backups,
+    files,
+    alarms,
+    scaling,
+  };
 }
 
 /**

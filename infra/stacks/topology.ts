@@ -9,6 +9,7 @@ import type { ClusterNetwork } from "../constructs/cluster-network.js";
 import type { LoadBalancer } from "../constructs/load-balancer.js";
 import type { Network } from "../constructs/network.js";
 import type { PostgresDatabase } from "../constructs/postgres-database.js";
+import type { ScalingGroup } from "../constructs/scaling-group.js";
 import type { RollingDeployment } from "../constructs/rolling-deployment.js";
 import type { TodoServer } from "../constructs/todo-server.js";
 
@@ -55,4 +56,6 @@ export interface ClusterTopology {
   readonly files?: FilesBucket;
   /** CloudMonitor alarms, when `alerts` is configured. */
   readonly alarms?: Alarms;
+  /** The Auto Scaling group (`cluster.autoScaling`); absent without it. */
+  readonly scaling?: ScalingGroup;
 }

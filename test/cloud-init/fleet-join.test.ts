@@ -27,8 +27,6 @@ import {
   startMetadataStandIn,
 } from "../../local-cloud/services/ecs/metadata.js";
 import { type S3StandIn, startS3StandIn } from "../../local-cloud/services/tos/s3-data-plane.js";
-import { serverFiles } from "../../cloud-init/render.js";
-import { variants } from "./helpers.js";
 import { makeRelease } from "./release-stand-in.js";
 
 type Step = { command: string; args: string[]; input?: string };
@@ -247,23 +245,4 @@ it("todo-fleet-join takes its settings from the host settings file, the OFFSITE_
     state: "/var/lib/todo-setup/fleet-deploy",
   });
   expect(() => kit.settings({ TODO_HOST_CONF: join(dir, "none") })).toThrow("FLEET_BUCKET missing");
-});
-
-// Until the stack option lands, a server that takes this release (an existing one at its next
-// deploy, or a new one) gets neither command: the kit carries the files as templates only.
-it("the kit installs neither todo-seed nor todo-fleet-join on any server yet", () => {
-  const options = {
-    environment: "prod",
-    databaseMode: "rds",
-    offsiteBackup: { bucket: BUCKET, region: REGION, endpoint: "https://tos-s3-cn-beijing.volces.com", roleName: ROLE },
-    filesCredentials: { roleName: ROLE },
-  } as const;
-  for (const variant of [...Object.values(variants), options]) {
-    const files = serverFiles(variant);
-    expect(files.length).toBeGreaterThan(10);
-    for (const f of files) {
-      expect(f.path).not.toMatch(/seed|fleet|volc-openapi/);
-      expect(f.content).not.toMatch(/seed\.mjs|fleet-join\.mjs|volc-openapi\.mjs|SEED_|FLEET_/);
-    }
-  }
 });

@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -249,6 +249,7 @@ describe("offsite.mjs", () => {
     const release = join(dir, "releases/0123456789ab");
     mkdirSync(release, { recursive: true });
     copyFileSync(client, join(release, "offsite.mjs"));
+    copyFileSync(join(dirname(client), "role-client.mjs"), join(release, "role-client.mjs"));
     symlinkSync(release, join(dir, "current"));
     const r = await offsite(["list", "2026-11-27"], { OFFSITE_CLIENT_PATH: join(dir, "current/offsite.mjs") });
     expect(r.status, r.stderr).toBe(0);

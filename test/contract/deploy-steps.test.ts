@@ -2,7 +2,13 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { installKitCommands, switchReleaseCommands, TARBALL_LEFTOVER_MINUTES } from "../../contract/deploy-steps.js";
+import {
+  installKitCommands,
+  pointFleetCommands,
+  publishFleetCommands,
+  switchReleaseCommands,
+  TARBALL_LEFTOVER_MINUTES,
+} from "../../contract/deploy-steps.js";
 import { run } from "../cloud-init/helpers.js";
 
 /**
@@ -73,5 +79,32 @@ describe("the uploaded release tarball", () => {
     const ok = runSteps(switchReleaseCommands(tarball, sudo));
     expect(ok.status).toBe(0);
     expect(existsSync(tarball)).toBe(false);
+  });
+});
+
+describe("the fleet's publish and point steps", () => {
+  it("run todo-fleet-publish through the sudo prefix, with nothing Terraform would interpolate", () => {
+    for (const lines of [publishFleetCommands(tarball, "$SUDO"), pointFleetCommands("$SUDO")]) {
+      expect(lines.join("\n")).not.toMatch(/\$\{|%\{/);
+      for (const line of lines) expect(line.startsWith("$SUDO ")).toBe(true);
+    }
+    expect(publishFleetCommands(tarball, "")).toEqual([` /usr/local/sbin/todo-fleet-publish ${tarball}`]);
+  });
+
+  it("leave the tarball for the switch step, and fail the script when publishing fails", () => {
+    const published = runSteps([...installKitCommands(tarball, hash, sudo), ...publishFleetCommands(tarball, sudo)]);
+    expect(published.status).toBe(0);
+    expect(existsSync(tarball)).toBe(true);
+    expect(readFileSync(log, "utf8")).toContain(`/usr/local/sbin/todo-fleet-publish ${tarball}\n`);
+    const failed = runSteps(
+      [...installKitCommands(tarball, hash, sudo), ...publishFleetCommands(tarball, sudo)],
+      "todo-fleet-publish",
+    );
+    expect(failed.status).toBe(9);
+    // the failure trap of the kit step removes the tarball, as for any failed step
+    expect(existsSync(tarball)).toBe(false);
+    const pointed = runSteps(pointFleetCommands(sudo));
+    expect(pointed.status).toBe(0);
+    expect(readFileSync(log, "utf8")).toContain("/usr/local/sbin/todo-fleet-publish --point\n");
   });
 });
