@@ -13,7 +13,7 @@ import { InstanceMetadata } from "../../harness/rehearse/cluster/instance-metada
 import { Relay } from "../../harness/rehearse/cluster/relay.js";
 import { readAutoScaling } from "../../harness/rehearse/cluster/scaling-stack.js";
 import { localize, synthCluster, type SynthesizedCluster, type TfJson } from "../../harness/rehearse/cluster/stack.js";
-import { FLEET_USER_DATA, withScalingResources } from "./fleet-rehearsal-support.js";
+import { AUTO_SCALING } from "../../harness/rehearse/cluster/fleet-scenario.js";
 
 // The pieces of the cluster rehearsal's auto scaling that need neither root nor containers: the
 // endpoints replaced in the synthesized stack, the scaling resources read from it, the metadata
@@ -21,7 +21,7 @@ import { FLEET_USER_DATA, withScalingResources } from "./fleet-rehearsal-support
 // and a recording booter), the bucket reached by two roles, and the relay to the stand-ins. The
 // booted whole runs in `npm run rehearse`.
 
-const kit = "../../cloud-init/lib/offsite.mjs";
+const kit = "../../cloud-init/lib/role-client.mjs";
 const openApiKit = "../../cloud-init/lib/volc-openapi.mjs";
 type Creds = { id: string; secret: string; token?: string };
 const { roleCredentials, signV4 } = (await import(kit)) as {
@@ -34,13 +34,15 @@ const MIRROR_NODE = { version: "24.99.1", sha256X64: "ab".repeat(32) };
 const ENDPOINTS = { openApi: "http://10.215.8.1:41001", tosS3: "http://10.215.8.1:41002" };
 let dir: string;
 let stack: SynthesizedCluster;
+/** The same cluster with `cluster.autoScaling` (what the rehearsal's auto-scaling steps boot). */
+let scaled: SynthesizedCluster;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "fleet-rehearsal-test-"));
   const release = { path: join(dir, "todo-api-0123456789ab.tar.gz"), hash: "0123456789ab" };
   writeFileSync(release.path, "not a real tarball");
   writeFileSync(join(dir, "id_ed25519"), "not a real key\n");
-  stack = await synthCluster({
+  const options = {
     workDir: dir,
     servers: 2,
     release,
@@ -50,13 +52,13 @@ beforeAll(async () => {
     mirrorUrl: "http://10.215.8.1:4321",
     node: MIRROR_NODE,
     endpoints: ENDPOINTS,
-  });
+  };
+  stack = await synthCluster(options);
+  scaled = await synthCluster({ ...options, autoScaling: AUTO_SCALING });
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The stack with the scaling resources, its user data localized as synthCluster does. */
-const scalingStack = () =>
-  localize(withScalingResources(stack.tf), { ...ENDPOINTS, mirrorUrl: "x", node: MIRROR_NODE, endpoints: ENDPOINTS });
+const scalingStack = () => structuredClone(scaled.tf) as TfJson;
 
 describe("Volcengine's endpoints replaced by the rehearsal's stand-ins", () => {
   it("moves a TOS endpoint in a YAML host settings block and adds path style on the next line, same indentation", () => {
@@ -125,31 +127,38 @@ describe("cluster.autoScaling as the rehearsal reads it from the synthesized sta
         .map((k) => `volcengine_subnet.${k}`)
         .sort(),
     );
-    expect(s.group.serverGroups[0]).toMatchObject({ port: 80, weight: 50 });
-    expect(s.configuration.userData).toBe(
-      FLEET_USER_DATA.replace(
-        "'https://tos-s3-cn-beijing.volces.com'\n",
-        `'${ENDPOINTS.tosS3}'\n      FLEET_PATH_STYLE='1'\n`,
-      ),
+    expect(s.group.serverGroups[0]).toMatchObject({ port: 80 });
+    // The member's user data: the fleet's settings with the stand-in's endpoint, path style, the
+    // mirror's Node.js, and nothing of Volcengine's endpoints left.
+    expect(s.configuration.userData).toContain(
+      `FLEET_ENDPOINT='${ENDPOINTS.tosS3}'\n      FLEET_PATH_STYLE='1'\n      FLEET_MEMBER='1'\n`,
     );
+    expect(s.configuration.userData).toContain(`NODE_VERSION='${MIRROR_NODE.version}'`);
+    expect(s.configuration.userData).not.toMatch(/volces\.com|volcengineapi/);
     expect(s.configuration.keyPair).toMatchObject({ attribute: "key_pair_name" });
     expect(s.attachmentOf).toBe(s.configuration.resource);
-    expect(s.hooks.map((h) => [h.type, h.policy, h.timeoutSeconds])).toEqual([
-      ["SCALE_OUT", "REJECT", 900],
+    expect(s.hooks.map((h) => [h.type, h.policy, h.timeoutSeconds]).sort()).toEqual([
       ["SCALE_IN", "CONTINUE", 60],
+      ["SCALE_OUT", "REJECT", 900],
     ]);
     expect(s.enabler.group).toBe(s.group.resource);
     expect(s.roles.map((r) => r.name).sort()).toEqual(["todo-api-cluster-backup", "todo-api-cluster-fleet"]);
     expect(s.roleAttachments).toEqual([{ instance: stack.servers[0]!.resource, role: "todo-api-cluster-backup" }]);
+    // Server 1's deploy step: the seed's OpenAPI and the fleet's bucket are the stand-ins'.
+    const deploy = JSON.stringify(scaled.tf.resource.null_resource);
+    expect(deploy).toContain(`"SEED_ENDPOINT='${ENDPOINTS.openApi}'"`);
+    expect(deploy).toContain(`"FLEET_ENDPOINT='${ENDPOINTS.tosS3}'","FLEET_PATH_STYLE='1'"`);
+    expect(deploy).not.toMatch(/volces\.com|volcengineapi/);
   });
 
   it("finds no scaling group in a stack without the option, and refuses what it cannot read", () => {
     expect(readAutoScaling(stack.tf)).toBeUndefined();
-    const expression = withScalingResources(stack.tf);
-    expression.resource.volcengine_scaling_configuration.fleet_configuration.user_data = "${base64encode(local.x)}";
+    const expression = scalingStack();
+    for (const c of Object.values(expression.resource.volcengine_scaling_configuration) as TfJson[])
+      c.user_data = "${base64encode(local.x)}";
     expect(() => readAutoScaling(expression)).toThrow(/a Terraform expression/);
-    const two = withScalingResources(stack.tf);
-    two.resource.volcengine_scaling_group.other = two.resource.volcengine_scaling_group.fleet_group;
+    const two = scalingStack();
+    two.resource.volcengine_scaling_group.other = Object.values(two.resource.volcengine_scaling_group)[0];
     expect(() => readAutoScaling(two)).toThrow(/2 volcengine_scaling_group/);
   });
 });

@@ -71,6 +71,7 @@ export class FleetReach {
       throw new Error("the synthesized stack has no backup bucket, where the fleet's objects go");
     const fleet = await FleetCloud.start({ tf: stack.tf, scaling: stack.scaling, booter: this.booter });
     this.fleet = fleet;
+    this.world.scalingGroupId = fleet.groupId;
     this.s3 = await startS3StandIn({
       bucket: stack.backupBucket,
       region: String(stack.tf.provider?.volcengine?.[0]?.region ?? "cn-beijing"),

@@ -96,6 +96,8 @@ export class ClusterWorld {
    * fleet-reach.ts before the first synth, absent where the cluster needs none (the bench).
    */
   endpoints: Endpoints | undefined;
+  /** The local cloud's id of the stack's scaling group (the seed's SEED_GROUP_ID), once it exists. */
+  scalingGroupId: string | undefined;
 
   async synth(release: Release, servers: number, autoScaling?: Record<string, unknown>): Promise<SynthesizedCluster> {
     this.stack = await synthCluster({
@@ -213,6 +215,9 @@ export class ClusterWorld {
     }
     for (const key of Object.keys(tf.resource.volcengine_eip_address ?? {})) {
       if (key.startsWith("bastion")) references[`volcengine_eip_address.${key}.eip_address`] = this.vpc.bastionEip;
+    }
+    for (const key of Object.keys(tf.resource.volcengine_scaling_group ?? {})) {
+      if (this.scalingGroupId) references[`volcengine_scaling_group.${key}.id`] = this.scalingGroupId;
     }
     for (const key of Object.keys(tf.resource.volcengine_rds_postgresql_account ?? {})) {
       references[`volcengine_rds_postgresql_account.${key}.account_name`] = this.stack.rds.accountName;
