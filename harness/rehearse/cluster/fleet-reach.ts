@@ -88,6 +88,13 @@ export class FleetReach {
     this.following ??= setInterval(() => void this.step(), 1000);
   }
 
+  /** The loop ends (the scenario is over; HAProxy and the servers go next). */
+  async stopFollowing(): Promise<void> {
+    if (this.following) clearInterval(this.following);
+    this.following = undefined;
+    while (this.busy) await new Promise((r) => setTimeout(r, 100));
+  }
+
   private async step(): Promise<void> {
     if (this.busy || !this.fleet) return;
     this.busy = true;
@@ -120,8 +127,7 @@ export class FleetReach {
   }
 
   async close(): Promise<void> {
-    if (this.following) clearInterval(this.following);
-    while (this.busy) await new Promise((r) => setTimeout(r, 100));
+    await this.stopFollowing();
     await Promise.allSettled([
       this.openApi.close(),
       this.tos.close(),

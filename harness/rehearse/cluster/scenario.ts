@@ -183,7 +183,10 @@ async function scenario(world: ClusterWorld, o: ClusterOptions, releases: Cluste
 
   await runServerLoss(world, traffic, log);
   await runScaling(world, releases.migrating, traffic, log);
-  if (reach) await runAutoScaling(world, reach, { current: releases.migrating, next: releases.fleet }, traffic, log);
+  if (reach) {
+    await runAutoScaling(world, reach, { current: releases.migrating, next: releases.fleet }, traffic, log);
+    await reach.stopFollowing();
+  }
 
   await waitFor(async () => (await api.request("GET", "/readyz")).status === 200, 30_000, "/readyz through the CLB");
   log.info(`cluster figures (6 writing clients through the CLB):\n${traffic.lines.join("\n")}`);
