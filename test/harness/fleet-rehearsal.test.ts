@@ -1,18 +1,26 @@
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
+import { createServer, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { BootRequest, InstanceBooter } from "../../local-cloud/booter.js";
 import { listen } from "../../local-cloud/listen.js";
 import { startS3StandIn } from "../../local-cloud/services/tos/s3-data-plane.js";
-import { withLocalEndpoints } from "../../harness/rehearse/cluster/endpoints.js";
+import { request } from "node:https";
+import {
+  endpointNames,
+  hostsLines,
+  makeRehearsalCa,
+  OPENAPI_HOST,
+  type RehearsalCa,
+  trustFiles,
+} from "../../harness/rehearse/cluster/endpoints.js";
 import { FleetCloud } from "../../harness/rehearse/cluster/fleet-cloud.js";
 import { InstanceMetadata } from "../../harness/rehearse/cluster/instance-metadata.js";
-import { Relay } from "../../harness/rehearse/cluster/relay.js";
+import { TlsFront } from "../../harness/rehearse/cluster/tls-front.js";
 import { readAutoScaling } from "../../harness/rehearse/cluster/scaling-stack.js";
-import { localize, synthCluster, type SynthesizedCluster, type TfJson } from "../../harness/rehearse/cluster/stack.js";
+import { synthCluster, type SynthesizedCluster, type TfJson } from "../../harness/rehearse/cluster/stack.js";
 import { AUTO_SCALING } from "../../harness/rehearse/cluster/fleet-scenario.js";
 
 // The pieces of the cluster rehearsal's auto scaling that need neither root nor containers: the
@@ -31,11 +39,12 @@ const { roleCredentials, signV4 } = (await import(kit)) as {
 const { callAction } = (await import(openApiKit)) as { callAction(a: Record<string, unknown>): Promise<TfJson> };
 
 const MIRROR_NODE = { version: "24.99.1", sha256X64: "ab".repeat(32) };
-const ENDPOINTS = { openApi: "http://10.215.8.1:41001", tosS3: "http://10.215.8.1:41002" };
+const TOS_HOST = "tos-s3-cn-beijing.volces.com";
 let dir: string;
 let stack: SynthesizedCluster;
 /** The same cluster with `cluster.autoScaling` (what the rehearsal's auto-scaling steps boot). */
 let scaled: SynthesizedCluster;
+let ca: RehearsalCa;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "fleet-rehearsal-test-"));
@@ -51,58 +60,91 @@ beforeAll(async () => {
     adminCidr: "10.215.8.1/32",
     mirrorUrl: "http://10.215.8.1:4321",
     node: MIRROR_NODE,
-    endpoints: ENDPOINTS,
   };
   stack = await synthCluster(options);
   scaled = await synthCluster({ ...options, autoScaling: AUTO_SCALING });
+  ca = await makeRehearsalCa(join(dir, "ca"), [OPENAPI_HOST, TOS_HOST, `*.${TOS_HOST}`]);
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const scalingStack = () => structuredClone(scaled.tf) as TfJson;
 
-describe("Volcengine's endpoints replaced by the rehearsal's stand-ins", () => {
-  it("moves a TOS endpoint in a YAML host settings block and adds path style on the next line, same indentation", () => {
-    const { text, replaced } = withLocalEndpoints(
-      "content: |\n      FLEET_MEMBER='1'\n      FLEET_ENDPOINT='https://tos-s3-cn-beijing.volces.com'\n      X='y'\n",
-      ENDPOINTS,
-    );
-    expect(text).toBe(
-      `content: |\n      FLEET_MEMBER='1'\n      FLEET_ENDPOINT='${ENDPOINTS.tosS3}'\n      FLEET_PATH_STYLE='1'\n      X='y'\n`,
-    );
-    expect(replaced).toEqual(["FLEET_ENDPOINT"]);
-  });
+/** GET over TLS to 127.0.0.1:port as `host` (SNI and Host), trusting only the run's CA. */
+function getAs(
+  port: number,
+  host: string,
+  path: string,
+  trust: string | null = ca.caPem,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) =>
+    request(
+      { host: "127.0.0.1", port, servername: host, headers: { host }, path, ca: trust ?? undefined, agent: false },
+      (res) => {
+        let body = "";
+        res.on("data", (d) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    )
+      .on("error", reject)
+      .end(),
+  );
+}
 
-  it("keeps the deploy step's JSON array valid: the inserted setting is a string of its own", () => {
-    const lines = [
-      "#!/bin/sh",
-      "OFFSITE_ENDPOINT='https://tos-s3-cn-shanghai.ivolces.com'",
-      "SEED_ENDPOINT='https://open.volcengineapi.com'",
+describe("Volcengine's endpoints under their real names", () => {
+  it("finds the names the stack calls: TOS in every server's settings, the OpenAPI once there is a seed", () => {
+    const texts = (s: SynthesizedCluster) => [
+      ...s.servers.map((x) => x.userData),
+      JSON.stringify(s.tf.resource.null_resource),
     ];
-    const { text, replaced } = withLocalEndpoints(JSON.stringify({ inline: lines }, null, 1), ENDPOINTS);
-    expect(JSON.parse(text).inline).toEqual([
-      "#!/bin/sh",
-      `OFFSITE_ENDPOINT='${ENDPOINTS.tosS3}'`,
-      "OFFSITE_PATH_STYLE='1'",
-      `SEED_ENDPOINT='${ENDPOINTS.openApi}'`,
+    expect(endpointNames(texts(stack))).toEqual({ tos: [TOS_HOST] });
+    expect(endpointNames(texts(scaled))).toEqual({ openApi: OPENAPI_HOST, tos: [TOS_HOST] });
+    // The stack itself is left as synthesized: the kit takes https:// origins only.
+    expect(JSON.stringify(scaled.tf.resource.null_resource)).toContain(`"SEED_ENDPOINT='https://${OPENAPI_HOST}'"`);
+    expect(readAutoScaling(scaled.tf)!.configuration.userData).toContain(`FLEET_ENDPOINT='https://${TOS_HOST}'`);
+  });
+
+  it("resolves each name, and the bucket as a virtual host, to the host's end of the uplink", () => {
+    expect(hostsLines({ openApi: OPENAPI_HOST, tos: [TOS_HOST] }, ["todo-backups"], "10.215.8.1")).toEqual([
+      `10.215.8.1 ${OPENAPI_HOST}`,
+      `10.215.8.1 ${TOS_HOST}`,
+      `10.215.8.1 todo-backups.${TOS_HOST}`,
     ]);
-    expect(replaced).toEqual(["OFFSITE_ENDPOINT", "OpenAPI"]);
   });
 
-  it("refuses to leave a Volcengine endpoint it cannot rewrite as a setting", () => {
-    expect(() => withLocalEndpoints("curl https://tos-s3-cn-beijing.volces.com/x\n", ENDPOINTS)).toThrow(
-      /a Volcengine endpoint is left/,
+  it("makes every Node.js process on a server trust the run's CA: units through systemd, logins through pam_env", () => {
+    const files = Object.fromEntries(trustFiles(ca.caPem).map((f) => [f.path, f.content]));
+    const path = Object.keys(files).find((p) => p.endsWith(".crt"))!;
+    expect(files[path]).toBe(ca.caPem);
+    expect(files["etc/systemd/system.conf.d/todo-rehearsal-ca.conf"]).toBe(
+      `[Manager]\nDefaultEnvironment=NODE_EXTRA_CA_CERTS=/${path}\n`,
     );
+    expect(files["etc/environment"]).toBe(`NODE_EXTRA_CA_CERTS=/${path}\n`);
   });
 
-  it("leaves none in the synthesized cluster's user data or deploy step", () => {
-    // Server 1 backs up to the bucket (the others have no TOS setting).
-    expect(stack.servers[0]!.userData).toContain(
-      `OFFSITE_ENDPOINT='${ENDPOINTS.tosS3}'\n      OFFSITE_PATH_STYLE='1'\n`,
-    );
-    for (const server of stack.servers) expect(server.userData).not.toMatch(/volces\.com|volcengineapi/);
-    const deploy = JSON.stringify(stack.tf.resource.null_resource);
-    expect(deploy).toContain(`"OFFSITE_ENDPOINT='${ENDPOINTS.tosS3}'","OFFSITE_PATH_STYLE='1'"`);
-    expect(deploy).not.toMatch(/volces\.com|volcengineapi/);
+  it("serves each name through the TLS front to its stand-in; a name without one is closed; the CA is needed", async () => {
+    const seen: string[] = [];
+    const upstream = createServer((req, res) => {
+      seen.push(`${req.headers.host} ${req.url}`);
+      res.end("stand-in");
+    });
+    const target = await listen(upstream);
+    const front = await TlsFront.start("127.0.0.1", 0, ca);
+    try {
+      front.targets.set(`*.${TOS_HOST}`, target);
+      expect(await getAs(front.port, `todo-backups.${TOS_HOST}`, "/fleet/current")).toEqual({
+        status: 200,
+        body: "stand-in",
+      });
+      expect(seen).toEqual([`todo-backups.${TOS_HOST} /fleet/current`]);
+      await expect(getAs(front.port, OPENAPI_HOST, "/")).rejects.toThrow();
+      front.targets.set(OPENAPI_HOST, target);
+      expect((await getAs(front.port, OPENAPI_HOST, "/")).status).toBe(200);
+      // Without the run's CA (Node.js's own bundle), the certificate is refused.
+      await expect(getAs(front.port, OPENAPI_HOST, "/", null)).rejects.toThrow(/certificate/);
+    } finally {
+      await front.close();
+      await new Promise((r) => upstream.close(r));
+    }
   });
 });
 
@@ -128,13 +170,9 @@ describe("cluster.autoScaling as the rehearsal reads it from the synthesized sta
         .sort(),
     );
     expect(s.group.serverGroups[0]).toMatchObject({ port: 80 });
-    // The member's user data: the fleet's settings with the stand-in's endpoint, path style, the
-    // mirror's Node.js, and nothing of Volcengine's endpoints left.
-    expect(s.configuration.userData).toContain(
-      `FLEET_ENDPOINT='${ENDPOINTS.tosS3}'\n      FLEET_PATH_STYLE='1'\n      FLEET_MEMBER='1'\n`,
-    );
+    // The member's user data: the fleet's settings and the mirror's Node.js.
+    expect(s.configuration.userData).toContain(`FLEET_MEMBER='1'\n      FLEET_ROLE='todo-api-cluster-fleet'\n`);
     expect(s.configuration.userData).toContain(`NODE_VERSION='${MIRROR_NODE.version}'`);
-    expect(s.configuration.userData).not.toMatch(/volces\.com|volcengineapi/);
     expect(s.configuration.keyPair).toMatchObject({ attribute: "key_pair_name" });
     expect(s.attachmentOf).toBe(s.configuration.resource);
     expect(s.hooks.map((h) => [h.type, h.policy, h.timeoutSeconds]).sort()).toEqual([
@@ -144,11 +182,6 @@ describe("cluster.autoScaling as the rehearsal reads it from the synthesized sta
     expect(s.enabler.group).toBe(s.group.resource);
     expect(s.roles.map((r) => r.name).sort()).toEqual(["todo-api-cluster-backup", "todo-api-cluster-fleet"]);
     expect(s.roleAttachments).toEqual([{ instance: stack.servers[0]!.resource, role: "todo-api-cluster-backup" }]);
-    // Server 1's deploy step: the seed's OpenAPI and the fleet's bucket are the stand-ins'.
-    const deploy = JSON.stringify(scaled.tf.resource.null_resource);
-    expect(deploy).toContain(`"SEED_ENDPOINT='${ENDPOINTS.openApi}'"`);
-    expect(deploy).toContain(`"FLEET_ENDPOINT='${ENDPOINTS.tosS3}'","FLEET_PATH_STYLE='1'"`);
-    expect(deploy).not.toMatch(/volces\.com|volcengineapi/);
   });
 
   it("finds no scaling group in a stack without the option, and refuses what it cannot read", () => {
@@ -245,7 +278,7 @@ describe("the local cloud made from the synthesized scaling resources", () => {
     expect(booted).toEqual([]);
     await f.enable();
     const run = booted.find((b) => b[0] === "run")?.[1] as BootRequest;
-    expect(run.userData).toContain(`FLEET_ENDPOINT='${ENDPOINTS.tosS3}'`);
+    expect(run.userData).toContain(`FLEET_ENDPOINT='https://${TOS_HOST}'`);
     expect(run.publicKeys[0]).toMatch(/^ssh-ed25519 /);
     expect(stack.servers.map((s) => s.subnetCidr)).toContain(run.network.subnetCidr);
     await later(200);
@@ -330,25 +363,30 @@ describe("the bucket's data plane, reached by two roles", () => {
       expect(read.status).toBe(200);
       expect(await read.text()).toBe("{}");
       expect((await send("GET", "fleet/current", "", { id: "AKTPother", secret: "x", token: "y" })).status).toBe(403);
+      // Virtual-hosted, as the kit asks TOS by default: the bucket in the (signed) Host header.
+      const url = new URL(`${s3.url}/fleet/current`);
+      const host = `fleet-test.${TOS_HOST}`;
+      const headers = signV4({
+        method: "GET",
+        url: new URL(`https://${host}/fleet/current`),
+        headers: {},
+        payloadHash: createHash("sha256").update("").digest("hex"),
+        creds: asRole(fleetRole),
+        region: "cn-beijing",
+      });
+      const vhost = await new Promise<{ status: number; body: string }>((resolve, reject) =>
+        httpRequest(url, { headers: { ...headers, host } }, (res) => {
+          let body = "";
+          res.on("data", (d) => (body += d));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        })
+          .on("error", reject)
+          .end(),
+      );
+      expect(vhost).toEqual({ status: 200, body: "{}" });
       expect((await send("GET", "fleet/current", "", { ...asRole(fleetRole), secret: "wrong" })).status).toBe(403);
     } finally {
       await s3.close();
-    }
-  });
-});
-
-describe("the relay to a stand-in on loopback", () => {
-  it("closes connections until its target is set, then forwards them", async () => {
-    const upstream = createServer((_req, res) => res.end("stand-in"));
-    const target = await listen(upstream);
-    const relay = await Relay.start("127.0.0.1");
-    try {
-      await expect(fetch(relay.url)).rejects.toThrow();
-      relay.target = target;
-      expect(await (await fetch(relay.url)).text()).toBe("stand-in");
-    } finally {
-      await relay.close();
-      await new Promise((r) => upstream.close(r));
     }
   });
 });

@@ -1,18 +1,21 @@
+import { join } from "node:path";
 import { type S3StandIn, startS3StandIn } from "../../../local-cloud/services/tos/s3-data-plane.js";
 import type { StepLog } from "../steps.js";
+import { endpointNames, hostsLines, makeRehearsalCa, OPENAPI_HOST, trustFiles } from "./endpoints.js";
 import { FleetCloud } from "./fleet-cloud.js";
 import { InstanceMetadata } from "./instance-metadata.js";
 import type { Member } from "./load-balancer.js";
-import { Relay } from "./relay.js";
+import { TlsFront } from "./tls-front.js";
 import { WorldBooter } from "./world-booter.js";
 import type { ClusterWorld } from "./world.js";
 
 /**
  * What the servers of the cluster reach besides each other, for auto scaling: Volcengine's
- * OpenAPI (the local cloud, in this process) and TOS's S3 data plane, both on the host behind
- * relays on the uplink (reached through the NAT, as the Internet), and the ECS metadata service
- * per instance (instance-metadata.ts). `prepare` runs before the first synth, so the endpoints
- * are in the stack from the start; `startCloud` makes the stand-in from the synthesized
+ * OpenAPI (the local cloud, in this process) and TOS's S3 data plane, both under their real names
+ * behind a TLS front on the host's end of the uplink (reached through the NAT, as the Internet;
+ * endpoints.ts, tls-front.ts), and the ECS metadata service per instance (instance-metadata.ts).
+ * `prepare` runs after the first synth and before any machine boots (the names, the CA and the
+ * hosts lines go into every machine); `startCloud` makes the stand-in from the synthesized
  * resources once the stack has them; `follow` then keeps HAProxy's server group as the local
  * cloud's server group holds it (the group adds and removes its instances there) and lets the
  * scaling engine run (fleet-cloud.ts, tick).
@@ -31,8 +34,8 @@ export class FleetReach {
   private constructor(
     private readonly world: ClusterWorld,
     readonly metadata: InstanceMetadata,
-    private readonly openApi: Relay,
-    private readonly tos: Relay,
+    private readonly front: TlsFront,
+    private readonly tosNames: string[],
     private readonly log: StepLog,
   ) {
     this.booter = new WorldBooter(world, log, async (instance) => {
@@ -43,11 +46,24 @@ export class FleetReach {
 
   static async prepare(world: ClusterWorld): Promise<FleetReach> {
     const host = world.vpc.hostAddress;
-    const [openApi, tos] = await Promise.all([Relay.start(host), Relay.start(host)]);
+    const stack = world.stack;
+    const texts = [...stack.servers.map((s) => s.userData), JSON.stringify(stack.tf.resource.null_resource ?? {})];
+    // The stack calls the OpenAPI once it has a scaling group (the seed); servers booted before
+    // that resolve it too.
+    const names = { ...endpointNames(texts), openApi: OPENAPI_HOST };
+    const buckets = stack.backupBucket ? [stack.backupBucket] : [];
+    const served = [OPENAPI_HOST, ...names.tos.flatMap((t) => [t, `*.${t}`])];
+    const ca = await makeRehearsalCa(join(world.o.runDir, "ca"), served);
+    const front = await TlsFront.start(host, 443, ca);
     const metadata = new InstanceMetadata({ host, vpcNamespace: world.vpc.namespace });
-    const reach = new FleetReach(world, metadata, openApi, tos, world.o.log);
+    const reach = new FleetReach(world, metadata, front, names.tos, world.o.log);
     world.o.cleanup.add("auto scaling's stand-ins (OpenAPI, TOS, metadata)", () => reach.close());
-    world.endpoints = { openApi: openApi.url, tosS3: tos.url };
+    world.machineFiles.push(...trustFiles(ca.caPem).map((f) => ({ ...f, append: f.path === "etc/environment" })), {
+      path: "etc/hosts",
+      content: `${hostsLines(names, buckets, host).join("\n")}\n`,
+      append: true,
+    });
+    world.o.log.info(`Volcengine's endpoints at ${host}:443 (TLS, the run's CA): ${served.join(", ")}`);
     return reach;
   }
 
@@ -78,8 +94,11 @@ export class FleetReach {
       creds: () => this.metadata.allCredentials(),
       store: fleet.cloud.store,
     });
-    this.openApi.target = fleet.url;
-    this.tos.target = this.s3.url;
+    this.front.targets.set(OPENAPI_HOST, fleet.url);
+    for (const t of this.tosNames) {
+      this.front.targets.set(t, this.s3.url);
+      this.front.targets.set(`*.${t}`, this.s3.url);
+    }
     return fleet;
   }
 
@@ -128,12 +147,6 @@ export class FleetReach {
 
   async close(): Promise<void> {
     await this.stopFollowing();
-    await Promise.allSettled([
-      this.openApi.close(),
-      this.tos.close(),
-      this.metadata.close(),
-      this.s3?.close(),
-      this.fleet?.close(),
-    ]);
+    await Promise.allSettled([this.front.close(), this.metadata.close(), this.s3?.close(), this.fleet?.close()]);
   }
 }

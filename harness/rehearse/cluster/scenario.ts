@@ -62,8 +62,8 @@ async function scenario(world: ClusterWorld, o: ClusterOptions, releases: Cluste
   await log.step("cluster: VPC, NAT gateway, the synthesized stack, RDS with its allowlist", async () => {
     await clusterPreflight();
     await world.createNetwork();
-    if (autoScaling) reach = await FleetReach.prepare(world);
     const stack = await world.synth(releases.base, 2);
+    if (autoScaling) reach = await FleetReach.prepare(world);
     await world.createSubnetsAndRds();
     log.info(
       `${stack.name}: subnets ${stack.subnets.join(", ")}; RDS ${world.rds.address} (database ` +

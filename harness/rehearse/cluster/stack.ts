@@ -6,7 +6,6 @@ import { generateBindings } from "../../../infra/bindings/generate.js";
 import { EXAMPLE_CONFIG_FILE } from "../../../infra/config/load.js";
 import type { Release } from "../releases.js";
 import type { MirrorNode } from "../user-data.js";
-import { type Endpoints, withLocalEndpoints } from "./endpoints.js";
 import type { ListenerSpec } from "./load-balancer.js";
 import { type AutoScalingSpec, readAutoScaling } from "./scaling-stack.js";
 
@@ -60,8 +59,6 @@ export async function synthCluster(opts: {
   node: MirrorNode;
   /** `cluster.autoScaling` as the stack configuration takes it; absent: the stack without it. */
   autoScaling?: Record<string, unknown>;
-  /** The stand-ins of Volcengine's endpoints (endpoints.ts); absent: left as synthesized. */
-  endpoints?: Endpoints;
 }): Promise<SynthesizedCluster> {
   await generateBindings();
   const [{ parseStackConfig }, { buildApp }] = await Promise.all([
@@ -99,14 +96,9 @@ export async function synthCluster(opts: {
   return { name, tf, ...readCluster(tf, opts.mirrorUrl, opts.node), scaling: readAutoScaling(tf) };
 }
 
-/**
- * The mirror's Node.js and the endpoints' stand-ins in every user data (fixed servers and the
- * scaling configuration; base64 in the JSON) and in the deploy step.
- */
-export function localize(tf: TfJson, opts: { mirrorUrl: string; node: MirrorNode; endpoints?: Endpoints }): TfJson {
-  const to = opts.endpoints;
+/** The mirror's Node.js in every user data (fixed servers' and the scaling configuration's; base64 in the JSON). */
+export function localize(tf: TfJson, opts: { mirrorUrl: string; node: MirrorNode }): TfJson {
   const r = tf.resource ?? {};
-  const rewrite = (text: string) => (to ? withLocalEndpoints(text, to).text : text);
   for (const type of ["volcengine_ecs_instance", "volcengine_scaling_configuration"]) {
     for (const resource of Object.values(r[type] ?? {}) as TfJson[]) {
       if (!resource.user_data || String(resource.user_data).includes("${")) continue;
@@ -116,10 +108,9 @@ export function localize(tf: TfJson, opts: { mirrorUrl: string; node: MirrorNode
         opts.node,
         true,
       );
-      resource.user_data = Buffer.from(rewrite(text)).toString("base64");
+      resource.user_data = Buffer.from(text).toString("base64");
     }
   }
-  if (r.null_resource) r.null_resource = JSON.parse(rewrite(JSON.stringify(r.null_resource, null, 1)));
   return tf;
 }
 

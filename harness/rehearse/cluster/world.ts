@@ -13,7 +13,6 @@ import { expectSystemRunning } from "../server-checks.js";
 import { run } from "../shell.js";
 import type { StepLog } from "../steps.js";
 import type { MirrorNode } from "../user-data.js";
-import type { Endpoints } from "./endpoints.js";
 import { LoadBalancer, type Member } from "./load-balancer.js";
 import { startRds, type Rds } from "./rds.js";
 import { synthCluster, type SynthesizedCluster } from "./stack.js";
@@ -92,16 +91,15 @@ export class ClusterWorld {
   }
 
   /**
-   * The stand-ins of Volcengine's endpoints written into the stack (endpoints.ts); set by
-   * fleet-reach.ts before the first synth, absent where the cluster needs none (the bench).
+   * What every machine gets before its first boot besides its user data (fleet-reach.ts: the
+   * run's CA and Volcengine's endpoint names, endpoints.ts); none where nothing needs them (the bench).
    */
-  endpoints: Endpoints | undefined;
+  readonly machineFiles: { path: string; content: string; append?: boolean }[] = [];
   /** The local cloud's id of the stack's scaling group (the seed's SEED_GROUP_ID), once it exists. */
   scalingGroupId: string | undefined;
 
   async synth(release: Release, servers: number, autoScaling?: Record<string, unknown>): Promise<SynthesizedCluster> {
     this.stack = await synthCluster({
-      ...(this.endpoints ? { endpoints: this.endpoints } : {}),
       ...(autoScaling ? { autoScaling } : {}),
       workDir: join(this.o.runDir, "synth"),
       servers,
@@ -163,6 +161,10 @@ export class ClusterWorld {
     await box.writeSeed(userData, instance?.id ?? `rehearsal-${this.o.id}-${name}`, instance?.hostname ?? name);
     // The key pair: what the ECS puts in root's authorized_keys from the instance's key pair.
     await box.writeFile("root/.ssh/authorized_keys", `${this.publicKey}\n`, 0o600);
+    for (const f of this.machineFiles) {
+      const before = f.append ? await box.readFile(f.path).catch(() => "") : "";
+      await box.writeFile(f.path, `${before}${before && !before.endsWith("\n") ? "\n" : ""}${f.content}`);
+    }
     await this.earlyBoot.boot(box);
     return box;
   }
