@@ -94,7 +94,7 @@ export class ClusterWorld {
    * What every machine gets before its first boot besides its user data (fleet-reach.ts: the
    * run's CA and Volcengine's endpoint names, endpoints.ts); none where nothing needs them (the bench).
    */
-  readonly machineFiles: { path: string; content: string; append?: boolean }[] = [];
+  readonly machineFiles: { path: string; content: string; append?: boolean; whenMissing?: string }[] = [];
   /** The local cloud's id of the stack's scaling group (the seed's SEED_GROUP_ID), once it exists. */
   scalingGroupId: string | undefined;
 
@@ -162,7 +162,7 @@ export class ClusterWorld {
     // The key pair: what the ECS puts in root's authorized_keys from the instance's key pair.
     await box.writeFile("root/.ssh/authorized_keys", `${this.publicKey}\n`, 0o600);
     for (const f of this.machineFiles) {
-      const before = f.append ? await box.readFile(f.path).catch(() => "") : "";
+      const before = f.append ? await box.readFile(f.path).catch(() => f.whenMissing ?? "") : "";
       await box.writeFile(f.path, `${before}${before && !before.endsWith("\n") ? "\n" : ""}${f.content}`);
     }
     await this.earlyBoot.boot(box);
