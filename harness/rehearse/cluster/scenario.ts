@@ -44,6 +44,7 @@ export async function clusterPreflight(): Promise<void> {
     haproxy: "haproxy",
     "ssh-keygen": "openssh-client",
     psql: "postgresql-client",
+    openssl: "openssl (the run's CA for Volcengine's endpoint names)",
     [process.env.TERRAFORM_BINARY_NAME || "terraform"]: "Terraform (or OpenTofu with TERRAFORM_BINARY_NAME)",
   };
   const missing: string[] = [];
