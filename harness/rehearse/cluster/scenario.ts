@@ -135,6 +135,30 @@ async function scenario(world: ClusterWorld, o: ClusterOptions, releases: Cluste
 
   const traffic = new TrafficFigures(world.apiUrl, token, log);
 
+  // REHEARSAL_ONLY_AUTO_SCALING=1 (for working on auto scaling): from the first deploy straight to it.
+  const only = Boolean(process.env.REHEARSAL_ONLY_AUTO_SCALING) && reach !== undefined;
+  if (!only) await releasesAndLosses(world, o, releases, traffic, expectReleaseEverywhere);
+  const fleetReleases = only
+    ? { current: releases.base, next: releases.second }
+    : { current: releases.migrating, next: releases.fleet };
+  if (reach) {
+    await runAutoScaling(world, reach, fleetReleases, traffic, log);
+    await reach.stopFollowing();
+  }
+
+  await waitFor(async () => (await api.request("GET", "/readyz")).status === 200, 30_000, "/readyz through the CLB");
+  log.info(`cluster figures (6 writing clients through the CLB):\n${traffic.lines.join("\n")}`);
+}
+
+/** The fixed cluster's releases, backups, shared rate limit, server loss and scaling by count. */
+async function releasesAndLosses(
+  world: ClusterWorld,
+  o: ClusterOptions,
+  releases: ClusterReleases,
+  traffic: TrafficFigures,
+  expectReleaseEverywhere: (release: Release) => Promise<void>,
+): Promise<void> {
+  const { log } = o;
   await log.check("cluster: rolling release under write traffic through the CLB (0 failed)", () =>
     traffic
       .measure("rolling release", async () => {
@@ -184,11 +208,4 @@ async function scenario(world: ClusterWorld, o: ClusterOptions, releases: Cluste
 
   await runServerLoss(world, traffic, log);
   await runScaling(world, releases.migrating, traffic, log);
-  if (reach) {
-    await runAutoScaling(world, reach, { current: releases.migrating, next: releases.fleet }, traffic, log);
-    await reach.stopFollowing();
-  }
-
-  await waitFor(async () => (await api.request("GET", "/readyz")).status === 200, 30_000, "/readyz through the CLB");
-  log.info(`cluster figures (6 writing clients through the CLB):\n${traffic.lines.join("\n")}`);
 }
