@@ -6,7 +6,8 @@
  *   seed              todo-seed (+ .service, .timer every 30 s), seed.mjs, volc-openapi.mjs
  *   fleet, member=0   todo-fleet-publish, fleet-publish.mjs (the deploy step publishes each deploy)
  *   fleet, member=1   todo-fleet-join, fleet-join.mjs, todo-fleet-sync (+ .service, .timer 60 s);
- *                     the user data carries fleet-join.mjs and runs it after todo-bootstrap
+ *                     the user data carries fleet-join.mjs and starts it after todo-bootstrap,
+ *                     once cloud-init is done
  *
  * Each .mjs imports role-client.mjs (the host settings reader, the role's credentials, the SigV4
  * signer), which the kit installs beside them; fleet-publish.mjs also offsite.mjs's retrying client.
@@ -21,6 +22,8 @@ import {
 import type { ResolvedCloudInitOptions } from "./options.js";
 
 const LIB = "/usr/local/lib/todo";
+/** The first boot's join, a transient unit: `journalctl -u todo-fleet-join-boot`. */
+export const FLEET_JOIN_BOOT_UNIT = "todo-fleet-join-boot";
 const UNITS = "/etc/systemd/system";
 
 /** The host settings the scripts read (SEED_* in seed.mjs, FLEET_* in fleet-join.mjs and fleet-publish.mjs). */
@@ -88,12 +91,15 @@ export function fleetUserData(o: ResolvedCloudInitOptions): { files: FileSpec[];
       [FLEET_JOIN_SCRIPT, "lib/fleet-join.mjs", "0644"],
     ],
     // After the packages and Node.js (todo-bootstrap), the join: waits for the role the seed
-    // associates, pulls fleet/current's deploy and runs the deploy steps. The first boot's join
-    // takes the lock that todo-fleet-join (the timer's) takes, waiting for it rather than skipping.
+    // associates, pulls fleet/current's deploy and runs the deploy steps. Not inside cloud-init:
+    // the deploy steps wait for cloud-init to finish (server/install, todo-release), which would
+    // wait for this command, so the join runs as a unit of its own (--no-block: cloud-init goes on
+    // and finishes, and the steps' waits end). It takes the lock that todo-fleet-join (the
+    // timer's) takes, waiting for it rather than skipping.
     runcmd: [
       "sh",
       "-c",
-      `${BOOTSTRAP_COMMAND} && exec flock ${FLEET_JOIN_LOCK} /usr/local/bin/node ${FLEET_JOIN_SCRIPT}`,
+      `${BOOTSTRAP_COMMAND} && systemd-run --unit=${FLEET_JOIN_BOOT_UNIT} --no-block /usr/bin/flock ${FLEET_JOIN_LOCK} /usr/local/bin/node ${FLEET_JOIN_SCRIPT}`,
     ],
   };
 }

@@ -10,7 +10,9 @@
  *    (boot-scenario.ts); `--topology single|cluster` boots one.
  * 2. Then, instances as records, each environment of scenario-config.ts (single-local, single-rds,
  *    cluster): apply, an empty plan, the owners' changes checked against docs/deploy.md's table
- *    "Checked by the local cloud", destroy (variant-scenario.ts).
+ *    "Checked by the local cloud", destroy (variant-scenario.ts); and cluster-scaling, the cluster
+ *    with `autoScaling`: its group's servers admitted at the hook, a scale-out, destroy with them
+ *    in the group (scaling-scenario.ts).
  * Without a booter (`--no-boot`, or run directly) only 2; `--variant <id>` runs that one environment
  * of 2 only. Each part has its own stand-in; the stand-in must hold nothing after each destroy.
  * The emulator gives its default answers where the real API's behaviour is unknown;
@@ -32,6 +34,7 @@ import { VARIANTS, providerInMirror, writeCliConfig } from "./scenario-config.js
 import { startLocalCloud } from "../../local-cloud/server.js";
 import { TerraformSteps } from "./terraform-steps.js";
 import { runVariant } from "./variant-scenario.js";
+import { runScalingVariant } from "./scaling-scenario.js";
 
 export interface ScenarioOptions {
   argv: string[];
@@ -156,7 +159,9 @@ export async function rehearseCloud(opts: ScenarioOptions): Promise<number> {
         let passed = true;
         for (const variant of variants) {
           const first = cloud.log.calls.length;
-          const result = await runVariant(ts, cloud, variant, table, where);
+          const result = variant.scaling
+            ? await runScalingVariant(ts, cloud, variant, table, where)
+            : await runVariant(ts, cloud, variant, table, where);
           outcome[set.id]![variant.id] = result;
           passed = result && passed;
           keep(variant.id, cloud.log.calls.slice(first), set);

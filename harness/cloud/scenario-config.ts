@@ -67,6 +67,8 @@ export interface Variant {
   environment: Record<string, unknown>;
   /** Applied one after the other on the same state. */
   changes: OwnerChange[];
+  /** `cluster.autoScaling`: run by scaling-scenario.ts (its group starts servers, held at the hook). */
+  scaling?: true;
 }
 
 export const RDS = {
@@ -115,6 +117,21 @@ export const VARIANTS: Variant[] = [
       // Revokes a rule on an update, as owners do: under each answer to revoking (answers.ts).
       { id: "cluster: remove an admin CIDR", environment: { topology: "cluster", database: RDS, alerts: ALERTS } },
     ],
+  },
+  {
+    id: "cluster-scaling",
+    environment: { topology: "cluster", database: RDS, cluster: { autoScaling: { maxServers: 3, desiredServers: 1 } } },
+    changes: [
+      {
+        id: "cluster-scaling: one more server",
+        environment: {
+          topology: "cluster",
+          database: RDS,
+          cluster: { autoScaling: { maxServers: 3, desiredServers: 2 } },
+        },
+      },
+    ],
+    scaling: true,
   },
 ];
 

@@ -108,7 +108,17 @@ export function composeAutoScaling(stack: TerraformStack, props: AutoScalingProp
     triggers: props.rollout.steps[0]!.triggers,
     after: [props.rollout.steps.at(-1)!.resource],
   });
-  const group = new ScalingGroup(stack, "scaling", {
+  let group: ScalingGroup | undefined;
+  const access = new FleetAccess(stack, "fleet-access", {
+    name,
+    region: env.region,
+    groupId: lateGroupId(() => group),
+    bucketName: props.backups.bucketName,
+    seedRole: props.backups.role,
+    ...(props.files?.role ? { memberRole: props.files.role, memberRoleName: plan.memberRoleName } : {}),
+    tags: props.tags,
+  });
+  group = new ScalingGroup(stack, "scaling", {
     name,
     region: env.region,
     subnetIds: props.network.appSubnetIds,
@@ -122,23 +132,10 @@ export function composeAutoScaling(stack: TerraformStack, props: AutoScalingProp
     minServers: settings.minServers,
     maxServers: settings.maxServers,
     desiredServers: settings.desiredServers ?? settings.minServers,
-    enableAfter: [pointer.resource],
+    // The first servers find a release, their role's read policy, and the seed its calls.
+    enableAfter: [pointer.resource, ...access.ready],
     tags: props.tags,
   });
-  const access = new FleetAccess(stack, "fleet-access", {
-    name,
-    region: env.region,
-    groupId: group.groupId,
-    bucketName: props.backups.bucketName,
-    seedRole: props.backups.role,
-    ...(props.files?.role ? { memberRole: props.files.role, memberRoleName: plan.memberRoleName } : {}),
-    tags: props.tags,
-  });
-  // The group's first servers find their role's read policy and the seed its calls.
-  group.enabler.dependsOn = [
-    ...(group.enabler.dependsOn ?? []),
-    ...access.ready.map((a) => `${a.terraformResourceType}.${a.friendlyUniqueId}`),
-  ];
   new TerraformOutput(stack, "scaling_group_id", {
     value: group.groupId,
     description: "The Auto Scaling group of the servers on top of the fixed ones (docs/auto-scaling.md)",

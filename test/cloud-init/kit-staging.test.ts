@@ -6,6 +6,7 @@ import { installServerFiles } from "../../cloud-init/kit.js";
 import { serverFiles, type TemplateSource } from "../../cloud-init/render.js";
 import { requireTool } from "../support/tools.js";
 import { run, SHELL_LIBRARY_ENV, variants } from "./helpers.js";
+import { fleetMember, seedServer } from "./fleet-variants.js";
 
 const nginx = requireTool("nginx");
 const systemdAnalyze = requireTool("systemd-analyze");
@@ -22,9 +23,9 @@ const options = variants["local, domain"]!;
 const repository: TemplateSource = (relative) =>
   readFileSync(new URL(`../../cloud-init/${relative}`, import.meta.url), "utf8");
 
-function stage(name: string, source: TemplateSource = repository): string {
+function stage(name: string, source: TemplateSource = repository, variant = options): string {
   const root = join(dir, name);
-  installServerFiles(serverFiles(options, source), root, "/.manifest");
+  installServerFiles(serverFiles(variant, source), root, "/.manifest");
   return root;
 }
 const check = (root: string) =>
@@ -45,6 +46,14 @@ describe.skipIf(nginx.missing || systemdAnalyze.missing || !existsSync("/etc/ngi
       const r = check(stage("good"));
       expect(r.stderr).toContain("staged server kit validated");
       expect(r.status, r.stderr).toBe(0);
+    });
+
+    it("passes the kits of the auto-scaling servers (the seed and publisher, a fleet member)", () => {
+      for (const [name, variant] of Object.entries({ seedServer, fleetMember })) {
+        const r = check(stage(name, repository, variant));
+        expect(r.stderr).toContain("staged server kit validated");
+        expect(r.status, r.stderr).toBe(0);
+      }
     });
 
     it("refuses a kit whose Nginx configuration nginx -t rejects, naming the live path", () => {

@@ -14,18 +14,28 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ADDRESS_VARIANTS } from "./address-variants.js";
 import { providerMirror, terraformWithMirror } from "./provider-mirror.js";
-import { cleanupSynthDirs, synth } from "./synth-helpers.js";
+import { RDS, baseEnvironment, cleanupSynthDirs, synth } from "./synth-helpers.js";
 
 const mirror = providerMirror();
 const why = mirror.missing;
 // Also on the console: a skipped test's title is easy to miss in a long run.
 if (why) console.warn(`terraform validate with the real providers: skipped, ${why}`);
-const VALIDATED = [
-  "single local",
-  "single rds + domain + alerts",
-  "cluster with certificate + alerts",
-  "cluster without certificate",
-];
+const VALIDATED: Record<string, Record<string, unknown>> = {
+  ...Object.fromEntries(
+    [
+      "single local",
+      "single rds + domain + alerts",
+      "cluster with certificate + alerts",
+      "cluster without certificate",
+    ].map((v) => [v, ADDRESS_VARIANTS[v]!]),
+  ),
+  "cluster with autoScaling + files": baseEnvironment({
+    topology: "cluster",
+    database: RDS,
+    cluster: { autoScaling: { minServers: 1, maxServers: 4 } },
+    files: {},
+  }),
+};
 
 afterAll(cleanupSynthDirs);
 
@@ -34,10 +44,10 @@ describe("terraform validate with the real providers", () => {
     it.skip(`skipped: ${why}`, () => {});
     return;
   }
-  it.each(VALIDATED)(
+  it.each(Object.keys(VALIDATED))(
     "%s is valid",
     async (variant) => {
-      const result = await synth({ environments: { v: ADDRESS_VARIANTS[variant]! } });
+      const result = await synth({ environments: { v: VALIDATED[variant]! } });
       const dir = path.join(result.outdir, "stacks", "todo-api-v");
       const terraform = terraformWithMirror(mirror.path!, dir);
       try {

@@ -5,6 +5,7 @@ import { abbreviate, type LoggedCall } from "../../local-cloud/call-log.js";
 import { startLocalCloud } from "../../local-cloud/server.js";
 import { openApi, openApiJson, tos } from "./client.js";
 import { expectedNetworkCalls, recordingNetwork } from "./replay-network.js";
+import { bootedInstance, groupBoots, withoutGroupMembers } from "./replay-scaling.js";
 import { learnIds, mapIds, readRecording, recordingBooter, recordingsByAnswers, shapeOf } from "./replay-support.js";
 
 /**
@@ -18,7 +19,7 @@ const FIXTURES = join(import.meta.dirname, "fixtures");
 /** The scenario records with this transition time (harness/cloud/rehearse-cloud.ts). */
 const TRANSITION_MS = 1000;
 const ID =
-  /^((vpc|vtb|subnet|sg|eip|i|eni|vol|kp|acl|clb|lsn|rsp|rs|ngw|snat|cert)-[0-9a-f]{20}|postgres-[0-9a-f]{12}|19\d{16})$/;
+  /^((vpc|vtb|subnet|sg|eip|i|eni|vol|kp|acl|clb|lsn|rsp|rs|ngw|snat|cert|scg|scc|lh|la|sa)-[0-9a-f]{20}|postgres-[0-9a-f]{12}|19\d{16})$/;
 /** Services the provider calls with a JSON body (POST) rather than a query: replayed the same way. */
 const JSON_SERVICES = ["volc_observe", "rds_postgresql"];
 /** The most resources of each kind held at once, per recording (what the recorded stack creates). */
@@ -47,6 +48,20 @@ const PEAKS: Record<string, Record<string, number>> = {
     "rds-pg-allowlist": 1,
     "cm-contact-group": 1,
     "cm-rule": 5,
+  },
+  // The cluster with autoScaling (before "cluster", which it starts with): 2 servers, bastion, 2 of the group.
+  "cluster-scaling": {
+    vpc: 1,
+    subnet: 3,
+    "ecs-instance": 5,
+    eip: 2,
+    clb: 1,
+    "nat-gateway": 1,
+    "rds-pg-instance": 1,
+    "as-group": 1,
+    "as-configuration": 1,
+    "as-lifecycle-hook": 2,
+    "as-instance": 2,
   },
   cluster: {
     vpc: 1,
@@ -209,9 +224,34 @@ describe("local cloud: recorded provider calls replayed", () => {
         expect(booterCalls.filter(([what]) => what === "run").length, `${file}: RunInstances recorded`).toBeGreaterThan(
           0,
         );
-        expect(booted.calls).toEqual(booterCalls);
+        // A scaling group's servers: booted from its configuration and removed by the group itself.
+        const group = groupBoots(calls, (id) => ids.get(String(id)) ?? String(id));
+        const ofGroup = (call: unknown[]) => group.instanceIds.has(bootedInstance(call));
+        expect(booted.calls.filter((c) => !ofGroup(c))).toEqual(booterCalls);
+        for (const id of group.instanceIds)
+          expect(
+            booted.calls
+              .filter((c) => bootedInstance(c) === id)
+              .map(([what, r]) =>
+                what === "run"
+                  ? [
+                      what,
+                      {
+                        instanceId: (r as BootRequest).instanceId,
+                        userData: (r as BootRequest).userData,
+                        publicKeys: (r as BootRequest).publicKeys,
+                      },
+                    ]
+                  : [what, r],
+              ),
+            `${file}: the group's ${id}`,
+          ).toEqual(group.expected(id));
+        if (name.startsWith("cluster-scaling")) expect(group.instanceIds.size, file).toBe(2);
         // The network booter too: NAT egress, CLB forwarding, RDS's PostgreSQL, each account's password.
-        expect(networked.calls).toEqual(expectedNetworkCalls(calls, (id) => ids.get(String(id)) ?? String(id)));
+        const network = withoutGroupMembers(networked.calls, group.instanceIds);
+        expect(network.calls).toEqual(expectedNetworkCalls(calls, (id) => ids.get(String(id)) ?? String(id)));
+        // The group's servers reached the load balancer's forwarding once admitted.
+        expect(network.forwarded, file).toEqual(group.instanceIds);
         if (name.startsWith("cluster"))
           expect(new Set(networked.calls.map(([what]) => what)), file).toEqual(
             new Set(["egress", "vpcDeleted", "loadBalancer", "database", "password"]),

@@ -124,6 +124,12 @@ describe("the real release (npm run build of app/)", () => {
     const unpacked = join(dir, "unpacked");
     mkdirSync(unpacked);
     expect(run("tar", ["-xzf", first.path, "-C", unpacked]).status).toBe(0);
+    // The off-site backup client loads with the module it imports (it stops at its missing settings).
+    const offsite = run(process.execPath, ["offsite.mjs", "list"], {
+      cwd: unpacked,
+      env: { PATH: process.env.PATH, TODO_HOST_CONF: join(unpacked, "no-host.conf") },
+    });
+    expect(offsite.stderr).toBe("todo-offsite: error: offsite backups are not configured (OFFSITE_BUCKET missing)\n");
     db = await createTestDatabase();
     const env = {
       PATH: process.env.PATH,

@@ -1,6 +1,7 @@
 import type { Call } from "../../api.js";
 import type { ApiError } from "../../errors.js";
 import type { Resource } from "../../store.js";
+import { announceForwarding } from "../clb/forwarding.js";
 import { instanceActions } from "../ecs/instance.js";
 import { KIND, members, timestamp } from "./common.js";
 
@@ -237,6 +238,8 @@ export function joinServerGroups(call: Call, group: Resource, instanceId: string
         },
       ],
     });
+    // The load balancer forwards to it now, as when a server is added through the CLB's API.
+    announceForwarding(call, String(sg.fields.LoadBalancerId));
   }
 }
 
@@ -244,8 +247,10 @@ export function leaveServerGroups(call: Call, instanceId: string, serverGroupIds
   for (const sg of call.store.all("clb-server-group")) {
     if (serverGroupIds && !serverGroupIds.includes(sg.id)) continue;
     const servers = sg.fields.Servers as Record<string, unknown>[];
-    if (servers.some((s) => s.InstanceId === instanceId))
+    if (servers.some((s) => s.InstanceId === instanceId)) {
       call.store.update(sg, { Servers: servers.filter((s) => s.InstanceId !== instanceId) });
+      announceForwarding(call, String(sg.fields.LoadBalancerId));
+    }
   }
 }
 

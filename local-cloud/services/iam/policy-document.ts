@@ -10,9 +10,57 @@ import { ApiError } from "../../errors.js";
  * matches none.
  */
 
-/** Actions by service, as Volcengine's IAM names them (the services the project's policies name). */
+/**
+ * Actions by service, as Volcengine's IAM names them (the services the project's policies name).
+ * For ECS and Auto Scaling (the auto-scaling seed's policy) the IAM service code is taken to be
+ * the OpenAPI service name (`ecs`, `auto_scaling`) and the actions the API's own (those the
+ * stand-in serves): Volcengine's list of IAM actions per service is not in the material here.
+ */
 const ACTIONS: Record<string, readonly string[]> = {
   sts: ["AssumeRole"],
+  ecs: [
+    "AssociateInstancesIamRole",
+    "DeleteInstance",
+    "DeleteKeyPairs",
+    "DescribeImages",
+    "DescribeInstanceTypes",
+    "DescribeInstances",
+    "DescribeInstancesIamRoles",
+    "DescribeKeyPairs",
+    "DescribeUserData",
+    "DescribeZones",
+    "DisassociateInstancesIamRole",
+    "ImportKeyPair",
+    "ModifyInstanceAttribute",
+    "ModifyInstanceSpec",
+    "ModifyKeyPairAttribute",
+    "RunInstances",
+    "StartInstance",
+    "StopInstance",
+  ],
+  auto_scaling: [
+    "AttachServerGroups",
+    "CompleteLifecycleActivity",
+    "CreateLifecycleHook",
+    "CreateScalingConfiguration",
+    "CreateScalingGroup",
+    "DeleteLifecycleHook",
+    "DeleteScalingConfiguration",
+    "DeleteScalingGroup",
+    "DescribeLifecycleActivities",
+    "DescribeLifecycleHooks",
+    "DescribeScalingActivities",
+    "DescribeScalingConfigurations",
+    "DescribeScalingGroups",
+    "DescribeScalingInstances",
+    "DetachServerGroups",
+    "DisableScalingGroup",
+    "EnableScalingConfiguration",
+    "EnableScalingGroup",
+    "ModifyLifecycleHook",
+    "ModifyScalingConfiguration",
+    "ModifyScalingGroup",
+  ],
   tos: [
     "ListBuckets",
     "CreateBucket",
