@@ -5,6 +5,7 @@ import { releaseStatus } from "../server-checks.js";
 import type { StepLog } from "../steps.js";
 import type { FleetReach } from "./fleet-reach.js";
 import type { TrafficFigures } from "./measure.js";
+import type { Container } from "../container.js";
 import type { ScaledInstance } from "./world-booter.js";
 import type { ClusterWorld } from "./world.js";
 
@@ -38,6 +39,22 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | undef
     if (Date.now() > deadline) throw new Error(`${what}: not within ${ms / 1000} s`);
     await sleep(1000);
   }
+}
+
+/** What the scaled-out server says about the requests it failed (its Nginx and app logs). */
+async function evidence(box: Container | undefined, log: StepLog): Promise<void> {
+  if (!box?.running) return;
+  const out = await box.exec(
+    `grep -h '"status":50' /var/log/nginx/*.access.log | tail -n 8; tail -n 15 /var/log/nginx/error.log; journalctl --no-pager -o short-monotonic -n 40 -u 'todo-api@*' -u nginx -u 'todo-fleet-*'`,
+    { allowFailure: true, timeoutMs: 30_000 },
+  );
+  log.info(`the scaled-out server's logs:\n${out.output.trim()}`);
+}
+
+async function failIfAny(r: { failures: number }, box: Container | undefined, log: StepLog): Promise<void> {
+  if (r.failures === 0) return;
+  await evidence(box, log);
+  throw new Error(`${r.failures} request(s) failed`);
 }
 
 export async function runAutoScaling(
@@ -86,69 +103,80 @@ export async function runAutoScaling(
     "auto scaling: the group starts a server; the hook holds it; the seed admits it; it pulls the release and serves",
     () =>
       traffic
-        .measure("auto scaling: scale-out 0 → 1", async () => {
-          const fleet = reach.fleet!;
-          const enabled = Date.now();
-          await fleet.enable();
-          reach.follow();
-          const seen = new Set<string>();
-          const inService = await until("an instance in service", SERVING_WITHIN_MS, async () => {
-            const [instance] = await fleet.instances();
-            if (!instance) return undefined;
-            if (!seen.has(instance.Status)) {
-              seen.add(instance.Status);
-              log.info(`${instance.InstanceId}: ${instance.Status} after ${seconds(Date.now() - enabled)}`);
-            }
-            if (reach.booter.failures.length > 0) throw new Error(reach.booter.failures.join("; "));
-            return instance.Status === "InService" ? instance : undefined;
-          });
-          if (!seen.has("Pending:Wait")) throw new Error("the SCALE_OUT hook never held the instance");
-          scaled = reach.booter.instances.get(inService.InstanceId);
-          if (!scaled?.box) throw new Error(`${inService.InstanceId} has no booted server`);
-          const role = fleet.roleAt(scaled.address);
-          log.info(`${scaled.name}: holds role ${role ?? "none"}`);
-          if (!role) throw new Error("the admitted instance holds no role");
-          const status = await releaseStatus(scaled.box);
-          if (status.current !== releases.current.hash)
-            throw new Error(`${scaled.name} runs ${status.current}, not ${releases.current.hash}`);
-          const up = await world.lb.waitForState(scaled.name, "UP", 120_000);
-          log.info(`${scaled.name}: UP in the load balancer ${seconds(up)} after it joined`);
-          await sleep(5_000);
-          const served = Number(await world.lb.stat(scaled.name, 7));
-          log.info(
-            `${scaled.name}: served ${served} request(s) in 5 s; from the request to serving: ${seconds(Date.now() - 5_000 - scaled.requestedAt)}`,
-          );
-          if (!(served > 0)) throw new Error(`${scaled.name} served nothing`);
-          const seedLog = await world.servers[0]!.box.exec("journalctl -u todo-seed.service --no-pager -o cat -n 20", {
-            allowFailure: true,
-          });
-          log.info(`todo-seed on server 1:\n${seedLog.stdout.trim()}`);
-        })
-        .then(() => undefined),
+        .measure(
+          "auto scaling: scale-out 0 → 1",
+          async () => {
+            const fleet = reach.fleet!;
+            const enabled = Date.now();
+            await fleet.enable();
+            reach.follow();
+            const seen = new Set<string>();
+            const inService = await until("an instance in service", SERVING_WITHIN_MS, async () => {
+              const [instance] = await fleet.instances();
+              if (!instance) return undefined;
+              if (!seen.has(instance.Status)) {
+                seen.add(instance.Status);
+                log.info(`${instance.InstanceId}: ${instance.Status} after ${seconds(Date.now() - enabled)}`);
+              }
+              if (reach.booter.failures.length > 0) throw new Error(reach.booter.failures.join("; "));
+              return instance.Status === "InService" ? instance : undefined;
+            });
+            if (!seen.has("Pending:Wait")) throw new Error("the SCALE_OUT hook never held the instance");
+            scaled = reach.booter.instances.get(inService.InstanceId);
+            if (!scaled?.box) throw new Error(`${inService.InstanceId} has no booted server`);
+            const role = fleet.roleAt(scaled.address);
+            log.info(`${scaled.name}: holds role ${role ?? "none"}`);
+            if (!role) throw new Error("the admitted instance holds no role");
+            const status = await releaseStatus(scaled.box);
+            if (status.current !== releases.current.hash)
+              throw new Error(`${scaled.name} runs ${status.current}, not ${releases.current.hash}`);
+            const up = await world.lb.waitForState(scaled.name, "UP", 120_000);
+            log.info(`${scaled.name}: UP in the load balancer ${seconds(up)} after it joined`);
+            await sleep(5_000);
+            const served = Number(await world.lb.stat(scaled.name, 7));
+            log.info(
+              `${scaled.name}: served ${served} request(s) in 5 s; from the request to serving: ${seconds(Date.now() - 5_000 - scaled.requestedAt)}`,
+            );
+            if (!(served > 0)) throw new Error(`${scaled.name} served nothing`);
+            const seedLog = await world.servers[0]!.box.exec(
+              "journalctl -u todo-seed.service --no-pager -o cat -n 20",
+              {
+                allowFailure: true,
+              },
+            );
+            log.info(`todo-seed on server 1:\n${seedLog.stdout.trim()}`);
+          },
+          { mayFail: true },
+        )
+        .then(async (r) => failIfAny(r, scaled?.box, log)),
   );
 
   await log.check("auto scaling: a new release reaches the scaled-out server after the last fixed one", () =>
     traffic
-      .measure("auto scaling: release to the fleet", async () => {
-        if (!scaled?.box) throw new Error("no scaled-out server");
-        await world.synth(releases.next, 2, AUTO_SCALING);
-        const applied = Date.now();
-        const output = await world.deploy();
-        const order = output
-          .split("\n")
-          .filter((l) => /Creation complete/.test(l))
-          .map((l) => l.trim());
-        log.info(order.join("\n"));
-        const pointer = parseFleetPointer(reach.s3!.objects.get(FLEET_CURRENT_KEY)?.toString("utf8") ?? "");
-        if (pointer.release !== releases.next.hash)
-          throw new Error(`fleet/current names ${pointer.release}, not the new release ${releases.next.hash}`);
-        const synced = await until(`${scaled.name} on ${releases.next.hash}`, SYNC_WITHIN_MS, async () => {
-          const status = await releaseStatus(scaled!.box!);
-          return status.current === releases.next.hash ? Date.now() : undefined;
-        });
-        log.info(`${scaled.name}: runs ${releases.next.hash} ${seconds(synced - applied)} after the apply ended`);
-      })
-      .then(() => undefined),
+      .measure(
+        "auto scaling: release to the fleet",
+        async () => {
+          if (!scaled?.box) throw new Error("no scaled-out server");
+          await world.synth(releases.next, 2, AUTO_SCALING);
+          const applied = Date.now();
+          const output = await world.deploy();
+          const order = output
+            .split("\n")
+            .filter((l) => /Creation complete/.test(l))
+            .map((l) => l.trim());
+          log.info(order.join("\n"));
+          const pointer = parseFleetPointer(reach.s3!.objects.get(FLEET_CURRENT_KEY)?.toString("utf8") ?? "");
+          if (pointer.release !== releases.next.hash)
+            throw new Error(`fleet/current names ${pointer.release}, not the new release ${releases.next.hash}`);
+          const synced = await until(`${scaled.name} on ${releases.next.hash}`, SYNC_WITHIN_MS, async () => {
+            const status = await releaseStatus(scaled!.box!);
+            return status.current === releases.next.hash ? Date.now() : undefined;
+          });
+          log.info(`${scaled.name}: runs ${releases.next.hash} ${seconds(synced - applied)} after the apply ended`);
+        },
+        { mayFail: true },
+      )
+      .then(async (r) => failIfAny(r, scaled?.box, log)),
   );
 
   await log.check("auto scaling: scale-in 1 → 0 (out of the group, the SCALE_IN hold, released)", () =>
