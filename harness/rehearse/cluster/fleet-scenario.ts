@@ -160,6 +160,7 @@ export async function runAutoScaling(
           await world.synth(releases.next, 2, AUTO_SCALING);
           const applied = Date.now();
           const output = await world.deploy();
+          const deployed = Date.now();
           const order = output
             .split("\n")
             .filter((l) => /Creation complete/.test(l))
@@ -172,7 +173,9 @@ export async function runAutoScaling(
             const status = await releaseStatus(scaled!.box!);
             return status.current === releases.next.hash ? Date.now() : undefined;
           });
-          log.info(`${scaled.name}: runs ${releases.next.hash} ${seconds(synced - applied)} after the apply ended`);
+          log.info(
+            `${scaled.name}: runs ${releases.next.hash} ${seconds(synced - deployed)} after the apply ended (the apply took ${seconds(deployed - applied)})`,
+          );
         },
         { mayFail: true },
       )
