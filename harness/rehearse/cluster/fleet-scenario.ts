@@ -45,7 +45,7 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | undef
 async function evidence(box: Container | undefined, log: StepLog): Promise<void> {
   if (!box?.running) return;
   const out = await box.exec(
-    `grep -h '"status":50' /var/log/nginx/*.access.log | tail -n 8; tail -n 15 /var/log/nginx/error.log; journalctl --no-pager -o short-monotonic -n 40 -u 'todo-api@*' -u nginx -u 'todo-fleet-*'`,
+    `grep -h '"status":50' /var/log/nginx/*.access.log | tail -n 5; grep -v 'no live upstreams' /var/log/nginx/error.log | tail -n 15; grep -c 'no live upstreams' /var/log/nginx/error.log; journalctl --no-pager -o short-monotonic -n 30 -u 'todo-api@*' -u nginx -u 'todo-fleet-*' | grep -v '"level":30'`,
     { allowFailure: true, timeoutMs: 30_000 },
   );
   log.info(`the scaled-out server's logs:\n${out.output.trim()}`);
