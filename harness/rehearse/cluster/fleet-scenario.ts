@@ -127,9 +127,6 @@ export async function runAutoScaling(
             const role = fleet.roleAt(scaled.address);
             log.info(`${scaled.name}: holds role ${role ?? "none"}`);
             if (!role) throw new Error("the admitted instance holds no role");
-            const status = await releaseStatus(scaled.box);
-            if (status.current !== releases.current.hash)
-              throw new Error(`${scaled.name} runs ${status.current}, not ${releases.current.hash}`);
             const up = await world.lb.waitForState(scaled.name, "UP", 120_000);
             log.info(`${scaled.name}: UP in the load balancer ${seconds(up)} after it joined`);
             await sleep(5_000);
@@ -138,6 +135,16 @@ export async function runAutoScaling(
               `${scaled.name}: served ${served} request(s) in 5 s; from the request to serving: ${seconds(Date.now() - 5_000 - scaled.requestedAt)}`,
             );
             if (!(served > 0)) throw new Error(`${scaled.name} served nothing`);
+            // The seed completes the hook once /readyz answers through Nginx: one app instance ready.
+            // The deploy goes on with the others; it settles with every instance on the release.
+            const box = scaled.box;
+            const settled = await until(`${scaled.name}'s deploy settled`, 180_000, async () => {
+              const status = await releaseStatus(box);
+              return status.current === releases.current.hash ? Date.now() : undefined;
+            });
+            log.info(
+              `${scaled.name}: every app instance on ${releases.current.hash} ${seconds(settled - scaled.requestedAt)} after RunInstances`,
+            );
             const seedLog = await world.servers[0]!.box.exec(
               "journalctl -u todo-seed.service --no-pager -o cat -n 20",
               {
