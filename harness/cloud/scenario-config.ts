@@ -119,21 +119,27 @@ export const VARIANTS: Variant[] = [
     ],
   },
   {
+    // The cluster with `autoScaling`, added to an existing cluster, scaled out, emptied and removed
+    // as docs/scale-out.md says (two deploys), added again, and destroyed with a server in its group.
     id: "cluster-scaling",
-    environment: { topology: "cluster", database: RDS, cluster: { autoScaling: { maxServers: 3, desiredServers: 1 } } },
+    environment: { topology: "cluster", database: RDS },
     changes: [
+      { id: "cluster-scaling: add autoScaling", environment: scaling({ maxServers: 3, desiredServers: 1 }) },
+      { id: "cluster-scaling: one more server", environment: scaling({ maxServers: 3, desiredServers: 2 }) },
       {
-        id: "cluster-scaling: one more server",
-        environment: {
-          topology: "cluster",
-          database: RDS,
-          cluster: { autoScaling: { maxServers: 3, desiredServers: 2 } },
-        },
+        id: "cluster-scaling: empty the group",
+        environment: scaling({ minServers: 0, maxServers: 3, desiredServers: 0 }),
       },
+      { id: "cluster-scaling: remove autoScaling", environment: { topology: "cluster", database: RDS } },
+      { id: "cluster-scaling: add autoScaling again", environment: scaling({ maxServers: 3, desiredServers: 1 }) },
     ],
     scaling: true,
   },
 ];
+
+function scaling(autoScaling: Record<string, number>): Record<string, unknown> {
+  return { topology: "cluster", database: RDS, cluster: { autoScaling } };
+}
 
 /** Resource types the record-only environments leave out with -target: the SSH deploy step (no server to reach). */
 export const NOT_SERVED = ["null_resource"];

@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
-import { Fn, type SSHProvisionerConnection } from "cdktf";
+import { Fn } from "cdktf";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
-import { LocalFile } from "./local-file.js";
+import { CHOOSE_SUDO, sshConnection } from "./ssh-connection.js";
 
 import { createHash } from "node:crypto";
 import {
@@ -208,36 +208,6 @@ export class AppDeployment extends Construct {
   }
 }
 
-/**
- * How a deploy step reaches its server: SSH with the key file (read at plan time, and only
- * required to deploy: destroy works without it) or the ssh-agent, through the bastion if any.
- */
-export function sshConnection(
-  scope: Construct,
-  props: Pick<AppDeploymentProps, "host" | "bastionHost" | "sshUser" | "sshPrivateKeyPath">,
-): { connection: SSHProvisionerConnection; keyPreconditions: { condition: string; errorMessage: string }[] } {
-  const key = props.sshPrivateKeyPath
-    ? new LocalFile(scope, "ssh-private-key", { path: props.sshPrivateKeyPath })
-    : undefined;
-  const connection: SSHProvisionerConnection = {
-    type: "ssh",
-    host: props.host,
-    user: props.sshUser,
-    timeout: "10m",
-    ...(key ? { privateKey: key.content, agent: "false" } : { agent: "true" }),
-    ...(props.bastionHost
-      ? {
-          bastionHost: props.bastionHost,
-          bastionUser: props.sshUser,
-          ...(key ? { bastionPrivateKey: key.content } : {}),
-        }
-      : {}),
-  };
-  return { connection, keyPreconditions: key ? [key.required("SSH private key (ssh.privateKeyPath)")] : [] };
-}
-
-/** Picks the privileged prefix: nothing as root, sudo otherwise. */
-export const CHOOSE_SUDO = `SUDO=; if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi`;
 const sudo = CHOOSE_SUDO;
 
 function secretsScript(props: AppDeploymentProps): string[] {

@@ -1,7 +1,7 @@
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
 import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
-import { CHOOSE_SUDO, sshConnection } from "./app-deployment.js";
+import { CHOOSE_SUDO, sshConnection } from "./ssh-connection.js";
 import { pointFleetCommands } from "../../contract/index.js";
 
 export interface FleetPointerProps {

@@ -62,19 +62,24 @@ describe("todo-setup's fleet step", () => {
     ]);
   });
 
-  it("stops a timer whose unit the kit removed and drops its enablement, so a server that loses the option loses the timer", () => {
+  it("disables a timer whose unit the kit removed, so a server that loses the option loses the timer", () => {
     rmSync(join(units, "todo-seed.timer"));
+    // What systemd leaves: the enablement link to the unit file that is gone.
     symlinkSync(join(units, "todo-seed.timer"), join(units, "timers.target.wants/todo-seed.timer"));
-    const r = fleetStep("todo-seed.timer");
-    expect(r.calls).toEqual(["stop todo-seed.timer", "daemon-reload", "is-active --quiet todo-fleet-sync.timer"]);
-    expect(r.stderr).toContain("todo-seed.timer stopped and disabled (no longer configured)");
+    const r = fleetStep();
+    expect(r.calls).toEqual([
+      "disable --now --quiet todo-seed.timer",
+      "reset-failed todo-seed.timer",
+      "is-active --quiet todo-fleet-sync.timer",
+    ]);
+    expect(r.stderr).toContain("todo-seed.timer disabled (no longer configured)");
     expect(existsSync(join(units, "timers.target.wants/todo-seed.timer"))).toBe(false);
-    // a timer loaded but not enabled (started by hand) is stopped too; then nothing is left to do
+    // a timer running without the link (started by hand) is disabled too; then nothing is left to do
     expect(fleetStep("todo-fleet-sync.timer").calls).toEqual([
       "is-active --quiet todo-seed.timer",
       "is-active --quiet todo-fleet-sync.timer",
-      "stop todo-fleet-sync.timer",
-      "daemon-reload",
+      "disable --now --quiet todo-fleet-sync.timer",
+      "reset-failed todo-fleet-sync.timer",
     ]);
     expect(fleetStep().calls).toEqual(["is-active --quiet todo-seed.timer", "is-active --quiet todo-fleet-sync.timer"]);
   });

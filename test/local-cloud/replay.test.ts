@@ -246,7 +246,7 @@ describe("local cloud: recorded provider calls replayed", () => {
               ),
             `${file}: the group's ${id}`,
           ).toEqual(group.expected(id));
-        if (name.startsWith("cluster-scaling")) expect(group.instanceIds.size, file).toBe(2);
+        if (name.startsWith("cluster-scaling")) expect(group.instanceIds.size, file).toBe(3);
         // The network booter too: NAT egress, CLB forwarding, RDS's PostgreSQL, each account's password.
         const network = withoutGroupMembers(networked.calls, group.instanceIds);
         expect(network.calls).toEqual(expectedNetworkCalls(calls, (id) => ids.get(String(id)) ?? String(id)));
