@@ -70,7 +70,8 @@ async function main(): Promise<number> {
       const second = await variantRelease(base, join(runDir, "releases"), "second", quiet);
       const migrating = await migrationRelease(join(runDir, "releases"), quiet);
       const broken = await variantRelease(migrating, join(runDir, "releases"), "exits-at-start", quiet);
-      return { base, second, migrating, broken };
+      const fleet = await variantRelease(migrating, join(runDir, "releases"), "second", quiet);
+      return { base, second, migrating, broken, fleet };
     })();
     releasesBuilt.catch(() => undefined); // reported where it is awaited
     const network = await log.step("private network (netns + veth + NAT)", async () => {

@@ -35,7 +35,8 @@ export async function clusterOnly(): Promise<number> {
       const base = await baseRelease(quiet);
       const second = await variantRelease(base, join(runDir, "releases"), "second", quiet);
       const migrating = await migrationRelease(join(runDir, "releases"), quiet);
-      return { base, second, migrating };
+      const fleet = await variantRelease(migrating, join(runDir, "releases"), "second", quiet);
+      return { base, second, migrating, fleet };
     });
     await runClusterScenario(
       {

@@ -6,6 +6,8 @@ import { run } from "../shell.js";
 import { runSmokeTest } from "../smoke-test.js";
 import { expectSharedBudgetAndClientAddress } from "./client-address.js";
 import { TrafficFigures } from "./measure.js";
+import { FleetReach } from "./fleet-reach.js";
+import { runAutoScaling } from "./fleet-scenario.js";
 import { runScaling } from "./scaling.js";
 import { runServerLoss } from "./server-loss.js";
 import { ClusterWorld, type ClusterOptions } from "./world.js";
@@ -15,13 +17,15 @@ import { ClusterWorld, type ClusterOptions } from "./world.js";
  * test, the database's allowlist, a rolling release (0 failed requests), a release with a
  * migration (run once, by the first server), the backup job on the first server only, one
  * client's rate limit across servers and its address as the app sees it, a server leaving
- * (server-loss.ts) and scaling 2 → 3 → 2 (scaling.ts). Each traffic scenario reports requests,
- * failures and p99.
+ * (server-loss.ts), scaling 2 → 3 → 2 (scaling.ts), and auto scaling (fleet-scenario.ts;
+ * REHEARSAL_SKIP_AUTO_SCALING=1 leaves it out). Each traffic scenario reports requests, failures and p99.
  */
 export interface ClusterReleases {
   base: Release;
   second: Release;
   migrating: Release;
+  /** The release after `migrating` (a marker added), which auto scaling rolls out to the fleet. */
+  fleet: Release;
 }
 
 export async function runClusterScenario(o: ClusterOptions, releases: ClusterReleases): Promise<void> {
@@ -40,6 +44,7 @@ export async function clusterPreflight(): Promise<void> {
     haproxy: "haproxy",
     "ssh-keygen": "openssh-client",
     psql: "postgresql-client",
+    openssl: "openssl (the run's CA for Volcengine's endpoint names)",
     [process.env.TERRAFORM_BINARY_NAME || "terraform"]: "Terraform (or OpenTofu with TERRAFORM_BINARY_NAME)",
   };
   const missing: string[] = [];
@@ -52,11 +57,14 @@ export async function clusterPreflight(): Promise<void> {
 
 async function scenario(world: ClusterWorld, o: ClusterOptions, releases: ClusterReleases): Promise<void> {
   const { log } = o;
+  const autoScaling = !process.env.REHEARSAL_SKIP_AUTO_SCALING;
+  let reach: FleetReach | undefined;
 
   await log.step("cluster: VPC, NAT gateway, the synthesized stack, RDS with its allowlist", async () => {
     await clusterPreflight();
     await world.createNetwork();
     const stack = await world.synth(releases.base, 2);
+    if (autoScaling) reach = await FleetReach.prepare(world);
     await world.createSubnetsAndRds();
     log.info(
       `${stack.name}: subnets ${stack.subnets.join(", ")}; RDS ${world.rds.address} (database ` +
@@ -127,6 +135,30 @@ async function scenario(world: ClusterWorld, o: ClusterOptions, releases: Cluste
 
   const traffic = new TrafficFigures(world.apiUrl, token, log);
 
+  // REHEARSAL_ONLY_AUTO_SCALING=1 (for working on auto scaling): from the first deploy straight to it.
+  const only = Boolean(process.env.REHEARSAL_ONLY_AUTO_SCALING) && reach !== undefined;
+  if (!only) await releasesAndLosses(world, o, releases, traffic, expectReleaseEverywhere);
+  const fleetReleases = only
+    ? { current: releases.base, next: releases.second }
+    : { current: releases.migrating, next: releases.fleet };
+  if (reach) {
+    await runAutoScaling(world, reach, fleetReleases, traffic, log);
+    await reach.stopFollowing();
+  }
+
+  await waitFor(async () => (await api.request("GET", "/readyz")).status === 200, 30_000, "/readyz through the CLB");
+  log.info(`cluster figures (6 writing clients through the CLB):\n${traffic.lines.join("\n")}`);
+}
+
+/** The fixed cluster's releases, backups, shared rate limit, server loss and scaling by count. */
+async function releasesAndLosses(
+  world: ClusterWorld,
+  o: ClusterOptions,
+  releases: ClusterReleases,
+  traffic: TrafficFigures,
+  expectReleaseEverywhere: (release: Release) => Promise<void>,
+): Promise<void> {
+  const { log } = o;
   await log.check("cluster: rolling release under write traffic through the CLB (0 failed)", () =>
     traffic
       .measure("rolling release", async () => {
@@ -176,7 +208,4 @@ async function scenario(world: ClusterWorld, o: ClusterOptions, releases: Cluste
 
   await runServerLoss(world, traffic, log);
   await runScaling(world, releases.migrating, traffic, log);
-
-  await waitFor(async () => (await api.request("GET", "/readyz")).status === 200, 30_000, "/readyz through the CLB");
-  log.info(`cluster figures (6 writing clients through the CLB):\n${traffic.lines.join("\n")}`);
 }

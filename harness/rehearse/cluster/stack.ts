@@ -5,8 +5,9 @@ import { fileURLToPath } from "node:url";
 import { generateBindings } from "../../../infra/bindings/generate.js";
 import { EXAMPLE_CONFIG_FILE } from "../../../infra/config/load.js";
 import type { Release } from "../releases.js";
-import type { ListenerSpec } from "./load-balancer.js";
 import type { MirrorNode } from "../user-data.js";
+import type { ListenerSpec } from "./load-balancer.js";
+import { type AutoScalingSpec, readAutoScaling } from "./scaling-stack.js";
 
 /**
  * The cluster stack the rehearsal boots: the example configuration's defaults with
@@ -37,6 +38,10 @@ export interface SynthesizedCluster {
   listener: ListenerSpec;
   groupServers: { port: number; weight: number; instanceResource: string }[];
   rds: { accountName: string; databaseName: string; allowList: string[] };
+  /** The backup bucket (the fleet's objects go under fleet/ in it). */
+  backupBucket?: string;
+  /** `cluster.autoScaling`'s resources, when the stack has them (scaling-stack.ts). */
+  scaling?: AutoScalingSpec;
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -52,6 +57,8 @@ export async function synthCluster(opts: {
   adminCidr: string;
   mirrorUrl: string;
   node: MirrorNode;
+  /** `cluster.autoScaling` as the stack configuration takes it; absent: the stack without it. */
+  autoScaling?: Record<string, unknown>;
 }): Promise<SynthesizedCluster> {
   await generateBindings();
   const [{ parseStackConfig }, { buildApp }] = await Promise.all([
@@ -73,7 +80,7 @@ export async function synthCluster(opts: {
       storageGb: 20,
       secondaryZone: "cn-beijing-b",
     },
-    cluster: { servers: opts.servers },
+    cluster: { servers: opts.servers, ...(opts.autoScaling ? { autoScaling: opts.autoScaling } : {}) },
   };
   await mkdir(opts.workDir, { recursive: true });
   const outdir = await mkdtemp(join(opts.workDir, "synth-"));
@@ -85,15 +92,34 @@ export async function synthCluster(opts: {
   app.synth();
   const name = stacks[0]!.node.id;
   const raw = await readFile(join(outdir, "stacks", name, "cdk.tf.json"), "utf8");
-  const tf = JSON.parse(withMirrorNode(raw, opts.mirrorUrl, opts.node)) as TfJson;
-  return { name, tf, ...readCluster(tf, opts.mirrorUrl, opts.node) };
+  const tf = localize(JSON.parse(withMirrorNode(raw, opts.mirrorUrl, opts.node)) as TfJson, opts);
+  return { name, tf, ...readCluster(tf, opts.mirrorUrl, opts.node), scaling: readAutoScaling(tf) };
+}
+
+/** The mirror's Node.js in every user data (fixed servers' and the scaling configuration's; base64 in the JSON). */
+export function localize(tf: TfJson, opts: { mirrorUrl: string; node: MirrorNode }): TfJson {
+  const r = tf.resource ?? {};
+  for (const type of ["volcengine_ecs_instance", "volcengine_scaling_configuration"]) {
+    for (const resource of Object.values(r[type] ?? {}) as TfJson[]) {
+      if (!resource.user_data || String(resource.user_data).includes("${")) continue;
+      const text = withMirrorNode(
+        Buffer.from(String(resource.user_data), "base64").toString("utf8"),
+        opts.mirrorUrl,
+        opts.node,
+        true,
+      );
+      resource.user_data = Buffer.from(text).toString("base64");
+    }
+  }
+  return tf;
 }
 
 /** The pinned Node.js (nodejs.org, its version and checksums) replaced by the rehearsal mirror's. */
-function withMirrorNode(text: string, mirrorUrl: string, node: MirrorNode): string {
+function withMirrorNode(text: string, mirrorUrl: string, node: MirrorNode, mayHaveNone = false): string {
   const pinned = /NODE_VERSION='([^']+)'/.exec(text)?.[1];
   const sha = /NODE_SHA256_X64='([0-9a-f]{64})'/.exec(text)?.[1];
   const mirror = /NODE_MIRROR='([^']+)'/.exec(text)?.[1];
+  if (mayHaveNone && !pinned && !sha && !mirror) return text;
   if (!pinned || !sha || !mirror)
     throw new Error("the deploy step's host settings name no Node.js version, mirror or checksum");
   return text
@@ -104,7 +130,7 @@ function withMirrorNode(text: string, mirrorUrl: string, node: MirrorNode): stri
 
 function userDataOf(instance: TfJson, mirrorUrl: string, node: MirrorNode): string {
   if (!instance.user_data) return "";
-  return withMirrorNode(Buffer.from(String(instance.user_data), "base64").toString("utf8"), mirrorUrl, node);
+  return withMirrorNode(Buffer.from(String(instance.user_data), "base64").toString("utf8"), mirrorUrl, node, true);
 }
 
 const refName = (expr: string) => /^\$\{([\w-]+\.[\w-]+)\.[\w.]+\}$/.exec(expr)?.[1];
@@ -146,8 +172,10 @@ function readCluster(tf: TfJson, mirrorUrl: string, node: MirrorNode) {
   const account = Object.values(r.volcengine_rds_postgresql_account ?? {})[0] as TfJson;
   const database = Object.values(r.volcengine_rds_postgresql_database ?? {})[0] as TfJson;
   const allowlist = Object.values(r.volcengine_rds_postgresql_allowlist ?? {})[0] as TfJson;
+  const bucket = Object.values(r.volcengine_tos_bucket ?? {})[0] as TfJson | undefined;
   return {
     servers,
+    ...(bucket ? { backupBucket: String(bucket.bucket_name) } : {}),
     bastion: {
       resource: `volcengine_ecs_instance.${bastionKey}`,
       subnetCidr: subnetOf(bastion),

@@ -13,7 +13,7 @@ import { expectSystemRunning } from "../server-checks.js";
 import { run } from "../shell.js";
 import type { StepLog } from "../steps.js";
 import type { MirrorNode } from "../user-data.js";
-import { LoadBalancer } from "./load-balancer.js";
+import { LoadBalancer, type Member } from "./load-balancer.js";
 import { startRds, type Rds } from "./rds.js";
 import { synthCluster, type SynthesizedCluster } from "./stack.js";
 import { applyDeploy, deployConfiguration } from "./terraform-deploy.js";
@@ -53,6 +53,8 @@ export class ClusterWorld {
   mirror!: MirrorServer;
   bastion!: Container;
   readonly servers: AppServer[] = [];
+  /** Servers the scaling group started (world-booter.ts), while they run: in the diagnostics too. */
+  readonly scaledOut: AppServer[] = [];
   stack!: SynthesizedCluster;
   private keyPath = "";
   private readonly earlyBoot = new EarlyBootTurns();
@@ -88,8 +90,17 @@ export class ClusterWorld {
     this.publicKey = (await readFile(`${this.keyPath}.pub`, "utf8")).trim();
   }
 
-  async synth(release: Release, servers: number): Promise<SynthesizedCluster> {
+  /**
+   * What every machine gets before its first boot besides its user data (fleet-reach.ts: the
+   * run's CA and Volcengine's endpoint names, endpoints.ts); none where nothing needs them (the bench).
+   */
+  readonly machineFiles: { path: string; content: string; append?: boolean; whenMissing?: string }[] = [];
+  /** The local cloud's id of the stack's scaling group (the seed's SEED_GROUP_ID), once it exists. */
+  scalingGroupId: string | undefined;
+
+  async synth(release: Release, servers: number, autoScaling?: Record<string, unknown>): Promise<SynthesizedCluster> {
     this.stack = await synthCluster({
+      ...(autoScaling ? { autoScaling } : {}),
       workDir: join(this.o.runDir, "synth"),
       servers,
       release,
@@ -118,8 +129,22 @@ export class ClusterWorld {
     );
   }
 
-  private async bootMachine(name: string, address: string, userData: string, size?: MachineSize): Promise<Container> {
+  /**
+   * A machine in the VPC at `address`, booted from `userData`. `instance` is for an instance the
+   * local cloud runs (a scaled-out server): its id and host name, and a cleanup of its own, run
+   * when the instance is deleted (and at the end of the run, whatever happens).
+   */
+  async bootMachine(
+    name: string,
+    address: string,
+    userData: string,
+    size?: MachineSize,
+    instance?: { id: string; hostname: string; cleanup: Cleanup },
+  ): Promise<Container> {
     const network = await this.vpc.attach(name, address);
+    instance?.cleanup.add(`network namespace ${network.namespace}`, async () => {
+      await run("ip", ["netns", "delete", network.namespace], { allowFailure: true });
+    });
     const box = new Container(
       {
         name: `todo-rc-${this.o.id}-${name}`,
@@ -129,13 +154,17 @@ export class ClusterWorld {
         aptCacheDir: this.o.aptCacheDir,
         ...(size ? { size } : {}),
       },
-      this.o.cleanup,
+      instance?.cleanup ?? this.o.cleanup,
     );
     await mkdir(join(this.o.runDir, name), { recursive: true });
     await box.prepare();
-    await box.writeSeed(userData, `rehearsal-${this.o.id}-${name}`, name);
+    await box.writeSeed(userData, instance?.id ?? `rehearsal-${this.o.id}-${name}`, instance?.hostname ?? name);
     // The key pair: what the ECS puts in root's authorized_keys from the instance's key pair.
     await box.writeFile("root/.ssh/authorized_keys", `${this.publicKey}\n`, 0o600);
+    for (const f of this.machineFiles) {
+      const before = f.append ? await box.readFile(f.path).catch(() => f.whenMissing ?? "") : "";
+      await box.writeFile(f.path, `${before}${before && !before.endsWith("\n") ? "\n" : ""}${f.content}`);
+    }
     await this.earlyBoot.boot(box);
     return box;
   }
@@ -189,6 +218,9 @@ export class ClusterWorld {
     for (const key of Object.keys(tf.resource.volcengine_eip_address ?? {})) {
       if (key.startsWith("bastion")) references[`volcengine_eip_address.${key}.eip_address`] = this.vpc.bastionEip;
     }
+    for (const key of Object.keys(tf.resource.volcengine_scaling_group ?? {})) {
+      if (this.scalingGroupId) references[`volcengine_scaling_group.${key}.id`] = this.scalingGroupId;
+    }
     for (const key of Object.keys(tf.resource.volcengine_rds_postgresql_account ?? {})) {
       references[`volcengine_rds_postgresql_account.${key}.account_name`] = this.stack.rds.accountName;
     }
@@ -206,7 +238,7 @@ export class ClusterWorld {
   /** Each running server's failed units and recent warnings: what explains a failed step. */
   async diagnostics(): Promise<string> {
     const parts: string[] = [];
-    for (const server of this.servers) {
+    for (const server of [...this.servers, ...this.scaledOut]) {
       if (!server.box.running) continue;
       const out = await server.box.exec(
         "systemctl --failed --no-pager; for u in $(systemctl --failed --plain --no-legend | awk '{print $1}'); do journalctl -b -u \"$u\" --no-pager -n 30; done; journalctl -b -p warning --no-pager -n 40",
@@ -243,8 +275,11 @@ export class ClusterWorld {
     }
   }
 
-  /** The server group as the stack defines it, members being the servers deployed so far. */
-  async syncLoadBalancer(): Promise<void> {
+  /**
+   * The server group as the stack defines it, members being the servers deployed so far, and
+   * `extra` members (the scaling group's, as the local cloud's server group holds them).
+   */
+  async syncLoadBalancer(extra: Member[] = []): Promise<void> {
     if (!this.lb) {
       await mkdir(join(this.o.runDir, "lb"), { recursive: true });
       this.lb = new LoadBalancer(
@@ -260,6 +295,6 @@ export class ClusterWorld {
       if (!spec || !server) throw new Error(`server group member ${member.instanceResource} is not a booted server`);
       return { name: server.name, address: server.address, port: member.port, weight: member.weight };
     });
-    await this.lb.setMembers(members);
+    await this.lb.setMembers([...members, ...extra]);
   }
 }

@@ -37,10 +37,15 @@ export interface MetadataStandIn {
 const TOKEN_TTL_HEADER = "x-volc-ecs-metadata-token-ttl-seconds";
 const TOKEN_HEADER = "x-volc-ecs-metadata-token";
 
-/** ECS metadata service: role credentials at /volcstack/latest/iam/security_credentials/<role>. */
+/**
+ * ECS metadata service: role credentials at /volcstack/latest/iam/security_credentials/<role>.
+ * `role` is the role the instance holds; a function when that can change (an instance that gets
+ * its role after boot, AssociateInstancesIamRole): undefined while it holds none, and then every
+ * role's path answers 404, as on an instance without a role. `creds` gets the role asked for.
+ */
 export async function startMetadataStandIn(
-  role: string,
-  creds: () => Credentials,
+  role: string | (() => string | undefined),
+  creds: (role: string) => Credentials,
   opts: { tokens?: TokenMode; host?: string } = {},
 ): Promise<MetadataStandIn> {
   const mode = opts.tokens ?? "absent";
@@ -68,11 +73,12 @@ export async function startMetadataStandIn(
       tokens.set(token, Date.now() + ttl * 1000);
       return answer(200, token);
     }
-    if (req.method === "GET" && path === `/volcstack/latest/iam/security_credentials/${role}`) {
+    const held = typeof role === "function" ? role() : role;
+    if (req.method === "GET" && held !== undefined && path === `/volcstack/latest/iam/security_credentials/${held}`) {
       const valid = typeof sent === "string" && (tokens.get(sent) ?? 0) > Date.now();
       if (sent !== undefined && !valid) return answer(401, "invalid token");
       if (mode === "enforced" && !valid) return answer(401, "token required");
-      const c = creds();
+      const c = creds(held);
       return answer(
         200,
         JSON.stringify({

@@ -1,8 +1,8 @@
 /**
  * TOS's data plane on 127.0.0.1 (or the rehearsal's end of its container network), in both of the
  * protocols TOS speaks. Its S3-compatible one, what a server copies its backups through: PUT/GET
- * object and ListObjectsV2, path style, each request's AWS Signature V4 VERIFIED with the role's
- * secret and session token — written from the specification, independently of
+ * object and ListObjectsV2, path style or virtual-hosted (the bucket in the Host header), each
+ * request's AWS Signature V4 VERIFIED with the role's secret and session token — written from the specification, independently of
  * cloud-init/lib/offsite.mjs, so a signing bug fails. Its own (TOS4-HMAC-SHA256 in a header or a
  * presigned URL), what the app's file store and the mobile clients use: tos-data-plane.ts. It serves a
  * bucket of the emulator's store (the same bucket, versions and delete markers the TOS protocol
@@ -138,7 +138,11 @@ const xmlEscape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").
 export async function startS3StandIn(opts: {
   bucket: string;
   region: string;
-  creds: () => Credentials;
+  /**
+   * The credentials requests may be signed with: one role's, or several (each request is checked
+   * with the one its access key names), for a bucket that more than one role reaches.
+   */
+  creds: () => Credentials | Credentials[];
   pageSize?: number;
   host?: string;
   /** The emulator's store whose TOS bucket this serves (created there if missing); default: a store of its own. */
@@ -190,13 +194,20 @@ export async function startS3StandIn(opts: {
         bucket: opts.bucket,
         objects,
         contentTypes,
-        creds: opts.creds,
+        creds: () => [opts.creds()].flat()[0]!,
         now: opts.now ?? (() => new Date()),
         log,
       });
-    const problem = verifySigV4(req, body, { region: opts.region, creds: opts.creds(), now: opts.now?.() });
+    const all = [opts.creds()].flat();
+    const keyId = /Credential=([^/,]+)\//.exec(req.headers.authorization ?? "")?.[1];
+    const creds = all.find((c) => c.AccessKeyId === keyId) ?? all[0]!;
+    const problem = verifySigV4(req, body, { region: opts.region, creds, now: opts.now?.() });
     if (problem) return answer(req, res, 403, error("SignatureDoesNotMatch", problem), problem);
-    const [, bucket, ...rest] = url.pathname.split("/");
+    // Virtual-hosted style (`<bucket>.<endpoint>`, what TOS's clients use by default) or path style.
+    const virtualHost = String(req.headers.host ?? "").startsWith(`${opts.bucket}.`);
+    const [, bucket, ...rest] = virtualHost
+      ? ["", opts.bucket, ...url.pathname.slice(1).split("/")]
+      : url.pathname.split("/");
     if (bucket !== opts.bucket) return answer(req, res, 404, error("NoSuchBucket", String(bucket)));
     const key = decodeURIComponent(rest.join("/"));
     if (req.method === "PUT" && key) {
