@@ -179,7 +179,7 @@ export function serverFiles(
     drainUpstreams: o.appPorts
       .map(
         (port) =>
-          `upstream ${app}-without-${port} {\n${o.appPorts
+          `upstream ${app}-without-${port} {\n  zone ${app}-without-${port} 64k;\n${o.appPorts
             .filter((p) => p !== port)
             .map(upstreamServer)
             .join("\n")}\n  keepalive 32;\n}`,
