@@ -2,13 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import type { z } from "zod";
-import {
-  environmentSchema,
-  sshPublicKey,
-  stackConfigFileSchema,
-  type ResolvedEnvironment,
-  type StackConfig,
-} from "./schema.js";
+import { sshPublicKey } from "./fields.js";
+import { environmentSchema, stackConfigFileSchema, type ResolvedEnvironment, type StackConfig } from "./schema.js";
 import { defaultBackupBucketName } from "./operations.js";
 import { defaultFilesBucketName, defaultTosEndpoint } from "./files.js";
 

@@ -1,6 +1,17 @@
-import { isIP } from "node:net";
 import { z } from "zod";
 import { clusterProblems } from "./cluster.js";
+import { clusterSchema } from "./cluster-schema.js";
+import {
+  eipSchema,
+  imageSchema,
+  instanceType,
+  ipv4Cidr,
+  localPath,
+  name,
+  sshPublicKey,
+  tagKey,
+  zoneId,
+} from "./fields.js";
 import { filesSchema } from "./files.js";
 import { alertsSchema, backupsSchema } from "./operations.js";
 import { dnsName, tosBucketName } from "../../contract/validation.js";
@@ -12,72 +23,6 @@ import { dnsName, tosBucketName } from "../../contract/validation.js";
  * per-environment overrides; each environment is the deep merge of both and is validated
  * against `environmentSchema` on its own, so every problem is reported with its path.
  */
-
-const name = (what: string) =>
-  z
-    .string()
-    .regex(
-      /^[a-z][a-z0-9-]{0,20}$/,
-      `${what}: lowercase letters, digits and "-", starting with a letter, at most 21 characters`,
-    );
-
-/** IPv4 CIDR such as 203.0.113.7/32. Bare addresses are not accepted to avoid ambiguity. */
-export const ipv4Cidr = z.string().refine(
-  (v) => {
-    const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(v);
-    return !!m && isIP(m[1]!) === 4 && Number(m[2]) <= 32;
-  },
-  { message: 'must be an IPv4 CIDR such as "203.0.113.7/32" (your public IP followed by /32)' },
-);
-
-export const sshPublicKey = z
-  .string()
-  .trim()
-  .regex(
-    /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/,
-    'must be one OpenSSH public key line ("ssh-ed25519 AAAA... you@laptop"), not a private key',
-  );
-
-/** A local path Terraform reads at apply time; it ends up inside an HCL expression. */
-const localPath = z
-  .string()
-  .min(1)
-  .refine((p) => !/["\\\r\n]|\$\{|%\{/.test(p), 'must not contain quotes, backslashes, "${" or "%{"');
-
-const tagKey = z
-  .string()
-  .regex(/^[A-Za-z0-9_.:/=+\-@ ]{1,128}$/, "tag keys: 1-128 letters, digits, spaces or _.:/=+-@");
-
-const imageId = z.string().regex(/^image-[a-z0-9]+$/, 'must look like "image-ybqi99s7yq8rx7mnk44b"');
-
-/**
- * Either a public image looked up with the volcengine_images data source by platform and version
- * prefix (matched against the image's platform_version or name, e.g. "24.04", "12"), or an
- * explicit image id (from the ECS console), which skips the lookup.
- */
-export const imageSchema = z
-  .strictObject({
-    id: imageId.optional(),
-    platform: z.enum(["Ubuntu", "Debian"]).optional(),
-    version: z
-      .string()
-      .regex(/^[0-9][0-9.]*$/, 'must be a version such as "24.04" or "12"')
-      .optional(),
-  })
-  .superRefine((v, ctx) => {
-    if (v.id !== undefined && (v.platform !== undefined || v.version !== undefined)) {
-      ctx.addIssue({ code: "custom", message: 'set either "id" or "platform" + "version", not both' });
-    } else if (v.id === undefined && (v.platform === undefined || v.version === undefined)) {
-      ctx.addIssue({
-        code: "custom",
-        message:
-          'set "platform" and "version" (e.g. { "platform": "Ubuntu", "version": "24.04" }) or an explicit { "id": "image-..." }',
-      });
-    }
-  })
-  .transform((v): { id: string } | { platform: "Ubuntu" | "Debian"; version: string } =>
-    v.id !== undefined ? { id: v.id } : { platform: v.platform!, version: v.version! },
-  );
 
 const localDatabase = z.strictObject({ mode: z.literal("local") });
 
@@ -116,106 +61,6 @@ const rdsDatabase = z.strictObject({
     .refine((u) => !["postgres", "root", "admin"].includes(u), "reserved name; choose another")
     .default("todo_app"),
 });
-
-const zoneId = z.string().regex(/^[a-z]+-[a-z0-9-]+$/, 'must be a zone id such as "cn-beijing-a"');
-const instanceType = z
-  .string()
-  .regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, 'must be an ECS instance type such as "ecs.c3i.large"');
-
-/** Most bandwidth the EIP API accepts per billing type (provider v0.0.196: "1~500 for PostPaidByBandwidth, 1~200 for PostPaidByTraffic"). */
-export const EIP_MAX_BANDWIDTH_MBPS = { PostPaidByBandwidth: 500, PostPaidByTraffic: 200 } as const;
-
-const eipSchema = z
-  .strictObject({
-    billingType: z.enum(["PostPaidByTraffic", "PostPaidByBandwidth"]).default("PostPaidByTraffic"),
-    bandwidthMbps: z.number().int().min(1).max(500).default(5),
-    isp: z.enum(["BGP", "ChinaMobile", "ChinaUnicom", "ChinaTelecom"]).default("BGP"),
-  })
-  .superRefine((eip, ctx) => {
-    const max = EIP_MAX_BANDWIDTH_MBPS[eip.billingType];
-    // Above 500 the number check has said so already.
-    if (eip.bandwidthMbps > max && eip.bandwidthMbps <= EIP_MAX_BANDWIDTH_MBPS.PostPaidByBandwidth)
-      ctx.addIssue({
-        code: "custom",
-        path: ["bandwidthMbps"],
-        message: `at most ${max} Mbps with ${eip.billingType} billing (the API refuses more); choose PostPaidByBandwidth for up to 500`,
-      });
-  })
-  .prefault({});
-
-/**
- * An Auto Scaling group on top of the fixed servers (docs/auto-scaling.md): the group's servers
- * boot from the same user data, pull the current release from the backup bucket and join the load
- * balancer's server group. Absent: no group, and the stack is exactly what it was without it.
- */
-export const autoScalingSchema = z
-  .strictObject({
-    /** Fewest servers the group keeps (besides the fixed `servers`). */
-    minServers: z.number().int().min(0, "at least 0").max(20, "at most 20").default(0),
-    /** Most servers the group may start. */
-    maxServers: z
-      .number()
-      .int()
-      .min(1, "at least 1 (a group that may start no server scales nothing)")
-      .max(20, "at most 20"),
-    /** How many servers the group runs now; default `minServers`. */
-    desiredServers: z.number().int().min(0, "at least 0").max(20, "at most 20").optional(),
-    /** Instance type of the group's servers; default the environment's `instanceType`. */
-    instanceType: instanceType.optional(),
-  })
-  .superRefine((a, ctx) => {
-    if (a.maxServers < a.minServers)
-      ctx.addIssue({
-        code: "custom",
-        path: ["maxServers"],
-        message: `must be at least minServers (${a.minServers})`,
-      });
-    else if (a.desiredServers !== undefined && (a.desiredServers < a.minServers || a.desiredServers > a.maxServers))
-      ctx.addIssue({
-        code: "custom",
-        path: ["desiredServers"],
-        message: `must be between minServers (${a.minServers}) and maxServers (${a.maxServers})`,
-      });
-  });
-
-/**
- * Settings of the load-balanced topology (used only with `"topology": "cluster"`; see
- * docs/scale-out.md). The servers are spread over `zone` and the second zone.
- */
-export const clusterSchema = z
-  .strictObject({
-    /** App servers behind the load balancer, alternating between the two zones. */
-    servers: z.number().int().min(2, "a cluster needs at least 2 servers").max(20).default(2),
-    /** Zone of every second server; defaults to database.secondaryZone. Must differ from `zone`. */
-    secondZone: zoneId.optional(),
-    loadBalancer: z
-      .strictObject({
-        /** CLB specification (capacity); see Volcengine's CLB documentation for the limits of each. */
-        spec: z.enum(["small_1", "small_2", "medium_1", "medium_2", "large_1", "large_2"]).default("small_1"),
-        /** Billing of the load balancer's public IP (the address clients connect to). */
-        eip: eipSchema,
-      })
-      .prefault({}),
-    /**
-     * HTTPS at the load balancer with your own certificate: PEM files on the deploying machine,
-     * read by Terraform at apply time (never committed, never in user data; they are stored in
-     * the Terraform state).
-     */
-    certificate: z
-      .strictObject({
-        domain: dnsName,
-        certificatePath: localPath,
-        privateKeyPath: localPath,
-      })
-      .optional(),
-    /** The app servers have no public IP; they reach the Internet (apt, Node.js) through NAT. */
-    natGateway: z.strictObject({ spec: z.enum(["Small", "Medium", "Large"]).default("Small") }).prefault({}),
-    /** The SSH jump host; defaults to the app servers' instance type (choose a smaller one if you like). */
-    bastion: z.strictObject({ instanceType: instanceType.optional() }).prefault({}),
-    /** A scaling group on top of the fixed servers (docs/auto-scaling.md); absent: none. */
-    autoScaling: autoScalingSchema.optional(),
-  })
-  .prefault({});
 
 export const environmentSchema = z
   .strictObject({
