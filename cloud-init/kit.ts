@@ -37,97 +37,11 @@ import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import type { CloudInitOptions } from "./options.js";
 import { MEMORY_CONF_PATH } from "../contract/server.js";
-import {
-  FORMER_KIT_NOTES,
-  KIT_NOTE,
-  parseCloudInitOptions,
-  serverFiles,
-  type ServerFile,
-  type TemplateSource,
-} from "./render.js";
+import { FORMER_KIT_NOTES, KIT_NOTE, serverFiles, type ServerFile, type TemplateSource } from "./render.js";
+import { optionsFromHostConf, parseHostConf } from "./host-conf.js";
 import { memTotalMiBOf } from "./memory-budget.js";
 import { ownMemoryLimit, serverMemory } from "./memory-limit.js";
-
-/** Reads `KEY='value'` lines as written by renderHostConf (single quotes, `'\''` for a quote). */
-export function parseHostConf(text: string): Map<string, string> {
-  const values = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (!m) continue;
-    let raw = m[2]!;
-    if (raw.startsWith("'") && raw.endsWith("'") && raw.length >= 2) raw = raw.slice(1, -1).replace(/'\\''/g, "'");
-    values.set(m[1]!, raw);
-  }
-  return values;
-}
-
-/**
- * The cloud-init options a host.conf was rendered from. Also reads the host.conf of a server set up
- * by an earlier version (no NODE_VERSION, APP_MEMORY_MAX_MIB): the missing values take the
- * defaults of this release (the pinned Node.js), and the kit then rewrites host.conf in full.
- */
-export function optionsFromHostConf(text: string): CloudInitOptions {
-  const v = parseHostConf(text);
-  const get = (key: string) => {
-    const value = v.get(key);
-    return value === undefined || value === "" ? undefined : value;
-  };
-  const required = (key: string) => {
-    const value = get(key);
-    if (value === undefined) throw new Error(`host settings lack ${key}`);
-    return value;
-  };
-  const num = (key: string) => (get(key) === undefined ? undefined : Number(get(key)));
-  const bucket = get("OFFSITE_BUCKET");
-  const options: Record<string, unknown> = {
-    appName: get("APP_NAME"),
-    environment: required("APP_ENVIRONMENT"),
-    databaseMode: required("DB_MODE"),
-    domain: get("DOMAIN"),
-    acmeEmail: get("ACME_EMAIL"),
-    alertEmail: get("ALERT_EMAIL"),
-    nodeVersion: get("NODE_VERSION"),
-    nodeSha256: get("NODE_VERSION")
-      ? { x64: get("NODE_SHA256_X64"), ...(get("NODE_SHA256_ARM64") ? { arm64: get("NODE_SHA256_ARM64") } : {}) }
-      : undefined,
-    nodeMirror: get("NODE_MIRROR"),
-    appPorts: get("APP_PORTS")?.split(/\s+/).map(Number),
-    adminConsoleCidrs: get("ADMIN_CONSOLE_CIDRS")?.split(/\s+/),
-    backupRetentionDays: num("BACKUP_RETENTION_DAYS"),
-    appMemoryMaxMiB: num("APP_MEMORY_MAX_MIB"),
-    keepReleases: num("KEEP_RELEASES"),
-    offsiteBackup: bucket
-      ? {
-          bucket,
-          region: required("OFFSITE_REGION"),
-          endpoint: required("OFFSITE_ENDPOINT"),
-          roleName: required("OFFSITE_ROLE"),
-        }
-      : undefined,
-    filesCredentials: get("FILES_ROLE") ? { roleName: get("FILES_ROLE") } : undefined,
-    seed: get("SEED_GROUP_ID")
-      ? {
-          groupId: get("SEED_GROUP_ID"),
-          appRoleName: required("SEED_APP_ROLE"),
-          region: required("SEED_REGION"),
-          endpoint: required("SEED_ENDPOINT"),
-        }
-      : undefined,
-    fleet: get("FLEET_BUCKET")
-      ? {
-          bucket: get("FLEET_BUCKET"),
-          region: required("FLEET_REGION"),
-          endpoint: required("FLEET_ENDPOINT"),
-          member: required("FLEET_MEMBER") === "1",
-          ...(get("FLEET_ROLE") ? { roleName: get("FLEET_ROLE") } : {}),
-        }
-      : undefined,
-  };
-  for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key];
-  return parseCloudInitOptions(options as CloudInitOptions);
-}
 
 export interface InstallResult {
   changed: string[];

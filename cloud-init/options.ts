@@ -169,3 +169,12 @@ export const cloudInitOptionsSchema = z
 
 export type CloudInitOptions = z.input<typeof cloudInitOptionsSchema>;
 export type ResolvedCloudInitOptions = z.output<typeof cloudInitOptionsSchema>;
+
+/** The options, validated and with their defaults, or an error listing every problem. */
+export function parseCloudInitOptions(options: CloudInitOptions): ResolvedCloudInitOptions {
+  const parsed = cloudInitOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    throw new Error(`Invalid cloud-init options:\n${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data;
+}

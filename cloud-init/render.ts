@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { stringify } from "yaml";
-import { z } from "zod";
-import { cloudInitOptionsSchema, type CloudInitOptions, type ResolvedCloudInitOptions } from "./options.js";
+import { type CloudInitOptions, parseCloudInitOptions } from "./options.js";
+import { renderHostConf } from "./host-conf.js";
 import { gzipDeterministic } from "../contract/tar.js";
 import {
   ALERT_COMMAND,
@@ -16,7 +16,7 @@ import {
   USER_DATA_LIMIT_BYTES,
 } from "../contract/server.js";
 import { apiNodeFlags } from "./node-flags.js";
-import { fleetFiles, fleetHostSettings, fleetUserData } from "./fleet-kit.js";
+import { fleetFiles, fleetUserData } from "./fleet-kit.js";
 import { memoryPlan, REFERENCE_MEM_TOTAL_MIB, renderMemoryConf } from "./memory-budget.js";
 
 export { FLEET_MEMBER_USER_DATA_BUDGET_BYTES, USER_DATA_BUDGET_BYTES, USER_DATA_LIMIT_BYTES };
@@ -97,55 +97,6 @@ function fill(template: string, values: Record<string, string>): string {
     if (value === undefined) throw new Error(`template placeholder {{${name}}} has no value`);
     return value;
   });
-}
-
-/** Single-quoted shell assignment; the option schema already refuses quotes in free-text values. */
-const shellValue = (value: string | number): string => `'${String(value).replace(/'/g, `'\\''`)}'`;
-
-export function parseCloudInitOptions(options: CloudInitOptions): ResolvedCloudInitOptions {
-  const parsed = cloudInitOptionsSchema.safeParse(options);
-  if (!parsed.success) {
-    throw new Error(`Invalid cloud-init options:\n${z.prettifyError(parsed.error)}`);
-  }
-  return parsed.data;
-}
-
-/** The host settings every server script reads (/etc/todo-host.conf). No secrets. */
-export function renderHostConf(o: ResolvedCloudInitOptions): string {
-  const values: Record<string, string | number> = {
-    APP_NAME: o.appName,
-    APP_ENVIRONMENT: o.environment,
-    APP_PORTS: o.appPorts.join(" "),
-    DB_MODE: o.databaseMode,
-    DB_NAME: o.appName.replace(/-/g, "_"),
-    DOMAIN: o.domain ?? "",
-    ACME_EMAIL: o.acmeEmail ?? "",
-    NODE_VERSION: o.nodeVersion,
-    NODE_SHA256_X64: o.nodeSha256.x64,
-    NODE_SHA256_ARM64: o.nodeSha256.arm64 ?? "",
-    // empty: derived from the server's memory at each deploy (memory-budget.ts)
-    APP_MEMORY_MAX_MIB: o.appMemoryMaxMiB ?? "",
-    NODE_MIRROR: o.nodeMirror,
-    BACKUP_RETENTION_DAYS: o.backupRetentionDays,
-    KEEP_RELEASES: o.keepReleases,
-    // Only when set: the host settings (and so the deploy trigger) of a server without it stay as they were.
-    ...(o.alertEmail ? { ALERT_EMAIL: o.alertEmail } : {}),
-    ...(o.adminConsoleCidrs.length > 0 ? { ADMIN_CONSOLE_CIDRS: o.adminConsoleCidrs.join(" ") } : {}),
-    ...(o.offsiteBackup
-      ? {
-          OFFSITE_BUCKET: o.offsiteBackup.bucket,
-          OFFSITE_REGION: o.offsiteBackup.region,
-          OFFSITE_ENDPOINT: o.offsiteBackup.endpoint,
-          OFFSITE_ROLE: o.offsiteBackup.roleName,
-        }
-      : {}),
-    // Only when set, like ALERT_EMAIL: a server without files keeps its settings (and deploy trigger).
-    ...(o.filesCredentials ? { FILES_ROLE: o.filesCredentials.roleName } : {}),
-    // Auto scaling (fleet-kit.ts): only with the seed or fleet option, like the two above.
-    ...fleetHostSettings(o),
-  };
-  const lines = Object.entries(values).map(([key, value]) => `${key}=${shellValue(value)}`);
-  return `# Host settings from the stack configuration, written at first boot and by every deploy. No secrets here.\n${lines.join("\n")}\n`;
 }
 
 const upstreamServer = (port: number) => `  server 127.0.0.1:${port} max_fails=3 fail_timeout=10s;`;

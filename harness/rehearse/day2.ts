@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { CloudInitOptions } from "../../cloud-init/options.js";
-import { parseCloudInitOptions, renderHostConf } from "../../cloud-init/render.js";
+import { parseCloudInitOptions } from "../../cloud-init/options.js";
+import { renderHostConf } from "../../cloud-init/host-conf.js";
 import { SETUP_DONE_PATH } from "../../contract/server.js";
 import { buildRelease } from "../../release/build-release.js";
 import type { RehearsalClient } from "./api.js";

@@ -16,7 +16,8 @@ import {
   type Release,
 } from "../../contract/index.js";
 import type { CloudInitOptions } from "../../cloud-init/options.js";
-import { parseCloudInitOptions, renderHostConf } from "../../cloud-init/render.js";
+import { parseCloudInitOptions } from "../../cloud-init/options.js";
+import { renderHostConf } from "../../cloud-init/host-conf.js";
 
 export { RELEASE_COMMAND, type Release };
 

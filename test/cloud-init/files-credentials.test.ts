@@ -20,8 +20,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { installServerFiles, optionsFromHostConf } from "../../cloud-init/kit.js";
-import { renderHostConf, parseCloudInitOptions, serverFiles } from "../../cloud-init/render.js";
+import { installServerFiles } from "../../cloud-init/kit.js";
+import { optionsFromHostConf } from "../../cloud-init/host-conf.js";
+import { serverFiles } from "../../cloud-init/render.js";
+import { renderHostConf } from "../../cloud-init/host-conf.js";
+import { parseCloudInitOptions } from "../../cloud-init/options.js";
 import {
   type Credentials,
   startMetadataStandIn,

@@ -7,9 +7,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { installServerFiles, optionsFromHostConf } from "../../cloud-init/kit.js";
+import { installServerFiles } from "../../cloud-init/kit.js";
+import { optionsFromHostConf } from "../../cloud-init/host-conf.js";
 import type { CloudInitOptions } from "../../cloud-init/options.js";
-import { parseCloudInitOptions, renderHostConf, serverFiles } from "../../cloud-init/render.js";
+import { serverFiles } from "../../cloud-init/render.js";
+import { parseCloudInitOptions } from "../../cloud-init/options.js";
+import { renderHostConf } from "../../cloud-init/host-conf.js";
 import { renderedFiles, run, variants } from "./helpers.js";
 import { fleetMember, publisher, seedServer } from "./fleet-variants.js";
 

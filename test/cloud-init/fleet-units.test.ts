@@ -15,7 +15,8 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseCloudInitOptions, renderHostConf } from "../../cloud-init/render.js";
+import { parseCloudInitOptions } from "../../cloud-init/options.js";
+import { renderHostConf } from "../../cloud-init/host-conf.js";
 import { renderedFiles, run, SHELL_LIBRARY_ENV } from "./helpers.js";
 import { fleetMember, seedServer } from "./fleet-variants.js";
 import { requireTool } from "../support/tools.js";

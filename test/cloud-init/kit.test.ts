@@ -2,8 +2,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { installServerFiles, optionsFromHostConf } from "../../cloud-init/kit.js";
-import { parseCloudInitOptions, renderHostConf, serverFiles } from "../../cloud-init/render.js";
+import { installServerFiles } from "../../cloud-init/kit.js";
+import { optionsFromHostConf } from "../../cloud-init/host-conf.js";
+import { serverFiles } from "../../cloud-init/render.js";
+import { parseCloudInitOptions } from "../../cloud-init/options.js";
+import { renderHostConf } from "../../cloud-init/host-conf.js";
 import { variants } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
 

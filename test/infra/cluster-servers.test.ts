@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { renderCloudInit, serverFiles } from "../../cloud-init/render.js";
-import { optionsFromHostConf } from "../../cloud-init/kit.js";
+import { optionsFromHostConf } from "../../cloud-init/host-conf.js";
 import { decodeCloudConfig } from "../cloud-init/helpers.js";
 import { checkTerraformJson } from "../../harness/terraform-schema/check.js";
 import { formatProblems } from "../../harness/terraform-schema/schemas.js";
