@@ -4,7 +4,6 @@
  * (rendered only when the host settings name a files role). The API's unit keeps its deny of the
  * metadata address; this unit may reach that address and nothing else.
  */
-import { spawn } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -30,7 +29,7 @@ import {
   startMetadataStandIn,
   type MetadataStandIn,
 } from "../../local-cloud/services/ecs/metadata.js";
-import { renderedFiles, run, SHELL_LIBRARY_ENV, variants } from "./helpers.js";
+import { renderedFiles, run, runAsync, SHELL_LIBRARY_ENV, variants } from "./helpers.js";
 import { requireTool } from "../support/tools.js";
 
 const script = fileURLToPath(new URL("../../cloud-init/lib/files-credentials.mjs", import.meta.url));
@@ -59,25 +58,17 @@ function credentials(
   file: string,
   extra: NodeJS.ProcessEnv = {},
   ids: { uid?: number; gid?: number } = {},
-): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, file], {
-      ...ids,
-      env: {
-        PATH: process.env.PATH,
-        TODO_HOST_CONF: join(dir, "no-such-host.conf"),
-        FILES_ROLE: ROLE,
-        TODO_METADATA_URL: metadata.url,
-        FILES_CREDENTIALS_RETRY_MS: "20",
-        ...extra,
-      },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status: status ?? -1, stdout, stderr }));
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return runAsync(process.execPath, [script, file], {
+    ...ids,
+    env: {
+      PATH: process.env.PATH,
+      TODO_HOST_CONF: join(dir, "no-such-host.conf"),
+      FILES_ROLE: ROLE,
+      TODO_METADATA_URL: metadata.url,
+      FILES_CREDENTIALS_RETRY_MS: "20",
+      ...extra,
+    },
   });
 }
 

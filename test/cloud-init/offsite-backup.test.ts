@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CloudInitOptions } from "../../cloud-init/options.js";
 import { createTestDatabase } from "../support/database.js";
 import { findPostgresBin } from "../../harness/support/pg-cluster.js";
-import { readyInstances, renderedFiles, SHELL_LIBRARY_ENV } from "./helpers.js";
+import { readyInstances, renderedFiles, runAsync, SHELL_LIBRARY_ENV } from "./helpers.js";
 import { startMetadataStandIn, type MetadataStandIn } from "../../local-cloud/services/ecs/metadata.js";
 import { startS3StandIn, type S3StandIn } from "../../local-cloud/services/tos/s3-data-plane.js";
 import { requireTool } from "../support/tools.js";
@@ -41,23 +41,6 @@ let _dbName = "";
 let env: NodeJS.ProcessEnv = {};
 let s3: S3StandIn;
 let metadata: MetadataStandIn;
-
-/** Like helpers' run(), but asynchronous: the stand-in servers live in this process. */
-function run(
-  command: string,
-  args: string[],
-  opts: { env: NodeJS.ProcessEnv },
-): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: opts.env });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status: status ?? -1, stdout, stderr }));
-  });
-}
 
 const query = async (sql: string) => {
   const c = new pg.Client({ connectionString: db.url });
@@ -128,7 +111,7 @@ afterAll(async () => {
 
 describe.skipIf(pgDump.missing)("todo-backup with an off-site bucket", () => {
   it("uploads the new dump to the bucket under postgres/ and keeps the local copy", async () => {
-    const r = await run("bash", [join(dir, "todo-backup")], { env });
+    const r = await runAsync("bash", [join(dir, "todo-backup")], { env });
     expect(r.status, r.stderr).toBe(0);
     const local = readdirSync(backups).filter((f) => f.endsWith(".dump"));
     expect(local).toHaveLength(1);
@@ -140,7 +123,7 @@ describe.skipIf(pgDump.missing)("todo-backup with an off-site bucket", () => {
     await new Promise((r) => setTimeout(r, 1100)); // dump names have a one-second resolution
     const before = readdirSync(backups).length;
     s3.failNext(2, 503);
-    const r = await run("bash", [join(dir, "todo-backup")], { env: { ...env } });
+    const r = await runAsync("bash", [join(dir, "todo-backup")], { env: { ...env } });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(
       /todo-backup: error: copying .*\.dump to TOS bucket todo-api-dev-backups-1a2b3c4d failed; the local copy is kept/,
@@ -152,7 +135,7 @@ describe.skipIf(pgDump.missing)("todo-backup with an off-site bucket", () => {
   });
 
   it("todo-restore lists the bucket's dumps and restores one of them by date", async () => {
-    const listed = await run("bash", [join(dir, "todo-restore"), "--list-offsite"], { env });
+    const listed = await runAsync("bash", [join(dir, "todo-restore"), "--list-offsite"], { env });
     expect(listed.status, listed.stderr).toBe(0);
     const keys = listed.stdout
       .trim()
@@ -163,14 +146,14 @@ describe.skipIf(pgDump.missing)("todo-backup with an off-site bucket", () => {
     rmSync(backups, { recursive: true, force: true });
     await query("delete from todos");
     const day = /-(\d{4})(\d{2})(\d{2})T/.exec(keys[0]!)!.slice(1).join("-");
-    const r = await run("bash", [join(dir, "todo-restore"), `offsite:${day}`], { env });
+    const r = await runAsync("bash", [join(dir, "todo-restore"), `offsite:${day}`], { env });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain(`downloaded ${join(backups, keys[0]!.replace("postgres/", ""))}`);
     expect((await query("select title from todos")).map((row) => row.title)).toEqual(["offsite one"]);
   });
 
   it("todo-restore says so when the bucket has no dump of that day", async () => {
-    const r = await run("bash", [join(dir, "todo-restore"), "offsite:2001-01-01"], { env });
+    const r = await runAsync("bash", [join(dir, "todo-restore"), "offsite:2001-01-01"], { env });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain(
       "no backup in bucket todo-api-dev-backups-1a2b3c4d from 2001-01-01; nothing was downloaded",
@@ -253,7 +236,7 @@ describe.skipIf(pgDump.missing)(
       const password = "p@ss:w/rd%é";
       const url = new URL(db.url);
       url.password = encodeURIComponent(password);
-      const r = await run("bash", [join(rdsDir, "todo-backup")], {
+      const r = await runAsync("bash", [join(rdsDir, "todo-backup")], {
         env: {
           PATH: [bin, findPostgresBin(), process.env.PATH].filter(Boolean).join(delimiter),
           ...SHELL_LIBRARY_ENV,

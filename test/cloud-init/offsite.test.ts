@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { runAsync } from "./helpers.js";
 import {
   copyFileSync,
   mkdirSync,
@@ -57,28 +57,20 @@ afterEach(() => {
 function offsite(
   args: string[],
   extra: NodeJS.ProcessEnv = {},
-): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [extra.OFFSITE_CLIENT_PATH ?? client, ...args], {
-      env: {
-        PATH: process.env.PATH,
-        TODO_HOST_CONF: join(dir, "no-such-host.conf"),
-        OFFSITE_BUCKET: BUCKET,
-        OFFSITE_REGION: REGION,
-        OFFSITE_ENDPOINT: s3.url,
-        OFFSITE_ROLE: ROLE,
-        OFFSITE_PATH_STYLE: "1",
-        TODO_METADATA_URL: metadata.url,
-        OFFSITE_RETRY_MS: "20",
-        ...extra,
-      },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status: status ?? -1, stdout, stderr }));
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return runAsync(process.execPath, [extra.OFFSITE_CLIENT_PATH ?? client, ...args], {
+    env: {
+      PATH: process.env.PATH,
+      TODO_HOST_CONF: join(dir, "no-such-host.conf"),
+      OFFSITE_BUCKET: BUCKET,
+      OFFSITE_REGION: REGION,
+      OFFSITE_ENDPOINT: s3.url,
+      OFFSITE_ROLE: ROLE,
+      OFFSITE_PATH_STYLE: "1",
+      TODO_METADATA_URL: metadata.url,
+      OFFSITE_RETRY_MS: "20",
+      ...extra,
+    },
   });
 }
 

@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process";
 import { createServer, type IncomingMessage } from "node:http";
 import { fileURLToPath } from "node:url";
 import { listen } from "../../local-cloud/listen.js";
+import { runAsync } from "./helpers.js";
 
 /**
  * What the seed's suite puts around the stand-in: the new servers' /readyz (one local HTTP server
@@ -82,20 +82,12 @@ export async function startRelay(target: () => string): Promise<Relay> {
 }
 
 export interface SeedRun {
-  status: number;
+  status: number | null;
   stdout: string;
   stderr: string;
 }
 
 /** `node seed.mjs`, as the timer's unit would run it. */
 export function runSeed(env: NodeJS.ProcessEnv): Promise<SeedRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [seedScript], { env: { PATH: process.env.PATH, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status: status ?? -1, stdout, stderr }));
-  });
+  return runAsync(process.execPath, [seedScript], { env: { PATH: process.env.PATH, ...env } });
 }
