@@ -56,6 +56,8 @@ export function settings(env = process.env) {
 }
 
 const sha256 = (data) => createHash("sha256").update(data).digest("hex");
+/** contract/fleet.ts's fleetDeployName: the release with the first 12 hex of its settings' SHA-256. */
+const deployName = (pointer) => `${pointer.release}-${pointer.envSha256.slice(0, 12)}`;
 
 /** The env file's settings as the JSON object todo-fleet-join reads, names sorted. */
 export function envObject(text, file) {
@@ -89,7 +91,7 @@ export async function publish(s, tarball, say = console.log) {
   }
   const env = envObject(text, s.envFile);
   const pointer = { release, tarballSha256: await fileSha256(tarball), envSha256: sha256(env) };
-  const deploy = `${release}-${pointer.envSha256.slice(0, 12)}`;
+  const deploy = deployName(pointer);
   const length = statSync(tarball).size;
   await put(s, `${FLEET_PREFIX}${deploy}/release.tar.gz`, {
     body: () => createReadStream(tarball),
@@ -121,7 +123,7 @@ export async function point(s, say = console.log) {
   const pointer = JSON.parse(text);
   const body = Buffer.from(JSON.stringify(pointer));
   await put(s, FLEET_CURRENT_KEY, { body: () => Readable.from([body]), hash: sha256(body), length: body.length });
-  const deploy = `${pointer.release}-${pointer.envSha256.slice(0, 12)}`;
+  const deploy = deployName(pointer);
   say(`fleet/current now names deploy ${deploy} in tos://${s.bucket}`);
   return deploy;
 }

@@ -12,6 +12,7 @@ import { performance } from "node:perf_hooks";
 import { client, newAccount, startTestApp, uniqueName } from "../support/app-harness.js";
 import pg from "pg";
 import { startPgCluster } from "../support/pg-cluster.js";
+import { createBenchDatabase } from "./api-process.js";
 import { startSmtpSink } from "../support/smtp-sink.js";
 
 const samples = Number(process.argv[2] ?? 200);
@@ -22,15 +23,10 @@ const median = (xs: number[]) => {
 
 /** A fresh database on the throw-away cluster, dropped afterwards. */
 async function createDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `reset_timing_${Math.random().toString(36).slice(2, 10)}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
+  const url = await createBenchDatabase(adminUrl);
+  const name = new URL(url).pathname.slice(1);
   return {
-    url: url.toString(),
+    url,
     drop: async () => {
       const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
